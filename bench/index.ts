@@ -1,0 +1,20 @@
+// `npm run bench [name…]`: runs every benchmark, or the named ones, one after another.
+// Each prints its own figures, as ratios against a baseline measured in the same run where one exists.
+
+import { cpus } from 'node:os';
+
+type Bench = { name: string; summary: string; run: () => Promise<void> };
+
+const benches: Bench[] = [];
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${benches.map((bench) => bench.name).join(', ')}`);
+  process.exit(2);
+}
+console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`);
+for (const bench of benches.filter((candidate) => wanted.length === 0 || wanted.includes(candidate.name))) {
+  console.log(`\n## ${bench.name}: ${bench.summary}`);
+  await bench.run();
+}

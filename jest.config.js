@@ -1,0 +1,13 @@
+// Tests run the TypeScript sources directly as ES modules (ts-jest, transpile only);
+// type checking is `npm run typecheck`, which `npm test` runs first.
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
+  },
+  testTimeout: 60000,
+};

@@ -1,0 +1,28 @@
+// The shape every CLI command has: its options for node:util's parseArgs, a usage text, and a run
+// function returning the process exit code (0 success, 1 a failed gate, 2 an error).
+
+import type { ParseArgsConfig } from 'node:util';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface CommandContext {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full usage text shown by `quantgate <name> --help`. */
+  usage: string;
+  options: OptionSpec;
+  allowPositionals?: boolean;
+  run(values: ParsedValues, positionals: string[], context: CommandContext): Promise<number>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_GATE_FAILED = 1;
+export const EXIT_ERROR = 2;

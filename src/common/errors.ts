@@ -1,0 +1,24 @@
+// The one error class for problems the user can fix (bad input, bad arguments, network faults,
+// a failing engine). Its message is a single line naming the cause and the fix; the CLI and the
+// action print it without a stack and exit with code 2. Any other error is a bug.
+
+export class QuantgateError extends Error {
+  override readonly name = 'QuantgateError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message.replace(/\s*\n\s*/g, ' '), options);
+  }
+}
+
+export function isQuantgateError(error: unknown): error is QuantgateError {
+  return error instanceof QuantgateError;
+}
+
+/** The text of any thrown value, for wrapping lower-level errors into a QuantgateError. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
