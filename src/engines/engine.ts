@@ -1,0 +1,60 @@
+// The seam between the datasets stage and scoring: an engine turns audio into text. The same
+// engine runs the reference (original weights) and the candidate (weights read from the quantized
+// GGUF), so the WER difference measures exactly the file that ships.
+
+import type { GgmlTypeName } from '../formats/gguf/constants.js';
+import type { Utterance } from '../datasets/utterance.js';
+
+export type Device = 'cpu' | 'cuda';
+
+/** A model as the pipeline sees it after the hub stage. */
+export interface ModelSource {
+  dir: string;
+  repoId?: string;
+  /** The resolved commit sha when the model came from the Hub. */
+  revision?: string;
+}
+
+/** Read access to the tensors of the quantized output, whatever its shard format. */
+export interface QuantizedTensors {
+  readonly tensors: readonly { name: string; type: GgmlTypeName; ne: readonly number[] }[];
+  /** The tensor's bytes exactly as stored in the GGUF. */
+  read(name: string): Promise<Uint8Array>;
+}
+
+/** The quantized output after the shards stage. */
+export interface QuantizedModel {
+  /** One .gguf, byte shards in order, or gguf-split files in order. */
+  files: string[];
+  format: 'single' | 'bytes' | 'gguf-split';
+  manifestPath: string;
+  open(): Promise<QuantizedTensors & { close(): Promise<void> }>;
+}
+
+export type Variant = { kind: 'reference' } | { kind: 'candidate'; quantized: QuantizedModel };
+
+export interface Transcript {
+  id: string;
+  text: string;
+  tokens?: number[];
+}
+
+export interface Engine {
+  readonly name: string;
+  /** The datasets stage resamples audio to this rate. */
+  readonly sampleRate: number;
+  readonly device: Device;
+  transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]>;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  device: Device;
+}
+
+export interface EngineFactory {
+  readonly name: string;
+  /** Lets `--engine auto` pick the engine that fits the model folder. */
+  accepts(model: ModelSource): Promise<boolean>;
+  open(model: ModelSource, variant: Variant, options: EngineOptions): Promise<Engine>;
+}
