@@ -3,9 +3,11 @@
 
 import { cpus } from 'node:os';
 
+import { bench as safetensors } from './safetensors.bench.js';
+
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [];
+const benches: Bench[] = [safetensors];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));
