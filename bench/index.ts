@@ -2,12 +2,12 @@
 // Each prints its own figures, as ratios against a baseline measured in the same run where one exists.
 
 import { cpus } from 'node:os';
-
+import { bench as normalize } from './normalize.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [safetensors];
+const benches: Bench[] = [safetensors, normalize];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));

@@ -1,5 +1,6 @@
 // The commands of the quantgate CLI, in the order `--help` lists them.
 
 import type { Command } from '../command.js';
+import { normalizeCommand } from './normalize.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [normalizeCommand];
