@@ -4,10 +4,11 @@
 import { cpus } from 'node:os';
 import { bench as normalize } from './normalize.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
+import { bench as scoring } from './scoring.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [safetensors, normalize];
+const benches: Bench[] = [safetensors, normalize, scoring];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));

@@ -2,5 +2,6 @@
 
 import type { Command } from '../command.js';
 import { normalizeCommand } from './normalize.js';
+import { werCommand } from './wer.js';
 
-export const commands: Command[] = [normalizeCommand];
+export const commands: Command[] = [normalizeCommand, werCommand];

@@ -7,6 +7,9 @@ import { normalizeBasic } from './basic.js';
 import { splitWords } from './python-text.js';
 import { normalizeWhisperEnglish } from './whisper-english.js';
 
+/** Words of a text as jiwer and Python's `str.split()` see them (Unicode whitespace, no empty words). */
+export { splitWords };
+
 export const NORMALIZER_NAMES = ['whisper', 'basic', 'none'] as const;
 export type NormalizerName = (typeof NORMALIZER_NAMES)[number];
 export type Normalizer = (text: string) => string;

@@ -1,0 +1,81 @@
+// How sure is a WER difference between two systems? Paired bootstrap over utterances (Bisani & Ney
+// 2004): draw the test set again with replacement, the same utterances for both systems, recompute
+// both corpus WERs on the draw, and look at the spread of their difference.
+//
+// Each resample draws N utterance indices uniformly (N = utterance count) from the seeded
+// xoshiro128** generator in random.ts, so one seed gives the same interval on every machine. The
+// 95% interval is the 2.5th and 97.5th percentile of the resampled differences, with linear
+// interpolation between order statistics (numpy's default). "Probability worse" is the fraction of
+// resamples where the candidate made more errors than the reference system.
+//
+// Per-utterance counts live in typed arrays and each resample is three integer sums: 10,000
+// resamples of LibriSpeech test-clean (2,620 utterances) take a few hundred milliseconds.
+
+import { QuantgateError } from '../common/errors.js';
+import { MAX_RANGE, SeededRandom } from './random.js';
+
+export const DEFAULT_RESAMPLES = 10_000;
+export const DEFAULT_SEED = 20_260_101;
+export const CONFIDENCE = 0.95;
+
+/** Per-utterance counts of the same utterances for both systems. */
+export interface PairedCounts {
+  /** Reference words per utterance; each at least 1. */
+  words: Int32Array;
+  referenceErrors: Int32Array;
+  candidateErrors: Int32Array;
+}
+
+export interface BootstrapOptions {
+  resamples?: number;
+  seed?: number;
+}
+
+export interface DeltaInterval {
+  /** Bounds of the interval for WER(candidate) − WER(reference), in percentage points. */
+  low: number;
+  high: number;
+  confidence: number;
+  /** Fraction of resamples in which the candidate made more errors. */
+  probabilityWorse: number;
+  resamples: number;
+  seed: number;
+}
+
+export function pairedBootstrap(counts: PairedCounts, options: BootstrapOptions = {}): DeltaInterval {
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const { words, referenceErrors, candidateErrors } = counts;
+  const n = words.length;
+  if (referenceErrors.length !== n || candidateErrors.length !== n) throw new RangeError('paired counts must have one entry per utterance for both systems');
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (n === 0) throw new QuantgateError('there are no utterances to compare; give at least one utterance with a non-empty reference transcript');
+  if (n > MAX_RANGE) throw new QuantgateError(`${n} utterances are more than the bootstrap supports (${MAX_RANGE}); evaluate a smaller sample`);
+  if (words.some((count) => count < 1)) throw new RangeError('every utterance given to the bootstrap needs at least one reference word');
+
+  const random = new SeededRandom(seed);
+  const deltas = new Float64Array(resamples);
+  let worse = 0;
+  for (let r = 0; r < resamples; r++) {
+    let wordSum = 0;
+    let errorDifference = 0;
+    for (let k = 0; k < n; k++) {
+      const index = random.nextBelow(n);
+      wordSum += words[index]!;
+      errorDifference += candidateErrors[index]! - referenceErrors[index]!;
+    }
+    deltas[r] = (100 * errorDifference) / wordSum;
+    if (errorDifference > 0) worse++;
+  }
+  deltas.sort();
+  const tail = (1 - CONFIDENCE) / 2;
+  return { low: percentile(deltas, tail), high: percentile(deltas, 1 - tail), confidence: CONFIDENCE, probabilityWorse: worse / resamples, resamples, seed };
+}
+
+/** The q-quantile of ascending `sorted`, interpolating linearly between neighbours. */
+function percentile(sorted: Float64Array, q: number): number {
+  const position = q * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below]! + (sorted[above]! - sorted[below]!) * (position - below);
+}

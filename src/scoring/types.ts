@@ -1,0 +1,70 @@
+// The scored comparison of two systems on one data set: what eval_results.json holds, what the
+// report tables render, and what a merge of several partial runs combines. The pipeline fills the
+// data set and run descriptions; compare.ts fills the scores.
+//
+// Vocabulary: the "transcript" is the ground truth of an utterance; the "reference" system is the
+// original model and the "candidate" the quantized one, as in the engines' Variant.
+
+import type { FailedUtterance } from '../datasets/utterance.js';
+import type { ErrorCounts } from './align.js';
+import type { DeltaInterval } from './bootstrap.js';
+import type { GateDecision } from './gate.js';
+import type { SystemScore } from './wer.js';
+
+export interface DatasetInfo {
+  /** The data set's name or Hub id, e.g. `openslr/librispeech_asr`. */
+  name: string;
+  config?: string;
+  split?: string;
+  /** The resolved commit of the data set on the Hub. */
+  revision?: string;
+}
+
+/** One system's output for one utterance. */
+export interface SystemUtterance {
+  text: string;
+  normalized: string;
+  counts: ErrorCounts;
+  /** Transcription time in milliseconds, when the engine measured it. */
+  ms?: number;
+}
+
+export interface UtteranceRecord {
+  id: string;
+  transcript: string;
+  transcriptNormalized: string;
+  reference: SystemUtterance;
+  candidate: SystemUtterance;
+}
+
+/** Free-form description of the run; the named fields are the ones reports show. */
+export interface RunInfo {
+  modelId?: string;
+  modelRevision?: string;
+  engine?: string;
+  device?: string;
+  /** Wall time per pipeline stage, in seconds. */
+  stageSeconds?: Record<string, number>;
+  [key: string]: unknown;
+}
+
+export interface ScoredComparison {
+  dataset: DatasetInfo;
+  normalizer: string;
+  /** Utterances scored (after dropping empty references). */
+  utteranceCount: number;
+  /** Reference words over the scored utterances. */
+  wordCount: number;
+  /** Utterances whose transcript is empty after normalization: not scored. */
+  droppedEmptyIds: string[];
+  /** Utterances whose audio could not be read: not scored. */
+  failedUtterances: FailedUtterance[];
+  reference: SystemScore;
+  candidate: SystemScore;
+  /** WER(candidate) − WER(reference) in percentage points, with its bootstrap interval. */
+  delta: { points: number } & DeltaInterval;
+  gate: GateDecision;
+  /** The scored utterances, in data set order. */
+  utterances: UtteranceRecord[];
+  run: RunInfo;
+}
