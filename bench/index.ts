@@ -2,6 +2,7 @@
 // Each prints its own figures, as ratios against a baseline measured in the same run where one exists.
 
 import { cpus } from 'node:os';
+import { bench as audio } from './audio.bench.js';
 import { bench as gguf } from './gguf.bench.js';
 import { bench as normalize } from './normalize.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
@@ -9,7 +10,7 @@ import { bench as scoring } from './scoring.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [safetensors, gguf, normalize, scoring];
+const benches: Bench[] = [safetensors, gguf, normalize, scoring, audio];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));

@@ -1,0 +1,152 @@
+// Byte-range access to a local file or an http(s) URL, in the shape hyparquet reads from
+// (`AsyncBuffer`), so a parquet reader fetches only the footer and the row groups it needs.
+// Remote reads are HTTP Range requests: a server that ignores Range is an error rather than a
+// silent whole-file download, and a file whose ETag changes between requests is refused.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import type { AsyncBuffer } from 'hyparquet';
+import { QuantgateError, describeError } from '../common/errors.js';
+
+export interface RandomAccessFile extends AsyncBuffer {
+  /** The path or URL, for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export interface HttpOptions {
+  /** Sent with every request, e.g. `Authorization: Bearer …` for gated datasets. */
+  headers?: Record<string, string>;
+  /** Tries per request on network errors, 429 and 5xx responses (default 3). */
+  attempts?: number;
+  /** Delay before the first retry, doubled for each further one (default 500 ms). */
+  retryDelayMs?: number;
+  /** Per-request limit (default 120 s). */
+  timeoutMs?: number;
+}
+
+export function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+export async function openRandomAccess(location: string, options: HttpOptions = {}): Promise<RandomAccessFile> {
+  return isUrl(location) ? openUrl(location, options) : openLocal(location);
+}
+
+async function openLocal(path: string): Promise<RandomAccessFile> {
+  let handle: FileHandle;
+  let size: number;
+  try {
+    handle = await open(path, 'r');
+    size = (await handle.stat()).size;
+  } catch (error) {
+    throw new QuantgateError(`cannot read ${path} (${describeError(error)}); check the dataset path`, { cause: error });
+  }
+  return {
+    location: path,
+    byteLength: size,
+    async slice(start, end = size) {
+      const buffer = new ArrayBuffer(Math.max(0, end - start));
+      const bytes = new Uint8Array(buffer);
+      for (let filled = 0; filled < bytes.length; ) {
+        const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
+        if (bytesRead === 0) throw new QuantgateError(`${path} ended at byte ${start + filled} while reading up to ${end}; the file changed or is truncated — download it again`);
+        filled += bytesRead;
+      }
+      return buffer;
+    },
+    close: () => handle.close(),
+  };
+}
+
+async function openUrl(url: string, options: HttpOptions): Promise<RandomAccessFile> {
+  const head = await withRetries(url, options, async (signal) => {
+    const response = await request(url, options, { method: 'HEAD', signal });
+    if (response.status !== 403 && response.status !== 405) return response;
+    // Some servers (signed object-store URLs) refuse HEAD; a one-byte range tells the size too.
+    const ranged = await request(url, options, { headers: { Range: 'bytes=0-0' }, signal });
+    await ranged.body?.cancel();
+    return ranged;
+  });
+  assertOk(url, head);
+  const size = totalSize(head);
+  if (size === undefined) throw new QuantgateError(`${url}: the server did not report the file size; download the file and pass its local path`);
+  const etag = head.headers.get('etag');
+
+  return {
+    location: url,
+    byteLength: size,
+    async slice(start, end = size) {
+      if (end <= start) return new ArrayBuffer(0);
+      return withRetries(url, options, async (signal) => {
+        const response = await request(url, options, { headers: { Range: `bytes=${start}-${end - 1}` }, signal });
+        assertOk(url, response);
+        if (response.status !== 206) {
+          await response.body?.cancel();
+          throw new QuantgateError(`${url}: the server ignores HTTP Range requests, so the file cannot be streamed; download it and pass the local path`);
+        }
+        const changedEtag = response.headers.get('etag');
+        if (etag && changedEtag && strongPart(changedEtag) !== strongPart(etag)) {
+          await response.body?.cancel();
+          throw new QuantgateError(`${url} changed on the server while being read (ETag ${etag} became ${changedEtag}); pin the dataset revision and run again`);
+        }
+        const body = await response.arrayBuffer();
+        if (body.byteLength !== end - start) throw new Error(`received ${body.byteLength} of the ${end - start} bytes asked for`);
+        return body;
+      });
+    },
+    close: async () => undefined,
+  };
+}
+
+/** A fetch whose 429 and 5xx answers throw, so `withRetries` tries again. */
+async function request(url: string, options: HttpOptions, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
+  const response = await fetch(url, { ...init, headers: { ...options.headers, ...init.headers } });
+  if (response.status === 429 || response.status >= 500) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  return response;
+}
+
+/**
+ * Runs `attempt` (request and body) until it succeeds, waiting longer after each failure. Network
+ * errors, timeouts, cut-off bodies and 429/5xx answers are retried; QuantgateErrors are final.
+ */
+async function withRetries<T>(url: string, options: HttpOptions, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const attempts = options.attempts ?? 3;
+  let delay = options.retryDelayMs ?? 500;
+  for (let tried = 1; ; tried++) {
+    try {
+      return await attempt(AbortSignal.timeout(options.timeoutMs ?? 120_000));
+    } catch (error) {
+      if (error instanceof QuantgateError) throw error;
+      if (tried >= attempts) {
+        // fetch reports only "fetch failed"; what went wrong is in its cause.
+        const cause = typeof error === 'object' && error !== null && 'cause' in error && error.cause !== undefined ? ` (${describeError(error.cause)})` : '';
+        throw new QuantgateError(`${url}: ${describeError(error)}${cause} after ${attempts} attempt${attempts === 1 ? '' : 's'}; check the network or the server, then run again`, { cause: error });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay *= 2;
+  }
+}
+
+function assertOk(url: string, response: Response): void {
+  if (response.ok) return;
+  const hint = response.status === 401 || response.status === 403 ? 'check the access token for this dataset' : response.status === 404 ? 'check the URL, the dataset name and its revision' : 'check the URL';
+  throw new QuantgateError(`${url}: HTTP ${response.status} ${response.statusText}`.trim() + `; ${hint}`);
+}
+
+/** CDNs may weaken an ETag (W/"…") on some responses; the tag itself still identifies the content. */
+function strongPart(etag: string): string {
+  return etag.replace(/^W\//, '');
+}
+
+/** The full size from a HEAD's Content-Length or a ranged reply's Content-Range ("bytes 0-0/1234"). */
+function totalSize(response: Response): number | undefined {
+  const range = response.headers.get('content-range')?.match(/\/(\d+)$/);
+  if (range) return Number(range[1]);
+  if (response.status === 206) return undefined;
+  const length = response.headers.get('content-length');
+  return length === null ? undefined : Number(length);
+}

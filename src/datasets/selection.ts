@@ -1,0 +1,47 @@
+// Which utterances a run evaluates: the first N in dataset order (--max-samples, 0 for all), then
+// for matrix jobs one contiguous slice of those N (--shard INDEX/COUNT). Slices differ in size by
+// at most one and together cover the N exactly once, so merged shard results equal an unsharded
+// run. Contiguous slices let each job read only its own part of a remote parquet file.
+
+import { QuantgateError } from '../common/errors.js';
+
+/** `index` counts from 0, like GitHub's strategy.job-index; `count` is the number of shards. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** Positions `start` (inclusive) to `end` (exclusive) in dataset order. */
+export interface Selection {
+  start: number;
+  end: number;
+  /** Utterances selected before sharding (N). */
+  selectedBeforeShard: number;
+}
+
+export const DEFAULT_MAX_SAMPLES = 100;
+
+export function selectUtterances(available: number, maxSamples = DEFAULT_MAX_SAMPLES, shard?: Shard): Selection {
+  checkSelection(maxSamples, shard);
+  const total = maxSamples === 0 ? available : Math.min(maxSamples, available);
+  if (!shard) return { start: 0, end: total, selectedBeforeShard: total };
+  return { start: Math.floor((shard.index * total) / shard.count), end: Math.floor(((shard.index + 1) * total) / shard.count), selectedBeforeShard: total };
+}
+
+/** Throws the error `selectUtterances` would for these options, before any dataset is opened. */
+export function checkSelection(maxSamples = DEFAULT_MAX_SAMPLES, shard?: Shard): void {
+  if (!Number.isInteger(maxSamples) || maxSamples < 0) throw new QuantgateError(`--max-samples must be a whole number ≥ 0 (0 for all), got ${maxSamples}`);
+  if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+    throw new QuantgateError(`--shard ${shard.index}/${shard.count} is not a shard: use INDEX/COUNT with 0 ≤ INDEX < COUNT, e.g. 0/4`);
+  }
+}
+
+/** Parses "INDEX/COUNT", e.g. `--shard ${{ strategy.job-index }}/${{ strategy.job-total }}`. */
+export function parseShard(text: string): Shard {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const shard = match ? { index: Number(match[1]), count: Number(match[2]) } : undefined;
+  if (!shard || shard.count < 1 || shard.index >= shard.count) {
+    throw new QuantgateError(`--shard must be INDEX/COUNT with 0 ≤ INDEX < COUNT (e.g. 0/4, GitHub's strategy.job-index/strategy.job-total), got "${text}"`);
+  }
+  return shard;
+}
