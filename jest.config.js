@@ -1,7 +1,7 @@
 // Tests run the TypeScript sources directly as ES modules (ts-jest, transpile only);
 // type checking is `npm run typecheck`, which `npm test` runs first.
 export default {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/environment.js',
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
