@@ -1,0 +1,345 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { decodeSource, encode, type SourceType, type TargetType } from '../../src/quant/codec.js';
+import { createConvertPool, type ConvertPool, type ConvertResult } from '../../src/quant/pool.js';
+import { fixture, makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths.js';
+
+const golden = (name: string) => new Uint8Array(readFileSync(fixture('quant', name)));
+const TARGETS: TargetType[] = ['Q4_0', 'Q8_0', 'F16', 'F32'];
+/** kernel.c's CHUNK_VALUES: the values one call of the kernel converts. */
+const KERNEL_CHUNK_VALUES = 1 << 14;
+
+let pool: ConvertPool;
+beforeAll(() => {
+  pool = createConvertPool({ threads: 2 });
+});
+afterAll(async () => {
+  await pool.close();
+  await removeTempDirs();
+});
+
+/** A seeded uniform generator in [0, 1), so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const bits = new DataView(new ArrayBuffer(4));
+function f32FromBits(pattern: number): number {
+  bits.setUint32(0, pattern >>> 0);
+  return bits.getFloat32(0);
+}
+function f32Bits(value: number): number {
+  bits.setFloat32(0, value);
+  return bits.getUint32(0);
+}
+/** The float32 `steps` units in the last place away from `value` (toward +∞ for positive values). */
+function nudge(value: number, steps: number): number {
+  return f32FromBits(f32Bits(value) + steps);
+}
+
+/**
+ * Random float32 blocks of 32 that stress the quantizers: scales across the whole float32 range,
+ * ties of opposite sign, zeros, subnormals, values beyond the fp16 range, values within an ulp of
+ * a rounding boundary of Q4_0 or Q8_0, arbitrary bit patterns and stray NaNs and infinities.
+ */
+function stressBlocks(blocks: number, seed: number): Float32Array {
+  const next = random(seed);
+  const pick = (count: number) => Math.floor(next() * count);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  const values = new Float32Array(blocks * 32);
+  for (let block = 0; block < blocks; block++) {
+    const out = values.subarray(block * 32, block * 32 + 32);
+    const scale = 10 ** (next() * 76 - 38);
+    const kind = pick(9);
+    if (kind === 0) {
+      out.forEach((_, j) => (out[j] = gaussian() * scale));
+    } else if (kind === 1) {
+      out.forEach((_, j) => (out[j] = (next() * 2 - 1) * scale));
+      const largest = Math.fround(scale * 1.5);
+      out[pick(32)] = largest;
+      out[pick(32)] = -largest;
+    } else if (kind === 2) {
+      out.forEach((_, j) => (out[j] = next() < 0.5 ? 0 : next() < 0.5 ? -0 : f32FromBits(pick(0x800000) | (next() < 0.5 ? 0x80000000 : 0))));
+    } else if (kind === 3) {
+      out.forEach((_, j) => (out[j] = gaussian() * 10 ** (next() * 34 + 4)));
+    } else if (kind === 4 || kind === 5) {
+      // Values x with x / d within an ulp of where ggml's rounding flips.
+      const largest = Math.fround((next() < 0.5 ? -1 : 1) * scale);
+      const q4 = kind === 4;
+      const scaleOf = Math.fround(q4 ? largest / -8 : Math.abs(largest) / 127);
+      const inverse = Math.fround(1 / scaleOf);
+      out.forEach((_, j) => {
+        const boundary = q4 ? pick(17) - 8.5 : pick(254) - 126.5;
+        const candidate = nudge(Math.fround(boundary / inverse), pick(5) - 2);
+        out[j] = Math.abs(candidate) <= Math.abs(largest) ? candidate : 0;
+      });
+      out[pick(32)] = largest;
+    } else if (kind === 6) {
+      out.forEach((_, j) => (out[j] = f32FromBits(Math.floor(next() * 2 ** 32))));
+    } else if (kind === 7) {
+      const constant = Math.fround(gaussian() * scale);
+      out.fill(constant);
+    } else {
+      out.forEach((_, j) => (out[j] = gaussian() * scale));
+      const specials = [NaN, Infinity, -Infinity, f32FromBits(0x7f800001), f32FromBits(0xffc12345)];
+      for (let n = 1 + pick(3); n > 0; n--) out[pick(32)] = specials[pick(specials.length)];
+    }
+  }
+  return values;
+}
+
+function f32Bytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  values.forEach((value, i) => view.setFloat32(i * 4, value, true));
+  return out;
+}
+
+function randomBytes(count: number, seed: number): Uint8Array {
+  const next = random(seed);
+  return Uint8Array.from({ length: count }, () => Math.floor(next() * 256));
+}
+
+function every16BitPattern(): Uint8Array {
+  const out = new Uint8Array(0x20000);
+  for (let pattern = 0; pattern < 0x10000; pattern++) new DataView(out.buffer).setUint16(pattern * 2, pattern, true);
+  return out;
+}
+
+function firstNonFiniteOf(values: Float32Array): number {
+  return values.findIndex((value) => !Number.isFinite(value));
+}
+
+/**
+ * The first place where the kernel's output differs from the scalar codec's, or 'identical'.
+ * A NaN's payload bits are not specified, so two NaNs (as values, or as a block's scale) match.
+ */
+function difference(target: TargetType, got: Uint8Array, want: Uint8Array): string {
+  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
+  const g = new DataView(got.buffer, got.byteOffset, got.byteLength);
+  const w = new DataView(want.buffer, want.byteOffset, want.byteLength);
+  const halfIsNaN = (view: DataView, at: number) => (view.getUint16(at, true) & 0x7fff) > 0x7c00;
+  const describe = (at: number) => `byte ${at}: ${got[at]} != ${want[at]}`;
+  if (target === 'F32') {
+    for (let at = 0; at < got.length; at += 4) {
+      const same = g.getUint32(at, true) === w.getUint32(at, true) || (Number.isNaN(g.getFloat32(at, true)) && Number.isNaN(w.getFloat32(at, true)));
+      if (!same) return describe(at);
+    }
+  } else if (target === 'F16') {
+    for (let at = 0; at < got.length; at += 2) {
+      if (g.getUint16(at, true) !== w.getUint16(at, true) && !(halfIsNaN(g, at) && halfIsNaN(w, at))) return describe(at);
+    }
+  } else {
+    const blockBytes = target === 'Q4_0' ? 18 : 34;
+    const hex = (bytes: Uint8Array, at: number) => Buffer.from(bytes.subarray(at, at + blockBytes)).toString('hex');
+    for (let at = 0; at < got.length; at += blockBytes) {
+      const sameScale = g.getUint16(at, true) === w.getUint16(at, true) || (halfIsNaN(g, at) && halfIsNaN(w, at));
+      if (!sameScale || got.subarray(at + 2, at + blockBytes).some((byte, j) => byte !== want[at + 2 + j])) {
+        return `block ${at / blockBytes}: ${hex(got, at)} != ${hex(want, at)}`;
+      }
+    }
+  }
+  return 'identical';
+}
+
+async function expectMatchesScalar(source: SourceType, bytes: Uint8Array, targets: TargetType[] = TARGETS): Promise<void> {
+  const values = decodeSource(source, bytes);
+  for (const target of targets) {
+    const result = await pool.convert({ source, target, bytes: bytes.slice() });
+    const found = difference(target, result.data, encode(target, values));
+    const block = Number(/^block (\d+)/.exec(found)?.[1] ?? -1);
+    const inputs = block >= 0 ? Array.from(values.subarray(block * 32, block * 32 + 32)) : [];
+    expect({ target, difference: found, inputs }).toEqual({ target, difference: 'identical', inputs: [] });
+    expect(result.firstNonFinite).toBe(firstNonFiniteOf(values));
+  }
+}
+
+describe('the kernel matches the scalar codecs and ggml', () => {
+  test('on the golden float32 inputs, byte for byte against ggml', async () => {
+    for (const [target, file] of [['Q4_0', 'q4_0.bin'], ['Q8_0', 'q8_0.bin'], ['F16', 'f16.bin'], ['F32', 'input.f32']] as const) {
+      const { data, firstNonFinite } = await pool.convert({ source: 'F32', target, bytes: golden('input.f32') });
+      expect({ target, difference: difference(target, data, golden(file)) }).toEqual({ target, difference: 'identical' });
+      expect(firstNonFinite).toBe(-1);
+    }
+  });
+
+  test('on the golden inputs as F16 and BF16 sources', async () => {
+    await expectMatchesScalar('F16', golden('f16.bin'));
+    await expectMatchesScalar('BF16', golden('bf16.bin'));
+  });
+
+  test('on 20,000 random stress blocks of float32', async () => {
+    for (let seed = 1; seed <= 4; seed++) await expectMatchesScalar('F32', f32Bytes(stressBlocks(5_000, seed)));
+  });
+
+  test('on every F16 and BF16 bit pattern, and on random ones', async () => {
+    for (const source of ['F16', 'BF16'] as const) {
+      await expectMatchesScalar(source, every16BitPattern());
+      await expectMatchesScalar(source, randomBytes(1 << 18, source === 'F16' ? 5 : 6));
+    }
+  });
+
+  test('on values that only rounding can tell apart', async () => {
+    const values = new Float32Array(64);
+    values.set([-8, 0.5, 1.5, 2.5, Math.fround(0.49999997), -0.5, 7.5, -7.5, 3.4e38, -3.4e38], 0);
+    values.set([127, 0.5, -0.5, 1.5, -1.5, 126.5, -126.5, Math.fround(0.49999997), 65504 * 127, 1e-40], 32);
+    await expectMatchesScalar('F32', f32Bytes(values));
+  });
+});
+
+describe('jobs', () => {
+  test('same-type jobs copy the bytes exactly, NaN payloads included, and report the first non-finite value', async () => {
+    const f32 = f32Bytes(new Float32Array([1, 2, f32FromBits(0x7fa00001), -Infinity, ...new Array(28).fill(0.25)]));
+    const copy = await pool.convert({ source: 'F32', target: 'F32', bytes: f32.slice() });
+    expect(Buffer.from(copy.data).equals(Buffer.from(f32))).toBe(true);
+    expect(copy.firstNonFinite).toBe(2);
+    const f16 = every16BitPattern();
+    const halves = await pool.convert({ source: 'F16', target: 'F16', bytes: f16.slice() });
+    expect(Buffer.from(halves.data).equals(Buffer.from(f16))).toBe(true);
+    expect(halves.firstNonFinite).toBe(0x7c00);
+  });
+
+  test('an empty job gives empty data', async () => {
+    expect(await pool.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(0) })).toEqual({ data: new Uint8Array(0), firstNonFinite: -1 });
+  });
+
+  test('a job longer than a kernel chunk, ending in a partial block, converts whole', async () => {
+    const length = 3 * KERNEL_CHUNK_VALUES + 37;
+    const values = stressBlocks(Math.ceil(length / 32), 7).subarray(0, length);
+    for (let i = 0; i < 2 * KERNEL_CHUNK_VALUES; i++) if (!Number.isFinite(values[i])) values[i] = 0;
+    values[2 * KERNEL_CHUNK_VALUES + 30] = Infinity;
+    values[2 * KERNEL_CHUNK_VALUES + 5] = NaN;
+    await expectMatchesScalar('F32', f32Bytes(values), ['F16', 'F32']);
+    const { firstNonFinite } = await pool.convert({ source: 'F32', target: 'F16', bytes: f32Bytes(values) });
+    expect(firstNonFinite).toBe(2 * KERNEL_CHUNK_VALUES + 5);
+  });
+
+  test('many jobs in flight on two threads give what one thread gives, each to its own caller', async () => {
+    const jobs = Array.from({ length: 24 }, (_, i) => ({
+      source: 'BF16' as const,
+      target: TARGETS[i % TARGETS.length],
+      bytes: randomBytes(2 * 32 * (1 + i * 97), 100 + i),
+    }));
+    const single = createConvertPool({ threads: 1 });
+    try {
+      const expected: ConvertResult[] = [];
+      for (const job of jobs) expected.push(await single.convert({ ...job, bytes: job.bytes.slice() }));
+      const results = await Promise.all(jobs.map((job) => pool.convert(job)));
+      results.forEach((result, i) => {
+        expect(Buffer.from(result.data).equals(Buffer.from(expected[i].data))).toBe(true);
+        expect(result.firstNonFinite).toBe(expected[i].firstNonFinite);
+      });
+    } finally {
+      await single.close();
+    }
+  });
+
+  test('a view over a whole buffer is transferred; any other view is copied and left intact', async () => {
+    const whole = golden('input.f32');
+    await pool.convert({ source: 'F32', target: 'Q4_0', bytes: whole });
+    expect(whole.byteLength).toBe(0);
+    const backing = golden('input.f32');
+    const part = backing.subarray(0, 128 * 4);
+    const { data } = await pool.convert({ source: 'F32', target: 'Q4_0', bytes: part });
+    expect(part.byteLength).toBe(512);
+    expect(Buffer.from(data).equals(Buffer.from(golden('q4_0.bin').subarray(0, 4 * 18)))).toBe(true);
+  });
+
+  test('rejects jobs that are not whole blocks of the target, or name a type it cannot convert', async () => {
+    await expect(pool.convert({ source: 'F32', target: 'Q4_0', bytes: new Uint8Array(4 * 33) })).rejects.toThrow(
+      '33 values is not a whole number of Q4_0 blocks of 32',
+    );
+    await expect(pool.convert({ source: 'F16', target: 'F32', bytes: new Uint8Array(3) })).rejects.toThrow(
+      '3 bytes is not a whole number of F16 values of 2 bytes',
+    );
+    await expect(pool.convert({ source: 'Q4_0' as SourceType, target: 'F32', bytes: new Uint8Array(18) })).rejects.toThrow(
+      'cannot convert from Q4_0; sources are F32, F16, BF16',
+    );
+    await expect(pool.convert({ source: 'F32', target: 'BF16' as TargetType, bytes: new Uint8Array(4) })).rejects.toThrow(
+      'cannot convert to BF16; targets are F32, F16, Q4_0, Q8_0',
+    );
+  });
+});
+
+/** A WebAssembly binary from its sections (each shorter than 128 bytes). */
+function wasmModule(...sections: Array<[id: number, body: number[]]>): Uint8Array {
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...sections.flatMap(([id, body]) => [id, body.length, ...body])]);
+}
+const wasmName = (text: string) => [text.length, ...Buffer.from(text)];
+
+describe('failures settle every job instead of hanging', () => {
+  test('a kernel that traps rejects the job with the reason', async () => {
+    // The kernel's exports, with areas at 1024 and 2048 and a convert that is `unreachable`.
+    const trapping = wasmModule(
+      [1, [2, 0x60, 0, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]],
+      [3, [4, 0, 0, 0, 1]],
+      [5, [1, 0, 1]],
+      [7, [5, ...wasmName('memory'), 2, 0, ...wasmName('source_area'), 0, 0, ...wasmName('target_area'), 0, 1, ...wasmName('chunk_values'), 0, 2, ...wasmName('convert'), 0, 3]],
+      [10, [4, 5, 0, 0x41, 0x80, 0x08, 0x0b, 5, 0, 0x41, 0x80, 0x10, 0x0b, 5, 0, 0x41, 0x80, 0x08, 0x0b, 3, 0, 0x00, 0x0b]],
+    );
+    const broken = createConvertPool({ threads: 1, kernelWasm: trapping });
+    try {
+      await expect(broken.convert({ source: 'F32', target: 'Q4_0', bytes: new Uint8Array(128) })).rejects.toThrow(
+        'the conversion kernel failed on a F32 to Q4_0 job: unreachable',
+      );
+    } finally {
+      await broken.close();
+    }
+  });
+
+  test('a worker that dies rejects every pending job, and the jobs after it', async () => {
+    // A module importing a function no worker provides: instantiating it throws in the worker.
+    const unlinkable = wasmModule([1, [1, 0x60, 0, 0]], [2, [1, ...wasmName('env'), ...wasmName('missing'), 0, 0]]);
+    const broken = createConvertPool({ threads: 2, kernelWasm: unlinkable });
+    try {
+      const jobs = Array.from({ length: 5 }, () => broken.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) }));
+      await Promise.all(jobs.map((job) => expect(job).rejects.toThrow(/^a conversion worker crashed: .*Import/)));
+      await expect(broken.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) })).rejects.toThrow(/a conversion worker crashed/);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  test('close rejects the jobs still pending and every later one', async () => {
+    const closing = createConvertPool({ threads: 1 });
+    const pending = Array.from({ length: 4 }, () => closing.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(1 << 20) }));
+    const settled = pending.map((job) => expect(job).rejects.toThrow('the conversion pool was closed before this job finished'));
+    await closing.close();
+    await Promise.all(settled);
+    await expect(closing.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) })).rejects.toThrow('the conversion pool was closed');
+  });
+
+  test('rejects a thread count that is not a positive whole number', () => {
+    expect(() => createConvertPool({ threads: 0 })).toThrow('a conversion pool needs a whole number of threads, at least 1, not 0');
+  });
+});
+
+test('works from a single-file esbuild bundle, and idle workers let the process exit without close()', async () => {
+  const dir = await makeTempDir();
+  const entry = join(dir, 'entry.ts');
+  writeFileSync(
+    entry,
+    [
+      `import { createConvertPool } from ${JSON.stringify(join(repoRoot, 'src', 'quant', 'pool.js'))};`,
+      `const pool = createConvertPool({ threads: 2 });`,
+      `const bytes = new Uint8Array(Float32Array.from({ length: 64 }, (_, i) => (i - 31.5) / 8).buffer);`,
+      `const { data, firstNonFinite } = await pool.convert({ source: 'F32', target: 'Q4_0', bytes });`,
+      `console.log(JSON.stringify({ data: Array.from(data), firstNonFinite }));`,
+    ].join('\n'),
+  );
+  const bundle = join(dir, 'bundle.mjs');
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+  const run = spawnSync(process.execPath, [bundle], { encoding: 'utf8', timeout: 20_000 });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  const expected = encode('Q4_0', Float32Array.from({ length: 64 }, (_, i) => (i - 31.5) / 8));
+  expect(JSON.parse(run.stdout)).toEqual({ data: Array.from(expected), firstNonFinite: -1 });
+});
