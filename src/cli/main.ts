@@ -55,7 +55,7 @@ function isArgumentError(error: unknown): boolean {
 
 function errorLine(error: unknown): string {
   if (isQuantgateError(error)) return error.message;
-  if (isArgumentError(error)) return `${(error as Error).message.split('\n')[0]}; see --help`;
+  if (isArgumentError(error)) return `${(error as Error).message.replace(/\.?\s*\n\s*/g, '. ').replace(/\.$/, '')}; see --help`;
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
   return `unexpected error: ${message} (a bug in quantgate; set QUANTGATE_DEBUG=1 for the stack and report it)`;
 }

@@ -1,0 +1,104 @@
+// `quantgate quantize`: safetensors → Q4_0 (or Q8_0/F16/F32) GGUF, one file or shards, with a
+// manifest. Prints the tensor plan first; `--dry-run` prints only the plan.
+
+import { basename, dirname, extname } from 'node:path';
+import { statSync } from 'node:fs';
+import { formatBytes, formatDuration } from '../../common/format.js';
+import { QuantgateError } from '../../common/errors.js';
+import { createProgress } from '../../common/progress.js';
+import { PRESETS, QUANT_TYPES } from '../../quant/plan.js';
+import { quantizeModel, SHARD_FORMATS } from '../../pipeline/quantize.js';
+import { formatPlanTable } from '../../report/plan-table.js';
+import { choiceOption, listOption, numberOption, requiredString, stringOption } from '../args.js';
+import { EXIT_OK, type Command } from '../command.js';
+
+export const DEFAULT_OUT_DIR = 'models';
+
+export const quantizeCommand: Command = {
+  name: 'quantize',
+  summary: 'quantize safetensors weights to sharded GGUF (Q4_0 by default)',
+  usage: `
+usage: quantgate quantize --model <dir|file> [options]
+
+  --model <path>          model folder, .safetensors file or model.safetensors.index.json
+  --out <path>            output .gguf path, or a folder for the default name
+                          (default: ${DEFAULT_OUT_DIR}/<model>-q4.gguf; shards go beside it)
+  --type <type>           ${QUANT_TYPES.join(' | ')} (default q4_0)
+  --max-shard-size <MB>   largest file in MB of 1024·1024 bytes, decimals allowed; 0 = one file (default 512)
+  --shard-format <fmt>    ${SHARD_FORMATS.join(' | ')} (default bytes: raw chunks shard-aa, shard-ab, …)
+  --keep <globs>          tensors that stay F32 (comma-separated, repeatable)
+  --skip <globs>          tensors left out (comma-separated, repeatable)
+  --preset <name>         ${PRESETS.join(' | ')} (chosen automatically for Kyutai STT checkpoints)
+  --threads <n>           worker threads (default: one per core)
+  --dry-run               print the tensor plan and write nothing
+`,
+  options: {
+    model: { type: 'string' },
+    out: { type: 'string' },
+    type: { type: 'string' },
+    'max-shard-size': { type: 'string' },
+    'shard-format': { type: 'string' },
+    keep: { type: 'string', multiple: true },
+    skip: { type: 'string', multiple: true },
+    preset: { type: 'string' },
+    threads: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  },
+  async run(values, _positionals, context) {
+    const model = requiredString(values, 'model');
+    const maxShardMb = numberOption(values, 'max-shard-size', { min: 0 });
+    const { outDir, name } = resolveOut(stringOption(values, 'out'));
+    const started = performance.now();
+    const result = await quantizeModel({
+      model,
+      outDir,
+      name,
+      type: choiceOption(values, 'type', QUANT_TYPES),
+      maxShardBytes: maxShardMb === undefined ? undefined : Math.round(maxShardMb * 1024 * 1024),
+      shardFormat: choiceOption(values, 'shard-format', SHARD_FORMATS),
+      keep: listOption(values, 'keep'),
+      skip: listOption(values, 'skip'),
+      preset: choiceOption(values, 'preset', PRESETS),
+      threads: numberOption(values, 'threads', { min: 1, integer: true }),
+      dryRun: values['dry-run'] === true,
+      progress: createProgress({ stream: context.stderr }),
+      onPlan: (plan) => context.stdout.write(`${formatPlanTable(plan)}\n`),
+    });
+    if (result.output) {
+      const seconds = (performance.now() - started) / 1000;
+      const valueCount = result.plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0);
+      context.stdout.write(
+        [
+          '',
+          `wrote ${result.output.format === 'single' ? result.output.files[0] : `${result.output.files.length} ${result.output.format} files`} (${formatBytes(result.plan.bytes)})`,
+          ...(result.output.format === 'single' ? [] : result.output.files.map((file) => `  ${file}`)),
+          `manifest ${result.output.manifestPath}`,
+          `${(valueCount / 1e6 / seconds).toFixed(0)} M values/s, ${formatDuration(seconds)}`,
+          '',
+        ].join('\n'),
+      );
+    }
+    return EXIT_OK;
+  },
+};
+
+/**
+ * `--out` names the .gguf the seed would write; shard folders and the manifest take the same base
+ * name beside it. A folder (existing, or written with a trailing slash) gets the default name.
+ */
+function resolveOut(out: string | undefined): { outDir: string; name?: string } {
+  if (out === undefined) return { outDir: DEFAULT_OUT_DIR };
+  if (/[/\\]$/.test(out) || isDirectory(out)) return { outDir: out };
+  if (extname(out) !== '.gguf') {
+    throw new QuantgateError(`--out ${out} should end in .gguf (the single-file name; shards go beside it) or name a folder`);
+  }
+  return { outDir: dirname(out), name: basename(out, '.gguf') };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,276 @@
+// The quantize stage: safetensors weights in, a GGUF out (one file, byte shards or gguf-split
+// files) with its manifest. Tensors stream from disk in bounded chunks through the worker pool and
+// straight into the output, so memory stays flat whatever the model's size; nothing appears under
+// the output names until it is complete.
+
+import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { QuantgateError, describeError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import type { QuantizedModel } from '../engines/engine.js';
+import { GGML_TYPES } from '../formats/gguf/constants.js';
+import { writeByteShards } from '../formats/gguf/byte-shards.js';
+import { openGgufModel } from '../formats/gguf/open.js';
+import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
+import { writeManifest, type OutputFormat } from '../formats/gguf/manifest.js';
+import type { WrittenFile } from '../formats/gguf/sink.js';
+import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
+import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
+import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
+import type { SourceType, TargetType } from '../quant/codec.js';
+import { planTensors, presetArchitecture, type PlanOptions, type PlannedTensor, type PresetName, type QuantType, type TensorPlan } from '../quant/plan.js';
+import { createConvertPool, type ConvertPool } from '../quant/pool.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { buildGgufMetadata } from './gguf-metadata.js';
+
+export const SHARD_FORMATS = ['bytes', 'gguf-split'] as const;
+export type ShardFormat = (typeof SHARD_FORMATS)[number];
+
+/** The seed's shard size: 512 MB counted as 512·1024·1024 bytes. */
+export const DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024;
+
+export interface QuantizeOptions extends PlanOptions {
+  /** A model folder, a .safetensors file or a safetensors index. */
+  model: string;
+  outDir: string;
+  /** Base name of the outputs; by default the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
+  name?: string;
+  /** Largest file written; 0 writes one file whatever its size. */
+  maxShardBytes?: number;
+  shardFormat?: ShardFormat;
+  /** Where the weights came from, recorded in the GGUF and the manifest. */
+  repoId?: string;
+  revision?: string;
+  /** Stop after planning; nothing is written. */
+  dryRun?: boolean;
+  threads?: number;
+  progress?: Progress;
+  /** Called with the plan before anything is written. */
+  onPlan?: (plan: TensorPlan) => void;
+}
+
+export interface QuantizeResult {
+  plan: TensorPlan;
+  /** Absent after a dry run. */
+  output?: QuantizedModel;
+}
+
+/** Source bytes per conversion job: large enough to amortize the hand-off, small enough to keep memory flat. */
+const CHUNK_SOURCE_BYTES = 4 << 20;
+
+const TYPE_SUFFIX: Record<QuantType, string> = { q4_0: 'q4', q8_0: 'q8', f16: 'f16', f32: 'f32' };
+
+export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeResult> {
+  const progress = options.progress ?? silentProgress;
+  const reader = await openSafetensors(options.model);
+  try {
+    const config = await readConfig(reader.source);
+    const preset = options.preset ?? detectPreset(config, options.repoId);
+    const plan = planTensors(
+      reader.tensors.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape })),
+      { type: options.type, keep: options.keep, skip: options.skip, preset },
+    );
+    options.onPlan?.(plan);
+    if (options.dryRun) return { plan };
+
+    const name = options.name ?? defaultOutputName(options, plan.requested);
+    const metadata = buildGgufMetadata({
+      architecture: presetArchitecture(preset) ?? architectureOf(config),
+      name: modelName(options),
+      fileType: plan.fileType,
+      repoId: options.repoId,
+      revision: options.revision,
+      config,
+    });
+    const specs = plan.tensors.map((tensor) => ({ name: tensor.name, type: tensor.type, ne: tensor.ne }));
+    const single = planGguf(metadata, specs);
+    const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
+    const format: OutputFormat = maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
+    const splitParts = format === 'gguf-split' ? planGgufSplit(metadata, specs, { maxFileBytes: maxShardBytes }) : [];
+
+    const pool = createConvertPool({ threads: options.threads });
+    const task = progress.task('quantizing', { total: plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0), unit: 'count', unitName: 'values' });
+    const fill = (writer: GgufDataWriter) => streamTensors(reader, plan.tensors, pool, writer, (values) => task.advance(values));
+    let files: WrittenFile[];
+    try {
+      files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
+    } finally {
+      await pool.close();
+    }
+    task.finish(`${files.length} file${files.length === 1 ? '' : 's'}`);
+
+    const manifestPath = join(options.outDir, `${name}.manifest.json`);
+    await writeManifest(manifestPath, {
+      format,
+      files,
+      tensorCount: plan.tensors.length,
+      source: { repoId: options.repoId, revision: options.revision, path: options.repoId ? undefined : reader.source },
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    });
+    await removeStaleOutputs(options.outDir, name, format);
+    const outputPath = outputPaths(options.outDir, name)[format];
+    const output: QuantizedModel = { files: files.map((file) => file.path), format, manifestPath, open: () => openGgufModel(outputPath) };
+    return { plan, output };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Where each format puts its files under `outDir`, for output base name `name`. */
+export function outputPaths(outDir: string, name: string): Record<OutputFormat, string> {
+  return { single: join(outDir, `${name}.gguf`), bytes: join(outDir, `${name}-shards`), 'gguf-split': join(outDir, `${name}-split`) };
+}
+
+async function writeOutput(
+  format: OutputFormat,
+  outDir: string,
+  name: string,
+  single: GgufLayout,
+  splitParts: readonly GgufLayout[],
+  maxShardBytes: number,
+  fill: (writer: GgufDataWriter) => Promise<void>,
+): Promise<WrittenFile[]> {
+  const paths = outputPaths(outDir, name);
+  switch (format) {
+    case 'single':
+      return [await writeGgufFile(paths.single, single, fill)];
+    case 'bytes':
+      return writeByteShards(paths.bytes, single, maxShardBytes, fill);
+    case 'gguf-split':
+      return writeGgufSplit(paths['gguf-split'], name, splitParts, fill);
+  }
+}
+
+/** A switch of format must not leave the previous format's files looking current. */
+async function removeStaleOutputs(outDir: string, name: string, written: OutputFormat): Promise<void> {
+  const paths = outputPaths(outDir, name);
+  for (const format of Object.keys(paths) as OutputFormat[]) {
+    if (format !== written) await rm(paths[format], { recursive: true, force: true });
+  }
+}
+
+/**
+ * Feeds every planned tensor to the writer in order. Conversion jobs run on the pool several at a
+ * time across tensor boundaries, while results are written strictly in order.
+ */
+async function streamTensors(reader: SafetensorsReader, tensors: readonly PlannedTensor[], pool: ConvertPool, writer: GgufDataWriter, onValues: (count: number) => void): Promise<void> {
+  const window = pool.threads * 3;
+  type Job = { tensor: PlannedTensor; elements: number; result: Promise<Uint8Array> };
+  const jobs: Job[] = [];
+  const produced = produceJobs(reader, tensors, pool);
+
+  let exhausted = false;
+  const fillWindow = async () => {
+    while (!exhausted && jobs.length < window) {
+      const next = await produced.next();
+      if (next.done) exhausted = true;
+      else jobs.push(next.value);
+    }
+  };
+
+  try {
+    for (const tensor of tensors) {
+      await writer.writeTensor(
+        tensor.name,
+        (async function* () {
+          let written = 0;
+          while (written < tensor.bytes) {
+            await fillWindow();
+            const job = jobs.shift();
+            if (!job || job.tensor !== tensor) throw new Error(`conversion jobs out of step at tensor ${tensor.name}`);
+            const data = await job.result;
+            written += data.byteLength;
+            onValues(job.elements);
+            yield data;
+          }
+        })(),
+      );
+    }
+  } catch (error) {
+    // Settle what is still in flight so no rejection goes unhandled, then report the first cause.
+    await Promise.allSettled(jobs.map((job) => job.result));
+    await produced.return(undefined);
+    throw error;
+  }
+}
+
+async function* produceJobs(reader: SafetensorsReader, tensors: readonly PlannedTensor[], pool: ConvertPool) {
+  for (const planned of tensors) {
+    const source = reader.tensor(planned.name) as SafetensorsTensor;
+    const elementBytes = source.byteLength / Math.max(source.elementCount, 1);
+    const blockSize = GGML_TYPES[planned.type].blockSize;
+    const chunkElements = Math.max(blockSize, Math.floor(CHUNK_SOURCE_BYTES / elementBytes / blockSize) * blockSize);
+    let firstElement = 0;
+    for await (const bytes of reader.chunks(source, { maxBytes: chunkElements * elementBytes, elementMultiple: blockSize })) {
+      const elements = bytes.byteLength / elementBytes;
+      const start = firstElement;
+      const result = pool.convert({ source: planned.sourceDtype as SourceType, target: planned.type as TargetType, bytes }).then(({ data, firstNonFinite }) => {
+        if (firstNonFinite >= 0) throw nonFiniteError(planned, start + firstNonFinite);
+        if (planned.type === 'F16') checkHalfRange(planned, data, start);
+        return data;
+      });
+      // Rejections are handled when the writer reaches this job; mark them seen until then.
+      result.catch(() => undefined);
+      yield { tensor: planned, elements, result };
+      firstElement += elements;
+    }
+  }
+}
+
+function nonFiniteError(tensor: PlannedTensor, element: number): QuantgateError {
+  return new QuantgateError(
+    `tensor ${tensor.name} holds NaN or infinity (first at element ${element}), which cannot be quantized; fix the checkpoint or leave the tensor out with --skip '${tensor.name}'`,
+  );
+}
+
+/** Values beyond ±65504 become infinities in F16; refuse rather than ship them. */
+function checkHalfRange(tensor: PlannedTensor, data: Uint8Array, firstElement: number): void {
+  const halves = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  for (let i = 0; i < halves.length; i++) {
+    if ((halves[i]! & 0x7c00) === 0x7c00) {
+      throw new QuantgateError(
+        `tensor ${tensor.name} has a value beyond the F16 range (±65504) at element ${firstElement + i}; keep it in F32 with --keep '${tensor.name}'`,
+      );
+    }
+  }
+}
+
+async function readConfig(weightsPath: string): Promise<Record<string, unknown> | undefined> {
+  const path = join(dirname(weightsPath), 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new QuantgateError(`${path} is not a valid config (${describeError(error)}); fix or remove it`, { cause: error });
+  }
+}
+
+/** Kyutai's STT checkpoints get their preset unless the user chose another. */
+export function detectPreset(config: Record<string, unknown> | undefined, repoId: string | undefined): PresetName | undefined {
+  if (repoId?.startsWith('kyutai/stt-') || config?.model_type === 'stt') return 'kyutai-stt';
+  return undefined;
+}
+
+function architectureOf(config: Record<string, unknown> | undefined): string {
+  if (typeof config?.model_type === 'string' && config.model_type) return config.model_type;
+  const architectures = config?.architectures;
+  if (Array.isArray(architectures) && typeof architectures[0] === 'string') return architectures[0];
+  return 'unknown';
+}
+
+function modelName(options: Pick<QuantizeOptions, 'repoId' | 'model'>): string {
+  if (options.repoId) return options.repoId.split('/').pop()!;
+  const base = basename(options.model.replace(/[/\\]+$/, ''));
+  return base.replace(/\.safetensors(\.index\.json)?$/, '') || 'model';
+}
+
+function defaultOutputName(options: Pick<QuantizeOptions, 'repoId' | 'model'>, type: QuantType): string {
+  return `${modelName(options)}-${TYPE_SUFFIX[type]}`;
+}

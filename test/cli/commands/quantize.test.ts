@@ -1,0 +1,87 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EXIT_ERROR, EXIT_OK } from '../../../src/cli/command.js';
+import { runCli } from '../../helpers/cli.js';
+import { tinyModelTensors, writeTestModel } from '../../helpers/model.js';
+import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
+
+afterAll(removeTempDirs);
+
+let modelDir: string;
+beforeAll(async () => {
+  modelDir = await writeTestModel(join(await makeTempDir(), 'tiny'), tinyModelTensors());
+});
+
+describe('quantgate quantize', () => {
+  test('prints the plan, writes the GGUF and its manifest, and reports the speed', async () => {
+    const out = join(await makeTempDir(), 'out', 'tiny-q4.gguf');
+    const run = await runCli(['quantize', '--model', modelDir, '--out', out]);
+    expect(run.stderr).toContain('quantizing');
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout).toContain('layers.0.self_attn.in_proj_weight');
+    expect(run.stdout).toContain(`wrote ${out}`);
+    expect(run.stdout).toMatch(/\d+ M values\/s/);
+    expect((await readdir(join(out, '..'))).sort()).toEqual(['tiny-q4.gguf', 'tiny-q4.manifest.json']);
+  });
+
+  test('--dry-run prints only the plan', async () => {
+    const outDir = join(await makeTempDir(), 'nothing');
+    const run = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`, '--dry-run', '--type', 'q8_0', '--skip', 'head.*']);
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout).toContain('Q8_0');
+    expect(run.stdout).toContain('head.weight  (left out: matches --skip)');
+    expect(run.stdout).not.toContain('wrote');
+    await expect(readdir(outDir)).rejects.toThrow();
+  });
+
+  test('--max-shard-size takes decimal MB and --shard-format picks the layout', async () => {
+    const outDir = await makeTempDir();
+    const run = await runCli(['quantize', '--model', modelDir, '--out', outDir, '--max-shard-size', '0.01', '--shard-format', 'gguf-split']);
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout).toMatch(/wrote \d+ gguf-split files/);
+    expect((await readdir(join(outDir, 'tiny-q4-split')))[0]).toMatch(/^tiny-q4-00001-of-0000\d\.gguf$/);
+  });
+
+  test.each([
+    [['--type', 'q5_k'], /--type must be one of q4_0, q8_0, f16, f32, got "q5_k"/],
+    [['--max-shard-size=-1'], /--max-shard-size must be a number ≥ 0, got "-1"/],
+    [['--max-shard-size', '-1'], /argument is ambiguous\. .*use '--max-shard-size=-XYZ'; see --help/],
+    [['--max-shard-size', 'big'], /--max-shard-size must be a number ≥ 0, got "big"/],
+    [['--out', 'model.bin'], /--out model.bin should end in .gguf/],
+    [['--frobnicate'], /Unknown option '--frobnicate'.*see --help/],
+  ])('bad arguments %j get one line and exit 2', async (extra, message) => {
+    const run = await runCli(['quantize', '--model', modelDir, ...extra]);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('a pickle checkpoint is refused with the reason', async () => {
+    const dir = await makeTempDir();
+    await writeFile(join(dir, 'pytorch_model.bin'), 'not really a pickle');
+    const run = await runCli(['quantize', '--model', dir]);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(/pickle.*can execute arbitrary code/);
+  });
+
+  test('an output folder that cannot be written is a clear error', async () => {
+    const dir = await makeTempDir();
+    await writeFile(join(dir, 'file'), '');
+    const run = await runCli(['quantize', '--model', modelDir, '--out', join(dir, 'file', 'sub', 'x.gguf')]);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(/cannot create output folder .*choose a writable --out path/);
+  });
+
+  test('--model is required', async () => {
+    const run = await runCli(['quantize']);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toBe('quantgate quantize: --model is required; see --help\n');
+  });
+
+  test('--help shows the usage', async () => {
+    await mkdir(join(await makeTempDir(), 'x'), { recursive: true });
+    const run = await runCli(['quantize', '--help']);
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout).toMatch(/^usage: quantgate quantize --model/);
+  });
+});
