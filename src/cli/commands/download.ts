@@ -1,6 +1,7 @@
 // `quantgate download`: fetches a model's (or dataset's) wanted files from the Hugging Face Hub into
 // the shared Hugging Face cache and prints the snapshot folder — the hub stage on its own.
 
+import { formatBytes } from '../../common/format.js';
 import { createProgress } from '../../common/progress.js';
 import { DEFAULT_INCLUDE } from '../../hub/plan.js';
 import { downloadSnapshot } from '../../hub/snapshot.js';
@@ -18,7 +19,7 @@ usage: quantgate download --model-id <org/name> [--revision <rev>] [--include <g
 Downloads the wanted files of one commit into the Hugging Face cache (the layout huggingface_hub
 uses, so Python tools share it), checks every file against the hash the Hub lists, and prints the
 snapshot folder on stdout. Files already in the cache are not downloaded again; an interrupted
-download resumes. Pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl) are never downloaded.
+download resumes. Pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl, .pickle) are never downloaded.
 
   --model-id <org/name>  the repo on the Hub, e.g. kyutai/stt-1b-en_fr
   --revision <rev>       branch, tag or commit sha (default main)
@@ -49,6 +50,7 @@ Exit status: 0 the snapshot is complete, 2 an error.
 };
 
 async function runDownload(values: ParsedValues, _positionals: string[], context: CommandContext): Promise<number> {
+  const progress = createProgress({ stream: context.stderr });
   const snapshot = await downloadSnapshot({
     repoId: requiredString(values, 'model-id'),
     repoType: choiceOption(values, 'repo-type', ['model', 'dataset'] as const),
@@ -60,8 +62,10 @@ async function runDownload(values: ParsedValues, _positionals: string[], context
     hubUrl: stringOption(values, 'hub-url'),
     offline: values.offline === true ? true : undefined,
     env: context.env,
-    progress: createProgress({ stream: context.stderr }),
+    progress,
   });
+  const cached = snapshot.files.filter((file) => file.fromCache).length;
+  progress.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} file${snapshot.files.length === 1 ? '' : 's'}, ${formatBytes(snapshot.bytesDownloaded)} downloaded, ${cached} already in the cache`);
   context.stdout.write(`${snapshot.dir}\n`);
   return EXIT_OK;
 }

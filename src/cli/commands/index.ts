@@ -1,9 +1,10 @@
 // The commands of the quantgate CLI, in the order `--help` lists them.
 
 import type { Command } from '../command.js';
+import { downloadCommand } from './download.js';
 import { downloadReleaseCommand } from './download-release.js';
 import { normalizeCommand } from './normalize.js';
 import { quantizeCommand } from './quantize.js';
 import { werCommand } from './wer.js';
 
-export const commands: Command[] = [quantizeCommand, normalizeCommand, werCommand, downloadReleaseCommand];
+export const commands: Command[] = [quantizeCommand, downloadCommand, normalizeCommand, werCommand, downloadReleaseCommand];

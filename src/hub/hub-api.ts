@@ -1,0 +1,156 @@
+// The Hub's metadata API — which commit a revision names, and which files that commit holds —
+// called through @huggingface/hub with a fetch of ours that sends the token to the Hub's own
+// origin only, aborts stalled requests, retries transient failures, and with the library's
+// errors turned into one-line QuantgateErrors (a refused gated repo says how to get access).
+
+import { datasetInfo, HubApiError, listFiles, modelInfo } from '@huggingface/hub';
+import { describeError, QuantgateError } from '../common/errors.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { checkRepoId, isBlobName, isCommitSha, type RepoRef } from './cache-layout.js';
+import { isTransientStatus, RetriesExhaustedError, retrying, stallWatchdog, TransientError, type RetryPolicy } from './retry.js';
+
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+
+export interface HubConnection {
+  /** The Hub's origin, e.g. https://huggingface.co (no trailing slash). */
+  hubUrl: string;
+  token: string | undefined;
+  policy: RetryPolicy;
+  log: (message: string) => void;
+}
+
+/** One file of a commit as the Hub lists it; `blobName` is its LFS sha256, or its git blob sha1. */
+export interface RemoteFile {
+  path: string;
+  size: number;
+  blobName: string;
+}
+
+export const USER_AGENT = `${TOOL_NAME}/${TOOL_VERSION}`;
+
+/** Checks an http(s) Hub address and drops a trailing slash. */
+export function normalizeHubUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new QuantgateError(`Hub address "${url}" is not a URL; pass e.g. --hub-url https://huggingface.co`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new QuantgateError(`Hub address "${url}" must be http or https; pass e.g. --hub-url https://huggingface.co`);
+  }
+  return url.replace(/\/+$/, '');
+}
+
+/** The 40-hex commit a branch, tag or sha names. */
+export async function resolveCommit(connection: HubConnection, repo: RepoRef, revision: string): Promise<string> {
+  const what = `${repo.id}@${revision}`;
+  const params = { name: checkRepoId(repo.id), revision, hubUrl: connection.hubUrl, fetch: hubFetch(connection), additionalFields: ['sha' as const] };
+  const info = await callHub(connection, repo, what, () => (repo.type === 'model' ? modelInfo(params) : datasetInfo(params)));
+  if (typeof info.sha !== 'string' || !isCommitSha(info.sha)) {
+    throw new QuantgateError(`${what}: the Hub did not answer with a commit sha (got ${JSON.stringify(info.sha)}); check --hub-url points at a Hugging Face Hub`);
+  }
+  return info.sha;
+}
+
+/** Every file of `commit`, with the size and hash the Hub records for it. */
+export async function listCommitFiles(connection: HubConnection, repo: RepoRef, commit: string): Promise<RemoteFile[]> {
+  const what = `${repo.id}@${commit}`;
+  return callHub(connection, repo, what, async () => {
+    const files: RemoteFile[] = [];
+    const entries = listFiles({ repo: { type: repo.type, name: checkRepoId(repo.id) }, recursive: true, revision: commit, hubUrl: connection.hubUrl, fetch: hubFetch(connection) });
+    for await (const entry of entries) {
+      if (entry.type !== 'file') continue;
+      const blobName = entry.lfs?.oid ?? entry.oid;
+      const size = entry.lfs?.size ?? entry.size;
+      if (typeof blobName !== 'string' || !isBlobName(blobName) || !Number.isSafeInteger(size) || size < 0) {
+        throw new QuantgateError(`${what}: the Hub listing gives "${entry.path}" no valid hash and size (${JSON.stringify(blobName)}, ${JSON.stringify(size)}); check --hub-url points at a Hugging Face Hub`);
+      }
+      files.push({ path: entry.path, size, blobName });
+    }
+    return files;
+  });
+}
+
+/** Where the Hub serves one file of a commit (it may redirect to a CDN). */
+export function resolveUrl(connection: HubConnection, repo: RepoRef, commit: string, path: string): string {
+  const encodedPath = path.split('/').map(encodeURIComponent).join('/');
+  return `${connection.hubUrl}/${repo.type === 'dataset' ? 'datasets/' : ''}${repo.id}/resolve/${commit}/${encodedPath}`;
+}
+
+/** The Authorization header for `url`: the token goes to the Hub's own origin, never to a CDN or other host. */
+export function authorizationFor(connection: HubConnection, url: string): Record<string, string> {
+  return connection.token && new URL(url).origin === new URL(connection.hubUrl).origin ? { authorization: `Bearer ${connection.token}` } : {};
+}
+
+/** The one-line error for a 401/403: the repo is gated, private or missing, and how to get access. */
+export function accessRefused(connection: HubConnection, repo: RepoRef, status: number): QuantgateError {
+  const page = `${connection.hubUrl}/${repo.type === 'dataset' ? 'datasets/' : ''}${repo.id}`;
+  const tokenFix = connection.token ? 'check that the token given (--hf-token or HF_TOKEN) has read access to it' : 'pass a token with access (--hf-token or HF_TOKEN)';
+  return new QuantgateError(`${repo.id}: the Hub refused access (HTTP ${status}); the ${repo.type} is gated, private or does not exist — accept its terms on ${page} or ${tokenFix}`);
+}
+
+async function callHub<T>(connection: HubConnection, repo: RepoRef, what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof RetriesExhaustedError) {
+      throw new QuantgateError(`${what}: the Hub at ${connection.hubUrl} ${error.message}; check the network (or https://status.huggingface.co) and run again`, { cause: error });
+    }
+    if (error instanceof HubApiError) {
+      if (error.statusCode === 401 || error.statusCode === 403) throw accessRefused(connection, repo, error.statusCode);
+      const reason = error.message.split('. URL: ')[0];
+      if (error.statusCode === 404) {
+        throw new QuantgateError(`${what}: not found on ${connection.hubUrl} (HTTP 404: ${reason}); check --model-id, --repo-type and --revision`, { cause: error });
+      }
+      throw new QuantgateError(`${what}: the Hub answered HTTP ${error.statusCode} (${reason}); run again later`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The fetch handed to @huggingface/hub. Bodies are read here, under the stall watchdog, so a
+ * response that stops midway is retried like one that never came; the library gets a complete
+ * buffered Response (metadata answers are small).
+ */
+function hubFetch(connection: HubConnection): typeof fetch {
+  return async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const headers = new Headers(init?.headers);
+    headers.set('user-agent', USER_AGENT);
+    for (const [name, value] of Object.entries(authorizationFor(connection, url))) headers.set(name, value);
+    return retrying(
+      connection.policy,
+      async () => {
+        const controller = new AbortController();
+        const watchdog = stallWatchdog(connection.policy.stallTimeoutMs, () =>
+          controller.abort(new TransientError(`no data for ${connection.policy.stallTimeoutMs / 1000}s`)),
+        );
+        try {
+          const response = await fetch(url, { ...init, headers, signal: controller.signal });
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of response.body ?? []) {
+            watchdog.touch();
+            chunks.push(chunk);
+          }
+          if (isTransientStatus(response.status)) throw new TransientError(`HTTP ${response.status} ${response.statusText}`.trim());
+          const body = response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks);
+          return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+        } catch (error) {
+          if (error instanceof TransientError) throw error;
+          throw new TransientError(networkFailure(error));
+        } finally {
+          watchdog.stop();
+        }
+      },
+      (cause, nextTry, delayMs) => connection.log(`Hub request ${new URL(url).pathname} failed (${cause}); try ${nextTry} of ${connection.policy.attempts} in ${delayMs / 1000}s`),
+    );
+  };
+}
+
+/** fetch reports network failures as "fetch failed" with the real reason in `cause`. */
+function networkFailure(error: unknown): string {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof Error ? `${describeError(error)}: ${describeError(cause)}` : describeError(error);
+}

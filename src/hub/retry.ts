@@ -1,0 +1,75 @@
+// How Hub traffic survives a flaky network: failures worth another try are marked transient and
+// retried with exponential backoff, a request that stops receiving bytes is cut off and retried,
+// and after the last try the caller gets the last cause to name in its error.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../common/errors.js';
+
+export interface RetryPolicy {
+  /** Tries per request or file before giving up (at least 1). */
+  attempts: number;
+  /** Wait before the second try; it doubles after each failure, up to 30 s. */
+  baseDelayMs: number;
+  /** A request that receives no bytes for this long is aborted and counts as a failed try. */
+  stallTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 1000, stallTimeoutMs: 30_000 };
+
+const MAX_DELAY_MS = 30_000;
+
+/** A failure another try may cure: a network error, a stall, a 5xx or 429 answer, a short or corrupt body. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+/** Every try failed transiently; `lastCause` says how the last one did. */
+export class RetriesExhaustedError extends Error {
+  override readonly name = 'RetriesExhaustedError';
+
+  constructor(
+    readonly attempts: number,
+    readonly lastCause: string,
+  ) {
+    super(`failed ${attempts} time${attempts === 1 ? '' : 's'}, last: ${lastCause}`);
+  }
+}
+
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying only TransientErrors; any other error is rethrown at
+ * once. `onRetry` hears about each failure that is followed by another try.
+ */
+export async function retrying<T>(
+  policy: RetryPolicy,
+  attempt: (tryNumber: number) => Promise<T>,
+  onRetry: (cause: string, nextTry: number, delayMs: number) => void,
+): Promise<T> {
+  for (let tryNumber = 1; ; tryNumber++) {
+    try {
+      return await attempt(tryNumber);
+    } catch (error) {
+      if (!(error instanceof TransientError)) throw error;
+      if (tryNumber >= policy.attempts) throw new RetriesExhaustedError(tryNumber, describeError(error));
+      const delayMs = Math.min(MAX_DELAY_MS, policy.baseDelayMs * 2 ** (tryNumber - 1));
+      onRetry(describeError(error), tryNumber + 1, delayMs);
+      await sleep(delayMs);
+    }
+  }
+}
+
+/** Calls `onStall` once `touch` has not been called for `timeoutMs`; `stop` disarms it. */
+export function stallWatchdog(timeoutMs: number, onStall: () => void): { touch(): void; stop(): void } {
+  const timer = setTimeout(onStall, timeoutMs);
+  return {
+    touch() {
+      timer.refresh();
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// Moves one blob from the Hub into the cache. Bytes stream into `<blob>.incomplete` while they are
+// hashed; an interrupted transfer resumes with an HTTP Range request from where that file ends
+// (or starts over when the server ignores the range); transient failures are retried with backoff;
+// and the file takes its blob name only once its size and hash match. Plain node:http(s) carries
+// the bytes: it costs less CPU per byte than fetch's web streams, and each redirect hop is ours to
+// see, so the token is only sent where `headersFor` allows.
+
+import { createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { describeError, QuantgateError } from '../common/errors.js';
+import { BlobHasher, hashKindOf } from './integrity.js';
+import { isTransientStatus, retrying, stallWatchdog, TransientError, type RetryPolicy } from './retry.js';
+
+export interface BlobTransfer {
+  url: string;
+  /** Headers for a request to `url`; called again for each redirect hop. */
+  headersFor: (url: string) => Record<string, string>;
+  blobPath: string;
+  incompletePath: string;
+  /** The size and name (content hash) the Hub lists for the blob. */
+  size: number;
+  blobName: string;
+  policy: RetryPolicy;
+  /** Bytes received from the network, as they arrive. */
+  onBytes: (count: number) => void;
+  onRetry: (cause: string, nextTry: number, delayMs: number) => void;
+}
+
+/** A refusal that retrying will not change (a 4xx other than 408/429), for the caller to explain. */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const MAX_REDIRECTS = 10;
+const WRITE_CHUNK = 1 << 20;
+
+/** Downloads, verifies and renames the blob into place; returns the bytes received over the network, failed tries included. */
+export async function transferBlob(transfer: BlobTransfer): Promise<number> {
+  let received = 0;
+  const counted = { ...transfer, onBytes: (count: number) => ((received += count), transfer.onBytes(count)) };
+  await retrying(transfer.policy, () => attempt(counted), transfer.onRetry);
+  await rename(transfer.incompletePath, transfer.blobPath);
+  return received;
+}
+
+/** One try: resume or start the download, then check the result; a partial file stays for the next try. */
+async function attempt(transfer: BlobTransfer): Promise<void> {
+  let offset = await sizeOf(transfer.incompletePath);
+  if (offset > transfer.size) {
+    await rm(transfer.incompletePath, { force: true });
+    offset = 0;
+  }
+  let hasher = new BlobHasher(transfer.blobName, transfer.size);
+  await hasher.feedFile(transfer.incompletePath, { end: offset });
+  if (offset < transfer.size) {
+    const response = await openRange(transfer, offset);
+    if (response.statusCode === 200 && offset > 0) {
+      // The server ignored the range: its body starts at byte 0, so the file starts over.
+      offset = 0;
+      hasher = new BlobHasher(transfer.blobName, transfer.size);
+    }
+    await receive(transfer, response, hasher, offset);
+    const written = await sizeOf(transfer.incompletePath);
+    if (written < transfer.size) throw new TransientError(`the connection ended after ${written} of ${transfer.size} bytes`);
+  }
+  if (hasher.digest() !== transfer.blobName) {
+    await rm(transfer.incompletePath, { force: true });
+    throw new TransientError(`the bytes received do not match the ${hashKindOf(transfer.blobName)} ${transfer.blobName} the Hub lists; the corrupt copy was deleted`);
+  }
+}
+
+/** GET `url` from `offset` on, following redirects; resolves with a 200 or 206 response. */
+async function openRange(transfer: BlobTransfer, offset: number): Promise<IncomingMessage> {
+  let url = transfer.url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const headers = { ...transfer.headersFor(url), ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
+    const response = await get(url, headers, transfer.policy.stallTimeoutMs);
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status >= 300 && status < 400 && location) {
+      response.resume();
+      url = new URL(location, url).href;
+      continue;
+    }
+    if (status === 200 || (status === 206 && rangeStart(response) === offset)) return response;
+    response.resume();
+    if (status === 206) throw new TransientError(`the server resumed at the wrong offset (${response.headers['content-range']}, wanted ${offset})`);
+    if (status === 416) {
+      await rm(transfer.incompletePath, { force: true });
+      throw new TransientError('the server refused the resume offset (HTTP 416); starting the file over');
+    }
+    if (isTransientStatus(status)) throw new TransientError(`HTTP ${status} ${response.statusMessage ?? ''}`.trim());
+    throw new HttpStatusError(status);
+  }
+  throw new TransientError(`more than ${MAX_REDIRECTS} redirects`);
+}
+
+function get(url: string, headers: Record<string, string>, stallTimeoutMs: number): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = (url.startsWith('https:') ? https : http).get(url, { headers }, (response) => {
+      watchdog.stop();
+      resolve(response);
+    });
+    const watchdog = stallWatchdog(stallTimeoutMs, () => request.destroy(new TransientError(`no answer for ${stallTimeoutMs / 1000}s`)));
+    request.on('error', (error) => {
+      watchdog.stop();
+      reject(error instanceof TransientError ? error : new TransientError(describeError(error)));
+    });
+  });
+}
+
+function rangeStart(response: IncomingMessage): number | undefined {
+  const match = /^bytes (\d+)-/.exec(response.headers['content-range'] ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Streams the body onto the end of the partial file, hashing and counting it. When the connection
+ * fails, every byte that did arrive is still written, so the next try resumes right after it.
+ */
+async function receive(transfer: BlobTransfer, response: IncomingMessage, hasher: BlobHasher, offset: number): Promise<void> {
+  const stallMs = transfer.policy.stallTimeoutMs;
+  const watchdog = stallWatchdog(stallMs, () => response.destroy(new TransientError(`no data for ${stallMs / 1000}s`)));
+  const file = createWriteStream(transfer.incompletePath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_CHUNK });
+  let networkError: unknown;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      watchdog.touch();
+      hasher.update(chunk);
+      transfer.onBytes(chunk.byteLength);
+      if (!file.write(chunk)) {
+        await once(file, 'drain');
+        watchdog.touch();
+      }
+    }
+  } catch (error) {
+    networkError = error;
+  } finally {
+    watchdog.stop();
+  }
+  try {
+    file.end();
+    await finished(file);
+  } catch (error) {
+    throw new QuantgateError(`writing ${transfer.incompletePath} failed (${describeError(error)}); free disk space or choose another --cache-dir, then run again`, { cause: error });
+  }
+  if (networkError !== undefined) throw networkError instanceof TransientError ? networkError : new TransientError(`the connection broke (${describeError(networkError)})`);
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return (await stat(path).catch(() => undefined))?.size ?? 0;
+}

@@ -1,0 +1,322 @@
+// A local stand-in for the Hugging Face Hub (127.0.0.1, random ports) serving the endpoints that
+// @huggingface/hub and quantgate's downloader call: revision info, the recursive tree listing
+// (paginated with a Link header), and resolve — small files served directly, LFS files redirected
+// to a CDN on a second origin, both with Range support and the Hub's ETag/X-Linked-Etag/
+// X-Repo-Commit headers. Repos can be gated behind tokens, every request is logged, and faults
+// (error statuses, no answer, dropped or stalled bodies, corrupt bytes, ignored ranges) are injected per test.
+// File contents are buffers or files on disk, so benchmarks can serve gigabytes without holding them.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+
+export type FakeRepoType = 'model' | 'dataset';
+
+export interface FakeFile {
+  path: string;
+  /** The bytes, or `{ file }` to serve a file on disk. */
+  content: Buffer | string | { file: string };
+  /** Stored with Git LFS (sha256-named, served from the CDN); by default everything but .json/.md/.txt/.gitattributes. */
+  lfs?: boolean;
+}
+
+/** Which requests a fault hits: a RegExp on the decoded path, or a string the path ends with after a `/`. */
+export type FaultTarget = RegExp | string;
+
+export type Fault = { path: FaultTarget; /** how many requests it hits (default 1) */ times?: number } & (
+  | { kind: 'status'; status: number; body?: string | ((request: IncomingMessage) => string) }
+  /** accepts the request and never answers */
+  | { kind: 'hang' }
+  /** sends `afterBytes` bytes of the body, then drops the connection */
+  | { kind: 'truncate'; afterBytes: number }
+  /** sends `afterBytes` bytes of the body, then goes silent until the hub closes */
+  | { kind: 'stall'; afterBytes: number }
+  /** flips the first byte of the body */
+  | { kind: 'corrupt' }
+  /** answers a Range request with the whole file (200) */
+  | { kind: 'ignore-range' }
+);
+
+export interface LoggedRequest {
+  server: 'hub' | 'cdn';
+  method: string;
+  /** The decoded path, without the query. */
+  path: string;
+  range?: string;
+  authorization?: string;
+  /** The response status (0 while it is still being answered). */
+  status: number;
+}
+
+interface StoredFile {
+  path: string;
+  size: number;
+  lfs: boolean;
+  /** Git blob sha1 of the file (small files) or of its LFS pointer (LFS files). */
+  oid: string;
+  sha256: string;
+  source: Buffer | string;
+}
+
+interface Repo {
+  type: FakeRepoType;
+  id: string;
+  /** Tokens that may read it; undefined for a public repo. */
+  tokens?: string[];
+  refs: Map<string, string>;
+  commits: Map<string, StoredFile[]>;
+}
+
+export class FakeHub {
+  readonly requests: LoggedRequest[] = [];
+  /** File body bytes sent so far, by both servers. */
+  bytesServed = 0;
+  private readonly repos = new Map<string, Repo>();
+  private readonly blobs = new Map<string, StoredFile>();
+  private readonly faults: Fault[] = [];
+
+  private constructor(
+    private readonly hubServer: http.Server,
+    private readonly cdnServer: http.Server,
+    private readonly pageSize: number,
+  ) {
+    hubServer.on('request', (request, response) => this.handle('hub', request, response));
+    cdnServer.on('request', (request, response) => this.handle('cdn', request, response));
+  }
+
+  /** `pageSize`: tree entries per listing page (the Hub pages with a Link header). */
+  static async start(options: { pageSize?: number } = {}): Promise<FakeHub> {
+    const hub = new FakeHub(http.createServer(), http.createServer(), options.pageSize ?? 1000);
+    await Promise.all([listen(hub.hubServer), listen(hub.cdnServer)]);
+    return hub;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.hubServer.address() as AddressInfo).port}`;
+  }
+
+  get cdnUrl(): string {
+    return `http://127.0.0.1:${(this.cdnServer.address() as AddressInfo).port}`;
+  }
+
+  /** Makes (or replaces) a repo; with `tokens` it is gated and only those bearer tokens may read it. */
+  createRepo(id: string, options: { type?: FakeRepoType; tokens?: string[] } = {}): void {
+    const type = options.type ?? 'model';
+    this.repos.set(`${type}:${id}`, { type, id, ...(options.tokens ? { tokens: options.tokens } : {}), refs: new Map(), commits: new Map() });
+  }
+
+  /** Commits `files` as the whole tree of a new commit on `branch` (default main); returns its sha. */
+  async commit(id: string, files: FakeFile[], options: { type?: FakeRepoType; branch?: string; tag?: string } = {}): Promise<string> {
+    const repo = this.repo(options.type ?? 'model', id);
+    if (!repo) throw new Error(`fake hub: no ${options.type ?? 'model'} repo ${id}; call createRepo first`);
+    const stored = await Promise.all(files.map(storeFile));
+    for (const file of stored) if (file.lfs) this.blobs.set(file.sha256, file);
+    const sha = randomBytes(20).toString('hex');
+    repo.commits.set(sha, stored);
+    repo.refs.set(options.branch ?? 'main', sha);
+    if (options.tag) repo.refs.set(options.tag, sha);
+    return sha;
+  }
+
+  fault(fault: Fault): void {
+    this.faults.push(fault);
+  }
+
+  /** The logged requests for resolve URLs and CDN downloads of `path`. */
+  downloadsOf(path: string): LoggedRequest[] {
+    return this.requests.filter((request) => request.path.endsWith(`/${path}`) && (request.server === 'cdn' || request.path.includes('/resolve/')));
+  }
+
+  async close(): Promise<void> {
+    for (const server of [this.hubServer, this.cdnServer]) server.closeAllConnections();
+    await Promise.all([this.hubServer, this.cdnServer].map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+
+  private repo(type: FakeRepoType, id: string): Repo | undefined {
+    return this.repos.get(`${type}:${id}`);
+  }
+
+  private handle(server: 'hub' | 'cdn', request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const path = decodeURIComponent(url.pathname);
+    const logged: LoggedRequest = {
+      server,
+      method: request.method ?? 'GET',
+      path,
+      ...(request.headers.range ? { range: request.headers.range } : {}),
+      ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
+      status: 0,
+    };
+    this.requests.push(logged);
+    response.on('close', () => (logged.status = response.statusCode));
+    const statusFault = this.takeFault(path, ['status', 'hang']);
+    if (statusFault?.kind === 'hang') return;
+    if (statusFault?.kind === 'status') {
+      const body = typeof statusFault.body === 'function' ? statusFault.body(request) : (statusFault.body ?? `fake hub: injected ${statusFault.status}`);
+      return sendJson(response, statusFault.status, { error: body });
+    }
+    if (server === 'cdn') return this.serveCdn(request, response, path);
+    const api = /^\/api\/(models|datasets)\/(.+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
+    if (api) return this.serveApi(request, response, url, api[1] === 'models' ? 'model' : 'dataset', decodeURIComponent(api[2]!), api[3]!, decodeURIComponent(api[4]!));
+    const resolve = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (resolve) return this.serveResolve(request, response, resolve[1] ? 'dataset' : 'model', decodeURIComponent(resolve[2]!), decodeURIComponent(resolve[3]!), decodeURIComponent(resolve[4]!));
+    sendJson(response, 404, { error: `fake hub: no route for ${request.method} ${url.pathname}` });
+  }
+
+  private serveApi(request: IncomingMessage, response: ServerResponse, url: URL, type: FakeRepoType, id: string, endpoint: string, revision: string): void {
+    const found = this.findCommit(request, response, type, id, revision);
+    if (!found) return;
+    const { repo, sha, files } = found;
+    if (endpoint === 'revision') {
+      return sendJson(response, 200, { _id: sha.slice(0, 24), id, sha, private: false, gated: repo.tokens ? 'manual' : false, downloads: 0, likes: 0, lastModified: new Date(0).toISOString() });
+    }
+    if (url.searchParams.get('recursive') !== 'true') return sendJson(response, 400, { error: 'fake hub: only recursive tree listings are served' });
+    const entries = treeEntries(files);
+    const cursor = Number(url.searchParams.get('cursor') ?? 0);
+    const page = entries.slice(cursor, cursor + this.pageSize);
+    const next = cursor + this.pageSize < entries.length ? `<${this.url}${url.pathname}?recursive=true&expand=false&cursor=${cursor + this.pageSize}>; rel="next"` : undefined;
+    sendJson(response, 200, page, next ? { link: next } : {});
+  }
+
+  private serveResolve(request: IncomingMessage, response: ServerResponse, type: FakeRepoType, id: string, revision: string, path: string): void {
+    const found = this.findCommit(request, response, type, id, revision);
+    if (!found) return;
+    const file = found.files.find((candidate) => candidate.path === path);
+    if (!file) return sendJson(response, 404, { error: `fake hub: ${path} not in ${id}@${revision}` }, { 'x-error-code': 'EntryNotFound' });
+    const headers = { 'x-repo-commit': found.sha };
+    if (file.lfs) {
+      response.writeHead(302, {
+        ...headers,
+        'x-linked-etag': `"${file.sha256}"`,
+        'x-linked-size': String(file.size),
+        location: `${this.cdnUrl}/cdn/${file.sha256}/${file.path.split('/').map(encodeURIComponent).join('/')}`,
+      });
+      return void response.end();
+    }
+    this.serveBytes(request, response, file, { ...headers, etag: `"${file.oid}"` });
+  }
+
+  private serveCdn(request: IncomingMessage, response: ServerResponse, path: string): void {
+    const blob = /^\/cdn\/([0-9a-f]{64})\//.exec(path);
+    const file = blob ? this.blobs.get(blob[1]!) : undefined;
+    if (!file) return sendJson(response, 404, { error: 'fake cdn: no such blob' });
+    this.serveBytes(request, response, file, { etag: `"${file.sha256}"` });
+  }
+
+  /** Finds the repo and commit, answering 401/403/404 itself (and returning undefined) as the Hub does. */
+  private findCommit(request: IncomingMessage, response: ServerResponse, type: FakeRepoType, id: string, revision: string) {
+    const repo = this.repo(type, id);
+    if (!repo) return void sendJson(response, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
+    if (repo.tokens) {
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      if (!token || !repo.tokens.includes(token)) {
+        return void sendJson(response, token ? 403 : 401, { error: `Access to ${type} ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.` }, { 'x-error-code': 'GatedRepo' });
+      }
+    }
+    const sha = repo.refs.get(revision) ?? (repo.commits.has(revision) ? revision : undefined);
+    const files = sha ? repo.commits.get(sha) : undefined;
+    if (!sha || !files) return void sendJson(response, 404, { error: `Invalid rev id: ${revision}` }, { 'x-error-code': 'RevisionNotFound' });
+    return { repo, sha, files };
+  }
+
+  private serveBytes(request: IncomingMessage, response: ServerResponse, file: StoredFile, headers: Record<string, string>): void {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://fake').pathname);
+    const fault = this.takeFault(path, ['truncate', 'stall', 'corrupt', 'ignore-range']);
+    const range = fault?.kind === 'ignore-range' ? undefined : parseRange(request.headers.range, file.size);
+    if (range === 'unsatisfiable') {
+      response.writeHead(416, { ...headers, 'content-range': `bytes */${file.size}` });
+      return void response.end();
+    }
+    const start = range?.start ?? 0;
+    const end = range?.end ?? file.size - 1;
+    response.writeHead(range ? 206 : 200, {
+      ...headers,
+      'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+      'content-length': String(Math.max(0, end - start + 1)),
+      ...(range ? { 'content-range': `bytes ${start}-${end}/${file.size}` } : {}),
+    });
+    if (end < start) return void response.end();
+    const limit = fault?.kind === 'truncate' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
+    let sent = 0;
+    const source = typeof file.source === 'string' ? createReadStream(file.source, { start, end, highWaterMark: 1 << 20 }) : Readable.from([file.source.subarray(start, end + 1)]);
+    source.on('data', (data: Buffer) => {
+      let chunk = data.subarray(0, Math.max(0, limit - sent));
+      if (fault?.kind === 'corrupt' && sent === 0 && chunk.byteLength > 0) chunk = Buffer.concat([Buffer.from([chunk[0]! ^ 0xff]), chunk.subarray(1)]);
+      sent += chunk.byteLength;
+      this.bytesServed += chunk.byteLength;
+      const flushed = () => {
+        if (sent < limit) return;
+        source.destroy();
+        if (fault?.kind === 'truncate') response.socket?.destroy();
+      };
+      if (!response.write(chunk, flushed)) {
+        source.pause();
+        response.once('drain', () => source.resume());
+      }
+    });
+    source.on('end', () => response.end());
+  }
+
+  private takeFault(path: string, kinds: Fault['kind'][]): Fault | undefined {
+    const index = this.faults.findIndex((fault) => kinds.includes(fault.kind) && (typeof fault.path === 'string' ? path.endsWith(`/${fault.path}`) : fault.path.test(path)));
+    const fault = this.faults[index];
+    if (!fault) return undefined;
+    const remaining = (fault.times ?? 1) - 1;
+    if (remaining <= 0) this.faults.splice(index, 1);
+    else fault.times = remaining;
+    return fault;
+  }
+}
+
+function listen(server: http.Server): Promise<void> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { ...headers, 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function storeFile(file: FakeFile): Promise<StoredFile> {
+  const source = typeof file.content === 'string' ? Buffer.from(file.content) : Buffer.isBuffer(file.content) ? file.content : file.content.file;
+  const size = typeof source === 'string' ? (await stat(source)).size : source.byteLength;
+  const sha256 = createHash('sha256');
+  const gitSha1 = createHash('sha1').update(`blob ${size}\0`);
+  for await (const chunk of typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : [source]) {
+    sha256.update(chunk as Buffer);
+    gitSha1.update(chunk as Buffer);
+  }
+  const lfs = file.lfs ?? !/(\.json|\.md|\.txt|^\.gitattributes)$/.test(file.path);
+  const digest = sha256.digest('hex');
+  const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${digest}\nsize ${size}\n`;
+  const oid = lfs ? createHash('sha1').update(`blob ${pointer.length}\0${pointer}`).digest('hex') : gitSha1.digest('hex');
+  return { path: file.path, size, lfs, oid, sha256: digest, source };
+}
+
+/** The Hub's recursive tree: folders first as they appear, then files; LFS files carry their pointer's oid and the lfs block. */
+function treeEntries(files: StoredFile[]): unknown[] {
+  const folders = [...new Set(files.flatMap((file) => file.path.split('/').slice(0, -1).map((_, index, parts) => parts.slice(0, index + 1).join('/'))))];
+  return [
+    ...folders.map((path) => ({ type: 'directory', oid: createHash('sha1').update(path).digest('hex'), size: 0, path })),
+    ...files.map((file) => ({
+      type: 'file',
+      oid: file.oid,
+      size: file.size,
+      path: file.path,
+      ...(file.lfs ? { lfs: { oid: file.sha256, size: file.size, pointerSize: 134 } } : {}),
+    })),
+  ];
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined when absent or malformed (served whole). */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header ?? '');
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  const start = match[1] === '' ? Math.max(0, size - Number(match[2])) : Number(match[1]);
+  const end = match[1] === '' || match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  return start >= size ? 'unsatisfiable' : { start, end };
+}
