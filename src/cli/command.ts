@@ -2,9 +2,9 @@
 // function returning the process exit code (0 success, 1 a failed gate, 2 an error).
 
 import type { ParseArgsConfig } from 'node:util';
+import type { OptionValues } from '../common/option-values.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
-export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export interface CommandContext {
   stdout: NodeJS.WritableStream;
@@ -20,7 +20,7 @@ export interface Command {
   usage: string;
   options: OptionSpec;
   allowPositionals?: boolean;
-  run(values: ParsedValues, positionals: string[], context: CommandContext): Promise<number>;
+  run(values: OptionValues, positionals: string[], context: CommandContext): Promise<number>;
 }
 
 export const EXIT_OK = 0;

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { isQuantgateError } from '../common/errors.js';
+import { optionValues } from '../common/option-values.js';
 import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -39,7 +40,7 @@ async function runCommand(command: Command, argv: string[], context: CommandCont
   }
   try {
     const { values, positionals } = parseArgs({ args: argv, options: command.options, allowPositionals: command.allowPositionals ?? false, strict: true });
-    return await command.run(values, positionals, context);
+    return await command.run(optionValues(values), positionals, context);
   } catch (error) {
     context.stderr.write(`quantgate ${command.name}: ${errorLine(error)}\n`);
     if (!isQuantgateError(error) && !isArgumentError(error) && context.env.QUANTGATE_DEBUG) {

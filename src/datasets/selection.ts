@@ -32,16 +32,19 @@ export function selectUtterances(available: number, maxSamples = DEFAULT_MAX_SAM
 export function checkSelection(maxSamples = DEFAULT_MAX_SAMPLES, shard?: Shard): void {
   if (!Number.isInteger(maxSamples) || maxSamples < 0) throw new QuantgateError(`--max-samples must be a whole number ≥ 0 (0 for all), got ${maxSamples}`);
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
-    throw new QuantgateError(`--shard ${shard.index}/${shard.count} is not a shard: use INDEX/COUNT with 0 ≤ INDEX < COUNT, e.g. 0/4`);
+    throw new QuantgateError(`--shard ${shard.index + 1}/${shard.count} is not a shard: use I/N with 1 ≤ I ≤ N, e.g. 1/4`);
   }
 }
 
-/** Parses "INDEX/COUNT", e.g. `--shard ${{ strategy.job-index }}/${{ strategy.job-total }}`. */
-export function parseShard(text: string): Shard {
+/**
+ * Parses "I/N", shard I of N counted from 1 as people count them (`1/4` is the first quarter;
+ * a matrix of `shard: [1, 2, 3, 4]` passes `${{ matrix.shard }}/4`). The result's index is 0-based.
+ */
+export function parseShard(text: string, label = '--shard'): Shard {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  const shard = match ? { index: Number(match[1]), count: Number(match[2]) } : undefined;
-  if (!shard || shard.count < 1 || shard.index >= shard.count) {
-    throw new QuantgateError(`--shard must be INDEX/COUNT with 0 ≤ INDEX < COUNT (e.g. 0/4, GitHub's strategy.job-index/strategy.job-total), got "${text}"`);
+  const shard = match ? { index: Number(match[1]) - 1, count: Number(match[2]) } : undefined;
+  if (!shard || shard.count < 1 || shard.index < 0 || shard.index >= shard.count) {
+    throw new QuantgateError(`${label} must be I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four matrix jobs), got "${text}"`);
   }
   return shard;
 }

@@ -22,18 +22,22 @@ describe('selectUtterances', () => {
   it('rejects bad limits and shards', () => {
     expect(() => selectUtterances(10, -1)).toThrow('--max-samples must be a whole number ≥ 0');
     expect(() => selectUtterances(10, 1.5)).toThrow('--max-samples');
-    expect(() => selectUtterances(10, 5, { index: 3, count: 3 })).toThrow('--shard 3/3 is not a shard');
-    expect(() => selectUtterances(10, 5, { index: 0, count: 0 })).toThrow('--shard 0/0 is not a shard');
+    expect(() => selectUtterances(10, 5, { index: 3, count: 3 })).toThrow('--shard 4/3 is not a shard');
+    expect(() => selectUtterances(10, 5, { index: 0, count: 0 })).toThrow('--shard 1/0 is not a shard');
   });
 });
 
 describe('parseShard', () => {
-  it('reads INDEX/COUNT', () => {
-    expect(parseShard('0/4')).toEqual({ index: 0, count: 4 });
-    expect(parseShard(' 3 / 4 ')).toEqual({ index: 3, count: 4 });
+  it('reads I/N counted from 1 into a 0-based index', () => {
+    expect(parseShard('1/4')).toEqual({ index: 0, count: 4 });
+    expect(parseShard(' 4 / 4 ')).toEqual({ index: 3, count: 4 });
   });
 
-  it.each(['4/4', '1/0', '-1/4', '1', 'a/b', '1.5/4'])('rejects %j', (text) => {
-    expect(() => parseShard(text)).toThrow(`--shard must be INDEX/COUNT with 0 ≤ INDEX < COUNT (e.g. 0/4, GitHub's strategy.job-index/strategy.job-total), got "${text}"`);
+  it.each(['0/4', '5/4', '1/0', '-1/4', '1', 'a/b', '1.5/4'])('rejects %j', (text) => {
+    expect(() => parseShard(text)).toThrow(`--shard must be I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four matrix jobs), got "${text}"`);
+  });
+
+  it('names the option as the caller spells it', () => {
+    expect(() => parseShard('9/4', 'input "shard"')).toThrow(/^input "shard" must be I\/N/);
   });
 });

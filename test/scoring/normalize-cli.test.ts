@@ -3,6 +3,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { normalizeCommand } from '../../src/cli/commands/normalize.js';
 import { EXIT_OK, type CommandContext } from '../../src/cli/command.js';
 import { QuantgateError } from '../../src/common/errors.js';
+import { optionValues } from '../../src/common/option-values.js';
 
 function fakeContext(stdout: NodeJS.WritableStream = new PassThrough()): CommandContext & { stdin: PassThrough } {
   return { stdin: new PassThrough(), stdout, stderr: new PassThrough(), env: {} };
@@ -13,7 +14,7 @@ async function normalizeText(input: string, values: Record<string, string> = {})
   const output: Buffer[] = [];
   (context.stdout as PassThrough).on('data', (chunk: Buffer) => output.push(chunk));
   context.stdin.end(input);
-  expect(await normalizeCommand.run(values, [], context)).toBe(EXIT_OK);
+  expect(await normalizeCommand.run(optionValues(values), [], context)).toBe(EXIT_OK);
   return Buffer.concat(output).toString('utf8');
 }
 
@@ -36,7 +37,7 @@ describe('quantgate normalize', () => {
 
   test('streams: a line comes out before stdin ends', async () => {
     const context = fakeContext();
-    const running = normalizeCommand.run({}, [], context);
+    const running = normalizeCommand.run(optionValues({}), [], context);
     context.stdin.write('Twenty Five\n');
     const [firstChunk] = (await once(context.stdout as PassThrough, 'data')) as [Buffer];
     expect(firstChunk.toString()).toBe('25\n');
@@ -58,7 +59,7 @@ describe('quantgate normalize', () => {
     const context = fakeContext(slowStdout);
     const lines = Array.from({ length: 500 }, (_, index) => `Line ${index}`);
     context.stdin.end(`${lines.join('\n')}\n`);
-    expect(await normalizeCommand.run({ normalizer: 'none' }, [], context)).toBe(EXIT_OK);
+    expect(await normalizeCommand.run(optionValues({ normalizer: 'none' }), [], context)).toBe(EXIT_OK);
     expect(received.join('')).toBe(lines.map((line) => `${line}\n`).join(''));
     expect(mostBuffered).toBeLessThan(64);
   });
@@ -66,7 +67,7 @@ describe('quantgate normalize', () => {
   test('rejects an unknown normalizer with a one-line error naming the choices', async () => {
     const context = fakeContext();
     context.stdin.end('hello\n');
-    await expect(normalizeCommand.run({ normalizer: 'english' }, [], context)).rejects.toThrow(
+    await expect(normalizeCommand.run(optionValues({ normalizer: 'english' }), [], context)).rejects.toThrow(
       new QuantgateError('--normalizer must be one of whisper, basic, none, got "english"'),
     );
   });

@@ -6,8 +6,8 @@ import { QuantgateError } from '../../common/errors.js';
 import { createProgress } from '../../common/progress.js';
 import { downloadFromArtifact, downloadFromRelease, type DownloadedModel } from '../../publish/download.js';
 import { createGitHubClient, parseRepo } from '../../publish/github.js';
-import { numberOption, stringOption } from '../args.js';
-import { EXIT_OK, type Command, type CommandContext, type ParsedValues } from '../command.js';
+import { numberOption, stringOption, type OptionValues } from '../../common/option-values.js';
+import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadReleaseCommand: Command = {
   name: 'download-release',
@@ -49,7 +49,7 @@ Exit status: 0 downloaded and verified, 2 an error.
   run: runDownloadRelease,
 };
 
-async function runDownloadRelease(values: ParsedValues, _positionals: string[], context: CommandContext): Promise<number> {
+async function runDownloadRelease(values: OptionValues, _positionals: string[], context: CommandContext): Promise<number> {
   const { env } = context;
   const tag = stringOption(values, 'tag');
   const runId = numberOption(values, 'run-id', { integer: true, min: 1 });

@@ -5,8 +5,8 @@ import { formatBytes } from '../../common/format.js';
 import { createProgress } from '../../common/progress.js';
 import { DEFAULT_INCLUDE } from '../../hub/plan.js';
 import { downloadSnapshot } from '../../hub/snapshot.js';
-import { choiceOption, listOption, requiredString, stringOption } from '../args.js';
-import { EXIT_OK, type Command, type CommandContext, type ParsedValues } from '../command.js';
+import { choiceOption, flagOption, listOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
+import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadCommand: Command = {
   name: 'download',
@@ -49,7 +49,7 @@ Exit status: 0 the snapshot is complete, 2 an error.
   run: runDownload,
 };
 
-async function runDownload(values: ParsedValues, _positionals: string[], context: CommandContext): Promise<number> {
+async function runDownload(values: OptionValues, _positionals: string[], context: CommandContext): Promise<number> {
   const progress = createProgress({ stream: context.stderr });
   const snapshot = await downloadSnapshot({
     repoId: requiredString(values, 'model-id'),
@@ -60,7 +60,7 @@ async function runDownload(values: ParsedValues, _positionals: string[], context
     cacheDir: stringOption(values, 'cache-dir'),
     token: stringOption(values, 'hf-token'),
     hubUrl: stringOption(values, 'hub-url'),
-    offline: values.offline === true ? true : undefined,
+    offline: flagOption(values, 'offline') || undefined,
     env: context.env,
     progress,
   });

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { createNormalizer, NORMALIZER_NAMES } from '../../scoring/normalize/index.js';
-import { choiceOption } from '../args.js';
+import { choiceOption } from '../../common/option-values.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const normalizeCommand: Command = {

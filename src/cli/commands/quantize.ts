@@ -9,7 +9,7 @@ import { createProgress } from '../../common/progress.js';
 import { PRESETS, QUANT_TYPES } from '../../quant/plan.js';
 import { quantizeModel, SHARD_FORMATS } from '../../pipeline/quantize.js';
 import { formatPlanTable } from '../../report/plan-table.js';
-import { choiceOption, listOption, numberOption, requiredString, stringOption } from '../args.js';
+import { choiceOption, flagOption, listOption, numberOption, requiredString, stringOption } from '../../common/option-values.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const DEFAULT_OUT_DIR = 'models';
@@ -60,7 +60,7 @@ usage: quantgate quantize --model <dir|file> [options]
       skip: listOption(values, 'skip'),
       preset: choiceOption(values, 'preset', PRESETS),
       threads: numberOption(values, 'threads', { min: 1, integer: true }),
-      dryRun: values['dry-run'] === true,
+      dryRun: flagOption(values, 'dry-run') ?? false,
       progress: createProgress({ stream: context.stderr }),
       onPlan: (plan) => context.stdout.write(`${formatPlanTable(plan)}\n`),
     });

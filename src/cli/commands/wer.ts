@@ -2,8 +2,8 @@
 // two systems — the scoring stage on its own, for transcripts produced anywhere.
 
 import { QuantgateError } from '../../common/errors.js';
-import { choiceOption, numberOption, requiredString, stringOption } from '../args.js';
-import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext, type ParsedValues } from '../command.js';
+import { choiceOption, flagOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
+import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
 import { renderTextSummary } from '../../report/markdown.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
 import { compareSystems, type NamedNormalizer } from '../../scoring/compare.js';
@@ -59,15 +59,15 @@ Exit status: 0 scored (and the gate passed), 1 the gate failed, 2 an error.
   run: runWer,
 };
 
-async function runWer(values: ParsedValues, _positionals: string[], context: CommandContext): Promise<number> {
+async function runWer(values: OptionValues, _positionals: string[], context: CommandContext): Promise<number> {
   const referencePath = requiredString(values, 'reference');
   const hypothesisPath = requiredString(values, 'hypothesis');
   const baselinePath = stringOption(values, 'baseline');
   const normalizerName = choiceOption(values, 'normalizer', NORMALIZER_NAMES) ?? 'whisper';
   const normalizer: NamedNormalizer = { name: normalizerName, normalize: createNormalizer(normalizerName) };
-  const json = values.json === true;
+  const json = flagOption(values, 'json') ?? false;
   if (baselinePath === undefined) {
-    const misplaced = COMPARISON_OPTIONS.find((name) => values[name] !== undefined);
+    const misplaced = COMPARISON_OPTIONS.find((name) => values.raw(name) !== undefined);
     if (misplaced) throw new QuantgateError(`--${misplaced} applies to a comparison and needs --baseline <file>; see --help`);
   }
   const gate = {

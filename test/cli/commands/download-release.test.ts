@@ -7,6 +7,7 @@ import { FakeArtifactService } from '../../servers/fake-artifact-service.js';
 import { FakeGitHubApi } from '../../servers/fake-github-api.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 import { byteShardModel, type PublishedModel } from '../../publish/published-model.js';
+import { optionValues } from '../../../src/common/option-values.js';
 
 // @actions/github fixes its API root when first imported, so the environment is set first.
 const savedEnv = { ...process.env };
@@ -35,7 +36,7 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   let stdout = '';
   const sink = new Writable({ write: (chunk, _encoding, done) => ((stdout += String(chunk)), done()) });
   const { values, positionals } = parseArgs({ args, options: command.options, strict: true });
-  const code = await command.run(values, positionals, { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: { GITHUB_API_URL: github.url, ...env } });
+  const code = await command.run(optionValues(values), positionals, { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: { GITHUB_API_URL: github.url, ...env } });
   return { code, stdout };
 }
 

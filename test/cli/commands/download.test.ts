@@ -6,6 +6,7 @@ import { downloadCommand } from '../../../src/cli/commands/download.js';
 import { EXIT_OK } from '../../../src/cli/command.js';
 import { FakeHub } from '../../servers/fake-hub.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
+import { optionValues } from '../../../src/common/option-values.js';
 
 let hub: FakeHub;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
   const stdout = collect();
   const stderr = collect();
   const { values, positionals } = parseArgs({ args, options: downloadCommand.options, strict: true });
-  const code = await downloadCommand.run(values, positionals, { stdout, stderr, stdin: new PassThrough(), env });
+  const code = await downloadCommand.run(optionValues(values), positionals, { stdout, stderr, stdin: new PassThrough(), env });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 

@@ -6,6 +6,7 @@ import { werCommand } from '../../../src/cli/commands/wer.js';
 import { EXIT_GATE_FAILED, EXIT_OK } from '../../../src/cli/command.js';
 import { QuantgateError } from '../../../src/common/errors.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
+import { optionValues } from '../../../src/common/option-values.js';
 
 afterAll(removeTempDirs);
 
@@ -13,7 +14,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
   const sink = new Writable({ write: (chunk, _encoding, done) => ((stdout += String(chunk)), done()) });
   const { values, positionals } = parseArgs({ args, options: werCommand.options, strict: true });
-  const code = await werCommand.run(values, positionals, { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: {} });
+  const code = await werCommand.run(optionValues(values), positionals, { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: {} });
   return { code, stdout };
 }
 

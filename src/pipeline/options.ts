@@ -1,0 +1,162 @@
+// The one options object of a quantgate run, with its defaults. The CLI and the action only
+// translate their inputs into it; every stage reads its part from here.
+
+import { QuantgateError } from '../common/errors.js';
+import { choiceOption, flagOption, listOption, numberOption, stringOption, type OptionValues } from '../common/option-values.js';
+import { DEFAULT_MAX_SAMPLES, parseShard } from '../datasets/selection.js';
+import { PRESETS, QUANT_TYPES, type PresetName, type QuantType } from '../quant/plan.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../scoring/bootstrap.js';
+import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES, type GateMode } from '../scoring/gate.js';
+import { NORMALIZER_NAMES, type NormalizerName } from '../scoring/normalize/index.js';
+import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from './quantize.js';
+
+export const ENGINE_NAMES = ['auto', 'onnx-ctc', 'kyutai-stt', 'command'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export type DeviceChoice = (typeof DEVICES)[number];
+
+export const CANDIDATE_MODES = ['matmulnbits', 'dequant'] as const;
+export type CandidateMode = (typeof CANDIDATE_MODES)[number];
+
+/** LibriSpeech test-clean on the Hub, as the seed evaluates it. */
+export const DEFAULT_DATASET = 'openslr/librispeech_asr';
+/** Found as `all/test.clean/*.parquet` in that repo. */
+export const DEFAULT_SPLIT = 'test.clean';
+
+export interface RunOptions {
+  /** A Hub model; ignored when `modelPath` is set. Neither means the embedded demo model, offline. */
+  modelId?: string;
+  revision: string;
+  /** A local model folder instead of the Hub. */
+  modelPath?: string;
+  hfToken?: string;
+  hubUrl?: string;
+  cacheDir?: string;
+  offline: boolean;
+
+  quantType: QuantType;
+  maxShardBytes: number;
+  shardFormat: ShardFormat;
+  keep: string[];
+  skip: string[];
+  preset?: PresetName;
+
+  /**
+   * A Hub dataset id, a local folder, a parquet file or URL, or a manifest file. Unset means the
+   * demo test set for the demo model and LibriSpeech test-clean for any other.
+   */
+  dataset?: string;
+  datasetRevision: string;
+  datasetConfig?: string;
+  split: string;
+  /** 0 means every utterance. */
+  maxSamples: number;
+  maxDurationSeconds?: number;
+  maxFailedUtterances: number;
+  columns: { audio?: string; text?: string; id?: string };
+  /** Evaluate only this 0-based slice of `count` (matrix jobs). */
+  shard?: { index: number; count: number };
+  normalizer: NormalizerName;
+
+  engine: EngineName;
+  referenceCommand?: string;
+  candidateCommand?: string;
+  commandTimeoutSeconds?: number;
+  candidateMode: CandidateMode;
+  device: DeviceChoice;
+  batchSize: number;
+
+  threshold: number;
+  gateMode: GateMode;
+  seed: number;
+  resamples: number;
+
+  outDir: string;
+  threads?: number;
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  revision: 'main',
+  offline: false,
+  quantType: 'q4_0',
+  maxShardBytes: DEFAULT_MAX_SHARD_BYTES,
+  shardFormat: 'bytes',
+  keep: [],
+  skip: [],
+  datasetRevision: 'main',
+  split: DEFAULT_SPLIT,
+  maxSamples: DEFAULT_MAX_SAMPLES,
+  maxFailedUtterances: 0,
+  columns: {},
+  normalizer: 'whisper',
+  engine: 'auto',
+  candidateMode: 'matmulnbits',
+  device: 'auto',
+  batchSize: 8,
+  threshold: DEFAULT_THRESHOLD_POINTS,
+  gateMode: DEFAULT_GATE_MODE,
+  seed: DEFAULT_SEED,
+  resamples: DEFAULT_RESAMPLES,
+  outDir: 'models',
+};
+
+/**
+ * Reads a run's options from named values, as the CLI's flags and the action's inputs both spell
+ * them; anything not given keeps its default. Every bad value is a one-line error naming it.
+ */
+export function readRunOptions(values: OptionValues): RunOptions {
+  const defaults = DEFAULT_RUN_OPTIONS;
+  const shardText = stringOption(values, 'shard');
+  const maxShardMb = numberOption(values, 'max-shard-size', { min: 0 });
+  const options: RunOptions = {
+    modelId: stringOption(values, 'model-id'),
+    revision: stringOption(values, 'revision') ?? defaults.revision,
+    modelPath: stringOption(values, 'model-path'),
+    hfToken: stringOption(values, 'hf-token'),
+    hubUrl: stringOption(values, 'hub-url'),
+    cacheDir: stringOption(values, 'cache-dir'),
+    offline: flagOption(values, 'offline') ?? defaults.offline,
+
+    quantType: choiceOption(values, 'quant-type', QUANT_TYPES) ?? defaults.quantType,
+    maxShardBytes: maxShardMb === undefined ? defaults.maxShardBytes : Math.round(maxShardMb * 1024 * 1024),
+    shardFormat: choiceOption(values, 'shard-format', SHARD_FORMATS) ?? defaults.shardFormat,
+    keep: listOption(values, 'keep'),
+    skip: listOption(values, 'skip'),
+    preset: choiceOption(values, 'preset', PRESETS),
+
+    dataset: stringOption(values, 'dataset'),
+    datasetRevision: stringOption(values, 'dataset-revision') ?? defaults.datasetRevision,
+    datasetConfig: stringOption(values, 'dataset-config'),
+    split: stringOption(values, 'split') ?? defaults.split,
+    maxSamples: numberOption(values, 'max-samples', { min: 0, integer: true }) ?? defaults.maxSamples,
+    maxDurationSeconds: numberOption(values, 'max-duration', { min: 0 }),
+    maxFailedUtterances: numberOption(values, 'max-failed-utterances', { min: 0, integer: true }) ?? defaults.maxFailedUtterances,
+    columns: { audio: stringOption(values, 'audio-column'), text: stringOption(values, 'text-column'), id: stringOption(values, 'id-column') },
+    shard: shardText === undefined ? undefined : parseShard(shardText, values.label('shard')),
+    normalizer: choiceOption(values, 'normalizer', NORMALIZER_NAMES) ?? defaults.normalizer,
+
+    engine: choiceOption(values, 'engine', ENGINE_NAMES) ?? defaults.engine,
+    referenceCommand: stringOption(values, 'reference-command'),
+    candidateCommand: stringOption(values, 'candidate-command'),
+    commandTimeoutSeconds: numberOption(values, 'command-timeout', { min: 1 }),
+    candidateMode: choiceOption(values, 'candidate-mode', CANDIDATE_MODES) ?? defaults.candidateMode,
+    device: choiceOption(values, 'device', DEVICES) ?? defaults.device,
+    batchSize: numberOption(values, 'batch-size', { min: 1, integer: true }) ?? defaults.batchSize,
+
+    threshold: numberOption(values, 'threshold', { min: 0 }) ?? defaults.threshold,
+    gateMode: choiceOption(values, 'gate-mode', GATE_MODES) ?? defaults.gateMode,
+    seed: numberOption(values, 'seed', { min: 0, integer: true }) ?? defaults.seed,
+    resamples: numberOption(values, 'resamples', { min: 100, integer: true }) ?? defaults.resamples,
+
+    outDir: stringOption(values, 'out-dir') ?? defaults.outDir,
+    threads: numberOption(values, 'threads', { min: 1, integer: true }),
+  };
+  if ((options.referenceCommand === undefined) !== (options.candidateCommand === undefined)) {
+    throw new QuantgateError(`${values.label('reference-command')} and ${values.label('candidate-command')} go together; give both or neither`);
+  }
+  if (options.modelId && options.modelPath) {
+    throw new QuantgateError(`${values.label('model-id')} and ${values.label('model-path')} both name a model; give one`);
+  }
+  return options;
+}
