@@ -13,7 +13,7 @@ export function formatBytes(bytes: number): string {
 }
 
 export function formatCount(count: number): string {
-  if (Math.abs(count) < 1e3) return String(count);
+  if (Math.abs(count) < 1e3) return Number.isInteger(count) ? String(count) : count.toFixed(1);
   if (Math.abs(count) < 1e6) return `${(count / 1e3).toFixed(1)}k`;
   if (Math.abs(count) < 1e9) return `${(count / 1e6).toFixed(1)}M`;
   return `${(count / 1e9).toFixed(2)}G`;

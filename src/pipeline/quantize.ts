@@ -3,6 +3,7 @@
 // straight into the output, so memory stays flat whatever the model's size; nothing appears under
 // the output names until it is complete.
 
+import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { QuantgateError, describeError } from '../common/errors.js';
@@ -12,7 +13,7 @@ import { GGML_TYPES } from '../formats/gguf/constants.js';
 import { writeByteShards } from '../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
-import { writeManifest, type OutputFormat } from '../formats/gguf/manifest.js';
+import { verifyManifest, writeManifest, type Manifest, type OutputFormat } from '../formats/gguf/manifest.js';
 import type { WrittenFile } from '../formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
@@ -33,7 +34,7 @@ export interface QuantizeOptions extends PlanOptions {
   /** A model folder, a .safetensors file or a safetensors index. */
   model: string;
   outDir: string;
-  /** Base name of the outputs; by default the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
+  /** Base name of the outputs; see `outputName`. */
   name?: string;
   /** Largest file written; 0 writes one file whatever its size. */
   maxShardBytes?: number;
@@ -73,7 +74,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     options.onPlan?.(plan);
     if (options.dryRun) return { plan };
 
-    const name = options.name ?? defaultOutputName(options, plan.requested);
+    const name = outputName(options);
     const metadata = buildGgufMetadata({
       architecture: presetArchitecture(preset) ?? architectureOf(config),
       name: modelName(options),
@@ -99,7 +100,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     }
     task.finish(`${files.length} file${files.length === 1 ? '' : 's'}`);
 
-    const manifestPath = join(options.outDir, `${name}.manifest.json`);
+    const manifestPath = manifestPathOf(options.outDir, name);
     await writeManifest(manifestPath, {
       format,
       files,
@@ -271,6 +272,48 @@ function modelName(options: Pick<QuantizeOptions, 'repoId' | 'model'>): string {
   return base.replace(/\.safetensors(\.index\.json)?$/, '') || 'model';
 }
 
-function defaultOutputName(options: Pick<QuantizeOptions, 'repoId' | 'model'>, type: QuantType): string {
-  return `${modelName(options)}-${TYPE_SUFFIX[type]}`;
+/** The base name of every output file: `--out`'s, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
+export function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' | 'type'>): string {
+  return options.name ?? `${modelName(options)}-${TYPE_SUFFIX[options.type ?? 'q4_0']}`;
+}
+
+/**
+ * Identifies a quantized output across CI runs: the exact source commit, this quantizer's version
+ * and every option that changes the bytes. Only Hub models have a commit to key on.
+ */
+export function quantizedCacheKey(options: QuantizeOptions): string | undefined {
+  if (!options.repoId || !options.revision) return undefined;
+  const settings = JSON.stringify([options.type ?? 'q4_0', options.keep ?? [], options.skip ?? [], options.preset ?? null, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, options.shardFormat ?? 'bytes']);
+  const digest = createHash('sha256').update(settings).digest('hex').slice(0, 16);
+  return `quantgate-gguf-${options.repoId.replace('/', '--')}-${options.revision}-${TOOL_VERSION}-${digest}`;
+}
+
+/** Every path a quantization of `options` may write: its possible outputs and its manifest. */
+export function quantizedPaths(options: QuantizeOptions): string[] {
+  const name = outputName(options);
+  return [...Object.values(outputPaths(options.outDir, name)), manifestPathOf(options.outDir, name)];
+}
+
+/**
+ * The earlier output of the same quantization, when its manifest names this source and every
+ * file still matches its size and SHA-256; the plan is recomputed from the source's header.
+ */
+export async function reuseQuantized(options: QuantizeOptions): Promise<QuantizeResult | undefined> {
+  const name = outputName(options);
+  const manifestPath = manifestPathOf(options.outDir, name);
+  let manifest: Manifest;
+  try {
+    manifest = await verifyManifest(manifestPath);
+  } catch {
+    return undefined;
+  }
+  if (manifest.source.repoId !== options.repoId || manifest.source.revision !== options.revision || manifest.tool.version !== TOOL_VERSION) return undefined;
+  const { plan } = await quantizeModel({ ...options, dryRun: true });
+  const outputPath = outputPaths(options.outDir, name)[manifest.format];
+  const files = manifest.files.map((file) => join(options.outDir, ...file.path.split('/')));
+  return { plan, output: { files, format: manifest.format, manifestPath, open: () => openGgufModel(outputPath) } };
+}
+
+function manifestPathOf(outDir: string, name: string): string {
+  return join(outDir, `${name}.manifest.json`);
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
 import { findMetadata } from '../../src/formats/gguf/metadata.js';
@@ -6,7 +6,7 @@ import { verifyManifest, readManifest } from '../../src/formats/gguf/manifest.js
 import { openGgufModel } from '../../src/formats/gguf/open.js';
 import { openGguf } from '../../src/formats/gguf/reader.js';
 import { encode, decodeSource, type TargetType } from '../../src/quant/codec.js';
-import { quantizeModel } from '../../src/pipeline/quantize.js';
+import { quantizedCacheKey, quantizeModel, reuseQuantized } from '../../src/pipeline/quantize.js';
 import { encodeValues, tinyModelTensors, weights, writeTestModel } from '../helpers/model.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 
@@ -136,5 +136,28 @@ describe('quantize stage', () => {
     const outDir = await makeTempDir();
     await expect(quantizeModel({ model: dir, outDir })).rejects.toThrow(/ragged\.weight has a value beyond the F16 range .* at element 11263; keep it in F32 with --keep 'ragged\.weight'/);
     expect(await readdir(outDir)).toEqual([]);
+  });
+
+  test('an earlier output is reused only when its manifest names the same source and its files check out', async () => {
+    const outDir = await makeTempDir();
+    const source = { model: modelDir, outDir, maxShardBytes: 8000, repoId: 'org/tiny', revision: 'd'.repeat(40) };
+    const written = await quantizeModel(source);
+    const reused = await reuseQuantized(source);
+    expect(reused?.output?.files).toEqual(written.output?.files);
+    expect(reused?.plan.tensors.map((tensor) => tensor.type)).toEqual(written.plan.tensors.map((tensor) => tensor.type));
+    expect(await reuseQuantized({ ...source, revision: 'e'.repeat(40) })).toBeUndefined();
+    await appendFile(written.output!.files[1]!, 'x');
+    expect(await reuseQuantized(source)).toBeUndefined();
+  });
+
+  test('the cache key changes with every option that changes the bytes, and needs a commit', () => {
+    const base = { model: modelDir, outDir: '/out', repoId: 'org/tiny', revision: 'd'.repeat(40) };
+    const key = quantizedCacheKey(base);
+    expect(key).toMatch(/^quantgate-gguf-org--tiny-d{40}-\d+\.\d+\.\d+-[0-9a-f]{16}$/);
+    for (const change of [{ type: 'q8_0' as const }, { keep: ['a'] }, { skip: ['b'] }, { maxShardBytes: 1 }, { shardFormat: 'gguf-split' as const }, { revision: 'f'.repeat(40) }]) {
+      expect(quantizedCacheKey({ ...base, ...change })).not.toBe(key);
+    }
+    expect(quantizedCacheKey({ ...base, outDir: '/elsewhere' })).toBe(key);
+    expect(quantizedCacheKey({ model: modelDir, outDir: '/out' })).toBeUndefined();
   });
 });
