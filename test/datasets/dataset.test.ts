@@ -87,7 +87,7 @@ describe('openDataset', () => {
     [{ maxDurationSeconds: 0 }, '--max-duration must be a number of seconds > 0, got 0'],
     [{ maxFailedUtterances: -1 }, '--max-failed-utterances must be a whole number ≥ 0, got -1'],
     [{ maxSamples: -2 }, '--max-samples must be a whole number ≥ 0 (0 for all), got -2'],
-    [{ shard: { index: 2, count: 2 } }, '--shard 2/2 is not a shard'],
+    [{ shard: { index: 2, count: 2 } }, '--shard 3/2 is not a shard'],
   ])('rejects bad options %j before opening the dataset', async (options, message) => {
     expect(await thrown(openDataset({ kind: 'manifest', path: join(dir, 'absent.jsonl') }, { sampleRate: 16000, ...options }))).toContain(message);
   });

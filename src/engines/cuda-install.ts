@@ -1,0 +1,143 @@
+// onnxruntime's CUDA provider for onnxruntime-node, fetched at first use. The npm package ships CPU
+// binaries only (quantgate's .npmrc skips the postinstall that would download more); the provider
+// libraries come from the NuGet package Microsoft.ML.OnnxRuntime.Gpu.Linux of the same version,
+// the package that postinstall takes them from. They are extracted once into a cache folder, then
+// copied next to libonnxruntime.so.1 in onnxruntime-node's bin folder, where onnxruntime loads
+// providers from. CUDA itself (runtime, cuBLAS, cuDNN) is the machine's: see docs/ENGINES.md.
+
+import { createReadStream, readFileSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
+import { QuantgateError, describeError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import type { RetryPolicy } from '../hub/retry.js';
+import { NUGET_ORG_INDEX, downloadPackage, locatePackage, type FeedOptions } from './nuget-feed.js';
+import { openZip, type ZipArchive } from './zip-reader.js';
+
+export const GPU_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
+/** The two libraries onnxruntime loads for the CUDA provider (TensorRT's, also in the package, is not needed). */
+export const CUDA_PROVIDER_LIBRARIES = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'] as const;
+const PACKAGE_LIBRARY_DIR = 'runtimes/linux-x64/native';
+/** Names the NuGet v3 service index to fetch the package from instead of nuget.org. */
+export const NUGET_URL_ENV = 'QUANTGATE_NUGET_URL';
+
+export interface OnnxruntimeNode {
+  version: string;
+  /** Holds the binding and libonnxruntime.so.1; onnxruntime loads provider libraries from here. */
+  binDir: string;
+}
+
+export interface CudaInstallOptions {
+  /** NuGet v3 service index. */
+  feedUrl: string;
+  /** Holds one verified folder of libraries per onnxruntime version. */
+  cacheDir: string;
+  /** The onnxruntime-node to equip; the installed one unless given. */
+  runtime?: OnnxruntimeNode;
+  progress?: Progress;
+  retry?: RetryPolicy;
+}
+
+/** Where the libraries came from: already beside onnxruntime, the cache, or a download. */
+export type CudaInstallSource = 'present' | 'cache' | 'download';
+
+export interface CudaInstall {
+  source: CudaInstallSource;
+  binDir: string;
+}
+
+/** Names the folder of the onnxruntime-node package in use when Node cannot resolve it. */
+export const ONNXRUNTIME_DIR_ENV = 'QUANTGATE_ONNXRUNTIME_DIR';
+
+/** The feed, cache folder and runtime taken from the environment: $QUANTGATE_NUGET_URL, $XDG_CACHE_HOME, $QUANTGATE_ONNXRUNTIME_DIR. */
+export function cudaInstallSettings(env: NodeJS.ProcessEnv): Pick<CudaInstallOptions, 'feedUrl' | 'cacheDir' | 'runtime'> {
+  return {
+    feedUrl: env[NUGET_URL_ENV] || NUGET_ORG_INDEX,
+    cacheDir: join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'quantgate', 'onnxruntime-cuda'),
+    runtime: installedOnnxruntimeNode(env),
+  };
+}
+
+/**
+ * Where onnxruntime-node lives: $QUANTGATE_ONNXRUNTIME_DIR when set (the bundled action installs it
+ * outside any node_modules and says where), else wherever Node resolves it from here.
+ */
+export function installedOnnxruntimeNode(env: NodeJS.ProcessEnv = process.env): OnnxruntimeNode {
+  const packageJson = env[ONNXRUNTIME_DIR_ENV]
+    ? join(env[ONNXRUNTIME_DIR_ENV], 'package.json')
+    : createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
+  return { version, binDir: join(dirname(packageJson), 'bin', 'napi-v6', process.platform, process.arch) };
+}
+
+/** Makes the CUDA provider libraries available to onnxruntime-node, downloading them only when neither it nor the cache has them. */
+export async function installCudaProvider(options: CudaInstallOptions): Promise<CudaInstall> {
+  const runtime = options.runtime ?? installedOnnxruntimeNode();
+  if (await hasLibraries(runtime.binDir)) return { source: 'present', binDir: runtime.binDir };
+  const cached = join(options.cacheDir, runtime.version);
+  const source: CudaInstallSource = (await hasLibraries(cached)) ? 'cache' : 'download';
+  if (source === 'download') await writeDirAtomic(cached, (dir) => fetchLibraries(runtime.version, dir, options));
+  await placeLibraries(cached, runtime.binDir);
+  (options.progress ?? silentProgress).info(`CUDA provider of onnxruntime ${runtime.version} installed into ${runtime.binDir}${source === 'cache' ? ` from ${cached}` : ''}`);
+  return { source, binDir: runtime.binDir };
+}
+
+async function fetchLibraries(version: string, dir: string, options: CudaInstallOptions): Promise<void> {
+  const progress = options.progress ?? silentProgress;
+  const feed: FeedOptions = {
+    progress,
+    ...(options.retry && { retry: options.retry }),
+    fix: `check the network, or set ${NUGET_URL_ENV} to a NuGet v3 feed that mirrors nuget.org, or use --device cpu`,
+  };
+  const location = await locatePackage(options.feedUrl, { id: GPU_PACKAGE_ID, version }, feed);
+  if (location.sha512 === undefined) progress.info(`${options.feedUrl} publishes no SHA-512 for ${GPU_PACKAGE_ID} ${version}; only the download's size is checked`);
+  const nupkg = join(dir, `${GPU_PACKAGE_ID}.${version}.nupkg`.toLowerCase());
+  await downloadPackage(location, nupkg, feed);
+  const archive = await openZip(nupkg);
+  try {
+    for (const library of CUDA_PROVIDER_LIBRARIES) await extract(archive, library, join(dir, library), progress);
+  } finally {
+    await archive.close();
+  }
+  // The package is several hundred MB and its two libraries are all that is used.
+  await rm(nupkg);
+}
+
+async function extract(archive: ZipArchive, library: string, destination: string, progress: Progress): Promise<void> {
+  const entry = archive.entry(`${PACKAGE_LIBRARY_DIR}/${library}`);
+  if (!entry) {
+    throw new QuantgateError(`${archive.path} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`);
+  }
+  const task = progress.task(`Extracting ${library}`, { total: entry.size, unit: 'bytes' });
+  await writeAtomic(destination, async (file) => {
+    for await (const chunk of archive.read(entry)) {
+      await file.write(chunk);
+      task.advance(chunk.length);
+    }
+  });
+  task.finish();
+}
+
+async function placeLibraries(from: string, binDir: string): Promise<void> {
+  for (const library of CUDA_PROVIDER_LIBRARIES) {
+    try {
+      await writeAtomic(join(binDir, library), async (file) => {
+        for await (const chunk of createReadStream(join(from, library))) await file.write(chunk as Buffer);
+      });
+    } catch (error) {
+      const cause = error instanceof QuantgateError && error.cause !== undefined ? error.cause : error;
+      throw new QuantgateError(
+        `cannot copy the CUDA provider into onnxruntime-node's folder ${binDir} (${describeError(cause)}); make that folder writable, or install the provider yourself with npm install onnxruntime-node --onnxruntime-node-install=cuda12`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+async function hasLibraries(dir: string): Promise<boolean> {
+  const found = await Promise.all(CUDA_PROVIDER_LIBRARIES.map((library) => stat(join(dir, library)).then((info) => info.isFile(), () => false)));
+  return found.every(Boolean);
+}

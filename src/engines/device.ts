@@ -1,0 +1,121 @@
+// Which device the engines run on. `auto` takes CUDA when an NVIDIA GPU is visible and
+// onnxruntime-node's CUDA provider loads (its libraries are installed at first use), and CPU
+// otherwise, saying why in one line; `cuda` that cannot be had is an error naming the cause.
+// The probes are injectable, so the decision is tested without a GPU.
+
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { InferenceSession } from 'onnxruntime-node';
+import { QuantgateError, describeError, isQuantgateError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import type { DeviceChoice } from '../pipeline/options.js';
+import { cudaInstallSettings, installCudaProvider } from './cuda-install.js';
+import type { Device } from './engine.js';
+import { ModelBuilder } from './onnx/builder.js';
+import { encodeModel } from './onnx/model.js';
+import { sessionOptions } from './ort-session.js';
+
+export interface DeviceProbes {
+  /** A description of the NVIDIA GPU, or undefined when none is visible. */
+  findNvidiaGpu(): Promise<string | undefined>;
+  /** Makes onnxruntime's CUDA provider load; throws a QuantgateError saying why it cannot. */
+  prepareCuda(): Promise<void>;
+}
+
+export interface GpuLookup {
+  /** The NVIDIA kernel driver's version file. */
+  versionFile?: string;
+  /** Lists the GPUs, one per line. */
+  listCommand?: readonly [string, ...string[]];
+}
+
+const NVIDIA_VERSION_FILE = '/proc/driver/nvidia/version';
+const NVIDIA_LIST_COMMAND = ['nvidia-smi', '-L'] as const;
+const LIST_TIMEOUT_MS = 15_000;
+
+export interface ResolveDeviceOptions {
+  env: NodeJS.ProcessEnv;
+  /** Hears the one line saying which device and why, and the progress of a CUDA library download. */
+  progress?: Progress;
+  /**
+   * False for an engine that brings its own runtime (the command engine): a visible GPU is then
+   * enough, and onnxruntime's CUDA provider is not installed. Default true.
+   */
+  onnxruntime?: boolean;
+  /** This machine's probes unless given. */
+  probes?: DeviceProbes;
+}
+
+/** Resolves `--device` to the device the engines open on. */
+export async function resolveDevice(choice: DeviceChoice, options: ResolveDeviceOptions): Promise<Device> {
+  if (choice === 'cpu') return 'cpu';
+  const progress = options.progress ?? silentProgress;
+  const probes = options.probes ?? systemDeviceProbes({ env: options.env, progress });
+  const gpu = await probes.findNvidiaGpu();
+  if (gpu === undefined) {
+    const reason = `no NVIDIA GPU is visible (${NVIDIA_LIST_COMMAND.join(' ')} lists none, and there is no ${NVIDIA_VERSION_FILE})`;
+    if (choice === 'cuda') throw new QuantgateError(`--device cuda: ${reason}; run on a machine with an NVIDIA GPU and its driver, or use --device auto or cpu`);
+    progress.info(`device: CPU, since ${reason}`);
+    return 'cpu';
+  }
+  if (options.onnxruntime ?? true) {
+    try {
+      await probes.prepareCuda();
+    } catch (error) {
+      if (!isQuantgateError(error)) throw error;
+      if (choice === 'cuda') throw new QuantgateError(`--device cuda: ${error.message}`, { cause: error });
+      progress.info(`device: CPU, since CUDA is unavailable: ${error.message}`);
+      return 'cpu';
+    }
+  }
+  progress.info(`device: CUDA (${gpu})`);
+  return 'cuda';
+}
+
+/** The probes of this machine; the CUDA libraries come from $QUANTGATE_NUGET_URL (nuget.org by default). */
+function systemDeviceProbes(options: { env: NodeJS.ProcessEnv; progress: Progress }): DeviceProbes {
+  return {
+    findNvidiaGpu: () => findNvidiaGpu(),
+    async prepareCuda() {
+      if (process.platform !== 'linux' || process.arch !== 'x64') {
+        throw new QuantgateError(`onnxruntime-node has a CUDA provider only for linux x64, not ${process.platform} ${process.arch}; use --device cpu`);
+      }
+      await installCudaProvider({ ...cudaInstallSettings(options.env), progress: options.progress });
+      await checkCudaSession();
+    },
+  };
+}
+
+/** The first GPU `nvidia-smi -L` lists, else the driver's version line, else undefined. */
+export async function findNvidiaGpu(lookup: GpuLookup = {}): Promise<string | undefined> {
+  const [command, ...args] = lookup.listCommand ?? NVIDIA_LIST_COMMAND;
+  try {
+    const { stdout } = await promisify(execFile)(command, args, { timeout: LIST_TIMEOUT_MS });
+    const gpu = stdout.split('\n').find((line) => line.startsWith('GPU '))?.trim();
+    if (gpu) return gpu;
+  } catch {
+    // No nvidia-smi on the PATH: the driver may still be loaded.
+  }
+  try {
+    const line = (await readFile(lookup.versionFile ?? NVIDIA_VERSION_FILE, 'utf8')).split('\n')[0]?.trim();
+    return line ? `NVIDIA driver ${line.replace(/\s+/g, ' ')}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens a one-node model on CUDA: loading the provider needs CUDA 12 and cuDNN 9 on the library path. */
+async function checkCudaSession(): Promise<void> {
+  const model = new ModelBuilder().input('x', 'float32', [1]).node('Identity', ['x'], ['y']).output('y', 'float32', [1]).build();
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(encodeModel(model), { ...sessionOptions('cuda'), executionProviders: ['cuda'] });
+  } catch (error) {
+    throw new QuantgateError(
+      `onnxruntime's CUDA provider does not load (${describeError(error).split('\n')[0]}); install the CUDA 12 runtime and cuDNN 9 (libcudart.so.12, libcublas.so.12, libcudnn.so.9) on the library path, or use --device cpu`,
+      { cause: error },
+    );
+  }
+  await session.release();
+}

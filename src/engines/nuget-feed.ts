@@ -1,0 +1,192 @@
+// Fetches one package version from a NuGet v3 feed. The service index names the flat container,
+// where the .nupkg lies, and the registrations, whose leaf for the version points to the catalog
+// entry that publishes the package's size and SHA-512. The .nupkg streams to disk, hashed as it
+// arrives, and is kept only when it matches what the feed published; transient failures (network
+// errors, 5xx, stalls, corrupt bytes) are retried with backoff.
+
+import { createHash } from 'node:crypto';
+import { writeAtomic } from '../common/atomic.js';
+import { QuantgateError, describeError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, isTransientStatus, retrying, stallWatchdog, type RetryPolicy } from '../hub/retry.js';
+
+export const NUGET_ORG_INDEX = 'https://api.nuget.org/v3/index.json';
+
+export interface NugetPackage {
+  id: string;
+  version: string;
+}
+
+export interface PackageLocation {
+  package: NugetPackage;
+  url: string;
+  /** What the feed's catalog publishes; undefined where the feed publishes nothing. */
+  size?: number;
+  /** Base64, as NuGet writes it. */
+  sha512?: string;
+}
+
+export interface FeedOptions {
+  retry?: RetryPolicy;
+  /** Ends every error message: what the user can do about a feed that fails. */
+  fix?: string;
+  progress?: Progress;
+}
+
+const DEFAULT_FIX = 'check the network and the feed URL';
+
+/** Where `pkg` lies on the feed at `indexUrl`, and the size and hash the feed publishes for it. */
+export async function locatePackage(indexUrl: string, pkg: NugetPackage, options: FeedOptions = {}): Promise<PackageLocation> {
+  const fix = options.fix ?? DEFAULT_FIX;
+  const index = await getJson(indexUrl, 'the service index', options);
+  const resources = objectField(index, 'resources');
+  if (!Array.isArray(resources)) throw new QuantgateError(`${indexUrl} is not a NuGet v3 service index (it lists no resources); ${fix}`);
+  const resource = (type: string) => resources.find((entry) => objectField(entry, '@type') === type)?.['@id'] as unknown;
+  const flat = resource('PackageBaseAddress/3.0.0');
+  if (typeof flat !== 'string') throw new QuantgateError(`${indexUrl} has no PackageBaseAddress/3.0.0 resource, so it cannot serve packages; ${fix}`);
+
+  const id = pkg.id.toLowerCase();
+  const version = pkg.version.toLowerCase();
+  const versions = objectField(await getJson(`${withSlash(flat)}${id}/index.json`, `the versions of ${pkg.id}`, options, { missingOk: true }), 'versions');
+  if (!Array.isArray(versions) || !versions.includes(version)) {
+    throw new QuantgateError(`the NuGet feed ${indexUrl} has no ${pkg.id} ${pkg.version}; ${fix}`);
+  }
+  const registrations = ['RegistrationsBaseUrl/3.6.0', 'RegistrationsBaseUrl/3.4.0', 'RegistrationsBaseUrl'].map(resource).find((url) => typeof url === 'string') as string | undefined;
+  const integrity = registrations ? await publishedIntegrity(`${withSlash(registrations)}${id}/${version}.json`, options) : {};
+  return { package: pkg, url: `${withSlash(flat)}${id}/${version}/${id}.${version}.nupkg`, ...integrity };
+}
+
+/** Downloads the package to `path` (atomically), refusing bytes whose size or SHA-512 differ from what the feed published. */
+export async function downloadPackage(location: PackageLocation, path: string, options: FeedOptions = {}): Promise<void> {
+  const progress = options.progress ?? silentProgress;
+  const label = `Downloading ${location.package.id} ${location.package.version}`;
+  await withRetries(`${label} from ${location.url}`, options, () =>
+    writeAtomic(path, async (file) => {
+      await request(location.url, options.retry ?? DEFAULT_RETRY_POLICY, async (body, contentLength) => {
+        const expectedSize = location.size ?? contentLength;
+        const task = progress.task(label, { ...(expectedSize !== undefined && { total: expectedSize }), unit: 'bytes' });
+        const hash = createHash('sha512');
+        for await (const chunk of body) {
+          hash.update(chunk);
+          await file.write(chunk);
+          task.advance(chunk.length);
+        }
+        task.finish();
+        if (expectedSize !== undefined && file.bytesWritten !== expectedSize) {
+          throw new TransientError(`received ${file.bytesWritten} bytes, not the ${expectedSize} the feed announced`);
+        }
+        const sha512 = hash.digest('base64');
+        if (location.sha512 !== undefined && sha512 !== location.sha512) {
+          throw new TransientError(`the download's SHA-512 ${sha512} is not the ${location.sha512} the feed publishes`);
+        }
+      });
+    }),
+  );
+}
+
+/** The size and SHA-512 the catalog publishes, through the version's registration leaf; {} when the feed has none. */
+async function publishedIntegrity(leafUrl: string, options: FeedOptions): Promise<{ size?: number; sha512?: string }> {
+  const catalogUrl = objectField(await getJson(leafUrl, 'the registration leaf', options, { missingOk: true }), 'catalogEntry');
+  if (typeof catalogUrl !== 'string') return {};
+  const entry = await getJson(catalogUrl, 'the catalog entry', options, { missingOk: true });
+  const size = objectField(entry, 'packageSize');
+  const hash = objectField(entry, 'packageHash');
+  const algorithm = objectField(entry, 'packageHashAlgorithm');
+  return {
+    ...(Number.isSafeInteger(size) && { size: size as number }),
+    ...(typeof hash === 'string' && typeof algorithm === 'string' && algorithm.toUpperCase() === 'SHA512' && { sha512: hash }),
+  };
+}
+
+async function getJson(url: string, what: string, options: FeedOptions, { missingOk = false } = {}): Promise<unknown> {
+  const answer = await withRetries(`reading ${what} ${url}`, options, () =>
+    request(url, options.retry ?? DEFAULT_RETRY_POLICY, async (body) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of body) parts.push(Buffer.from(chunk));
+      return Buffer.concat(parts).toString('utf8');
+    }, { missingOk }),
+  );
+  if (!answer) return undefined;
+  try {
+    return JSON.parse(answer.result);
+  } catch (error) {
+    throw new QuantgateError(`${what} ${url} is not JSON (${describeError(error)}); ${options.fix ?? DEFAULT_FIX}`, { cause: error });
+  }
+}
+
+interface Answer<T> {
+  contentLength?: number;
+  result: T;
+}
+
+/**
+ * One GET of `url` whose body `consume` reads; undefined for a 404 when `missingOk`. Network
+ * failures, a body that stalls for the policy's stall timeout, and statuses worth another try are
+ * TransientErrors; other statuses QuantgateErrors; errors of `consume` itself pass unchanged.
+ */
+async function request<T>(url: string, policy: RetryPolicy, consume: (body: AsyncIterable<Uint8Array>, contentLength?: number) => Promise<T>, { missingOk = false } = {}): Promise<Answer<T> | undefined> {
+  const controller = new AbortController();
+  const watchdog = stallWatchdog(policy.stallTimeoutMs, () => controller.abort(new TransientError(`no bytes for ${policy.stallTimeoutMs / 1000} s`)));
+  try {
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
+    } catch (error) {
+      throw new TransientError(networkProblem(error, controller.signal));
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      if (missingOk && response.status === 404) return undefined;
+      const problem = `HTTP ${response.status} ${response.statusText}`.trim();
+      if (isTransientStatus(response.status)) throw new TransientError(problem);
+      throw new QuantgateError(`the feed answered ${problem}`);
+    }
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    const contentLength = Number.isSafeInteger(length) ? length : undefined;
+    const body = networkBody(response.body as unknown as AsyncIterable<Uint8Array>, watchdog.touch, controller.signal);
+    return { ...(contentLength !== undefined && { contentLength }), result: await consume(body, contentLength) };
+  } finally {
+    watchdog.stop();
+  }
+}
+
+async function withRetries<T>(what: string, options: FeedOptions, attempt: () => Promise<T>): Promise<T> {
+  const progress = options.progress ?? silentProgress;
+  try {
+    return await retrying(options.retry ?? DEFAULT_RETRY_POLICY, attempt, (cause, nextTry, delayMs) =>
+      progress.info(`${what}: ${cause}; try ${nextTry} in ${(delayMs / 1000).toFixed(1)} s`),
+    );
+  } catch (error) {
+    if (error instanceof RetriesExhaustedError) {
+      throw new QuantgateError(`${what} failed ${error.attempts === 1 ? 'once' : `${error.attempts} times`} (last: ${error.lastCause}); ${options.fix ?? DEFAULT_FIX}`, { cause: error });
+    }
+    if (error instanceof QuantgateError) throw new QuantgateError(`${what}: ${error.message}; ${options.fix ?? DEFAULT_FIX}`, { cause: error });
+    throw error;
+  }
+}
+
+/** The response body, each chunk resetting the stall watchdog, its failures turned into TransientErrors. */
+async function* networkBody(body: AsyncIterable<Uint8Array>, touch: () => void, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body) {
+      touch();
+      yield chunk;
+    }
+  } catch (error) {
+    throw new TransientError(networkProblem(error, signal));
+  }
+}
+
+function networkProblem(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted && signal.reason instanceof TransientError) return signal.reason.message;
+  const cause = (error as { cause?: unknown })?.cause;
+  return cause ? describeError(cause) : describeError(error);
+}
+
+function objectField(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,178 @@
+// The `onnx-ctc` engine: Hugging Face wav2vec2 / HuBERT CTC models exported to ONNX, run in
+// onnxruntime-node. The reference runs model.onnx as exported; the candidate runs the graph with
+// the GGUF's weights substituted (MatMulNBits straight from Q4_0 blocks, or dequantized), and
+// exposes which tensors reached the graph and how. Batches are zero-padded to the longest
+// utterance and decoded greedily over each utterance's own frames.
+
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { QuantgateError, describeError } from '../../common/errors.js';
+import { silentProgress, type Progress } from '../../common/progress.js';
+import type { Utterance } from '../../datasets/utterance.js';
+import type { Device, Engine, EngineFactory, ModelSource, Transcript, Variant } from '../engine.js';
+import { summarizeCoverage, type CandidateCoverage, type SubstitutionMode } from '../onnx/candidate.js';
+import { sessionOptions } from '../ort-session.js';
+import { padBatch } from './batch.js';
+import { buildCandidateModel } from './candidate-model.js';
+import { greedyCtc } from './ctc-decode.js';
+import { framesFor } from './frames.js';
+import { MODEL_FILE, hasCtcModelFiles, readCtcModelSettings, type CtcModelSettings } from './model-folder.js';
+
+export const ONNX_CTC_ENGINE = 'onnx-ctc';
+const INPUT = 'input_values';
+const MASK = 'attention_mask';
+const OUTPUT = 'logits';
+
+export interface OnnxCtcOptions {
+  /** How the candidate reads the GGUF's Q4_0 weights; default `matmulnbits`. */
+  candidateMode?: SubstitutionMode;
+  /** Hears the candidate's coverage, and the progress of building it. */
+  progress?: Progress;
+}
+
+export interface OnnxCtcEngine extends Engine {
+  /** Candidate only: the GGUF tensors substituted into the graph, and how. */
+  readonly coverage?: CandidateCoverage;
+}
+
+export interface OnnxCtcEngineFactory extends EngineFactory {
+  open(model: ModelSource, variant: Variant, options: { device: Device }): Promise<OnnxCtcEngine>;
+}
+
+export function createOnnxCtcEngineFactory(options: OnnxCtcOptions = {}): OnnxCtcEngineFactory {
+  const progress = options.progress ?? silentProgress;
+  const mode = options.candidateMode ?? 'matmulnbits';
+  return {
+    name: ONNX_CTC_ENGINE,
+    accepts: (model) => hasCtcModelFiles(model.dir),
+    async open(model, variant, { device }) {
+      const settings = await readCtcModelSettings(model.dir);
+      if (variant.kind === 'reference') return new CtcEngine(await openSession(settings.modelPath, device, MODEL_FILE), settings, device);
+      const candidate = await buildCandidateModel(settings.modelPath, model.dir, variant.quantized, { mode, progress });
+      progress.info(`onnx-ctc candidate (${mode}): ${summarizeCoverage(candidate.coverage)}`);
+      return new CtcEngine(await openSession(candidate.bytes, device, `the candidate built from ${MODEL_FILE}`), settings, device, candidate.coverage);
+    },
+  };
+}
+
+async function openSession(model: string | Uint8Array, device: Device, what: string): Promise<InferenceSession> {
+  let session: InferenceSession;
+  try {
+    const options = sessionOptions(device);
+    session = await (typeof model === 'string' ? InferenceSession.create(model, options) : InferenceSession.create(model, options));
+  } catch (error) {
+    throw new QuantgateError(`onnxruntime cannot load ${what} (${describeError(error).split('\n')[0]}); export the model again with a recent exporter (opset 17 or later)`, { cause: error });
+  }
+  const problem = interfaceProblem(session);
+  if (problem) {
+    await session.release();
+    throw new QuantgateError(`${what}: ${problem}; the onnx-ctc engine runs CTC exports that take "${INPUT}" [batch, samples] (and optionally "${MASK}") and return "${OUTPUT}" [batch, frames, vocab]`);
+  }
+  return session;
+}
+
+/** Why the graph's inputs and outputs are not those of a CTC export, or undefined when they are. */
+function interfaceProblem({ inputNames, outputNames }: InferenceSession): string | undefined {
+  if (!inputNames.includes(INPUT)) return `it has no "${INPUT}" input`;
+  const unknown = inputNames.filter((name) => name !== INPUT && name !== MASK);
+  if (unknown.length > 0) return `it takes inputs the engine cannot fill (${unknown.join(', ')})`;
+  if (!outputNames.includes(OUTPUT) && outputNames.length !== 1) return `it has no "${OUTPUT}" output among ${outputNames.join(', ')}`;
+  return undefined;
+}
+
+class CtcEngine implements OnnxCtcEngine {
+  readonly name = ONNX_CTC_ENGINE;
+  readonly sampleRate: number;
+  private readonly takesMask: boolean;
+  private readonly output: string;
+  private released = false;
+
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly settings: CtcModelSettings,
+    readonly device: Device,
+    readonly coverage?: CandidateCoverage,
+  ) {
+    this.sampleRate = settings.sampleRate;
+    this.takesMask = session.inputNames.includes(MASK);
+    this.output = session.outputNames.includes(OUTPUT) ? OUTPUT : session.outputNames[0];
+  }
+
+  async transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]> {
+    for (const { id, sampleRate } of batch) {
+      if (sampleRate !== this.sampleRate) throw new Error(`utterance ${id} is at ${sampleRate} Hz but the onnx-ctc engine needs ${this.sampleRate} Hz; the datasets stage must resample it`);
+    }
+    if (batch.length === 0) return [];
+    const transcripts: Transcript[] = new Array(batch.length);
+    // Only equal lengths share a run when padding could change a transcript: without a frame rule a
+    // shorter utterance's frames cannot be told from padding, and without an attention mask the
+    // padding reaches real frames through the model's context, making a result depend on its batch.
+    const padSafe = this.takesMask && this.settings.frames.kind !== 'unknown';
+    const runs = padSafe ? [batch.map((_, index) => index)] : groupByLength(batch);
+    for (const indices of runs) {
+      signal?.throwIfAborted();
+      const utterances = indices.map((index) => batch[index]);
+      const decoded = await this.run(utterances);
+      indices.forEach((index, i) => (transcripts[index] = { id: utterances[i].id, ...decoded[i] }));
+    }
+    return transcripts;
+  }
+
+  async close(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+
+  private async run(utterances: readonly Utterance[]): Promise<{ text: string; tokens: number[] }[]> {
+    const { values, mask, samples } = padBatch(
+      utterances.map((utterance) => utterance.audio),
+      this.settings.normalize,
+    );
+    const dims = [utterances.length, samples];
+    const feeds: Record<string, Tensor> = { [INPUT]: new Tensor('float32', values, dims) };
+    if (this.takesMask) feeds[MASK] = new Tensor('int64', mask, dims);
+    let outputs: InferenceSession.ReturnType;
+    try {
+      outputs = await this.session.run(feeds);
+    } catch (error) {
+      const longest = utterances.reduce((best, utterance) => (utterance.audio.length > best.audio.length ? utterance : best));
+      throw new QuantgateError(
+        `onnxruntime failed on a batch of ${utterances.length} utterance(s), the longest ${longest.id} of ${longest.audio.length} samples (${describeError(error).split('\n')[0]}); leave out audio too short for the model, or try --batch-size 1 to find the utterance`,
+        { cause: error },
+      );
+    }
+    const logits = outputs[this.output];
+    const [batchSize, frames, classes] = logits.dims;
+    if (logits.type !== 'float32' || logits.dims.length !== 3 || batchSize !== utterances.length) {
+      throw new QuantgateError(`${MODEL_FILE} returned ${logits.type} ${this.output} of shape [${logits.dims.join(', ')}], not float32 [${utterances.length}, frames, vocab]; export the CTC head's logits`);
+    }
+    this.checkFrameCount(samples, frames);
+    const data = logits.data as Float32Array;
+    const { vocabulary, frames: rule } = this.settings;
+    return utterances.map((utterance, row) => {
+      const valid = rule.kind === 'unknown' ? frames : Math.min(frames, framesFor(rule, utterance.audio.length));
+      const tokens = greedyCtc(data.subarray(row * frames * classes), valid, classes, vocabulary.blank);
+      return { text: vocabulary.text(tokens), tokens };
+    });
+  }
+
+  /** The feature encoder's geometry gives the padded length's frames exactly; a mismatch means config.json describes another model. */
+  private checkFrameCount(samples: number, frames: number): void {
+    const rule = this.settings.frames;
+    if (rule.kind !== 'convolutions' || framesFor(rule, samples) === frames) return;
+    throw new QuantgateError(
+      `${MODEL_FILE} returned ${frames} frames for ${samples} samples, but conv_kernel and conv_stride in config.json give ${framesFor(rule, samples)}; use the config.json exported with the model`,
+    );
+  }
+}
+
+/** Indices of `batch` grouped by audio length, groups in order of first appearance. */
+function groupByLength(batch: readonly Utterance[]): number[][] {
+  const groups = new Map<number, number[]>();
+  batch.forEach((utterance, index) => {
+    const group = groups.get(utterance.audio.length);
+    if (group) group.push(index);
+    else groups.set(utterance.audio.length, [index]);
+  });
+  return [...groups.values()];
+}

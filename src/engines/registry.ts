@@ -1,0 +1,87 @@
+// The engines quantgate can run, and the choice of one for a model: by name, or with `auto` the
+// first in the order below that accepts the model. The command engine comes first because it
+// accepts a model only when its commands are configured, which is an explicit choice; the
+// built-in engines follow, each recognizing its model layout. A model no engine runs gets one
+// line naming each engine and what it needs.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { QuantgateError } from '../common/errors.js';
+import type { Progress } from '../common/progress.js';
+import type { CandidateMode, EngineName } from '../pipeline/options.js';
+import { detectPreset } from '../pipeline/quantize.js';
+import { createCommandEngineFactory } from './command/engine.js';
+import type { EngineFactory, ModelSource } from './engine.js';
+import { createOnnxCtcEngineFactory } from './onnx-ctc/engine.js';
+
+export interface EngineRegistryOptions {
+  /** The command engine's templates; both or neither. */
+  referenceCommand?: string;
+  candidateCommand?: string;
+  /** Stops one run of a command after this long. */
+  timeoutSeconds?: number;
+  /** How ONNX candidates read the GGUF's Q4_0 weights. */
+  candidateMode?: CandidateMode;
+  /** Hears the engines' one-line reports (a candidate's coverage, a command's output) and long tasks. */
+  progress?: Progress;
+}
+
+interface RegisteredEngine {
+  name: string;
+  /** What the model folder or the options must provide for the engine to accept a model. */
+  needs: string;
+  create(options: EngineRegistryOptions): EngineFactory;
+}
+
+const ENGINES: readonly RegisteredEngine[] = [
+  {
+    name: 'command',
+    needs: '--reference-command and --candidate-command',
+    create: ({ referenceCommand, candidateCommand, timeoutSeconds, progress }) =>
+      createCommandEngineFactory({ referenceCommand, candidateCommand, timeoutSeconds, ...(progress && { logger: progress }) }),
+  },
+  {
+    name: 'onnx-ctc',
+    needs: 'model.onnx and vocab.json in the model folder (a Hugging Face wav2vec2/HuBERT CTC export)',
+    create: ({ candidateMode, progress }) => createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+  },
+];
+
+/** The reference command of the example shown for models no built-in engine runs. */
+const EXAMPLE_COMMAND = "--reference-command 'python3 transcribe.py --model {model_dir} --manifest {manifest} --output {output} --device {device}'";
+
+/** Every engine, in the order `auto` tries them. */
+export function engineFactories(options: EngineRegistryOptions = {}): EngineFactory[] {
+  return ENGINES.map((engine) => engine.create(options));
+}
+
+/** The engine `name` names, or with `auto` the first of `factories` that accepts `model`. */
+export async function selectEngine(factories: readonly EngineFactory[], name: EngineName, model: ModelSource): Promise<EngineFactory> {
+  if (name !== 'auto') {
+    const factory = factories.find((each) => each.name === name);
+    if (!factory) throw new QuantgateError(`--engine ${name} is not available in this build of quantgate; choose auto or one of ${factories.map((each) => each.name).join(', ')}`);
+    if (!(await factory.accepts(model))) throw new QuantgateError(`--engine ${name} cannot run ${model.repoId ?? model.dir}: it needs ${needsOf(name)}`);
+    return factory;
+  }
+  for (const factory of factories) if (await factory.accepts(model)) return factory;
+  const needs = factories.map((factory) => `${factory.name} needs ${needsOf(factory.name)}`).join('; ');
+  const kyutai = detectPreset(await readConfig(model.dir), model.repoId) === 'kyutai-stt';
+  const fix = kyutai
+    ? `it is a Kyutai STT model, which no built-in engine here runs: evaluate it with the command engine (docs/ENGINES.md), e.g. ${EXAMPLE_COMMAND} and a --candidate-command that loads {gguf}`
+    : 'pass a model in one of these layouts, or evaluate it with the command engine (docs/ENGINES.md)';
+  throw new QuantgateError(`no engine can run ${model.repoId ?? model.dir} (${needs}); ${fix}`);
+}
+
+function needsOf(name: string): string {
+  return ENGINES.find((engine) => engine.name === name)?.needs ?? 'a model it recognizes (see docs/ENGINES.md)';
+}
+
+async function readConfig(dir: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const config: unknown = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    return typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined;
+  } catch {
+    // A missing or unreadable config.json only means the model is not recognized by it.
+    return undefined;
+  }
+}
