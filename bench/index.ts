@@ -7,6 +7,7 @@ import { bench as gguf } from './gguf.bench.js';
 import { bench as hub } from './hub.bench.js';
 import { bench as normalize } from './normalize.bench.js';
 import { bench as onnx } from './onnx.bench.js';
+import { bench as onnxCtc } from './onnx-ctc.bench.js';
 import { bench as publish } from './publish.bench.js';
 import { bench as quantKernels } from './quant-kernels.bench.js';
 import { bench as quantize } from './quantize.bench.js';
@@ -15,7 +16,7 @@ import { bench as scoring } from './scoring.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, publish];
+const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, onnxCtc, publish];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));

@@ -5,6 +5,8 @@ import { downloadCommand } from './download.js';
 import { downloadReleaseCommand } from './download-release.js';
 import { normalizeCommand } from './normalize.js';
 import { quantizeCommand } from './quantize.js';
+import { runCommand } from './run.js';
+import { transcribeCommand } from './transcribe.js';
 import { werCommand } from './wer.js';
 
-export const commands: Command[] = [quantizeCommand, downloadCommand, normalizeCommand, werCommand, downloadReleaseCommand];
+export const commands: Command[] = [runCommand, quantizeCommand, transcribeCommand, downloadCommand, normalizeCommand, werCommand, downloadReleaseCommand];

@@ -1,0 +1,100 @@
+// `quantgate run`: the whole job (download, quantize, evaluate both variants, gate, results) in
+// one command. With no arguments it runs offline on the embedded demo model and its test set.
+// Exit code 0 on PASS, 1 on FAIL, 2 on any error.
+
+import { createProgress } from '../../common/progress.js';
+import { readRunOptions } from '../../pipeline/options.js';
+import { runPipeline } from '../../pipeline/run.js';
+import { renderTextSummary } from '../../report/markdown.js';
+import { formatPlanTotals } from '../../report/plan-table.js';
+import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
+
+const TEXT_OPTIONS = [
+  'model-id', 'revision', 'model-path', 'hf-token', 'hub-url', 'cache-dir',
+  'quant-type', 'max-shard-size', 'shard-format', 'preset',
+  'dataset', 'dataset-revision', 'dataset-config', 'split', 'max-samples', 'max-duration', 'max-failed-utterances',
+  'audio-column', 'text-column', 'id-column', 'shard', 'normalizer',
+  'engine', 'reference-command', 'candidate-command', 'command-timeout', 'candidate-mode', 'device', 'batch-size',
+  'threshold', 'gate-mode', 'seed', 'resamples', 'out-dir', 'threads',
+] as const;
+
+const options: OptionSpec = {
+  ...Object.fromEntries(TEXT_OPTIONS.map((name) => [name, { type: 'string' as const }])),
+  keep: { type: 'string', multiple: true },
+  skip: { type: 'string', multiple: true },
+  offline: { type: 'boolean' },
+};
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'quantize, evaluate original and quantized WER, and gate (offline demo with no arguments)',
+  usage: `
+usage: quantgate run [options]
+
+With no options: the embedded demo model and its test set, offline.
+
+model
+  --model-id <org/name>        Hub model (default: the embedded demo model)
+  --revision <rev>             branch, tag or commit (default main); results record the commit
+  --model-path <dir>           a local model folder instead of the Hub
+  --hf-token <token>           Hub token (default $HF_TOKEN); never written anywhere
+  --hub-url <url>              Hub address (default $HF_ENDPOINT or https://huggingface.co)
+  --cache-dir <dir>            Hugging Face cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
+  --offline                    use only the local cache
+quantization
+  --quant-type <t>             q4_0 | q8_0 | f16 | f32 (default q4_0)
+  --max-shard-size <MB>        largest file, MB of 1024·1024 bytes; 0 = one file (default 512)
+  --shard-format <f>           bytes | gguf-split (default bytes)
+  --keep <globs>, --skip <globs>, --preset kyutai-stt
+data
+  --dataset <id|path|url>      Hub dataset, local folder, parquet file or URL, or manifest
+                               (default: the demo test set for the demo model, else openslr/librispeech_asr)
+  --dataset-revision <rev>     --dataset-config <name>     --split <name> (default test.clean)
+  --max-samples <n>            first N utterances in a fixed order (default 100; 0 = all)
+  --max-duration <s>           --max-failed-utterances <n> (default 0)
+  --audio-column, --text-column, --id-column <name>   parquet columns
+  --shard <i/n>                evaluate only shard i of n (matrix jobs; the gate is decided on merge)
+  --normalizer <n>             whisper | basic | none (default whisper)
+engine
+  --engine <e>                 auto | onnx-ctc | kyutai-stt | command (default auto)
+  --reference-command <tpl>, --candidate-command <tpl>, --command-timeout <s>   (see docs/ENGINES.md)
+  --candidate-mode <m>         matmulnbits | dequant (default matmulnbits)
+  --device <d>                 auto | cpu | cuda (default auto)
+  --batch-size <n>             utterances per engine call (default 8)
+gate
+  --threshold <points>         largest allowed WER increase, absolute points (default 2.0)
+  --gate-mode <m>              point | lenient | strict (default point)
+  --seed <n>, --resamples <n>  paired bootstrap (default 10000 resamples)
+output
+  --out-dir <dir>              GGUF or shards, manifest, eval_results.{txt,json} (default models)
+  --threads <n>                quantization threads (default: one per core)
+`,
+  options,
+  async run(values, _positionals, context) {
+    const runOptions = readRunOptions(values);
+    const progress = createProgress({ stream: context.stderr });
+    const abort = new AbortController();
+    const interrupt = () => abort.abort(new Error('interrupted'));
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    try {
+      const result = await runPipeline(runOptions, { progress, env: context.env, signal: abort.signal });
+      context.stdout.write(
+        [
+          '',
+          renderTextSummary(result.comparison).trimEnd(),
+          '',
+          formatPlanTotals(result.plan),
+          `quantized model: ${result.quantized.format === 'single' ? result.quantized.files[0] : `${result.quantized.files.length} files`} (manifest ${result.quantized.manifestPath})`,
+          `results: ${result.results.textPath}, ${result.results.jsonPath}`,
+          ...(result.partial ? ['partial run (one shard): the gate is decided when the shards are merged'] : []),
+          '',
+        ].join('\n'),
+      );
+      return result.passed ? EXIT_OK : EXIT_GATE_FAILED;
+    } finally {
+      process.removeListener('SIGINT', interrupt);
+      process.removeListener('SIGTERM', interrupt);
+    }
+  },
+};

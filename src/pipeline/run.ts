@@ -1,0 +1,241 @@
+// The job, walked once: get the model (Hub, local folder, or the embedded demo), quantize it,
+// open the dataset, transcribe every utterance with the reference and the candidate variant of
+// the same engine, score both, gate, and write eval_results.{txt,json}. The CLI's `run` and the
+// action are thin shells over `runPipeline`.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { QuantgateError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import { openDataset, datasetSpecFromPath, isFailedUtterance, type DatasetSpec, type Dataset } from '../datasets/dataset.js';
+import { selectParquetFiles } from '../datasets/parquet-files.js';
+import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
+import type { Engine, ModelSource, QuantizedModel, Transcript } from '../engines/engine.js';
+import { resolveDevice } from '../engines/device.js';
+import { engineFactories, selectEngine } from '../engines/registry.js';
+import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
+import type { TensorPlan } from '../quant/plan.js';
+import { writeEvalResults } from '../report/results-files.js';
+import { compareSystems, pairById, type SystemOutput } from '../scoring/compare.js';
+import { createNormalizer } from '../scoring/normalize/index.js';
+import type { ScoredComparison } from '../scoring/types.js';
+import { DEFAULT_DATASET, type RunOptions } from './options.js';
+import { demoPaths } from './demo.js';
+import { quantizedCacheKey, quantizedPaths, quantizeModel, reuseQuantized, type QuantizeOptions, type QuantizeResult } from './quantize.js';
+
+/** Carries the quantized output between CI runs (the action's Actions cache). */
+export interface QuantizedCache {
+  /** Restores whatever was saved under `key` into `paths`; true on a hit. */
+  restore(key: string, paths: string[]): Promise<boolean>;
+  save(key: string, paths: string[]): Promise<void>;
+}
+
+/** What the shells provide: where progress goes, how the Hub is reached, what to mask. */
+export interface RunContext {
+  progress?: Progress;
+  env?: NodeJS.ProcessEnv;
+  /** Fetches a Hub snapshot; the action wraps it with the Actions cache. */
+  fetchSnapshot?: (request: SnapshotRequest) => Promise<SnapshotResult>;
+  quantizedCache?: QuantizedCache;
+  /** Runs one stage; the action folds each into a log group. By default a heading line announces it. */
+  stage?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
+  onSecret?: (secret: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  comparison: ScoredComparison;
+  passed: boolean;
+  /** True when only a shard of the dataset was evaluated; the gate is decided when the shards are merged. */
+  partial: boolean;
+  model: ModelSource;
+  plan: TensorPlan;
+  quantized: QuantizedModel;
+  results: { textPath: string; jsonPath: string };
+}
+
+export async function runPipeline(options: RunOptions, context: RunContext = {}): Promise<RunResult> {
+  const progress = context.progress ?? silentProgress;
+  const env = context.env ?? process.env;
+  const fetchSnapshot = context.fetchSnapshot ?? downloadSnapshot;
+  const stageSeconds: Record<string, number> = {};
+  const runStage = context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
+  const timed = <T>(stage: string, work: () => Promise<T>): Promise<T> =>
+    runStage(stage, async () => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        stageSeconds[stage] = (performance.now() - started) / 1000;
+      }
+    });
+  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret };
+
+  const model = await timed('model', async (): Promise<ModelSource> => {
+    if (options.modelPath) return { dir: options.modelPath };
+    if (!options.modelId) return { dir: demoPaths().model };
+    const snapshot = await fetchSnapshot({ ...hub, repoId: options.modelId, revision: options.revision });
+    progress.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} files in ${snapshot.dir}`);
+    return { dir: snapshot.dir, repoId: snapshot.repoId, revision: snapshot.revision };
+  });
+
+  const factories = engineFactories({
+    referenceCommand: options.referenceCommand,
+    candidateCommand: options.candidateCommand,
+    timeoutSeconds: options.commandTimeoutSeconds,
+    candidateMode: options.candidateMode,
+    progress,
+  });
+  const factory = await selectEngine(factories, options.engine, model);
+
+  const quantizeOptions: QuantizeOptions = {
+    model: model.dir,
+    outDir: options.outDir,
+    type: options.quantType,
+    keep: options.keep,
+    skip: options.skip,
+    preset: options.preset,
+    maxShardBytes: options.maxShardBytes,
+    shardFormat: options.shardFormat,
+    repoId: model.repoId,
+    revision: model.revision,
+    threads: options.threads,
+    progress,
+  };
+  const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
+
+  const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command' });
+  const [reference, candidate] = await timed('load', async () => {
+    const referenceEngine = await factory.open(model, { kind: 'reference' }, { device });
+    try {
+      return [referenceEngine, await factory.open(model, { kind: 'candidate', quantized: quantized! }, { device })] as const;
+    } catch (error) {
+      await referenceEngine.close();
+      throw error;
+    }
+  });
+
+  try {
+    const spec = await timed('dataset', () => resolveDatasetSpec(options, model, fetchSnapshot, hub));
+    const dataset = await openDataset(spec, {
+      sampleRate: reference.sampleRate,
+      maxSamples: options.maxSamples,
+      maxDurationSeconds: options.maxDurationSeconds,
+      maxFailedUtterances: options.maxFailedUtterances,
+      shard: options.shard,
+    });
+    const evaluation = await timed('transcribe', () => transcribeAll(dataset, reference, candidate, options.batchSize, progress, context.signal));
+
+    const comparison = compareSystems(
+      pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
+      { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
+      {
+        dataset: { name: dataset.info.name, split: dataset.info.split, revision: dataset.info.revision },
+        failedUtterances: evaluation.failed,
+        gate: { mode: options.gateMode, thresholdPoints: options.threshold },
+        bootstrap: { seed: options.seed, resamples: options.resamples },
+        run: {
+          modelId: model.repoId ?? model.dir,
+          modelRevision: model.revision,
+          engine: factory.name,
+          device: reference.device,
+          shard: options.shard ? `${options.shard.index + 1}/${options.shard.count}` : undefined,
+          stageSeconds,
+        },
+      },
+    );
+    const results = await writeEvalResults(options.outDir, comparison);
+    const partial = options.shard !== undefined;
+    return { comparison, passed: partial || comparison.gate.verdict === 'pass', partial, model, plan, quantized: quantized!, results };
+  } finally {
+    await Promise.allSettled([reference.close(), candidate.close()]);
+  }
+}
+
+/** A cached output is used only once its manifest's checksums hold; otherwise quantize and save. */
+async function quantizeThroughCache(options: QuantizeOptions, cache: QuantizedCache | undefined, progress: Progress): Promise<QuantizeResult> {
+  const key = quantizedCacheKey(options);
+  if (cache && key && (await cache.restore(key, quantizedPaths(options)))) {
+    const reused = await reuseQuantized(options);
+    if (reused) {
+      progress.info(`quantized output restored from cache entry ${key} and verified`);
+      return reused;
+    }
+    progress.info(`the cache entry ${key} did not hold an intact output; quantizing again`);
+  }
+  const result = await quantizeModel(options);
+  if (cache && key) await cache.save(key, quantizedPaths(options));
+  return result;
+}
+
+interface Evaluation {
+  utterances: { id: string; text: string }[];
+  reference: (SystemOutput & { id: string })[];
+  candidate: (SystemOutput & { id: string })[];
+  failed: FailedUtterance[];
+}
+
+/** Both variants transcribe each batch in turn, so audio is decoded once and never all held at once. */
+async function transcribeAll(dataset: Dataset, reference: Engine, candidate: Engine, batchSize: number, progress: Progress, signal?: AbortSignal): Promise<Evaluation> {
+  const evaluation: Evaluation = { utterances: [], reference: [], candidate: [], failed: [] };
+  const task = progress.task('transcribing', { total: dataset.info.selected, unitName: 'utterances' });
+  let batch: Utterance[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    for (const [engine, outputs] of [[reference, evaluation.reference], [candidate, evaluation.candidate]] as const) {
+      const started = performance.now();
+      const transcripts: Transcript[] = await engine.transcribe(batch, signal);
+      const msEach = (performance.now() - started) / batch.length;
+      outputs.push(...transcripts.map((transcript) => ({ id: transcript.id, text: transcript.text, ms: msEach })));
+    }
+    evaluation.utterances.push(...batch.map(({ id, text }) => ({ id, text })));
+    task.advance(batch.length);
+    batch = [];
+  };
+  try {
+    for await (const item of dataset) {
+      if (isFailedUtterance(item)) {
+        evaluation.failed.push(item);
+        task.advance(1);
+        continue;
+      }
+      batch.push(item);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+  } finally {
+    await dataset.close();
+  }
+  task.finish();
+  return evaluation;
+}
+
+async function resolveDatasetSpec(
+  options: RunOptions,
+  model: ModelSource,
+  fetchSnapshot: (request: SnapshotRequest) => Promise<SnapshotResult>,
+  hub: Omit<SnapshotRequest, 'repoId'>,
+): Promise<DatasetSpec> {
+  const columns = options.columns;
+  const location = options.dataset ?? (model.dir === demoPaths().model ? demoPaths().testset : DEFAULT_DATASET);
+  if (existsSync(location) || /^https?:\/\//.test(location)) return withColumns(await datasetSpecFromPath(location), columns);
+  if (!/^[\w.-]+\/[\w.-]+$/.test(location)) {
+    throw new QuantgateError(`--dataset ${location} is neither a local path nor a Hub dataset id (org/name); check the path or the id`);
+  }
+  const request = { ...hub, repoId: location, repoType: 'dataset' as const, revision: options.datasetRevision };
+  const listing = await prepareSnapshot({ ...request, include: ['*.parquet'] });
+  const wanted = selectParquetFiles(listing.plan.files.map((file) => file.path), { config: options.datasetConfig, split: options.split });
+  const snapshot = await fetchSnapshot({ ...request, revision: listing.plan.revision, include: wanted });
+  return {
+    kind: 'parquet',
+    files: wanted.map((path) => join(snapshot.dir, path)),
+    name: location,
+    split: options.split,
+    revision: snapshot.revision,
+    columns,
+  };
+}
+
+function withColumns(spec: DatasetSpec, columns: RunOptions['columns']): DatasetSpec {
+  return spec.kind === 'parquet' ? { ...spec, columns: { ...spec.columns, ...columns } } : spec;
+}
