@@ -1,0 +1,51 @@
+// Bundles the GitHub Action into one ES module, dist/index.js (or `<out dir>/index.js` when a folder
+// is given: `node scripts/bundle.mjs [out dir]`), so that the action runs from a plain checkout
+// with no `npm install`. Everything is bundled except onnxruntime-node, whose native binaries the
+// action installs at run time (src/action/onnxruntime/): every import of the package resolves to
+// the stand-in module that the installed package is bound to. The output is deterministic (no
+// timestamps, paths relative to the repository), so the check-dist workflow can compare it.
+
+import { build } from 'esbuild';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = resolve(process.argv[2] ?? join(root, 'dist'));
+const standIn = join(root, 'src', 'action', 'onnxruntime', 'stand-in.ts');
+
+/**
+ * Every import of onnxruntime-node, static or dynamic, becomes the stand-in. Its files and
+ * onnxruntime-common would be bundled as second copies, apart from the package installed at run
+ * time, so importing them is an error.
+ */
+const onnxruntimeStandIn = {
+  name: 'onnxruntime-stand-in',
+  setup(bundle) {
+    bundle.onResolve({ filter: /^onnxruntime-node$/ }, () => ({ path: standIn }));
+    bundle.onResolve({ filter: /^onnxruntime-(node\/|common($|\/))/ }, (args) => ({
+      errors: [{ text: `${args.path} (imported by ${args.importer}) cannot be bundled: the action installs onnxruntime-node at run time; import 'onnxruntime-node' itself` }],
+    }));
+  },
+};
+
+await mkdir(outDir, { recursive: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: [join(root, 'src', 'action', 'main.ts')],
+  outfile: join(outDir, 'index.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Bundled CommonJS dependencies call require() for Node's built-in modules.
+  banner: { js: "import { createRequire as __quantgateCreateRequire } from 'node:module';\nconst require = __quantgateCreateRequire(import.meta.url);" },
+  plugins: [onnxruntimeStandIn],
+  logLevel: 'warning',
+  metafile: true,
+});
+// The output is an ES module wherever the folder lies (a temp folder in the tests, too).
+await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
+
+const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+console.log(`bundled ${Object.keys(result.metafile.inputs).length} modules into ${join(outDir, 'index.js')} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);

@@ -1,0 +1,63 @@
+// The action from inputs to exit code: every input checked first, tokens masked, the working
+// directory entered, then the chosen mode. A failed gate fails the step with exit code 1 (when
+// fail-on-degradation is on); any error fails it with exit code 2 and one line saying what to fix,
+// the stack only in debug logs. Cancelling the workflow stops the pipeline cleanly.
+
+import * as core from '@actions/core';
+import { statSync } from 'node:fs';
+import { QuantgateError, isQuantgateError } from '../common/errors.js';
+import { downloadMode } from './download-mode.js';
+import { readActionInputs, type ActionInputs } from './inputs.js';
+import { mergeMode } from './merge-mode.js';
+import { runMode } from './run-mode.js';
+import { announceVerdict, type Verdict } from './verdict.js';
+
+/** As the CLI's: 1 is a failed gate (what core.setFailed sets), 2 an error. */
+const EXIT_ERROR = 2;
+
+export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const abort = new AbortController();
+  const cancel = () => abort.abort(new QuantgateError('the run was cancelled; nothing more was published'));
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  try {
+    const inputs = readActionInputs((name) => core.getInput(name));
+    for (const secret of [inputs.run.hfToken, inputs.githubToken]) if (secret) core.setSecret(secret);
+    if (inputs.workingDirectory !== undefined) enterWorkingDirectory(inputs.workingDirectory);
+    const verdict = await runChosenMode(inputs, env, abort.signal);
+    if (verdict) announceVerdict(verdict, inputs.failOnDegradation);
+  } catch (error) {
+    core.setFailed(errorLine(error));
+    if (!isQuantgateError(error) && error instanceof Error && error.stack) core.debug(error.stack);
+    process.exitCode = EXIT_ERROR;
+  } finally {
+    process.removeListener('SIGINT', cancel);
+    process.removeListener('SIGTERM', cancel);
+  }
+}
+
+/** The gate's verdict, or undefined where the mode decides none (a shard's partial run, a download). */
+async function runChosenMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Verdict | undefined> {
+  switch (inputs.mode) {
+    case 'run':
+      return runMode(inputs, env, signal);
+    case 'merge':
+      return mergeMode(inputs, env);
+    case 'download':
+      await downloadMode(inputs, env);
+      return undefined;
+  }
+}
+
+function enterWorkingDirectory(dir: string): void {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new QuantgateError(`input "working-directory" ${dir} is not a folder; give a folder of the checkout, relative to the workspace`);
+  }
+  process.chdir(dir);
+}
+
+function errorLine(error: unknown): string {
+  if (isQuantgateError(error)) return error.message;
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return `unexpected error: ${message} (a bug in quantgate; re-run with debug logging for the stack, and report it)`;
+}

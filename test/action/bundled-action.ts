@@ -1,0 +1,108 @@
+// The action as a runner starts it: scripts/bundle.mjs builds dist/index.js into a temp "checkout"
+// that holds only the bundle and the package files (no node_modules anywhere above it), and each
+// run is `node dist/index.js` with the inputs as INPUT_* variables and fresh GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY files, read back after it exits.
+
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { makeTempDir, repoRoot } from '../helpers/paths.js';
+
+export interface ActionRun {
+  code: number;
+  /** The log: workflow commands (::error::, ::group::) and lines. */
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/** Builds the bundle into a new temp checkout and returns its folder. */
+export async function bundleIntoCheckout(): Promise<string> {
+  const checkout = await makeTempDir('quantgate-checkout-');
+  await promisify(execFile)(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs'), join(checkout, 'dist')]);
+  for (const file of ['package.json', 'package-lock.json', 'action.yml']) await copyFile(join(repoRoot, file), join(checkout, file));
+  return checkout;
+}
+
+/**
+ * Runs the bundled action of `checkout` in `workspace`; `env` adds runner variables (fake services,
+ * tokens). With `cancelWhen`, the action gets SIGINT, as the runner cancels a step, once its log
+ * satisfies it.
+ */
+export async function runBundledAction(
+  checkout: string,
+  workspace: string,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+  cancelWhen?: (log: string) => boolean,
+): Promise<ActionRun> {
+  const files = await makeTempDir('quantgate-runner-');
+  const outputPath = join(files, 'output');
+  const summaryPath = join(files, 'summary.md');
+  await Promise.all([writeFile(outputPath, ''), writeFile(summaryPath, '')]);
+  const inputVariables = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]));
+  const child = spawn(process.execPath, [join(checkout, 'dist', 'index.js')], {
+    cwd: workspace,
+    env: {
+      PATH: process.env.PATH,
+      HOME: files,
+      RUNNER_TEMP: files,
+      RUNNER_TOOL_CACHE: join(files, 'tool-cache'),
+      GITHUB_WORKSPACE: workspace,
+      GITHUB_OUTPUT: outputPath,
+      GITHUB_STEP_SUMMARY: summaryPath,
+      HF_HUB_CACHE: join(files, 'hf-cache'),
+      ...env,
+      ...inputVariables,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let cancelled = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (cancelWhen?.(stdout) && !cancelled) cancelled = child.kill('SIGINT');
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (exitCode) => resolve(exitCode ?? -1));
+  });
+  return { code, stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
+}
+
+/** The address of a service that is down: a port on 127.0.0.1 that nothing listens on. */
+export async function unreachableUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}/`;
+}
+
+/** The log's annotations of one kind (`error`, `warning`, `notice`), their messages decoded. */
+export function annotations(run: ActionRun, kind: 'error' | 'warning' | 'notice'): string[] {
+  const prefix = `::${kind}::`;
+  return run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => line.slice(prefix.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'));
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let at = 0; at < lines.length; at++) {
+    const match = /^([^<]+)<<(.+)$/.exec(lines[at]!);
+    if (!match) continue;
+    const end = lines.indexOf(match[2]!, at + 1);
+    outputs[match[1]!] = lines.slice(at + 1, end).join('\n');
+    at = end;
+  }
+  return outputs;
+}

@@ -1,0 +1,54 @@
+import { renderJobSummary } from '../../src/action/summary.js';
+import { mergePartialResults } from '../../src/pipeline/merge.js';
+import { planTensors } from '../../src/quant/plan.js';
+import { renderMarkdownSummary } from '../../src/report/markdown.js';
+import { sampleComparison } from '../report/comparison.js';
+
+const plan = planTensors(
+  [
+    { name: 'layers.0.attn.weight', dtype: 'BF16', shape: [256, 256] },
+    { name: 'layers.0.norm.weight', dtype: 'F32', shape: [256] },
+  ],
+  { type: 'q4_0' },
+);
+
+describe('renderJobSummary', () => {
+  test('the verdict table, data set and worst utterances, then the run and its timings', () => {
+    const comparison = sampleComparison();
+    comparison.run.modelRevision = 'f'.repeat(40);
+    const summary = renderJobSummary({ comparison, plan, links: [['artifact', 'https://github.com/o/r/actions/runs/1/artifacts/2']] });
+    expect(summary.startsWith(renderMarkdownSummary(comparison).trimEnd())).toBe(true);
+    expect(summary).toContain(
+      [
+        '#### Run',
+        '',
+        '|  |  |',
+        '| :--- | :--- |',
+        `| model | \`kyutai/stt-1b-en_fr\` @ \`${'f'.repeat(40)}\` |`,
+        '| engine | fake on cpu |',
+        '| quantization | Q4_0: 2 tensors written, 0 left out; Q4_0: 1 tensors, 36.0 KiB; F32: 1 tensors, 1.00 KiB<br>size 129.0 KiB → 37.0 KiB (3.49× smaller) |',
+        '| artifact | https://github.com/o/r/actions/runs/1/artifacts/2 |',
+      ].join('\n'),
+    );
+    expect(summary).toContain(['#### Timings', '', '|  | transcribe | total |', '| :--- | ---: | ---: |', '| this job | 13s | 13s |'].join('\n'));
+    expect(summary).not.toContain('Partial results');
+  });
+
+  test('a shard\'s partial results say the merge decides', () => {
+    const summary = renderJobSummary({ comparison: sampleComparison(), partialShard: '2/4' });
+    expect(summary.startsWith('> [!NOTE]\n> Partial results of shard 2/4: the gate is decided when the merge job combines every shard.\n\n### quantgate WER gate')).toBe(true);
+    expect(summary).not.toContain('| quantization |');
+  });
+
+  test('merged results time each shard', () => {
+    const part = (shard: string, seconds: Record<string, number>) => {
+      const comparison = sampleComparison();
+      const half = shard === '1/2' ? comparison.utterances.slice(0, 3) : comparison.utterances.slice(3);
+      return { source: shard, comparison: { ...comparison, utterances: half, droppedEmptyIds: [], failedUtterances: [], run: { ...comparison.run, shard, stageSeconds: seconds } } };
+    };
+    const merged = mergePartialResults([part('1/2', { load: 2, transcribe: 30 }), part('2/2', { load: 3, transcribe: 75 })]);
+    expect(renderJobSummary({ comparison: merged })).toContain(
+      ['|  | load | transcribe | total |', '| :--- | ---: | ---: | ---: |', '| shard 1/2 (cpu) | 2.0s | 30s | 32s |', '| shard 2/2 (cpu) | 3.0s | 1m15s | 1m18s |'].join('\n'),
+    );
+  });
+});
