@@ -4,14 +4,12 @@
 // built-in engines follow, each recognizing its model layout. A model no engine runs gets one
 // line naming each engine and what it needs.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { QuantgateError } from '../common/errors.js';
 import type { Progress } from '../common/progress.js';
 import type { CandidateMode, EngineName } from '../pipeline/options.js';
-import { detectPreset } from '../pipeline/quantize.js';
 import { createCommandEngineFactory } from './command/engine.js';
 import type { EngineFactory, ModelSource } from './engine.js';
+import { createKyutaiSttEngineFactory } from './kyutai-stt/engine.js';
 import { createOnnxCtcEngineFactory } from './onnx-ctc/engine.js';
 
 export interface EngineRegistryOptions {
@@ -41,13 +39,18 @@ const ENGINES: readonly RegisteredEngine[] = [
       createCommandEngineFactory({ referenceCommand, candidateCommand, timeoutSeconds, ...(progress && { logger: progress }) }),
   },
   {
+    name: 'kyutai-stt',
+    needs: 'a Kyutai STT checkpoint: config.json, the LM safetensors, the Mimi safetensors and the SentencePiece .model',
+    create: ({ candidateMode, progress }) => createKyutaiSttEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+  },
+  {
     name: 'onnx-ctc',
     needs: 'model.onnx and vocab.json in the model folder (a Hugging Face wav2vec2/HuBERT CTC export)',
     create: ({ candidateMode, progress }) => createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
   },
 ];
 
-/** The reference command of the example shown for models no built-in engine runs. */
+/** The reference command of the example shown when no built-in engine runs a model. */
 const EXAMPLE_COMMAND = "--reference-command 'python3 transcribe.py --model {model_dir} --manifest {manifest} --output {output} --device {device}'";
 
 /** Every engine, in the order `auto` tries them. */
@@ -65,23 +68,9 @@ export async function selectEngine(factories: readonly EngineFactory[], name: En
   }
   for (const factory of factories) if (await factory.accepts(model)) return factory;
   const needs = factories.map((factory) => `${factory.name} needs ${needsOf(factory.name)}`).join('; ');
-  const kyutai = detectPreset(await readConfig(model.dir), model.repoId) === 'kyutai-stt';
-  const fix = kyutai
-    ? `it is a Kyutai STT model, which no built-in engine here runs: evaluate it with the command engine (docs/ENGINES.md), e.g. ${EXAMPLE_COMMAND} and a --candidate-command that loads {gguf}`
-    : 'pass a model in one of these layouts, or evaluate it with the command engine (docs/ENGINES.md)';
-  throw new QuantgateError(`no engine can run ${model.repoId ?? model.dir} (${needs}); ${fix}`);
+  throw new QuantgateError(`no engine can run ${model.repoId ?? model.dir} (${needs}); pass a model in one of these layouts, or evaluate it with the command engine: ${EXAMPLE_COMMAND} and a --candidate-command that loads {gguf} (docs/ENGINES.md)`);
 }
 
 function needsOf(name: string): string {
   return ENGINES.find((engine) => engine.name === name)?.needs ?? 'a model it recognizes (see docs/ENGINES.md)';
-}
-
-async function readConfig(dir: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const config: unknown = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
-    return typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined;
-  } catch {
-    // A missing or unreadable config.json only means the model is not recognized by it.
-    return undefined;
-  }
 }

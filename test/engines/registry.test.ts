@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineFactory } from '../../src/engines/engine.js';
 import { engineFactories, selectEngine } from '../../src/engines/registry.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 describe('engineFactories', () => {
   test('lists the engines in the order auto tries them', () => {
-    expect(engineFactories().map((factory) => factory.name)).toEqual(['command', 'onnx-ctc']);
+    expect(engineFactories().map((factory) => factory.name)).toEqual(['command', 'kyutai-stt', 'onnx-ctc']);
   });
 
   test('checks the command templates up front', () => {
@@ -46,25 +46,20 @@ describe('selectEngine', () => {
   });
 
   test('an engine missing from the list is named with the ones there are', async () => {
-    await expect(selectEngine(engineFactories(), 'kyutai-stt', { dir: ctcDir })).rejects.toThrow(
+    const withoutKyutai = engineFactories().filter((factory) => factory.name !== 'kyutai-stt');
+    await expect(selectEngine(withoutKyutai, 'kyutai-stt', { dir: ctcDir })).rejects.toThrow(
       '--engine kyutai-stt is not available in this build of quantgate; choose auto or one of command, onnx-ctc',
     );
   });
 
-  test('no engine for the model: one line with what each engine needs', async () => {
+  test('no engine for the model: one line with what each engine needs, and the command engine as the way out', async () => {
     await expect(selectEngine(engineFactories(), 'auto', { dir: emptyDir })).rejects.toThrow(
-      /^no engine can run .*other \(command needs --reference-command and --candidate-command; onnx-ctc needs model\.onnx and vocab\.json .*\); pass a model in one of these layouts, or evaluate it with the command engine \(docs\/ENGINES\.md\)$/,
+      /^no engine can run .*other \(command needs --reference-command and --candidate-command; kyutai-stt needs a Kyutai STT checkpoint: .*; onnx-ctc needs model\.onnx and vocab\.json .*\); pass a model in one of these layouts, or evaluate it with the command engine: --reference-command 'python3 transcribe\.py --model \{model_dir\} .*' and a --candidate-command that loads \{gguf\} \(docs\/ENGINES\.md\)$/,
     );
   });
 
-  test('a Kyutai STT model without its engine points to the command engine with an example', async () => {
-    const example = /it is a Kyutai STT model, which no built-in engine here runs: evaluate it with the command engine \(docs\/ENGINES\.md\), e\.g\. --reference-command 'python3 transcribe\.py --model \{model_dir\} .*' and a --candidate-command that loads \{gguf\}$/;
-    await expect(selectEngine(engineFactories(), 'auto', { dir: emptyDir, repoId: 'kyutai/stt-1b-en_fr' })).rejects.toThrow(/^no engine can run kyutai\/stt-1b-en_fr \(/);
-    await expect(selectEngine(engineFactories(), 'auto', { dir: emptyDir, repoId: 'kyutai/stt-1b-en_fr' })).rejects.toThrow(example);
-    const local = join(await makeTempDir(), 'stt');
-    await mkdir(local);
-    await writeFile(join(local, 'config.json'), JSON.stringify({ model_type: 'stt' }));
-    await expect(selectEngine(engineFactories(), 'auto', { dir: local })).rejects.toThrow(example);
+  test('Kyutai STT models on the Hub go to the kyutai-stt engine', async () => {
+    expect((await selectEngine(engineFactories(), 'auto', { dir: emptyDir, repoId: 'kyutai/stt-1b-en_fr' })).name).toBe('kyutai-stt');
   });
 
   test('works with any list of factories, so more engines slot in', async () => {

@@ -1,0 +1,170 @@
+// The built-in `kyutai-stt` engine: Kyutai's streaming STT models (kyutai/stt-1b-en_fr and kin) run
+// in onnxruntime from graphs built here from config.json and the weights. Mimi (always float,
+// from its own safetensors) turns each utterance, framed the way Kyutai's STT script frames it
+// (silence prefix, audio padded to whole frames, then `audio_delay_seconds` of silence), into
+// audio codes; the LM decodes all utterances of a batch in parallel, greedily; the text tokens
+// above the padding id are decoded with the model's SentencePiece tokenizer.
+// The reference reads the LM's float weights; the candidate reads the GGUF: Q4_0 matrices through
+// MatMulNBits (or dequantized, in `dequant` mode), everything else dequantized. On CUDA the LM's
+// linear layers run in float16, which halves their memory; on the CPU everything is float32.
+
+import { dirname } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { QuantgateError } from '../../common/errors.js';
+import { silentProgress, type Progress } from '../../common/progress.js';
+import type { Utterance } from '../../datasets/utterance.js';
+import type { Device, Engine, EngineFactory, EngineOptions, ModelSource, QuantizedModel, Transcript, Variant } from '../engine.js';
+import type { SubstitutionMode } from '../onnx/candidate.js';
+import { readConfiguredNames, readKyutaiConfig, type KyutaiConfig } from './config.js';
+import { decodeGreedy, type AudioCodes } from './decoder.js';
+import { findKyutaiFiles, requireKyutaiFiles } from './files.js';
+import type { OnnxGraph } from './graph.js';
+import { buildLmStepGraph } from './lm-graph.js';
+import { buildMimiGraph, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
+import { readSentencePiece, type SentencePieceDecoder } from './sentencepiece.js';
+import { startSession, type GraphSession } from './session.js';
+import { openGgufWeights, openSafetensorsWeights, type WeightSource } from './weights.js';
+
+const KYUTAI_STT_ENGINE = 'kyutai-stt';
+const KYUTAI_STT_REPOS = 'kyutai/stt-';
+/**
+ * Mimi encodes each utterance padded with silence to a multiple of this many frames (2 s at
+ * 12.5 Hz), and the codes of the frames past the utterance's own are dropped. Since Mimi is causal
+ * the codes kept do not change, and onnxruntime sees few input shapes: on CUDA, cuDNN searches
+ * for the best algorithm of each convolution once per input shape.
+ */
+const SHAPE_FRAMES = 25;
+
+export interface KyutaiSttOptions {
+  /** How the candidate reads Q4_0 matrices; `matmulnbits` unless given. */
+  candidateMode?: SubstitutionMode;
+  /** Reports the weights being loaded. */
+  progress?: Progress;
+  /** Where the graphs' weights files are written (the reference LM's takes 4 GB); the system's temp folder unless given. */
+  tempDir?: string;
+}
+
+export function createKyutaiSttEngineFactory(options: KyutaiSttOptions = {}): EngineFactory {
+  return {
+    name: KYUTAI_STT_ENGINE,
+    async accepts(model: ModelSource) {
+      if (model.repoId?.startsWith(KYUTAI_STT_REPOS)) return true;
+      return !('problem' in (await findKyutaiFiles(model.dir, await readConfiguredNames(model.dir))));
+    },
+    open: (model, variant, engineOptions) => KyutaiSttEngine.open(model, variant, engineOptions, options),
+  };
+}
+
+class KyutaiSttEngine implements Engine {
+  readonly name = KYUTAI_STT_ENGINE;
+  readonly sampleRate: number;
+  private readonly frameSize: number;
+
+  private constructor(
+    readonly device: Device,
+    private readonly config: KyutaiConfig,
+    private readonly tokenizer: SentencePieceDecoder,
+    private readonly mimi: GraphSession,
+    private readonly lm: GraphSession,
+  ) {
+    this.sampleRate = config.mimi.sampleRate;
+    this.frameSize = mimiFrameSize(config.mimi);
+  }
+
+  static async open(model: ModelSource, variant: Variant, { device }: EngineOptions, options: KyutaiSttOptions): Promise<KyutaiSttEngine> {
+    const progress = options.progress ?? silentProgress;
+    const config = await readKyutaiConfig(model.dir);
+    const files = await requireKyutaiFiles(model.dir, config.names);
+    const tokenizer = await readSentencePiece(files.tokenizer);
+    if (tokenizer.size < config.lm.textCard) {
+      throw new QuantgateError(`${files.tokenizer} has ${tokenizer.size} pieces but the LM predicts ${config.lm.textCard} text tokens; the tokenizer belongs to another model — download the model again`);
+    }
+    const mimi = await buildSession(await openSafetensorsWeights(files.mimi), progress, 'Mimi encoder', (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }), device);
+    try {
+      const lmWeights = variant.kind === 'reference'
+        ? await openSafetensorsWeights(files.lm)
+        : await openGgufWeights(variant.quantized, options.candidateMode ?? 'matmulnbits', quantizedLabel(variant.quantized));
+      const compute = device === 'cuda' ? 'F16' : 'F32';
+      const lm = await buildSession(lmWeights, progress, `${variant.kind} LM`, (weights) => buildLmStepGraph(config.lm, weights, { compute, tempDir: options.tempDir }), device);
+      return new KyutaiSttEngine(device, config, tokenizer, mimi, lm);
+    } catch (error) {
+      await mimi.close();
+      throw error;
+    }
+  }
+
+  async transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]> {
+    const codes: AudioCodes[] = [];
+    for (const utterance of batch) {
+      signal?.throwIfAborted();
+      if (utterance.sampleRate !== this.sampleRate) {
+        throw new Error(`utterance ${utterance.id} is at ${utterance.sampleRate} Hz but the kyutai-stt engine asked for ${this.sampleRate} Hz; the datasets stage must resample it`);
+      }
+      codes.push(await this.encode(utterance.audio));
+    }
+    const tokens = await decodeGreedy(this.lm, this.config.lm, codes, { signal });
+    return batch.map(({ id }, index) => {
+      const text = Array.from(tokens[index]!).filter((token) => token > this.config.stt.textPaddingTokenId);
+      return { id, text: this.tokenizer.decode(text), tokens: text };
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.mimi.close(), this.lm.close()]);
+  }
+
+  /** Mimi's codes for the audio framed as Kyutai's STT script frames it, one frame per LM step. */
+  private async encode(audio: Float32Array): Promise<AudioCodes> {
+    const { stt, mimi } = this.config;
+    const chunks = (seconds: number) => Math.ceil(seconds * mimi.frameRate);
+    const frames = chunks(stt.silencePrefixSeconds) + Math.ceil(audio.length / this.frameSize) + chunks(stt.audioDelaySeconds);
+    const encoded = Math.ceil(frames / SHAPE_FRAMES) * SHAPE_FRAMES;
+    const samples = new Float32Array(encoded * this.frameSize);
+    samples.set(audio, chunks(stt.silencePrefixSeconds) * this.frameSize);
+    const result = await this.mimi.run({ [MIMI_INPUT]: new ort.Tensor('float32', samples, [1, 1, samples.length]) });
+    const codes = result[MIMI_OUTPUT]!.data as BigInt64Array;
+    const data = new Int32Array(mimi.codebooks * frames);
+    for (let codebook = 0; codebook < mimi.codebooks; codebook++) {
+      for (let frame = 0; frame < frames; frame++) data[codebook * frames + frame] = Number(codes[codebook * encoded + frame]!);
+    }
+    return { frames, data };
+  }
+}
+
+/** Names the quantized model in messages: its .gguf file, or the folder of its shards or parts. */
+function quantizedLabel({ format, files, manifestPath }: QuantizedModel): string {
+  const first = files[0] ?? manifestPath;
+  return format === 'single' ? first : dirname(first);
+}
+
+/** Builds a graph from `weights` (closed afterwards), reporting each tensor read, and starts it. */
+async function buildSession(
+  weights: WeightSource,
+  progress: Progress,
+  what: string,
+  build: (weights: WeightSource) => Promise<OnnxGraph>,
+  device: Device,
+): Promise<GraphSession> {
+  const task = progress.task(`Loading the ${what} (${weights.label})`, { unit: 'count', unitName: 'tensors' });
+  const counted: WeightSource = {
+    label: weights.label,
+    has: (name) => weights.has(name),
+    shape: (name) => weights.shape(name),
+    floats: async (name) => counting(await weights.floats(name)),
+    matrix: async (name, floatType) => counting(await weights.matrix(name, floatType)),
+    close: () => weights.close(),
+  };
+  const counting = <T>(value: T): T => {
+    task.advance(1);
+    return value;
+  };
+  let graph: OnnxGraph;
+  try {
+    graph = await build(counted);
+  } finally {
+    await weights.close();
+  }
+  const session = await startSession(graph, device, what);
+  task.finish();
+  return session;
+}
