@@ -8,11 +8,8 @@
 // verification are timed against a plain sequential read of the file.
 
 import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { open, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { writeByteShards } from '../src/formats/gguf/byte-shards.js';
 import { GgufValueType } from '../src/formats/gguf/constants.js';
 import { dumpGguf } from '../src/formats/gguf/dump.js';
@@ -22,6 +19,8 @@ import { openGguf } from '../src/formats/gguf/reader.js';
 import type { WrittenFile } from '../src/formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../src/formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../src/formats/gguf/writer.js';
+import { median, seconds } from './measure.js';
+import { inMemoryScratchDir } from './scratch.js';
 
 const TENSORS = 96;
 const CHUNK_BYTES = 1 << 20;
@@ -38,12 +37,6 @@ function* tensorChunks(size: number): Generator<Uint8Array> {
 
 async function fill(writer: GgufDataWriter): Promise<void> {
   for (const tensor of layout.tensors) await writer.writeTensor(tensor.name, tensorChunks(tensor.size));
-}
-
-async function seconds(work: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return (performance.now() - start) / 1000;
 }
 
 async function plainWrite(path: string, hashed: boolean): Promise<void> {
@@ -84,7 +77,7 @@ export const bench = {
   name: 'gguf',
   summary: `GGUF writers and reader on ${TENSORS} Q4_0 tensors (${(layout.totalSize / 1e6).toFixed(0)} MB)`,
   run: async () => {
-    const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'quantgate-bench-gguf-'));
+    const dir = await inMemoryScratchDir('quantgate-bench-gguf-');
     console.log(`files in ${dir}`);
     const megabytes = layout.totalSize / 1e6;
     const line = (label: string, time: number, ratios = '') => console.log(`${label.padEnd(46)} ${(megabytes / time).toFixed(0).padStart(5)} MB/s${ratios}`);
@@ -107,11 +100,10 @@ export const bench = {
         }
       }
       await rm(plainPath);
-      const median = (label: string) => [...times.get(label)!].sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
-      const plain = median('plain write (baseline)');
-      const hashed = median('plain write + sha256 (hashed baseline)');
+      const plain = median(times.get('plain write (baseline)')!);
+      const hashed = median(times.get('plain write + sha256 (hashed baseline)')!);
       for (const label of Object.keys(writes)) {
-        const time = median(label);
+        const time = median(times.get(label)!);
         line(`write: ${label}`, time, time === plain ? '' : `  ${(time / plain).toFixed(2)}× plain, ${(time / hashed).toFixed(2)}× hashed`);
       }
 

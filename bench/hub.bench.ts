@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { formatBytes } from '../src/common/format.js';
 import type { SnapshotRequest, SnapshotResult } from '../src/hub/snapshot.js';
 import { FakeHub } from '../test/servers/fake-hub.js';
+import { seconds } from './measure.js';
 
 const FILE_COUNT = 4;
 const FILE_SIZE = 256 * 1024 * 1024;
@@ -61,18 +62,19 @@ export const bench = {
       for (let round = 0; round < ROUNDS; round++) {
         const runCurl = async () => {
           await settleDisk(join(work, 'curl'));
-          const seconds = await curlAll(urls, join(work, 'curl'));
-          const hashing = await sha256sumAll(join(work, 'curl'));
-          curlSeconds += seconds;
+          await mkdir(join(work, 'curl'));
+          const downloading = await seconds(() => curlAll(urls, join(work, 'curl')));
+          const hashing = await seconds(() => sha256sumAll(join(work, 'curl')));
+          curlSeconds += downloading;
           hashSeconds += hashing;
-          console.log(`  round ${round + 1} curl       ${mbPerSecond(total, seconds)}  (then sha256sum: ${mbPerSecond(total, seconds + hashing)})`);
+          console.log(`  round ${round + 1} curl       ${mbPerSecond(total, downloading)}  (then sha256sum: ${mbPerSecond(total, downloading + hashing)})`);
         };
         const runQuantgate = async () => {
           await settleDisk(cacheDir);
-          const { seconds, result } = await runInWorker(worker, request);
-          if (result.bytesDownloaded !== total) throw new Error(`quantgate fetched ${result.bytesDownloaded} bytes, expected ${total}`);
-          quantgateSeconds += seconds;
-          console.log(`  round ${round + 1} quantgate  ${mbPerSecond(total, seconds)}  (download, sha256 check and cache layout)`);
+          const download = await runInWorker(worker, request);
+          if (download.result.bytesDownloaded !== total) throw new Error(`quantgate fetched ${download.result.bytesDownloaded} bytes, expected ${total}`);
+          quantgateSeconds += download.seconds;
+          console.log(`  round ${round + 1} quantgate  ${mbPerSecond(total, download.seconds)}  (download, sha256 check and cache layout)`);
         };
         for (const step of round % 2 === 0 ? [runCurl, runQuantgate] : [runQuantgate, runCurl]) await step();
       }
@@ -128,17 +130,12 @@ async function settleDisk(previousOutput: string): Promise<void> {
   await promisify(execFile)('sync');
 }
 
-async function curlAll(urls: string[], outDir: string): Promise<number> {
-  await mkdir(outDir);
-  const started = performance.now();
+async function curlAll(urls: string[], outDir: string): Promise<void> {
   for (const [index, url] of urls.entries()) await promisify(execFile)('curl', ['-s', '-f', '-L', '-o', join(outDir, `file-${index}`), url]);
-  return (performance.now() - started) / 1000;
 }
 
-async function sha256sumAll(dir: string): Promise<number> {
-  const started = performance.now();
+async function sha256sumAll(dir: string): Promise<void> {
   await promisify(execFile)('sh', ['-c', 'sha256sum -- * > /dev/null'], { cwd: dir });
-  return (performance.now() - started) / 1000;
 }
 
 function mbPerSecond(bytes: number, seconds: number): string {

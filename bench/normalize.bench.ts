@@ -3,8 +3,8 @@
 // the median time of each normalizer against the 0.5 s budget, and as a ratio of the time taken
 // just to lower-case and split the same text (a floor no normalizer can beat).
 
-import { performance } from 'node:perf_hooks';
 import { createNormalizer, NORMALIZER_NAMES } from '../src/scoring/normalize/index.js';
+import { median, seconds } from './measure.js';
 
 const SENTENCES = 2620;
 const WORDS_PER_SENTENCE = 20;
@@ -37,14 +37,10 @@ function makeSentences(): string[] {
 }
 
 /** The first run's time (cold: the one a scoring run pays) and the median of all runs. */
-function timeMs(work: () => void): { firstMs: number; medianMs: number } {
+async function timeMs(work: () => void): Promise<{ firstMs: number; medianMs: number }> {
   const times: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const start = performance.now();
-    work();
-    times.push(performance.now() - start);
-  }
-  return { firstMs: times[0]!, medianMs: [...times].sort((a, b) => a - b)[Math.floor(RUNS / 2)]! };
+  for (let run = 0; run < RUNS; run++) times.push((await seconds(work)) * 1000);
+  return { firstMs: times[0]!, medianMs: median(times) };
 }
 
 export const bench = {
@@ -52,11 +48,11 @@ export const bench = {
   summary: `WER text normalizers on ${SENTENCES} LibriSpeech-length sentences`,
   run: async () => {
     const sentences = makeSentences();
-    const floor = timeMs(() => sentences.forEach((sentence) => sentence.toLowerCase().split(/\s+/)));
+    const floor = await timeMs(() => sentences.forEach((sentence) => sentence.toLowerCase().split(/\s+/)));
     console.log(`lower-case and split (floor): median ${floor.medianMs.toFixed(1)} ms`);
     for (const name of NORMALIZER_NAMES) {
       const normalize = createNormalizer(name);
-      const { firstMs, medianMs } = timeMs(() => sentences.forEach((sentence) => normalize(sentence)));
+      const { firstMs, medianMs } = await timeMs(() => sentences.forEach((sentence) => normalize(sentence)));
       const verdict = firstMs < BUDGET_MS ? 'within' : 'OVER';
       console.log(
         `${name.padEnd(7)}: first run ${firstMs.toFixed(1)} ms, median ${medianMs.toFixed(1)} ms (${(medianMs / floor.medianMs).toFixed(1)}× the floor); ` +

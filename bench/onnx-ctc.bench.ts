@@ -17,9 +17,11 @@ import { ModelBuilder, intsAttribute } from '../src/engines/onnx/builder.js';
 import { writeModel } from '../src/engines/onnx/model.js';
 import { float32Tensor, int64Tensor, transposeMatrix } from '../src/engines/onnx/tensors.js';
 import { createOnnxCtcEngineFactory } from '../src/engines/onnx-ctc/engine.js';
-import { crc32, openZip } from '../src/engines/zip-reader.js';
+import { openZip } from '../src/engines/zip-reader.js';
 import { writeSafetensors } from '../src/formats/safetensors-writer.js';
 import { quantizeModel } from '../src/pipeline/quantize.js';
+import { buildZip } from '../test/helpers/zip.js';
+import { medianSeconds } from './measure.js';
 
 const RATE = 16000;
 const KERNEL = 400;
@@ -91,19 +93,6 @@ async function transcribeAll(engine: Engine, batch: readonly Utterance[], size: 
   for (let start = 0; start < batch.length; start += size) await engine.transcribe(batch.slice(start, start + size));
 }
 
-/** Median seconds of each job, the jobs run in turn each round. */
-async function medians(jobs: readonly (() => Promise<unknown>)[]): Promise<number[]> {
-  const times = jobs.map(() => [] as number[]);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [slot, job] of jobs.entries()) {
-      const started = performance.now();
-      await job();
-      times[slot].push((performance.now() - started) / 1000);
-    }
-  }
-  return times.map((values) => values.sort((a, b) => a - b)[values.length >> 1]);
-}
-
 async function benchEngine(dir: string): Promise<void> {
   const quantized = (await quantizeModel({ model: dir, outDir: join(dir, 'out') })).output!;
   const open = (variant: Variant, candidateMode?: 'matmulnbits' | 'dequant') => createOnnxCtcEngineFactory({ candidateMode }).open({ dir }, variant, { device: 'cpu' });
@@ -116,12 +105,12 @@ async function benchEngine(dir: string): Promise<void> {
     const audio = utterances();
     const seconds = audio.reduce((sum, utterance) => sum + utterance.audio.length, 0) / RATE;
     const [reference, matmulnbits, dequant] = engines;
-    const [single, batched, fused, dequantized] = await medians([
+    const [single, batched, fused, dequantized] = await medianSeconds([
       () => transcribeAll(reference, audio, 1),
       () => transcribeAll(reference, audio, BATCH),
       () => transcribeAll(matmulnbits, audio, BATCH),
       () => transcribeAll(dequant, audio, BATCH),
-    ]);
+    ], ROUNDS);
     const rtf = (time: number) => `${(seconds / time).toFixed(0)}× real time`;
     console.log(`${UTTERANCES} utterances, ${seconds} s of audio; model: Conv ${KERNEL}/${STRIDE} → ${LAYERS} × Linear ${WIDTH} → ${VOCAB} tokens`);
     console.log(`reference, one utterance per run: ${rtf(single)} (baseline)`);
@@ -138,47 +127,20 @@ async function benchExtraction(dir: string): Promise<void> {
   const data = Buffer.from(pseudoRandom(ZIP_BYTES / 4, 7, 1).map((value) => Math.round(value * 64) / 64).buffer);
   const deflated = deflateRawSync(data);
   const path = join(dir, 'package.nupkg');
-  await writeFile(path, zipOf('runtimes/linux-x64/native/libexample.so', data, deflated));
+  await writeFile(path, buildZip([{ name: 'runtimes/linux-x64/native/libexample.so', data }]));
   const archive = await openZip(path);
   try {
-    const [inMemory, streamed] = await medians([
-      async () => inflateRawSync(deflated),
+    const [inMemory, streamed] = await medianSeconds([
+      () => inflateRawSync(deflated),
       async () => {
         for await (const chunk of archive.read(archive.entries[0])) void chunk;
       },
-    ]);
+    ], ROUNDS);
     const rate = (time: number) => `${formatBytes(ZIP_BYTES / time)}/s`;
     console.log(`nupkg extraction of ${formatBytes(ZIP_BYTES)} (deflated to ${formatBytes(deflated.length)}): streamed with CRC-32 ${rate(streamed)}; one inflateRawSync in memory ${rate(inMemory)}; ratio ${(streamed / inMemory).toFixed(2)}× the time`);
   } finally {
     await archive.close();
   }
-}
-
-/** A one-entry zip: local header, data, central directory, end record. */
-function zipOf(name: string, data: Buffer, deflated: Buffer): Buffer {
-  const nameBytes = Buffer.from(name);
-  const crc = crc32(data);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(deflated.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(nameBytes.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(deflated.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(nameBytes.length, 28);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + nameBytes.length, 12);
-  end.writeUInt32LE(30 + nameBytes.length + deflated.length, 16);
-  return Buffer.concat([local, nameBytes, deflated, central, nameBytes, end]);
 }
 
 export const bench = {

@@ -20,6 +20,7 @@ import { float32Tensor, transposeMatrix } from '../src/engines/onnx/tensors.js';
 import { matchWeights } from '../src/engines/onnx/weight-match.js';
 import type { QuantizedTensors } from '../src/engines/engine.js';
 import { decode, encode } from '../src/quant/codec.js';
+import { medianSeconds } from './measure.js';
 
 const ROUNDS = 5;
 const WIDTH = 1024;
@@ -27,22 +28,8 @@ const LAYERS = 16;
 /** One token per call is how a streaming decoder runs; many tokens is how an encoder runs. */
 const TOKEN_COUNTS = [1, 64];
 
-/** Median seconds of the baseline and the candidate, run alternately. */
-async function compare(baseline: () => unknown, candidate: () => unknown): Promise<[number, number]> {
-  const times: [number[], number[]] = [[], []];
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [slot, work] of [baseline, candidate].entries()) {
-      const started = performance.now();
-      await work();
-      times[slot]!.push((performance.now() - started) / 1000);
-    }
-  }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-  return [median(times[0]), median(times[1])];
-}
-
-function report(label: string, bytes: number, [baseline, candidate]: [number, number], baselineLabel: string): void {
-  const rate = (seconds: number) => `${formatBytes(bytes / seconds)}/s`;
+function report(label: string, bytes: number, [baseline, candidate]: number[], baselineLabel: string): void {
+  const rate = (time: number) => `${formatBytes(bytes / time)}/s`;
   console.log(`${label}: ${(candidate * 1000).toFixed(1)} ms (${rate(candidate)}); ${baselineLabel}: ${(baseline * 1000).toFixed(1)} ms (${rate(baseline)}); ratio ${(candidate / baseline).toFixed(2)}×`);
 }
 
@@ -84,25 +71,22 @@ export const bench = {
     const weights = Array.from({ length: LAYERS }, (_, layer) => pseudoRandom(WIDTH * WIDTH, layer + 1));
     const model = mlp(weights);
     const bytes = encodeModel(model);
-    report('decode + encode', bytes.length, await compare(() => Buffer.from(bytes), () => encodeModel(decodeModel(bytes))), 'one copy');
+    report('decode + encode', bytes.length, await medianSeconds([() => Buffer.from(bytes), () => encodeModel(decodeModel(bytes))], ROUNDS), 'one copy');
 
     const blocks = encode('Q4_0', weights[0]!);
-    report('Q4_0 → MatMulNBits repack', WIDTH * WIDTH * 4, await compare(() => decode('Q4_0', blocks, WIDTH * WIDTH), () => q4_0ToMatMulNBits(blocks, WIDTH, WIDTH)), 'Q4_0 → float32 dequantize');
+    report('Q4_0 → MatMulNBits repack', WIDTH * WIDTH * 4, await medianSeconds([() => decode('Q4_0', blocks, WIDTH * WIDTH), () => q4_0ToMatMulNBits(blocks, WIDTH, WIDTH)], ROUNDS), 'Q4_0 → float32 dequantize');
 
     const gguf = quantized(weights);
     const original = async (name: string) => weights[Number(name.split('.')[1])]!;
     const hashOnce = () => weights.forEach((values) => createHash('sha256').update(values).digest());
-    report('content matching (transposed)', bytes.length, await compare(hashOnce, () => matchWeights(model.graph!.initializer, gguf.tensors, original)), 'one SHA-256 pass');
+    report('content matching (transposed)', bytes.length, await medianSeconds([hashOnce, () => matchWeights(model.graph!.initializer, gguf.tensors, original)], ROUNDS), 'one SHA-256 pass');
 
     const sessions = new Map<SubstitutionMode, ort.InferenceSession>();
     for (const mode of ['dequant', 'matmulnbits'] as const) sessions.set(mode, await session((await buildCandidate(model, gguf, { mode, original })).model));
     try {
       for (const tokens of TOKEN_COUNTS) {
         const feeds = { x0: new ort.Tensor('float32', pseudoRandom(tokens * WIDTH, 99), [tokens, WIDTH]) };
-        const [dequant, fused] = await compare(
-          () => sessions.get('dequant')!.run(feeds),
-          () => sessions.get('matmulnbits')!.run(feeds),
-        );
+        const [dequant, fused] = await medianSeconds([() => sessions.get('dequant')!.run(feeds), () => sessions.get('matmulnbits')!.run(feeds)], ROUNDS);
         console.log(`inference, ${LAYERS} layers ${WIDTH}×${WIDTH}, ${tokens} tokens: MatMulNBits ${(fused * 1000).toFixed(2)} ms; dequantized float ${(dequant * 1000).toFixed(2)} ms; ratio ${(fused / dequant).toFixed(2)}×`);
       }
     } finally {

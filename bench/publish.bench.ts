@@ -7,16 +7,14 @@
 // median of three runs is reported.
 
 import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { byteShardName } from '../src/formats/gguf/byte-shards.js';
 import { downloadFromRelease } from '../src/publish/download.js';
 import { createGitHubClient } from '../src/publish/github.js';
+import { LocalServer } from '../test/servers/local-server.js';
+import { median, seconds } from './measure.js';
+import { inMemoryScratchDir } from './scratch.js';
 
 const SHARDS = 8;
 const SHARD_BYTES = 32 << 20;
@@ -43,8 +41,8 @@ function publishedShards(): Asset[] {
 }
 
 /** The three release endpoints a download uses; asset bytes are served directly instead of by redirect. */
-async function releasesApi(assets: Asset[]): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
+async function releasesApi(assets: Asset[]): Promise<LocalServer> {
+  const server = new LocalServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const json = (body: unknown) => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const asset = assets.find((candidate) => path === `/repos/bench/model/releases/assets/${candidate.id}`);
@@ -53,8 +51,8 @@ async function releasesApi(assets: Asset[]): Promise<{ server: Server; url: stri
     else if (asset) response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(asset.data.byteLength) }).end(asset.data);
     else response.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  await server.listen();
+  return server;
 }
 
 async function plainDownload(url: string, assets: Asset[], path: string, hashed: boolean): Promise<void> {
@@ -75,21 +73,14 @@ async function plainDownload(url: string, assets: Asset[], path: string, hashed:
   }
 }
 
-async function seconds(work: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return (performance.now() - start) / 1000;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 export const bench = {
   name: 'publish',
   summary: 'download-release of 256 MiB of byte shards (verify + rebuild) vs a plain download, and vs plain download + SHA-256',
   run: async () => {
     const assets = publishedShards();
-    const { server, url } = await releasesApi(assets);
-    const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'quantgate-bench-'));
+    const server = await releasesApi(assets);
+    const url = server.origin;
+    const dir = await inMemoryScratchDir('quantgate-bench-');
     const client = createGitHubClient({ apiUrl: url });
     const times = { plain: [] as number[], hashed: [] as number[], quantgate: [] as number[] };
     try {
@@ -100,8 +91,7 @@ export const bench = {
         await rm(join(dir, 'model.gguf'));
       }
     } finally {
-      server.closeAllConnections();
-      server.close();
+      await server.close();
       await rm(dir, { recursive: true, force: true });
     }
     const mib = (SHARDS * SHARD_BYTES) / (1 << 20);

@@ -10,25 +10,12 @@ import { join } from 'node:path';
 import { formatBytes } from '../src/common/format.js';
 import { openSafetensors } from '../src/formats/safetensors.js';
 import { writeSafetensors } from '../src/formats/safetensors-writer.js';
+import { medianSeconds } from './measure.js';
 
 const TENSORS = 8;
 const TENSOR_BYTES = 16 << 20;
 const CHUNK_BYTES = 4 << 20;
 const ROUNDS = 5;
-
-/** Median seconds of the baseline and the candidate, run alternately. */
-async function compare(baseline: () => Promise<void>, candidate: () => Promise<void>): Promise<[number, number]> {
-  const times: [number[], number[]] = [[], []];
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [slot, work] of [baseline, candidate].entries()) {
-      const started = performance.now();
-      await work();
-      times[slot]!.push((performance.now() - started) / 1000);
-    }
-  }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-  return [median(times[0]), median(times[1])];
-}
 
 /** Stands in for decoding and quantizing a chunk: one pass over its halves. */
 function consume(chunk: Uint8Array): number {
@@ -47,9 +34,9 @@ export const bench = {
     const chunk = new Uint8Array(CHUNK_BYTES).map((_, i) => (i * 131) & 0xff);
     const specs = Array.from({ length: TENSORS }, (_, i) => ({ name: `layers.${i}.weight`, dtype: 'F16' as const, shape: [TENSOR_BYTES / 2 / 1024, 1024] }));
     const total = TENSORS * TENSOR_BYTES;
-    const rate = (seconds: number) => `${formatBytes(total / seconds)}/s`;
+    const rate = (time: number) => `${formatBytes(total / time)}/s`;
     try {
-      const [plainWrite, writerWrite] = await compare(
+      const [plainWrite, writerWrite] = await medianSeconds([
         async () => {
           const handle = await open(baselinePath, 'w');
           for (let position = 0; position < total; position += CHUNK_BYTES) await handle.write(chunk, 0, CHUNK_BYTES, position);
@@ -60,7 +47,7 @@ export const bench = {
           writeSafetensors(path, specs, async (sink) => {
             for (const spec of specs) for (let done = 0; done < TENSOR_BYTES; done += CHUNK_BYTES) await sink.write(spec.name, chunk);
           }),
-      );
+      ], ROUNDS);
       console.log(`write ${formatBytes(total)}: plain positioned writes ${rate(plainWrite)}, writeSafetensors ${rate(writerWrite)} (${(plainWrite / writerWrite).toFixed(2)}× the baseline's speed)`);
 
       const reader = await openSafetensors(path);
@@ -81,7 +68,7 @@ export const bench = {
           }
         };
         for (const [label, work] of [['bare', () => 0], ['with per-chunk CPU work', consume]] as const) {
-          const [plain, chunked] = await compare(() => plainRead(work), () => chunkedRead(work));
+          const [plain, chunked] = await medianSeconds([() => plainRead(work), () => chunkedRead(work)], ROUNDS);
           console.log(`read ${formatBytes(total)} in ${formatBytes(CHUNK_BYTES)} chunks, ${label}: plain positioned reads ${rate(plain)}, reader.chunks ${rate(chunked)} (${(plain / chunked).toFixed(2)}× the baseline's speed)`);
         }
       } finally {

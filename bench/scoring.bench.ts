@@ -8,6 +8,7 @@ import { pairedBootstrap } from '../src/scoring/bootstrap.js';
 import { createNormalizer } from '../src/scoring/normalize/index.js';
 import { SeededRandom } from '../src/scoring/random.js';
 import { errorsOf, scoreCorpus } from '../src/scoring/wer.js';
+import { medianSeconds } from './measure.js';
 
 const UTTERANCES = 2620;
 const WORD_ERROR_RATE = 0.05;
@@ -33,8 +34,8 @@ export const bench = {
       scoreCorpus(transcripts.map((transcript, i) => ({ id: String(i), reference: normalize(transcript), hypothesis: normalize(hypotheses[i]!) })));
     const normalizeOnly = () => transcripts.forEach((transcript, i) => (normalize(transcript), normalize(referenceSystem[i]!)));
 
-    const scoreMs = median(() => scoreOneSystem(referenceSystem));
-    const normalizeMs = median(normalizeOnly);
+    const scoreMs = await medianMs(() => scoreOneSystem(referenceSystem));
+    const normalizeMs = await medianMs(normalizeOnly);
     const referenceScore = scoreOneSystem(referenceSystem);
     const candidateScore = scoreOneSystem(candidateSystem);
     const words = referenceScore.total.referenceWords;
@@ -49,7 +50,7 @@ export const bench = {
       referenceErrors: Int32Array.from(referenceScore.utterances, (utterance) => errorsOf(utterance.counts)),
       candidateErrors: Int32Array.from(candidateScore.utterances, (utterance) => errorsOf(utterance.counts)),
     };
-    const bootstrapMs = median(() => pairedBootstrap(counts));
+    const bootstrapMs = await medianMs(() => pairedBootstrap(counts));
     const draws = 10_000 * UTTERANCES;
     console.log(
       `paired bootstrap, 10,000 resamples × ${UTTERANCES}: ${bootstrapMs.toFixed(0)} ms (${(bootstrapMs / BOOTSTRAP_BUDGET_MS).toFixed(2)}× the 2 s budget, ` +
@@ -58,14 +59,11 @@ export const bench = {
   },
 };
 
-function median(work: () => unknown): number {
+/** Milliseconds: the median of five runs after a warm-up run. */
+async function medianMs(work: () => unknown): Promise<number> {
   work();
-  const times = Array.from({ length: 5 }, () => {
-    const start = performance.now();
-    work();
-    return performance.now() - start;
-  });
-  return times.sort((a, b) => a - b)[2]!;
+  const [median] = await medianSeconds([work], 5);
+  return median! * 1000;
 }
 
 function syntheticWord(random: SeededRandom): string {

@@ -5,15 +5,13 @@
 
 import * as core from '@actions/core';
 import { statSync } from 'node:fs';
-import { QuantgateError, isQuantgateError } from '../common/errors.js';
+import { EXIT_ERROR } from '../cli/command.js';
+import { QuantgateError, failureLine, isQuantgateError } from '../common/errors.js';
 import { downloadMode } from './download-mode.js';
 import { readActionInputs, type ActionInputs } from './inputs.js';
 import { mergeMode } from './merge-mode.js';
 import { runMode } from './run-mode.js';
 import { announceVerdict, type Verdict } from './verdict.js';
-
-/** As the CLI's: 1 is a failed gate (what core.setFailed sets), 2 an error. */
-const EXIT_ERROR = 2;
 
 export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const abort = new AbortController();
@@ -27,7 +25,7 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<v
     const verdict = await runChosenMode(inputs, env, abort.signal);
     if (verdict) announceVerdict(verdict, inputs.failOnDegradation);
   } catch (error) {
-    core.setFailed(errorLine(error));
+    core.setFailed(failureLine(error, 're-run with debug logging for the stack, and report it'));
     if (!isQuantgateError(error) && error instanceof Error && error.stack) core.debug(error.stack);
     process.exitCode = EXIT_ERROR;
   } finally {
@@ -54,10 +52,4 @@ function enterWorkingDirectory(dir: string): void {
     throw new QuantgateError(`input "working-directory" ${dir} is not a folder; give a folder of the checkout, relative to the workspace`);
   }
   process.chdir(dir);
-}
-
-function errorLine(error: unknown): string {
-  if (isQuantgateError(error)) return error.message;
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return `unexpected error: ${message} (a bug in quantgate; re-run with debug logging for the stack, and report it)`;
 }

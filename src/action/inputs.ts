@@ -10,8 +10,8 @@ import { readRunOptions, type RunOptions } from '../pipeline/options.js';
 import { checkArtifactName } from '../publish/artifacts.js';
 import { parseRepo, type RepoRef } from '../publish/github.js';
 
-export const ACTION_MODES = ['run', 'merge', 'download'] as const;
-export type ActionMode = (typeof ACTION_MODES)[number];
+const ACTION_MODES = ['run', 'merge', 'download'] as const;
+type ActionMode = (typeof ACTION_MODES)[number];
 
 const DEFAULT_ARTIFACT_NAME = 'quantgate-results';
 
@@ -65,11 +65,6 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   };
   checkCombinations(inputs, values, { runId, artifactId });
   return inputs;
-}
-
-/** `i/n`, counted from 1 as the input gives it. */
-export function shardLabel(shard: Shard): string {
-  return `${shard.index + 1}/${shard.count}`;
 }
 
 /** The name a shard job uploads its partial results under, and the merge job looks for. */

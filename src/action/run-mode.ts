@@ -4,11 +4,12 @@
 // release and the PR comment, and the job summary, which is written even when publishing fails.
 
 import * as core from '@actions/core';
+import { formatShard } from '../datasets/selection.js';
 import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
 import type { RunOptions } from '../pipeline/options.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
-import { shardArtifactName, shardLabel, type ActionInputs } from './inputs.js';
+import { shardArtifactName, type ActionInputs } from './inputs.js';
 import { cacheLogger, inLogGroup, logProgress } from './log.js';
 import { loadOnnxruntime } from './onnxruntime/load.js';
 import { comparisonOutputs, modelOutputs, setOutputs } from './outputs.js';
@@ -34,7 +35,7 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
   const publication: Publication = {};
   const verdict = partial ? undefined : verdictOf(comparison);
   const summary = () =>
-    renderJobSummary({ comparison, plan: result.plan, links: publicationLinks(publication), ...(inputs.run.shard ? { partialShard: shardLabel(inputs.run.shard) } : {}) });
+    renderJobSummary({ comparison, plan: result.plan, links: publicationLinks(publication), ...(inputs.run.shard ? { partialShard: formatShard(inputs.run.shard) } : {}) });
   try {
     await core.group('publish', async () => {
       const results = [result.results.jsonPath, result.results.textPath];

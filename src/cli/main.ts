@@ -2,7 +2,7 @@
 // line on stderr and an exit code. Commands are thin shells over the pipeline stages.
 
 import { parseArgs } from 'node:util';
-import { isQuantgateError } from '../common/errors.js';
+import { failureLine, isQuantgateError } from '../common/errors.js';
 import { optionValues } from '../common/option-values.js';
 import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext } from './command.js';
 import { commands } from './commands/index.js';
@@ -55,10 +55,8 @@ function isArgumentError(error: unknown): boolean {
 }
 
 function errorLine(error: unknown): string {
-  if (isQuantgateError(error)) return error.message;
   if (isArgumentError(error)) return `${(error as Error).message.replace(/\.?\s*\n\s*/g, '. ').replace(/\.$/, '')}; see --help`;
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return `unexpected error: ${message} (a bug in quantgate; set QUANTGATE_DEBUG=1 for the stack and report it)`;
+  return failureLine(error, 'set QUANTGATE_DEBUG=1 for the stack and report it');
 }
 
 function defaultContext(): CommandContext {

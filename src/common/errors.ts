@@ -22,3 +22,13 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * The one line a failed command shows: a QuantgateError's message as it is; any other error is a
+ * bug, shown by its first line with `stackHint` telling how to get its stack for a report.
+ */
+export function failureLine(error: unknown, stackHint: string): string {
+  if (isQuantgateError(error)) return error.message;
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return `unexpected error: ${message} (a bug in quantgate; ${stackHint})`;
+}

@@ -17,7 +17,7 @@ import { openLibriSpeechFolder } from './librispeech-folder.js';
 import { openManifest } from './manifest.js';
 import { openParquetSource, type ParquetSourceOptions } from './parquet.js';
 import { isUrl } from './random-access.js';
-import { checkSelection, selectUtterances, type Shard } from './selection.js';
+import { checkSelection, formatShard, selectUtterances, type Shard } from './selection.js';
 import type { DatasetKind, DatasetSource, SourceRecord } from './source.js';
 import type { FailedUtterance, Utterance } from './utterance.js';
 
@@ -35,7 +35,7 @@ export interface DatasetOptions {
   shard?: Shard;
 }
 
-export interface DatasetSummary {
+interface DatasetSummary {
   kind: DatasetKind;
   /** Repository id, folder or file. */
   name: string;
@@ -62,13 +62,6 @@ export function isFailedUtterance(item: Utterance | FailedUtterance): item is Fa
   return 'error' in item;
 }
 
-/** What a dataset holds, reading only headers, footers, listings and manifests. */
-export async function describeDataset(spec: DatasetSpec): Promise<DatasetSummary> {
-  const source = await openSource(spec);
-  await source.close();
-  return summaryOf(source);
-}
-
 export async function openDataset(spec: DatasetSpec, options: DatasetOptions): Promise<Dataset> {
   const maxFailed = checkOptions(options);
   const resampler = new Resampler(options.sampleRate);
@@ -77,7 +70,7 @@ export async function openDataset(spec: DatasetSpec, options: DatasetOptions): P
     if (source.size === 0) throw new QuantgateError(`the dataset ${source.name} has no utterances; check its path${source.kind === 'parquet' ? ', config and split' : ''}`);
     const selection = selectUtterances(source.size, options.maxSamples, options.shard);
     if (selection.end === selection.start) {
-      throw new QuantgateError(`shard ${options.shard?.index}/${options.shard?.count} selects none of the ${selection.selectedBeforeShard} utterances; use at most ${selection.selectedBeforeShard} shards`);
+      throw new QuantgateError(`shard ${formatShard(options.shard!)} selects none of the ${selection.selectedBeforeShard} utterances; use at most ${selection.selectedBeforeShard} shards`);
     }
     const decoder = new AudioDecoder();
     const loader: UtteranceLoader = { decoder, resampler, maxSeconds: options.maxDurationSeconds };

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { QuantgateError, describeError } from '../common/errors.js';
+import { parseJsonLines } from '../common/json-lines.js';
 import { parseCsv } from './csv.js';
 import { audioFileRecord, listedSource, type DatasetSource } from './source.js';
 
@@ -27,27 +28,18 @@ export async function openManifest(path: string): Promise<DatasetSource> {
   } catch (error) {
     throw new QuantgateError(`cannot read the manifest ${path} (${describeError(error)}); check the path`, { cause: error });
   }
-  const entries = extension === '.csv' ? parseCsvManifest(text, path) : parseJsonLines(text, path);
+  const entries = extension === '.csv' ? parseCsvManifest(text, path) : parseJsonManifest(text, path);
   const base = dirname(path);
   return listedSource({ kind: 'manifest', name: path }, entries.map((entry) => audioFileRecord(entry.id, entry.text, resolve(base, entry.audio))));
 }
 
-function parseJsonLines(text: string, path: string): ManifestEntry[] {
-  const entries: ManifestEntry[] = [];
-  text.split('\n').forEach((line, index) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new QuantgateError(`${path} line ${index + 1}: not valid JSON (${describeError(error)}); fix that line`);
-    }
+function parseJsonManifest(text: string, path: string): ManifestEntry[] {
+  return parseJsonLines(text, path, 'fix that line').map(({ line, value }) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new QuantgateError(`${path} line ${index + 1}: expected an object with "id", "audio" and "text"; fix that line`);
+      throw new QuantgateError(`${path} line ${line}: expected an object with "id", "audio" and "text"; fix that line`);
     }
-    entries.push(entryFrom(value as Record<string, unknown>, `${path} line ${index + 1}`));
+    return entryFrom(value as Record<string, unknown>, `${path} line ${line}`);
   });
-  return entries;
 }
 
 function parseCsvManifest(text: string, path: string): ManifestEntry[] {

@@ -6,6 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { AsyncBuffer } from 'hyparquet';
 import { QuantgateError, describeError } from '../common/errors.js';
+import { RetriesExhaustedError, TransientError, retrying } from '../hub/retry.js';
 
 export interface RandomAccessFile extends AsyncBuffer {
   /** The path or URL, for messages. */
@@ -113,21 +114,25 @@ async function request(url: string, options: HttpOptions, init: RequestInit & { 
  * errors, timeouts, cut-off bodies and 429/5xx answers are retried; QuantgateErrors are final.
  */
 async function withRetries<T>(url: string, options: HttpOptions, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const attempts = options.attempts ?? 3;
-  let delay = options.retryDelayMs ?? 500;
-  for (let tried = 1; ; tried++) {
-    try {
-      return await attempt(AbortSignal.timeout(options.timeoutMs ?? 120_000));
-    } catch (error) {
-      if (error instanceof QuantgateError) throw error;
-      if (tried >= attempts) {
-        // fetch reports only "fetch failed"; what went wrong is in its cause.
-        const cause = typeof error === 'object' && error !== null && 'cause' in error && error.cause !== undefined ? ` (${describeError(error.cause)})` : '';
-        throw new QuantgateError(`${url}: ${describeError(error)}${cause} after ${attempts} attempt${attempts === 1 ? '' : 's'}; check the network or the server, then run again`, { cause: error });
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay *= 2;
+  const policy = { attempts: options.attempts ?? 3, baseDelayMs: options.retryDelayMs ?? 500 };
+  try {
+    return await retrying(
+      policy,
+      async () => {
+        try {
+          return await attempt(AbortSignal.timeout(options.timeoutMs ?? 120_000));
+        } catch (error) {
+          if (error instanceof QuantgateError) throw error;
+          // fetch reports only "fetch failed"; what went wrong is in its cause.
+          const cause = typeof error === 'object' && error !== null && 'cause' in error && error.cause !== undefined ? ` (${describeError(error.cause)})` : '';
+          throw new TransientError(`${describeError(error)}${cause}`);
+        }
+      },
+      () => undefined,
+    );
+  } catch (error) {
+    if (!(error instanceof RetriesExhaustedError)) throw error;
+    throw new QuantgateError(`${url}: ${error.lastCause} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}; check the network or the server, then run again`, { cause: error });
   }
 }
 

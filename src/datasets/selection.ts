@@ -1,11 +1,11 @@
 // Which utterances a run evaluates: the first N in dataset order (--max-samples, 0 for all), then
-// for matrix jobs one contiguous slice of those N (--shard INDEX/COUNT). Slices differ in size by
-// at most one and together cover the N exactly once, so merged shard results equal an unsharded
-// run. Contiguous slices let each job read only its own part of a remote parquet file.
+// for matrix jobs one contiguous slice of those N (--shard I/N, counted from 1). Slices differ in
+// size by at most one and together cover the N exactly once, so merged shard results equal an
+// unsharded run. Contiguous slices let each job read only its own part of a remote parquet file.
 
 import { QuantgateError } from '../common/errors.js';
 
-/** `index` counts from 0, like GitHub's strategy.job-index; `count` is the number of shards. */
+/** Shard `index + 1` of `count`: `index` counts from 0, while `--shard` and every message count from 1. */
 export interface Shard {
   index: number;
   count: number;
@@ -32,8 +32,13 @@ export function selectUtterances(available: number, maxSamples = DEFAULT_MAX_SAM
 export function checkSelection(maxSamples = DEFAULT_MAX_SAMPLES, shard?: Shard): void {
   if (!Number.isInteger(maxSamples) || maxSamples < 0) throw new QuantgateError(`--max-samples must be a whole number ≥ 0 (0 for all), got ${maxSamples}`);
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
-    throw new QuantgateError(`--shard ${shard.index + 1}/${shard.count} is not a shard: use I/N with 1 ≤ I ≤ N, e.g. 1/4`);
+    throw new QuantgateError(`--shard ${formatShard(shard)} is not a shard: use I/N with 1 ≤ I ≤ N, e.g. 1/4`);
   }
+}
+
+/** `I/N`, counted from 1 as `--shard` takes it and messages show it. */
+export function formatShard(shard: Shard): string {
+  return `${shard.index + 1}/${shard.count}`;
 }
 
 /**

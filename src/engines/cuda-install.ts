@@ -22,7 +22,7 @@ export const GPU_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const CUDA_PROVIDER_LIBRARIES = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'] as const;
 const PACKAGE_LIBRARY_DIR = 'runtimes/linux-x64/native';
 /** Names the NuGet v3 service index to fetch the package from instead of nuget.org. */
-export const NUGET_URL_ENV = 'QUANTGATE_NUGET_URL';
+const NUGET_URL_ENV = 'QUANTGATE_NUGET_URL';
 
 export interface OnnxruntimeNode {
   version: string;

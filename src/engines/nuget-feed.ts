@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { writeAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, isTransientStatus, retrying, stallWatchdog, type RetryPolicy } from '../hub/retry.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../hub/retry.js';
+import { watchedGet } from '../hub/watched-get.js';
 
 export const NUGET_ORG_INDEX = 'https://api.nuget.org/v3/index.json';
 
@@ -62,7 +63,7 @@ export async function downloadPackage(location: PackageLocation, path: string, o
   const label = `Downloading ${location.package.id} ${location.package.version}`;
   await withRetries(`${label} from ${location.url}`, options, () =>
     writeAtomic(path, async (file) => {
-      await request(location.url, options.retry ?? DEFAULT_RETRY_POLICY, async (body, contentLength) => {
+      await watchedGet(location.url, options.retry ?? DEFAULT_RETRY_POLICY, async (body, contentLength) => {
         const expectedSize = location.size ?? contentLength;
         const task = progress.task(label, { ...(expectedSize !== undefined && { total: expectedSize }), unit: 'bytes' });
         const hash = createHash('sha512');
@@ -79,7 +80,7 @@ export async function downloadPackage(location: PackageLocation, path: string, o
         if (location.sha512 !== undefined && sha512 !== location.sha512) {
           throw new TransientError(`the download's SHA-512 ${sha512} is not the ${location.sha512} the feed publishes`);
         }
-      });
+      }, { refused: feedRefused });
     }),
   );
 }
@@ -100,11 +101,16 @@ async function publishedIntegrity(leafUrl: string, options: FeedOptions): Promis
 
 async function getJson(url: string, what: string, options: FeedOptions, { missingOk = false } = {}): Promise<unknown> {
   const answer = await withRetries(`reading ${what} ${url}`, options, () =>
-    request(url, options.retry ?? DEFAULT_RETRY_POLICY, async (body) => {
-      const parts: Buffer[] = [];
-      for await (const chunk of body) parts.push(Buffer.from(chunk));
-      return Buffer.concat(parts).toString('utf8');
-    }, { missingOk }),
+    watchedGet(
+      url,
+      options.retry ?? DEFAULT_RETRY_POLICY,
+      async (body) => {
+        const parts: Buffer[] = [];
+        for await (const chunk of body) parts.push(Buffer.from(chunk));
+        return Buffer.concat(parts).toString('utf8');
+      },
+      { missingOk, refused: feedRefused },
+    ),
   );
   if (!answer) return undefined;
   try {
@@ -114,40 +120,8 @@ async function getJson(url: string, what: string, options: FeedOptions, { missin
   }
 }
 
-interface Answer<T> {
-  contentLength?: number;
-  result: T;
-}
-
-/**
- * One GET of `url` whose body `consume` reads; undefined for a 404 when `missingOk`. Network
- * failures, a body that stalls for the policy's stall timeout, and statuses worth another try are
- * TransientErrors; other statuses QuantgateErrors; errors of `consume` itself pass unchanged.
- */
-async function request<T>(url: string, policy: RetryPolicy, consume: (body: AsyncIterable<Uint8Array>, contentLength?: number) => Promise<T>, { missingOk = false } = {}): Promise<Answer<T> | undefined> {
-  const controller = new AbortController();
-  const watchdog = stallWatchdog(policy.stallTimeoutMs, () => controller.abort(new TransientError(`no bytes for ${policy.stallTimeoutMs / 1000} s`)));
-  try {
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
-    } catch (error) {
-      throw new TransientError(networkProblem(error, controller.signal));
-    }
-    if (!response.ok || !response.body) {
-      await response.body?.cancel();
-      if (missingOk && response.status === 404) return undefined;
-      const problem = `HTTP ${response.status} ${response.statusText}`.trim();
-      if (isTransientStatus(response.status)) throw new TransientError(problem);
-      throw new QuantgateError(`the feed answered ${problem}`);
-    }
-    const length = Number(response.headers.get('content-length') ?? NaN);
-    const contentLength = Number.isSafeInteger(length) ? length : undefined;
-    const body = networkBody(response.body as unknown as AsyncIterable<Uint8Array>, watchdog.touch, controller.signal);
-    return { ...(contentLength !== undefined && { contentLength }), result: await consume(body, contentLength) };
-  } finally {
-    watchdog.stop();
-  }
+function feedRefused(problem: string): QuantgateError {
+  return new QuantgateError(`the feed answered ${problem}`);
 }
 
 async function withRetries<T>(what: string, options: FeedOptions, attempt: () => Promise<T>): Promise<T> {
@@ -163,24 +137,6 @@ async function withRetries<T>(what: string, options: FeedOptions, attempt: () =>
     if (error instanceof QuantgateError) throw new QuantgateError(`${what}: ${error.message}; ${options.fix ?? DEFAULT_FIX}`, { cause: error });
     throw error;
   }
-}
-
-/** The response body, each chunk resetting the stall watchdog, its failures turned into TransientErrors. */
-async function* networkBody(body: AsyncIterable<Uint8Array>, touch: () => void, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const chunk of body) {
-      touch();
-      yield chunk;
-    }
-  } catch (error) {
-    throw new TransientError(networkProblem(error, signal));
-  }
-}
-
-function networkProblem(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted && signal.reason instanceof TransientError) return signal.reason.message;
-  const cause = (error as { cause?: unknown })?.cause;
-  return cause ? describeError(cause) : describeError(error);
 }
 
 function objectField(value: unknown, key: string): unknown {

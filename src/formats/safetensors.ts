@@ -39,10 +39,10 @@ export const SAFETENSORS_DTYPE_BITS = {
 export type SafetensorsDtype = keyof typeof SAFETENSORS_DTYPE_BITS;
 
 /** The dtypes that convert to float32 exactly; only these can be read as weights. */
-export const FLOAT_DTYPES = ['F32', 'F16', 'BF16'] as const;
+const FLOAT_DTYPES = ['F32', 'F16', 'BF16'] as const;
 export type FloatDtype = (typeof FLOAT_DTYPES)[number];
 
-export function isSafetensorsDtype(value: string): value is SafetensorsDtype {
+function isSafetensorsDtype(value: string): value is SafetensorsDtype {
   return Object.hasOwn(SAFETENSORS_DTYPE_BITS, value);
 }
 

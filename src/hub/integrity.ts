@@ -9,9 +9,9 @@
 // inode with a new ctime, so both are hashed again.
 
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../common/atomic.js';
+import { hashFile, type HashFileOptions } from '../common/file-hash.js';
 import type { RepoCache } from './cache-layout.js';
 
 export type HashKind = 'sha256' | 'git-sha1';
@@ -44,13 +44,8 @@ export class BlobHasher {
   }
 
   /** Feeds the first `end` bytes of `path` (the whole file by default). */
-  async feedFile(path: string, { end, onBytes }: { end?: number; onBytes?: (count: number) => void } = {}): Promise<void> {
-    if (end === 0) return;
-    const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(end === undefined ? {} : { end: end - 1 }) });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      this.update(chunk);
-      onBytes?.(chunk.byteLength);
-    }
+  feedFile(path: string, options: HashFileOptions = {}): Promise<void> {
+    return hashFile(path, this.hash, options);
   }
 }
 

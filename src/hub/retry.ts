@@ -1,6 +1,7 @@
-// How Hub traffic survives a flaky network: failures worth another try are marked transient and
-// retried with exponential backoff, a request that stops receiving bytes is cut off and retried,
-// and after the last try the caller gets the last cause to name in its error.
+// How downloads survive a flaky network (the Hub's, and dataset URLs, npm tarballs and NuGet
+// packages too): failures worth another try are marked transient and retried with exponential
+// backoff, a request that stops receiving bytes is cut off and retried, and after the last try the
+// caller gets the last cause to name in its error.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../common/errors.js';
@@ -44,7 +45,7 @@ export function isTransientStatus(status: number): boolean {
  * once. `onRetry` hears about each failure that is followed by another try.
  */
 export async function retrying<T>(
-  policy: RetryPolicy,
+  policy: Pick<RetryPolicy, 'attempts' | 'baseDelayMs'>,
   attempt: (tryNumber: number) => Promise<T>,
   onRetry: (cause: string, nextTry: number, delayMs: number) => void,
 ): Promise<T> {

@@ -2,10 +2,9 @@
 // found from this module's own location, so the same code works from src/ (tests), lib/ (the CLI)
 // and dist/ (the bundled action).
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { QuantgateError } from '../common/errors.js';
+import { folderAbove } from '../common/package-folder.js';
 
 export interface DemoPaths {
   /** The model folder: model.onnx, model.safetensors, vocab.json, config.json, preprocessor_config.json. */
@@ -18,15 +17,8 @@ let found: DemoPaths | undefined;
 
 export function demoPaths(): DemoPaths {
   if (found) return found;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const model = join(dir, 'assets', 'demo', 'model');
-    if (existsSync(join(dir, 'package.json')) && existsSync(model)) {
-      found = { model, testset: join(dir, 'assets', 'demo', 'testset', 'manifest.jsonl') };
-      return found;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new QuantgateError('the embedded demo model (assets/demo/) is missing from this installation; reinstall quantgate or pass --model-id/--model-path');
-    dir = parent;
-  }
+  const root = folderAbove(import.meta.url, ['package.json', join('assets', 'demo', 'model')]);
+  if (root === undefined) throw new QuantgateError('the embedded demo model (assets/demo/) is missing from this installation; reinstall quantgate or pass --model-id/--model-path');
+  found = { model: join(root, 'assets', 'demo', 'model'), testset: join(root, 'assets', 'demo', 'testset', 'manifest.jsonl') };
+  return found;
 }

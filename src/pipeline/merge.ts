@@ -1,12 +1,13 @@
 // Merges the partial results of a matrix of shard jobs (`shard: i/n`) into the results of the
 // whole run. The parts must be the n distinct shards of one run configuration — the same model
 // and revision, engine, data set and normalizer, and byte-identical quantized files where their
-// manifests came along — or the merge refuses, naming what differs or which shard is missing. Corpus WERs, the bootstrap interval and the gate are then recomputed
-// over every utterance, exactly as one job evaluating the whole selection would have.
+// manifests came along — or the merge refuses, naming what differs or which shard is missing.
+// Corpus WERs, the bootstrap interval and the gate are then recomputed over every utterance,
+// exactly as one job evaluating the whole selection would have.
 
 import { QuantgateError } from '../common/errors.js';
 import type { Manifest } from '../formats/gguf/manifest.js';
-import { parseShard } from '../datasets/selection.js';
+import { formatShard, parseShard } from '../datasets/selection.js';
 import type { BootstrapOptions } from '../scoring/bootstrap.js';
 import { summarizeComparison } from '../scoring/compare.js';
 import type { GateOptions } from '../scoring/gate.js';
@@ -101,7 +102,7 @@ function orderShards(parts: readonly PartialResults[]): NumberedShard[] {
       throw new QuantgateError(`${part.source} holds the results of a whole run, not of one shard; merge only the artifacts of jobs run with a shard input`);
     }
     const shard = parseShard(text, `the shard recorded in ${part.source}`);
-    return { index: shard.index, count: shard.count, label: `${shard.index + 1}/${shard.count}`, part };
+    return { index: shard.index, count: shard.count, label: formatShard(shard), part };
   });
   const count = numbered[0]!.count;
   const stranger = numbered.find((shard) => shard.count !== count);
@@ -118,7 +119,7 @@ function orderShards(parts: readonly PartialResults[]): NumberedShard[] {
   if (missing.length > 0) {
     const have = [...byIndex.values()].map((shard) => shard.label).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
     throw new QuantgateError(
-      `shard${missing.length === 1 ? '' : 's'} ${missing.map((index) => `${index + 1}/${count}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (found ${have.join(', ')}); every shard job must finish and upload its results before the merge — re-run the failed ones`,
+      `shard${missing.length === 1 ? '' : 's'} ${missing.map((index) => formatShard({ index, count })).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (found ${have.join(', ')}); every shard job must finish and upload its results before the merge — re-run the failed ones`,
     );
   }
   return [...byIndex.values()].sort((a, b) => a.index - b.index);

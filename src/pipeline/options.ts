@@ -3,7 +3,7 @@
 
 import { QuantgateError } from '../common/errors.js';
 import { choiceOption, flagOption, listOption, numberOption, stringOption, type OptionValues } from '../common/option-values.js';
-import { DEFAULT_MAX_SAMPLES, parseShard } from '../datasets/selection.js';
+import { DEFAULT_MAX_SAMPLES, parseShard, type Shard } from '../datasets/selection.js';
 import { PRESETS, QUANT_TYPES, type PresetName, type QuantType } from '../quant/plan.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../scoring/bootstrap.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES, type GateMode } from '../scoring/gate.js';
@@ -22,7 +22,7 @@ export type CandidateMode = (typeof CANDIDATE_MODES)[number];
 /** LibriSpeech test-clean on the Hub, as the seed evaluates it. */
 export const DEFAULT_DATASET = 'openslr/librispeech_asr';
 /** Found as `all/test.clean/*.parquet` in that repo. */
-export const DEFAULT_SPLIT = 'test.clean';
+const DEFAULT_SPLIT = 'test.clean';
 
 export interface RunOptions {
   /** A Hub model; ignored when `modelPath` is set. Neither means the embedded demo model, offline. */
@@ -55,8 +55,8 @@ export interface RunOptions {
   maxDurationSeconds?: number;
   maxFailedUtterances: number;
   columns: { audio?: string; text?: string; id?: string };
-  /** Evaluate only this 0-based slice of `count` (matrix jobs). */
-  shard?: { index: number; count: number };
+  /** Evaluate only this slice of the selected utterances (matrix jobs). */
+  shard?: Shard;
   normalizer: NormalizerName;
 
   engine: EngineName;
@@ -108,7 +108,6 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
 export function readRunOptions(values: OptionValues): RunOptions {
   const defaults = DEFAULT_RUN_OPTIONS;
   const shardText = stringOption(values, 'shard');
-  const maxShardMb = numberOption(values, 'max-shard-size', { min: 0 });
   const options: RunOptions = {
     modelId: stringOption(values, 'model-id'),
     revision: stringOption(values, 'revision') ?? defaults.revision,
@@ -119,7 +118,7 @@ export function readRunOptions(values: OptionValues): RunOptions {
     offline: flagOption(values, 'offline') ?? defaults.offline,
 
     quantType: choiceOption(values, 'quant-type', QUANT_TYPES) ?? defaults.quantType,
-    maxShardBytes: maxShardMb === undefined ? defaults.maxShardBytes : Math.round(maxShardMb * 1024 * 1024),
+    maxShardBytes: maxShardBytesOption(values) ?? defaults.maxShardBytes,
     shardFormat: choiceOption(values, 'shard-format', SHARD_FORMATS) ?? defaults.shardFormat,
     keep: listOption(values, 'keep'),
     skip: listOption(values, 'skip'),
@@ -159,4 +158,10 @@ export function readRunOptions(values: OptionValues): RunOptions {
     throw new QuantgateError(`${values.label('model-id')} and ${values.label('model-path')} both name a model; give one`);
   }
   return options;
+}
+
+/** `max-shard-size`, given in MB of 1024·1024 bytes (decimals allowed), in bytes. */
+export function maxShardBytesOption(values: OptionValues): number | undefined {
+  const megabytes = numberOption(values, 'max-shard-size', { min: 0 });
+  return megabytes === undefined ? undefined : Math.round(megabytes * 1024 * 1024);
 }

@@ -118,7 +118,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
 }
 
 /** Where each format puts its files under `outDir`, for output base name `name`. */
-export function outputPaths(outDir: string, name: string): Record<OutputFormat, string> {
+function outputPaths(outDir: string, name: string): Record<OutputFormat, string> {
   return { single: join(outDir, `${name}.gguf`), bytes: join(outDir, `${name}-shards`), 'gguf-split': join(outDir, `${name}-split`) };
 }
 
@@ -254,7 +254,7 @@ async function readConfig(weightsPath: string): Promise<Record<string, unknown> 
 }
 
 /** Kyutai's STT checkpoints get their preset unless the user chose another. */
-export function detectPreset(config: Record<string, unknown> | undefined, repoId: string | undefined): PresetName | undefined {
+function detectPreset(config: Record<string, unknown> | undefined, repoId: string | undefined): PresetName | undefined {
   if (repoId?.startsWith('kyutai/stt-') || config?.model_type === 'stt') return 'kyutai-stt';
   return undefined;
 }
@@ -273,7 +273,7 @@ function modelName(options: Pick<QuantizeOptions, 'repoId' | 'model'>): string {
 }
 
 /** The base name of every output file: `--out`'s, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
-export function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' | 'type'>): string {
+function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' | 'type'>): string {
   return options.name ?? `${modelName(options)}-${TYPE_SUFFIX[options.type ?? 'q4_0']}`;
 }
 

@@ -9,6 +9,7 @@ import { QuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { openDataset, datasetSpecFromPath, isFailedUtterance, type DatasetSpec, type Dataset } from '../datasets/dataset.js';
 import { selectParquetFiles } from '../datasets/parquet-files.js';
+import { formatShard } from '../datasets/selection.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
 import type { Engine, ModelSource, QuantizedModel, Transcript } from '../engines/engine.js';
 import { resolveDevice } from '../engines/device.js';
@@ -139,7 +140,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
           modelRevision: model.revision,
           engine: factory.name,
           device: reference.device,
-          shard: options.shard ? `${options.shard.index + 1}/${options.shard.count}` : undefined,
+          shard: options.shard ? formatShard(options.shard) : undefined,
           stageSeconds,
         },
       },

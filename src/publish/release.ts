@@ -8,10 +8,8 @@
 
 import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { AtomicFile, ensureWritableDir } from '../common/atomic.js';
+import { basename } from 'node:path';
 import { QuantgateError, describeError } from '../common/errors.js';
-import { globToRegExp } from '../common/glob.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { callGitHub, gitHubFailure, isNotFound, type GitHubClient, type RepoRef } from './github.js';
 import { silentLogger, type PublishLogger } from './logger.js';
@@ -128,43 +126,6 @@ export async function readAsset(client: GitHubClient, ref: ReleaseRef, asset: Re
   );
   // With parseSuccessResponseBody off, Octokit hands over fetch's body stream instead of parsed JSON.
   return response.data as unknown as AsyncIterable<Uint8Array>;
-}
-
-/**
- * Downloads the assets of the release whose names match the fnmatch `pattern` into `dir`; every
- * file appears only once all of them have arrived whole. Returns their paths.
- */
-export async function downloadReleaseAssets(options: { client: GitHubClient; release: ReleaseRef; pattern: string; dir: string; progress?: Progress }): Promise<string[]> {
-  const { client, release: ref, dir } = options;
-  const release = await getRelease(client, ref);
-  const all = await listAssets(client, ref, release);
-  const matcher = globToRegExp(options.pattern);
-  const wanted = all.filter((asset) => matcher.test(asset.name));
-  if (wanted.length === 0) {
-    throw new QuantgateError(`no asset of release ${describe(ref)} matches "${options.pattern}" (it has ${all.length === 0 ? 'none' : all.map((asset) => asset.name).join(', ')}); choose another pattern`);
-  }
-  await ensureWritableDir(dir);
-  const task = (options.progress ?? silentProgress).task(`downloading release ${ref.tag}`, { total: wanted.reduce((sum, asset) => sum + asset.size, 0), unit: 'bytes' });
-  const files: AtomicFile[] = [];
-  try {
-    for (const asset of wanted) {
-      const file = await AtomicFile.create(join(dir, asset.name));
-      files.push(file);
-      for await (const chunk of await readAsset(client, ref, asset)) {
-        await file.write(chunk);
-        task.advance(chunk.byteLength);
-      }
-      if (file.bytesWritten !== asset.size) {
-        throw new QuantgateError(`${asset.name} from release ${describe(ref)} arrived with ${file.bytesWritten} of its ${asset.size} bytes; run the download again`);
-      }
-    }
-    for (const file of files) await file.commit();
-  } catch (error) {
-    await Promise.all(files.map((file) => file.abort()));
-    throw error;
-  }
-  task.finish();
-  return files.map((file) => file.finalPath);
 }
 
 /** The release of `ref.tag`, or undefined when the tag has none (drafts are not found by tag). */

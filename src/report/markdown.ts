@@ -6,7 +6,7 @@ import { formatInteger, formatInterval, formatPercent, formatPoints, formatQuant
 import type { ScoredComparison, UtteranceRecord } from '../scoring/types.js';
 import { errorsOf, type SystemScore } from '../scoring/wer.js';
 
-export const DEFAULT_CHANGED_LIMIT = 10;
+const DEFAULT_CHANGED_LIMIT = 10;
 
 export interface SummaryOptions {
   /** How many changed utterances to list (default 10). */

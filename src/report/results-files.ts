@@ -13,7 +13,7 @@ import { formatInteger, formatInterval, formatPercent, formatPoints, formatQuant
 import type { ScoredComparison } from '../scoring/types.js';
 import type { SystemScore } from '../scoring/wer.js';
 
-export const RESULTS_TEXT_NAME = 'eval_results.txt';
+const RESULTS_TEXT_NAME = 'eval_results.txt';
 export const RESULTS_JSON_NAME = 'eval_results.json';
 export const RESULTS_SCHEMA_VERSION = 1;
 

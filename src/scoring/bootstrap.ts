@@ -16,7 +16,7 @@ import { MAX_RANGE, SeededRandom } from './random.js';
 
 export const DEFAULT_RESAMPLES = 10_000;
 export const DEFAULT_SEED = 20_260_101;
-export const CONFIDENCE = 0.95;
+const CONFIDENCE = 0.95;
 
 /** Per-utterance counts of the same utterances for both systems. */
 export interface PairedCounts {

@@ -5,6 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { QuantgateError, describeError } from '../common/errors.js';
+import { parseJsonLines } from '../common/json-lines.js';
 
 export interface TranscriptEntry {
   id: string;
@@ -33,26 +34,18 @@ export async function readTranscriptFile(path: string): Promise<TranscriptFile> 
   } catch (error) {
     throw new QuantgateError(`cannot read ${path} (${describeError(error)}); check the path`, { cause: error });
   }
-  const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const text = content.replace(/^\uFEFF/, '');
+  const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
   const firstText = lines.find((line) => line.trim() !== '');
-  if (firstText?.trimStart().startsWith('{')) return { path, format: 'jsonl', entries: parseJsonLines(path, lines) };
-  return { path, format: 'lines', entries: lines.map((text, index) => ({ id: String(index + 1), text, line: index + 1 })) };
+  if (firstText?.trimStart().startsWith('{')) return { path, format: 'jsonl', entries: jsonLinesEntries(text, path) };
+  return { path, format: 'lines', entries: lines.map((line, index) => ({ id: String(index + 1), text: line, line: index + 1 })) };
 }
 
-function parseJsonLines(path: string, lines: string[]): TranscriptEntry[] {
-  const entries: TranscriptEntry[] = [];
+function jsonLinesEntries(text: string, path: string): TranscriptEntry[] {
   const lineOfId = new Map<string, number>();
-  lines.forEach((raw, index) => {
-    const line = index + 1;
-    if (raw.trim() === '') return;
+  return parseJsonLines(text, path, 'write one {"id": …, "text": …} object per line').map(({ line, value }) => {
     const where = `${path} line ${line}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new QuantgateError(`${where} is not valid JSON (${describeError(error)}); write one {"id": …, "text": …} object per line`);
-    }
     const record = value as { id?: unknown; text?: unknown } | null;
     const id = typeof record?.id === 'number' ? String(record.id) : record?.id;
     if (typeof id !== 'string' || typeof record?.text !== 'string') {
@@ -61,9 +54,8 @@ function parseJsonLines(path: string, lines: string[]): TranscriptEntry[] {
     const earlier = lineOfId.get(id);
     if (earlier !== undefined) throw new QuantgateError(`${where} repeats id "${id}" of line ${earlier}; give each utterance one line`);
     lineOfId.set(id, line);
-    entries.push({ id, text: record.text, line });
+    return { id, text: record.text, line };
   });
-  return entries;
 }
 
 /** Pairs each reference entry with one entry of every hypothesis file, in the reference's order. */

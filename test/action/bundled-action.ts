@@ -5,7 +5,6 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
@@ -73,15 +72,6 @@ export async function runBundledAction(
     child.once('close', (exitCode) => resolve(exitCode ?? -1));
   });
   return { code, stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
-}
-
-/** The address of a service that is down: a port on 127.0.0.1 that nothing listens on. */
-export async function unreachableUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}/`;
 }
 
 /** The log's annotations of one kind (`error`, `warning`, `notice`), their messages decoded. */

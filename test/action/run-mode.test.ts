@@ -7,8 +7,9 @@ import { FakeActionsCache } from '../servers/fake-actions-cache.js';
 import { FakeArtifactService } from '../servers/fake-artifact-service.js';
 import { FakeGitHubApi } from '../servers/fake-github-api.js';
 import { FakeHub } from '../servers/fake-hub.js';
+import { unreachableUrl } from '../servers/local-server.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
-import { annotations, bundleIntoCheckout, runBundledAction, unreachableUrl } from './bundled-action.js';
+import { annotations, bundleIntoCheckout, runBundledAction } from './bundled-action.js';
 import { makeEvaluationFixture, UTTERANCE_COUNT, type EvaluationFixture } from './evaluation-fixture.js';
 
 let checkout: string;

@@ -1,11 +1,10 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QuantgateError } from '../../src/common/errors.js';
-import { datasetSpecFromPath, describeDataset, isFailedUtterance, openDataset, type DatasetOptions, type DatasetSpec } from '../../src/datasets/dataset.js';
+import { datasetSpecFromPath, isFailedUtterance, openDataset, type DatasetOptions, type DatasetSpec } from '../../src/datasets/dataset.js';
 import type { FailedUtterance, Utterance } from '../../src/datasets/utterance.js';
 import { pcm16Wav } from '../audio/make-wav.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
-import { writeLibriSpeechParquet } from './make-parquet.js';
+import { quantgateRejection } from '../helpers/rejection.js';
 
 let dir: string;
 let manifest: string;
@@ -34,12 +33,6 @@ async function collect(spec: DatasetSpec, options: Partial<DatasetOptions> = {})
   } finally {
     await dataset.close();
   }
-}
-
-async function thrown(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(QuantgateError);
-  return (error as Error).message;
 }
 
 describe('openDataset', () => {
@@ -74,12 +67,12 @@ describe('openDataset', () => {
 
   it('refuses an empty dataset, an empty shard and duplicate ids', async () => {
     await writeFile(join(dir, 'empty.jsonl'), '\n');
-    expect(await thrown(openDataset({ kind: 'manifest', path: join(dir, 'empty.jsonl') }, { sampleRate: 16000 }))).toBe(`the dataset ${join(dir, 'empty.jsonl')} has no utterances; check its path`);
-    expect(await thrown(openDataset({ kind: 'manifest', path: manifest }, { sampleRate: 16000, maxSamples: 2, shard: { index: 0, count: 3 } }))).toBe(
-      'shard 0/3 selects none of the 2 utterances; use at most 2 shards',
+    expect((await quantgateRejection(openDataset({ kind: 'manifest', path: join(dir, 'empty.jsonl') }, { sampleRate: 16000 }))).message).toBe(`the dataset ${join(dir, 'empty.jsonl')} has no utterances; check its path`);
+    expect((await quantgateRejection(openDataset({ kind: 'manifest', path: manifest }, { sampleRate: 16000, maxSamples: 2, shard: { index: 0, count: 3 } }))).message).toBe(
+      'shard 1/3 selects none of the 2 utterances; use at most 2 shards',
     );
     await writeFile(join(dir, 'twice.jsonl'), ['a', 'b', 'a'].map((id, i) => JSON.stringify({ id, audio: `clips/${i}.wav`, text: 'x' })).join('\n'));
-    expect(await thrown(collect({ kind: 'manifest', path: join(dir, 'twice.jsonl') }))).toBe(`utterance id "a" occurs twice in ${join(dir, 'twice.jsonl')}; ids must be unique — fix the dataset`);
+    expect((await quantgateRejection(collect({ kind: 'manifest', path: join(dir, 'twice.jsonl') }))).message).toBe(`utterance id "a" occurs twice in ${join(dir, 'twice.jsonl')}; ids must be unique — fix the dataset`);
   });
 
   it.each([
@@ -89,17 +82,7 @@ describe('openDataset', () => {
     [{ maxSamples: -2 }, '--max-samples must be a whole number ≥ 0 (0 for all), got -2'],
     [{ shard: { index: 2, count: 2 } }, '--shard 3/2 is not a shard'],
   ])('rejects bad options %j before opening the dataset', async (options, message) => {
-    expect(await thrown(openDataset({ kind: 'manifest', path: join(dir, 'absent.jsonl') }, { sampleRate: 16000, ...options }))).toContain(message);
-  });
-});
-
-describe('describeDataset', () => {
-  it('counts what each kind of dataset holds without decoding', async () => {
-    expect(await describeDataset({ kind: 'manifest', path: manifest })).toEqual({ kind: 'manifest', name: manifest, available: 7 });
-    const parquet = join(dir, 'rows.parquet');
-    const audio = new Uint8Array(4); // never decoded by describe
-    await writeLibriSpeechParquet(parquet, Array.from({ length: 9 }, (_, i) => ({ id: `1-2-${i}`, text: 'x', audio })), 4);
-    expect(await describeDataset({ kind: 'parquet', files: [parquet], name: 'org/set', split: 'test' })).toEqual({ kind: 'parquet', name: 'org/set', split: 'test', available: 9 });
+    expect((await quantgateRejection(openDataset({ kind: 'manifest', path: join(dir, 'absent.jsonl') }, { sampleRate: 16000, ...options }))).message).toContain(message);
   });
 });
 
@@ -126,8 +109,8 @@ describe('datasetSpecFromPath', () => {
   });
 
   it('names what it cannot use', async () => {
-    expect(await thrown(datasetSpecFromPath('https://host/set.jsonl'))).toBe('https://host/set.jsonl: only parquet files can be read from a URL; download the dataset and pass its local path');
-    expect(await thrown(datasetSpecFromPath(join(dir, 'nothing-here')))).toMatch(/^cannot read the dataset .*nothing-here \(.*ENOENT.*\); check the path$/);
-    expect(await thrown(datasetSpecFromPath(join(dir, 'clips', '0.wav')))).toBe(`${join(dir, 'clips', '0.wav')} is not a dataset: pass a .parquet file, a .jsonl or .csv manifest, or a LibriSpeech folder`);
+    expect((await quantgateRejection(datasetSpecFromPath('https://host/set.jsonl'))).message).toBe('https://host/set.jsonl: only parquet files can be read from a URL; download the dataset and pass its local path');
+    expect((await quantgateRejection(datasetSpecFromPath(join(dir, 'nothing-here')))).message).toMatch(/^cannot read the dataset .*nothing-here \(.*ENOENT.*\); check the path$/);
+    expect((await quantgateRejection(datasetSpecFromPath(join(dir, 'clips', '0.wav')))).message).toBe(`${join(dir, 'clips', '0.wav')} is not a dataset: pass a .parquet file, a .jsonl or .csv manifest, or a LibriSpeech folder`);
   });
 });

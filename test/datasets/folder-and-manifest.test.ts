@@ -1,11 +1,11 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AudioDecoder } from '../../src/audio/decode.js';
-import { QuantgateError } from '../../src/common/errors.js';
 import { isFailedUtterance, openDataset, type DatasetSpec } from '../../src/datasets/dataset.js';
 import type { FailedUtterance, Utterance } from '../../src/datasets/utterance.js';
 import { pcm16Wav } from '../audio/make-wav.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
+import { quantgateRejection } from '../helpers/rejection.js';
 
 let root: string;
 let decodedSpeech: Float32Array[];
@@ -25,13 +25,6 @@ async function collect(spec: DatasetSpec, maxFailedUtterances = 0): Promise<(Utt
   for await (const item of dataset) items.push(item);
   await dataset.close();
   return items;
-}
-
-async function thrown(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(QuantgateError);
-  expect((error as Error).message).not.toContain('\n');
-  return error as Error;
 }
 
 describe('LibriSpeech folders', () => {
@@ -68,10 +61,10 @@ describe('LibriSpeech folders', () => {
     const bad = join(root, 'bad', '1', '2');
     await mkdir(bad, { recursive: true });
     await writeFile(join(bad, '1-2.trans.txt'), '1-2-0000 FINE\n1-2-0001\n');
-    expect((await thrown(openDataset({ kind: 'librispeech', dir: join(root, 'bad') }, { sampleRate: 16000 }))).message).toBe(`${join(bad, '1-2.trans.txt')} line 2: expected "ID TRANSCRIPT"; fix that line`);
+    expect((await quantgateRejection(openDataset({ kind: 'librispeech', dir: join(root, 'bad') }, { sampleRate: 16000 }))).message).toBe(`${join(bad, '1-2.trans.txt')} line 2: expected "ID TRANSCRIPT"; fix that line`);
     await mkdir(join(root, 'empty'));
-    expect((await thrown(openDataset({ kind: 'librispeech', dir: join(root, 'empty') }, { sampleRate: 16000 }))).message).toMatch(/^no \*\.trans\.txt files under .*empty; point the dataset at a LibriSpeech split folder/);
-    expect((await thrown(openDataset({ kind: 'librispeech', dir: join(root, 'absent') }, { sampleRate: 16000 }))).message).toMatch(/^cannot list the dataset folder .*absent \(.*ENOENT/);
+    expect((await quantgateRejection(openDataset({ kind: 'librispeech', dir: join(root, 'empty') }, { sampleRate: 16000 }))).message).toMatch(/^no \*\.trans\.txt files under .*empty; point the dataset at a LibriSpeech split folder/);
+    expect((await quantgateRejection(openDataset({ kind: 'librispeech', dir: join(root, 'absent') }, { sampleRate: 16000 }))).message).toMatch(/^cannot list the dataset folder .*absent \(.*ENOENT/);
   });
 });
 
@@ -131,6 +124,6 @@ describe('manifests', () => {
   ])('names the line of a malformed manifest: %s', async (name, content, message) => {
     const path = join(dir, name);
     await writeFile(path, content);
-    expect((await thrown(openDataset({ kind: 'manifest', path }, { sampleRate: 16000 }))).message).toMatch(message);
+    expect((await quantgateRejection(openDataset({ kind: 'manifest', path }, { sampleRate: 16000 }))).message).toMatch(message);
   });
 });

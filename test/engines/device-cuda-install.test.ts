@@ -1,12 +1,13 @@
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import type { Progress } from '../../src/common/progress.js';
 import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, cudaInstallSettings, installCudaProvider, installedOnnxruntimeNode, type CudaInstallOptions } from '../../src/engines/cuda-install.js';
 import { NUGET_ORG_INDEX } from '../../src/engines/nuget-feed.js';
 import type { RetryPolicy } from '../../src/hub/retry.js';
 import { makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths.js';
-import { FakeNuget, buildZip } from '../servers/fake-nuget.js';
+import { recordingProgress } from '../helpers/progress.js';
+import { buildZip } from '../helpers/zip.js';
+import { FakeNuget } from '../servers/fake-nuget.js';
 
 afterAll(removeTempDirs);
 
@@ -22,17 +23,6 @@ function gpuPackage(libraries: readonly string[] = CUDA_PROVIDER_LIBRARIES): Buf
     ...libraries.map((name) => ({ name: `runtimes/linux-x64/native/${name}`, data: libraryBytes(name) })),
     { name: 'runtimes/linux-x64/native/libonnxruntime_providers_tensorrt.so', data: Buffer.from('not needed'), method: 'store' as const },
   ]);
-}
-
-function recorder(): Progress & { lines: string[]; tasks: string[] } {
-  const lines: string[] = [];
-  const tasks: string[] = [];
-  return {
-    lines,
-    tasks,
-    info: (message) => void lines.push(message),
-    task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }),
-  };
 }
 
 let nuget: FakeNuget;
@@ -56,7 +46,7 @@ async function listTree(dir: string): Promise<string[]> {
 describe('installCudaProvider', () => {
   test('downloads the GPU package once, verifies it, and places its two provider libraries beside libonnxruntime', async () => {
     const options = await setup();
-    const progress = recorder();
+    const progress = recordingProgress();
     expect(await installCudaProvider({ ...options, progress })).toEqual({ source: 'download', binDir: options.runtime.binDir });
     for (const library of CUDA_PROVIDER_LIBRARIES) {
       expect(await readFile(join(options.runtime.binDir, library))).toEqual(libraryBytes(library));
@@ -87,7 +77,7 @@ describe('installCudaProvider', () => {
   test('a corrupt download is retried, and refused when it stays corrupt, leaving nothing behind', async () => {
     const options = await setup();
     nuget.inject({ kind: 'corrupt', times: 1 });
-    const progress = recorder();
+    const progress = recordingProgress();
     expect((await installCudaProvider({ ...options, progress })).source).toBe('download');
     expect(progress.lines[0]).toMatch(/^Downloading .* from http:\/\/127\.0\.0\.1:\d+\/.*\.nupkg: the download's SHA-512 \S+ is not the \S+ the feed publishes; try 2 in 0\.0 s$/);
 
@@ -105,7 +95,7 @@ describe('installCudaProvider', () => {
   test('without a published hash the size alone is checked, and said so', async () => {
     const options = await setup();
     nuget.inject({ kind: 'no-hash' });
-    const progress = recorder();
+    const progress = recordingProgress();
     expect((await installCudaProvider({ ...options, progress })).source).toBe('download');
     expect(progress.lines[0]).toBe(`${nuget.indexUrl} publishes no SHA-512 for ${GPU_PACKAGE_ID} ${VERSION}; only the download's size is checked`);
   });
@@ -130,7 +120,7 @@ describe('installCudaProvider', () => {
   test('a connection dropped halfway is retried', async () => {
     const options = await setup();
     nuget.inject({ kind: 'truncate', times: 1 });
-    const progress = recorder();
+    const progress = recordingProgress();
     expect((await installCudaProvider({ ...options, progress })).source).toBe('download');
     expect(progress.lines[0]).toMatch(/^Downloading .*\.nupkg: .*; try 2 in 0\.0 s$/);
     expect(nuget.requests.filter((path) => path.endsWith('.nupkg'))).toHaveLength(2);

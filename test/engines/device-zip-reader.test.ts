@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
 import { METHOD_DEFLATE, METHOD_STORED, crc32, openZip, type ZipArchive, type ZipEntry } from '../../src/engines/zip-reader.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
-import { buildZip, type ZipInput } from '../servers/fake-nuget.js';
+import { buildZip, type ZipInput } from '../helpers/zip.js';
 
 afterAll(removeTempDirs);
 

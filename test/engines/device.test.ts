@@ -1,21 +1,17 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import type { Progress } from '../../src/common/progress.js';
 import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, installCudaProvider } from '../../src/engines/cuda-install.js';
 import { findNvidiaGpu, resolveDevice, type DeviceProbes } from '../../src/engines/device.js';
 import type { DeviceChoice } from '../../src/pipeline/options.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
-import { FakeNuget, buildZip } from '../servers/fake-nuget.js';
+import { recordingProgress } from '../helpers/progress.js';
+import { buildZip } from '../helpers/zip.js';
+import { FakeNuget } from '../servers/fake-nuget.js';
 
 afterAll(removeTempDirs);
 
 const GPU = 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)';
-
-function recorder(): Progress & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (message) => void lines.push(message), task: () => ({ advance: () => undefined, finish: () => undefined }) };
-}
 
 function probes(gpu: string | undefined, prepareCuda: () => Promise<void> = async () => undefined): DeviceProbes & { prepared: number } {
   const counted = {
@@ -30,7 +26,7 @@ function probes(gpu: string | undefined, prepareCuda: () => Promise<void> = asyn
 }
 
 async function resolve(choice: DeviceChoice, deviceProbes: DeviceProbes, onnxruntime?: boolean) {
-  const progress = recorder();
+  const progress = recordingProgress();
   const device = await resolveDevice(choice, { env: {}, progress, probes: deviceProbes, ...(onnxruntime !== undefined && { onnxruntime }) });
   return { device, lines: progress.lines };
 }

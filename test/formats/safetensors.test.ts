@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QuantgateError } from '../../src/common/errors.js';
 import { openSafetensors, type SafetensorsReader } from '../../src/formats/safetensors.js';
 import { writeSafetensors } from '../../src/formats/safetensors-writer.js';
@@ -207,7 +208,7 @@ describe('reading float tensors', () => {
       const chunks = reader.chunks(reader.tensors[0]!, { maxBytes: 128 });
       expect([...((await chunks.next()).value as Uint8Array)]).toEqual(Array<number>(128).fill(7));
       // the second chunk's read fails meanwhile, while nobody awaits it
-      await new Promise((done) => setTimeout(done, 50));
+      await sleep(50);
       await expect(chunks.next()).rejects.toThrow(/cut\.safetensors: the file ended at byte \d+ while 128 more bytes were expected/);
     } finally {
       await reader.close();

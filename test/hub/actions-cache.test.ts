@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheLogger } from '../../src/common/actions-cache-entry.js';
@@ -7,6 +5,7 @@ import { downloadWithActionsCache } from '../../src/hub/actions-cache.js';
 import type { SnapshotRequest } from '../../src/hub/snapshot.js';
 import { FakeActionsCache } from '../servers/fake-actions-cache.js';
 import { FakeHub } from '../servers/fake-hub.js';
+import { unreachableUrl } from '../servers/local-server.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 
 const REPO = 'kyutai/stt-tiny';
@@ -104,11 +103,7 @@ describe('downloadWithActionsCache', () => {
   });
 
   test('a cache service that is down costs a warning, and the run goes on with the Hub', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    process.env.ACTIONS_RESULTS_URL = `http://127.0.0.1:${port}/`;
+    process.env.ACTIONS_RESULTS_URL = await unreachableUrl();
 
     const logger = recordingLogger();
     const result = await downloadWithActionsCache(request(await makeTempDir()), logger);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { QuantgateError } from '../../src/common/errors.js';
-import type { Progress } from '../../src/common/progress.js';
 import { downloadSnapshot, type SnapshotRequest } from '../../src/hub/snapshot.js';
 import { FakeHub, type FakeFile } from '../servers/fake-hub.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
+import { quantgateRejection } from '../helpers/rejection.js';
+import { recordingProgress } from '../helpers/progress.js';
 
 const REPO = 'kyutai/stt-tiny';
 // Few retries and short waits keep the fault tests fast.
@@ -46,26 +46,8 @@ beforeEach(async () => {
 afterEach(() => hub.close());
 afterAll(removeTempDirs);
 
-interface Logged extends Progress {
-  lines: string[];
-}
-
-function loggingProgress(): Logged {
-  const lines: string[] = [];
-  return { lines, info: (line) => void lines.push(line), task: () => ({ advance: () => undefined, finish: () => undefined }) };
-}
-
 async function download(cacheDir: string, overrides: Partial<SnapshotRequest> = {}) {
   return downloadSnapshot({ repoId: REPO, cacheDir, hubUrl: hub.url, env: {}, retry: FAST_RETRY, ...overrides });
-}
-
-async function failure(promise: Promise<unknown>): Promise<QuantgateError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(QuantgateError);
-  return error as QuantgateError;
 }
 
 /** Every file under `dir`, as paths relative to it. */
@@ -77,7 +59,7 @@ describe('downloadSnapshot', () => {
   test('downloads the wanted files into the Hugging Face cache layout and records the commit', async () => {
     const sha = await hub.commit(REPO, MODEL_FILES);
     const cacheDir = await makeTempDir();
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const result = await download(cacheDir, { progress });
 
     const repoDir = join(cacheDir, 'models--kyutai--stt-tiny');
@@ -108,7 +90,7 @@ describe('downloadSnapshot', () => {
     const cacheDir = await makeTempDir();
     await download(cacheDir);
     const served = hub.bytesServed;
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const tasks: string[] = [];
     const again = await download(cacheDir, { progress: { ...progress, task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }) } });
     expect(again.bytesDownloaded).toBe(0);
@@ -158,19 +140,19 @@ describe('downloadSnapshot', () => {
     const cacheDir = await makeTempDir();
     const result = await download(cacheDir, { include: ['*.safetensors', '*.bin'], exclude: ['mimi/'] });
     expect(result.files.map((file) => file.path)).toEqual(['model.safetensors']);
-    const error = await failure(download(cacheDir, { include: ['*.gguf'] }));
+    const error = await quantgateRejection(download(cacheDir, { include: ['*.gguf'] }));
     expect(error.message).toMatch(/no file matches --include \*\.gguf \(pickle checkpoints never do\); it has model\.safetensors, .*pytorch_model\.bin — adjust --include$/);
   });
 
   test('pickle checkpoints are never downloaded, even when a glob lets them through, and the log says so', async () => {
     await hub.commit(REPO, MODEL_FILES);
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const result = await download(await makeTempDir(), { include: ['*'], progress });
     expect(result.files.map((file) => file.path)).toContain('README.md');
     expect(result.files.map((file) => file.path)).not.toContain('pytorch_model.bin');
     expect(hub.downloadsOf('pytorch_model.bin')).toEqual([]);
     expect(progress.lines).toContain('skipping pytorch_model.bin: pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl, .pickle) can run code when loaded, so quantgate never downloads them');
-    const onlyPickles = await failure(download(await makeTempDir(), { include: ['*.bin'] }));
+    const onlyPickles = await quantgateRejection(download(await makeTempDir(), { include: ['*.bin'] }));
     expect(onlyPickles.message).toMatch(/no file matches --include \*\.bin/);
   });
 
@@ -188,7 +170,7 @@ describe('downloadSnapshot', () => {
   test('a file listed but missing on the Hub (404) fails at once, naming it', async () => {
     await hub.commit(REPO, MODEL_FILES);
     hub.fault({ path: 'config.json', kind: 'status', status: 404 });
-    const error = await failure(download(await makeTempDir()));
+    const error = await quantgateRejection(download(await makeTempDir()));
     expect(error.message).toMatch(/config\.json is listed but the Hub has no such file \(HTTP 404\)/);
     expect(hub.downloadsOf('config.json')).toHaveLength(1);
   });
@@ -196,21 +178,21 @@ describe('downloadSnapshot', () => {
   test('an unknown repo or revision says what to check', async () => {
     await hub.commit(REPO, MODEL_FILES);
     const cacheDir = await makeTempDir();
-    expect((await failure(download(cacheDir, { revision: 'no-such-branch' }))).message).toMatch(
+    expect((await quantgateRejection(download(cacheDir, { revision: 'no-such-branch' }))).message).toMatch(
       /^kyutai\/stt-tiny@no-such-branch: not found on .*HTTP 404.*check --model-id, --repo-type and --revision$/,
     );
-    expect((await failure(download(cacheDir, { repoId: 'kyutai/missing' }))).message).toMatch(/kyutai\/missing@main: not found/);
+    expect((await quantgateRejection(download(cacheDir, { repoId: 'kyutai/missing' }))).message).toMatch(/kyutai\/missing@main: not found/);
   });
 
   test('a gated repo without a token (401) or with a token lacking access (403) explains how to get access', async () => {
     hub.createRepo(REPO, { tokens: ['hf_granted'] });
     await hub.commit(REPO, MODEL_FILES);
     const cacheDir = await makeTempDir();
-    const anonymous = await failure(download(cacheDir));
+    const anonymous = await quantgateRejection(download(cacheDir));
     expect(anonymous.message).toBe(
       `kyutai/stt-tiny: the Hub refused access (HTTP 401); the model is gated, private or does not exist — accept its terms on ${hub.url}/kyutai/stt-tiny or pass a token with access (--hf-token or HF_TOKEN)`,
     );
-    const wrongToken = await failure(download(cacheDir, { token: 'hf_other' }));
+    const wrongToken = await quantgateRejection(download(cacheDir, { token: 'hf_other' }));
     expect(wrongToken.message).toMatch(/HTTP 403.*check that the token given \(--hf-token or HF_TOKEN\) has read access/);
     const granted = await download(cacheDir, { env: { HF_TOKEN: 'hf_granted' } });
     expect(granted.files).toHaveLength(4);
@@ -230,7 +212,7 @@ describe('downloadSnapshot', () => {
     // A server that echoes the Authorization header back in the error text the message quotes.
     const fresh = await makeTempDir();
     hub.fault({ path: /\/revision\/main$/, kind: 'status', status: 404, body: (request) => `no such revision for ${request.headers.authorization}` });
-    const error = await failure(download(fresh, { token }));
+    const error = await quantgateRejection(download(fresh, { token }));
     expect(error.message).toContain('no such revision for Bearer ***');
     expect(`${error.message}\n${error.stack}\n${String(error.cause)}`).not.toContain(token);
     for (const dir of [cacheDir, fresh]) {
@@ -244,7 +226,7 @@ describe('downloadSnapshot', () => {
     await hub.commit(REPO, MODEL_FILES);
     hub.fault({ path: 'model.safetensors', kind: 'status', status: 500, times: 2 });
     hub.fault({ path: /\/tree\//, kind: 'status', status: 503 });
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const result = await download(await makeTempDir(), { progress });
     expect(result.files).toHaveLength(4);
     expect(hub.downloadsOf('model.safetensors').map((request) => request.status)).toEqual([500, 500, 302, 200]);
@@ -255,7 +237,7 @@ describe('downloadSnapshot', () => {
   test('after N failures the error names the file and the last cause', async () => {
     await hub.commit(REPO, MODEL_FILES);
     hub.fault({ path: 'model.safetensors', kind: 'status', status: 502, times: FAST_RETRY.attempts });
-    const error = await failure(download(await makeTempDir()));
+    const error = await quantgateRejection(download(await makeTempDir()));
     expect(error.message).toMatch(/downloading model\.safetensors failed 3 times, last: HTTP 502/);
   });
 
@@ -276,7 +258,7 @@ describe('downloadSnapshot', () => {
     const cacheDir = await makeTempDir();
     const incomplete = join(cacheDir, 'models--kyutai--stt-tiny', 'blobs', `${sha256(WEIGHTS)}.incomplete`);
     hub.fault({ path: 'model.safetensors', kind: 'stall', afterBytes: 120_000 });
-    await failure(download(cacheDir, { retry: { ...FAST_RETRY, attempts: 1 } }));
+    await quantgateRejection(download(cacheDir, { retry: { ...FAST_RETRY, attempts: 1 } }));
     expect((await stat(incomplete)).size).toBe(120_000);
 
     const resumed = await download(cacheDir);
@@ -296,7 +278,7 @@ describe('downloadSnapshot', () => {
   test('corrupt bytes are deleted and downloaded again; a server that keeps corrupting gets a clear error', async () => {
     await hub.commit(REPO, MODEL_FILES);
     hub.fault({ path: 'model.safetensors', kind: 'corrupt' });
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const cacheDir = await makeTempDir();
     const result = await download(cacheDir, { progress });
     expect(sha256(await readFile(join(result.dir, 'model.safetensors')))).toBe(sha256(WEIGHTS));
@@ -304,7 +286,7 @@ describe('downloadSnapshot', () => {
 
     hub.fault({ path: 'model.safetensors', kind: 'corrupt', times: FAST_RETRY.attempts });
     const fresh = await makeTempDir();
-    const error = await failure(download(fresh));
+    const error = await quantgateRejection(download(fresh));
     expect(error.message).toMatch(/downloading model\.safetensors failed 3 times, last: the bytes received do not match the sha256/);
     const blobs = await readdir(join(fresh, 'models--kyutai--stt-tiny', 'blobs'));
     expect(blobs.filter((name) => name.startsWith(sha256(WEIGHTS)))).toEqual([]);
@@ -318,7 +300,7 @@ describe('downloadSnapshot', () => {
     const damaged = Buffer.from(WEIGHTS);
     damaged[100] ^= 1;
     await writeFile(blob, damaged);
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const again = await download(cacheDir, { progress });
     expect(again.bytesDownloaded).toBe(WEIGHTS.length);
     expect(progress.lines.some((line) => line.includes('does not match its hash; deleting it'))).toBe(true);
@@ -334,7 +316,7 @@ describe('downloadSnapshot', () => {
       hubForPath.createRepo(REPO);
       await hubForPath.commit(REPO, [{ path: 'config.json', content: CONFIG }, { path, content: '{}' }]);
       const cacheDir = await makeTempDir();
-      const error = await failure(downloadSnapshot({ repoId: REPO, cacheDir, hubUrl: hubForPath.url, env: {}, retry: FAST_RETRY }));
+      const error = await quantgateRejection(downloadSnapshot({ repoId: REPO, cacheDir, hubUrl: hubForPath.url, env: {}, retry: FAST_RETRY }));
       await hubForPath.close();
       expect(error.message).toContain(`repo file "${path}" is unsafe`);
       expect(hubForPath.requests.some((request) => request.path.includes('/resolve/'))).toBe(false);
@@ -346,7 +328,7 @@ describe('downloadSnapshot', () => {
     await hub.commit(REPO, MODEL_FILES);
     hub.fault({ path: 'model.safetensors', kind: 'stall', afterBytes: 1000, times: FAST_RETRY.attempts });
     const started = performance.now();
-    const error = await failure(download(await makeTempDir()));
+    const error = await quantgateRejection(download(await makeTempDir()));
     expect(error.message).toMatch(/downloading model\.safetensors failed 3 times, last: no data for 0\.3s/);
     expect(performance.now() - started).toBeLessThan(5000);
     const cdn = hub.downloadsOf('model.safetensors').filter((request) => request.server === 'cdn');
@@ -356,7 +338,7 @@ describe('downloadSnapshot', () => {
   test('an API request that gets no answer is cut off and retried', async () => {
     await hub.commit(REPO, MODEL_FILES);
     hub.fault({ path: /\/revision\/main$/, kind: 'hang' });
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const result = await download(await makeTempDir(), { progress });
     expect(result.files).toHaveLength(4);
     expect(progress.lines.some((line) => /Hub request .*\/revision\/main failed \(.*no data for 0\.3s\); try 2 of 3/.test(line))).toBe(true);
@@ -373,10 +355,10 @@ describe('downloadSnapshot', () => {
     expect(sha256(await readFile(join(hit.dir, 'model.safetensors')))).toBe(sha256(WEIGHTS));
     expect((await download(cacheDir, { env: { HF_HUB_OFFLINE: '1' }, revision: sha, include: ['config.json'] })).files).toHaveLength(1);
 
-    const miss = await failure(download(cacheDir, { offline: true }));
+    const miss = await quantgateRejection(download(cacheDir, { offline: true }));
     expect(miss.message).toMatch(/^offline: 2 file\(s\) of kyutai\/stt-tiny@[0-9a-f]{40} are missing or damaged in .*: mimi\/encoder\.safetensors, tokenizer_en_fr_audio_8000\.model; run once online \(no --offline, HF_HUB_OFFLINE unset\)/);
-    expect((await failure(download(cacheDir, { offline: true, revision: 'v2' }))).message).toMatch(/^offline: kyutai\/stt-tiny@v2 was never resolved online/);
-    expect((await failure(download(await makeTempDir(), { offline: true, revision: sha }))).message).toMatch(/is not in the cache/);
+    expect((await quantgateRejection(download(cacheDir, { offline: true, revision: 'v2' }))).message).toMatch(/^offline: kyutai\/stt-tiny@v2 was never resolved online/);
+    expect((await quantgateRejection(download(await makeTempDir(), { offline: true, revision: sha }))).message).toMatch(/is not in the cache/);
     expect(hub.requests.length).toBe(requestsBefore);
   });
 
@@ -385,7 +367,7 @@ describe('downloadSnapshot', () => {
     const cacheDir = await makeTempDir();
     await download(cacheDir);
     await rm(join(cacheDir, 'models--kyutai--stt-tiny', '.quantgate'), { recursive: true });
-    const progress = loggingProgress();
+    const progress = recordingProgress();
     const tasks: string[] = [];
     const result = await download(cacheDir, { offline: true, progress: { ...progress, task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }) } });
     expect(result.revision).toBe(sha);

@@ -1,8 +1,8 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
 import { createGitHubClient } from '../../src/publish/github.js';
-import { downloadReleaseAssets, uploadReleaseAssets } from '../../src/publish/release.js';
+import { uploadReleaseAssets } from '../../src/publish/release.js';
 import { FakeGitHubApi } from '../servers/fake-github-api.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { byteShardModel } from './published-model.js';
@@ -106,39 +106,6 @@ describe('uploadReleaseAssets', () => {
     const model = await byteShardModel();
     await expect(uploadReleaseAssets({ client: createGitHubClient({ apiUrl: url, token: 't' }), release: { owner: 'o', repo: 'r', tag: 'v' }, files: [model.manifestPath] })).rejects.toThrow(
       /^looking up release v of o\/r failed: the GitHub API cannot be reached \(.*ECONNREFUSED.*\); check the network and GITHUB_API_URL, then run again$/,
-    );
-  });
-});
-
-describe('downloadReleaseAssets', () => {
-  test('downloads the matching assets byte for byte', async () => {
-    const model = await byteShardModel();
-    const release = { owner: 'octo', repo: 'models', tag: 'v5' };
-    await uploadReleaseAssets({ client: writer(), release, files: model.all });
-    const out = await makeTempDir();
-    const paths = await downloadReleaseAssets({ client: reader(), release, pattern: 'shard-*', dir: out });
-    expect(paths).toEqual(model.files.map((path) => join(out, basename(path))));
-    for (const path of model.files) expect(await readFile(join(out, basename(path)))).toEqual(await readFile(path));
-  });
-
-  test('a cut-off asset leaves no file, and a missing tag or pattern says what to check', async () => {
-    const added = github.addRelease('octo/models', 'v6', [
-      { name: 'good.bin', data: Buffer.from('good') },
-      { name: 'short.bin', data: Buffer.from('0123456789') },
-    ]);
-    added.assets[1]!.served = Buffer.from('01234');
-    const release = { owner: 'octo', repo: 'models', tag: 'v6' };
-    const out = await makeTempDir();
-    await expect(downloadReleaseAssets({ client: reader(), release, pattern: '*.bin', dir: out })).rejects.toThrow(
-      'short.bin from release v6 of octo/models arrived with 5 of its 10 bytes; run the download again',
-    );
-    expect(await readdir(out)).toEqual([]);
-
-    await expect(downloadReleaseAssets({ client: reader(), release: { ...release, tag: 'v404' }, pattern: '*', dir: out })).rejects.toThrow(
-      'octo/models has no release with tag v404; check the tag and the repository, or publish the release first',
-    );
-    await expect(downloadReleaseAssets({ client: reader(), release, pattern: '*.gguf', dir: out })).rejects.toThrow(
-      'no asset of release v6 of octo/models matches "*.gguf" (it has good.bin, short.bin); choose another pattern',
     );
   });
 });

@@ -1,21 +1,19 @@
 import { once } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { normalizeCommand } from '../../src/cli/commands/normalize.js';
-import { EXIT_OK, type CommandContext } from '../../src/cli/command.js';
-import { QuantgateError } from '../../src/common/errors.js';
+import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../../src/cli/command.js';
 import { optionValues } from '../../src/common/option-values.js';
+import { runCli } from '../helpers/cli.js';
 
-function fakeContext(stdout: NodeJS.WritableStream = new PassThrough()): CommandContext & { stdin: PassThrough } {
+/** Streams the command reads and writes as the test drives them, which runCli's whole strings cannot show. */
+function streamingContext(stdout: NodeJS.WritableStream = new PassThrough()): CommandContext & { stdin: PassThrough } {
   return { stdin: new PassThrough(), stdout, stderr: new PassThrough(), env: {} };
 }
 
-async function normalizeText(input: string, values: Record<string, string> = {}): Promise<string> {
-  const context = fakeContext();
-  const output: Buffer[] = [];
-  (context.stdout as PassThrough).on('data', (chunk: Buffer) => output.push(chunk));
-  context.stdin.end(input);
-  expect(await normalizeCommand.run(optionValues(values), [], context)).toBe(EXIT_OK);
-  return Buffer.concat(output).toString('utf8');
+async function normalizeText(input: string, options: string[] = []): Promise<string> {
+  const run = await runCli(['normalize', ...options], { stdin: input });
+  expect(run).toMatchObject({ code: EXIT_OK, stderr: '' });
+  return run.stdout;
 }
 
 describe('quantgate normalize', () => {
@@ -26,9 +24,9 @@ describe('quantgate normalize', () => {
 
   test('applies the normalizer named by --normalizer', async () => {
     const input = "Mr. Smith's  colour, café!\n";
-    expect(await normalizeText(input, { normalizer: 'basic' })).toBe('mr smith s colour café \n');
-    expect(await normalizeText(input, { normalizer: 'none' })).toBe("Mr. Smith's colour, café!\n");
-    expect(await normalizeText(input, { normalizer: 'whisper' })).toBe('mister smith is color cafe\n');
+    expect(await normalizeText(input, ['--normalizer', 'basic'])).toBe('mr smith s colour café \n');
+    expect(await normalizeText(input, ['--normalizer', 'none'])).toBe("Mr. Smith's colour, café!\n");
+    expect(await normalizeText(input, ['--normalizer', 'whisper'])).toBe('mister smith is color cafe\n');
   });
 
   test('writes nothing for empty input', async () => {
@@ -36,7 +34,7 @@ describe('quantgate normalize', () => {
   });
 
   test('streams: a line comes out before stdin ends', async () => {
-    const context = fakeContext();
+    const context = streamingContext();
     const running = normalizeCommand.run(optionValues({}), [], context);
     context.stdin.write('Twenty Five\n');
     const [firstChunk] = (await once(context.stdout as PassThrough, 'data')) as [Buffer];
@@ -56,7 +54,7 @@ describe('quantgate normalize', () => {
         setImmediate(done);
       },
     });
-    const context = fakeContext(slowStdout);
+    const context = streamingContext(slowStdout);
     const lines = Array.from({ length: 500 }, (_, index) => `Line ${index}`);
     context.stdin.end(`${lines.join('\n')}\n`);
     expect(await normalizeCommand.run(optionValues({ normalizer: 'none' }), [], context)).toBe(EXIT_OK);
@@ -65,10 +63,10 @@ describe('quantgate normalize', () => {
   });
 
   test('rejects an unknown normalizer with a one-line error naming the choices', async () => {
-    const context = fakeContext();
-    context.stdin.end('hello\n');
-    await expect(normalizeCommand.run(optionValues({ normalizer: 'english' }), [], context)).rejects.toThrow(
-      new QuantgateError('--normalizer must be one of whisper, basic, none, got "english"'),
-    );
+    expect(await runCli(['normalize', '--normalizer', 'english'], { stdin: 'hello\n' })).toEqual({
+      code: EXIT_ERROR,
+      stdout: '',
+      stderr: 'quantgate normalize: --normalizer must be one of whisper, basic, none, got "english"\n',
+    });
   });
 });

@@ -39,7 +39,7 @@ describe('readTranscriptFile', () => {
 
   test('bad JSON Lines and unreadable files are errors naming the file and line', async () => {
     const broken = await file('broken.jsonl', '{"id": "a", "text": "x"}\n{"id": "b", "text": \n');
-    await expect(readTranscriptFile(broken)).rejects.toThrow(new RegExp(`^${broken} line 2 is not valid JSON`));
+    await expect(readTranscriptFile(broken)).rejects.toThrow(new RegExp(`^${broken} line 2: not valid JSON`));
     const missing = await file('missing.jsonl', '{"id": "a", "text": "x"}\n{"id": "b"}\n');
     await expect(readTranscriptFile(missing)).rejects.toThrow(`${missing} line 2 lacks a string "id" or "text"`);
     const repeated = await file('repeated.jsonl', '{"id": "a", "text": "x"}\n{"id": "a", "text": "y"}\n');

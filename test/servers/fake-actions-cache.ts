@@ -6,11 +6,8 @@
 // exact key within the same version (the hash of the cached paths and compression method);
 // quantgate passes no restore keys, so prefix matching is left out.
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FakeAzureBlob } from './fake-azure-blob.js';
-
-const SERVICE = '/twirp/github.actions.results.api.v1.CacheService/';
+import { TwirpService, twirpError, twirpOk, type TwirpReply } from './twirp-service.js';
 
 interface Entry {
   id: number;
@@ -19,30 +16,19 @@ interface Entry {
   finalized: boolean;
 }
 
-export class FakeActionsCache {
-  /** Twirp method names, in the order they arrived. */
-  readonly calls: string[] = [];
+export class FakeActionsCache extends TwirpService {
   /** When set, CreateCacheEntry refuses, as the service does for a run whose token is read-only. */
   readOnly = false;
   private readonly entries: Entry[] = [];
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly blobs: FakeAzureBlob,
-  ) {
-    server.on('request', (request, response) => {
-      this.handle(request, response).catch((error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error))));
-    });
+  private constructor(blobs: FakeAzureBlob) {
+    super('github.actions.results.api.v1.CacheService', blobs);
   }
 
   static async start(): Promise<FakeActionsCache> {
-    const cache = new FakeActionsCache(http.createServer(), await FakeAzureBlob.start());
-    await new Promise<void>((resolve) => cache.server.listen(0, '127.0.0.1', resolve));
+    const cache = new FakeActionsCache(await FakeAzureBlob.start());
+    await cache.listen();
     return cache;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
   }
 
   /** The variables a runner sets that make @actions/cache use this service. */
@@ -55,56 +41,33 @@ export class FakeActionsCache {
     return this.entries.filter((entry) => entry.finalized).map((entry) => entry.key);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-    await this.blobs.close();
-  }
-
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', this.url);
-    const body = await readBody(request);
-    if (request.method !== 'POST' || !url.pathname.startsWith(SERVICE)) return reply(response, 404, { code: 'bad_route', msg: `no route for ${request.method} ${url.pathname}` });
-    const method = url.pathname.slice(SERVICE.length);
-    this.calls.push(method);
-    const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+  protected answer(method: string, input: Record<string, unknown>): TwirpReply {
     const key = String(input.key ?? '');
     const version = String(input.version ?? '');
     switch (method) {
       case 'CreateCacheEntry': {
-        if (this.readOnly) return reply(response, 200, { ok: false, message: 'cache write denied: the token of this run is read-only' });
-        if (this.entries.some((entry) => entry.key === key && entry.version === version)) return reply(response, 200, { ok: false, message: `cache entry ${key} already exists` });
+        if (this.readOnly) return twirpOk({ ok: false, message: 'cache write denied: the token of this run is read-only' });
+        if (this.entries.some((entry) => entry.key === key && entry.version === version)) return twirpOk({ ok: false, message: `cache entry ${key} already exists` });
         const entry: Entry = { id: this.entries.length + 1, key, version, finalized: false };
         this.entries.push(entry);
-        return reply(response, 200, { ok: true, signed_upload_url: this.blobs.signedUrl(blobName(entry)) });
+        return twirpOk({ ok: true, signed_upload_url: this.blobs.signedUrl(blobName(entry)) });
       }
       case 'FinalizeCacheEntryUpload': {
         const entry = this.entries.find((candidate) => candidate.key === key && candidate.version === version && !candidate.finalized);
-        if (!entry || this.blobs.read(blobName(entry))?.byteLength !== Number(input.size_bytes)) return reply(response, 200, { ok: false, message: 'the upload is incomplete' });
+        if (!entry || this.blobs.read(blobName(entry))?.byteLength !== Number(input.size_bytes)) return twirpOk({ ok: false, message: 'the upload is incomplete' });
         entry.finalized = true;
-        return reply(response, 200, { ok: true, entry_id: String(entry.id) });
+        return twirpOk({ ok: true, entry_id: String(entry.id) });
       }
       case 'GetCacheEntryDownloadURL': {
         const match = this.entries.find((entry) => entry.finalized && entry.key === key && entry.version === version);
-        return reply(response, 200, match ? { ok: true, signed_download_url: this.blobs.signedUrl(blobName(match)), matched_key: match.key } : { ok: false, signed_download_url: '', matched_key: '' });
+        return twirpOk(match ? { ok: true, signed_download_url: this.blobs.signedUrl(blobName(match)), matched_key: match.key } : { ok: false, signed_download_url: '', matched_key: '' });
       }
       default:
-        return reply(response, 404, { code: 'bad_route', msg: `no method ${method}` });
+        return twirpError(404, 'bad_route', `no method ${method}`);
     }
   }
 }
 
 function blobName(entry: Entry): string {
   return `actions-cache/${entry.id}`;
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify(body));
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

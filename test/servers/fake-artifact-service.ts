@@ -6,11 +6,9 @@
 // URLs of a FakeAzureBlob it starts, where the artifact's zip lives.
 
 import { randomUUID } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { FakeAzureBlob } from './fake-azure-blob.js';
-
-const SERVICE = '/twirp/github.actions.results.api.v1.ArtifactService/';
+import { TwirpService, twirpError, twirpOk, type TwirpReply } from './twirp-service.js';
 
 export interface FakeArtifact {
   id: number;
@@ -24,31 +22,20 @@ export interface FakeArtifact {
   createdAt: Date;
 }
 
-export class FakeArtifactService {
-  /** Twirp method names, in the order they arrived. */
-  readonly calls: string[] = [];
+export class FakeArtifactService extends TwirpService {
   readonly artifacts: FakeArtifact[] = [];
   readonly runBackendId = randomUUID();
   readonly jobBackendId = randomUUID();
   readonly runtimeToken = fakeJwt({ scp: `Actions.GenericRead:${randomUUID()} Actions.Results:${this.runBackendId}:${this.jobBackendId}` });
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly blobs: FakeAzureBlob,
-  ) {
-    server.on('request', (request, response) => {
-      this.handle(request, response).catch((error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error))));
-    });
+  private constructor(blobs: FakeAzureBlob) {
+    super('github.actions.results.api.v1.ArtifactService', blobs);
   }
 
   static async start(): Promise<FakeArtifactService> {
-    const service = new FakeArtifactService(http.createServer(), await FakeAzureBlob.start());
-    await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
+    const service = new FakeArtifactService(await FakeAzureBlob.start());
+    await service.listen();
     return service;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
   }
 
   /** The variables a runner sets that make @actions/artifact use this service. */
@@ -68,51 +55,35 @@ export class FakeArtifactService {
     return artifact && this.blobs.signedUrl(blobName(artifact));
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-    await this.blobs.close();
-  }
-
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', this.url);
-    const body = await readBody(request);
-    if (request.method !== 'POST' || !url.pathname.startsWith(SERVICE)) return twirpError(response, 404, 'bad_route', `no route for ${request.method} ${url.pathname}`);
-    const method = url.pathname.slice(SERVICE.length);
-    this.calls.push(method);
-    if (request.headers.authorization !== `Bearer ${this.runtimeToken}`) return twirpError(response, 401, 'unauthenticated', 'invalid runtime token');
-    const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+  protected answer(method: string, input: Record<string, unknown>, request: IncomingMessage): TwirpReply {
+    if (request.headers.authorization !== `Bearer ${this.runtimeToken}`) return twirpError(401, 'unauthenticated', 'invalid runtime token');
     if (input.workflow_run_backend_id !== this.runBackendId || input.workflow_job_run_backend_id !== this.jobBackendId) {
-      return twirpError(response, 403, 'permission_denied', 'backend ids do not match the token');
+      return twirpError(403, 'permission_denied', 'backend ids do not match the token');
     }
-    const json = (output: unknown) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(output));
-    };
     const inRun = this.artifacts.filter((artifact) => artifact.finalized && artifact.runBackendId === this.runBackendId);
     switch (method) {
       case 'CreateArtifact': {
         const name = String(input.name ?? '');
-        if (input.version !== 7) return twirpError(response, 400, 'invalid_argument', `unsupported artifact version ${String(input.version)}`);
-        if (inRun.some((artifact) => artifact.name === name)) return twirpError(response, 409, 'already_exists', `an artifact with the name ${name} already exists on this run`);
+        if (input.version !== 7) return twirpError(400, 'invalid_argument', `unsupported artifact version ${String(input.version)}`);
+        if (inRun.some((artifact) => artifact.name === name)) return twirpError(409, 'already_exists', `an artifact with the name ${name} already exists on this run`);
         const artifact: FakeArtifact = { id: 1000 + this.artifacts.length, name, runBackendId: this.runBackendId, jobBackendId: this.jobBackendId, size: 0, finalized: false, createdAt: new Date() };
         this.artifacts.push(artifact);
-        return json({ ok: true, signed_upload_url: this.blobs.signedUrl(blobName(artifact)) });
+        return twirpOk({ ok: true, signed_upload_url: this.blobs.signedUrl(blobName(artifact)) });
       }
       case 'FinalizeArtifact': {
         const artifact = this.artifacts.find((candidate) => candidate.name === input.name && !candidate.finalized);
         const uploaded = artifact && this.blobs.read(blobName(artifact));
-        if (!artifact || !uploaded || uploaded.byteLength !== Number(input.size)) return json({ ok: false, artifact_id: '0' });
+        if (!artifact || !uploaded || uploaded.byteLength !== Number(input.size)) return twirpOk({ ok: false, artifact_id: '0' });
         artifact.finalized = true;
         artifact.size = uploaded.byteLength;
         if (typeof input.hash === 'string') artifact.digest = input.hash;
-        return json({ ok: true, artifact_id: String(artifact.id) });
+        return twirpOk({ ok: true, artifact_id: String(artifact.id) });
       }
       case 'ListArtifacts': {
         const nameFilter = input.name_filter as string | undefined;
         const idFilter = input.id_filter as string | undefined;
         const listed = inRun.filter((artifact) => (nameFilter === undefined || artifact.name === nameFilter) && (idFilter === undefined || String(artifact.id) === idFilter));
-        return json({
+        return twirpOk({
           artifacts: listed.map((artifact) => ({
             workflow_run_backend_id: artifact.runBackendId,
             workflow_job_run_backend_id: artifact.jobBackendId,
@@ -126,11 +97,11 @@ export class FakeArtifactService {
       }
       case 'GetSignedArtifactURL': {
         const artifact = inRun.find((candidate) => candidate.name === input.name);
-        if (!artifact) return twirpError(response, 404, 'not_found', `no artifact named ${String(input.name)}`);
-        return json({ signed_url: this.blobs.signedUrl(blobName(artifact)) });
+        if (!artifact) return twirpError(404, 'not_found', `no artifact named ${String(input.name)}`);
+        return twirpOk({ signed_url: this.blobs.signedUrl(blobName(artifact)) });
       }
       default:
-        return twirpError(response, 404, 'bad_route', `no method ${method}`);
+        return twirpError(404, 'bad_route', `no method ${method}`);
     }
   }
 }
@@ -143,15 +114,4 @@ function blobName(artifact: FakeArtifact): string {
 function fakeJwt(claims: Record<string, unknown>): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
-}
-
-function twirpError(response: ServerResponse, status: number, code: string, msg: string): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ code, msg }));
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

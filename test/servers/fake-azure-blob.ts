@@ -7,8 +7,8 @@
 // kept in memory: tests move small files.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer, readBody } from './local-server.js';
 
 const ACCOUNT = 'devstoreaccount1';
 
@@ -35,21 +35,18 @@ export class FakeAzureBlob {
   private readonly uncommitted = new Map<string, Map<string, Buffer>>();
   private readonly signingKey = randomBytes(16);
   private etagCounter = 0;
+  private readonly server = new LocalServer((request, response) => this.handle(request, response));
 
-  private constructor(private readonly server: http.Server) {
-    server.on('request', (request, response) => {
-      this.handle(request, response).catch((error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error))));
-    });
-  }
+  private constructor() {}
 
   static async start(): Promise<FakeAzureBlob> {
-    const store = new FakeAzureBlob(http.createServer());
-    await new Promise<void>((resolve) => store.server.listen(0, '127.0.0.1', resolve));
+    const store = new FakeAzureBlob();
+    await store.server.listen();
     return store;
   }
 
   get origin(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.server.origin;
   }
 
   /** A SAS URL granting access to `blob` ("<container>/<name>"), as a service would hand out. */
@@ -68,9 +65,8 @@ export class FakeAzureBlob {
     this.blobs.set(blob, { data, contentType, etag: this.nextEtag(), modified: new Date() });
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -140,10 +136,4 @@ export class FakeAzureBlob {
 function headerText(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

@@ -5,8 +5,8 @@
 // `upload_url` each release carries, which points back here as uploads.github.com does for the
 // real API. Tokens are checked: unknown ones get 401, read-only ones 403 on every write.
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer, readBody } from './local-server.js';
 
 export interface FakeAsset {
   id: number;
@@ -54,25 +54,19 @@ export class FakeGitHubApi {
   readonly releases: FakeRelease[] = [];
   readonly comments: FakeComment[] = [];
   private nextId = 1;
+  private readonly server = new LocalServer((request, response) => this.handle(request, response));
 
-  private constructor(
-    private readonly server: http.Server,
-    private readonly options: FakeGitHubOptions,
-  ) {
-    server.on('request', (request, response) => {
-      this.handle(request, response).catch((error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error))));
-    });
-  }
+  private constructor(private readonly options: FakeGitHubOptions) {}
 
   static async start(options: FakeGitHubOptions = {}): Promise<FakeGitHubApi> {
-    const api = new FakeGitHubApi(http.createServer(), options);
-    await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+    const api = new FakeGitHubApi(options);
+    await api.server.listen();
     return api;
   }
 
   /** The API root, as GITHUB_API_URL holds it. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.server.origin;
   }
 
   addRelease(repo: string, tag: string, assets: { name: string; data: Buffer }[] = []): FakeRelease {
@@ -88,9 +82,8 @@ export class FakeGitHubApi {
     return comment;
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -263,10 +256,4 @@ function matchRoute(pattern: string, path: string): Record<string, string> | und
 
 function repoOf(params: Record<string, string>): string {
   return `${params.owner}/${params.repo}`;
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

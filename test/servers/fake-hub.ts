@@ -9,9 +9,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { LocalServer } from './local-server.js';
 
 export type FakeRepoType = 'model' | 'dataset';
 
@@ -77,29 +77,24 @@ export class FakeHub {
   private readonly repos = new Map<string, Repo>();
   private readonly blobs = new Map<string, StoredFile>();
   private readonly faults: Fault[] = [];
+  private readonly hubServer = new LocalServer((request, response) => this.handle('hub', request, response));
+  private readonly cdnServer = new LocalServer((request, response) => this.handle('cdn', request, response));
 
-  private constructor(
-    private readonly hubServer: http.Server,
-    private readonly cdnServer: http.Server,
-    private readonly pageSize: number,
-  ) {
-    hubServer.on('request', (request, response) => this.handle('hub', request, response));
-    cdnServer.on('request', (request, response) => this.handle('cdn', request, response));
-  }
+  private constructor(private readonly pageSize: number) {}
 
   /** `pageSize`: tree entries per listing page (the Hub pages with a Link header). */
   static async start(options: { pageSize?: number } = {}): Promise<FakeHub> {
-    const hub = new FakeHub(http.createServer(), http.createServer(), options.pageSize ?? 1000);
-    await Promise.all([listen(hub.hubServer), listen(hub.cdnServer)]);
+    const hub = new FakeHub(options.pageSize ?? 1000);
+    await Promise.all([hub.hubServer.listen(), hub.cdnServer.listen()]);
     return hub;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.hubServer.address() as AddressInfo).port}`;
+    return this.hubServer.origin;
   }
 
   get cdnUrl(): string {
-    return `http://127.0.0.1:${(this.cdnServer.address() as AddressInfo).port}`;
+    return this.cdnServer.origin;
   }
 
   /** Makes (or replaces) a repo; with `tokens` it is gated and only those bearer tokens may read it. */
@@ -131,8 +126,7 @@ export class FakeHub {
   }
 
   async close(): Promise<void> {
-    for (const server of [this.hubServer, this.cdnServer]) server.closeAllConnections();
-    await Promise.all([this.hubServer, this.cdnServer].map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all([this.hubServer.close(), this.cdnServer.close()]);
   }
 
   private repo(type: FakeRepoType, id: string): Repo | undefined {
@@ -270,10 +264,6 @@ export class FakeHub {
     else fault.times = remaining;
     return fault;
   }
-}
-
-function listen(server: http.Server): Promise<void> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

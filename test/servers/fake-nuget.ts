@@ -1,112 +1,12 @@
 // A local stand-in for a NuGet v3 feed (127.0.0.1, random port) serving what the CUDA installer
 // reads from api.nuget.org: the service index, the flat container (a package's version list and
 // its .nupkg) and the registration leaf pointing to the catalog entry that publishes the package's
-// SHA-512 and size. Packages are zips built in memory with `buildZip`. Faults per test: corrupt
+// SHA-512 and size. Packages are zips built in memory with `buildZip` (test/helpers/zip.ts). Faults per test: corrupt
 // package bytes, a dropped connection, an unpublished hash, an error status; every request is logged.
 
 import { createHash } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { deflateRawSync } from 'node:zlib';
-import { crc32 } from '../../src/engines/zip-reader.js';
-
-export interface ZipInput {
-  name: string;
-  data: Uint8Array;
-  /** Default deflate. */
-  method?: 'store' | 'deflate';
-}
-
-/**
- * A zip archive as .NET and Python write them: local headers and data, the central directory, the
- * end record. With `zip64`, every size and offset goes through zip64 extra fields and the zip64
- * end records, as writers do for archives over 4 GiB.
- */
-export function buildZip(files: readonly ZipInput[], options: { zip64?: boolean; comment?: string } = {}): Buffer {
-  const zip64 = options.zip64 ?? false;
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  const push = (part: Buffer) => {
-    parts.push(part);
-    offset += part.length;
-  };
-  for (const file of files) {
-    const name = Buffer.from(file.name, 'utf8');
-    const method = file.method === 'store' ? 0 : 8;
-    const data = method === 8 ? deflateRawSync(file.data) : Buffer.from(file.data);
-    const crc = crc32(file.data);
-    const localOffset = offset;
-    const wide = (value: number) => (zip64 ? 0xffffffff : value);
-
-    const localExtra = zip64 ? extraField([file.data.length, data.length]) : Buffer.alloc(0);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(zip64 ? 45 : 20, 4);
-    local.writeUInt16LE(0x0800, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(0x21, 12); // 1980-01-01
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(wide(data.length), 18);
-    local.writeUInt32LE(wide(file.data.length), 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(localExtra.length, 28);
-    push(Buffer.concat([local, name, localExtra, data]));
-
-    const centralExtra = zip64 ? extraField([file.data.length, data.length, localOffset]) : Buffer.alloc(0);
-    const entry = Buffer.alloc(46);
-    entry.writeUInt32LE(0x02014b50, 0);
-    entry.writeUInt16LE(zip64 ? 45 : 20, 4);
-    entry.writeUInt16LE(zip64 ? 45 : 20, 6);
-    entry.writeUInt16LE(0x0800, 8);
-    entry.writeUInt16LE(method, 10);
-    entry.writeUInt16LE(0x21, 14);
-    entry.writeUInt32LE(crc, 16);
-    entry.writeUInt32LE(wide(data.length), 20);
-    entry.writeUInt32LE(wide(file.data.length), 24);
-    entry.writeUInt16LE(name.length, 28);
-    entry.writeUInt16LE(centralExtra.length, 30);
-    entry.writeUInt32LE(wide(localOffset), 42);
-    central.push(Buffer.concat([entry, name, centralExtra]));
-  }
-  const directory = Buffer.concat(central);
-  const directoryOffset = offset;
-  push(directory);
-  if (zip64) {
-    const record = Buffer.alloc(56);
-    record.writeUInt32LE(0x06064b50, 0);
-    record.writeBigUInt64LE(44n, 4);
-    record.writeUInt16LE(45, 12);
-    record.writeUInt16LE(45, 14);
-    record.writeBigUInt64LE(BigInt(files.length), 24);
-    record.writeBigUInt64LE(BigInt(files.length), 32);
-    record.writeBigUInt64LE(BigInt(directory.length), 40);
-    record.writeBigUInt64LE(BigInt(directoryOffset), 48);
-    const locator = Buffer.alloc(20);
-    locator.writeUInt32LE(0x07064b50, 0);
-    locator.writeBigUInt64LE(BigInt(offset), 8);
-    locator.writeUInt32LE(1, 16);
-    push(Buffer.concat([record, locator]));
-  }
-  const comment = Buffer.from(options.comment ?? '', 'utf8');
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(zip64 ? 0xffff : files.length, 8);
-  end.writeUInt16LE(zip64 ? 0xffff : files.length, 10);
-  end.writeUInt32LE(zip64 ? 0xffffffff : directory.length, 12);
-  end.writeUInt32LE(zip64 ? 0xffffffff : directoryOffset, 16);
-  end.writeUInt16LE(comment.length, 20);
-  push(Buffer.concat([end, comment]));
-  return Buffer.concat(parts);
-}
-
-function extraField(values: readonly number[]): Buffer {
-  const extra = Buffer.alloc(4 + 8 * values.length);
-  extra.writeUInt16LE(0x0001, 0);
-  extra.writeUInt16LE(8 * values.length, 2);
-  values.forEach((value, i) => extra.writeBigUInt64LE(BigInt(value), 4 + 8 * i));
-  return extra;
-}
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer } from './local-server.js';
 
 export interface FakePackage {
   id: string;
@@ -127,22 +27,18 @@ export type NugetFault =
 export class FakeNuget {
   readonly requests: string[] = [];
   private faults: (NugetFault & { left: number })[] = [];
+  private readonly server = new LocalServer((request, response) => this.handle(request, response));
 
-  private constructor(
-    private readonly server: http.Server,
-    private readonly packages: readonly FakePackage[],
-  ) {}
+  private constructor(private readonly packages: readonly FakePackage[]) {}
 
   static async start(packages: readonly FakePackage[]): Promise<FakeNuget> {
-    let nuget: FakeNuget | undefined;
-    const server = http.createServer((request, response) => nuget!.handle(request, response));
-    nuget = new FakeNuget(server, packages);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const nuget = new FakeNuget(packages);
+    await nuget.server.listen();
     return nuget;
   }
 
   get origin(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.server.origin;
   }
 
   /** The service index, what QUANTGATE_NUGET_URL points to. */
@@ -154,9 +50,8 @@ export class FakeNuget {
     this.faults.push({ ...fault, left: 'times' in fault && fault.times !== undefined ? fault.times : Infinity });
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   private handle(request: IncomingMessage, response: ServerResponse): void {

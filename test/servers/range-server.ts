@@ -4,9 +4,9 @@
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize, sep } from 'node:path';
+import { LocalServer } from './local-server.js';
 
 export interface RangeServerOptions {
   /** Serve the files under this folder at their relative paths. */
@@ -48,24 +48,16 @@ export interface RangeServer {
 
 export async function startRangeServer(options: RangeServerOptions): Promise<RangeServer> {
   const requests: LoggedRequest[] = [];
-  const server = createServer((request, response) => {
-    handle(request, response, options, requests).catch((error: unknown) => {
-      response.destroy(error instanceof Error ? error : new Error(String(error)));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = new LocalServer((request, response) => handle(request, response, options, requests));
+  await server.listen();
+  const url = server.origin;
   return {
     url,
     urlFor: (path) => `${url}${path.startsWith('/') ? '' : '/'}${path}`,
     requests,
     bytesSent: () => requests.reduce((sum, entry) => sum + entry.bytes, 0),
     reset: () => void requests.splice(0),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: () => server.close(),
   };
 }
 

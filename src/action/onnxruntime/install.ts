@@ -15,7 +15,8 @@ import { createGunzip } from 'node:zlib';
 import { writeAtomic, writeDirAtomic } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, isTransientStatus, retrying, stallWatchdog, type RetryPolicy } from '../../hub/retry.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../../hub/retry.js';
+import { watchedGet } from '../../hub/watched-get.js';
 import { readTar } from './tar.js';
 
 export const ONNXRUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'] as const;
@@ -114,36 +115,23 @@ async function downloadTarball(pkg: LockedPackage, registryUrl: string, path: st
       policy,
       () =>
         writeAtomic(path, async (file) => {
-          const controller = new AbortController();
-          const watchdog = stallWatchdog(policy.stallTimeoutMs, () => controller.abort(new TransientError(`no bytes for ${policy.stallTimeoutMs / 1000} s`)));
-          try {
-            const response = await fetch(url, { signal: controller.signal }).catch((error: unknown) => {
-              throw new TransientError(networkProblem(error, controller.signal));
-            });
-            if (!response.ok || !response.body) {
-              await response.body?.cancel();
-              if (isTransientStatus(response.status)) throw new TransientError(`HTTP ${response.status}`);
-              throw new QuantgateError(`${what} failed: the registry answered HTTP ${response.status}; check ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`);
-            }
-            const length = Number(response.headers.get('content-length') ?? NaN);
-            const task = progress.task(`${pkg.name} ${pkg.version}`, { ...(Number.isSafeInteger(length) && { total: length }), unit: 'bytes' });
-            const hash = createHash('sha512');
-            try {
-              for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-                watchdog.touch();
+          await watchedGet(
+            url,
+            policy,
+            async (body, length) => {
+              const task = progress.task(`${pkg.name} ${pkg.version}`, { ...(length !== undefined && { total: length }), unit: 'bytes' });
+              const hash = createHash('sha512');
+              for await (const chunk of body) {
                 hash.update(chunk);
                 await file.write(chunk);
                 task.advance(chunk.byteLength);
               }
-            } catch (error) {
-              throw error instanceof QuantgateError ? error : new TransientError(networkProblem(error, controller.signal));
-            }
-            task.finish();
-            const actual = hash.digest('base64');
-            if (actual !== expected) throw new TransientError(`the tarball's sha512 ${actual} is not the ${expected} package-lock.json pins`);
-          } finally {
-            watchdog.stop();
-          }
+              task.finish();
+              const actual = hash.digest('base64');
+              if (actual !== expected) throw new TransientError(`the tarball's sha512 ${actual} is not the ${expected} package-lock.json pins`);
+            },
+            { refused: (problem) => new QuantgateError(`${what} failed: the registry answered ${problem}; check ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`) },
+          );
         }),
       (cause, nextTry, delayMs) => progress.info(`${what}: ${cause}; try ${nextTry} in ${(delayMs / 1000).toFixed(1)} s`),
     );
@@ -185,10 +173,4 @@ async function unpackPackage(path: string, dir: string, wanted: (path: string) =
 
 async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
-}
-
-function networkProblem(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted && signal.reason instanceof TransientError) return signal.reason.message;
-  const cause = (error as { cause?: unknown })?.cause;
-  return describeError(cause ?? error);
 }

@@ -4,13 +4,12 @@
 // install.ts) and loaded from there. Either way the loaded package is bound to the stand-in that
 // the bundle uses in place of `onnxruntime-node`.
 
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as Onnxruntime from 'onnxruntime-node';
 import { QuantgateError, describeError } from '../../common/errors.js';
+import { folderAbove } from '../../common/package-folder.js';
 import { ONNXRUNTIME_DIR_ENV } from '../../engines/cuda-install.js';
 import type { Progress } from '../../common/progress.js';
 import { DEFAULT_NPM_REGISTRY, NPM_REGISTRY_ENV, ONNXRUNTIME_PACKAGES, installOnnxruntime, readLockedPackages } from './install.js';
@@ -58,11 +57,7 @@ function resolves(require: NodeJS.Require, name: string): boolean {
 
 /** The folder of the action's package.json and package-lock.json, above this module (src/ or dist/). */
 function actionRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package-lock.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new QuantgateError('package-lock.json is missing from the action\'s folder, so the onnxruntime-node to install is unknown; use the action from a checkout of its repository');
-    dir = parent;
-  }
-  return dir;
+  const root = folderAbove(import.meta.url, ['package-lock.json']);
+  if (root === undefined) throw new QuantgateError('package-lock.json is missing from the action\'s folder, so the onnxruntime-node to install is unknown; use the action from a checkout of its repository');
+  return root;
 }

@@ -7,12 +7,13 @@ import { formatBytes, formatDuration } from '../../common/format.js';
 import { QuantgateError } from '../../common/errors.js';
 import { createProgress } from '../../common/progress.js';
 import { PRESETS, QUANT_TYPES } from '../../quant/plan.js';
+import { maxShardBytesOption } from '../../pipeline/options.js';
 import { quantizeModel, SHARD_FORMATS } from '../../pipeline/quantize.js';
 import { formatPlanTable } from '../../report/plan-table.js';
 import { choiceOption, flagOption, listOption, numberOption, requiredString, stringOption } from '../../common/option-values.js';
 import { EXIT_OK, type Command } from '../command.js';
 
-export const DEFAULT_OUT_DIR = 'models';
+const DEFAULT_OUT_DIR = 'models';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
@@ -46,7 +47,6 @@ usage: quantgate quantize --model <dir|file> [options]
   },
   async run(values, _positionals, context) {
     const model = requiredString(values, 'model');
-    const maxShardMb = numberOption(values, 'max-shard-size', { min: 0 });
     const { outDir, name } = resolveOut(stringOption(values, 'out'));
     const started = performance.now();
     const result = await quantizeModel({
@@ -54,7 +54,7 @@ usage: quantgate quantize --model <dir|file> [options]
       outDir,
       name,
       type: choiceOption(values, 'type', QUANT_TYPES),
-      maxShardBytes: maxShardMb === undefined ? undefined : Math.round(maxShardMb * 1024 * 1024),
+      maxShardBytes: maxShardBytesOption(values),
       shardFormat: choiceOption(values, 'shard-format', SHARD_FORMATS),
       keep: listOption(values, 'keep'),
       skip: listOption(values, 'skip'),

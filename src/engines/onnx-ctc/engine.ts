@@ -17,7 +17,7 @@ import { greedyCtc } from './ctc-decode.js';
 import { framesFor } from './frames.js';
 import { MODEL_FILE, hasCtcModelFiles, readCtcModelSettings, type CtcModelSettings } from './model-folder.js';
 
-export const ONNX_CTC_ENGINE = 'onnx-ctc';
+const ONNX_CTC_ENGINE = 'onnx-ctc';
 const INPUT = 'input_values';
 const MASK = 'attention_mask';
 const OUTPUT = 'logits';

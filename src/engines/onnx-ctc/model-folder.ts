@@ -10,9 +10,9 @@ import { CtcVocabulary } from './ctc-decode.js';
 import { frameRule, type FrameRule } from './frames.js';
 
 export const MODEL_FILE = 'model.onnx';
-export const VOCAB_FILE = 'vocab.json';
-export const PREPROCESSOR_FILE = 'preprocessor_config.json';
-export const CONFIG_FILE = 'config.json';
+const VOCAB_FILE = 'vocab.json';
+const PREPROCESSOR_FILE = 'preprocessor_config.json';
+const CONFIG_FILE = 'config.json';
 
 export interface CtcModelSettings {
   modelPath: string;

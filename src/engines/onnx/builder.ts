@@ -138,10 +138,6 @@ export function intsAttribute(name: string, values: readonly (number | bigint)[]
   return attribute(name, AttributeType.INTS, { ints: values.map((value) => BigInt(value)) });
 }
 
-export function floatsAttribute(name: string, values: readonly number[]): AttributeProto {
-  return attribute(name, AttributeType.FLOATS, { floats: [...values] });
-}
-
 export function stringAttribute(name: string, value: string): AttributeProto {
   return attribute(name, AttributeType.STRING, { s: new TextEncoder().encode(value) });
 }

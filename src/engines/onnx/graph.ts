@@ -29,7 +29,7 @@ export function* allTensors(graph: GraphProto): Generator<TensorProto> {
   }
 }
 
-export function findAttribute(node: NodeProto, name: string): AttributeProto | undefined {
+function findAttribute(node: NodeProto, name: string): AttributeProto | undefined {
   return node.attribute.find((attribute) => attribute.name === name);
 }
 

@@ -11,12 +11,12 @@
 //   tool             { name, version }: what wrote it
 //   createdAt?       ISO 8601 time, when the caller wants one (omitted for reproducible output)
 
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
+import { hashFile } from '../../common/file-hash.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import type { WrittenFile } from './sink.js';
 
@@ -112,10 +112,7 @@ export async function verifyManifest(manifestPath: string, options: { progress?:
 
 async function sha256Of(path: string, onBytes: (count: number) => void): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    onBytes((chunk as Buffer).byteLength);
-  }
+  await hashFile(path, hash, { onBytes });
   return hash.digest('hex');
 }
 

@@ -47,7 +47,7 @@ export async function openGguf(path: string): Promise<GgufFile> {
 }
 
 /** Parses the header of the GGUF in `source`; the returned file owns the source and closes it. */
-export async function readGguf(source: RandomAccessSource): Promise<GgufFile> {
+async function readGguf(source: RandomAccessSource): Promise<GgufFile> {
   const cursor = new HeaderCursor(source);
   const magic = await cursor.u32('the magic');
   if (magic !== GGUF_MAGIC) {

@@ -3,10 +3,9 @@
 // requests, and failing on demand (an error status, or other bytes than it was given).
 
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { LockedPackage } from '../../../src/action/onnxruntime/install.js';
-import { tarballUrl } from '../../../src/action/onnxruntime/install.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tarballUrl, type LockedPackage } from '../../../src/action/onnxruntime/install.js';
+import { LocalServer } from '../../servers/local-server.js';
 
 export type RegistryFault = { kind: 'status'; status: number; times: number } | { kind: 'replace'; body: Buffer };
 
@@ -15,33 +14,18 @@ export class FakeNpmRegistry {
   readonly requests: string[] = [];
   private readonly tarballs = new Map<string, Buffer>();
   private readonly faults = new Map<string, RegistryFault>();
+  private readonly server = new LocalServer((request, response) => this.handle(request, response));
 
-  private constructor(private readonly server: http.Server) {
-    server.on('request', (request, response) => {
-      const path = decodeURIComponent(new URL(request.url ?? '/', 'http://registry').pathname);
-      this.requests.push(path);
-      const fault = this.faults.get(path);
-      if (fault?.kind === 'status' && fault.times-- > 0) {
-        response.writeHead(fault.status).end();
-        return;
-      }
-      const body = fault?.kind === 'replace' ? fault.body : this.tarballs.get(path);
-      if (body === undefined) {
-        response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
-        return;
-      }
-      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
-    });
-  }
+  private constructor() {}
 
   static async start(): Promise<FakeNpmRegistry> {
-    const registry = new FakeNpmRegistry(http.createServer());
-    await new Promise<void>((resolve) => registry.server.listen(0, '127.0.0.1', resolve));
+    const registry = new FakeNpmRegistry();
+    await registry.server.listen();
     return registry;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
+    return `${this.server.origin}/`;
   }
 
   /** Serves `tarball` as `name@version` and returns the package as a lockfile pins it. */
@@ -54,9 +38,24 @@ export class FakeNpmRegistry {
     this.faults.set(this.pathOf(pkg), fault);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://registry').pathname);
+    this.requests.push(path);
+    const fault = this.faults.get(path);
+    if (fault?.kind === 'status' && fault.times-- > 0) {
+      response.writeHead(fault.status).end();
+      return;
+    }
+    const body = fault?.kind === 'replace' ? fault.body : this.tarballs.get(path);
+    if (body === undefined) {
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
   }
 
   private pathOf(pkg: Pick<LockedPackage, 'name' | 'version'>): string {

@@ -2,10 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { QuantgateError } from '../../../src/common/errors.js';
-import type { Progress } from '../../../src/common/progress.js';
 import { installDir, installOnnxruntime, readLockedPackages, tarballUrl, type InstallOptions, type LockedPackage } from '../../../src/action/onnxruntime/install.js';
 import { makeTempDir, removeTempDirs, repoRoot } from '../../helpers/paths.js';
-import { unreachableUrl } from '../bundled-action.js';
+import { recordingProgress } from '../../helpers/progress.js';
+import { unreachableUrl } from '../../servers/local-server.js';
 import { FakeNpmRegistry } from './fake-npm-registry.js';
 import { FAKE_VERSION, fakeCommonTarball, fakeRuntimeTarball, packRealOnnxruntime } from './packages.js';
 
@@ -21,11 +21,6 @@ afterEach(() => registry.close());
 afterAll(removeTempDirs);
 
 const FAST_RETRY = { attempts: 2, baseDelayMs: 1, stallTimeoutMs: 5000 };
-
-function recordingProgress(): Progress & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (message) => void lines.push(message), task: () => ({ advance: () => undefined, finish: () => undefined }) };
-}
 
 async function options(overrides: Partial<InstallOptions> = {}): Promise<InstallOptions> {
   return { packages, registryUrl: registry.url, cacheRoot: await makeTempDir(), platform: 'linux', arch: 'x64', retry: FAST_RETRY, ...overrides };
@@ -68,7 +63,7 @@ describe('installOnnxruntime', () => {
     registry.fail(packages[0]!, { kind: 'status', status: 503, times: 1 });
     const progress = recordingProgress();
     expect(await installOnnxruntime(await options({ progress }))).toMatchObject({ source: 'download' });
-    expect(progress.lines).toEqual([expect.stringMatching(/^downloading onnxruntime-node 9\.8\.7 from http:\/\/127\.0\.0\.1:\d+\/onnxruntime-node\/-\/onnxruntime-node-9\.8\.7\.tgz: HTTP 503; try 2 in 0\.0 s$/)]);
+    expect(progress.lines).toEqual([expect.stringMatching(/^downloading onnxruntime-node 9\.8\.7 from http:\/\/127\.0\.0\.1:\d+\/onnxruntime-node\/-\/onnxruntime-node-9\.8\.7\.tgz: HTTP 503 Service Unavailable; try 2 in 0\.0 s$/)]);
   });
 
   test('refuses a tarball whose sha512 differs from the lockfile\'s, leaving nothing behind', async () => {
@@ -81,7 +76,7 @@ describe('installOnnxruntime', () => {
   });
 
   test.each([
-    ['a package the registry lacks', (pins: LockedPackage[]) => [{ ...pins[0]!, version: '0.0.1' }, pins[1]!], 'failed: the registry answered HTTP 404; check QUANTGATE_NPM_REGISTRY'],
+    ['a package the registry lacks', (pins: LockedPackage[]) => [{ ...pins[0]!, version: '0.0.1' }, pins[1]!], 'failed: the registry answered HTTP 404 Not Found; check QUANTGATE_NPM_REGISTRY'],
     ['a pin without sha512', (pins: LockedPackage[]) => [{ ...pins[0]!, integrity: 'sha1-abc=' }, pins[1]!], 'package-lock.json pins onnxruntime-node 9.8.7 without a sha512 integrity'],
   ])('refuses %s in one line', async (_case, pins, message) => {
     await expect(installOnnxruntime(await options({ packages: pins(packages) }))).rejects.toThrow(message);

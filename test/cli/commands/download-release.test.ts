@@ -1,26 +1,25 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
-import { EXIT_OK } from '../../../src/cli/command.js';
-import { FakeArtifactService } from '../../servers/fake-artifact-service.js';
-import { FakeGitHubApi } from '../../servers/fake-github-api.js';
+import { EXIT_ERROR, EXIT_OK } from '../../../src/cli/command.js';
+import type { runCli as RunCli } from '../../helpers/cli.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 import { byteShardModel, type PublishedModel } from '../../publish/published-model.js';
-import { optionValues } from '../../../src/common/option-values.js';
+import { FakeArtifactService } from '../../servers/fake-artifact-service.js';
+import { FakeGitHubApi } from '../../servers/fake-github-api.js';
 
-// @actions/github fixes its API root when first imported, so the environment is set first.
+// @actions/github fixes its API root when first imported, so the environment is set before the
+// CLI is.
 const savedEnv = { ...process.env };
 let service: FakeArtifactService;
 let github: FakeGitHubApi;
-let command: typeof import('../../../src/cli/commands/download-release.js').downloadReleaseCommand;
+let runCli: typeof RunCli;
 let model: PublishedModel;
 
 beforeAll(async () => {
   service = await FakeArtifactService.start();
   github = await FakeGitHubApi.start({ tokens: { 'reader-token': 'read' }, artifactDownloadUrl: (id) => service.downloadUrl(id) });
   Object.assign(process.env, service.env, { GITHUB_API_URL: github.url });
-  command = (await import('../../../src/cli/commands/download-release.js')).downloadReleaseCommand;
+  ({ runCli } = await import('../../helpers/cli.js'));
   model = await byteShardModel(4096);
   github.addRelease('octo/models', 'v1', await Promise.all(model.all.map(async (path) => ({ name: basename(path), data: await readFile(path) }))));
 });
@@ -32,13 +31,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const sink = new Writable({ write: (chunk, _encoding, done) => ((stdout += String(chunk)), done()) });
-  const { values, positionals } = parseArgs({ args, options: command.options, strict: true });
-  const code = await command.run(optionValues(values), positionals, { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: { GITHUB_API_URL: github.url, ...env } });
-  return { code, stdout };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['download-release', ...args], { env: { GITHUB_API_URL: github.url, ...env } });
 
 describe('quantgate download-release', () => {
   test('downloads a release, rebuilds the GGUF and prints its path', async () => {
@@ -69,6 +62,6 @@ describe('quantgate download-release', () => {
     [['--tag', 'v1', '--repo', 'not a repo'], '--repo "not a repo" is not a GitHub repository; give it as owner/name, e.g. octocat/hello-world'],
     [['--run-id', 'x', '--artifact-id', '4', '--repo', 'o/r'], '--run-id must be an integer ≥ 1, got "x"'],
   ])('%j is refused: %s', async (args, message) => {
-    await expect(run(args)).rejects.toThrow(message);
+    expect(await run(args)).toEqual({ code: EXIT_ERROR, stdout: '', stderr: `quantgate download-release: ${message}\n` });
   });
 });

@@ -1,12 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
-import { downloadCommand } from '../../../src/cli/commands/download.js';
-import { EXIT_OK } from '../../../src/cli/command.js';
-import { FakeHub } from '../../servers/fake-hub.js';
+import { EXIT_ERROR, EXIT_OK } from '../../../src/cli/command.js';
+import { runCli } from '../../helpers/cli.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
-import { optionValues } from '../../../src/common/option-values.js';
+import { FakeHub } from '../../servers/fake-hub.js';
 
 let hub: FakeHub;
 beforeAll(async () => {
@@ -22,17 +19,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  const collect = () => {
-    const sink = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((sink.text += String(chunk)), done()) }), { text: '' });
-    return sink;
-  };
-  const stdout = collect();
-  const stderr = collect();
-  const { values, positionals } = parseArgs({ args, options: downloadCommand.options, strict: true });
-  const code = await downloadCommand.run(optionValues(values), positionals, { stdout, stderr, stdin: new PassThrough(), env });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv) => runCli(['download', ...args], { env });
 
 describe('quantgate download', () => {
   test('prints only the snapshot folder on stdout, reading the Hub, cache and token from the environment', async () => {
@@ -58,8 +45,9 @@ describe('quantgate download', () => {
   });
 
   test('bad options fail with one line naming them', async () => {
-    await expect(run([], {})).rejects.toThrow('--model-id is required; see --help');
-    await expect(run(['--model-id', 'x/y', '--repo-type', 'space'], {})).rejects.toThrow('--repo-type must be one of model, dataset, got "space"');
-    await expect(run(['--model-id', 'x/y', '--hub-url', 'ftp://hub'], {})).rejects.toThrow(/Hub address "ftp:\/\/hub" must be http or https/);
+    const failure = (stderr: RegExp) => ({ code: EXIT_ERROR, stdout: '', stderr: expect.stringMatching(stderr) });
+    expect(await run([], {})).toEqual(failure(/^quantgate download: --model-id is required; see --help\n$/));
+    expect(await run(['--model-id', 'x/y', '--repo-type', 'space'], {})).toEqual(failure(/^quantgate download: --repo-type must be one of model, dataset, got "space"\n$/));
+    expect(await run(['--model-id', 'x/y', '--hub-url', 'ftp://hub'], {})).toEqual(failure(/^quantgate download: [^\n]*Hub address "ftp:\/\/hub" must be http or https[^\n]*\n$/));
   });
 });

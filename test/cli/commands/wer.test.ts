@@ -1,22 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
-import { werCommand } from '../../../src/cli/commands/wer.js';
-import { EXIT_GATE_FAILED, EXIT_OK } from '../../../src/cli/command.js';
-import { QuantgateError } from '../../../src/common/errors.js';
+import { EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK } from '../../../src/cli/command.js';
+import { runCli } from '../../helpers/cli.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
-import { optionValues } from '../../../src/common/option-values.js';
 
 afterAll(removeTempDirs);
 
-async function run(args: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const sink = new Writable({ write: (chunk, _encoding, done) => ((stdout += String(chunk)), done()) });
-  const { values, positionals } = parseArgs({ args, options: werCommand.options, strict: true });
-  const code = await werCommand.run(optionValues(values), positionals, { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: {} });
-  return { code, stdout };
-}
+const run = (args: string[]) => runCli(['wer', ...args]);
 
 async function files(contents: Record<string, string>): Promise<Record<string, string>> {
   const dir = await makeTempDir();
@@ -87,13 +77,15 @@ describe('quantgate wer', () => {
 
   test('bad arguments and mismatched files are one-line errors', async () => {
     const paths = await files({ 'ref.txt': 'a\nb\n', 'short.txt': 'a\n' });
-    await expect(run(['--reference', paths['ref.txt']!])).rejects.toThrow('--hypothesis is required; see --help');
-    await expect(run(['--reference', paths['ref.txt']!, '--hypothesis', paths['ref.txt']!, '--threshold', '1'])).rejects.toThrow('--threshold applies to a comparison and needs --baseline <file>; see --help');
-    await expect(run(['--reference', paths['ref.txt']!, '--hypothesis', paths['ref.txt']!, '--normalizer', 'klingon'])).rejects.toThrow('--normalizer must be one of whisper, basic, none, got "klingon"');
-    await expect(run(['--reference', paths['ref.txt']!, '--hypothesis', paths['short.txt']!])).rejects.toThrow(QuantgateError);
-    await expect(run(['--reference', paths['ref.txt']!, '--hypothesis', paths['short.txt']!])).rejects.toThrow(/line 2 has no counterpart/);
-    await expect(
-      run(['--reference', paths['ref.txt']!, '--hypothesis', paths['ref.txt']!, '--baseline', paths['ref.txt']!, '--gate-mode', 'loose']),
-    ).rejects.toThrow('--gate-mode must be one of point, lenient, strict, got "loose"');
+    const failure = (message: string) => ({ code: EXIT_ERROR, stdout: '', stderr: `quantgate wer: ${message}\n` });
+    expect(await run(['--reference', paths['ref.txt']!])).toEqual(failure('--hypothesis is required; see --help'));
+    expect(await run(['--reference', paths['ref.txt']!, '--hypothesis', paths['ref.txt']!, '--threshold', '1'])).toEqual(failure('--threshold applies to a comparison and needs --baseline <file>; see --help'));
+    expect(await run(['--reference', paths['ref.txt']!, '--hypothesis', paths['ref.txt']!, '--normalizer', 'klingon'])).toEqual(failure('--normalizer must be one of whisper, basic, none, got "klingon"'));
+    expect(await run(['--reference', paths['ref.txt']!, '--hypothesis', paths['short.txt']!])).toEqual(
+      failure(`${paths['short.txt']} has 1 utterances but ${paths['ref.txt']} has 2, so ${paths['ref.txt']} line 2 has no counterpart; without ids on every line (JSON Lines), files pair line by line and need the same count`),
+    );
+    expect(await run(['--reference', paths['ref.txt']!, '--hypothesis', paths['ref.txt']!, '--baseline', paths['ref.txt']!, '--gate-mode', 'loose'])).toEqual(
+      failure('--gate-mode must be one of point, lenient, strict, got "loose"'),
+    );
   });
 });

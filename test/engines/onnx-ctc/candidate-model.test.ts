@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { QuantizedModel } from '../../../src/engines/engine.js';
 import { encodeModel } from '../../../src/engines/onnx/model.js';
 import { buildCandidateModel } from '../../../src/engines/onnx-ctc/candidate-model.js';
@@ -7,6 +6,7 @@ import { padBatch } from '../../../src/engines/onnx-ctc/batch.js';
 import { openGgufModel } from '../../../src/formats/gguf/open.js';
 import { quantizeModel } from '../../../src/pipeline/quantize.js';
 import { decode } from '../../../src/quant/codec.js';
+import { floatInput, runModel } from '../../helpers/onnxruntime.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 import { CONV_WEIGHT, HEAD_WEIGHT, ctcModel, ctcWeights, speak, writeCtcModelFolder } from './ctc-test-model.js';
 
@@ -21,14 +21,8 @@ beforeAll(async () => {
 
 const input = padBatch([speak(['h', 'e', 'l', 'o', '|', 'w', 'o', 'r', 'l', 'd']), speak(['<s>', 'd', 'e', 'r'], { tail: 5 })], true);
 
-async function logits(model: Uint8Array): Promise<Float32Array> {
-  const session = await InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
-  try {
-    const outputs = await session.run({ input_values: new Tensor('float32', input.values, [2, input.samples]) });
-    return outputs.logits.data as Float32Array;
-  } finally {
-    await session.release();
-  }
+async function logits(model: Uint8Array): Promise<number[]> {
+  return (await runModel(model, { input_values: floatInput([2, input.samples], input.values) })).logits.data;
 }
 
 /** The test model with its quantized weights replaced by what the GGUF dequantizes to. */
@@ -47,7 +41,7 @@ async function dequantizedModel(): Promise<Uint8Array> {
   }
 }
 
-function maxDifference(a: Float32Array, b: Float32Array): number {
+function maxDifference(a: number[], b: number[]): number {
   expect(a.length).toBe(b.length);
   return a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i])), 0);
 }

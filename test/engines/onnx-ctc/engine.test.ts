@@ -1,6 +1,5 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Progress } from '../../../src/common/progress.js';
 import type { Utterance } from '../../../src/datasets/utterance.js';
 import type { QuantizedModel, Variant } from '../../../src/engines/engine.js';
 import { ModelBuilder } from '../../../src/engines/onnx/builder.js';
@@ -9,6 +8,7 @@ import { createOnnxCtcEngineFactory, type OnnxCtcEngine } from '../../../src/eng
 import { quantizeModel } from '../../../src/pipeline/quantize.js';
 import { writeTestModel } from '../../helpers/model.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
+import { recordingProgress } from '../../helpers/progress.js';
 import { CONV_WEIGHT, HEAD_WEIGHT, ONNX_HEAD_WEIGHT, SAMPLE_RATE, speak, tokenIds, writeCtcModelFolder, type FrameConfig, type Token } from './ctc-test-model.js';
 
 afterAll(removeTempDirs);
@@ -39,11 +39,6 @@ function utterance({ id, frames, tail }: Case): Utterance {
 
 const expected = CASES.map(({ id, text, tokens }) => ({ id, text, tokens: tokenIds(tokens) }));
 const reference: Variant = { kind: 'reference' };
-
-function recorder(): Progress & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (message) => void lines.push(message), task: () => ({ advance: () => undefined, finish: () => undefined }) };
-}
 
 async function withEngine<T>(dir: string, variant: Variant, use: (engine: OnnxCtcEngine) => Promise<T>, options: Parameters<typeof createOnnxCtcEngineFactory>[0] = {}): Promise<T> {
   const engine = await createOnnxCtcEngineFactory(options).open({ dir }, variant, { device: 'cpu' });
@@ -123,7 +118,7 @@ describe('onnx-ctc candidate from a quantized GGUF', () => {
   });
 
   test.each(['matmulnbits', 'dequant'] as const)('%s mode transcribes like the reference, with every quantized tensor substituted', async (candidateMode) => {
-    const progress = recorder();
+    const progress = recordingProgress();
     await withEngine(
       dir,
       { kind: 'candidate', quantized },

@@ -2,7 +2,7 @@ import { ModelBuilder, floatAttribute, intAttribute, intsAttribute, stringAttrib
 import { decodeModel, encodeModel } from '../../../src/engines/onnx/model.js';
 import { DataType } from '../../../src/engines/onnx/proto.js';
 import { float16Tensor, float32Tensor, int64Tensor, uint8Tensor } from '../../../src/engines/onnx/tensors.js';
-import { floatInput, int64Input, runModel } from './ort.js';
+import { floatInput, int64Input, runModel } from '../../helpers/onnxruntime.js';
 
 describe('ModelBuilder', () => {
   it('builds a model that onnxruntime runs: MatMul, Add, Relu', async () => {

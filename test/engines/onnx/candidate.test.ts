@@ -6,8 +6,8 @@ import { decodeModel, encodeModel } from '../../../src/engines/onnx/model.js';
 import { DataType, type ModelProto } from '../../../src/engines/onnx/proto.js';
 import { float32Tensor, rawTensor, transposeMatrix } from '../../../src/engines/onnx/tensors.js';
 import { matchWeights } from '../../../src/engines/onnx/weight-match.js';
+import { floatInput, int64Input, runModel, type Output } from '../../helpers/onnxruntime.js';
 import { fixture } from '../../helpers/paths.js';
-import { floatInput, int64Input, runModel, type Output } from './ort.js';
 import { pseudoRandom, quantize, torchWeights, type SourceWeight } from './quantized.js';
 
 const K = 64;

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { ModelBuilder, intAttribute } from '../../../src/engines/onnx/builder.js';
 import { q4_0ToMatMulNBits, type MatMulNBitsWeight } from '../../../src/engines/onnx/matmulnbits.js';
 import { float32Tensor, uint8Tensor } from '../../../src/engines/onnx/tensors.js';
+import { floatInput, runModel } from '../../helpers/onnxruntime.js';
 import { fixture } from '../../helpers/paths.js';
-import { floatInput, runModel } from './ort.js';
 
 /** ggml's golden Q4_0 blocks: 64 rows of 256 values, and ggml's own dequantization of them. */
 const ROWS = 64;

@@ -7,8 +7,8 @@ import { decodeModel, encodeModel, readModel, writeModel } from '../../../src/en
 import { DATA_LOCATION_EXTERNAL, type ModelProto } from '../../../src/engines/onnx/proto.js';
 import { float32Tensor, int64Tensor, tensorFloat32 } from '../../../src/engines/onnx/tensors.js';
 import { ProtoWriter } from '../../../src/engines/onnx/wire.js';
+import { floatInput, int64Input, runModel } from '../../helpers/onnxruntime.js';
 import { fixture, makeTempDir, removeTempDirs } from '../../helpers/paths.js';
-import { floatInput, int64Input, runModel } from './ort.js';
 
 afterAll(removeTempDirs);
 
