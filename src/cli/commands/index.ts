@@ -7,6 +7,7 @@ import { normalizeCommand } from './normalize.js';
 import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
 import { transcribeCommand } from './transcribe.js';
+import { verifyCommand } from './verify.js';
 import { werCommand } from './wer.js';
 
-export const commands: Command[] = [runCommand, quantizeCommand, transcribeCommand, downloadCommand, normalizeCommand, werCommand, downloadReleaseCommand];
+export const commands: Command[] = [runCommand, quantizeCommand, verifyCommand, transcribeCommand, downloadCommand, normalizeCommand, werCommand, downloadReleaseCommand];
