@@ -5,12 +5,13 @@ import { basename, dirname, extname } from 'node:path';
 import { statSync } from 'node:fs';
 import { formatBytes, formatDuration } from '../../common/format.js';
 import { QuantgateError } from '../../common/errors.js';
-import { createProgress } from '../../common/progress.js';
+import { createProgress, type Progress } from '../../common/progress.js';
+import { downloadSnapshot } from '../../hub/snapshot.js';
 import { PRESETS, QUANT_TYPES } from '../../quant/plan.js';
 import { maxShardBytesOption } from '../../pipeline/options.js';
 import { quantizeModel, SHARD_FORMATS } from '../../pipeline/quantize.js';
 import { formatPlanTable } from '../../report/plan-table.js';
-import { choiceOption, flagOption, listOption, numberOption, requiredString, stringOption } from '../../common/option-values.js';
+import { choiceOption, flagOption, listOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 const DEFAULT_OUT_DIR = 'models';
@@ -19,9 +20,12 @@ export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize safetensors weights to sharded GGUF (Q4_0 by default)',
   usage: `
-usage: quantgate quantize --model <dir|file> [options]
+usage: quantgate quantize (--model <dir|file> | --model-id <org/name>) [options]
 
   --model <path>          model folder, .safetensors file or model.safetensors.index.json
+  --model-id <org/name>   a Hugging Face model instead, downloaded into the shared cache;
+                          --revision (default main), --hf-token, --hub-url, --cache-dir, --offline
+                          as for \`quantgate download\`; the GGUF records the resolved commit
   --out <path>            output .gguf path, or a folder for the default name
                           (default: ${DEFAULT_OUT_DIR}/<model>-q4.gguf; shards go beside it)
   --type <type>           ${QUANT_TYPES.join(' | ')} (default q4_0)
@@ -35,6 +39,12 @@ usage: quantgate quantize --model <dir|file> [options]
 `,
   options: {
     model: { type: 'string' },
+    'model-id': { type: 'string' },
+    revision: { type: 'string' },
+    'hf-token': { type: 'string' },
+    'hub-url': { type: 'string' },
+    'cache-dir': { type: 'string' },
+    offline: { type: 'boolean' },
     out: { type: 'string' },
     type: { type: 'string' },
     'max-shard-size': { type: 'string' },
@@ -46,11 +56,12 @@ usage: quantgate quantize --model <dir|file> [options]
     'dry-run': { type: 'boolean' },
   },
   async run(values, _positionals, context) {
-    const model = requiredString(values, 'model');
+    const progress = createProgress({ stream: context.stderr });
     const { outDir, name } = resolveOut(stringOption(values, 'out'));
+    const source = await modelSource(values, context.env, progress);
     const started = performance.now();
     const result = await quantizeModel({
-      model,
+      ...source,
       outDir,
       name,
       type: choiceOption(values, 'type', QUANT_TYPES),
@@ -61,7 +72,7 @@ usage: quantgate quantize --model <dir|file> [options]
       preset: choiceOption(values, 'preset', PRESETS),
       threads: numberOption(values, 'threads', { min: 1, integer: true }),
       dryRun: flagOption(values, 'dry-run') ?? false,
-      progress: createProgress({ stream: context.stderr }),
+      progress,
       onPlan: (plan) => context.stdout.write(`${formatPlanTable(plan)}\n`),
     });
     if (result.output) {
@@ -81,6 +92,24 @@ usage: quantgate quantize --model <dir|file> [options]
     return EXIT_OK;
   },
 };
+
+/** The weights to quantize: a local path, or a Hub snapshot whose commit the GGUF records. */
+async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progress: Progress): Promise<{ model: string; repoId?: string; revision?: string }> {
+  const modelId = stringOption(values, 'model-id');
+  if (modelId === undefined) return { model: requiredString(values, 'model') };
+  if (stringOption(values, 'model') !== undefined) throw new QuantgateError('--model and --model-id both name a model; give one');
+  const snapshot = await downloadSnapshot({
+    repoId: modelId,
+    revision: stringOption(values, 'revision'),
+    token: stringOption(values, 'hf-token'),
+    hubUrl: stringOption(values, 'hub-url'),
+    cacheDir: stringOption(values, 'cache-dir'),
+    offline: flagOption(values, 'offline'),
+    env,
+    progress,
+  });
+  return { model: snapshot.dir, repoId: snapshot.repoId, revision: snapshot.revision };
+}
 
 /**
  * `--out` names the .gguf the seed would write; shard folders and the manifest take the same base

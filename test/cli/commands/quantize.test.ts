@@ -1,7 +1,9 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../../../src/cli/command.js';
+import { readManifest } from '../../../src/formats/gguf/manifest.js';
 import { runCli } from '../../helpers/cli.js';
+import { FakeHub } from '../../servers/fake-hub.js';
 import { tinyModelTensors, writeTestModel } from '../../helpers/model.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 
@@ -72,6 +74,23 @@ describe('quantgate quantize', () => {
     expect(run.stderr).toMatch(/cannot create output folder .*choose a writable --out path/);
   });
 
+  test('--model-id quantizes a Hub model from the shared cache and records its commit', async () => {
+    const hub = await FakeHub.start();
+    try {
+      hub.createRepo('org/tiny');
+      const commit = await hub.commit('org/tiny', [{ path: 'model.safetensors', content: { file: join(modelDir, 'model.safetensors') } }]);
+      const outDir = await makeTempDir();
+      const run = await runCli(['quantize', '--model-id', 'org/tiny', '--hub-url', hub.url, '--cache-dir', await makeTempDir(), '--out', outDir]);
+      expect(run.code).toBe(EXIT_OK);
+      const manifest = await readManifest(join(outDir, 'tiny-q4.manifest.json'));
+      expect(manifest.source).toEqual({ repoId: 'org/tiny', revision: commit });
+      const both = await runCli(['quantize', '--model-id', 'org/tiny', '--model', modelDir]);
+      expect(both.stderr).toBe('quantgate quantize: --model and --model-id both name a model; give one\n');
+    } finally {
+      await hub.close();
+    }
+  });
+
   test('--model is required', async () => {
     const run = await runCli(['quantize']);
     expect(run.code).toBe(EXIT_ERROR);
@@ -79,9 +98,8 @@ describe('quantgate quantize', () => {
   });
 
   test('--help shows the usage', async () => {
-    await mkdir(join(await makeTempDir(), 'x'), { recursive: true });
     const run = await runCli(['quantize', '--help']);
     expect(run.code).toBe(EXIT_OK);
-    expect(run.stdout).toMatch(/^usage: quantgate quantize --model/);
+    expect(run.stdout).toMatch(/^usage: quantgate quantize \(--model <dir\|file> \| --model-id <org\/name>\)/);
   });
 });
