@@ -3,6 +3,7 @@
 
 import { cpus } from 'node:os';
 import { bench as audio } from './audio.bench.js';
+import { bench as demoRun } from './demo-run.bench.js';
 import { bench as gguf } from './gguf.bench.js';
 import { bench as hub } from './hub.bench.js';
 import { bench as kyutai } from './kyutai.bench.js';
@@ -17,7 +18,7 @@ import { bench as scoring } from './scoring.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, onnxCtc, kyutai, publish];
+const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, onnxCtc, demoRun, kyutai, publish];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));

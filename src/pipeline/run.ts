@@ -127,23 +127,26 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     });
     const evaluation = await timed('transcribe', () => transcribeAll(dataset, reference, candidate, options.batchSize, progress, context.signal));
 
-    const comparison = compareSystems(
-      pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
-      { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
-      {
-        dataset: { name: dataset.info.name, split: dataset.info.split, revision: dataset.info.revision },
-        failedUtterances: evaluation.failed,
-        gate: { mode: options.gateMode, thresholdPoints: options.threshold },
-        bootstrap: { seed: options.seed, resamples: options.resamples },
-        run: {
-          modelId: model.repoId ?? model.dir,
-          modelRevision: model.revision,
-          engine: factory.name,
-          device: reference.device,
-          shard: options.shard ? formatShard(options.shard) : undefined,
-          stageSeconds,
+    const comparison = await timed('score', async () =>
+      compareSystems(
+        pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
+        { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
+        {
+          dataset: { name: dataset.info.name, split: dataset.info.split, revision: dataset.info.revision },
+          failedUtterances: evaluation.failed,
+          gate: { mode: options.gateMode, thresholdPoints: options.threshold },
+          bootstrap: { seed: options.seed, resamples: options.resamples },
+          run: {
+            modelId: model.repoId ?? model.dir,
+            modelRevision: model.revision,
+            engine: factory.name,
+            device: reference.device,
+            shard: options.shard ? formatShard(options.shard) : undefined,
+            // Filled as the stages end, so the results file has every stage before it.
+            stageSeconds,
+          },
         },
-      },
+      ),
     );
     const results = await writeEvalResults(options.outDir, comparison);
     const partial = options.shard !== undefined;
