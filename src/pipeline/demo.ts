@@ -17,8 +17,8 @@ let found: DemoPaths | undefined;
 
 export function demoPaths(): DemoPaths {
   if (found) return found;
-  const root = folderAbove(import.meta.url, ['package.json', join('assets', 'demo', 'model')]);
+  const root = folderAbove(import.meta.url, ['package.json', join('assets', 'demo', 'quantgate-demo')]);
   if (root === undefined) throw new QuantgateError('the embedded demo model (assets/demo/) is missing from this installation; reinstall quantgate or pass --model-id/--model-path');
-  found = { model: join(root, 'assets', 'demo', 'model'), testset: join(root, 'assets', 'demo', 'testset', 'manifest.jsonl') };
+  found = { model: join(root, 'assets', 'demo', 'quantgate-demo'), testset: join(root, 'assets', 'demo', 'testset', 'manifest.jsonl') };
   return found;
 }

@@ -74,8 +74,8 @@ describe('readActionInputs', () => {
   });
 
   test('a model-path replaces the default model-id', () => {
-    const inputs = readActionInputs(inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr', 'model-path': 'assets/demo/model' }).getInput);
-    expect(inputs.run.modelPath).toBe('assets/demo/model');
+    const inputs = readActionInputs(inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr', 'model-path': 'assets/demo/quantgate-demo' }).getInput);
+    expect(inputs.run.modelPath).toBe('assets/demo/quantgate-demo');
     expect(inputs.run.modelId).toBeUndefined();
   });
 

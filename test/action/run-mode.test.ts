@@ -85,13 +85,13 @@ describe('mode run', () => {
 
   test('with model-id empty, the bundle takes the embedded demo model and test set from the checkout beside dist/', async () => {
     const demo = join(checkout, 'assets', 'demo');
-    await cp(fixture.modelDir, join(demo, 'model'), { recursive: true });
+    await cp(fixture.modelDir, join(demo, 'quantgate-demo'), { recursive: true });
     await cp(dirname(fixture.manifest), join(demo, 'testset'), { recursive: true });
     try {
       const { 'model-path': _model, dataset: _dataset, ...inputs } = evaluation(0, { 'out-dir': join(workspace, 'out-demo') });
       const run = await runBundledAction(checkout, workspace, { ...inputs, 'model-id': '' }, runnerEnv());
       expect(run.code).toBe(0);
-      expect(run.summary).toContain(`| model | \`${join(demo, 'model')}\` |`);
+      expect(run.summary).toContain(`| model | \`${join(demo, 'quantgate-demo')}\` |`);
       expect(run.summary).toContain(`Data set: ${join(demo, 'testset', 'manifest.jsonl')} · ${UTTERANCE_COUNT} utterances`);
     } finally {
       await rm(demo, { recursive: true });
