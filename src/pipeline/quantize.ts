@@ -152,23 +152,20 @@ async function removeStaleOutputs(outDir: string, name: string, written: OutputF
 
 /**
  * Feeds every planned tensor to the writer in order. Conversion jobs run on the pool several at a
- * time across tensor boundaries, while results are written strictly in order.
+ * time across tensor boundaries (the workers read their chunks themselves), while results are
+ * written strictly in order.
  */
 async function streamTensors(reader: SafetensorsReader, tensors: readonly PlannedTensor[], pool: ConvertPool, writer: GgufDataWriter, onValues: (count: number) => void): Promise<void> {
   const window = pool.threads * 3;
-  type Job = { tensor: PlannedTensor; elements: number; result: Promise<Uint8Array> };
   const jobs: Job[] = [];
   const produced = produceJobs(reader, tensors, pool);
-
-  let exhausted = false;
-  const fillWindow = async () => {
-    while (!exhausted && jobs.length < window) {
-      const next = await produced.next();
-      if (next.done) exhausted = true;
-      else jobs.push(next.value);
+  const fillWindow = () => {
+    while (jobs.length < window) {
+      const next = produced.next();
+      if (next.done) return;
+      jobs.push(next.value);
     }
   };
-
   try {
     for (const tensor of tensors) {
       await writer.writeTensor(
@@ -176,7 +173,7 @@ async function streamTensors(reader: SafetensorsReader, tensors: readonly Planne
         (async function* () {
           let written = 0;
           while (written < tensor.bytes) {
-            await fillWindow();
+            fillWindow();
             const job = jobs.shift();
             if (!job || job.tensor !== tensor) throw new Error(`conversion jobs out of step at tensor ${tensor.name}`);
             const data = await job.result;
@@ -187,25 +184,33 @@ async function streamTensors(reader: SafetensorsReader, tensors: readonly Planne
         })(),
       );
     }
-  } catch (error) {
-    // Settle what is still in flight so no rejection goes unhandled, then report the first cause.
+  } finally {
+    // Settle what is still in flight so no rejection goes unhandled.
     await Promise.allSettled(jobs.map((job) => job.result));
-    await produced.return(undefined);
-    throw error;
   }
 }
 
-async function* produceJobs(reader: SafetensorsReader, tensors: readonly PlannedTensor[], pool: ConvertPool) {
+interface Job {
+  tensor: PlannedTensor;
+  elements: number;
+  result: Promise<Uint8Array>;
+}
+
+/**
+ * One conversion job per chunk of CHUNK_SOURCE_BYTES of every planned tensor, submitted to the
+ * pool as it is taken. The pool's workers read the chunks from the safetensors file themselves,
+ * so this thread only writes results.
+ */
+function* produceJobs(reader: SafetensorsReader, tensors: readonly PlannedTensor[], pool: ConvertPool): Generator<Job> {
   for (const planned of tensors) {
     const source = reader.tensor(planned.name) as SafetensorsTensor;
     const elementBytes = source.byteLength / Math.max(source.elementCount, 1);
     const blockSize = GGML_TYPES[planned.type].blockSize;
     const chunkElements = Math.max(blockSize, Math.floor(CHUNK_SOURCE_BYTES / elementBytes / blockSize) * blockSize);
-    let firstElement = 0;
-    for await (const bytes of reader.chunks(source, { maxBytes: chunkElements * elementBytes, elementMultiple: blockSize })) {
-      const elements = bytes.byteLength / elementBytes;
-      const start = firstElement;
-      const result = pool.convert({ source: planned.sourceDtype as SourceType, target: planned.type as TargetType, bytes }).then(({ data, firstNonFinite }) => {
+    for (let start = 0; start < source.elementCount; start += chunkElements) {
+      const elements = Math.min(chunkElements, source.elementCount - start);
+      const range = { path: source.file, position: source.dataOffset + start * elementBytes, length: elements * elementBytes };
+      const result = pool.convert({ source: planned.sourceDtype as SourceType, target: planned.type as TargetType, range }).then(({ data, firstNonFinite }) => {
         if (firstNonFinite >= 0) throw nonFiniteError(planned, start + firstNonFinite);
         if (planned.type === 'F16') checkHalfRange(planned, data, start);
         return data;
@@ -213,7 +218,6 @@ async function* produceJobs(reader: SafetensorsReader, tensors: readonly Planned
       // Rejections are handled when the writer reaches this job; mark them seen until then.
       result.catch(() => undefined);
       yield { tensor: planned, elements, result };
-      firstElement += elements;
     }
   }
 }

@@ -1,27 +1,31 @@
 // A pool of worker threads, one per core by default, each with its own instance of the
 // WebAssembly kernel (kernel.c), converting chunks of safetensors source bytes to GGUF tensor
-// bytes in parallel. Buffers move by transfer, not copy, both ways. Results are identical to the
-// scalar codecs in codec.ts. Callers may keep many jobs in flight; each job's promise settles on
-// its own, so the caller writes results in whatever order it needs.
+// bytes in parallel. Source bytes come from the caller, or each worker reads them from a file
+// range itself, which keeps reading off the caller's thread. Buffers move by transfer, not copy.
+// Results are identical to the scalar codecs in codec.ts. Callers may keep many jobs in flight;
+// each job's promise settles on its own, so the caller writes results in whatever order it needs.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { describeError } from '../common/errors.js';
+import { QuantgateError, describeError } from '../common/errors.js';
 import { GGML_TYPES } from '../formats/gguf/constants.js';
 import type { SourceType, TargetType } from './codec.js';
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.js';
 import { KERNEL_WORKER_SOURCE } from './kernel-worker.js';
 
-export interface ConvertJob {
-  source: SourceType;
-  target: TargetType;
-  /**
-   * Little-endian source values; a whole number of blocks of `target`. The pool owns them until
-   * the job settles: a view spanning its whole ArrayBuffer is transferred to a worker (detaching
-   * it for the caller), any other view is copied when a worker takes the job.
-   */
-  bytes: Uint8Array;
+/** Bytes of a file that a worker reads for itself. */
+export interface FileRange {
+  path: string;
+  position: number;
+  length: number;
 }
+
+/**
+ * Little-endian source values, a whole number of blocks of `target`: `bytes` the pool owns until
+ * the job settles (a view spanning its whole ArrayBuffer is transferred to a worker, detaching it
+ * for the caller; any other view is copied), or a `range` of a file.
+ */
+export type ConvertJob = { source: SourceType; target: TargetType } & ({ bytes: Uint8Array } | { range: FileRange });
 
 export interface ConvertResult {
   /** The values in `target`'s layout. */
@@ -79,7 +83,7 @@ interface Slot {
   inFlight: Map<number, Pending>;
 }
 
-type Reply = { id: number; data: Uint8Array; firstNonFinite: number } | { id: number; error: string };
+type Reply = { id: number; data: Uint8Array; firstNonFinite: number } | { id: number; error: string; reading: boolean };
 
 class WorkerPool implements ConvertPool {
   private readonly slots: Slot[];
@@ -126,11 +130,15 @@ class WorkerPool implements ConvertPool {
       const slot = this.slots.reduce((best, candidate) => (candidate.inFlight.size < best.inFlight.size ? candidate : best));
       if (slot.inFlight.size >= JOBS_PER_WORKER) return;
       const pending = this.queue.shift()!;
-      const { source, target, bytes } = pending.job;
-      const owned = transferable(bytes);
+      const { job } = pending;
       if (slot.inFlight.size === 0) slot.worker.ref();
       slot.inFlight.set(pending.id, pending);
-      slot.worker.postMessage({ id: pending.id, source: GGML_TYPES[source], target: GGML_TYPES[target], bytes: owned }, [owned.buffer]);
+      const message = { id: pending.id, source: GGML_TYPES[job.source], target: GGML_TYPES[job.target] };
+      if ('range' in job) slot.worker.postMessage({ ...message, range: job.range });
+      else {
+        const owned = transferable(job.bytes);
+        slot.worker.postMessage({ ...message, bytes: owned }, [owned.buffer]);
+      }
     }
   }
 
@@ -140,8 +148,12 @@ class WorkerPool implements ConvertPool {
     slot.inFlight.delete(reply.id);
     if (slot.inFlight.size === 0) slot.worker.unref();
     if ('error' in reply) {
-      const { source, target } = pending.job;
-      pending.reject(new Error(`the conversion kernel failed on a ${source} to ${target} job: ${reply.error}`));
+      const { job } = pending;
+      pending.reject(
+        reply.reading && 'range' in job
+          ? new QuantgateError(`reading ${job.range.path} failed (${reply.error}); check the disk and that the file is not changing, then run again`)
+          : new Error(`the conversion kernel failed on a ${job.source} to ${job.target} job: ${reply.error}`),
+      );
     } else {
       pending.resolve({ data: reply.data, firstNonFinite: reply.firstNonFinite });
     }
@@ -171,15 +183,17 @@ function transferable(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 const SOURCES: readonly string[] = ['F32', 'F16', 'BF16'] satisfies SourceType[];
 const TARGETS: readonly string[] = ['F32', 'F16', 'Q4_0', 'Q8_0'] satisfies TargetType[];
 
-function checkJob({ source, target, bytes }: ConvertJob): void {
+function checkJob(job: ConvertJob): void {
+  const { source, target } = job;
   if (!SOURCES.includes(source)) throw new RangeError(`cannot convert from ${source}; sources are ${SOURCES.join(', ')}`);
   if (!TARGETS.includes(target)) throw new RangeError(`cannot convert to ${target}; targets are ${TARGETS.join(', ')}`);
+  const length = 'range' in job ? job.range.length : job.bytes.length;
   const { typeSize } = GGML_TYPES[source];
   const { blockSize } = GGML_TYPES[target];
-  if (bytes.length % typeSize !== 0) {
-    throw new RangeError(`${bytes.length} bytes is not a whole number of ${source} values of ${typeSize} bytes`);
+  if (length % typeSize !== 0) {
+    throw new RangeError(`${length} bytes is not a whole number of ${source} values of ${typeSize} bytes`);
   }
-  if ((bytes.length / typeSize) % blockSize !== 0) {
-    throw new RangeError(`${bytes.length / typeSize} values is not a whole number of ${target} blocks of ${blockSize}`);
+  if ((length / typeSize) % blockSize !== 0) {
+    throw new RangeError(`${length / typeSize} values is not a whole number of ${target} blocks of ${blockSize}`);
   }
 }

@@ -9,7 +9,7 @@ import { fixture, makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths
 const golden = (name: string) => new Uint8Array(readFileSync(fixture('quant', name)));
 const TARGETS: TargetType[] = ['Q4_0', 'Q8_0', 'F16', 'F32'];
 /** kernel.c's CHUNK_VALUES: the values one call of the kernel converts. */
-const KERNEL_CHUNK_VALUES = 1 << 14;
+const KERNEL_CHUNK_VALUES = 1 << 18;
 
 let pool: ConvertPool;
 beforeAll(() => {
@@ -240,6 +240,30 @@ describe('jobs', () => {
     } finally {
       await single.close();
     }
+  });
+
+  test('a file range is read by the worker itself and converts exactly like the same bytes', async () => {
+    const length = 2 * KERNEL_CHUNK_VALUES + 96;
+    const bytes = randomBytes(2 * length, 31);
+    const path = join(await makeTempDir(), 'source.bin');
+    const offset = 1000;
+    writeFileSync(path, Buffer.concat([Buffer.alloc(offset, 7), bytes, Buffer.alloc(64, 9)]));
+    for (const target of TARGETS) {
+      const fromFile = await pool.convert({ source: 'BF16', target, range: { path, position: offset, length: bytes.byteLength } });
+      const fromBytes = await pool.convert({ source: 'BF16', target, bytes: bytes.slice() });
+      expect(Buffer.from(fromFile.data).equals(Buffer.from(fromBytes.data))).toBe(true);
+      expect(fromFile.firstNonFinite).toBe(fromBytes.firstNonFinite);
+    }
+  });
+
+  test('a file range the file does not hold is a clear error, and the pool goes on', async () => {
+    const path = join(await makeTempDir(), 'short.bin');
+    writeFileSync(path, Buffer.alloc(100));
+    await expect(pool.convert({ source: 'BF16', target: 'Q4_0', range: { path, position: 0, length: 128 } })).rejects.toThrow(
+      /^reading .*short\.bin failed \(the file ended at byte 100, inside a tensor\); check the disk and that the file is not changing, then run again$/,
+    );
+    await expect(pool.convert({ source: 'BF16', target: 'Q4_0', range: { path: `${path}.absent`, position: 0, length: 64 } })).rejects.toThrow(/^reading .*absent failed \(ENOENT/);
+    expect((await pool.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(64) })).data).toHaveLength(18);
   });
 
   test('a view over a whole buffer is transferred; any other view is copied and left intact', async () => {
