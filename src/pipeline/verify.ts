@@ -11,7 +11,7 @@ import { GGML_TYPES, type GgmlTypeName } from '../formats/gguf/constants.js';
 import { verifyManifest, type Manifest } from '../formats/gguf/manifest.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import type { GgufModel } from '../formats/gguf/reader.js';
-import { openSafetensors, type SafetensorsReader } from '../formats/safetensors.js';
+import { SAFETENSORS_DTYPE_BITS, openSafetensors, type SafetensorsReader } from '../formats/safetensors.js';
 import { decode, decodeSource, type SourceType } from '../quant/codec.js';
 import { f16BitsToF32 } from '../quant/half.js';
 
@@ -110,13 +110,17 @@ async function checkValues(gguf: GgufModel, source: SafetensorsReader, progress:
     const { blockSize, typeSize } = GGML_TYPES[tensor.type];
     const elements = count(tensor.ne);
     let worstRatio = 0;
-    let start = 0;
-    for await (const bytes of gguf.readChunks(tensor.name, (CHUNK_ELEMENTS / blockSize) * typeSize)) {
-      const chunkElements = (bytes.byteLength / typeSize) * blockSize;
-      const expected = decodeSource(original.dtype as SourceType, await source.readRange(original, start, chunkElements));
-      worstRatio = Math.max(worstRatio, worstErrorRatio(tensor.type, bytes, expected));
-      start += chunkElements;
-      task.advance(chunkElements);
+    // Both sides come in chunks of CHUNK_ELEMENTS values, so the i-th chunks hold the same values.
+    const sourceChunks = source.chunks(original, { maxBytes: CHUNK_ELEMENTS * (SAFETENSORS_DTYPE_BITS[original.dtype] / 8), elementMultiple: blockSize });
+    try {
+      for await (const bytes of gguf.readChunks(tensor.name, (CHUNK_ELEMENTS / blockSize) * typeSize)) {
+        const chunkElements = (bytes.byteLength / typeSize) * blockSize;
+        const expected = decodeSource(original.dtype as SourceType, (await sourceChunks.next()).value as Uint8Array);
+        worstRatio = Math.max(worstRatio, worstErrorRatio(tensor.type, bytes, expected));
+        task.advance(chunkElements);
+      }
+    } finally {
+      await sourceChunks.return();
     }
     checks.push({ name: tensor.name, type: tensor.type, elements, worstRatio });
   }
