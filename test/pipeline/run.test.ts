@@ -1,0 +1,90 @@
+// The whole job through `quantgate run`: a Hub dataset (LibriSpeech-shaped parquet on the fake Hub,
+// only the wanted split downloaded), the command engine with a stand-in recognizer, the gate's
+// exit codes, and the default offline run on the embedded demo model.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK } from '../../src/cli/command.js';
+import { runCli } from '../helpers/cli.js';
+import { tinyModelTensors, writeTestModel } from '../helpers/model.js';
+import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
+import { writeLibriSpeechParquet } from '../datasets/make-parquet.js';
+import { FakeHub } from '../servers/fake-hub.js';
+
+afterAll(removeTempDirs);
+
+const TEXTS = ['the quick brown fox jumps over the lazy dog', 'she sells sea shells by the sea shore', 'a stitch in time saves nine', 'every cloud has a silver lining'];
+const ids = Array.from({ length: 8 }, (_, i) => `1089-134686-${String(i).padStart(4, '0')}`);
+
+let hub: FakeHub;
+let modelDir: string;
+let commands: (dropEvery: number) => string[];
+let datasetCommit: string;
+
+beforeAll(async () => {
+  const dir = await makeTempDir();
+  modelDir = await writeTestModel(join(dir, 'tiny'), tinyModelTensors());
+  const speech = await Promise.all([1, 2, 3, 4].map((n) => readFile(fixture('audio', `speech-${n}.flac`))));
+  const rows = ids.map((id, i) => ({ id, text: TEXTS[i % 4]!.toUpperCase(), audio: new Uint8Array(speech[i % 4]!) }));
+  await writeLibriSpeechParquet(join(dir, 'test.parquet'), rows, 3);
+  await writeLibriSpeechParquet(join(dir, 'train.parquet'), rows.slice(0, 2), 2);
+  const truth = join(dir, 'truth.json');
+  await writeFile(truth, JSON.stringify(Object.fromEntries(ids.map((id, i) => [id, TEXTS[i % 4]]))));
+  const script = fileURLToPath(new URL('../action/fake-stt.mjs', import.meta.url));
+  const stt = `'${process.execPath}' '${script}' {manifest} {output} '${truth}'`;
+  commands = (dropEvery) => ['--reference-command', stt, '--candidate-command', `${stt} --drop-every ${dropEvery}`];
+
+  hub = await FakeHub.start();
+  hub.createRepo('org/speech', { type: 'dataset' });
+  datasetCommit = await hub.commit(
+    'org/speech',
+    [
+      { path: 'all/test.clean/0000.parquet', content: { file: join(dir, 'test.parquet') } },
+      { path: 'all/train.clean.100/0000.parquet', content: { file: join(dir, 'train.parquet') } },
+    ],
+    { type: 'dataset' },
+  );
+});
+
+afterAll(() => hub.close());
+
+describe('quantgate run', () => {
+  test('evaluates a Hub dataset, downloading only the split it needs, and passes a faithful candidate', async () => {
+    const outDir = await makeTempDir();
+    const cacheDir = await makeTempDir();
+    const run = await runCli(['run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', cacheDir, ...commands(0), '--out-dir', outDir]);
+    expect(run.stderr).not.toMatch(/quantgate run:/);
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout).toMatch(/reference\s+0\.00%/);
+    expect(run.stdout).toContain('PASS (point mode, threshold 2.00 points)');
+    const downloads = hub.requests.filter((request) => request.path.includes('/resolve/')).map((request) => request.path);
+    expect(downloads.some((path) => path.endsWith('all/test.clean/0000.parquet'))).toBe(true);
+    expect(downloads.some((path) => path.includes('train.clean'))).toBe(false);
+    const results = JSON.parse(await readFile(join(outDir, 'eval_results.json'), 'utf8'));
+    expect(results.dataset).toMatchObject({ name: 'org/speech', split: 'test.clean', revision: datasetCommit });
+    expect(results.utterances).toHaveLength(ids.length);
+  });
+
+  test('a degraded candidate fails the gate with exit code 1, and still writes its results', async () => {
+    const outDir = await makeTempDir();
+    const run = await runCli(['run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', await makeTempDir(), ...commands(2), '--out-dir', outDir]);
+    expect(run.code).toBe(EXIT_GATE_FAILED);
+    expect(run.stdout).toMatch(/FAIL \(point mode, threshold 2\.00 points\)/);
+    expect(await readFile(join(outDir, 'eval_results.txt'), 'utf8')).toMatch(/FAIL/);
+  });
+
+  test('a bad option is one line and exit code 2, before any work', async () => {
+    const run = await runCli(['run', '--threshold', 'two']);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toBe('quantgate run: --threshold must be a number ≥ 0, got "two"\n');
+  });
+
+  test('with no options it runs offline on the demo model and its test set, and passes', async () => {
+    const outDir = await makeTempDir();
+    const run = await runCli(['run', '--out-dir', outDir], { env: { HF_HUB_OFFLINE: '1' } });
+    expect(run.code).toBe(EXIT_OK);
+    expect(run.stdout).toMatch(/Data set: .*assets\/demo\/testset\/manifest\.jsonl · 100 utterances/);
+    expect(run.stdout).toContain(`quantized model: ${join(outDir, 'quantgate-demo-q4.gguf')}`);
+  }, 300_000);
+});
