@@ -55,11 +55,16 @@ export async function retrying<T>(
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
       if (tryNumber >= policy.attempts) throw new RetriesExhaustedError(tryNumber, describeError(error));
-      const delayMs = Math.min(MAX_DELAY_MS, policy.baseDelayMs * 2 ** (tryNumber - 1));
+      const delayMs = backoffDelayMs(policy.baseDelayMs, tryNumber);
       onRetry(describeError(error), tryNumber + 1, delayMs);
       await sleep(delayMs);
     }
   }
+}
+
+/** The wait after failed try `tryNumber` (1-based): the base delay, doubled after each failure, at most 30 s. */
+export function backoffDelayMs(baseDelayMs: number, tryNumber: number): number {
+  return Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** (tryNumber - 1));
 }
 
 /** Calls `onStall` once `touch` has not been called for `timeoutMs`; `stop` disarms it. */
