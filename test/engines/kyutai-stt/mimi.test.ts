@@ -63,6 +63,26 @@ describe('Mimi encoder graph', () => {
     expect(outputs[MIMI_OUTPUT]!.values).toEqual(Array.from(await goldenInts('mimi_codes.i32')));
   });
 
+  it('gives moshi’s codes with all 32 codebooks active, as stt-1b-en_fr reads them, near-ties included', async () => {
+    // Some of these codes win by a relative distance margin of only 1.3e-4 (see the fixtures' README).
+    const allCodebooks = { ...config, codebooks: config.quantizer.nQ };
+    const weights = await openSafetensorsWeights(fixture('kyutai', 'mimi.safetensors'));
+    let all: GraphSession;
+    try {
+      all = await startSession(await buildMimiGraph(allCodebooks, weights), 'cpu', 'Mimi encoder');
+    } finally {
+      await weights.close();
+    }
+    try {
+      const results = await all.run({ [MIMI_INPUT]: new ort.Tensor('float32', audio, [1, 1, audio.length]) });
+      const codes = results[MIMI_OUTPUT]!;
+      expect(codes.dims).toEqual([1, 32, 25]);
+      expect(Array.from(codes.data as BigInt64Array, Number)).toEqual(Array.from(await goldenInts('mimi_codes_all32.i32')));
+    } finally {
+      await all.close();
+    }
+  });
+
   it('gives the streaming encoder’s codes for the STT run: the clip, then 7 silent frames', async () => {
     const outputs = await encode(withSilence(audio, SILENT_FRAMES));
     expect(outputs[MIMI_OUTPUT]!.dims).toEqual([1, 8, 32]);
