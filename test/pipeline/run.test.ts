@@ -1,8 +1,9 @@
 // The whole job through `quantgate run`: a Hub dataset (LibriSpeech-shaped parquet on the fake Hub,
 // only the wanted split downloaded), the command engine with a stand-in recognizer, the gate's
-// exit codes, and the default offline run on the embedded demo model.
+// exit codes, a Kyutai STT model from the Hub on the built-in engine, and the default offline run
+// on the embedded demo model.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK } from '../../src/cli/command.js';
@@ -10,6 +11,8 @@ import { runCli } from '../helpers/cli.js';
 import { tinyModelTensors, writeTestModel } from '../helpers/model.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { writeLibriSpeechParquet } from '../datasets/make-parquet.js';
+import { writeGoldenModel } from '../engines/kyutai-stt/golden.js';
+import { openGgufModel } from '../../src/formats/gguf/open.js';
 import { FakeHub } from '../servers/fake-hub.js';
 
 afterAll(removeTempDirs);
@@ -79,6 +82,40 @@ describe('quantgate run', () => {
     expect(run.code).toBe(EXIT_ERROR);
     expect(run.stderr).toBe('quantgate run: --threshold must be a number ≥ 0, got "two"\n');
   });
+
+  test('a kyutai/stt-* model from the Hub runs on the built-in engine with its preset, and records the commit and device', async () => {
+    // The golden Kyutai model (random weights) without `model_type`, so only the repo id marks it.
+    const modelFolder = await writeGoldenModel(await makeTempDir(), { model_type: undefined });
+    hub.createRepo('kyutai/stt-golden-test');
+    const files = await readdir(modelFolder);
+    const commit = await hub.commit('kyutai/stt-golden-test', files.map((name) => ({ path: name, content: { file: join(modelFolder, name) } })));
+    const data = await makeTempDir();
+    await mkdir(join(data, 'audio'));
+    const lines = await Promise.all(
+      [1, 2].map(async (n) => {
+        await writeFile(join(data, 'audio', `speech-${n}.flac`), await readFile(fixture('audio', `speech-${n}.flac`)));
+        return JSON.stringify({ id: `speech-${n}`, audio: `audio/speech-${n}.flac`, text: TEXTS[n - 1] });
+      }),
+    );
+    await writeFile(join(data, 'manifest.jsonl'), `${lines.join('\n')}\n`);
+    const outDir = await makeTempDir();
+    const hubOptions = ['--model-id', 'kyutai/stt-golden-test', '--hub-url', hub.url, '--cache-dir', await makeTempDir()];
+    const run = await runCli(['run', ...hubOptions, '--dataset', join(data, 'manifest.jsonl'), '--normalizer', 'none', '--threshold', '100', '--out-dir', outDir]);
+    expect(run.stderr).not.toMatch(/quantgate run:/);
+    expect(run.code).toBe(EXIT_OK);
+    const results = JSON.parse(await readFile(join(outDir, 'eval_results.json'), 'utf8'));
+    expect(results.run).toMatchObject({ modelId: 'kyutai/stt-golden-test', modelRevision: commit, engine: 'kyutai-stt', device: 'cpu' });
+    expect(results.utterances).toHaveLength(2);
+    // The kyutai-stt preset: its architecture, the LM's linear weights in Q4_0, the unused extra heads left out.
+    const gguf = await openGgufModel(join(outDir, 'stt-golden-test-q4.gguf'));
+    try {
+      expect(gguf.metadata.find((entry) => entry.key === 'general.architecture')?.value).toBe('kyutai-stt');
+      expect(gguf.tensors.find((tensor) => tensor.name === 'transformer.layers.0.gating.linear_in.weight')?.type).toBe('Q4_0');
+      expect(gguf.tensors.some((tensor) => tensor.name.startsWith('extra_heads.'))).toBe(false);
+    } finally {
+      await gguf.close();
+    }
+  }, 120_000);
 
   test('with no options it runs offline on the demo model and its test set, and passes', async () => {
     const outDir = await makeTempDir();
