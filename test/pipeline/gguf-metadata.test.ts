@@ -27,6 +27,7 @@ describe('GGUF metadata of a quantized model', () => {
   test('source and tool are recorded', () => {
     expect(byKey.get('quantgate.source.repo_id')?.value).toBe('kyutai/stt-1b-en_fr');
     expect(byKey.get('quantgate.source.revision')?.value).toBe('a'.repeat(40));
+    expect(byKey.get('quantgate.tool.name')?.value).toBe('quantgate');
     expect(byKey.get('quantgate.tool.version')?.value).toBe(TOOL_VERSION);
   });
 

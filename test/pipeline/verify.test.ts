@@ -56,6 +56,17 @@ describe('verify', () => {
     }
   });
 
+  test('a gguf-split set is checked from its folder, from any of its parts, or from its manifest', async () => {
+    const outDir = await makeTempDir();
+    const { output } = await quantizeModel({ model: modelDir, outDir, maxShardBytes: 8000, shardFormat: 'gguf-split' });
+    expect(output!.files.length).toBeGreaterThan(1);
+    for (const path of [join(outDir, 'tiny-q4-split'), output!.files[1]!, output!.manifestPath]) {
+      const report = await verifyQuantized({ path, model: modelDir });
+      expect(report.manifest?.files.length).toBe(output!.files.length);
+      expect(report.tensors).toHaveLength(tensors.length);
+    }
+  });
+
   test('a file that no longer matches its manifest is named', async () => {
     const { output } = await quantizeModel({ model: modelDir, outDir: await makeTempDir() });
     await corrupt(output!.files[0]!, 'emb.weight');

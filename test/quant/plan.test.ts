@@ -69,6 +69,14 @@ describe('tensor plan options', () => {
     expect(typeOf(planTensors(kyutai, { type: 'f16' }), 'text_linear.weight')).toBe('F16');
     expect(typeOf(planTensors(kyutai, { type: 'f32' }), 'text_linear.weight')).toBe('F32');
     expect(planTensors(kyutai, { type: 'f16' }).byType.BF16).toBeUndefined();
+    expect(planTensors(kyutai, { type: 'f16' }).fileType).toBe(LLAMA_FILE_TYPE.F16);
+    expect(planTensors(kyutai, { type: 'f32' }).fileType).toBe(LLAMA_FILE_TYPE.F32);
+  });
+
+  test('when no tensor takes the requested type, the file type follows what the weights became', () => {
+    const ragged = [{ name: 'proj.weight', dtype: 'BF16', shape: [64, 40] }, { name: 'norm.weight', dtype: 'F32', shape: [40] }];
+    expect(planTensors(ragged, { type: 'q4_0' }).fileType).toBe(LLAMA_FILE_TYPE.F16);
+    expect(planTensors([ragged[1]!], { type: 'q4_0' }).fileType).toBe(LLAMA_FILE_TYPE.F32);
   });
 
   test('--keep keeps matching tensors F32 and --skip leaves them out', () => {

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT_ERROR, EXIT_OK } from '../../../src/cli/command.js';
 import { readManifest } from '../../../src/formats/gguf/manifest.js';
@@ -61,9 +61,35 @@ describe('quantgate quantize', () => {
   test('a pickle checkpoint is refused with the reason', async () => {
     const dir = await makeTempDir();
     await writeFile(join(dir, 'pytorch_model.bin'), 'not really a pickle');
-    const run = await runCli(['quantize', '--model', dir]);
+    const outDir = await makeTempDir();
+    const run = await runCli(['quantize', '--model', dir, '--out', outDir]);
     expect(run.code).toBe(EXIT_ERROR);
     expect(run.stderr).toMatch(/pickle.*can execute arbitrary code/);
+    expect(await readdir(outDir)).toEqual([]);
+  });
+
+  /** A safetensors file from a header and data bytes. */
+  const safetensors = (header: Record<string, unknown>, data: Uint8Array) => {
+    const json = Buffer.from(JSON.stringify(header));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([length, json, data]);
+  };
+  const weight = (offsets: [number, number], dtype = 'F32') => ({ dtype, shape: [2, 32], data_offsets: offsets });
+
+  test.each([
+    ['a truncated file', async () => (await readFile(join(modelDir, 'model.safetensors'))).subarray(0, 3000), /the file is truncated — download it again/],
+    ['overlapping tensors', async () => safetensors({ 'a.weight': weight([0, 256]), 'b.weight': weight([128, 384]) }, new Uint8Array(384)), /overlap/],
+    ['an unknown dtype', async () => safetensors({ 'a.weight': weight([0, 64], 'Q7') }, new Uint8Array(64)), /"a\.weight".*Q7/],
+  ])('%s is one line, exit code 2, and no output', async (_name, bytes, message) => {
+    const dir = await makeTempDir();
+    await writeFile(join(dir, 'model.safetensors'), await bytes());
+    const outDir = await makeTempDir();
+    const run = await runCli(['quantize', '--model', dir, '--out', outDir]);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await readdir(outDir)).toEqual([]);
   });
 
   test('an output folder that cannot be written is a clear error', async () => {
