@@ -100,7 +100,7 @@ describe('quantgate quantize', () => {
     expect(run.stderr).toMatch(/cannot create output folder .*choose a writable --out path/);
   });
 
-  test('--model-id quantizes a Hub model from the shared cache and records its commit', async () => {
+  test('--model-id quantizes a Hub model from the shared cache and records its commit; --revision picks a branch', async () => {
     const hub = await FakeHub.start();
     try {
       hub.createRepo('org/tiny');
@@ -110,6 +110,13 @@ describe('quantgate quantize', () => {
       expect(run.code).toBe(EXIT_OK);
       const manifest = await readManifest(join(outDir, 'tiny-q4.manifest.json'));
       expect(manifest.source).toEqual({ repoId: 'org/tiny', revision: commit });
+      // --revision picks a branch, resolved to its own commit.
+      const branchCommit = await hub.commit('org/tiny', [{ path: 'model.safetensors', content: { file: join(modelDir, 'model.safetensors') } }, { path: 'README.md', content: 'v2' }], { branch: 'v2' });
+      const onBranch = await makeTempDir();
+      const revised = await runCli(['quantize', '--model-id', 'org/tiny', '--revision', 'v2', '--hub-url', hub.url, '--cache-dir', await makeTempDir(), '--out', onBranch]);
+      expect(revised.code).toBe(EXIT_OK);
+      expect(branchCommit).not.toBe(commit);
+      expect((await readManifest(join(onBranch, 'tiny-q4.manifest.json'))).source).toEqual({ repoId: 'org/tiny', revision: branchCommit });
       const both = await runCli(['quantize', '--model-id', 'org/tiny', '--model', modelDir]);
       expect(both.stderr).toBe('quantgate quantize: --model and --model-id both name a model; give one\n');
     } finally {
