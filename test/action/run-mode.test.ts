@@ -139,6 +139,8 @@ describe('mode run', () => {
     );
     expect(run.code).toBe(0);
     const uploaded = artifacts.artifacts.find((artifact) => artifact.name === 'tiny-q4')!;
+    const retentionDays = (uploaded.expiresAt!.getTime() - uploaded.createdAt.getTime()) / 86_400_000;
+    expect(retentionDays).toBeCloseTo(3, 1);
     expect(run.outputs['artifact-id']).toBe(String(uploaded.id));
     expect(run.outputs['artifact-url']).toBe(`https://github.com/octo/models/actions/runs/77/artifacts/${uploaded.id}`);
     expect(run.summary).toContain(`| artifact | https://github.com/octo/models/actions/runs/77/artifacts/${uploaded.id} |`);

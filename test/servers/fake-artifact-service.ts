@@ -20,6 +20,8 @@ export interface FakeArtifact {
   digest?: string;
   finalized: boolean;
   createdAt: Date;
+  /** When the client asked the artifact to expire (its retention), if it did. */
+  expiresAt?: Date;
 }
 
 export class FakeArtifactService extends TwirpService {
@@ -67,6 +69,7 @@ export class FakeArtifactService extends TwirpService {
         if (input.version !== 7) return twirpError(400, 'invalid_argument', `unsupported artifact version ${String(input.version)}`);
         if (inRun.some((artifact) => artifact.name === name)) return twirpError(409, 'already_exists', `an artifact with the name ${name} already exists on this run`);
         const artifact: FakeArtifact = { id: 1000 + this.artifacts.length, name, runBackendId: this.runBackendId, jobBackendId: this.jobBackendId, size: 0, finalized: false, createdAt: new Date() };
+        if (typeof input.expires_at === 'string') artifact.expiresAt = new Date(input.expires_at);
         this.artifacts.push(artifact);
         return twirpOk({ ok: true, signed_upload_url: this.blobs.signedUrl(blobName(artifact)) });
       }
