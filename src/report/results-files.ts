@@ -1,8 +1,8 @@
-// The two results files of an evaluation: eval_results.txt for people (data set, both WERs with
-// their error split, ΔWER with its interval, the gate and its verdict) and eval_results.json with
-// everything, per-utterance records included, for machines and for merging the partial results of
-// several jobs. Both are written atomically; the reader checks the schema version and the fields a
-// merge relies on.
+// The two results files of an evaluation: eval_results.txt for people (model, engine and device,
+// data set, both WERs with their error split, ΔWER with its interval, the gate and its verdict)
+// and eval_results.json with everything, per-utterance records included, for machines and for
+// merging the partial results of several jobs. Both are written atomically; the reader checks the
+// schema version and the fields a merge relies on.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,8 +20,9 @@ export const RESULTS_SCHEMA_VERSION = 1;
 export async function writeEvalResults(dir: string, comparison: ScoredComparison): Promise<{ textPath: string; jsonPath: string }> {
   const textPath = join(dir, RESULTS_TEXT_NAME);
   const jsonPath = join(dir, RESULTS_JSON_NAME);
-  await writeFileAtomic(jsonPath, `${JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, ...comparison }, null, 2)}\n`);
+  // The JSON last: merges and later steps read it, so when it is there the text file is too.
   await writeFileAtomic(textPath, formatEvalResultsText(comparison));
+  await writeFileAtomic(jsonPath, `${JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, ...comparison }, null, 2)}\n`);
   return { textPath, jsonPath };
 }
 
@@ -29,7 +30,14 @@ export function formatEvalResultsText(comparison: ScoredComparison): string {
   const { dataset, delta, gate } = comparison;
   const source = [dataset.name, dataset.config && `(${dataset.config})`, dataset.split && `split ${dataset.split}`, dataset.revision && `revision ${dataset.revision}`];
   const skipped = [`${formatQuantity(comparison.droppedEmptyIds.length, 'empty reference')} dropped`, `${formatInteger(comparison.failedUtterances.length)} failed`];
+  const { run } = comparison;
+  // A comparison of bare transcripts has no model or engine to name.
+  const optional: [string, string | undefined][] = [
+    ['model', run.modelId && [run.modelId, run.modelRevision && `revision ${run.modelRevision}`].filter(Boolean).join(' ')],
+    ['engine', run.engine && [run.engine, run.device && `on ${run.device}`].filter(Boolean).join(' ')],
+  ];
   const lines: [string, string][] = [
+    ...optional.filter((line): line is [string, string] => line[1] !== undefined),
     ['dataset', source.filter(Boolean).join(' ')],
     ['samples', `${formatQuantity(comparison.utteranceCount, 'utterance')}, ${formatQuantity(comparison.wordCount, 'word')} (${skipped.join(', ')})`],
     ['normalizer', comparison.normalizer],

@@ -8,9 +8,11 @@ import { sampleComparison } from './comparison.js';
 afterAll(removeTempDirs);
 
 describe('eval_results files', () => {
-  test('the text file states data set, both WERs with S/D/I, ΔWER, interval, threshold, mode and verdict', () => {
+  test('the text file states model, engine and device, data set, both WERs with S/D/I, ΔWER, interval, threshold, mode and verdict', () => {
     expect(formatEvalResultsText(sampleComparison())).toBe(
       [
+        'model:              kyutai/stt-1b-en_fr',
+        'engine:             fake on cpu',
         'dataset:            openslr/librispeech_asr (clean) split test revision 71ba8e1b8d37a0f4b5bb1b04a7b32c2bbcd5d1e1',
         'samples:            5 utterances, 29 words (1 empty reference dropped, 1 failed)',
         'normalizer:         none',
