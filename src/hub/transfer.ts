@@ -1,19 +1,16 @@
 // Moves one blob from the Hub into the cache. Bytes stream into `<blob>.incomplete` while they are
 // hashed; an interrupted transfer resumes with an HTTP Range request from where that file ends
 // (or starts over when the server ignores the range); transient failures are retried with backoff;
-// and the file takes its blob name only once its size and hash match. Plain node:http(s) carries
-// the bytes: it costs less CPU per byte than fetch's web streams, and each redirect hop is ours to
+// and the file takes its blob name only once its size and hash match. httpGet carries the bytes:
+// it costs a fraction of the CPU per byte of node:http or fetch, and each redirect hop is ours to
 // see, so the token is only sent where `headersFor` allows.
 
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { describeError, QuantgateError } from '../common/errors.js';
+import { httpGet, type HttpGetResponse } from './http-get.js';
 import { BlobHasher, hashKindOf } from './integrity.js';
-import { isTransientStatus, retrying, stallWatchdog, TransientError, type RetryPolicy } from './retry.js';
+import { isTransientStatus, retrying, TransientError, type RetryPolicy } from './retry.js';
 
 export interface BlobTransfer {
   url: string;
@@ -40,7 +37,6 @@ export class HttpStatusError extends Error {
 }
 
 const MAX_REDIRECTS = 10;
-const WRITE_CHUNK = 1 << 20;
 
 /** Downloads, verifies and renames the blob into place; returns the bytes received over the network, failed tries included. */
 export async function transferBlob(transfer: BlobTransfer): Promise<number> {
@@ -62,7 +58,7 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
   await hasher.feedFile(transfer.incompletePath, { end: offset });
   if (offset < transfer.size) {
     const response = await openRange(transfer, offset);
-    if (response.statusCode === 200 && offset > 0) {
+    if (response.status === 200 && offset > 0) {
       // The server ignored the range: its body starts at byte 0, so the file starts over.
       offset = 0;
       hasher = new BlobHasher(transfer.blobName, transfer.size);
@@ -78,81 +74,72 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
 }
 
 /** GET `url` from `offset` on, following redirects; resolves with a 200 or 206 response. */
-async function openRange(transfer: BlobTransfer, offset: number): Promise<IncomingMessage> {
+async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGetResponse> {
   let url = transfer.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = { ...transfer.headersFor(url), ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
-    const response = await get(url, headers, transfer.policy.stallTimeoutMs);
-    const status = response.statusCode ?? 0;
-    const location = response.headers.location;
-    if (status >= 300 && status < 400 && location) {
-      response.resume();
-      url = new URL(location, url).href;
+    const response = await httpGet(url, headers, { stallTimeoutMs: transfer.policy.stallTimeoutMs });
+    const { status, headers: answer } = response;
+    if (status >= 300 && status < 400 && answer.location) {
+      response.discard();
+      url = new URL(answer.location, url).href;
       continue;
     }
     if (status === 200 || (status === 206 && rangeStart(response) === offset)) return response;
-    response.resume();
-    if (status === 206) throw new TransientError(`the server resumed at the wrong offset (${response.headers['content-range']}, wanted ${offset})`);
+    response.discard();
+    if (status === 206) throw new TransientError(`the server resumed at the wrong offset (${answer['content-range']}, wanted ${offset})`);
     if (status === 416) {
       await rm(transfer.incompletePath, { force: true });
       throw new TransientError('the server refused the resume offset (HTTP 416); starting the file over');
     }
-    if (isTransientStatus(status)) throw new TransientError(`HTTP ${status} ${response.statusMessage ?? ''}`.trim());
+    if (isTransientStatus(status)) throw new TransientError(`HTTP ${status} ${response.statusMessage}`.trim());
     throw new HttpStatusError(status);
   }
   throw new TransientError(`more than ${MAX_REDIRECTS} redirects`);
 }
 
-function get(url: string, headers: Record<string, string>, stallTimeoutMs: number): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const request = (url.startsWith('https:') ? https : http).get(url, { headers }, (response) => {
-      watchdog.stop();
-      resolve(response);
-    });
-    const watchdog = stallWatchdog(stallTimeoutMs, () => request.destroy(new TransientError(`no answer for ${stallTimeoutMs / 1000}s`)));
-    request.on('error', (error) => {
-      watchdog.stop();
-      reject(error instanceof TransientError ? error : new TransientError(describeError(error)));
-    });
-  });
-}
-
-function rangeStart(response: IncomingMessage): number | undefined {
+function rangeStart(response: HttpGetResponse): number | undefined {
   const match = /^bytes (\d+)-/.exec(response.headers['content-range'] ?? '');
   return match ? Number(match[1]) : undefined;
 }
 
 /**
- * Streams the body onto the end of the partial file, hashing and counting it. When the connection
- * fails, every byte that did arrive is still written, so the next try resumes right after it.
+ * Appends the body to the partial file, hashing and counting it. Each piece is written before the
+ * next is read (the read buffer is reused), so when the connection fails every byte that did
+ * arrive is on disk and the next try resumes right after it. Writing synchronously costs the
+ * least CPU; a slow disk then slows the socket, which is the backpressure wanted.
  */
-async function receive(transfer: BlobTransfer, response: IncomingMessage, hasher: BlobHasher, offset: number): Promise<void> {
-  const stallMs = transfer.policy.stallTimeoutMs;
-  const watchdog = stallWatchdog(stallMs, () => response.destroy(new TransientError(`no data for ${stallMs / 1000}s`)));
-  const file = createWriteStream(transfer.incompletePath, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_CHUNK });
-  let networkError: unknown;
+async function receive(transfer: BlobTransfer, response: HttpGetResponse, hasher: BlobHasher, offset: number): Promise<void> {
+  let fd: number;
   try {
-    for await (const chunk of response as AsyncIterable<Buffer>) {
-      watchdog.touch();
-      hasher.update(chunk);
-      transfer.onBytes(chunk.byteLength);
-      if (!file.write(chunk)) {
-        await once(file, 'drain');
-        watchdog.touch();
-      }
-    }
+    fd = openSync(transfer.incompletePath, offset > 0 ? 'a' : 'w');
   } catch (error) {
-    networkError = error;
+    throw diskFailure(transfer.incompletePath, error);
+  }
+  try {
+    await response.readBody((bytes) => {
+      writeAll(fd, bytes, transfer.incompletePath);
+      hasher.update(bytes);
+      transfer.onBytes(bytes.byteLength);
+    });
+  } catch (error) {
+    if (error instanceof QuantgateError) throw error;
+    throw error instanceof TransientError ? error : new TransientError(`the connection broke (${describeError(error)})`);
   } finally {
-    watchdog.stop();
+    closeSync(fd);
   }
+}
+
+function writeAll(fd: number, bytes: Uint8Array, path: string): void {
   try {
-    file.end();
-    await finished(file);
+    for (let written = 0; written < bytes.byteLength; ) written += writeSync(fd, bytes, written);
   } catch (error) {
-    throw new QuantgateError(`writing ${transfer.incompletePath} failed (${describeError(error)}); free disk space or choose another --cache-dir, then run again`, { cause: error });
+    throw diskFailure(path, error);
   }
-  if (networkError !== undefined) throw networkError instanceof TransientError ? networkError : new TransientError(`the connection broke (${describeError(networkError)})`);
+}
+
+function diskFailure(path: string, error: unknown): QuantgateError {
+  return new QuantgateError(`writing ${path} failed (${describeError(error)}); free disk space or choose another --cache-dir, then run again`, { cause: error });
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -252,7 +252,8 @@ export class FakeHub {
         response.once('drain', () => source.resume());
       }
     });
-    source.on('end', () => response.end());
+    // A stalled or truncated body never ends: the connection stays silent or is dropped.
+    source.on('end', () => sent < limit && response.end());
   }
 
   private takeFault(path: string, kinds: Fault['kind'][]): Fault | undefined {
