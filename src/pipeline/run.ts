@@ -105,8 +105,9 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   };
   const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
 
-  const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command' });
   const [reference, candidate] = await timed('load', async () => {
+    // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
+    const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command' });
     const referenceEngine = await factory.open(model, { kind: 'reference' }, { device });
     try {
       return [referenceEngine, await factory.open(model, { kind: 'candidate', quantized: quantized! }, { device })] as const;
