@@ -20,18 +20,25 @@ export function hashKindOf(blobName: string): HashKind {
   return blobName.length === 64 ? 'sha256' : 'git-sha1';
 }
 
+/** How a blob's name is computed: the hash algorithm, and what it hashes before the bytes (git's header). */
+export interface BlobHashRecipe {
+  algorithm: 'sha256' | 'sha1';
+  prefix: string;
+}
+
+/** `size` is the blob's full size, which git's header includes. */
+export function blobHashRecipe(blobName: string, size: number): BlobHashRecipe {
+  return hashKindOf(blobName) === 'sha256' ? { algorithm: 'sha256', prefix: '' } : { algorithm: 'sha1', prefix: `blob ${size}\0` };
+}
+
 /** Hashes a blob's bytes as they stream past, the way its name was computed. */
 export class BlobHasher {
   private readonly hash: Hash;
 
   /** `size` is the blob's full size, which git's header includes. */
   constructor(blobName: string, size: number) {
-    if (hashKindOf(blobName) === 'sha256') {
-      this.hash = createHash('sha256');
-    } else {
-      this.hash = createHash('sha1');
-      this.hash.update(`blob ${size}\0`);
-    }
+    const { algorithm, prefix } = blobHashRecipe(blobName, size);
+    this.hash = createHash(algorithm).update(prefix);
   }
 
   update(chunk: Uint8Array): void {

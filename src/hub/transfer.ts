@@ -9,7 +9,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { describeError, QuantgateError } from '../common/errors.js';
 import { httpGet, type HttpGetResponse } from './http-get.js';
-import { BlobHasher, hashKindOf } from './integrity.js';
+import { followFile } from './hash-follower.js';
+import { BlobHasher, blobHashRecipe, hashKindOf } from './integrity.js';
 import { isTransientStatus, retrying, TransientError, type RetryPolicy } from './retry.js';
 
 export interface BlobTransfer {
@@ -37,6 +38,8 @@ export class HttpStatusError extends Error {
 }
 
 const MAX_REDIRECTS = 10;
+/** Downloads of at least this many bytes are hashed in a worker thread as they arrive. */
+const FOLLOW_MIN_BYTES = 16 << 20;
 
 /** Downloads, verifies and renames the blob into place; returns the bytes received over the network, failed tries included. */
 export async function transferBlob(transfer: BlobTransfer): Promise<number> {
@@ -54,20 +57,19 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
     await rm(transfer.incompletePath, { force: true });
     offset = 0;
   }
-  let hasher = new BlobHasher(transfer.blobName, transfer.size);
-  await hasher.feedFile(transfer.incompletePath, { end: offset });
+  let digest: string;
   if (offset < transfer.size) {
     const response = await openRange(transfer, offset);
-    if (response.status === 200 && offset > 0) {
-      // The server ignored the range: its body starts at byte 0, so the file starts over.
-      offset = 0;
-      hasher = new BlobHasher(transfer.blobName, transfer.size);
-    }
-    await receive(transfer, response, hasher, offset);
+    // A 200 to a range request means the server ignored the range: its body starts at byte 0.
+    digest = await receive(transfer, response, response.status === 200 ? 0 : offset);
     const written = await sizeOf(transfer.incompletePath);
     if (written < transfer.size) throw new TransientError(`the connection ended after ${written} of ${transfer.size} bytes`);
+  } else {
+    const hasher = new BlobHasher(transfer.blobName, transfer.size);
+    await hasher.feedFile(transfer.incompletePath);
+    digest = hasher.digest();
   }
-  if (hasher.digest() !== transfer.blobName) {
+  if (digest !== transfer.blobName) {
     await rm(transfer.incompletePath, { force: true });
     throw new TransientError(`the bytes received do not match the ${hashKindOf(transfer.blobName)} ${transfer.blobName} the Hub lists; the corrupt copy was deleted`);
   }
@@ -104,30 +106,60 @@ function rangeStart(response: HttpGetResponse): number | undefined {
 }
 
 /**
- * Appends the body to the partial file, hashing and counting it. Each piece is written before the
- * next is read (the read buffer is reused), so when the connection fails every byte that did
- * arrive is on disk and the next try resumes right after it. Writing synchronously costs the
- * least CPU; a slow disk then slows the socket, which is the backpressure wanted.
+ * Appends the body to the partial file from `offset` on, counting it, and resolves with the
+ * digest of the whole file. Each piece is written before the next is read (the read buffer is
+ * reused), so when the connection fails every byte that did arrive is on disk and the next try
+ * resumes right after it. Writing synchronously costs the least CPU; a slow disk then slows the
+ * socket, which is the backpressure wanted.
  */
-async function receive(transfer: BlobTransfer, response: HttpGetResponse, hasher: BlobHasher, offset: number): Promise<void> {
+async function receive(transfer: BlobTransfer, response: HttpGetResponse, offset: number): Promise<string> {
   let fd: number;
   try {
     fd = openSync(transfer.incompletePath, offset > 0 ? 'a' : 'w');
   } catch (error) {
     throw diskFailure(transfer.incompletePath, error);
   }
+  let hashing: FileDigest | undefined;
   try {
+    hashing = await digestWhileWriting(transfer, offset);
+    let fileSize = offset;
     await response.readBody((bytes) => {
       writeAll(fd, bytes, transfer.incompletePath);
-      hasher.update(bytes);
+      fileSize += bytes.byteLength;
+      hashing!.wrote(bytes, fileSize);
       transfer.onBytes(bytes.byteLength);
     });
   } catch (error) {
+    await hashing?.cancel();
     if (error instanceof QuantgateError) throw error;
     throw error instanceof TransientError ? error : new TransientError(`the connection broke (${describeError(error)})`);
   } finally {
     closeSync(fd);
   }
+  return hashing.digest();
+}
+
+/** The digest of a file being written, its first `offset` bytes already there. */
+interface FileDigest {
+  wrote(bytes: Uint8Array, fileSize: number): void;
+  digest(): Promise<string>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * Large downloads are hashed by a worker thread that follows the file as it grows, leaving the
+ * receiving thread only receiving and writing; small ones are hashed inline, sparing the thread's
+ * start-up.
+ */
+async function digestWhileWriting(transfer: BlobTransfer, offset: number): Promise<FileDigest> {
+  if (transfer.size - offset >= FOLLOW_MIN_BYTES) {
+    const follower = followFile(transfer.incompletePath, blobHashRecipe(transfer.blobName, transfer.size));
+    follower.written(offset);
+    return { wrote: (_, fileSize) => follower.written(fileSize), digest: () => follower.digest(), cancel: () => follower.cancel() };
+  }
+  const hasher = new BlobHasher(transfer.blobName, transfer.size);
+  await hasher.feedFile(transfer.incompletePath, { end: offset });
+  return { wrote: (bytes) => hasher.update(bytes), digest: async () => hasher.digest(), cancel: async () => undefined };
 }
 
 function writeAll(fd: number, bytes: Uint8Array, path: string): void {
