@@ -5,6 +5,7 @@
 
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { forEachLimited } from '../common/concurrency.js';
 import { QuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { checkRepoId, defaultCacheDir, RepoCache, type RepoType } from './cache-layout.js';
@@ -14,6 +15,12 @@ import { planOffline, planOnline, type SnapshotPlan } from './plan.js';
 import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, type RetryPolicy } from './retry.js';
 import { findToken, redactError } from './token.js';
 import { HttpStatusError, transferBlob } from './transfer.js';
+
+/**
+ * Files fetched at once. Each transfer has one core's worth of work in it (receiving and writing
+ * on the main thread, hashing in its own worker), so a few at once use the cores a runner has.
+ */
+const CONCURRENT_DOWNLOADS = 4;
 
 export interface SnapshotRequest {
   /** `org/name` on the Hub. */
@@ -162,10 +169,12 @@ async function downloadBlobs(plan: SnapshotPlan, connection: HubConnection, file
   const total = sum(files) - partial.reduce((a, b) => a + b, 0);
   const task = progress.task(`downloading ${cache.repo.id}`, { total, unit: 'bytes' });
   let bytesDownloaded = 0;
-  for (const file of files) {
+  // Largest first, so that the last one to finish is a small file.
+  const bySize = [...files].sort((a, b) => b.size - a.size);
+  await forEachLimited(bySize, CONCURRENT_DOWNLOADS, async (file) => {
     await mkdir(dirname(cache.blobPath(file.blobName)), { recursive: true });
     try {
-      bytesDownloaded += await transferBlob({
+      const received = await transferBlob({
         url: resolveUrl(connection, cache.repo, revision, file.path),
         headersFor: (url) => ({ 'user-agent': USER_AGENT, ...authorizationFor(connection, url) }),
         blobPath: cache.blobPath(file.blobName),
@@ -176,11 +185,12 @@ async function downloadBlobs(plan: SnapshotPlan, connection: HubConnection, file
         onBytes: (count) => task.advance(count),
         onRetry: (cause, nextTry, delayMs) => progress.info(`${file.path}: ${cause}; try ${nextTry} of ${connection.policy.attempts} in ${delayMs / 1000}s`),
       });
+      bytesDownloaded += received;
     } catch (error) {
       throw downloadError(plan, connection, file, error);
     }
     await markVerified(cache, file.blobName);
-  }
+  });
   task.finish();
   return bytesDownloaded;
 }

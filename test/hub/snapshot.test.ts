@@ -261,9 +261,10 @@ describe('downloadSnapshot', () => {
     await quantgateRejection(download(cacheDir, { retry: { ...FAST_RETRY, attempts: 1 } }));
     expect((await stat(incomplete)).size).toBe(120_000);
 
+    // The other files downloaded alongside it completed in the failed run and are kept.
     const resumed = await download(cacheDir);
     expect(hub.downloadsOf('model.safetensors').at(-1)?.range).toBe('bytes=120000-');
-    expect(resumed.bytesDownloaded).toBe(WEIGHTS.length - 120_000 + MIMI.length + CONFIG.length + TOKENIZER.length);
+    expect(resumed.bytesDownloaded).toBe(WEIGHTS.length - 120_000);
 
     const other = await makeTempDir();
     await download(other, { include: ['config.json'] });
@@ -290,6 +291,32 @@ describe('downloadSnapshot', () => {
     expect(error.message).toMatch(/downloading model\.safetensors failed 3 times, last: the bytes received do not match the sha256/);
     const blobs = await readdir(join(fresh, 'models--kyutai--stt-tiny', 'blobs'));
     expect(blobs.filter((name) => name.startsWith(sha256(WEIGHTS)))).toEqual([]);
+  });
+
+  test('a blob of 16 MiB or more, hashed by a worker thread as it arrives, resumes, restarts and is checked alike', async () => {
+    const large = bytes(17 * 2 ** 20 + 3, 9);
+    await hub.commit(REPO, [{ path: 'model.safetensors', content: large }, { path: 'config.json', content: CONFIG }]);
+    const blob = (cacheDir: string) => join(cacheDir, 'models--kyutai--stt-tiny', 'blobs', sha256(large));
+
+    hub.fault({ path: 'model.safetensors', kind: 'truncate', afterBytes: 5_000_000 });
+    const resumed = await makeTempDir();
+    await download(resumed);
+    expect(hub.downloadsOf('model.safetensors').filter((request) => request.server === 'cdn').map((request) => request.range)).toEqual([undefined, 'bytes=5000000-']);
+    expect(sha256(await readFile(blob(resumed)))).toBe(sha256(large));
+
+    hub.fault({ path: 'model.safetensors', kind: 'corrupt' });
+    const progress = recordingProgress();
+    const corrupted = await makeTempDir();
+    await download(corrupted, { progress });
+    expect(progress.lines.some((line) => line.startsWith(`model.safetensors: the bytes received do not match the sha256 ${sha256(large)}`))).toBe(true);
+    expect(sha256(await readFile(blob(corrupted)))).toBe(sha256(large));
+
+    const restarted = await makeTempDir();
+    await download(restarted, { include: ['config.json'] });
+    await writeFile(`${blob(restarted)}.incomplete`, Buffer.alloc(1000, 1));
+    hub.fault({ path: 'model.safetensors', kind: 'ignore-range' });
+    expect((await download(restarted)).bytesDownloaded).toBe(large.length);
+    expect(sha256(await readFile(blob(restarted)))).toBe(sha256(large));
   });
 
   test('a blob damaged in the cache is caught when its fingerprint changes, deleted and fetched again', async () => {
