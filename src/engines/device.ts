@@ -105,7 +105,7 @@ export async function findNvidiaGpu(lookup: GpuLookup = {}): Promise<string | un
   }
 }
 
-/** Opens a one-node model on CUDA: loading the provider needs CUDA 12 and cuDNN 9 on the library path. */
+/** Opens a one-node model on CUDA: loading the provider needs the CUDA and cuDNN libraries it was built for on the library path. */
 async function checkCudaSession(): Promise<void> {
   const model = new ModelBuilder().input('x', 'float32', [1]).node('Identity', ['x'], ['y']).output('y', 'float32', [1]).build();
   let session: InferenceSession;
@@ -113,7 +113,7 @@ async function checkCudaSession(): Promise<void> {
     session = await InferenceSession.create(encodeModel(model), { ...sessionOptions('cuda'), executionProviders: ['cuda'] });
   } catch (error) {
     throw new QuantgateError(
-      `onnxruntime's CUDA provider does not load (${describeError(error).split('\n')[0]}); install the CUDA 12 runtime and cuDNN 9 (libcudart.so.12, libcublas.so.12, libcudnn.so.9) on the library path, or use --device cpu`,
+      `onnxruntime's CUDA provider does not load (${describeError(error).split('\n')[0]}); put the CUDA runtime, cuBLAS and cuDNN 9 libraries it was built for (CUDA 12: libcudart.so.12, libcublas.so.12, libcudnn.so.9) on the library path, or use --device cpu`,
       { cause: error },
     );
   }
