@@ -130,6 +130,7 @@ async function receive(transfer: BlobTransfer, response: HttpGetResponse, offset
       transfer.onBytes(bytes.byteLength);
     });
   } catch (error) {
+    response.discard();
     await hashing?.cancel();
     if (error instanceof QuantgateError) throw error;
     throw error instanceof TransientError ? error : new TransientError(`the connection broke (${describeError(error)})`);
