@@ -144,10 +144,7 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
     }
 
     function discard(): void {
-      failure ??= new Error('the body was discarded');
-      phase = 'done';
-      watchdog.stop();
-      socket.destroy();
+      fail(new Error('the body was discarded'));
     }
 
     function fail(error: unknown): void {

@@ -139,6 +139,7 @@ describe('httpGet', () => {
     expect(response.headers.location).toBe('/elsewhere');
     response.discard();
     await Promise.all(server.closed);
+    await expect(bodyOf(response)).rejects.toThrow('the body was discarded');
   });
 
   test('a 204 answer has an empty body', async () => {
