@@ -4,12 +4,11 @@
 // arrives, and is kept only when it matches what the feed published; transient failures (network
 // errors, 5xx, stalls, corrupt bytes) are retried with backoff.
 
-import { createHash } from 'node:crypto';
 import { writeAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../hub/retry.js';
-import { watchedGet } from '../hub/watched-get.js';
+import { saveWithSha512, watchedGet } from '../hub/watched-get.js';
 
 export const NUGET_ORG_INDEX = 'https://api.nuget.org/v3/index.json';
 
@@ -65,18 +64,10 @@ export async function downloadPackage(location: PackageLocation, path: string, o
     writeAtomic(path, async (file) => {
       await watchedGet(location.url, options.retry ?? DEFAULT_RETRY_POLICY, async (body, contentLength) => {
         const expectedSize = location.size ?? contentLength;
-        const task = progress.task(label, { ...(expectedSize !== undefined && { total: expectedSize }), unit: 'bytes' });
-        const hash = createHash('sha512');
-        for await (const chunk of body) {
-          hash.update(chunk);
-          await file.write(chunk);
-          task.advance(chunk.length);
-        }
-        task.finish();
+        const sha512 = await saveWithSha512(body, file, progress, label, expectedSize);
         if (expectedSize !== undefined && file.bytesWritten !== expectedSize) {
           throw new TransientError(`received ${file.bytesWritten} bytes, not the ${expectedSize} the feed announced`);
         }
-        const sha512 = hash.digest('base64');
         if (location.sha512 !== undefined && sha512 !== location.sha512) {
           throw new TransientError(`the download's SHA-512 ${sha512} is not the ${location.sha512} the feed publishes`);
         }

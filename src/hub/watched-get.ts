@@ -1,9 +1,13 @@
 // One HTTP GET of the downloads that `retrying` drives outside the Hub client (onnxruntime-node's
 // npm tarballs, NuGet packages): network failures, a body that receives nothing for the policy's
 // stall timeout, and statuses worth another try become TransientErrors; any other failing status
-// becomes the caller's QuantgateError; errors of `consume` itself pass unchanged.
+// becomes the caller's QuantgateError; errors of `consume` itself pass unchanged. Both callers
+// save the body with its SHA-512, which registries publish, through `saveWithSha512`.
 
+import { createHash } from 'node:crypto';
+import type { AtomicFile } from '../common/atomic.js';
 import { describeError, type QuantgateError } from '../common/errors.js';
+import type { Progress } from '../common/progress.js';
 import { TransientError, isTransientStatus, stallWatchdog, type RetryPolicy } from './retry.js';
 
 export interface WatchedGetOptions {
@@ -61,4 +65,17 @@ function networkProblem(error: unknown, signal: AbortSignal): string {
   if (signal.aborted && signal.reason instanceof TransientError) return signal.reason.message;
   const cause = (error as { cause?: unknown })?.cause;
   return describeError(cause ?? error);
+}
+
+/** Writes the body to `file`, showing its progress under `label`; resolves with its SHA-512, base64 as registries publish it. */
+export async function saveWithSha512(body: AsyncIterable<Uint8Array>, file: AtomicFile, progress: Progress, label: string, total: number | undefined): Promise<string> {
+  const task = progress.task(label, { ...(total !== undefined && { total }), unit: 'bytes' });
+  const hash = createHash('sha512');
+  for await (const chunk of body) {
+    hash.update(chunk);
+    await file.write(chunk);
+    task.advance(chunk.byteLength);
+  }
+  task.finish();
+  return hash.digest('base64');
 }

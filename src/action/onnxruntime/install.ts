@@ -5,7 +5,6 @@
 // `<cache root>/quantgate-onnxruntime/<version>/<platform>-<arch>/node_modules/`. The folder
 // appears only once complete, so a later run on the same machine finds it and downloads nothing.
 
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -16,7 +15,7 @@ import { writeAtomic, writeDirAtomic } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../../hub/retry.js';
-import { watchedGet } from '../../hub/watched-get.js';
+import { saveWithSha512, watchedGet } from '../../hub/watched-get.js';
 import { readTar } from './tar.js';
 
 export const ONNXRUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'] as const;
@@ -119,15 +118,7 @@ async function downloadTarball(pkg: LockedPackage, registryUrl: string, path: st
             url,
             policy,
             async (body, length) => {
-              const task = progress.task(`${pkg.name} ${pkg.version}`, { ...(length !== undefined && { total: length }), unit: 'bytes' });
-              const hash = createHash('sha512');
-              for await (const chunk of body) {
-                hash.update(chunk);
-                await file.write(chunk);
-                task.advance(chunk.byteLength);
-              }
-              task.finish();
-              const actual = hash.digest('base64');
+              const actual = await saveWithSha512(body, file, progress, `${pkg.name} ${pkg.version}`, length);
               if (actual !== expected) throw new TransientError(`the tarball's sha512 ${actual} is not the ${expected} package-lock.json pins`);
             },
             { refused: (problem) => new QuantgateError(`${what} failed: the registry answered ${problem}; check ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`) },
