@@ -2,7 +2,7 @@
 // packages are zips): plain, or with every size and offset in zip64 fields.
 
 import { deflateRawSync } from 'node:zlib';
-import { crc32 } from '../../src/engines/zip-reader.js';
+import { crc32 } from '../../src/runtime/zip.js';
 
 export interface ZipInput {
   name: string;

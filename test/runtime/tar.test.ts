@@ -1,6 +1,6 @@
-import { QuantgateError } from '../../../src/common/errors.js';
-import { readTar, type TarEntry } from '../../../src/action/onnxruntime/tar.js';
-import { tarArchive } from '../tarball.js';
+import { QuantgateError } from '../../src/common/errors.js';
+import { readTar, type TarEntry } from '../../src/runtime/tar.js';
+import { tarArchive } from './tarball.js';
 
 /** The archive as a stream of `size`-byte chunks, counting the bytes read. */
 function chunked(archive: Buffer, size: number): AsyncIterable<Uint8Array> & { consumed: number } {

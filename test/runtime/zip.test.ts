@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import { METHOD_DEFLATE, METHOD_STORED, crc32, openZip, type ZipArchive, type ZipEntry } from '../../src/engines/zip-reader.js';
+import { METHOD_DEFLATE, METHOD_STORED, crc32, openZip, type ZipArchive, type ZipEntry } from '../../src/runtime/zip.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { buildZip, type ZipInput } from '../helpers/zip.js';
 

@@ -11,11 +11,11 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { writeAtomic, writeDirAtomic } from '../../common/atomic.js';
-import { QuantgateError, describeError } from '../../common/errors.js';
-import { silentProgress, type Progress } from '../../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../../hub/retry.js';
-import { saveWithSha512, watchedGet } from '../../hub/watched-get.js';
+import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
+import { QuantgateError, describeError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../hub/retry.js';
+import { saveWithSha512, watchedGet } from '../hub/watched-get.js';
 import { readTar } from './tar.js';
 
 export const ONNXRUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'] as const;

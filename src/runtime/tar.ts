@@ -3,7 +3,7 @@
 // one at a time with their contents as a byte stream, so no file is ever held whole in memory.
 // Headers are checked against their checksums; a damaged or cut archive is an error.
 
-import { QuantgateError } from '../../common/errors.js';
+import { QuantgateError } from '../common/errors.js';
 
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'other';
 
