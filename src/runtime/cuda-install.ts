@@ -87,7 +87,7 @@ async function fetchLibraries(version: string, dir: string, options: CudaInstall
 async function extract(archive: ZipArchive, library: string, destination: string, progress: Progress): Promise<void> {
   const entry = archive.entry(`${PACKAGE_LIBRARY_DIR}/${library}`);
   if (!entry) {
-    throw new QuantgateError(`${archive.path} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`);
+    throw new QuantgateError(`${archive.label} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`);
   }
   const task = progress.task(`Extracting ${library}`, { total: entry.size, unit: 'bytes' });
   await writeAtomic(destination, async (file) => {

@@ -1,12 +1,13 @@
-// Reads entries out of a zip archive on disk, as the CUDA installer needs for a NuGet .nupkg: the
-// central directory is found through the end-of-central-directory record (zip64 included), and an
-// entry's bytes stream out in chunks, inflated when deflated, checked against the size and CRC-32
-// the directory records. Only what packages use is read: encrypted entries, other compression
-// methods and archives split over several disks are refused.
+// Reads entries out of a zip archive, as the CUDA installer needs for a NuGet .nupkg, through yauzl:
+// the central directory is read from the end of the file (zip64 included), and an entry's bytes
+// stream out, inflated when deflated, checked against the size (by yauzl) and the CRC-32 (here)
+// the directory records. Only what packages use is read: encrypted entries and compression methods
+// other than stored and deflate are refused. Every failure is one line naming the archive and the
+// fix; yauzl's own text stays in the error's cause.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { QuantgateError, describeError } from '../common/errors.js';
 
 export interface ZipEntry {
@@ -18,246 +19,143 @@ export interface ZipEntry {
   readonly size: number;
   readonly crc32: number;
   readonly flags: number;
-  readonly localHeaderOffset: number;
 }
 
 export interface ZipArchive {
-  readonly path: string;
+  /** Names the archive in errors: its path, or what the caller called it. */
+  readonly label: string;
   readonly entries: readonly ZipEntry[];
   entry(name: string): ZipEntry | undefined;
-  /** The entry's uncompressed bytes; the last chunk arrives only once size and CRC-32 have matched. */
-  read(entry: ZipEntry, chunkBytes?: number): AsyncGenerator<Uint8Array>;
+  /** The entry's uncompressed bytes; after the last chunk, a size or CRC-32 that does not match is an error. */
+  read(entry: ZipEntry): AsyncGenerator<Uint8Array>;
   close(): Promise<void>;
 }
 
-const EOCD_SIGNATURE = 0x06054b50;
-const EOCD_BYTES = 22;
-const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
-const ZIP64_LOCATOR_BYTES = 20;
-const ZIP64_EOCD_SIGNATURE = 0x06064b50;
-const ZIP64_EOCD_BYTES = 56;
-const CENTRAL_SIGNATURE = 0x02014b50;
-const CENTRAL_BYTES = 46;
-const LOCAL_SIGNATURE = 0x04034b50;
-const LOCAL_BYTES = 30;
-const ZIP64_EXTRA_ID = 0x0001;
-const MAX_COMMENT_BYTES = 0xffff;
 const FLAG_ENCRYPTED = 0x0001;
-const FLAG_UTF8 = 0x0800;
 export const METHOD_STORED = 0;
 export const METHOD_DEFLATE = 8;
-const DEFAULT_CHUNK_BYTES = 1 << 20;
 
-export async function openZip(path: string): Promise<ZipArchive> {
-  let handle: FileHandle;
+/** Opens the zip archive at the path `source`, or held in `source`; `label` names it in errors (the path by default). */
+export async function openZip(source: string | Uint8Array, label = typeof source === 'string' ? source : 'the zip archive'): Promise<ZipArchive> {
+  let zipfile: ZipFile;
   try {
-    handle = await open(path, 'r');
+    zipfile = await new Promise<ZipFile>((resolve, reject) => {
+      const options = { lazyEntries: true, autoClose: false };
+      const opened = (error: Error | null, zip: ZipFile) => (error ? reject(error) : resolve(zip));
+      if (typeof source === 'string') yauzl.open(source, options, opened);
+      else yauzl.fromBuffer(Buffer.from(source.buffer, source.byteOffset, source.byteLength), options, opened);
+    });
   } catch (error) {
-    throw new QuantgateError(`cannot open ${path} (${describeError(error)}); download it again`, { cause: error });
+    if (typeof (error as NodeJS.ErrnoException).code === 'string') {
+      throw new QuantgateError(`cannot open ${label} (${describeError(error)}); download it again`, { cause: error });
+    }
+    throw damaged(label, error);
   }
   try {
-    const size = (await handle.stat()).size;
-    return new OpenZip(path, handle, size, await readCentralDirectory(path, handle, size));
+    return new OpenZip(label, zipfile, await readDirectory(zipfile));
   } catch (error) {
-    await handle.close();
-    throw error;
+    zipfile.close();
+    throw damaged(label, error);
   }
 }
-
-/** The CRC-32 (ISO-HDLC, as zip and gzip use it) of `bytes`, continuing from `previous`. */
-export function crc32(bytes: Uint8Array, previous = 0): number {
-  let crc = ~previous;
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return ~crc >>> 0;
-}
-
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let bit = 0; bit < 8; bit++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
 
 class OpenZip implements ZipArchive {
-  private readonly byName: ReadonlyMap<string, ZipEntry>;
+  readonly entries: readonly ZipEntry[];
+  private readonly byName = new Map<string, ZipEntry>();
+  private readonly raw = new Map<ZipEntry, Entry>();
 
   constructor(
-    readonly path: string,
-    private readonly handle: FileHandle,
-    private readonly fileSize: number,
-    readonly entries: readonly ZipEntry[],
+    readonly label: string,
+    private readonly zipfile: ZipFile,
+    entries: readonly Entry[],
   ) {
-    this.byName = new Map(entries.map((entry) => [entry.name, entry]));
+    this.entries = entries.map((entry) => {
+      const mine: ZipEntry = {
+        name: entry.fileName,
+        method: entry.compressionMethod,
+        compressedSize: entry.compressedSize,
+        size: entry.uncompressedSize,
+        crc32: entry.crc32,
+        flags: entry.generalPurposeBitFlag,
+      };
+      this.raw.set(mine, entry);
+      if (!this.byName.has(mine.name)) this.byName.set(mine.name, mine);
+      return mine;
+    });
   }
 
   entry(name: string): ZipEntry | undefined {
     return this.byName.get(name);
   }
 
-  async *read(entry: ZipEntry, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  async *read(entry: ZipEntry): AsyncGenerator<Uint8Array> {
+    const raw = this.raw.get(entry);
+    if (raw === undefined) throw new Error(`read was given an entry of another archive than ${this.label}`);
     if (entry.flags & FLAG_ENCRYPTED) throw this.corrupt(`entry ${entry.name} is encrypted`, 'quantgate reads only unencrypted archives');
     if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) {
       throw this.corrupt(`entry ${entry.name} uses compression method ${entry.method}`, 'quantgate reads only stored and deflated entries');
     }
-    const start = await this.dataStart(entry);
-    const raw = Readable.from(this.rawChunks(start, entry.compressedSize, chunkBytes));
-    let produced = 0;
-    let crc = 0;
-    const check = (chunk: Uint8Array) => {
-      produced += chunk.length;
-      if (produced > entry.size) throw this.corrupt(`entry ${entry.name} inflates beyond its recorded ${entry.size} bytes`);
-      crc = crc32(chunk, crc);
-    };
+    let stream: Readable;
     try {
-      if (entry.method === METHOD_STORED) {
-        for await (const chunk of raw) {
-          check(chunk);
-          yield chunk;
-        }
-      } else {
-        const inflater = createInflateRaw();
-        raw.on('error', (error) => inflater.destroy(error));
-        raw.pipe(inflater);
-        try {
-          for await (const chunk of inflater) {
-            check(chunk);
-            yield chunk;
-          }
-        } catch (error) {
-          if (error instanceof QuantgateError) throw error;
-          throw this.corrupt(`entry ${entry.name} does not inflate (${describeError(error)})`);
-        }
-      }
-    } finally {
-      raw.destroy();
+      stream = await new Promise<Readable>((resolve, reject) => this.zipfile.openReadStream(raw, (error, opened) => (error ? reject(error) : resolve(opened))));
+    } catch (error) {
+      throw damaged(this.label, error, `entry ${entry.name}`);
     }
-    if (produced !== entry.size) throw this.corrupt(`entry ${entry.name} holds ${produced} bytes, not the ${entry.size} its directory records`);
+    let crc = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        crc = crc32(chunk, crc);
+        yield chunk;
+      }
+    } catch (error) {
+      throw damaged(this.label, error, `entry ${entry.name}`);
+    } finally {
+      stream.destroy();
+    }
     if (crc !== entry.crc32) throw this.corrupt(`entry ${entry.name} has CRC-32 ${hex(crc)}, not the ${hex(entry.crc32)} its directory records`);
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
-  }
-
-  /** The local header repeats the name and may carry a different extra field; the data follows it. */
-  private async dataStart(entry: ZipEntry): Promise<number> {
-    const header = await readAt(this.path, this.handle, entry.localHeaderOffset, LOCAL_BYTES, this.fileSize);
-    const view = dataView(header);
-    if (view.getUint32(0, true) !== LOCAL_SIGNATURE) throw this.corrupt(`entry ${entry.name} has no local header at offset ${entry.localHeaderOffset}`);
-    const start = entry.localHeaderOffset + LOCAL_BYTES + view.getUint16(26, true) + view.getUint16(28, true);
-    if (start + entry.compressedSize > this.fileSize) throw this.corrupt(`entry ${entry.name} runs past the end of the file`);
-    return start;
-  }
-
-  private async *rawChunks(start: number, length: number, chunkBytes: number): AsyncGenerator<Uint8Array> {
-    for (let offset = 0; offset < length; offset += chunkBytes) {
-      yield await readAt(this.path, this.handle, start + offset, Math.min(chunkBytes, length - offset), this.fileSize);
-    }
+    this.zipfile.close();
   }
 
   private corrupt(problem: string, fix = 'the archive is corrupt — download it again'): QuantgateError {
-    return new QuantgateError(`${this.path}: ${problem}; ${fix}`);
+    return new QuantgateError(`${this.label}: ${problem}; ${fix}`);
   }
 }
 
-async function readCentralDirectory(path: string, handle: FileHandle, fileSize: number): Promise<ZipEntry[]> {
-  const corrupt = (problem: string) => new QuantgateError(`${path}: ${problem}; it is not a zip archive or it is truncated — download it again`);
-  const tailStart = Math.max(0, fileSize - (EOCD_BYTES + MAX_COMMENT_BYTES + ZIP64_LOCATOR_BYTES));
-  const tail = await readAt(path, handle, tailStart, fileSize - tailStart, fileSize);
-  const view = dataView(tail);
-  let eocd = -1;
-  for (let at = tail.length - EOCD_BYTES; at >= 0; at--) {
-    if (view.getUint32(at, true) === EOCD_SIGNATURE && at + EOCD_BYTES + view.getUint16(at + 20, true) === tail.length) {
-      eocd = at;
-      break;
-    }
-  }
-  if (eocd < 0) throw corrupt('no end-of-central-directory record');
-  if (view.getUint16(eocd + 4, true) !== 0 || view.getUint16(eocd + 6, true) !== 0) throw corrupt('the archive is split over several disks');
-  let count = view.getUint16(eocd + 10, true);
-  let directorySize = view.getUint32(eocd + 12, true);
-  let directoryOffset = view.getUint32(eocd + 16, true);
-
-  const locator = eocd - ZIP64_LOCATOR_BYTES;
-  if (locator >= 0 && view.getUint32(locator, true) === ZIP64_LOCATOR_SIGNATURE) {
-    const recordOffset = safeNumber(view.getBigUint64(locator + 8, true), corrupt);
-    const record = dataView(await readAt(path, handle, recordOffset, ZIP64_EOCD_BYTES, fileSize));
-    if (record.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) throw corrupt('the zip64 end-of-central-directory record is missing');
-    count = safeNumber(record.getBigUint64(32, true), corrupt);
-    directorySize = safeNumber(record.getBigUint64(40, true), corrupt);
-    directoryOffset = safeNumber(record.getBigUint64(48, true), corrupt);
-  }
-  if (directoryOffset + directorySize > fileSize) throw corrupt('the central directory lies past the end of the file');
-  // Every entry takes at least CENTRAL_BYTES, so a hostile count cannot make us allocate more than the file holds.
-  if (count * CENTRAL_BYTES > directorySize) throw corrupt(`the central directory is too small for ${count} entries`);
-
-  const directory = await readAt(path, handle, directoryOffset, directorySize, fileSize);
-  const entries: ZipEntry[] = [];
-  const dir = dataView(directory);
-  let at = 0;
-  for (let index = 0; index < count; index++) {
-    if (at + CENTRAL_BYTES > directory.length || dir.getUint32(at, true) !== CENTRAL_SIGNATURE) throw corrupt(`central directory entry ${index + 1} is malformed`);
-    const nameLength = dir.getUint16(at + 28, true);
-    const extraLength = dir.getUint16(at + 30, true);
-    const commentLength = dir.getUint16(at + 32, true);
-    const end = at + CENTRAL_BYTES + nameLength + extraLength + commentLength;
-    if (end > directory.length) throw corrupt(`central directory entry ${index + 1} runs past the directory`);
-    const flags = dir.getUint16(at + 8, true);
-    const nameBytes = directory.subarray(at + CENTRAL_BYTES, at + CENTRAL_BYTES + nameLength);
-    const sizes = {
-      size: dir.getUint32(at + 24, true),
-      compressedSize: dir.getUint32(at + 20, true),
-      localHeaderOffset: dir.getUint32(at + 42, true),
-    };
-    applyZip64Extra(sizes, directory.subarray(at + CENTRAL_BYTES + nameLength, at + CENTRAL_BYTES + nameLength + extraLength), corrupt);
-    entries.push({
-      // Names without the UTF-8 flag are CP437; package paths are ASCII, which reads the same either way.
-      name: new TextDecoder(flags & FLAG_UTF8 ? 'utf-8' : 'latin1').decode(nameBytes),
-      method: dir.getUint16(at + 10, true),
-      crc32: dir.getUint32(at + 16, true),
-      flags,
-      ...sizes,
+/** Every entry of the central directory, in order. */
+function readDirectory(zipfile: ZipFile): Promise<Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: Entry[] = [];
+    zipfile.on('entry', (entry: Entry) => {
+      entries.push(entry);
+      zipfile.readEntry();
     });
-    at = end;
-  }
-  return entries;
+    zipfile.once('end', () => resolve(entries));
+    zipfile.once('error', reject);
+    zipfile.readEntry();
+  });
 }
 
-/** A zip64 extra field holds, in this order, the 64-bit values of the fields stored as 0xffffffff. */
-function applyZip64Extra(sizes: { size: number; compressedSize: number; localHeaderOffset: number }, extra: Uint8Array, corrupt: (problem: string) => QuantgateError): void {
-  const wide = (['size', 'compressedSize', 'localHeaderOffset'] as const).filter((field) => sizes[field] === 0xffffffff);
-  if (wide.length === 0) return;
-  const view = dataView(extra);
-  for (let at = 0; at + 4 <= extra.length; ) {
-    const id = view.getUint16(at, true);
-    const length = view.getUint16(at + 2, true);
-    if (id === ZIP64_EXTRA_ID) {
-      if (length < wide.length * 8 || at + 4 + length > extra.length) throw corrupt('a zip64 extra field is too short');
-      wide.forEach((field, i) => (sizes[field] = safeNumber(view.getBigUint64(at + 4 + i * 8, true), corrupt)));
-      return;
-    }
-    at += 4 + length;
-  }
-  throw corrupt('an entry needs a zip64 extra field and has none');
-}
-
-async function readAt(path: string, handle: FileHandle, position: number, length: number, fileSize: number): Promise<Uint8Array> {
-  if (position + length > fileSize) throw new QuantgateError(`${path}: a read of ${length} bytes at ${position} runs past the end of the ${fileSize}-byte file; it is truncated — download it again`);
-  const buffer = new Uint8Array(length);
-  for (let done = 0; done < length; ) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new QuantgateError(`${path}: the file ended early at ${position + done} bytes; it is truncated — download it again`);
-    done += bytesRead;
-  }
-  return buffer;
-}
-
-function safeNumber(value: bigint, corrupt: (problem: string) => QuantgateError): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`a 64-bit size or offset (${value}) is beyond what quantgate reads`);
-  return Number(value);
-}
-
-function dataView(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** yauzl's and zlib's errors in this project's words, about `subject` (the archive, or one entry). */
+function damaged(label: string, error: unknown, subject = 'the archive'): QuantgateError {
+  if (error instanceof QuantgateError) return error;
+  const text = describeError(error);
+  const problems: [RegExp, string][] = [
+    [/end of central directory record signature not found|invalid comment length/i, 'has no end-of-central-directory record'],
+    [/multi-disk/i, 'is split over several disks'],
+    [/zip64/i, 'has damaged zip64 records'],
+    [/central directory file header signature/i, 'has a damaged central directory'],
+    [/local file header signature/i, 'has no local header where the central directory says'],
+    [/overflows file bounds|unexpected EOF/i, 'runs past the end of the file'],
+    [/too many bytes|not enough bytes|size mismatch/i, 'does not hold the number of bytes its directory records'],
+    [/invalid relative path|absolute path|invalid characters/i, 'has a name that is not a safe relative path'],
+    [/encrypt/i, 'is encrypted'],
+    [/incorrect header check|invalid (block type|distance|code|stored block|literal)|unexpected end of file|too many length/i, 'does not inflate'],
+  ];
+  const problem = problems.find(([pattern]) => pattern.test(text))?.[1] ?? 'has a damaged structure';
+  return new QuantgateError(`${label}: ${subject} ${problem}; it is not a zip archive, or it is corrupt or cut short — download it again`, { cause: error });
 }
 
 function hex(value: number): string {
