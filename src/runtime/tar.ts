@@ -1,8 +1,8 @@
 // Reads tar archives (ustar, with the pax and GNU long-name extensions npm's tarballs use) through
 // tar-stream, which the action bundles already (archiver uses it): entries are handed over one at a
 // time with their contents as a byte stream, so no file is ever held whole in memory. What
-// tar-stream lets through and this reader refuses: a size that is not a whole number of bytes, an
-// entry that runs past the end of the input, and an archive that stops without its end marker.
+// tar-stream lets through and this reader refuses: a size that is not a whole number of bytes, a
+// folder with a size, and an archive that stops without its end marker.
 // Every failure is one line naming the archive; tar-stream's own text stays in the error's cause.
 
 import { extract, type Extract, type Header } from 'tar-stream';
@@ -41,6 +41,10 @@ export async function readTar(source: AsyncIterable<Uint8Array> | Uint8Array, la
     for await (const stream of extractor) {
       const { header } = stream;
       const size = checkedSize(header, label);
+      // tar-stream gives a folder no data, so a folder with a size would leave its stream open forever.
+      if (header.type === 'directory' && size !== 0) {
+        throw new QuantgateError(`${label} has a folder entry "${header.name}" with a size of ${size} bytes; the download is corrupt — download it again`);
+      }
       entriesEnd = stream.offset + BLOCK + Math.ceil(size / BLOCK) * BLOCK;
       const chunks = stream[Symbol.asyncIterator]();
       // A visitor that stops reading early must not end the stream: tar-stream would take that as an abort.
