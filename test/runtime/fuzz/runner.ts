@@ -35,21 +35,24 @@ function workerScript(): Promise<string> {
   return bundled;
 }
 
+/** Copying the inputs into the worker may take this long before the first input starts. */
+const RECEIVE_MS = 120_000;
+
 export async function runArchiveInputs(kind: ArchiveKind, inputs: Uint8Array[], stallMs = 5000): Promise<FuzzRun> {
   const worker = new Worker(await workerScript());
   const outcomes: FuzzOutcome[] = [];
   return new Promise<FuzzRun>((resolve, reject) => {
     let watchdog: NodeJS.Timeout;
-    const arm = () => {
+    const arm = (ms: number) => {
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         void worker.terminate();
         resolve({ outcomes, hung: outcomes.length });
-      }, stallMs);
+      }, ms);
     };
-    worker.on('message', (outcome: FuzzOutcome) => {
-      outcomes.push(outcome);
-      arm();
+    worker.on('message', (message: FuzzOutcome | 'received') => {
+      if (message !== 'received') outcomes.push(message);
+      arm(stallMs);
     });
     worker.once('error', (error) => {
       clearTimeout(watchdog);
@@ -60,7 +63,7 @@ export async function runArchiveInputs(kind: ArchiveKind, inputs: Uint8Array[], 
       // A worker whose event loop empties while a read is pending exits early: a read that never settles.
       resolve(outcomes.length < inputs.length ? { outcomes, hung: outcomes.length } : { outcomes });
     });
-    arm();
+    arm(RECEIVE_MS);
     worker.postMessage({ kind, inputs } satisfies FuzzRequest);
   });
 }

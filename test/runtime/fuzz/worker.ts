@@ -23,6 +23,8 @@ export interface FuzzOutcome {
 export const UNCLEAN_MESSAGE = /undefined|NaN|\[object Object\]|\n/;
 
 parentPort!.once('message', async ({ kind, inputs }: FuzzRequest) => {
+  // Copying the inputs in can take longer than one input may; the watchdog starts counting now.
+  parentPort!.postMessage('received');
   const target = ARCHIVE_TARGETS[kind];
   for (let index = 0; index < inputs.length; index++) {
     const started = performance.now();
