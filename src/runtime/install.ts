@@ -149,7 +149,7 @@ async function unpackPackage(path: string, dir: string, wanted: (path: string) =
       if (entry.type !== 'file') return;
       const inPackage = entry.path.split('/').slice(1);
       if (inPackage.length === 0 || inPackage.some((part) => part === '' || part === '.' || part === '..')) {
-        throw new QuantgateError(`${label} holds the unsafe path "${entry.path}"; it is not an npm package tarball`);
+        throw new QuantgateError(`${label} holds the unsafe path ${JSON.stringify(entry.path)}; it is not an npm package tarball`);
       }
       if (!wanted(inPackage.join('/'))) return;
       const target = join(dir, ...inPackage);

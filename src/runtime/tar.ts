@@ -43,7 +43,7 @@ export async function readTar(source: AsyncIterable<Uint8Array> | Uint8Array, la
       const size = checkedSize(header, label);
       // tar-stream gives a folder no data, so a folder with a size would leave its stream open forever.
       if (header.type === 'directory' && size !== 0) {
-        throw new QuantgateError(`${label} has a folder entry "${header.name}" with a size of ${size} bytes; the download is corrupt — download it again`);
+        throw new QuantgateError(`${label} has a folder entry ${JSON.stringify(header.name)} that claims ${size} byte(s) of data; the download is corrupt — download it again`);
       }
       entriesEnd = stream.offset + BLOCK + Math.ceil(size / BLOCK) * BLOCK;
       const chunks = stream[Symbol.asyncIterator]();
@@ -123,7 +123,7 @@ function checkedSize(header: Header, label: string): number {
   const paxSize = (header.pax as Record<string, string> | null | undefined)?.size;
   const size = paxSize === undefined ? header.size : /^\d+$/.test(paxSize) ? Number(paxSize) : NaN;
   if (!Number.isSafeInteger(size) || size < 0) {
-    throw new QuantgateError(`${label} has an entry${header.name ? ` "${header.name}"` : ''} whose size is not a byte count; the download is corrupt — download it again`);
+    throw new QuantgateError(`${label} has an entry${header.name ? ` ${JSON.stringify(header.name)}` : ''} whose size is not a byte count; the download is corrupt — download it again`);
   }
   return size;
 }

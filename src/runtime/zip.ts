@@ -91,15 +91,15 @@ class OpenZip implements ZipArchive {
   async *read(entry: ZipEntry): AsyncGenerator<Uint8Array> {
     const raw = this.raw.get(entry);
     if (raw === undefined) throw new Error(`read was given an entry of another archive than ${this.label}`);
-    if (entry.flags & FLAG_ENCRYPTED) throw this.corrupt(`entry ${entry.name} is encrypted`, 'quantgate reads only unencrypted archives');
+    if (entry.flags & FLAG_ENCRYPTED) throw this.corrupt(`entry ${JSON.stringify(entry.name)} is encrypted`, 'quantgate reads only unencrypted archives');
     if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) {
-      throw this.corrupt(`entry ${entry.name} uses compression method ${entry.method}`, 'quantgate reads only stored and deflated entries');
+      throw this.corrupt(`entry ${JSON.stringify(entry.name)} uses compression method ${entry.method}`, 'quantgate reads only stored and deflated entries');
     }
     let stream: Readable;
     try {
       stream = await new Promise<Readable>((resolve, reject) => this.zipfile.openReadStream(raw, (error, opened) => (error ? reject(error) : resolve(opened))));
     } catch (error) {
-      throw damaged(this.label, error, `entry ${entry.name}`);
+      throw damaged(this.label, error, `entry ${JSON.stringify(entry.name)}`);
     }
     let crc = 0;
     try {
@@ -108,11 +108,11 @@ class OpenZip implements ZipArchive {
         yield chunk;
       }
     } catch (error) {
-      throw damaged(this.label, error, `entry ${entry.name}`);
+      throw damaged(this.label, error, `entry ${JSON.stringify(entry.name)}`);
     } finally {
       stream.destroy();
     }
-    if (crc !== entry.crc32) throw this.corrupt(`entry ${entry.name} has CRC-32 ${hex(crc)}, not the ${hex(entry.crc32)} its directory records`);
+    if (crc !== entry.crc32) throw this.corrupt(`entry ${JSON.stringify(entry.name)} has CRC-32 ${hex(crc)}, not the ${hex(entry.crc32)} its directory records`);
   }
 
   async close(): Promise<void> {

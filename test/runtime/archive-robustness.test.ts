@@ -89,7 +89,7 @@ describe('the tar reader', () => {
     const folder = unpadded(tarArchive([{ path: 'package/', type: 'directory' }, { path: 'package/f', content: 'x' }]));
     const run = await runArchiveInputs('tar', [withSizeAt(folder, text('00000000001'))]);
     expect(failures(run)).toEqual([]);
-    expect(messages(run)).toEqual(['fuzz.tar has a folder entry "package/" with a size of 1 bytes; the download is corrupt — download it again']);
+    expect(messages(run)).toEqual(['fuzz.tar has a folder entry "package/" that claims 1 byte(s) of data; the download is corrupt — download it again']);
   });
 
   test('refuses an archive cut anywhere before its end marker', async () => {
