@@ -1,7 +1,7 @@
 // Feeds archives to the readers in a worker thread (worker.ts, bundled by esbuild so that it runs
 // without jest's transform) and watches it: an input that gives no outcome within `stallMs` is a
-// hang, and the worker is terminated. Used by the archive robustness tests; the fuzz harness can
-// reuse it.
+// hang (a spin, or a read that never settles), and the worker is terminated. Used by the archive
+// robustness tests; the fuzz harness can reuse it.
 
 import { build } from 'esbuild';
 import { join } from 'node:path';
@@ -35,35 +35,43 @@ function workerScript(): Promise<string> {
   return bundled;
 }
 
-/** Copying the inputs into the worker may take this long before the first input starts. */
-const RECEIVE_MS = 120_000;
+/** Inputs per message to the worker: copying them in then takes far less than one input's bound. */
+const BATCH = 500;
 
 export async function runArchiveInputs(kind: ArchiveKind, inputs: Uint8Array[], stallMs = 5000): Promise<FuzzRun> {
   const worker = new Worker(await workerScript());
   const outcomes: FuzzOutcome[] = [];
-  return new Promise<FuzzRun>((resolve, reject) => {
-    let watchdog: NodeJS.Timeout;
-    const arm = (ms: number) => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        void worker.terminate();
+  try {
+    return await new Promise<FuzzRun>((resolve, reject) => {
+      let watchdog: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => resolve({ outcomes, hung: outcomes.length }), stallMs);
+      };
+      const sendFrom = (first: number) => {
+        arm();
+        worker.postMessage({ kind, inputs: inputs.slice(first, first + BATCH), first } satisfies FuzzRequest);
+      };
+      worker.on('message', (outcome: FuzzOutcome) => {
+        outcomes.push(outcome);
+        if (outcomes.length === inputs.length) {
+          clearTimeout(watchdog);
+          resolve({ outcomes });
+        } else if (outcomes.length % BATCH === 0) sendFrom(outcomes.length);
+        else arm();
+      });
+      worker.once('error', (error) => {
+        clearTimeout(watchdog);
+        reject(error);
+      });
+      worker.once('exit', () => {
+        clearTimeout(watchdog);
         resolve({ outcomes, hung: outcomes.length });
-      }, ms);
-    };
-    worker.on('message', (message: FuzzOutcome | 'received') => {
-      if (message !== 'received') outcomes.push(message);
-      arm(stallMs);
+      });
+      if (inputs.length === 0) resolve({ outcomes });
+      else sendFrom(0);
     });
-    worker.once('error', (error) => {
-      clearTimeout(watchdog);
-      reject(error);
-    });
-    worker.once('exit', () => {
-      clearTimeout(watchdog);
-      // A worker whose event loop empties while a read is pending exits early: a read that never settles.
-      resolve(outcomes.length < inputs.length ? { outcomes, hung: outcomes.length } : { outcomes });
-    });
-    arm(RECEIVE_MS);
-    worker.postMessage({ kind, inputs } satisfies FuzzRequest);
-  });
+  } finally {
+    await worker.terminate();
+  }
 }
