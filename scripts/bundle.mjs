@@ -1,7 +1,7 @@
 // Bundles the GitHub Action into one ES module, dist/index.js (or `<out dir>/index.js` when a folder
 // is given: `node scripts/bundle.mjs [out dir]`), so that the action runs from a plain checkout
 // with no `npm install`. Everything is bundled except onnxruntime-node, whose native binaries the
-// action installs at run time (src/action/onnxruntime/): every import of the package resolves to
+// action installs at run time (src/runtime/): every import of the package resolves to
 // the stand-in module that the installed package is bound to. The output is deterministic (no
 // timestamps, paths relative to the repository), so the check-dist workflow can compare it.
 // Beside it, dist/licenses.txt lists every package bundled, with its version, license and license
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = resolve(process.argv[2] ?? join(root, 'dist'));
-const standIn = join(root, 'src', 'action', 'onnxruntime', 'stand-in.ts');
+const standIn = join(root, 'src', 'runtime', 'stand-in.ts');
 
 /**
  * Every import of onnxruntime-node, static or dynamic, becomes the stand-in. Its files and

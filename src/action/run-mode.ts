@@ -9,9 +9,9 @@ import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
 import type { RunOptions } from '../pipeline/options.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
+import { loadOnnxruntime } from '../runtime/load.js';
 import { shardArtifactName, type ActionInputs } from './inputs.js';
 import { cacheLogger, inLogGroup, logProgress } from './log.js';
-import { loadOnnxruntime } from './onnxruntime/load.js';
 import { comparisonOutputs, modelOutputs, setOutputs } from './outputs.js';
 import { actionsQuantizedCache } from './quantized-cache.js';
 import { commentOnPullRequest, publicationLinks, publicationOutputs, uploadArtifact, uploadToRelease, type Publication } from './publish.js';
@@ -20,11 +20,12 @@ import { verdictOf, type Verdict } from './verdict.js';
 
 export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Verdict | undefined> {
   const progress = logProgress();
-  if (needsOnnxruntime(inputs.run)) await core.group('onnxruntime', () => loadOnnxruntime({ env, progress }));
+  const onnxruntime = needsOnnxruntime(inputs.run) ? await core.group('onnxruntime', () => loadOnnxruntime({ env, progress })) : undefined;
   const result: RunResult = await runPipeline(inputs.run, {
     progress,
     env,
     signal,
+    ...(onnxruntime && { onnxruntimeLocation: onnxruntime.location }),
     stage: inLogGroup,
     onSecret: (secret) => core.setSecret(secret),
     ...(inputs.cache ? { fetchSnapshot: snapshotThroughActionsCache, quantizedCache: actionsQuantizedCache() } : {}),

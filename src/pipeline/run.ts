@@ -17,6 +17,7 @@ import { engineFactories, selectEngine } from '../engines/registry.js';
 import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
 import type { TensorPlan } from '../quant/plan.js';
 import { writeEvalResults } from '../report/results-files.js';
+import type { OnnxruntimeLocation } from '../runtime/location.js';
 import { compareSystems, pairById, type SystemOutput } from '../scoring/compare.js';
 import { createNormalizer } from '../scoring/normalize/index.js';
 import type { ScoredComparison } from '../scoring/types.js';
@@ -42,6 +43,8 @@ export interface RunContext {
   stage?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   onSecret?: (secret: string) => void;
   signal?: AbortSignal;
+  /** The onnxruntime-node the action installed, which Node cannot resolve; the resolved one unless given. */
+  onnxruntimeLocation?: OnnxruntimeLocation;
 }
 
 export interface RunResult {
@@ -107,7 +110,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
 
   const [reference, candidate] = await timed('load', async () => {
     // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
-    const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command' });
+    const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command', ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
     const referenceEngine = await factory.open(model, { kind: 'reference' }, { device });
     try {
       return [referenceEngine, await factory.open(model, { kind: 'candidate', quantized: quantized! }, { device })] as const;

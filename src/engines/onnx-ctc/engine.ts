@@ -10,7 +10,7 @@ import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
 import type { Device, Engine, EngineFactory, ModelSource, Transcript, Variant } from '../engine.js';
 import { summarizeCoverage, type CandidateCoverage, type SubstitutionMode } from '../onnx/candidate.js';
-import { sessionOptions } from '../ort-session.js';
+import { sessionOptions } from '../../runtime/session-options.js';
 import { padBatch } from './batch.js';
 import { buildCandidateModel } from './candidate-model.js';
 import { greedyCtc } from './ctc-decode.js';

@@ -5,7 +5,7 @@
 // once `bindOnnxruntime` has run, and a clear error before.
 
 import type * as Onnxruntime from 'onnxruntime-node';
-import { QuantgateError } from '../../common/errors.js';
+import { QuantgateError } from '../common/errors.js';
 
 type OnnxruntimeModule = typeof Onnxruntime;
 

@@ -4,8 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tarballUrl, type LockedPackage } from '../../../src/action/onnxruntime/install.js';
-import { LocalServer } from '../../servers/local-server.js';
+import { tarballUrl, type LockedPackage } from '../../src/runtime/install.js';
+import { LocalServer } from '../servers/local-server.js';
 
 export type RegistryFault = { kind: 'status'; status: number; times: number } | { kind: 'replace'; body: Buffer };
 

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
-import * as standIn from '../../../src/action/onnxruntime/stand-in.js';
-import { loadOnnxruntime } from '../../../src/action/onnxruntime/load.js';
-import { QuantgateError } from '../../../src/common/errors.js';
-import { silentProgress } from '../../../src/common/progress.js';
+import * as standIn from '../../src/runtime/stand-in.js';
+import { loadOnnxruntime } from '../../src/runtime/load.js';
+import { resolvedOnnxruntime } from '../../src/runtime/location.js';
+import { QuantgateError } from '../../src/common/errors.js';
+import { silentProgress } from '../../src/common/progress.js';
 
 const real = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
 
@@ -20,7 +21,7 @@ describe('the onnxruntime-node stand-in of the bundle', () => {
 
   test('loading binds every export to the package, live', async () => {
     // Here the package is resolvable beside the sources, as in a checkout after npm ci.
-    expect(await loadOnnxruntime({ env: {}, progress: silentProgress })).toBe('beside the action');
+    expect(await loadOnnxruntime({ env: {}, progress: silentProgress })).toEqual({ source: 'beside the action', location: resolvedOnnxruntime() });
     for (const name of standIn.ONNXRUNTIME_EXPORTS) expect([name, standIn[name]]).toEqual([name, real[name]]);
     expect(standIn.default).toBe(real);
   });

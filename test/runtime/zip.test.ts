@@ -1,15 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import { METHOD_DEFLATE, METHOD_STORED, crc32, openZip, type ZipArchive, type ZipEntry } from '../../src/engines/zip-reader.js';
+import { METHOD_DEFLATE, METHOD_STORED, openZip, type ZipArchive, type ZipEntry } from '../../src/runtime/zip.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { buildZip, type ZipInput } from '../helpers/zip.js';
 
 afterAll(removeTempDirs);
 
-async function readAll(archive: ZipArchive, entry: ZipEntry, chunkBytes?: number): Promise<Buffer> {
+async function readAll(archive: ZipArchive, entry: ZipEntry): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of archive.read(entry, chunkBytes)) chunks.push(chunk);
+  for await (const chunk of archive.read(entry)) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
@@ -29,15 +29,6 @@ const files: ZipInput[] = [
   { name: 'runtimes/linux-x64/native/libexample.so', data: library },
   { name: 'notes.txt', data: Buffer.from('stored as is\n'), method: 'store' },
 ];
-
-describe('crc32', () => {
-  test('gives the standard check value and continues across chunks', () => {
-    const text = Buffer.from('123456789');
-    expect(crc32(text)).toBe(0xcbf43926);
-    expect(crc32(text.subarray(4), crc32(text.subarray(0, 4)))).toBe(0xcbf43926);
-    expect(crc32(new Uint8Array(0))).toBe(0);
-  });
-});
 
 describe('openZip', () => {
   test('reads an archive written by Python zipfile: deflated, stored, folder and UTF-8 names, with a comment', async () => {
@@ -60,21 +51,35 @@ describe('openZip', () => {
     }
   });
 
-  test.each([false, true])('round-trips entries through buildZip (zip64 %s), in chunks of any size', async (zip64) => {
-    await withZip(buildZip(files, { zip64, comment: 'c' }), async (archive) => {
+  test.each([false, true])('round-trips entries through buildZip (zip64 %s), from a file or from bytes', async (zip64) => {
+    const bytes = buildZip(files, { zip64, comment: 'c' });
+    const check = async (archive: ZipArchive) => {
       expect(archive.entries.map((entry) => entry.name)).toEqual(files.map((file) => file.name));
-      for (const chunkBytes of [7, 1 << 20]) {
-        expect(await readAll(archive, archive.entries[0], chunkBytes)).toEqual(library);
-        expect(await readAll(archive, archive.entries[1], chunkBytes)).toEqual(Buffer.from('stored as is\n'));
-      }
-    });
+      expect(await readAll(archive, archive.entries[0])).toEqual(library);
+      expect(await readAll(archive, archive.entries[1])).toEqual(Buffer.from('stored as is\n'));
+    };
+    await withZip(bytes, check);
+    const inMemory = await openZip(bytes);
+    try {
+      await check(inMemory);
+    } finally {
+      await inMemory.close();
+    }
   });
 
   test('a flipped byte in stored data fails the CRC-32 check', async () => {
     const bytes = buildZip([{ name: 'a.bin', data: Buffer.alloc(100, 1), method: 'store' }]);
     bytes[30 + 'a.bin'.length + 50] ^= 0xff;
     await withZip(bytes, async (archive) => {
-      await expect(readAll(archive, archive.entries[0])).rejects.toThrow(/archive\.zip: entry a\.bin has CRC-32 [0-9a-f]{8}, not the [0-9a-f]{8} its directory records; the archive is corrupt — download it again$/);
+      await expect(readAll(archive, archive.entries[0])).rejects.toThrow(/archive\.zip: entry "a\.bin" has CRC-32 [0-9a-f]{8}, not the [0-9a-f]{8} its directory records; the archive is corrupt — download it again$/);
+    });
+  });
+
+  test('an entry name with a line break is quoted, so the error stays one line', async () => {
+    const bytes = buildZip([{ name: 'a\nb.bin', data: Buffer.alloc(100, 1), method: 'store' }]);
+    bytes[30 + 'a\nb.bin'.length + 50] ^= 0xff;
+    await withZip(bytes, async (archive) => {
+      await expect(readAll(archive, archive.entries[0])).rejects.toThrow(/^[^\n]*: entry "a\\nb\.bin" has CRC-32 [^\n]*$/);
     });
   });
 
@@ -84,12 +89,12 @@ describe('openZip', () => {
     await withZip(bytes, async (archive) => {
       const failure = readAll(archive, archive.entries[0]);
       await expect(failure).rejects.toThrow(QuantgateError);
-      await expect(failure).rejects.toThrow(/entry lib\.so (does not inflate|has CRC-32|holds \d+ bytes|inflates beyond)/);
+      await expect(failure).rejects.toThrow(/entry "lib\.so" (does not inflate|has CRC-32|does not hold the number of bytes)/);
     });
   });
 
   test.each([
-    ['random bytes', Buffer.alloc(300, 0x41), /no end-of-central-directory record; it is not a zip archive or it is truncated — download it again/],
+    ['random bytes', Buffer.alloc(300, 0x41), /archive\.zip: the archive has no end-of-central-directory record; it is not a zip archive, or it is corrupt or cut short — download it again$/],
     ['an empty file', Buffer.alloc(0), /no end-of-central-directory record/],
     ['a truncated archive', buildZip(files).subarray(0, 200), /no end-of-central-directory record/],
   ])('%s is refused in one line', async (_label, bytes, message) => {
@@ -104,19 +109,28 @@ describe('openZip', () => {
     bytes.writeUInt32LE(bytes.length, end + 16);
     const path = join(await makeTempDir(), 'archive.zip');
     await writeFile(path, bytes);
-    await expect(openZip(path)).rejects.toThrow(/the central directory lies past the end of the file/);
+    await expect(openZip(path)).rejects.toThrow(/archive\.zip: the archive runs past the end of the file; it is not a zip archive/);
   });
 
   test('other compression methods and encrypted entries are refused when read', async () => {
     const bytes = buildZip(files);
     const directory = bytes.readUInt32LE(bytes.length - 22 + 16);
-    bytes.writeUInt16LE(12, directory + 10); // bzip2
+    bytes.writeUInt16LE(bytes.readUInt16LE(directory + 8) | 1, directory + 8);
     const second = directory + 46 + files[0].name.length;
-    bytes.writeUInt16LE(bytes.readUInt16LE(second + 8) | 1, second + 8);
+    bytes.writeUInt16LE(12, second + 10); // bzip2
     await withZip(bytes, async (archive) => {
-      await expect(readAll(archive, archive.entries[0])).rejects.toThrow(/entry runtimes\/linux-x64\/native\/libexample\.so uses compression method 12; quantgate reads only stored and deflated entries/);
-      await expect(readAll(archive, archive.entries[1])).rejects.toThrow(/entry notes\.txt is encrypted/);
+      await expect(readAll(archive, archive.entries[0])).rejects.toThrow(/entry "runtimes\/linux-x64\/native\/libexample\.so" is encrypted; quantgate reads only unencrypted archives$/);
+      await expect(readAll(archive, archive.entries[1])).rejects.toThrow(/entry "notes\.txt" uses compression method 12; quantgate reads only stored and deflated entries$/);
     });
+  });
+
+  test('an encrypted stored entry, whose sizes then disagree, is refused when opened', async () => {
+    const bytes = buildZip(files);
+    const second = bytes.readUInt32LE(bytes.length - 22 + 16) + 46 + files[0].name.length;
+    bytes.writeUInt16LE(bytes.readUInt16LE(second + 8) | 1, second + 8);
+    const path = join(await makeTempDir(), 'archive.zip');
+    await writeFile(path, bytes);
+    await expect(openZip(path)).rejects.toThrow(/archive\.zip: the archive does not hold the number of bytes its directory records; it is not a zip archive/);
   });
 
   test('a missing file is a one-line error', async () => {

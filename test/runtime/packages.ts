@@ -3,8 +3,8 @@
 
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { repoRoot } from '../../helpers/paths.js';
-import { tgz, type TarInput } from '../tarball.js';
+import { repoRoot } from '../helpers/paths.js';
+import { tgz, type TarInput } from './tarball.js';
 
 export const FAKE_VERSION = '9.8.7';
 

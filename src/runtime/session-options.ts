@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { Device } from './engine.js';
+import type { Device } from '../engines/engine.js';
 
 export function sessionOptions(device: Device): InferenceSession.SessionOptions {
   return {

@@ -11,11 +11,11 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { writeAtomic, writeDirAtomic } from '../../common/atomic.js';
-import { QuantgateError, describeError } from '../../common/errors.js';
-import { silentProgress, type Progress } from '../../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../../hub/retry.js';
-import { saveWithSha512, watchedGet } from '../../hub/watched-get.js';
+import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
+import { QuantgateError, describeError } from '../common/errors.js';
+import { silentProgress, type Progress } from '../common/progress.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../hub/retry.js';
+import { saveWithSha512, watchedGet } from '../hub/watched-get.js';
 import { readTar } from './tar.js';
 
 export const ONNXRUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'] as const;
@@ -149,7 +149,7 @@ async function unpackPackage(path: string, dir: string, wanted: (path: string) =
       if (entry.type !== 'file') return;
       const inPackage = entry.path.split('/').slice(1);
       if (inPackage.length === 0 || inPackage.some((part) => part === '' || part === '.' || part === '..')) {
-        throw new QuantgateError(`${label} holds the unsafe path "${entry.path}"; it is not an npm package tarball`);
+        throw new QuantgateError(`${label} holds the unsafe path ${JSON.stringify(entry.path)}; it is not an npm package tarball`);
       }
       if (!wanted(inPackage.join('/'))) return;
       const target = join(dir, ...inPackage);

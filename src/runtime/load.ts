@@ -2,28 +2,34 @@
 // that Node can resolve from the action's own folder (a checkout after `npm ci`) is used as it is;
 // otherwise the version package-lock.json pins is installed into the runner's tool cache (see
 // install.ts) and loaded from there. Either way the loaded package is bound to the stand-in that
-// the bundle uses in place of `onnxruntime-node`.
+// the bundle uses in place of `onnxruntime-node`, and its location is returned for the CUDA
+// provider install, since Node cannot resolve a copy in the tool cache.
 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as Onnxruntime from 'onnxruntime-node';
-import { QuantgateError, describeError } from '../../common/errors.js';
-import { folderAbove } from '../../common/package-folder.js';
-import { ONNXRUNTIME_DIR_ENV } from '../../engines/cuda-install.js';
-import type { Progress } from '../../common/progress.js';
+import { QuantgateError, describeError } from '../common/errors.js';
+import { folderAbove } from '../common/package-folder.js';
+import type { Progress } from '../common/progress.js';
 import { DEFAULT_NPM_REGISTRY, NPM_REGISTRY_ENV, ONNXRUNTIME_PACKAGES, installOnnxruntime, readLockedPackages } from './install.js';
+import { onnxruntimeAt, type OnnxruntimeLocation } from './location.js';
 import { bindOnnxruntime } from './stand-in.js';
 
 export type OnnxruntimeSource = 'beside the action' | 'tool cache' | 'download';
 
-export async function loadOnnxruntime(options: { env: NodeJS.ProcessEnv; progress: Progress }): Promise<OnnxruntimeSource> {
+export interface LoadedOnnxruntime {
+  source: OnnxruntimeSource;
+  location: OnnxruntimeLocation;
+}
+
+export async function loadOnnxruntime(options: { env: NodeJS.ProcessEnv; progress: Progress }): Promise<LoadedOnnxruntime> {
   const { env, progress } = options;
   const here = createRequire(import.meta.url);
   if (resolves(here, 'onnxruntime-node')) {
     bindOnnxruntime(here('onnxruntime-node') as typeof Onnxruntime);
     progress.info(`onnxruntime-node: the package installed beside the action, ${dirname(here.resolve('onnxruntime-node/package.json'))}`);
-    return 'beside the action';
+    return { source: 'beside the action', location: onnxruntimeAt(here.resolve('onnxruntime-node/package.json')) };
   }
   const packages = await readLockedPackages(join(actionRoot(), 'package-lock.json'), ONNXRUNTIME_PACKAGES);
   const install = await installOnnxruntime({
@@ -34,16 +40,15 @@ export async function loadOnnxruntime(options: { env: NodeJS.ProcessEnv; progres
   });
   const version = packages[0]!.version;
   progress.info(`onnxruntime-node ${version} for ${process.platform}-${process.arch}: ${install.source === 'cache' ? 'found in' : 'installed into'} ${install.dir}`);
+  const there = createRequire(join(install.dir, 'index.js'));
   let module: typeof Onnxruntime;
   try {
-    module = createRequire(join(install.dir, 'index.js'))('onnxruntime-node') as typeof Onnxruntime;
+    module = there('onnxruntime-node') as typeof Onnxruntime;
   } catch (error) {
     throw new QuantgateError(`onnxruntime-node ${version} in ${install.dir} does not load (${describeError(error).split('\n')[0]}); delete that folder so the next run installs it again`, { cause: error });
   }
   bindOnnxruntime(module);
-  // The CUDA provider install (engines/cuda-install.ts) must find this copy, which Node cannot resolve.
-  env[ONNXRUNTIME_DIR_ENV] = dirname(createRequire(join(install.dir, 'index.js')).resolve('onnxruntime-node/package.json'));
-  return install.source === 'cache' ? 'tool cache' : 'download';
+  return { source: install.source === 'cache' ? 'tool cache' : 'download', location: onnxruntimeAt(there.resolve('onnxruntime-node/package.json')) };
 }
 
 function resolves(require: NodeJS.Require, name: string): boolean {

@@ -5,17 +5,17 @@
 // copied next to libonnxruntime.so.1 in onnxruntime-node's bin folder, where onnxruntime loads
 // providers from. CUDA itself (runtime, cuBLAS, cuDNN) is the machine's: see docs/ENGINES.md.
 
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import type { RetryPolicy } from '../hub/retry.js';
+import { resolvedOnnxruntime, type OnnxruntimeLocation } from './location.js';
 import { NUGET_ORG_INDEX, downloadPackage, locatePackage, type FeedOptions } from './nuget-feed.js';
-import { openZip, type ZipArchive } from './zip-reader.js';
+import { openZip, type ZipArchive } from './zip.js';
 
 export const GPU_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 /** The two libraries onnxruntime loads for the CUDA provider (TensorRT's, also in the package, is not needed). */
@@ -24,19 +24,13 @@ const PACKAGE_LIBRARY_DIR = 'runtimes/linux-x64/native';
 /** Names the NuGet v3 service index to fetch the package from instead of nuget.org. */
 const NUGET_URL_ENV = 'QUANTGATE_NUGET_URL';
 
-export interface OnnxruntimeNode {
-  version: string;
-  /** Holds the binding and libonnxruntime.so.1; onnxruntime loads provider libraries from here. */
-  binDir: string;
-}
-
 export interface CudaInstallOptions {
   /** NuGet v3 service index. */
   feedUrl: string;
   /** Holds one verified folder of libraries per onnxruntime version. */
   cacheDir: string;
-  /** The onnxruntime-node to equip; the installed one unless given. */
-  runtime?: OnnxruntimeNode;
+  /** The onnxruntime-node to equip; the one Node resolves from here unless given. */
+  runtime?: OnnxruntimeLocation;
   progress?: Progress;
   retry?: RetryPolicy;
 }
@@ -49,33 +43,17 @@ export interface CudaInstall {
   binDir: string;
 }
 
-/** Names the folder of the onnxruntime-node package in use when Node cannot resolve it. */
-export const ONNXRUNTIME_DIR_ENV = 'QUANTGATE_ONNXRUNTIME_DIR';
-
-/** The feed, cache folder and runtime taken from the environment: $QUANTGATE_NUGET_URL, $XDG_CACHE_HOME, $QUANTGATE_ONNXRUNTIME_DIR. */
-export function cudaInstallSettings(env: NodeJS.ProcessEnv): Pick<CudaInstallOptions, 'feedUrl' | 'cacheDir' | 'runtime'> {
+/** The feed and cache folder taken from the environment: $QUANTGATE_NUGET_URL and $XDG_CACHE_HOME. */
+export function cudaInstallSettings(env: NodeJS.ProcessEnv): Pick<CudaInstallOptions, 'feedUrl' | 'cacheDir'> {
   return {
     feedUrl: env[NUGET_URL_ENV] || NUGET_ORG_INDEX,
     cacheDir: join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'quantgate', 'onnxruntime-cuda'),
-    runtime: installedOnnxruntimeNode(env),
   };
-}
-
-/**
- * Where onnxruntime-node lives: $QUANTGATE_ONNXRUNTIME_DIR when set (the bundled action installs it
- * outside any node_modules and says where), else wherever Node resolves it from here.
- */
-export function installedOnnxruntimeNode(env: NodeJS.ProcessEnv = process.env): OnnxruntimeNode {
-  const packageJson = env[ONNXRUNTIME_DIR_ENV]
-    ? join(env[ONNXRUNTIME_DIR_ENV], 'package.json')
-    : createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
-  const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
-  return { version, binDir: join(dirname(packageJson), 'bin', 'napi-v6', process.platform, process.arch) };
 }
 
 /** Makes the CUDA provider libraries available to onnxruntime-node, downloading them only when neither it nor the cache has them. */
 export async function installCudaProvider(options: CudaInstallOptions): Promise<CudaInstall> {
-  const runtime = options.runtime ?? installedOnnxruntimeNode();
+  const runtime = options.runtime ?? resolvedOnnxruntime();
   if (await hasLibraries(runtime.binDir)) return { source: 'present', binDir: runtime.binDir };
   const cached = join(options.cacheDir, runtime.version);
   const source: CudaInstallSource = (await hasLibraries(cached)) ? 'cache' : 'download';
@@ -109,7 +87,7 @@ async function fetchLibraries(version: string, dir: string, options: CudaInstall
 async function extract(archive: ZipArchive, library: string, destination: string, progress: Progress): Promise<void> {
   const entry = archive.entry(`${PACKAGE_LIBRARY_DIR}/${library}`);
   if (!entry) {
-    throw new QuantgateError(`${archive.path} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`);
+    throw new QuantgateError(`${archive.label} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`);
   }
   const task = progress.task(`Extracting ${library}`, { total: entry.size, unit: 'bytes' });
   await writeAtomic(destination, async (file) => {

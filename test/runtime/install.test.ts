@@ -1,11 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { QuantgateError } from '../../../src/common/errors.js';
-import { installDir, installOnnxruntime, readLockedPackages, tarballUrl, type InstallOptions, type LockedPackage } from '../../../src/action/onnxruntime/install.js';
-import { makeTempDir, removeTempDirs, repoRoot } from '../../helpers/paths.js';
-import { recordingProgress } from '../../helpers/progress.js';
-import { unreachableUrl } from '../../servers/local-server.js';
+import { QuantgateError } from '../../src/common/errors.js';
+import { installDir, installOnnxruntime, readLockedPackages, tarballUrl, type InstallOptions, type LockedPackage } from '../../src/runtime/install.js';
+import { makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths.js';
+import { recordingProgress } from '../helpers/progress.js';
+import { unreachableUrl } from '../servers/local-server.js';
 import { FakeNpmRegistry } from './fake-npm-registry.js';
 import { FAKE_VERSION, fakeCommonTarball, fakeRuntimeTarball, packRealOnnxruntime } from './packages.js';
 

@@ -1,6 +1,6 @@
-import { QuantgateError } from '../../../src/common/errors.js';
-import { readTar, type TarEntry } from '../../../src/action/onnxruntime/tar.js';
-import { tarArchive } from '../tarball.js';
+import { QuantgateError } from '../../src/common/errors.js';
+import { readTar, type TarEntry } from '../../src/runtime/tar.js';
+import { tarArchive } from './tarball.js';
 
 /** The archive as a stream of `size`-byte chunks, counting the bytes read. */
 function chunked(archive: Buffer, size: number): AsyncIterable<Uint8Array> & { consumed: number } {
@@ -79,7 +79,7 @@ describe('readTar', () => {
   });
 
   test.each([
-    ['a damaged header', (archive: Buffer) => (archive[10] = 0x41, archive), 'test.tgz has a damaged tar header (checksum'],
+    ['a damaged header', (archive: Buffer) => (archive[10] = 0x41, archive), 'test.tgz has a damaged tar header; the download is corrupt — download it again'],
     ['an archive cut inside an entry', (archive: Buffer) => archive.subarray(0, 512 + 100), 'test.tgz ends in the middle of an entry; the download is cut short'],
     ['an archive without its end marker', (archive: Buffer) => archive.subarray(0, 1024), 'test.tgz ends without the end-of-archive marker'],
   ])('refuses %s in one line', async (_case, damage, message) => {

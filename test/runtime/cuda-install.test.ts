@@ -1,8 +1,9 @@
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, cudaInstallSettings, installCudaProvider, installedOnnxruntimeNode, type CudaInstallOptions } from '../../src/engines/cuda-install.js';
-import { NUGET_ORG_INDEX } from '../../src/engines/nuget-feed.js';
+import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, cudaInstallSettings, installCudaProvider, type CudaInstallOptions } from '../../src/runtime/cuda-install.js';
+import { onnxruntimeAt, resolvedOnnxruntime } from '../../src/runtime/location.js';
+import { NUGET_ORG_INDEX } from '../../src/runtime/nuget-feed.js';
 import type { RetryPolicy } from '../../src/hub/retry.js';
 import { makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths.js';
 import { recordingProgress } from '../helpers/progress.js';
@@ -156,22 +157,21 @@ describe('installation settings', () => {
     expect(cudaInstallSettings({ QUANTGATE_NUGET_URL: 'http://mirror/v3/index.json', XDG_CACHE_HOME: '/cache' })).toEqual({
       feedUrl: 'http://mirror/v3/index.json',
       cacheDir: '/cache/quantgate/onnxruntime-cuda',
-      runtime: installedOnnxruntimeNode(),
     });
     expect(cudaInstallSettings({}).feedUrl).toBe(NUGET_ORG_INDEX);
     expect(cudaInstallSettings({}).cacheDir).toMatch(/\.cache\/quantgate\/onnxruntime-cuda$/);
   });
 
   test('the installed onnxruntime-node is found with its version and bin folder', async () => {
-    const runtime = installedOnnxruntimeNode();
+    const runtime = resolvedOnnxruntime();
     const { version } = JSON.parse(await readFile(join(repoRoot, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8'));
     expect(runtime).toEqual({ version, binDir: join(repoRoot, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', process.platform, process.arch) });
     expect(await readdir(runtime.binDir)).toContain('onnxruntime_binding.node');
   });
 
-  test('an onnxruntime-node Node cannot resolve (the bundled action installs its own) is named by QUANTGATE_ONNXRUNTIME_DIR', async () => {
+  test('an onnxruntime-node Node cannot resolve (the bundled action installs its own) is located by its package.json', async () => {
     const dir = await makeTempDir();
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'onnxruntime-node', version: '9.9.9' }));
-    expect(installedOnnxruntimeNode({ QUANTGATE_ONNXRUNTIME_DIR: dir })).toEqual({ version: '9.9.9', binDir: join(dir, 'bin', 'napi-v6', process.platform, process.arch) });
+    expect(onnxruntimeAt(join(dir, 'package.json'))).toEqual({ version: '9.9.9', binDir: join(dir, 'bin', 'napi-v6', process.platform, process.arch) });
   });
 });
