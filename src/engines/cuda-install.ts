@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import type { RetryPolicy } from '../hub/retry.js';
+import type { RetryPolicy } from '../net/retry.js';
 import { NUGET_ORG_INDEX, downloadPackage, locatePackage, type FeedOptions } from './nuget-feed.js';
 import { openZip, type ZipArchive } from './zip-reader.js';
 
