@@ -5,7 +5,7 @@
 // policy's rules for one try: a stall watchdog, transient answers and network failures as
 // TransientErrors, and a refusing proxy as a QuantgateError that names it.
 
-import { Agent, Dispatcher, ProxyAgent, fetch as undiciFetch } from 'undici';
+import { Agent, Dispatcher, Pool, ProxyAgent, fetch as undiciFetch } from 'undici';
 import { QuantgateError } from '../common/errors.js';
 import { networkProblem } from './errors.js';
 import { proxyFor, proxyLabel, proxyRefusal, type Proxy } from './proxy.js';
@@ -30,10 +30,28 @@ function agentFor(proxy: Proxy): ProxyAgent {
   let agent = proxyAgents.get(proxy.url.href);
   if (agent === undefined) {
     // proxyTunnel: false sends plain-http requests to the proxy in absolute form, as curl does.
-    agent = new ProxyAgent({ uri: proxy.url.href, proxyTunnel: false });
+    agent = new ProxyAgent({ uri: proxy.url.href, proxyTunnel: false, clientFactory: (origin, options) => judgingTunnels(new Pool(origin, options), proxy) });
     proxyAgents.set(proxy.url.href, agent);
   }
   return agent;
+}
+
+/**
+ * Makes the proxy's refusal of a CONNECT tunnel an error of ours: undici reports it with a message
+ * only, and may report a later error in its place.
+ */
+function judgingTunnels(pool: Pool, proxy: Proxy): Pool {
+  const connect = pool.connect.bind(pool) as (options: Dispatcher.ConnectOptions) => Promise<Dispatcher.ConnectData>;
+  const judged = async (options: Dispatcher.ConnectOptions): Promise<Dispatcher.ConnectData> => {
+    const answer = await connect(options);
+    if (answer.statusCode === 200) return answer;
+    answer.socket.destroy();
+    const target = new URL(`https://${options.path}`);
+    if (isTransientStatus(answer.statusCode)) throw new TransientError(`${proxyLabel(proxy)} could not open a tunnel to ${target.host} (HTTP ${answer.statusCode})`);
+    throw proxyRefusal(proxy, target, answer.statusCode);
+  };
+  pool.connect = judged as Pool['connect'];
+  return pool;
 }
 
 /**
@@ -47,16 +65,20 @@ export async function proxiedFetch(url: string, init: RequestInit = {}, env: Nod
   try {
     return (await undiciFetch(url, { ...init, dispatcher: new ProxyRouter(env) } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
   } catch (error) {
-    if (proxy === undefined || init.signal?.aborted) throw error;
-    throw proxyFailure(proxy, target, error);
+    if (init.signal?.aborted) throw error;
+    throw failure(proxy, target, error);
   }
 }
 
-/** undici says a tunnel was refused only in its message: "Proxy response (407) !== 200 …", "… (407)". */
-function proxyFailure(proxy: Proxy, target: URL, error: unknown): Error {
+/** The error for a failed request: ours when the proxy refused it (on any hop), else fetch's, naming the proxy of the first hop. */
+function failure(proxy: Proxy | undefined, target: URL, error: unknown): unknown {
+  for (let inner = error; typeof inner === 'object' && inner !== null; inner = (inner as { cause?: unknown }).cause) {
+    if (inner instanceof QuantgateError || inner instanceof TransientError) return inner;
+  }
+  if (proxy === undefined) return error;
   const problem = networkProblem(error);
-  const status = /^(?:\w+: )?Proxy (?:response|Authentication Required) \((\d{3})\)/.exec(problem)?.[1];
-  if (status !== undefined && !isTransientStatus(Number(status))) return proxyRefusal(proxy, target, Number(status));
+  // A plain-http request refused by the proxy: undici says so in its message only.
+  if (/Proxy Authentication Required \(407\)/.test(problem)) return proxyRefusal(proxy, target, 407);
   return new TransientError(`${problem} (through ${proxyLabel(proxy)})`, { cause: error });
 }
 
@@ -93,7 +115,7 @@ export async function watchedFetch(url: string, init: RequestInit, options: Watc
     watchdog.stop();
     options.signal?.removeEventListener('abort', onAbort);
   };
-  const failure = (error: unknown): unknown => {
+  const tryFailure = (error: unknown): unknown => {
     if (options.signal?.aborted) return options.signal.reason;
     if (controller.signal.reason instanceof TransientError) return controller.signal.reason;
     if (error instanceof TransientError || error instanceof QuantgateError) return error;
@@ -106,7 +128,7 @@ export async function watchedFetch(url: string, init: RequestInit, options: Watc
     response = await proxiedFetch(url, { ...init, signal: controller.signal }, options.env);
   } catch (error) {
     finish();
-    throw failure(error);
+    throw tryFailure(error);
   }
   if (isTransientStatus(response.status)) {
     finish();
@@ -122,7 +144,7 @@ export async function watchedFetch(url: string, init: RequestInit, options: Watc
         yield chunk;
       }
     } catch (error) {
-      throw failure(error);
+      throw tryFailure(error);
     } finally {
       finish();
     }

@@ -216,7 +216,15 @@ function open(host: string, port: number, secure: boolean, read: ReadOptions, ca
   if (!secure) return net.connect({ host, port, ...read });
   // tls.connect takes `onread` too (Node's documentation says so; @types/node omits it).
   const tlsOptions: tls.ConnectionOptions & ReadOptions = { host, port, ...read, ...(net.isIP(host) ? {} : { servername: host }), ...(ca && { ca }), ...(over && { socket: over }) };
-  return tls.connect(tlsOptions);
+  const socket = tls.connect(tlsOptions);
+  if (over && read.onread) {
+    // Over an existing socket (a tunnel) tls.connect ignores `onread`: reads arrive as 'data' events, in buffers of their own.
+    const { callback } = read.onread;
+    socket.on('data', (chunk: Buffer) => {
+      if (!callback(chunk.byteLength, chunk)) socket.pause();
+    });
+  }
+  return socket;
 }
 
 /** Resolves once `socket` is connected (and secured), rejecting with a TransientError (naming the proxy, when it is one) if it fails first. */
