@@ -69,6 +69,7 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
     options.signal?.addEventListener('abort', onAbort, { once: true });
     connect(target, proxy, { onread }, options, watchdog.touch, connecting.signal).then((connected) => {
       socket = connected;
+      if (phase === 'done') return void socket.destroy();
       socket.on('error', (error) => fail(error instanceof TransientError ? error : new TransientError(describeError(error))));
       socket.on('close', () => {
         closed = true;
