@@ -15,10 +15,13 @@ import { httpGet } from '../../src/net/http-get.js';
 import { bypassesProxy, proxyFor } from '../../src/net/proxy.js';
 import { TransientError } from '../../src/net/retry.js';
 import { watchedFetch } from '../../src/net/fetch.js';
+import { createGitHubClient } from '../../src/publish/github.js';
+import { watchedGet } from '../../src/net/watched-get.js';
+import { QuantgateError } from '../../src/common/errors.js';
 import { FakeHub } from '../servers/fake-hub.js';
 import { ForwardProxy } from '../servers/forward-proxy.js';
 import { startRangeServer } from '../servers/range-server.js';
-import { unreachableUrl } from '../servers/local-server.js';
+import { LocalServer, unreachableUrl } from '../servers/local-server.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { quantgateRejection } from '../helpers/rejection.js';
 
@@ -230,6 +233,29 @@ describe('requests through a proxy', () => {
       const direct = await openRandomAccess(server.urlFor('/data.bin'), { env: { HTTP_PROXY: proxy.url(), NO_PROXY: '127.0.0.1' } });
       expect(Buffer.from(await direct.slice(0, 5)).equals(expected.subarray(0, 5))).toBe(true);
       expect(proxy.requests).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('package downloads (npm, NuGet) and the GitHub API go through the proxy too', async () => {
+    const server = new LocalServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: request.url }));
+    });
+    await server.listen();
+    try {
+      const env = { HTTP_PROXY: proxy.url() };
+      const readAll = async (body: AsyncIterable<Uint8Array>) => {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of body) chunks.push(chunk);
+        return Buffer.concat(chunks).toString();
+      };
+      const got = await watchedGet(`${server.origin}/pkg.tgz`, FAST_RETRY, readAll, { refused: (problem) => new QuantgateError(problem), env });
+      expect(got?.result).toBe('{"path":"/pkg.tgz"}');
+      const client = createGitHubClient({ apiUrl: server.origin, env });
+      const { data } = await client.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' });
+      expect(data).toEqual({ path: '/repos/o/r' });
+      expect(proxy.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['GET /pkg.tgz', 'GET /repos/o/r']);
     } finally {
       await server.close();
     }
