@@ -226,7 +226,11 @@ async function resolveDatasetSpec(
 ): Promise<DatasetSpec> {
   const columns = options.columns;
   const location = options.dataset ?? (model.dir === demoPaths().model ? demoPaths().testset : DEFAULT_DATASET);
-  if (existsSync(location) || /^https?:\/\//.test(location)) return withColumns(await datasetSpecFromPath(location), columns);
+  if (existsSync(location) || /^https?:\/\//.test(location)) {
+    const spec = withColumns(await datasetSpecFromPath(location), columns);
+    // Parquet URLs are read with range requests: their retries are logged, and the run's environment names the proxy.
+    return spec.kind === 'parquet' ? { ...spec, http: { log: (line) => hub.progress?.info(line), ...(hub.env && { env: hub.env }) } } : spec;
+  }
   if (!/^[\w.-]+\/[\w.-]+$/.test(location)) {
     throw new QuantgateError(`--dataset ${location} is neither a local path nor a Hub dataset id (org/name); check the path or the id`);
   }

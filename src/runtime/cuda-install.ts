@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import type { RetryPolicy } from '../hub/retry.js';
+import type { RetryPolicy } from '../net/retry.js';
 import { resolvedOnnxruntime, type OnnxruntimeLocation } from './location.js';
 import { NUGET_ORG_INDEX, downloadPackage, locatePackage, type FeedOptions } from './nuget-feed.js';
 import { openZip, type ZipArchive } from './zip.js';

@@ -14,8 +14,8 @@ import { createGunzip } from 'node:zlib';
 import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../hub/retry.js';
-import { saveWithSha512, watchedGet } from '../hub/watched-get.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../net/retry.js';
+import { saveWithSha512, watchedGet } from '../net/watched-get.js';
 import { readTar } from './tar.js';
 
 export const ONNXRUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'] as const;
@@ -124,7 +124,7 @@ async function downloadTarball(pkg: LockedPackage, registryUrl: string, path: st
             { refused: (problem) => new QuantgateError(`${what} failed: the registry answered ${problem}; check ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`) },
           );
         }),
-      (cause, nextTry, delayMs) => progress.info(`${what}: ${cause}; try ${nextTry} in ${(delayMs / 1000).toFixed(1)} s`),
+      { what, log: (line) => progress.info(line) },
     );
   } catch (error) {
     if (!(error instanceof RetriesExhaustedError)) throw error;

@@ -7,8 +7,8 @@
 import { writeAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../hub/retry.js';
-import { saveWithSha512, watchedGet } from '../hub/watched-get.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../net/retry.js';
+import { saveWithSha512, watchedGet } from '../net/watched-get.js';
 
 export const NUGET_ORG_INDEX = 'https://api.nuget.org/v3/index.json';
 
@@ -118,9 +118,7 @@ function feedRefused(problem: string): QuantgateError {
 async function withRetries<T>(what: string, options: FeedOptions, attempt: () => Promise<T>): Promise<T> {
   const progress = options.progress ?? silentProgress;
   try {
-    return await retrying(options.retry ?? DEFAULT_RETRY_POLICY, attempt, (cause, nextTry, delayMs) =>
-      progress.info(`${what}: ${cause}; try ${nextTry} in ${(delayMs / 1000).toFixed(1)} s`),
-    );
+    return await retrying(options.retry ?? DEFAULT_RETRY_POLICY, attempt, { what, log: (line) => progress.info(line) });
   } catch (error) {
     if (error instanceof RetriesExhaustedError) {
       throw new QuantgateError(`${what} failed ${error.attempts === 1 ? 'once' : `${error.attempts} times`} (last: ${error.lastCause}); ${options.fix ?? DEFAULT_FIX}`, { cause: error });

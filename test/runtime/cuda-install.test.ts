@@ -4,7 +4,7 @@ import { QuantgateError } from '../../src/common/errors.js';
 import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, cudaInstallSettings, installCudaProvider, type CudaInstallOptions } from '../../src/runtime/cuda-install.js';
 import { onnxruntimeAt, resolvedOnnxruntime } from '../../src/runtime/location.js';
 import { NUGET_ORG_INDEX } from '../../src/runtime/nuget-feed.js';
-import type { RetryPolicy } from '../../src/hub/retry.js';
+import type { RetryPolicy } from '../../src/net/retry.js';
 import { makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths.js';
 import { recordingProgress } from '../helpers/progress.js';
 import { buildZip } from '../helpers/zip.js';
@@ -80,7 +80,7 @@ describe('installCudaProvider', () => {
     nuget.inject({ kind: 'corrupt', times: 1 });
     const progress = recordingProgress();
     expect((await installCudaProvider({ ...options, progress })).source).toBe('download');
-    expect(progress.lines[0]).toMatch(/^Downloading .* from http:\/\/127\.0\.0\.1:\d+\/.*\.nupkg: the download's SHA-512 \S+ is not the \S+ the feed publishes; try 2 in 0\.0 s$/);
+    expect(progress.lines[0]).toMatch(/^Downloading .* from http:\/\/127\.0\.0\.1:\d+\/.*\.nupkg: the download's SHA-512 \S+ is not the \S+ the feed publishes; try 2 of \d+ in 0\.0 s$/);
 
     const again = await setup();
     nuget.inject({ kind: 'corrupt' });
@@ -123,7 +123,7 @@ describe('installCudaProvider', () => {
     nuget.inject({ kind: 'truncate', times: 1 });
     const progress = recordingProgress();
     expect((await installCudaProvider({ ...options, progress })).source).toBe('download');
-    expect(progress.lines[0]).toMatch(/^Downloading .*\.nupkg: .*; try 2 in 0\.0 s$/);
+    expect(progress.lines[0]).toMatch(/^Downloading .*\.nupkg: .*; try 2 of \d+ in 0\.0 s$/);
     expect(nuget.requests.filter((path) => path.endsWith('.nupkg'))).toHaveLength(2);
   });
 

@@ -4,8 +4,8 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import https from 'node:https';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { httpGet, type HttpGetResponse } from '../../src/hub/http-get.js';
-import { TransientError } from '../../src/hub/retry.js';
+import { httpGet, type HttpGetResponse } from '../../src/net/http-get.js';
+import { TransientError } from '../../src/net/retry.js';
 import { unreachableUrl } from '../servers/local-server.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -161,10 +161,10 @@ describe('httpGet', () => {
 
   test('a server that stops sending is cut off after the stall timeout, before or during the body', async () => {
     const silent = await serve(() => undefined);
-    await expect(httpGet(silent.url(), {}, { stallTimeoutMs: 200 })).rejects.toThrow(new TransientError('no data for 0.2s'));
+    await expect(httpGet(silent.url(), {}, { stallTimeoutMs: 200 })).rejects.toThrow(new TransientError('no data for 0.2 s'));
     const stalled = await serve((socket) => writeInParts(socket, ['HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nxx']));
     const response = await httpGet(stalled.url(), {}, { stallTimeoutMs: 200 });
-    await expect(bodyOf(response)).rejects.toThrow(new TransientError('no data for 0.2s'));
+    await expect(bodyOf(response)).rejects.toThrow(new TransientError('no data for 0.2 s'));
   });
 
   test('a refused connection fails transiently', async () => {
