@@ -7,6 +7,7 @@
 // opens the files and feeds it byte ranges; a reader that fails, runs out of memory, stalls or is
 // aborted becomes one QuantgateError naming the file, the row group and the cause.
 
+import { debugLog } from '../common/debug.js';
 import { QuantgateError } from '../common/errors.js';
 import { ChildFailure, ChildFault, IsolatedProcess } from '../common/isolated-process.js';
 import type { ColumnSummary, OpenParams, OpenResult, ReadParams } from './parquet-child.js';
@@ -164,7 +165,7 @@ function fail(message: string, cause: unknown): never {
 }
 
 function debug(text: string | undefined): void {
-  if (text && process.env.QUANTGATE_DEBUG) process.stderr.write(`debug: parquet reader: ${text}\n`);
+  if (text) debugLog('parquet reader', text);
 }
 
 function toRecord(row: Record<string, unknown>, columns: ParquetColumns, index: number): SourceRecord {
