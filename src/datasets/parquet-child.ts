@@ -94,10 +94,16 @@ async function readRows(params: ReadParams, context: ChildContext): Promise<Reco
   for (const chunk of group.columns) {
     const meta = chunk.meta_data!;
     if (!params.columns.includes(meta.path_in_schema[0]!)) continue;
+    const column = meta.path_in_schema.join('.');
+    const levels = levelsOf(tree, meta.path_in_schema);
+    // Without repetition, a column holds one value (or null) per row.
+    if (levels.maxRepetitionLevel === 0 && meta.num_values !== group.num_rows) {
+      throw new QuantgateError(`column "${column}" holds ${meta.num_values} values, but its row group declares ${group.num_rows} rows`);
+    }
     const { start, end } = chunkRange(meta);
     const bytes = new Uint8Array(await file.slice(start, end));
     file.keep(start, bytes);
-    checkColumnChunk(bytes, { column: meta.path_in_schema.join('.'), codec: meta.codec, values: Number(meta.num_values), ...levelsOf(tree, meta.path_in_schema) });
+    checkColumnChunk(bytes, { column, codec: meta.codec, values: Number(meta.num_values), ...levels });
     context.progress();
   }
   try {

@@ -55,6 +55,7 @@ const READER_HEAP_MB = 512;
 /** A footer or row group whose decoding reports no progress (a page) for this long is stopped. */
 const READER_STALL_MS = 30_000;
 const CORRUPT = 'the file is corrupt — download it again';
+const LACKING = 'the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression';
 
 export async function openParquetSource(options: ParquetSourceOptions): Promise<DatasetSource> {
   if (options.files.length === 0) throw new QuantgateError('no parquet files given for the dataset; pass at least one parquet path or URL');
@@ -119,7 +120,7 @@ async function* readRecords(reader: IsolatedProcess, handles: RandomAccessFile[]
       const to = Math.min(groupEnd, end - firstRow);
       if (from < to) {
         const params: ReadParams = { file: index, byteLength: file.byteLength, rowGroup, rowStart: from, rowEnd: to, columns: names };
-        const values = await ask<Record<string, unknown>[]>(reader, handles, 'read', params, (cause) => `${file.location}, row group ${rowGroup}: ${cause}`);
+        const values = await ask<Record<string, unknown>[]>(reader, handles, 'read', params, (cause, lacking) => `${file.location}, row group ${rowGroup}: ${cause}; ${lacking ? LACKING : CORRUPT}`);
         for (const [offset, row] of values.entries()) yield toRecord(row, columns, firstRow + from + offset);
       }
       groupStart = groupEnd;
@@ -129,11 +130,12 @@ async function* readRecords(reader: IsolatedProcess, handles: RandomAccessFile[]
 
 /**
  * One request to the reader process, its slice calls answered from `handles`. Failures become a
- * QuantgateError: `where(cause)` names the file (and row group) and the cause in our words; a
- * library's own text goes only to debug output (QUANTGATE_DEBUG=1). Errors reading the file
- * (network, truncation) and an abort pass through as they are.
+ * QuantgateError whose message `explain(cause, lacking)` words: it names the file (and row group),
+ * the cause in our words, and the fix; `lacking` says the cause may be a parquet feature this
+ * reader lacks rather than corruption. A library's own text goes only to debug output
+ * (QUANTGATE_DEBUG=1). Errors reading the file (network, truncation) and an abort pass through.
  */
-async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], method: 'open' | 'read', params: OpenParams | ReadParams, where: (cause: string) => string): Promise<T> {
+async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], method: 'open' | 'read', params: OpenParams | ReadParams, explain: (cause: string, lacking: boolean) => string): Promise<T> {
   try {
     return await reader.request<T>(method, params, async (_call, args) => {
       const { file, start, end } = args as { file: number; start: number; end: number };
@@ -142,9 +144,7 @@ async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], meth
   } catch (error) {
     if (error instanceof ChildFailure) {
       debug(error.library);
-      if (error.verdict !== undefined && error.library === undefined) return fail(`${where(error.verdict)}; ${CORRUPT}`, error);
-      const cause = error.verdict ?? 'the parquet reader failed on its data';
-      return fail(`${where(cause)}; the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression`, error);
+      return fail(explain(error.verdict ?? 'the parquet reader failed on its data', error.library !== undefined), error);
     }
     if (error instanceof ChildFault) {
       debug(error.detail);
@@ -154,7 +154,7 @@ async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], meth
           : error.fault === 'out of memory'
             ? `decoding it needed more than the reader's ${READER_HEAP_MB} MB of memory`
             : 'the parquet reader crashed on it';
-      return fail(`${where(cause)}; ${CORRUPT}`, error);
+      return fail(explain(cause, false), error);
     }
     throw error;
   }
