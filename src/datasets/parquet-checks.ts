@@ -31,7 +31,7 @@ export function checkFooterTail(tail: Uint8Array, fileBytes: number): number {
 export function checkFileMetadata(metadata: FileMetaData, fileBytes: number): void {
   checkSchema(metadata.schema);
   const rows = metadata.num_rows;
-  if (rows < 0n) throw new QuantgateError(`its footer declares ${rows} rows`);
+  if (typeof rows !== 'bigint' || rows < 0n) throw new QuantgateError(`its footer declares ${describeCount(rows)} rows`);
   if (!Array.isArray(metadata.row_groups)) throw new QuantgateError('its footer lists no row groups');
   let groupRows = 0n;
   const dataEnd = fileBytes - 8 - metadata.metadata_length;
@@ -79,7 +79,8 @@ function checkSchema(schema: SchemaElement[]): void {
   if (!Array.isArray(schema) || schema.length === 0) throw new QuantgateError('its footer has no schema');
   const remaining: number[] = []; // children still to come, per open ancestor
   for (const [index, element] of schema.entries()) {
-    const name = typeof element.name === 'string' && element.name !== '' ? `"${element.name}"` : `number ${index}`;
+    if (typeof element.name !== 'string' || element.name === '') throw new QuantgateError(`schema element number ${index} has no name`);
+    const name = `"${element.name}"`;
     if (index > 0) {
       if (remaining.length === 0) throw new QuantgateError(`its schema has ${schema.length - index} elements past the end of the tree its root declares`);
       remaining[remaining.length - 1]!--;
