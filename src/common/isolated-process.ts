@@ -95,6 +95,8 @@ export class IsolatedProcess {
     if (!child) return;
     this.discard(child);
     if (child.exitCode === null && child.signalCode === null) {
+      // Waiting for the exit must hold the event loop, which the idle child no longer does.
+      child.ref();
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');

@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { ChildFailure, ChildFault, IsolatedProcess } from '../../src/common/isolated-process.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const entry = new URL('./fault-child.js', import.meta.url);
 const noCalls = async () => {
@@ -59,9 +63,9 @@ describe('IsolatedProcess', () => {
   });
 
   it('lets work run past the bound while it reports progress', async () => {
-    const child = isolated({ stallMs: 500 });
+    const child = isolated({ stallMs: 1500 });
     await child.request('echo', 'warm', noCalls);
-    expect(await child.request('slowButMoving', 1500, noCalls)).toBe('done');
+    expect(await child.request('slowButMoving', 4500, noCalls)).toBe('done');
   });
 
   it('survives a child that exhausts its heap (a V8 fatal error there)', async () => {
@@ -88,5 +92,12 @@ describe('IsolatedProcess', () => {
     expect((error as Error).message).toBe('stopped by the test');
     expect(ms).toBeLessThan(2000);
     await expect(child.request('echo', 'later', noCalls)).rejects.toThrow('stopped by the test');
+  });
+
+  it('waits for the child to exit on close, even when nothing else holds the event loop', async () => {
+    const script = await build({ entryPoints: [fileURLToPath(new URL('./close-and-exit.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' });
+    // Run from the repository root, so that the script finds esbuild to bundle the child's sources.
+    const run = spawnSync(process.execPath, ['--input-type=module', '-'], { cwd: repoRoot, input: script.outputFiles[0]!.text, env: { ...process.env, FAULT_CHILD: entry.href }, encoding: 'utf8', timeout: 30_000 });
+    expect({ status: run.status, stdout: run.stdout.trim() }).toEqual({ status: 0, stdout: 'closed' });
   });
 });
