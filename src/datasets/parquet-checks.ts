@@ -64,10 +64,12 @@ function checkChunkMetadata(meta: ColumnMetaData, where: string, dataEnd: number
   if (start < 4 || end > dataEnd) throw new QuantgateError(`${where} lies at bytes ${start} to ${end}, outside the file's data (bytes 4 to ${dataEnd})`);
 }
 
-/** The byte range of a column chunk: from its dictionary page, if any, for its compressed size. */
+/**
+ * The byte range of a column chunk, as hyparquet reads it: from the dictionary page offset if set
+ * (not 0), else the data page offset, for the chunk's compressed size.
+ */
 export function chunkRange(meta: ColumnMetaData): { start: number; end: number } {
-  const dictionary = meta.dictionary_page_offset;
-  const start = Number(dictionary !== undefined && dictionary > 0n && dictionary < meta.data_page_offset ? dictionary : meta.data_page_offset);
+  const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
   return { start, end: start + Number(meta.total_compressed_size) };
 }
 
@@ -148,7 +150,8 @@ export function checkColumnChunk(bytes: Uint8Array, layout: ChunkLayout): void {
     if (type === INDEX_PAGE) throw new QuantgateError(`${where} is an index page, which this reader does not support`);
     if (type === DICTIONARY_PAGE) {
       const dictionary = struct(header, 7, where, 'dictionary page header');
-      int(dictionary, 1, `${where}: its dictionary page header`, 'value count', 0, uncompressed);
+      // At least a bit per value (booleans); no writer makes a denser dictionary.
+      int(dictionary, 1, `${where}: its dictionary page header`, 'value count', 0, uncompressed * 8);
     } else {
       const pageValues = type === DATA_PAGE ? checkDataPage(header, body, layout, where) : checkDataPageV2(header, body, uncompressed, compressed, layout, where);
       values += pageValues;
