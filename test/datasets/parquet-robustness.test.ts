@@ -188,10 +188,10 @@ describe('a huge run-length count in the definition levels (hyparquet: V8 fatal 
     const { error, ms } = await readAllOf(path);
     const message = expectCleanMessage(error);
     expect(message).toBe(`${path}, row group 0: decoding it needed more than the reader's 512 MB of memory; the file is corrupt — download it again`);
-    expect(ms).toBeLessThan(30_000);
+    expect(ms).toBeLessThan(60_000);
     // Still here, and still reading.
     expect((await readAllOf(await write({}))).records).toHaveLength(1);
-  });
+  }, 90_000);
 });
 
 describe("hyparquet's own error text stays out of the message", () => {
