@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
 import { ChildFault, IsolatedProcess } from '../../src/common/isolated-process.js';
+import { openDataset } from '../../src/datasets/dataset.js';
 import { openParquetSource } from '../../src/datasets/parquet.js';
 import type { DatasetSource } from '../../src/datasets/source.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
@@ -252,6 +253,20 @@ describe('an AbortSignal', () => {
       expect(Date.now() - start).toBeLessThan(2000);
     } finally {
       await source.close();
+    }
+  });
+
+  it('given to openDataset, reaches the parquet reader', async () => {
+    const controller = new AbortController();
+    const dataset = await openDataset({ kind: 'parquet', files: [await write({})] }, { sampleRate: 16000, signal: controller.signal });
+    try {
+      controller.abort(new Error('stopped before reading'));
+      const read = async () => {
+        for await (const item of dataset) expect(item).toBeDefined();
+      };
+      await expect(read()).rejects.toThrow('stopped before reading');
+    } finally {
+      await dataset.close();
     }
   });
 });
