@@ -1,5 +1,6 @@
-// Bundles the GitHub Action into one ES module, dist/index.js (or `<out dir>/index.js` when a folder
-// is given: `node scripts/bundle.mjs [out dir]`), so that the action runs from a plain checkout
+// Bundles the GitHub Action into an ES module, dist/index.js (or `<out dir>/index.js` when a folder
+// is given: `node scripts/bundle.mjs [out dir]`), with the parquet reader's child process beside it
+// (parquet-child.js), so that the action runs from a plain checkout
 // with no `npm install`. Everything is bundled except onnxruntime-node, whose native binaries the
 // action installs at run time (src/runtime/): every import of the package resolves to
 // the stand-in module that the installed package is bound to. The output is deterministic (no
@@ -34,8 +35,9 @@ const onnxruntimeStandIn = {
 await mkdir(outDir, { recursive: true });
 const result = await build({
   absWorkingDir: root,
-  entryPoints: [join(root, 'src', 'action', 'main.ts')],
-  outfile: join(outDir, 'index.js'),
+  // The parquet reader's child process runs its own entry, which the main bundle finds beside it.
+  entryPoints: { index: join(root, 'src', 'action', 'main.ts'), 'parquet-child': join(root, 'src', 'datasets', 'parquet-child.ts') },
+  outdir: outDir,
   bundle: true,
   platform: 'node',
   format: 'esm',
