@@ -16,6 +16,8 @@ export interface HttpGetOptions {
   stallTimeoutMs: number;
   /** Certificates to trust instead of Node's bundled ones (the tests' own https server). */
   ca?: string | Buffer;
+  /** Closes the connection when aborted; the request then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface HttpGetResponse {
@@ -41,6 +43,7 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
   const target = new URL(url);
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new QuantgateError(`cannot download ${target.protocol}//${target.host}: only http: and https: URLs are supported; check --hub-url or HF_ENDPOINT`);
   const requestHead = encodeRequestHead(target, headers);
+  options.signal?.throwIfAborted();
   return new Promise((resolveHead, rejectHead) => {
     let phase: 'head' | 'waiting' | 'body' | 'done' = 'head';
     let head = '';
@@ -58,6 +61,8 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
     const tlsOptions: tls.ConnectionOptions & Pick<net.TcpSocketConnectOpts, 'onread'> = { host, port, onread, ...(net.isIP(host) ? {} : { servername: host }), ...(options.ca && { ca: options.ca }) };
     const socket = target.protocol === 'https:' ? tls.connect(tlsOptions) : net.connect({ host, port, onread });
     const watchdog = stallWatchdog(options.stallTimeoutMs, () => fail(new TransientError(`no data for ${options.stallTimeoutMs / 1000}s`)));
+    const onAbort = () => fail(options.signal!.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(requestHead));
     socket.on('error', (error) => fail(error instanceof TransientError ? error : new TransientError(describeError(error))));
     socket.on('close', () => {
@@ -139,6 +144,7 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
       if (phase === 'done') return;
       phase = 'done';
       watchdog.stop();
+      options.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       body?.resolve();
     }
@@ -153,6 +159,7 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
       phase = 'done';
       failure = error;
       watchdog.stop();
+      options.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (before === 'head') rejectHead(error);
       else body?.reject(error);

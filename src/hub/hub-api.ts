@@ -17,6 +17,8 @@ export interface HubConnection {
   token: string | undefined;
   policy: RetryPolicy;
   log: (message: string) => void;
+  /** Stops every request; a stopped request rejects with the signal's reason and is not retried. */
+  signal?: AbortSignal;
 }
 
 /** One file of a commit as the Hub lists it; `blobName` is its LFS sha256, or its git blob sha1. */
@@ -128,7 +130,8 @@ function hubFetch(connection: HubConnection): typeof fetch {
           controller.abort(new TransientError(`no data for ${connection.policy.stallTimeoutMs / 1000}s`)),
         );
         try {
-          const response = await fetch(url, { ...init, headers, signal: controller.signal });
+          const signal = connection.signal ? AbortSignal.any([controller.signal, connection.signal]) : controller.signal;
+          const response = await fetch(url, { ...init, headers, signal });
           const chunks: Uint8Array[] = [];
           for await (const chunk of response.body ?? []) {
             watchdog.touch();
@@ -138,6 +141,7 @@ function hubFetch(connection: HubConnection): typeof fetch {
           const body = response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks);
           return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
         } catch (error) {
+          connection.signal?.throwIfAborted();
           if (error instanceof TransientError) throw error;
           throw new TransientError(networkFailure(error));
         } finally {

@@ -45,6 +45,8 @@ export interface SnapshotRequest {
   progress?: Progress;
   /** Called with the token before it is used, so the action can mask it in logs. */
   onSecret?: (secret: string) => void;
+  /** Stops every request and transfer; what completed stays in the cache, a partial blob resumes later. */
+  signal?: AbortSignal;
 }
 
 export interface SnapshotFile {
@@ -90,6 +92,7 @@ export async function prepareSnapshot(request: SnapshotRequest): Promise<Prepare
       token,
       policy: { ...DEFAULT_RETRY_POLICY, ...request.retry },
       log: (message) => progress.info(message),
+      signal: request.signal,
     };
     const cache = new RepoCache(request.cacheDir || defaultCacheDir(env), { type: request.repoType ?? 'model', id: checkRepoId(request.repoId) });
     const offline = request.offline ?? isTrue(env.HF_HUB_OFFLINE);
@@ -184,6 +187,7 @@ async function downloadBlobs(plan: SnapshotPlan, connection: HubConnection, file
         policy: connection.policy,
         onBytes: (count) => task.advance(count),
         onRetry: (cause, nextTry, delayMs) => progress.info(`${file.path}: ${cause}; try ${nextTry} of ${connection.policy.attempts} in ${delayMs / 1000}s`),
+        signal: connection.signal,
       });
       bytesDownloaded += received;
     } catch (error) {

@@ -26,6 +26,8 @@ export interface BlobTransfer {
   /** Bytes received from the network, as they arrive. */
   onBytes: (count: number) => void;
   onRetry: (cause: string, nextTry: number, delayMs: number) => void;
+  /** Stops the transfer at once, closing its connection; the partial file stays for a later resume. */
+  signal?: AbortSignal;
 }
 
 /** A refusal that retrying will not change (a 4xx other than 408/429), for the caller to explain. */
@@ -80,7 +82,7 @@ async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGe
   let url = transfer.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = { ...transfer.headersFor(url), ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
-    const response = await httpGet(url, headers, { stallTimeoutMs: transfer.policy.stallTimeoutMs });
+    const response = await httpGet(url, headers, { stallTimeoutMs: transfer.policy.stallTimeoutMs, signal: transfer.signal });
     const { status, headers: answer } = response;
     if (status >= 300 && status < 400 && answer.location) {
       response.discard();

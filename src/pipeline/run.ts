@@ -41,7 +41,10 @@ export interface RunContext {
   /** Runs one stage; the action folds each into a log group. By default a heading line announces it. */
   stage?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   onSecret?: (secret: string) => void;
+  /** Stops the run: every stage watches it, and ends by throwing its reason. */
   signal?: AbortSignal;
+  /** Told each stage's name as it starts, so a stop can say which one it interrupted. */
+  onStage?: (name: string) => void;
 }
 
 export interface RunResult {
@@ -63,6 +66,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   const runStage = context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
   const timed = <T>(stage: string, work: () => Promise<T>): Promise<T> =>
     runStage(stage, async () => {
+      context.onStage?.(stage);
+      context.signal?.throwIfAborted();
       const started = performance.now();
       try {
         return await work();
@@ -70,7 +75,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         stageSeconds[stage] = (performance.now() - started) / 1000;
       }
     });
-  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret };
+  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret, signal: context.signal };
 
   const model = await timed('model', async (): Promise<ModelSource> => {
     if (options.modelPath) return { dir: options.modelPath };
@@ -102,6 +107,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     revision: model.revision,
     threads: options.threads,
     progress,
+    signal: context.signal,
   };
   const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
 

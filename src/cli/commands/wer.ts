@@ -79,6 +79,7 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
     resamples: numberOption(values, 'resamples', { integer: true, min: 100, max: 1_000_000 }),
   };
 
+  context.stop?.enter('score');
   const files = await Promise.all([referencePath, hypothesisPath, ...(baselinePath === undefined ? [] : [baselinePath])].map(readTranscriptFile));
   const [reference, hypothesis, baseline] = files;
   const paired = pairTranscripts(reference!, baseline ? [hypothesis!, baseline] : [hypothesis!]);
