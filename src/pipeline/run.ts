@@ -17,7 +17,7 @@ import { engineFactories, selectEngine } from '../engines/registry.js';
 import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
 import type { TensorPlan } from '../quant/plan.js';
 import { writeEvalResults } from '../report/results-files.js';
-import { compareSystems, pairById, type SystemOutput } from '../scoring/compare.js';
+import { compareSystemsInSlices, pairById, type SystemOutput } from '../scoring/compare.js';
 import { createNormalizer } from '../scoring/normalize/index.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
@@ -134,8 +134,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     });
     const evaluation = await timed('transcribe', () => transcribeAll(dataset, reference, candidate, options.batchSize, progress, context.signal));
 
-    const comparison = await timed('score', async () =>
-      compareSystems(
+    const comparison = await timed('score', () =>
+      compareSystemsInSlices(
         pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
@@ -153,6 +153,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
             stageSeconds,
           },
         },
+        context.signal,
       ),
     );
     const results = await writeEvalResults(options.outDir, comparison);
