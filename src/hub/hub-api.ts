@@ -129,9 +129,11 @@ function hubFetch(connection: HubConnection): typeof fetch {
         const watchdog = stallWatchdog(connection.policy.stallTimeoutMs, () =>
           controller.abort(new TransientError(`no data for ${connection.policy.stallTimeoutMs / 1000}s`)),
         );
+        const stop = () => controller.abort(connection.signal!.reason);
+        connection.signal?.addEventListener('abort', stop, { once: true });
         try {
-          const signal = connection.signal ? AbortSignal.any([controller.signal, connection.signal]) : controller.signal;
-          const response = await fetch(url, { ...init, headers, signal });
+          connection.signal?.throwIfAborted();
+          const response = await fetch(url, { ...init, headers, signal: controller.signal });
           const chunks: Uint8Array[] = [];
           for await (const chunk of response.body ?? []) {
             watchdog.touch();
@@ -146,9 +148,11 @@ function hubFetch(connection: HubConnection): typeof fetch {
           throw new TransientError(networkFailure(error));
         } finally {
           watchdog.stop();
+          connection.signal?.removeEventListener('abort', stop);
         }
       },
       (cause, nextTry, delayMs) => connection.log(`Hub request ${new URL(url).pathname} failed (${cause}); try ${nextTry} of ${connection.policy.attempts} in ${delayMs / 1000}s`),
+      connection.signal,
     );
   };
 }

@@ -42,12 +42,14 @@ export function isTransientStatus(status: number): boolean {
 
 /**
  * Runs `attempt` until it succeeds, retrying only TransientErrors; any other error is rethrown at
- * once. `onRetry` hears about each failure that is followed by another try.
+ * once. `onRetry` hears about each failure that is followed by another try. An aborted `signal`
+ * ends the wait between tries with the signal's reason.
  */
 export async function retrying<T>(
   policy: Pick<RetryPolicy, 'attempts' | 'baseDelayMs'>,
   attempt: (tryNumber: number) => Promise<T>,
   onRetry: (cause: string, nextTry: number, delayMs: number) => void,
+  signal?: AbortSignal,
 ): Promise<T> {
   for (let tryNumber = 1; ; tryNumber++) {
     try {
@@ -57,7 +59,7 @@ export async function retrying<T>(
       if (tryNumber >= policy.attempts) throw new RetriesExhaustedError(tryNumber, describeError(error));
       const delayMs = backoffDelayMs(policy.baseDelayMs, tryNumber);
       onRetry(describeError(error), tryNumber + 1, delayMs);
-      await sleep(delayMs);
+      await sleep(delayMs, undefined, { signal }).catch(() => signal?.throwIfAborted());
     }
   }
 }

@@ -47,7 +47,7 @@ const FOLLOW_MIN_BYTES = 16 << 20;
 export async function transferBlob(transfer: BlobTransfer): Promise<number> {
   let received = 0;
   const counted = { ...transfer, onBytes: (count: number) => ((received += count), transfer.onBytes(count)) };
-  await retrying(transfer.policy, () => attempt(counted), transfer.onRetry);
+  await retrying(transfer.policy, () => attempt(counted), transfer.onRetry, transfer.signal);
   await rename(transfer.incompletePath, transfer.blobPath);
   return received;
 }

@@ -37,4 +37,15 @@ describe('retrying', () => {
     await expect(retrying({ attempts: 5, baseDelayMs: 1 }, attempt, () => undefined)).rejects.toBe(refusal);
     expect(attempt).toHaveBeenCalledTimes(1);
   });
+
+  test('an aborted signal ends the wait between tries with its reason, and no try follows', async () => {
+    const controller = new AbortController();
+    const stopped = new Error('stopped by SIGTERM');
+    const attempt = jest.fn(async () => Promise.reject(new TransientError('HTTP 503')));
+    const started = performance.now();
+    const run = retrying({ attempts: 5, baseDelayMs: 30_000 }, attempt, () => setTimeout(() => controller.abort(stopped), 10), controller.signal);
+    await expect(run).rejects.toBe(stopped);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(attempt).toHaveBeenCalledTimes(1);
+  });
 });
