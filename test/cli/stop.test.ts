@@ -27,7 +27,10 @@ interface StoppedRun {
  * Runs the CLI with `args` and TMPDIR set to `tempDir`, sends `signal` once `ready` holds (checked
  * on every output and every 20 ms), and resolves when the process has exited.
  */
-function runUntilStopped(args: string[], options: { tempDir: string; env?: Record<string, string>; signal: NodeJS.Signals; ready: (log: { stdout: string; stderr: string }) => boolean }): Promise<StoppedRun> {
+function runUntilStopped(
+  args: string[],
+  options: { tempDir: string; env?: Record<string, string>; signal: NodeJS.Signals; ready: (log: { stdout: string; stderr: string }) => boolean },
+): Promise<StoppedRun> {
   const child = spawn(process.execPath, [bin, ...args], {
     env: { PATH: process.env.PATH, HOME: options.tempDir, TMPDIR: options.tempDir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,6 +159,27 @@ describe('a stopped command', () => {
     expectStopped(run, 'SIGINT', 'transcribe', 'transcribe');
     expect(await leftovers(tempDir)).toEqual([]);
     expect(enginesStillRunning()).toEqual([]);
+  });
+
+  test('wer: SIGTERM during a million bootstrap resamples of a test-clean-sized corpus', async () => {
+    const tempDir = await makeTempDir();
+    const lines = (errorEvery: number) => Array.from({ length: 2620 }, (_, i) => `u${i}\t${Array.from({ length: 20 }, (__, w) => ((i + w) % errorEvery === 0 ? 'wrong' : `w${w}`)).join(' ')}`).join('\n');
+    const [reference, hypothesis, baseline] = ['reference.txt', 'hypothesis.txt', 'baseline.txt'].map((name) => join(tempDir, name));
+    await writeFile(hypothesis!, lines(7));
+    await writeFile(baseline!, lines(11));
+    // The reference comes through a pipe, so the test knows when the command is reading its input
+    // (in the score stage, listening for signals); scoring it takes tens of seconds.
+    execFileSync('mkfifo', [reference!]);
+    let fed = false;
+    const feeding = writeFile(reference!, lines(1e9)).then(() => (fed = true));
+    const run = await runUntilStopped(['wer', '--reference', reference!, '--hypothesis', hypothesis!, '--baseline', baseline!, '--resamples', '1000000'], {
+      tempDir,
+      signal: 'SIGTERM',
+      ready: () => fed,
+    });
+    await feeding;
+    expectStopped(run, 'SIGTERM', 'wer', 'score');
+    expect(run.stdout).toBe('');
   });
 
   test('an engine that ignores SIGTERM is killed and the run still ends within 2 s', async () => {
