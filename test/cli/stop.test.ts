@@ -4,7 +4,7 @@
 // a model big enough to take seconds to quantize, an engine command that sleeps.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeEvaluationFixture, type EvaluationFixture } from '../action/evaluation-fixture.js';
@@ -138,7 +138,7 @@ describe('a stopped command', () => {
     const outDir = join(tempDir, 'out');
     const run = await runUntilStopped(
       ['run', '--model-path', fixture.modelDir, '--dataset', fixture.manifest, '--engine', 'command', ...commandOptions(), '--out-dir', outDir, '--resamples', '1000'],
-      { tempDir, env: slowEngine(tempDir), signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) },
+      { tempDir, env: slowEngine(tempDir), signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0 },
     );
     expectStopped(run, 'SIGTERM', 'run', 'transcribe');
     expect(await leftovers(tempDir)).toEqual([]);
@@ -154,7 +154,7 @@ describe('a stopped command', () => {
       tempDir,
       env: slowEngine(tempDir),
       signal: 'SIGINT',
-      ready: () => existsSync(started(tempDir)),
+      ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0,
     });
     expectStopped(run, 'SIGINT', 'transcribe', 'transcribe');
     expect(await leftovers(tempDir)).toEqual([]);
@@ -190,7 +190,7 @@ describe('a stopped command', () => {
     const command = `/bin/sh '${stubborn}' {manifest} {output} ${fixtureDir}`;
     const run = await runUntilStopped(
       ['run', '--model-path', fixture.modelDir, '--dataset', fixture.manifest, '--engine', 'command', '--reference-command', command, '--candidate-command', command, '--out-dir', join(tempDir, 'out')],
-      { tempDir, signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) },
+      { tempDir, signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) && enginesStillRunning(stubborn).length > 0 },
     );
     expectStopped(run, 'SIGTERM', 'run', 'transcribe');
     expect(await leftovers(tempDir)).toEqual([]);
@@ -212,11 +212,18 @@ function commandOptions(): string[] {
   return ['--reference-command', reference, '--candidate-command', candidate];
 }
 
-/** Processes of this suite's engine commands still alive: a stopped run must leave none. */
+/** Processes of this suite's engine commands still alive (Linux's /proc): a stopped run must leave none. */
 function enginesStillRunning(marker = fixtureDir): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes(marker) && !line.startsWith('ps '));
+  const commandLines = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        return ''; // gone meanwhile
+      }
+    });
+  return commandLines.filter((line) => line.includes(marker));
 }
 
 /**
