@@ -41,10 +41,12 @@ async function runCommand(command: Command, argv: string[], context: CommandCont
     return EXIT_OK;
   }
   const prefix = `quantgate ${command.name}`;
+  // On a terminal a progress bar may be drawn without its newline; the last line replaces it.
+  const lineStart = context.stderr.isTTY ? '\r\x1b[K' : '';
   const stop = context.stop ?? new StopControl(command.name);
   const stopped = () => {
     const request = stop.stopped!;
-    context.stderr.write(`${request.line(prefix)}\n`);
+    context.stderr.write(`${lineStart}${request.line(prefix)}\n`);
     return request.exitCode;
   };
   const watch = context.stopOnSignals ? watchSignals(stop, stopped) : undefined;
@@ -55,7 +57,7 @@ async function runCommand(command: Command, argv: string[], context: CommandCont
   } catch (error) {
     // Whatever a stage made of the abort (its own error, a wrapped one), the stop is what happened.
     if (stop.stopped) return stopped();
-    context.stderr.write(`${prefix}: ${errorLine(error)}\n`);
+    context.stderr.write(`${lineStart}${prefix}: ${errorLine(error)}\n`);
     if (!isQuantgateError(error) && !isArgumentError(error) && context.env.QUANTGATE_DEBUG) {
       context.stderr.write(`${(error as Error).stack ?? ''}\n`);
     }
