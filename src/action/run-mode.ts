@@ -4,6 +4,7 @@
 // release and the PR comment, and the job summary, which is written even when publishing fails.
 
 import * as core from '@actions/core';
+import type { StopControl } from '../common/stop.js';
 import { formatShard } from '../datasets/selection.js';
 import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
@@ -18,13 +19,14 @@ import { commentOnPullRequest, publicationLinks, publicationOutputs, uploadArtif
 import { renderJobSummary, writeJobSummary } from './summary.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
-export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Verdict | undefined> {
+export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop: StopControl): Promise<Verdict | undefined> {
   const progress = logProgress();
-  const onnxruntime = needsOnnxruntime(inputs.run) ? await core.group('onnxruntime', () => loadOnnxruntime({ env, progress })) : undefined;
+  const onnxruntime = needsOnnxruntime(inputs.run) ? await stop.during('onnxruntime', () => core.group('onnxruntime', () => loadOnnxruntime({ env, progress }))) : undefined;
   const result: RunResult = await runPipeline(inputs.run, {
     progress,
     env,
-    signal,
+    signal: stop.signal,
+    onStage: (stage) => stop.enter(stage),
     ...(onnxruntime && { onnxruntimeLocation: onnxruntime.location }),
     stage: inLogGroup,
     onSecret: (secret) => core.setSecret(secret),
@@ -38,7 +40,7 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
   const summary = () =>
     renderJobSummary({ comparison, plan: result.plan, links: publicationLinks(publication), ...(inputs.run.shard ? { partialShard: formatShard(inputs.run.shard) } : {}) });
   try {
-    await core.group('publish', async () => {
+    await stop.during('publish', () => core.group('publish', async () => {
       const results = [result.results.jsonPath, result.results.textPath];
       if (inputs.uploadArtifacts) {
         publication.artifact = inputs.run.shard
@@ -53,7 +55,7 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
         if (partial) core.info('PR comment left to the merge job: this job evaluated one shard');
         else publication.comment = await commentOnPullRequest(inputs, summary(), env);
       }
-    });
+    }));
   } finally {
     setOutputs(publicationOutputs(publication));
     await writeJobSummary(summary(), env);

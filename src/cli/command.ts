@@ -2,6 +2,7 @@
 // function returning the process exit code (0 success, 1 a failed gate, 2 an error).
 
 import type { ParseArgsConfig } from 'node:util';
+import type { StopControl } from '../common/stop.js';
 import type { OptionValues } from '../common/option-values.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -11,6 +12,10 @@ export interface CommandContext {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
+  /** The run's stop request, which commands pass to every stage and tell which stage is running; made per command when absent. */
+  stop?: StopControl;
+  /** True in the real process: SIGINT and SIGTERM then stop the command. */
+  stopOnSignals?: boolean;
 }
 
 export interface Command {

@@ -1,9 +1,11 @@
 // The quantgate command line: picks the command, parses its options, and turns errors into one
-// line on stderr and an exit code. Commands are thin shells over the pipeline stages.
+// line on stderr and an exit code. Commands are thin shells over the pipeline stages. In the real
+// process, SIGINT and SIGTERM stop the command (common/stop.ts): one line, exit code 130 or 143.
 
 import { parseArgs } from 'node:util';
 import { failureLine, isQuantgateError } from '../common/errors.js';
 import { optionValues } from '../common/option-values.js';
+import { StopControl, watchSignals } from '../common/stop.js';
 import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -38,15 +40,31 @@ async function runCommand(command: Command, argv: string[], context: CommandCont
     context.stdout.write(`${command.usage.trim()}\n`);
     return EXIT_OK;
   }
+  const prefix = `quantgate ${command.name}`;
+  // On a terminal a progress bar may be drawn without its newline; the last line replaces it.
+  const lineStart = context.stderr.isTTY ? '\r\x1b[K' : '';
+  const stop = context.stop ?? new StopControl(command.name);
+  const stopped = () => {
+    const request = stop.stopped!;
+    context.stderr.write(`${lineStart}${request.line(prefix)}\n`);
+    return request.exitCode;
+  };
+  const watch = context.stopOnSignals ? watchSignals(stop, stopped) : undefined;
   try {
     const { values, positionals } = parseArgs({ args: argv, options: command.options, allowPositionals: command.allowPositionals ?? false, strict: true });
-    return await command.run(optionValues(values), positionals, context);
+    const code = await command.run(optionValues(values), positionals, { ...context, stop });
+    return stop.stopped ? stopped() : code;
   } catch (error) {
-    context.stderr.write(`quantgate ${command.name}: ${errorLine(error)}\n`);
+    // Whatever a stage made of the abort (its own error, a wrapped one), the stop is what happened.
+    if (stop.stopped) return stopped();
+    context.stderr.write(`${lineStart}${prefix}: ${errorLine(error)}\n`);
     if (!isQuantgateError(error) && !isArgumentError(error) && context.env.QUANTGATE_DEBUG) {
       context.stderr.write(`${(error as Error).stack ?? ''}\n`);
     }
     return EXIT_ERROR;
+  } finally {
+    watch?.settled();
+    watch?.dispose();
   }
 }
 
@@ -60,5 +78,5 @@ function errorLine(error: unknown): string {
 }
 
 function defaultContext(): CommandContext {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, stopOnSignals: true };
 }

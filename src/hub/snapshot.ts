@@ -42,11 +42,11 @@ export interface SnapshotRequest {
   /** Where the HF_* variables above and the proxy variables (HTTPS_PROXY, NO_PROXY, …) are read; process.env by default. */
   env?: NodeJS.ProcessEnv;
   retry?: Partial<RetryPolicy>;
-  /** Stops every request of the snapshot. */
-  signal?: AbortSignal;
   progress?: Progress;
   /** Called with the token before it is used, so the action can mask it in logs. */
   onSecret?: (secret: string) => void;
+  /** Stops every request and transfer; what completed stays in the cache, a partial blob resumes later. */
+  signal?: AbortSignal;
 }
 
 export interface SnapshotFile {

@@ -48,6 +48,8 @@ export interface QuantizeOptions extends PlanOptions {
   progress?: Progress;
   /** Called with the plan before anything is written. */
   onPlan?: (plan: TensorPlan) => void;
+  /** Stops the workers at once; the output's temp files are removed and the signal's reason thrown. */
+  signal?: AbortSignal;
 }
 
 export interface QuantizeResult {
@@ -89,15 +91,24 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     const format: OutputFormat = maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
     const splitParts = format === 'gguf-split' ? planGgufSplit(metadata, specs, { maxFileBytes: maxShardBytes }) : [];
 
+    options.signal?.throwIfAborted();
     const pool = createConvertPool({ threads: options.threads });
+    const stopWorkers = () => void pool.close();
+    options.signal?.addEventListener('abort', stopWorkers, { once: true });
     const task = progress.task('quantizing', { total: plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0), unit: 'count', unitName: 'values' });
     const fill = (writer: GgufDataWriter) => streamTensors(reader, plan.tensors, pool, writer, (values) => task.advance(values));
     let files: WrittenFile[];
     try {
       files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
+    } catch (error) {
+      // The closed pool's rejection is how a stop shows here; the stop is the cause to report.
+      options.signal?.throwIfAborted();
+      throw error;
     } finally {
+      options.signal?.removeEventListener('abort', stopWorkers);
       await pool.close();
     }
+    options.signal?.throwIfAborted();
     task.finish(`${files.length} file${files.length === 1 ? '' : 's'}`);
 
     const manifestPath = manifestPathOf(options.outDir, name);

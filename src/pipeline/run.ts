@@ -18,7 +18,7 @@ import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotR
 import type { TensorPlan } from '../quant/plan.js';
 import { writeEvalResults } from '../report/results-files.js';
 import type { OnnxruntimeLocation } from '../runtime/location.js';
-import { compareSystems, pairById, type SystemOutput } from '../scoring/compare.js';
+import { compareSystemsInSlices, pairById, type SystemOutput } from '../scoring/compare.js';
 import { createNormalizer } from '../scoring/normalize/index.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
@@ -42,9 +42,12 @@ export interface RunContext {
   /** Runs one stage; the action folds each into a log group. By default a heading line announces it. */
   stage?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   onSecret?: (secret: string) => void;
+  /** Stops the run: every stage watches it, and ends by throwing its reason. */
   signal?: AbortSignal;
   /** The onnxruntime-node the action installed, which Node cannot resolve; the resolved one unless given. */
   onnxruntimeLocation?: OnnxruntimeLocation;
+  /** Told each stage's name as it starts, so a stop can say which one it interrupted. */
+  onStage?: (name: string) => void;
 }
 
 export interface RunResult {
@@ -66,6 +69,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   const runStage = context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
   const timed = <T>(stage: string, work: () => Promise<T>): Promise<T> =>
     runStage(stage, async () => {
+      context.onStage?.(stage);
+      context.signal?.throwIfAborted();
       const started = performance.now();
       try {
         return await work();
@@ -73,7 +78,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         stageSeconds[stage] = (performance.now() - started) / 1000;
       }
     });
-  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret };
+  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret, signal: context.signal };
 
   const model = await timed('model', async (): Promise<ModelSource> => {
     if (options.modelPath) return { dir: options.modelPath };
@@ -105,6 +110,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     revision: model.revision,
     threads: options.threads,
     progress,
+    signal: context.signal,
   };
   const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
 
@@ -131,8 +137,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     });
     const evaluation = await timed('transcribe', () => transcribeAll(dataset, reference, candidate, options.batchSize, progress, context.signal));
 
-    const comparison = await timed('score', async () =>
-      compareSystems(
+    const comparison = await timed('score', () =>
+      compareSystemsInSlices(
         pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
@@ -150,6 +156,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
             stageSeconds,
           },
         },
+        context.signal,
       ),
     );
     const results = await writeEvalResults(options.outDir, comparison);

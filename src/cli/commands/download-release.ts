@@ -70,6 +70,7 @@ async function runDownloadRelease(values: OptionValues, _positionals: string[], 
     ...(ggufName === undefined ? {} : { ggufName }),
   };
 
+  context.stop?.enter('download');
   let model: DownloadedModel;
   if (tag !== undefined) {
     model = await downloadFromRelease({ ...options, client: createGitHubClient({ env, ...(token ? { token } : {}) }), release: { ...repo, tag } });

@@ -63,6 +63,7 @@ async function runDownload(values: OptionValues, _positionals: string[], context
     offline: flagOption(values, 'offline') || undefined,
     env: context.env,
     progress,
+    signal: context.stop?.signal,
   });
   const cached = snapshot.files.filter((file) => file.fromCache).length;
   progress.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} file${snapshot.files.length === 1 ? '' : 's'}, ${formatBytes(snapshot.bytesDownloaded)} downloaded, ${cached} already in the cache`);

@@ -58,7 +58,10 @@ usage: quantgate quantize (--model <dir|file> | --model-id <org/name>) [options]
   async run(values, _positionals, context) {
     const progress = createProgress({ stream: context.stderr });
     const { outDir, name } = resolveOut(stringOption(values, 'out'));
-    const source = await modelSource(values, context.env, progress);
+    const signal = context.stop?.signal;
+    if (stringOption(values, 'model-id') !== undefined) context.stop?.enter('download');
+    const source = await modelSource(values, context.env, progress, signal);
+    context.stop?.enter('quantize');
     const started = performance.now();
     const result = await quantizeModel({
       ...source,
@@ -73,6 +76,7 @@ usage: quantgate quantize (--model <dir|file> | --model-id <org/name>) [options]
       threads: numberOption(values, 'threads', { min: 1, integer: true }),
       dryRun: flagOption(values, 'dry-run') ?? false,
       progress,
+      signal,
       onPlan: (plan) => context.stdout.write(`${formatPlanTable(plan)}\n`),
     });
     if (result.output) {
@@ -94,7 +98,7 @@ usage: quantgate quantize (--model <dir|file> | --model-id <org/name>) [options]
 };
 
 /** The weights to quantize: a local path, or a Hub snapshot whose commit the GGUF records. */
-async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progress: Progress): Promise<{ model: string; repoId?: string; revision?: string }> {
+async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progress: Progress, signal: AbortSignal | undefined): Promise<{ model: string; repoId?: string; revision?: string }> {
   const modelId = stringOption(values, 'model-id');
   if (modelId === undefined) return { model: requiredString(values, 'model') };
   if (stringOption(values, 'model') !== undefined) throw new QuantgateError('--model and --model-id both name a model; give one');
@@ -107,6 +111,7 @@ async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progres
     offline: flagOption(values, 'offline'),
     env,
     progress,
+    signal,
   });
   return { model: snapshot.dir, repoId: snapshot.repoId, revision: snapshot.revision };
 }

@@ -73,28 +73,19 @@ output
   async run(values, _positionals, context) {
     const runOptions = readRunOptions(values);
     const progress = createProgress({ stream: context.stderr });
-    const abort = new AbortController();
-    const interrupt = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    try {
-      const result = await runPipeline(runOptions, { progress, env: context.env, signal: abort.signal });
-      context.stdout.write(
-        [
-          '',
-          renderTextSummary(result.comparison).trimEnd(),
-          '',
-          formatPlanTotals(result.plan),
-          `quantized model: ${result.quantized.format === 'single' ? result.quantized.files[0] : `${result.quantized.files.length} files`} (manifest ${result.quantized.manifestPath})`,
-          `results: ${result.results.textPath}, ${result.results.jsonPath}`,
-          ...(result.partial ? ['partial run (one shard): the gate is decided when the shards are merged'] : []),
-          '',
-        ].join('\n'),
-      );
-      return result.passed ? EXIT_OK : EXIT_GATE_FAILED;
-    } finally {
-      process.removeListener('SIGINT', interrupt);
-      process.removeListener('SIGTERM', interrupt);
-    }
+    const result = await runPipeline(runOptions, { progress, env: context.env, signal: context.stop?.signal, onStage: (stage) => context.stop?.enter(stage) });
+    context.stdout.write(
+      [
+        '',
+        renderTextSummary(result.comparison).trimEnd(),
+        '',
+        formatPlanTotals(result.plan),
+        `quantized model: ${result.quantized.format === 'single' ? result.quantized.files[0] : `${result.quantized.files.length} files`} (manifest ${result.quantized.manifestPath})`,
+        `results: ${result.results.textPath}, ${result.results.jsonPath}`,
+        ...(result.partial ? ['partial run (one shard): the gate is decided when the shards are merged'] : []),
+        '',
+      ].join('\n'),
+    );
+    return result.passed ? EXIT_OK : EXIT_GATE_FAILED;
   },
 };

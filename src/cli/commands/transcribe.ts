@@ -58,6 +58,8 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
     const batchSize = numberOption(values, 'batch-size', { min: 1, integer: true }) ?? DEFAULT_RUN_OPTIONS.batchSize;
     const json = flagOption(values, 'json') ?? false;
     const progress = createProgress({ stream: context.stderr });
+    const signal = context.stop?.signal;
+    context.stop?.enter('load');
     const factories = engineFactories({
       referenceCommand: stringOption(values, 'reference-command'),
       candidateCommand: stringOption(values, 'candidate-command'),
@@ -70,14 +72,18 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
     const gguf = stringOption(values, 'gguf');
     const variant: Variant = gguf === undefined ? { kind: 'reference' } : { kind: 'candidate', quantized: await quantizedModelAt(gguf) };
     const engine = await factory.open({ dir }, variant, { device });
+    context.stop?.enter('transcribe');
     const decoder = new AudioDecoder();
     const resampler = new Resampler(engine.sampleRate);
     try {
       for (let start = 0; start < files.length; start += batchSize) {
         const batch = files.slice(start, start + batchSize);
         const utterances: Utterance[] = [];
-        for (const file of batch) utterances.push(await readUtterance(file, decoder, resampler));
-        const transcripts = await engine.transcribe(utterances);
+        for (const file of batch) {
+          signal?.throwIfAborted();
+          utterances.push(await readUtterance(file, decoder, resampler));
+        }
+        const transcripts = await engine.transcribe(utterances, signal);
         transcripts.forEach(({ text, tokens }, i) => {
           const line = json ? JSON.stringify({ file: batch[i], text, engine: engine.name, device: engine.device, ...(tokens && { tokens }) }) : `${batch[i]}\t${text}`;
           context.stdout.write(`${line}\n`);

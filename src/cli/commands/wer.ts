@@ -6,7 +6,7 @@ import { choiceOption, flagOption, numberOption, requiredString, stringOption, t
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
 import { renderTextSummary } from '../../report/markdown.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
-import { compareSystems, type NamedNormalizer } from '../../scoring/compare.js';
+import { compareSystemsInSlices, type NamedNormalizer } from '../../scoring/compare.js';
 import { formatInteger, formatPercent } from '../../scoring/figures.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES } from '../../scoring/gate.js';
 import { NORMALIZER_NAMES, createNormalizer } from '../../scoring/normalize/index.js';
@@ -79,6 +79,7 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
     resamples: numberOption(values, 'resamples', { integer: true, min: 100, max: 1_000_000 }),
   };
 
+  context.stop?.enter('score');
   const files = await Promise.all([referencePath, hypothesisPath, ...(baselinePath === undefined ? [] : [baselinePath])].map(readTranscriptFile));
   const [reference, hypothesis, baseline] = files;
   const paired = pairTranscripts(reference!, baseline ? [hypothesis!, baseline] : [hypothesis!]);
@@ -104,7 +105,7 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
     reference: { text: baselineText! },
     candidate: { text: candidateText! },
   }));
-  const comparison = compareSystems(inputs, normalizer, { dataset: { name: referencePath }, gate, bootstrap });
+  const comparison = await compareSystemsInSlices(inputs, normalizer, { dataset: { name: referencePath }, gate, bootstrap }, context.stop?.signal);
   if (json) {
     const { utterances: _perUtterance, ...summary } = comparison;
     context.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
