@@ -141,9 +141,9 @@ export async function parquetSeeds(): Promise<Uint8Array[]> {
   return inTempDir(async (dir) => {
     const path = join(dir, 'data.parquet');
     const seeds: Uint8Array[] = [];
-    await writeLibriSpeechParquet(path, [{ id: '84-121123-0000', text: 'GO DO YOU HEAR', audio: wav }, { id: '84-121123-0001', text: 'BUT IN LESS THAN FIVE MINUTES', audio: null }], 1);
+    await writeLibriSpeechParquet(path, [{ id: '84-121123-0000', text: 'GO DO YOU HEAR', audio: wav }, { id: '84-121123-0001', text: 'BUT IN LESS THAN FIVE MINUTES', audio: flac }], 1);
     seeds.push(await bytesOf(path));
-    await writeLibriSpeechParquet(path, [{ id: '1-2-3', text: 'A', audio: flac }, { id: '1-2-4', text: null, audio: wav }, { id: '1-2-5', text: 'B C', audio: wav }], 2);
+    await writeLibriSpeechParquet(path, [{ id: '1-2-3', text: 'A', audio: flac }, { id: '1-2-4', text: null, audio: wav }, { id: '1-2-5', text: 'B C', audio: null }], 2);
     seeds.push(await bytesOf(path));
     return seeds;
   });

@@ -72,7 +72,8 @@ export async function fuzzTarget(target: FuzzTarget, seeds: Uint8Array[], option
         let result = await host.run(start, end, FLUSH_MS, onProgress);
         if (result.status === 'done') perInputMs = 0.7 * perInputMs + (0.3 * Math.max(1, Date.now() - began)) / (end - start);
         while (result.status !== 'done') {
-          const culprit = await blame(host, result, end, onProgress);
+          const culprit = await blame(host, result, end, onProgress, options.timeoutMs);
+          if (!culprit) break;
           record(culprit.index, culprit.outcome);
           result = culprit.resume < end ? await host.run(culprit.resume, end, FLUSH_MS, onProgress) : { status: 'done' };
         }
@@ -87,15 +88,19 @@ export async function fuzzTarget(target: FuzzTarget, seeds: Uint8Array[], option
   return { target: target.name, inputs, seconds: (Date.now() - started) / 1000, counts, findings: [...findings.values()] };
 }
 
+/** A hang is confirmed under this many times the bound, so that an input that is merely slow on a busy machine is not called one. */
+const CONFIRM_FACTOR = 3;
+
 /**
- * Runs again, one input at a time, the inputs from `failed.at` to `end` that were cut off by a hang
- * or an abort, and names the input that does it again. Counts of the inputs before it come
- * through `onProgress`; when none fails alone, the first input of the range takes the blame.
+ * Runs again, one input at a time and under a longer bound, the inputs from `failed.at` to `end`
+ * that a hang or an abort cut off, and names the input that does it again. Counts of the inputs
+ * before it come through `onProgress`. When none fails alone, nothing is blamed.
  */
-async function blame(host: Host, failed: Extract<RangeResult, { status: 'hang' | 'abort' }>, end: number, onProgress: Parameters<Host['run']>[3]): Promise<{ index: number; outcome: Omit<Outcome, 'kind'> & { kind: 'hang' | 'abort' }; resume: number }> {
-  const again = await host.run(failed.at, end, 0, onProgress);
+async function blame(host: Host, failed: Extract<RangeResult, { status: 'hang' | 'abort' }>, end: number, onProgress: Parameters<Host['run']>[3], timeoutMs: number): Promise<{ index: number; outcome: Omit<Outcome, 'kind'> & { kind: 'hang' | 'abort' }; resume: number } | undefined> {
+  const again = await host.run(failed.at, end, 0, onProgress, CONFIRM_FACTOR * timeoutMs);
   if (again.status === 'done') {
-    return { index: failed.at, outcome: { kind: failed.status, signature: `${signatureOf(failed)} (not reproduced alone)`, detail: failed.detail }, resume: end };
+    console.log(`  input ${failed.at} ${failed.status === 'hang' ? 'was slow' : 'died'} once but not when run again alone (${failed.detail}); not counted`);
+    return undefined;
   }
   return { index: again.at, outcome: { kind: again.status, signature: signatureOf(again), detail: again.detail }, resume: again.at + 1 };
 }

@@ -24,7 +24,8 @@ export type RangeResult = { status: 'done' } | { status: 'hang' | 'abort'; at: n
 
 type Progress = Extract<FromChild, { type: 'progress' }>;
 
-const CHILD = new URL('./child.js', import.meta.url);
+/** The compiled child beside this module; tests pass one they bundled themselves. */
+const DEFAULT_CHILD = new URL('./child.js', import.meta.url);
 const POLL_MS = 50;
 
 export class Host {
@@ -37,18 +38,24 @@ export class Host {
     private readonly seeds: Uint8Array[],
     private readonly runSeed: number,
     private readonly bounds: Bounds,
+    private readonly childModule: URL | string = DEFAULT_CHILD,
   ) {}
 
   /** Runs inputs [start, end); `onProgress` gets the counts as they come. */
-  async run(start: number, end: number, flushMs: number, onProgress: (progress: Progress) => void): Promise<RangeResult> {
+  async run(start: number, end: number, flushMs: number, onProgress: (progress: Progress) => void, timeoutMs = this.bounds.timeoutMs): Promise<RangeResult> {
     const child = await this.started();
     let next = start;
-    const result = await this.watch(child, { type: 'run', start, end, flushMs }, (message) => {
-      if (message.type !== 'progress') return false;
-      next = message.next;
-      onProgress(message);
-      return message.next >= end;
-    });
+    const result = await this.watch(
+      child,
+      { type: 'run', start, end, flushMs },
+      (message) => {
+        if (message.type !== 'progress') return false;
+        next = message.next;
+        onProgress(message);
+        return message.next >= end;
+      },
+      timeoutMs,
+    );
     return result.status === 'done' ? { status: 'done' } : { status: result.status, at: next, detail: result.detail };
   }
 
@@ -78,7 +85,7 @@ export class Host {
   private async started(): Promise<ChildProcess> {
     if (this.child) return this.child;
     this.scratchDir ??= await mkdtemp(join(tmpdir(), `quantgate-fuzz-${this.target}-`));
-    const child = fork(CHILD, [], {
+    const child = fork(this.childModule, [], {
       execArgv: [`--max-old-space-size=${this.bounds.memoryMb}`, '--max-semi-space-size=16'],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

@@ -19,7 +19,8 @@ const USAGE = `usage: npm run fuzz -- [target…] [--seconds N] [--inputs N] [--
   --seed S            the run's seed (default: from the clock; printed, so a run can be repeated)
   --skip t,…          targets to leave out
   --jobs N            child processes per target (default: the number of cores, at most 4)
-  --timeout-ms N      longest one input may run before it counts as a hang (default 2000)
+  --timeout-ms N      longest one input may run before it counts as a hang (default 3000;
+                      a hang is confirmed alone under 3 times this)
   --memory-mb N       heap of a child process; twice this plus 256 MiB resident kills it (default 512)
   --minimize-seconds N  time to shrink each distinct failure (default 20; 0 writes it unshrunk)
   --findings DIR      where reproducers go (default fuzz/findings)`;
@@ -70,7 +71,7 @@ const maxInputs = values.inputs === undefined ? Infinity : wholeNumber(values.in
 const seconds = values.seconds === undefined && values.inputs !== undefined ? Infinity : wholeNumber(values.seconds, 'seconds', 60);
 const runSeed = wholeNumber(values.seed, 'seed', Date.now() % 2 ** 31);
 const jobs = Math.max(1, wholeNumber(values.jobs, 'jobs', Math.min(4, cpus().length)));
-const bounds = { timeoutMs: Math.max(1, wholeNumber(values['timeout-ms'], 'timeout-ms', 2000)), memoryMb: Math.max(64, wholeNumber(values['memory-mb'], 'memory-mb', 512)) };
+const bounds = { timeoutMs: Math.max(1, wholeNumber(values['timeout-ms'], 'timeout-ms', 3000)), memoryMb: Math.max(64, wholeNumber(values['memory-mb'], 'memory-mb', 512)) };
 const minimizeSeconds = wholeNumber(values['minimize-seconds'], 'minimize-seconds', 20);
 const findingsDir = values.findings ?? 'fuzz/findings';
 
@@ -89,7 +90,7 @@ for (const target of targets) {
     try {
       for (const finding of report.findings) {
         const original = findingInput(target, seeds, runSeed, finding);
-        const shrunk = await minimize(host, finding, original, { seconds: minimizeSeconds, hangTimeoutMs: Math.min(bounds.timeoutMs, 500) });
+        const shrunk = await minimize(host, finding, original, { seconds: minimizeSeconds, hangTimeoutMs: Math.min(bounds.timeoutMs, 1000) });
         const written = await writeFinding(findingsDir, target.name, runSeed, finding, original, shrunk);
         console.log(`  ${finding.kind} ×${finding.count}: ${finding.signature}\n    → ${written.path} (${written.bytes} bytes)`);
       }

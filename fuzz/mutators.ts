@@ -7,7 +7,7 @@
 import { SeededRandom } from '../src/scoring/random.js';
 
 /** Which structure-aware mutations suit a target's inputs. */
-export type Structure = 'json' | 'lines' | 'binary-head' | 'binary-tail' | 'tar' | 'parts' | 'http';
+export type Structure = 'json' | 'lines' | 'binary-head' | 'binary-tail' | 'tar' | 'parts' | 'line-parts' | 'http';
 
 /** A uniform integer in [0, n) for any n up to 2^32. */
 export class Dice {
@@ -31,7 +31,7 @@ export class Dice {
 }
 
 /** Largest input a mutation may make; the bounds of time and memory catch what parsers do with it. */
-const MAX_INPUT_BYTES = 4 << 20;
+const MAX_INPUT_BYTES = 1 << 20;
 
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x30, 0x39, 0x2d];
 const INTERESTING_32 = [0, 1, 2, 7, 8, 16, 31, 32, 63, 64, 255, 256, 511, 512, 1023, 1024, 4095, 4096, 65535, 65536, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff, 0x1000_0000];
@@ -64,8 +64,11 @@ function structured(bytes: Uint8Array, seeds: readonly Uint8Array[], structure: 
       return tarMutation(bytes, dice);
     case 'parts':
       return partsMutation(bytes, seeds, dice);
+    case 'line-parts':
+      return linePartsMutation(bytes, dice);
     case 'http':
-      return httpMutation(bytes, dice);
+      // The answers of one exchange, packed as parts: one of them mutated as HTTP.
+      return partsMutation(bytes, seeds, dice, (part) => httpMutation(part, dice));
   }
 }
 
@@ -404,10 +407,14 @@ export function unpackParts(bytes: Uint8Array, maxParts: number): Uint8Array[] {
   return parts;
 }
 
-function partsMutation(bytes: Uint8Array, seeds: readonly Uint8Array[], dice: Dice): Uint8Array {
+function partsMutation(bytes: Uint8Array, seeds: readonly Uint8Array[], dice: Dice, inner?: (part: Uint8Array) => Uint8Array): Uint8Array {
   const parts = unpackParts(bytes, 16);
   if (parts.length === 0) return byteMutation(bytes, seeds, dice);
   const index = dice.below(parts.length);
+  if (inner && dice.chance(0.6)) {
+    parts[index] = inner(parts[index]!);
+    return packParts(parts);
+  }
   switch (dice.below(6)) {
     case 0:
       parts.splice(index, 1);
@@ -424,6 +431,30 @@ function partsMutation(bytes: Uint8Array, seeds: readonly Uint8Array[], dice: Di
     }
   }
   return packParts(parts);
+}
+
+/** Text files that go together (a reference and a hypothesis): one file's lines edited, or the same line stretched in all. */
+function linePartsMutation(bytes: Uint8Array, dice: Dice): Uint8Array {
+  const parts = unpackParts(bytes, 16);
+  if (parts.length === 0) return linesMutation(bytes, dice);
+  if (dice.chance(0.9)) {
+    const index = dice.below(parts.length);
+    parts[index] = linesMutation(parts[index]!, dice);
+    return packParts(parts);
+  }
+  // Long utterances on every side: what an engine that babbles gives the aligner.
+  const words = dice.chance(0.5) ? 1000 + dice.below(60_000) : 1 + dice.below(1000);
+  return packParts(
+    parts.map((part) => {
+      const lines = new TextDecoder().decode(part).split('\n');
+      const index = Math.min(lines.length - 1, dice.below(3));
+      const vocabulary = (lines[index] ?? '').split(' ').filter((word) => word !== '');
+      if (vocabulary.length === 0) vocabulary.push('word');
+      const first = dice.below(vocabulary.length);
+      lines[index] = Array.from({ length: words }, (_, i) => vocabulary[(first + i * 7) % vocabulary.length]).join(' ');
+      return new TextEncoder().encode(lines.join('\n'));
+    }),
+  );
 }
 
 // ---- HTTP answers: a status line, headers and a body ----

@@ -40,7 +40,7 @@ function rawServer(): Promise<{ server: Server; url: string }> {
 export const hub: FuzzTarget = {
   name: 'hub',
   summary: "the Hub's HTTP answers to a snapshot download (downloadSnapshot against a raw socket server)",
-  structure: 'parts',
+  structure: 'http',
   seeds: hubSeeds,
   async parse(input, scratch) {
     const { url } = await rawServer();

@@ -13,7 +13,7 @@ const normalize = createNormalizer('whisper');
 export const transcripts: FuzzTarget = {
   name: 'transcripts',
   summary: 'reference and hypothesis transcripts (readTranscriptFile, pairTranscripts, scoreCorpus as `wer` runs them)',
-  structure: 'parts',
+  structure: 'line-parts',
   seeds: async () => transcriptSeeds(),
   async parse(input, scratch) {
     const [reference = new Uint8Array(0), hypothesis = new Uint8Array(0)] = unpackParts(input, 2);
