@@ -7,6 +7,7 @@
 // aborts the whole process it happens in, worker threads and all, which would take the harness down.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ export class Host {
 
   private async started(): Promise<ChildProcess> {
     if (this.child) return this.child;
-    this.scratchDir ??= await mkdtemp(join(tmpdir(), `quantgate-fuzz-${this.target}-`));
+    this.scratchDir ??= await mkdtemp(join(scratchRoot(), `quantgate-fuzz-${this.target}-`));
     const child = fork(this.childModule, [], {
       execArgv: [`--max-old-space-size=${this.bounds.memoryMb}`, '--max-semi-space-size=16'],
       serialization: 'advanced',
@@ -147,6 +148,16 @@ export class Host {
   private lastWords(): string {
     const lines = this.stderrTail.split('\n').filter((line) => /fatal|error|memory|invalid/i.test(line));
     return (lines[0] ?? this.stderrTail.split('\n')[0] ?? '').trim().slice(0, 200) || 'no message';
+  }
+}
+
+/** Where inputs are written: memory-backed /dev/shm where there is one, as file calls dominate small inputs. */
+function scratchRoot(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
   }
 }
 

@@ -18,7 +18,7 @@ const USAGE = `usage: npm run fuzz -- [target…] [--seconds N] [--inputs N] [--
   --inputs N          inputs per target; with --seconds too, whichever ends first
   --seed S            the run's seed (default: from the clock; printed, so a run can be repeated)
   --skip t,…          targets to leave out
-  --jobs N            child processes per target (default: the number of cores, at most 4)
+  --jobs N            child processes per target (default: twice the cores, at most 8)
   --timeout-ms N      longest one input may run before it counts as a hang (default 3000;
                       a hang is confirmed alone under 3 times this)
   --memory-mb N       heap of a child process; twice this plus 256 MiB resident kills it (default 512)
@@ -70,7 +70,8 @@ const targets = TARGETS.filter((target) => (positionals.length === 0 || position
 const maxInputs = values.inputs === undefined ? Infinity : wholeNumber(values.inputs, 'inputs', 0);
 const seconds = values.seconds === undefined && values.inputs !== undefined ? Infinity : wholeNumber(values.seconds, 'seconds', 60);
 const runSeed = wholeNumber(values.seed, 'seed', Date.now() % 2 ** 31);
-const jobs = Math.max(1, wholeNumber(values.jobs, 'jobs', Math.min(4, cpus().length)));
+// Twice the cores: most parsers spend much of their time waiting on file calls.
+const jobs = Math.max(1, wholeNumber(values.jobs, 'jobs', Math.min(8, 2 * cpus().length)));
 const bounds = { timeoutMs: Math.max(1, wholeNumber(values['timeout-ms'], 'timeout-ms', 3000)), memoryMb: Math.max(64, wholeNumber(values['memory-mb'], 'memory-mb', 512)) };
 const minimizeSeconds = wholeNumber(values['minimize-seconds'], 'minimize-seconds', 20);
 const findingsDir = values.findings ?? 'fuzz/findings';

@@ -44,7 +44,12 @@ export function mutate(seed: Uint8Array, seeds: readonly Uint8Array[], structure
   let bytes = seed;
   const rounds = 1 + dice.below(4);
   for (let round = 0; round < rounds; round++) {
-    bytes = dice.chance(0.5) ? structured(bytes, seeds, structure, dice) : byteMutation(bytes, seeds, dice);
+    try {
+      bytes = dice.chance(0.5) ? structured(bytes, seeds, structure, dice) : byteMutation(bytes, seeds, dice);
+    } catch (error) {
+      // A mutation that would build a string past V8's limit is skipped: the input stays as it was.
+      if (!(error instanceof RangeError)) throw error;
+    }
     if (bytes.length > MAX_INPUT_BYTES) bytes = bytes.subarray(0, MAX_INPUT_BYTES);
   }
   return bytes;
@@ -346,12 +351,13 @@ function linesMutation(bytes: Uint8Array, dice: Dice): Uint8Array {
       lines.splice(index, 1);
       break;
     case 1:
-      lines.splice(index, 0, ...Array.from({ length: 1 + dice.below(dice.chance(0.9) ? 3 : 2000) }, () => line));
+      lines.splice(index, 0, ...Array.from({ length: Math.min(1 + dice.below(dice.chance(0.9) ? 3 : 2000), Math.ceil(MAX_INPUT_BYTES / (line.length + 1))) }, () => line));
       break;
     case 2: {
       // a very long line, as a misbehaving engine's transcript can be
       const words = line.split(' ');
-      const repeat = dice.chance(0.9) ? 1 + dice.below(50) : 1000 + dice.below(60_000);
+      const wanted = dice.chance(0.9) ? 1 + dice.below(50) : 1000 + dice.below(60_000);
+      const repeat = Math.min(wanted, Math.ceil((MAX_INPUT_BYTES * words.length) / (line.length + 1)));
       lines[index] = Array.from({ length: repeat }, (_, i) => words[i % words.length]).join(' ');
       break;
     }
