@@ -10,14 +10,16 @@ import { hub } from './hub.js';
 import { manifest } from './manifest.js';
 import { parquet } from './parquet.js';
 import { safetensors } from './safetensors.js';
+import { SELF_TEST_TARGETS } from './self-test.js';
 import { tar } from './tar.js';
 import { transcripts } from './transcripts.js';
 import { zip } from './zip.js';
 
 export const TARGETS: readonly FuzzTarget[] = [safetensors, config, gguf, ggufSplit, byteShards, manifest, parquet, flac, wav, jsonl, csv, transcripts, tar, zip, hub];
 
+/** A target by name, including those that only the harness's tests use. */
 export function findTarget(name: string): FuzzTarget {
-  const target = TARGETS.find((candidate) => candidate.name === name);
+  const target = [...TARGETS, ...SELF_TEST_TARGETS].find((candidate) => candidate.name === name);
   if (!target) throw new Error(`no fuzz target "${name}"`);
   return target;
 }

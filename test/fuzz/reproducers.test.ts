@@ -88,6 +88,20 @@ describe('fuzz reproducers, fixes pending', () => {
 });
 
 describe('the fuzz child', () => {
+  test.each([
+    ['self-test-hang', { timeoutMs: 1000, memoryMb: 128 }, /^hang$/],
+    ['self-test-fatal', { timeoutMs: 60_000, memoryMb: 96 }, /^abort: the process died \(SIG[A-Z]+\).*(heap|memory|invalid)/i],
+    ['self-test-memory', { timeoutMs: 60_000, memoryMb: 96 }, /^abort: resident memory passed 448 MiB$/],
+  ] as const)('%s: caught, and the harness lives on', async (target, bounds, expected) => {
+    const host = new Host(target, [], 0, bounds, childModule);
+    try {
+      const outcome = await host.check(new Uint8Array(0));
+      expect(`${outcome.kind}: ${outcome.signature}`.replace(/^hang: hang$/, 'hang')).toMatch(expected);
+    } finally {
+      await host.close();
+    }
+  });
+
   test('reports a hang when an input runs past the bound, and the next input runs in a fresh child', async () => {
     const host = new Host('tar', [], 0, { timeoutMs: 1000, memoryMb: 256 }, childModule);
     try {
