@@ -24,13 +24,11 @@ export interface FuzzTarget {
  * a round trip through libuv's thread pool, which dominates the time of small inputs.
  */
 export class Scratch {
-  private count = 0;
-
   constructor(readonly dir: string) {}
 
   /** A fresh empty folder for this input. */
   async folder(): Promise<string> {
-    const dir = join(this.dir, `folder-${this.count++ % 2}`);
+    const dir = join(this.dir, 'folder');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     return dir;
