@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest } from '../formats/gguf/manifest.js';
-import { mergePartialResults, type PartialResults } from '../pipeline/merge.js';
+import { mergePartialResults, type PartialResults } from '../scoring/merge.js';
 import { downloadRunArtifacts, type DownloadedArtifact } from '../publish/artifacts.js';
 import { RESULTS_JSON_NAME, readEvalResults, writeEvalResults } from '../report/results-files.js';
 import { shardArtifactPrefix, type ActionInputs } from './inputs.js';

@@ -4,10 +4,10 @@
 // release and the PR comment, and the job summary, which is written even when publishing fails.
 
 import * as core from '@actions/core';
+import { mayNeedOnnxruntime } from '../engines/catalogue.js';
 import { formatShard } from '../datasets/selection.js';
 import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
-import type { RunOptions } from '../pipeline/options.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
 import { shardArtifactName, type ActionInputs } from './inputs.js';
 import { cacheLogger, inLogGroup, logProgress } from './log.js';
@@ -20,7 +20,7 @@ import { verdictOf, type Verdict } from './verdict.js';
 
 export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Verdict | undefined> {
   const progress = logProgress();
-  if (needsOnnxruntime(inputs.run)) await core.group('onnxruntime', () => loadOnnxruntime({ env, progress }));
+  if (mayNeedOnnxruntime(inputs.run.engine, { commandConfigured: inputs.run.referenceCommand !== undefined })) await core.group('onnxruntime', () => loadOnnxruntime({ env, progress }));
   const result: RunResult = await runPipeline(inputs.run, {
     progress,
     env,
@@ -60,10 +60,6 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
   return verdict;
 }
 
-/** The command engine brings its own runtime; every built-in engine runs on onnxruntime. */
-function needsOnnxruntime(options: RunOptions): boolean {
-  return options.engine !== 'command' && !(options.engine === 'auto' && options.referenceCommand !== undefined);
-}
 
 async function snapshotThroughActionsCache(request: SnapshotRequest): Promise<SnapshotResult> {
   return (await downloadWithActionsCache(request, cacheLogger)).snapshot;

@@ -3,9 +3,10 @@
 // Exit code 0 on PASS, 1 on FAIL, 2 on any error.
 
 import { createProgress } from '../../common/progress.js';
-import { readRunOptions } from '../../pipeline/options.js';
+import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
+import { DEFAULT_RUN_OPTIONS, readRunOptions } from '../../pipeline/options.js';
 import { runPipeline } from '../../pipeline/run.js';
-import { renderTextSummary } from '../../report/markdown.js';
+import { renderTextSummary } from '../../report/terminal.js';
 import { formatPlanTotals } from '../../report/plan-table.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
 
@@ -56,10 +57,10 @@ data
   --shard <i/n>                evaluate only shard i of n (matrix jobs; the gate is decided on merge)
   --normalizer <n>             whisper | basic | none (default whisper)
 engine
-  --engine <e>                 auto | onnx-ctc | kyutai-stt | command (default auto)
+  --engine <e>                 ${ENGINE_NAMES.join(' | ')} (default auto)
   --reference-command <tpl>, --candidate-command <tpl>, --command-timeout <s>   (see docs/ENGINES.md)
-  --candidate-mode <m>         matmulnbits | dequant (default matmulnbits)
-  --device <d>                 auto | cpu | cuda (default auto)
+  --candidate-mode <m>         ${CANDIDATE_MODES.join(' | ')} (default ${DEFAULT_RUN_OPTIONS.candidateMode})
+  --device <d>                 ${DEVICES.join(' | ')} (default auto)
   --batch-size <n>             utterances per engine call (default 8)
 gate
   --threshold <points>         largest allowed WER increase, absolute points (default 2.0)

@@ -10,12 +10,13 @@ import { QuantgateError, describeError, isQuantgateError } from '../../common/er
 import { choiceOption, flagOption, numberOption, requiredString, stringOption } from '../../common/option-values.js';
 import { createProgress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
+import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES, runsOnOnnxruntime } from '../../engines/catalogue.js';
 import { resolveDevice } from '../../engines/device.js';
 import type { QuantizedModel, Variant } from '../../engines/engine.js';
 import { engineFactories, selectEngine } from '../../engines/registry.js';
 import { BYTE_SHARD_PREFIX } from '../../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../../formats/gguf/open.js';
-import { CANDIDATE_MODES, DEFAULT_RUN_OPTIONS, DEVICES, ENGINE_NAMES } from '../../pipeline/options.js';
+import { DEFAULT_RUN_OPTIONS } from '../../pipeline/options.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const transcribeCommand: Command = {
@@ -66,7 +67,7 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
       progress,
     });
     const factory = await selectEngine(factories, choiceOption(values, 'engine', ENGINE_NAMES) ?? 'auto', { dir });
-    const device = await resolveDevice(choiceOption(values, 'device', DEVICES) ?? 'auto', { env: context.env, progress, onnxruntime: factory.name !== 'command' });
+    const device = await resolveDevice(choiceOption(values, 'device', DEVICES) ?? 'auto', { env: context.env, progress, onnxruntime: runsOnOnnxruntime(factory.name) });
     const gguf = stringOption(values, 'gguf');
     const variant: Variant = gguf === undefined ? { kind: 'reference' } : { kind: 'candidate', quantized: await quantizedModelAt(gguf) };
     const engine = await factory.open({ dir }, variant, { device });

@@ -5,7 +5,7 @@ import { formatBytes } from '../../common/format.js';
 import { createProgress } from '../../common/progress.js';
 import { QuantgateError } from '../../common/errors.js';
 import { stringOption } from '../../common/option-values.js';
-import { verifyQuantized, type TensorCheck } from '../../pipeline/verify.js';
+import { verifyQuantized, type TensorCheck } from '../../formats/gguf/verify.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const verifyCommand: Command = {

@@ -4,7 +4,7 @@
 import { QuantgateError } from '../../common/errors.js';
 import { choiceOption, flagOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
-import { renderTextSummary } from '../../report/markdown.js';
+import { renderTextSummary } from '../../report/terminal.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
 import { compareSystems, type NamedNormalizer } from '../../scoring/compare.js';
 import { formatInteger, formatPercent } from '../../scoring/figures.js';

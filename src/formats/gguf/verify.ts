@@ -5,15 +5,15 @@
 
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { QuantgateError } from '../common/errors.js';
-import { silentProgress, type Progress } from '../common/progress.js';
-import { GGML_TYPES, type GgmlTypeName } from '../formats/gguf/constants.js';
-import { verifyManifest, type Manifest } from '../formats/gguf/manifest.js';
-import { openGgufModel } from '../formats/gguf/open.js';
-import type { GgufModel } from '../formats/gguf/reader.js';
-import { SAFETENSORS_DTYPE_BITS, openSafetensors, type SafetensorsReader } from '../formats/safetensors.js';
-import { decode, decodeSource, type SourceType } from '../quant/codec.js';
-import { f16BitsToF32 } from '../quant/half.js';
+import { QuantgateError } from '../../common/errors.js';
+import { silentProgress, type Progress } from '../../common/progress.js';
+import { GGML_TYPES, type GgmlTypeName } from './constants.js';
+import { verifyManifest, type Manifest } from './manifest.js';
+import { openGgufModel } from './open.js';
+import type { GgufModel } from './reader.js';
+import { SAFETENSORS_DTYPE_BITS, openSafetensors, type SafetensorsReader } from '../safetensors.js';
+import { decode, decodeSource, type SourceType } from '../../quant/codec.js';
+import { f16BitsToF32 } from '../../quant/half.js';
 
 export interface VerifyOptions {
   /** A .gguf, a byte-shard folder, a gguf-split part or folder, or the manifest of any of them. */
