@@ -4,12 +4,12 @@
 import { QuantgateError } from '../common/errors.js';
 import { choiceOption, flagOption, listOption, numberOption, stringOption, type OptionValues } from '../common/option-values.js';
 import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES, type CandidateMode, type DeviceChoice, type EngineName } from '../engines/catalogue.js';
+import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from '../formats/gguf/output-layout.js';
 import { DEFAULT_MAX_SAMPLES, parseShard, type Shard } from '../datasets/selection.js';
 import { PRESETS, QUANT_TYPES, type PresetName, type QuantType } from '../quant/plan.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../scoring/bootstrap.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES, type GateMode } from '../scoring/gate.js';
 import { NORMALIZER_NAMES, type NormalizerName } from '../scoring/normalize/index.js';
-import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from './quantize.js';
 
 /** LibriSpeech test-clean on the Hub, as the seed evaluates it. */
 export const DEFAULT_DATASET = 'openslr/librispeech_asr';

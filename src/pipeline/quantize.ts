@@ -13,22 +13,17 @@ import { GGML_TYPES } from '../formats/gguf/constants.js';
 import { writeByteShards } from '../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
-import { verifyManifest, writeManifest, type Manifest, type OutputFormat } from '../formats/gguf/manifest.js';
+import { verifyManifest, writeManifest, type Manifest } from '../formats/gguf/manifest.js';
+import { DEFAULT_MAX_SHARD_BYTES, defaultOutputName, manifestPath as manifestPathOf, outputPaths, type OutputFormat, type ShardFormat } from '../formats/gguf/output-layout.js';
 import type { WrittenFile } from '../formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
 import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { SourceType, TargetType } from '../quant/codec.js';
-import { planTensors, presetArchitecture, type PlanOptions, type PlannedTensor, type PresetName, type QuantType, type TensorPlan } from '../quant/plan.js';
+import { planTensors, presetArchitecture, type PlanOptions, type PlannedTensor, type PresetName, type TensorPlan } from '../quant/plan.js';
 import { createConvertPool, type ConvertPool } from '../quant/pool.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { buildGgufMetadata } from './gguf-metadata.js';
-
-export const SHARD_FORMATS = ['bytes', 'gguf-split'] as const;
-export type ShardFormat = (typeof SHARD_FORMATS)[number];
-
-/** The seed's shard size: 512 MB counted as 512·1024·1024 bytes. */
-export const DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024;
 
 export interface QuantizeOptions extends PlanOptions {
   /** A model folder, a .safetensors file or a safetensors index. */
@@ -58,8 +53,6 @@ export interface QuantizeResult {
 
 /** Source bytes per conversion job: large enough to amortize the hand-off, small enough to keep memory flat. */
 const CHUNK_SOURCE_BYTES = 4 << 20;
-
-const TYPE_SUFFIX: Record<QuantType, string> = { q4_0: 'q4', q8_0: 'q8', f16: 'f16', f32: 'f32' };
 
 export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeResult> {
   const progress = options.progress ?? silentProgress;
@@ -115,11 +108,6 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
   } finally {
     await reader.close();
   }
-}
-
-/** Where each format puts its files under `outDir`, for output base name `name`. */
-function outputPaths(outDir: string, name: string): Record<OutputFormat, string> {
-  return { single: join(outDir, `${name}.gguf`), bytes: join(outDir, `${name}-shards`), 'gguf-split': join(outDir, `${name}-split`) };
 }
 
 async function writeOutput(
@@ -278,7 +266,7 @@ function modelName(options: Pick<QuantizeOptions, 'repoId' | 'model'>): string {
 
 /** The base name of every output file: `--out`'s, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
 function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' | 'type'>): string {
-  return options.name ?? `${modelName(options)}-${TYPE_SUFFIX[options.type ?? 'q4_0']}`;
+  return options.name ?? defaultOutputName(modelName(options), options.type ?? 'q4_0');
 }
 
 /**
@@ -316,8 +304,4 @@ export async function reuseQuantized(options: QuantizeOptions): Promise<Quantize
   const outputPath = outputPaths(options.outDir, name)[manifest.format];
   const files = manifest.files.map((file) => join(options.outDir, ...file.path.split('/')));
   return { plan, output: { files, format: manifest.format, manifestPath, open: () => openGgufModel(outputPath) } };
-}
-
-function manifestPathOf(outDir: string, name: string): string {
-  return join(outDir, `${name}.manifest.json`);
 }

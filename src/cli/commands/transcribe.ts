@@ -3,7 +3,7 @@
 // model. For trying a model, an engine setup or a device before a full run.
 
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AudioDecoder } from '../../audio/decode.js';
 import { Resampler } from '../../audio/resample.js';
 import { QuantgateError, describeError, isQuantgateError } from '../../common/errors.js';
@@ -16,6 +16,7 @@ import type { QuantizedModel, Variant } from '../../engines/engine.js';
 import { engineFactories, selectEngine } from '../../engines/registry.js';
 import { BYTE_SHARD_PREFIX } from '../../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../../formats/gguf/open.js';
+import { manifestCandidates } from '../../formats/gguf/output-layout.js';
 import { DEFAULT_RUN_OPTIONS } from '../../pipeline/options.js';
 import { EXIT_OK, type Command } from '../command.js';
 
@@ -127,7 +128,7 @@ async function quantizedModelAt(path: string): Promise<QuantizedModel> {
   return { files: [path], format: 'single', manifestPath: manifestBeside(path), open };
 }
 
-/** Where `quantgate quantize` writes the manifest of its output `<name>.gguf`, `<name>-shards` or `<name>-split`; transcribe never reads it. */
+/** Where `quantgate quantize` writes the manifest of the output at `output`; transcribe never reads it. */
 function manifestBeside(output: string): string {
-  return join(dirname(output), `${basename(output).replace(/(\.gguf|-shards|-split)$/, '')}.manifest.json`);
+  return manifestCandidates(output)[0]!;
 }

@@ -18,9 +18,9 @@ import { writeFileAtomic } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { hashFile } from '../../common/file-hash.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output-layout.js';
 import type { WrittenFile } from './sink.js';
 
-export type OutputFormat = 'single' | 'bytes' | 'gguf-split';
 
 export interface ManifestFile {
   path: string;
@@ -48,8 +48,6 @@ export interface ManifestInput {
   tool: Manifest['tool'];
   createdAt?: string;
 }
-
-const FORMATS: readonly OutputFormat[] = ['single', 'bytes', 'gguf-split'];
 
 /** Writes the manifest for `input` to `manifestPath` atomically and returns it. */
 export async function writeManifest(manifestPath: string, input: ManifestInput): Promise<Manifest> {
@@ -120,7 +118,7 @@ function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const manifest = value as Partial<Record<keyof Manifest, unknown>>;
   if (manifest.manifestVersion !== 1) return `manifestVersion is ${JSON.stringify(manifest.manifestVersion)}, not 1`;
-  if (!FORMATS.includes(manifest.format as OutputFormat)) return `format ${JSON.stringify(manifest.format)} is not one of ${FORMATS.join(', ')}`;
+  if (!OUTPUT_FORMATS.includes(manifest.format as OutputFormat)) return `format ${JSON.stringify(manifest.format)} is not one of ${OUTPUT_FORMATS.join(', ')}`;
   if (!Array.isArray(manifest.files) || manifest.files.length === 0) return 'files is not a non-empty list';
   for (const file of manifest.files as Partial<ManifestFile>[]) {
     const path = file?.path;
