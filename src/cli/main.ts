@@ -1,10 +1,11 @@
-// The quantgate command line: picks the command, parses its options, and turns errors into one
-// line on stderr and an exit code. Commands are thin shells over the pipeline stages.
+// The quantgate command line: picks the command, loads it, parses its options (older spellings
+// mapped to their primary names), and turns errors into one line on stderr and an exit code.
+// Commands are thin shells over the pipeline stages.
 
 import { parseArgs } from 'node:util';
-import { failureLine, isQuantgateError } from '../common/errors.js';
-import { optionValues } from '../common/option-values.js';
-import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext } from './command.js';
+import { QuantgateError, failureLine, isQuantgateError } from '../common/errors.js';
+import { optionValues, type RawOptionValue } from '../common/option-values.js';
+import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext, type CommandEntry } from './command.js';
 import { commands } from './commands/index.js';
 
 function overview(): string {
@@ -25,29 +26,48 @@ export async function main(argv: string[], context: CommandContext = defaultCont
     context.stdout.write(`${overview()}\n`);
     return name === undefined ? EXIT_ERROR : EXIT_OK;
   }
-  const command = commands.find((candidate) => candidate.name === name);
-  if (!command) {
+  const entry = commands.find((candidate) => candidate.name === name);
+  if (!entry) {
     context.stderr.write(`quantgate: unknown command "${name}"; run \`quantgate --help\` for the list\n`);
     return EXIT_ERROR;
   }
-  return runCommand(command, rest, context);
+  return runCommand(entry, rest, context);
 }
 
-async function runCommand(command: Command, argv: string[], context: CommandContext): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    context.stdout.write(`${command.usage.trim()}\n`);
-    return EXIT_OK;
-  }
+async function runCommand(entry: CommandEntry, argv: string[], context: CommandContext): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: command.options, allowPositionals: command.allowPositionals ?? false, strict: true });
-    return await command.run(optionValues(values), positionals, context);
+    const command = await entry.load();
+    if (argv.includes('--help') || argv.includes('-h')) {
+      context.stdout.write(`${command.usage.trim()}\n`);
+      return EXIT_OK;
+    }
+    const { values, positionals } = parseArgs({ args: argv, options: withAliases(command), allowPositionals: command.allowPositionals ?? false, strict: true });
+    return await command.run(optionValues(toPrimaryNames(command, values)), positionals, context);
   } catch (error) {
-    context.stderr.write(`quantgate ${command.name}: ${errorLine(error)}\n`);
+    context.stderr.write(`quantgate ${entry.name}: ${errorLine(error)}\n`);
     if (!isQuantgateError(error) && !isArgumentError(error) && context.env.QUANTGATE_DEBUG) {
       context.stderr.write(`${(error as Error).stack ?? ''}\n`);
     }
     return EXIT_ERROR;
   }
+}
+
+/** The command's options, and each older spelling parsed like the option it stands for. */
+function withAliases(command: Command): Command['options'] {
+  const aliases = Object.entries(command.aliases ?? {}).map(([alias, primary]) => [alias, command.options[primary]!] as const);
+  return { ...command.options, ...Object.fromEntries(aliases) };
+}
+
+/** Moves each older spelling's value to its primary name; both spellings at once are an error. */
+function toPrimaryNames(command: Command, values: Record<string, RawOptionValue>): Record<string, RawOptionValue> {
+  const named = { ...values };
+  for (const [alias, primary] of Object.entries(command.aliases ?? {})) {
+    if (named[alias] === undefined) continue;
+    if (named[primary] !== undefined) throw new QuantgateError(`--${alias} is the older spelling of --${primary}; give one of them`);
+    named[primary] = named[alias];
+    delete named[alias];
+  }
+  return named;
 }
 
 function isArgumentError(error: unknown): boolean {

@@ -28,6 +28,8 @@ export interface QuantizedModel {
   /** One .gguf, byte shards in order, or gguf-split files in order. */
   files: string[];
   format: OutputFormat;
+  /** The single .gguf kept beside byte shards (`--keep-single-file`); not among `files`. */
+  singleFile?: string;
   manifestPath: string;
   open(): Promise<QuantizedTensors & { close(): Promise<void> }>;
 }

@@ -10,7 +10,7 @@ import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import type { QuantizedModel } from '../engines/engine.js';
 import { GGML_TYPES } from '../formats/gguf/constants.js';
-import { writeByteShards } from '../formats/gguf/byte-shards.js';
+import { copyIntoByteShards, writeByteShards } from '../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
 import { verifyManifest, writeManifest, type Manifest } from '../formats/gguf/manifest.js';
@@ -34,6 +34,11 @@ export interface QuantizeOptions extends PlanOptions {
   /** Largest file written; 0 writes one file whatever its size. */
   maxShardBytes?: number;
   shardFormat?: ShardFormat;
+  /**
+   * Beside byte shards, keep the single .gguf they are cut from, as the seed does: native runtimes
+   * load the file, browsers the shards. Default true for byte shards; gguf-split has no single file.
+   */
+  keepSingleFile?: boolean;
   /** Where the weights came from, recorded in the GGUF and the manifest. */
   repoId?: string;
   revision?: string;
@@ -56,6 +61,9 @@ const CHUNK_SOURCE_BYTES = 4 << 20;
 
 export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeResult> {
   const progress = options.progress ?? silentProgress;
+  if (options.keepSingleFile === true && options.shardFormat === 'gguf-split') {
+    throw new QuantgateError('--keep-single-file keeps the .gguf that byte shards are cut from; gguf-split files are not cut from one, so use --shard-format bytes or leave --keep-single-file out');
+  }
   const reader = await openSafetensors(options.model);
   try {
     const config = await readConfig(reader.source);
@@ -85,25 +93,35 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     const pool = createConvertPool({ threads: options.threads });
     const task = progress.task('quantizing', { total: plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0), unit: 'count', unitName: 'values' });
     const fill = (writer: GgufDataWriter) => streamTensors(reader, plan.tensors, pool, writer, (values) => task.advance(values));
+    const keepSingleFile = format === 'bytes' && (options.keepSingleFile ?? true);
     let files: WrittenFile[];
+    let singleFile: WrittenFile | undefined;
     try {
-      files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
+      if (keepSingleFile) ({ files, singleFile } = await writeByteShardsBesideSingle(options.outDir, name, single, maxShardBytes, fill, progress));
+      else files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
     } finally {
       await pool.close();
     }
-    task.finish(`${files.length} file${files.length === 1 ? '' : 's'}`);
+    task.finish(`${files.length} file${files.length === 1 ? '' : 's'}${singleFile ? ' and the single .gguf' : ''}`);
 
     const manifestPath = manifestPathOf(options.outDir, name);
     await writeManifest(manifestPath, {
       format,
       files,
+      ...(singleFile && { singleFile }),
       tensorCount: plan.tensors.length,
       source: { repoId: options.repoId, revision: options.revision, path: options.repoId ? undefined : reader.source },
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
     });
-    await removeStaleOutputs(options.outDir, name, format);
+    await removeStaleOutputs(options.outDir, name, singleFile ? [format, 'single'] : [format]);
     const outputPath = outputPaths(options.outDir, name)[format];
-    const output: QuantizedModel = { files: files.map((file) => file.path), format, manifestPath, open: () => openGgufModel(outputPath) };
+    const output: QuantizedModel = {
+      files: files.map((file) => file.path),
+      format,
+      ...(singleFile && { singleFile: singleFile.path }),
+      manifestPath,
+      open: () => openGgufModel(outputPath),
+    };
     return { plan, output };
   } finally {
     await reader.close();
@@ -130,11 +148,31 @@ async function writeOutput(
   }
 }
 
+/**
+ * The single .gguf, then its byte shards copied from it: the tensors are converted once, and each
+ * output appears under its name only when complete.
+ */
+async function writeByteShardsBesideSingle(
+  outDir: string,
+  name: string,
+  single: GgufLayout,
+  maxShardBytes: number,
+  fill: (writer: GgufDataWriter) => Promise<void>,
+  progress: Progress,
+): Promise<{ files: WrittenFile[]; singleFile: WrittenFile }> {
+  const paths = outputPaths(outDir, name);
+  const singleFile = await writeGgufFile(paths.single, single, fill);
+  const task = progress.task('cutting byte shards', { total: singleFile.size, unit: 'bytes' });
+  const files = await copyIntoByteShards(paths.single, paths.bytes, maxShardBytes, (bytes) => task.advance(bytes));
+  task.finish();
+  return { files, singleFile };
+}
+
 /** A switch of format must not leave the previous format's files looking current. */
-async function removeStaleOutputs(outDir: string, name: string, written: OutputFormat): Promise<void> {
+async function removeStaleOutputs(outDir: string, name: string, written: readonly OutputFormat[]): Promise<void> {
   const paths = outputPaths(outDir, name);
   for (const format of Object.keys(paths) as OutputFormat[]) {
-    if (format !== written) await rm(paths[format], { recursive: true, force: true });
+    if (!written.includes(format)) await rm(paths[format], { recursive: true, force: true });
   }
 }
 
@@ -264,7 +302,7 @@ function modelName(options: Pick<QuantizeOptions, 'repoId' | 'model'>): string {
   return base.replace(/\.safetensors(\.index\.json)?$/, '') || 'model';
 }
 
-/** The base name of every output file: `--out`'s, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
+/** The base name of every output file: the one the older `--out` gave, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
 function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' | 'type'>): string {
   return options.name ?? defaultOutputName(modelName(options), options.type ?? 'q4_0');
 }
@@ -275,7 +313,7 @@ function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' |
  */
 export function quantizedCacheKey(options: QuantizeOptions): string | undefined {
   if (!options.repoId || !options.revision) return undefined;
-  const settings = JSON.stringify([options.type ?? 'q4_0', options.keep ?? [], options.skip ?? [], options.preset ?? null, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, options.shardFormat ?? 'bytes']);
+  const settings = JSON.stringify([options.type ?? 'q4_0', options.keep ?? [], options.skip ?? [], options.preset ?? null, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, options.shardFormat ?? 'bytes', options.keepSingleFile ?? null]);
   const digest = createHash('sha256').update(settings).digest('hex').slice(0, 16);
   return `quantgate-gguf-${options.repoId.replace('/', '--')}-${options.revision}-${TOOL_VERSION}-${digest}`;
 }
@@ -300,8 +338,10 @@ export async function reuseQuantized(options: QuantizeOptions): Promise<Quantize
     return undefined;
   }
   if (manifest.source.repoId !== options.repoId || manifest.source.revision !== options.revision || manifest.tool.version !== TOOL_VERSION) return undefined;
+  if ((manifest.singleFile !== undefined) !== (manifest.format === 'bytes' && (options.keepSingleFile ?? true))) return undefined;
   const { plan } = await quantizeModel({ ...options, dryRun: true });
   const outputPath = outputPaths(options.outDir, name)[manifest.format];
   const files = manifest.files.map((file) => join(options.outDir, ...file.path.split('/')));
-  return { plan, output: { files, format: manifest.format, manifestPath, open: () => openGgufModel(outputPath) } };
+  const singleFile = manifest.singleFile && join(options.outDir, ...manifest.singleFile.path.split('/'));
+  return { plan, output: { files, format: manifest.format, ...(singleFile && { singleFile }), manifestPath, open: () => openGgufModel(outputPath) } };
 }

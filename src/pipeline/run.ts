@@ -99,6 +99,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     preset: options.preset,
     maxShardBytes: options.maxShardBytes,
     shardFormat: options.shardFormat,
+    keepSingleFile: options.keepSingleFile,
     repoId: model.repoId,
     revision: model.revision,
     threads: options.threads,

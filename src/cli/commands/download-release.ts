@@ -10,8 +10,6 @@ import { numberOption, stringOption, type OptionValues } from '../../common/opti
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadReleaseCommand: Command = {
-  name: 'download-release',
-  summary: 'download a published quantized model from a release or an artifact and verify it',
   usage: `
 usage: quantgate download-release --tag <tag> [--repo <owner/name>] [--out <dir>] [--token <token>]
                                   [--manifest <name>] [--gguf-name <file>]

@@ -21,12 +21,10 @@ import { DEFAULT_RUN_OPTIONS } from '../../pipeline/options.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const transcribeCommand: Command = {
-  name: 'transcribe',
-  summary: 'transcribe audio files with an engine, from the original weights or a quantized GGUF',
   usage: `
-usage: quantgate transcribe --model <dir> [options] <audio files…>
+usage: quantgate transcribe --model-path <dir> [options] <audio files…>
 
-  --model <dir>               the model folder (e.g. a Hugging Face snapshot)
+  --model-path <dir>          the model folder (e.g. a Hugging Face snapshot); --model also works
   --gguf <path>               use the candidate: weights from this quantized model (a .gguf,
                               a folder of byte shards, or a gguf-split part or folder)
   --engine <e>                ${ENGINE_NAMES.join(' | ')} (default auto)
@@ -42,7 +40,7 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
 <file><TAB><text>, in the order given.
 `,
   options: {
-    model: { type: 'string' },
+    'model-path': { type: 'string' },
     gguf: { type: 'string' },
     engine: { type: 'string' },
     device: { type: 'string' },
@@ -53,9 +51,10 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
     'batch-size': { type: 'string' },
     json: { type: 'boolean' },
   },
+  aliases: { model: 'model-path' },
   allowPositionals: true,
   async run(values, files, context) {
-    const dir = requiredString(values, 'model');
+    const dir = requiredString(values, 'model-path');
     if (files.length === 0) throw new QuantgateError('no audio files given; pass WAV or FLAC files after the options');
     const batchSize = numberOption(values, 'batch-size', { min: 1, integer: true }) ?? DEFAULT_RUN_OPTIONS.batchSize;
     const json = flagOption(values, 'json') ?? false;

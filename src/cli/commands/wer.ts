@@ -16,8 +16,6 @@ import { scoreCorpus } from '../../scoring/wer.js';
 const COMPARISON_OPTIONS = ['threshold', 'gate-mode', 'seed', 'resamples'] as const;
 
 export const werCommand: Command = {
-  name: 'wer',
-  summary: 'word error rate of transcript files; with --baseline, gate the WER difference of two systems',
   usage: `
 usage: quantgate wer --reference <file> --hypothesis <file> [--normalizer whisper|basic|none] [--json]
        quantgate wer --reference <file> --hypothesis <file> --baseline <file> [--threshold <points>]
