@@ -6,7 +6,6 @@ import { statSync } from 'node:fs';
 import { formatBytes, formatDuration } from '../../common/format.js';
 import { QuantgateError } from '../../common/errors.js';
 import { createProgress, type Progress } from '../../common/progress.js';
-import { downloadSnapshot } from '../../hub/snapshot.js';
 import { PRESETS, QUANT_TYPES } from '../../quant/plan.js';
 import { maxShardBytesOption } from '../../pipeline/options.js';
 import { SHARD_FORMATS } from '../../formats/gguf/output-layout.js';
@@ -107,6 +106,8 @@ async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progres
   const modelId = stringOption(values, 'model-id');
   if (modelId === undefined) return { model: requiredString(values, 'model-path') };
   if (stringOption(values, 'model-path') !== undefined) throw new QuantgateError('--model-path and --model-id both name a model; give one');
+  // The Hub client loads only for a Hub model.
+  const { downloadSnapshot } = await import('../../hub/snapshot.js');
   const snapshot = await downloadSnapshot({
     repoId: modelId,
     revision: stringOption(values, 'revision'),

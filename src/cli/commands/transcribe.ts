@@ -4,16 +4,14 @@
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AudioDecoder } from '../../audio/decode.js';
-import { Resampler } from '../../audio/resample.js';
+import type { AudioDecoder } from '../../audio/decode.js';
+import type { Resampler } from '../../audio/resample.js';
 import { QuantgateError, describeError, isQuantgateError } from '../../common/errors.js';
 import { choiceOption, flagOption, numberOption, requiredString, stringOption } from '../../common/option-values.js';
 import { createProgress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
 import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES, runsOnOnnxruntime } from '../../engines/catalogue.js';
-import { resolveDevice } from '../../engines/device.js';
 import type { QuantizedModel, Variant } from '../../engines/engine.js';
-import { engineFactories, selectEngine } from '../../engines/registry.js';
 import { BYTE_SHARD_PREFIX } from '../../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../../formats/gguf/open.js';
 import { manifestCandidates } from '../../formats/gguf/output-layout.js';
@@ -59,6 +57,13 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
     const batchSize = numberOption(values, 'batch-size', { min: 1, integer: true }) ?? DEFAULT_RUN_OPTIONS.batchSize;
     const json = flagOption(values, 'json') ?? false;
     const progress = createProgress({ stream: context.stderr });
+    // The engines, onnxruntime and the audio decoders load only now, so that --help stays fast.
+    const [{ engineFactories, selectEngine }, { resolveDevice }, { AudioDecoder }, { Resampler }] = await Promise.all([
+      import('../../engines/registry.js'),
+      import('../../engines/device.js'),
+      import('../../audio/decode.js'),
+      import('../../audio/resample.js'),
+    ]);
     const factories = engineFactories({
       referenceCommand: stringOption(values, 'reference-command'),
       candidateCommand: stringOption(values, 'candidate-command'),
