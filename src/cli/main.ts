@@ -58,9 +58,19 @@ function withAliases(command: Command): Command['options'] {
   return { ...command.options, ...Object.fromEntries(aliases) };
 }
 
-/** Moves each older spelling's value to its primary name; both spellings at once are an error. */
+/**
+ * Moves each older spelling's value to its primary name, and turns `--no-<switch>` into the
+ * switch set to false; both spellings, or a switch and its negation, at once are an error.
+ */
 function toPrimaryNames(command: Command, values: Record<string, RawOptionValue>): Record<string, RawOptionValue> {
   const named = { ...values };
+  for (const name of Object.keys(values)) {
+    const negated = name.slice('no-'.length);
+    if (!name.startsWith('no-') || command.options[negated]?.type !== 'boolean') continue;
+    if (named[negated] !== undefined) throw new QuantgateError(`--${negated} and --${name} contradict each other; give one`);
+    named[negated] = false;
+    delete named[name];
+  }
   for (const [alias, primary] of Object.entries(command.aliases ?? {})) {
     if (named[alias] === undefined) continue;
     if (named[primary] !== undefined) throw new QuantgateError(`--${alias} is the older spelling of --${primary}; give one of them`);

@@ -57,16 +57,9 @@ export function choiceOption<T extends string>(values: OptionValues, name: strin
   return raw as T;
 }
 
-/**
- * A switch: a CLI flag, which `--no-<name>` turns off where a command offers it, or an action
- * input `true`/`false` (YAML 1.2 core schema spellings).
- */
+/** A switch: a CLI flag, or an action input `true`/`false` (YAML 1.2 core schema spellings). */
 export function flagOption(values: OptionValues, name: string): boolean | undefined {
   const value = values.raw(name);
-  if (values.raw(`no-${name}`) === true) {
-    if (value !== undefined) throw new QuantgateError(`${values.label(name)} and ${values.label(`no-${name}`)} contradict each other; give one`);
-    return false;
-  }
   if (typeof value === 'boolean') return value;
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'string' && /^(true|True|TRUE)$/.test(value)) return true;

@@ -31,12 +31,4 @@ describe('option values', () => {
     expect(flagOption(action({ cache: '' }), 'cache')).toBeUndefined();
     expect(() => flagOption(action({ cache: 'yes' }), 'cache')).toThrow('input "cache" must be true or false, got "yes"');
   });
-
-  test('--no-<flag> turns a switch off, and cannot be given with the switch', () => {
-    expect(flagOption(cli({ 'no-keep-single-file': true }), 'keep-single-file')).toBe(false);
-    expect(flagOption(cli({}), 'keep-single-file')).toBeUndefined();
-    expect(() => flagOption(cli({ 'keep-single-file': true, 'no-keep-single-file': true }), 'keep-single-file')).toThrow(
-      '--keep-single-file and --no-keep-single-file contradict each other; give one',
-    );
-  });
 });

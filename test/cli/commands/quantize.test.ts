@@ -87,6 +87,8 @@ describe('quantgate quantize', () => {
     const split = await runCli(['quantize', '--model-path', modelDir, '--out-dir', kept, '--max-shard-size', '0.01', '--shard-format', 'gguf-split', '--keep-single-file']);
     expect(split.code).toBe(EXIT_ERROR);
     expect(split.stderr).toMatch(/^quantgate quantize: --keep-single-file keeps the .gguf that byte shards are cut from; .*use --shard-format bytes/);
+    const both = await runCli(['quantize', '--model-path', modelDir, '--keep-single-file', '--no-keep-single-file']);
+    expect(both.stderr).toBe('quantgate quantize: --keep-single-file and --no-keep-single-file contradict each other; give one\n');
   });
 
   test.each([
