@@ -1,7 +1,7 @@
 // A quantgate manifest (model.manifest.json) beside the model.gguf it lists, checked by verify.
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { verifyQuantized } from '../../src/pipeline/verify.js';
+import { verifyQuantized } from '../../src/formats/gguf/verify.js';
 import { manifestCompanion, manifestSeeds } from '../corpus.js';
 import type { FuzzTarget } from '../target.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { holdTempPath, releaseTempPath } from '../common/atomic.js';
 import type { StopControl } from '../common/stop.js';
 import { readManifest } from '../formats/gguf/manifest.js';
-import { mergePartialResults, type PartialResults } from '../pipeline/merge.js';
+import { mergePartialResults, type PartialResults } from '../scoring/merge.js';
 import { downloadRunArtifacts, type DownloadedArtifact } from '../publish/artifacts.js';
 import { RESULTS_JSON_NAME, readEvalResults, writeEvalResults } from '../report/results-files.js';
 import { shardArtifactPrefix, type ActionInputs } from './inputs.js';

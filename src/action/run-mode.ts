@@ -5,10 +5,10 @@
 
 import * as core from '@actions/core';
 import type { StopControl } from '../common/stop.js';
+import { mayNeedOnnxruntime } from '../engines/catalogue.js';
 import { formatShard } from '../datasets/selection.js';
 import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
-import type { RunOptions } from '../pipeline/options.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
 import { loadOnnxruntime } from '../runtime/load.js';
 import { shardArtifactName, type ActionInputs } from './inputs.js';
@@ -21,7 +21,8 @@ import { verdictOf, type Verdict } from './verdict.js';
 
 export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop: StopControl): Promise<Verdict | undefined> {
   const progress = logProgress();
-  const onnxruntime = needsOnnxruntime(inputs.run) ? await stop.during('onnxruntime', () => core.group('onnxruntime', () => loadOnnxruntime({ env, progress }))) : undefined;
+  const needsOnnxruntime = mayNeedOnnxruntime(inputs.run.engine, { commandConfigured: inputs.run.referenceCommand !== undefined });
+  const onnxruntime = needsOnnxruntime ? await stop.during('onnxruntime', () => core.group('onnxruntime', () => loadOnnxruntime({ env, progress }))) : undefined;
   const result: RunResult = await runPipeline(inputs.run, {
     progress,
     env,
@@ -63,10 +64,6 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop
   return verdict;
 }
 
-/** The command engine brings its own runtime; every built-in engine runs on onnxruntime. */
-function needsOnnxruntime(options: RunOptions): boolean {
-  return options.engine !== 'command' && !(options.engine === 'auto' && options.referenceCommand !== undefined);
-}
 
 async function snapshotThroughActionsCache(request: SnapshotRequest): Promise<SnapshotResult> {
   return (await downloadWithActionsCache(request, cacheLogger)).snapshot;

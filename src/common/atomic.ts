@@ -43,7 +43,7 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new QuantgateError(`cannot create output folder ${dir} (${describeError(error)}); choose a writable --out path`, { cause: error });
+    throw new QuantgateError(`cannot create output folder ${dir} (${describeError(error)}); choose a writable --out-dir`, { cause: error });
   }
 }
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { InferenceSession } from 'onnxruntime-node';
 import { QuantgateError, describeError, isQuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import type { DeviceChoice } from '../pipeline/options.js';
+import type { DeviceChoice } from './catalogue.js';
 import type { Device } from './engine.js';
 import { ModelBuilder } from './onnx/builder.js';
 import { encodeModel } from './onnx/model.js';

@@ -13,6 +13,7 @@ import { formatShard } from '../datasets/selection.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
 import type { Engine, ModelSource, QuantizedModel, Transcript } from '../engines/engine.js';
 import { resolveDevice } from '../engines/device.js';
+import { runsOnOnnxruntime } from '../engines/catalogue.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
 import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
 import type { TensorPlan } from '../quant/plan.js';
@@ -106,6 +107,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     preset: options.preset,
     maxShardBytes: options.maxShardBytes,
     shardFormat: options.shardFormat,
+    keepSingleFile: options.keepSingleFile,
     repoId: model.repoId,
     revision: model.revision,
     threads: options.threads,
@@ -116,7 +118,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
 
   const [reference, candidate] = await timed('load', async () => {
     // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
-    const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command', ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
+    const device = await resolveDevice(options.device, { env, progress, onnxruntime: runsOnOnnxruntime(factory.name), ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
     const referenceEngine = await factory.open(model, { kind: 'reference' }, { device });
     try {
       return [referenceEngine, await factory.open(model, { kind: 'candidate', quantized: quantized! }, { device })] as const;

@@ -9,8 +9,6 @@ import { choiceOption, flagOption, listOption, requiredString, stringOption, typ
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadCommand: Command = {
-  name: 'download',
-  summary: 'download a model or dataset from the Hugging Face Hub into the shared cache',
   usage: `
 usage: quantgate download --model-id <org/name> [--revision <rev>] [--include <globs>] [--exclude <globs>]
                           [--repo-type model|dataset] [--cache-dir <dir>] [--hf-token <token>]

@@ -4,7 +4,7 @@
 import { QuantgateError } from '../../common/errors.js';
 import { choiceOption, flagOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
-import { renderTextSummary } from '../../report/markdown.js';
+import { renderTextSummary } from '../../report/terminal.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
 import { compareSystemsInSlices, type NamedNormalizer } from '../../scoring/compare.js';
 import { formatInteger, formatPercent } from '../../scoring/figures.js';
@@ -16,8 +16,6 @@ import { scoreCorpus } from '../../scoring/wer.js';
 const COMPARISON_OPTIONS = ['threshold', 'gate-mode', 'seed', 'resamples'] as const;
 
 export const werCommand: Command = {
-  name: 'wer',
-  summary: 'word error rate of transcript files; with --baseline, gate the WER difference of two systems',
   usage: `
 usage: quantgate wer --reference <file> --hypothesis <file> [--normalizer whisper|basic|none] [--json]
        quantgate wer --reference <file> --hypothesis <file> --baseline <file> [--threshold <points>]

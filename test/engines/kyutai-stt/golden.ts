@@ -5,7 +5,7 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseLmConfig, parseMimiConfig, type LmConfig, type MimiConfig } from '../../../src/engines/kyutai-stt/config.js';
-import { ProtoWriter, WireType } from '../../../src/engines/onnx/wire.js';
+import { ProtoWriter, WireType } from '../../../src/protobuf/wire.js';
 import { fixture } from '../../helpers/paths.js';
 
 export const GOLDEN_TOKENIZER_PIECES = 48;

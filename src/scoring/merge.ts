@@ -8,10 +8,10 @@
 import { QuantgateError } from '../common/errors.js';
 import type { Manifest } from '../formats/gguf/manifest.js';
 import { formatShard, parseShard } from '../datasets/selection.js';
-import type { BootstrapOptions } from '../scoring/bootstrap.js';
-import { summarizeComparison } from '../scoring/compare.js';
-import type { GateOptions } from '../scoring/gate.js';
-import type { RunInfo, ScoredComparison } from '../scoring/types.js';
+import type { BootstrapOptions } from './bootstrap.js';
+import { summarizeComparison } from './compare.js';
+import type { GateOptions } from './gate.js';
+import type { RunInfo, ScoredComparison } from './types.js';
 
 export interface PartialResults {
   /** Where these results came from, for messages (an artifact's name, a file's path). */

@@ -3,17 +3,18 @@
 // manifest lists; and, given the source model, every tensor decodes to within one quantization step
 // of the source values it was made from.
 
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';
-import { QuantgateError } from '../common/errors.js';
-import { silentProgress, type Progress } from '../common/progress.js';
-import { GGML_TYPES, type GgmlTypeName } from '../formats/gguf/constants.js';
-import { verifyManifest, type Manifest } from '../formats/gguf/manifest.js';
-import { openGgufModel } from '../formats/gguf/open.js';
-import type { GgufModel } from '../formats/gguf/reader.js';
-import { SAFETENSORS_DTYPE_BITS, openSafetensors, type SafetensorsReader } from '../formats/safetensors.js';
-import { decode, decodeSource, type SourceType } from '../quant/codec.js';
-import { f16BitsToF32 } from '../quant/half.js';
+import { QuantgateError } from '../../common/errors.js';
+import { silentProgress, type Progress } from '../../common/progress.js';
+import { GGML_TYPES, type GgmlTypeName } from './constants.js';
+import { verifyManifest, type Manifest } from './manifest.js';
+import { openGgufModel } from './open.js';
+import { isManifestPath, manifestCandidates, outputBaseName, outputPaths } from './output-layout.js';
+import type { GgufModel } from './reader.js';
+import { SAFETENSORS_DTYPE_BITS, openSafetensors, type SafetensorsReader } from '../safetensors.js';
+import { decode, decodeSource, type SourceType } from '../../quant/codec.js';
+import { f16BitsToF32 } from '../../quant/half.js';
 
 export interface VerifyOptions {
   /** A .gguf, a byte-shard folder, a gguf-split part or folder, or the manifest of any of them. */
@@ -77,23 +78,17 @@ export async function verifyQuantized(options: VerifyOptions): Promise<VerifyRep
 
 /** The quantized output and its manifest, from whichever of the two `path` names. */
 function locate(options: VerifyOptions): { output: string; manifestPath?: string } {
-  if (options.path.endsWith('.manifest.json')) return { output: outputOfManifest(options.path), manifestPath: options.path };
+  if (isManifestPath(options.path)) return { output: outputOfManifest(options.path), manifestPath: options.path };
   if (options.manifest) return { output: options.path, manifestPath: options.manifest };
-  const name = basename(options.path.replace(/[/\\]+$/, '')).replace(/(\.gguf|-shards|-split|-\d{5}-of-\d{5}\.gguf)$/, '');
-  for (const dir of [dirname(options.path), dirname(dirname(options.path))]) {
-    const beside = join(dir, `${name}.manifest.json`);
-    if (existsSync(beside)) return { output: options.path, manifestPath: beside };
-  }
-  return { output: options.path };
+  const beside = manifestCandidates(options.path).find((candidate) => existsSync(candidate));
+  return beside ? { output: options.path, manifestPath: beside } : { output: options.path };
 }
 
 /** A manifest lists its files relative to itself; the first one (or its folder, for byte shards) opens the model. */
 function outputOfManifest(manifestPath: string): string {
-  const name = basename(manifestPath, '.manifest.json');
-  const dir = dirname(manifestPath);
-  for (const candidate of [`${name}.gguf`, `${name}-shards`, `${name}-split`]) {
-    if (existsSync(join(dir, candidate))) return join(dir, candidate);
-  }
+  const name = outputBaseName(manifestPath);
+  const found = Object.values(outputPaths(dirname(manifestPath), name)).find((candidate) => existsSync(candidate));
+  if (found) return found;
   throw new QuantgateError(`no ${name}.gguf, ${name}-shards or ${name}-split beside ${manifestPath}; download the files the manifest lists into its folder`);
 }
 

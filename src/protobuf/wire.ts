@@ -1,7 +1,16 @@
-// Protocol Buffers wire format, as much of it as ONNX files use: varints (64-bit, two's complement
-// for negatives), fixed 32/64-bit values and length-delimited fields. The reader hands out views of
-// the input (never copies), so a tensor's raw data stays a window into the model file; the writer
-// keeps large byte fields as views too and copies them once, in `finish`.
+// Protocol Buffers wire format, as much of it as ONNX models and SentencePiece tokenizers use:
+// varints (64-bit, two's complement for negatives), fixed 32/64-bit values and length-delimited
+// fields. The reader hands out views of the input (never copies), so a tensor's raw data stays a
+// window into the model file; the writer keeps large byte fields as views too and copies them once,
+// in `finish`.
+//
+// Why not @bufbuild/protobuf's BinaryReader/BinaryWriter (in the tree through @actions/artifact)?
+// Measured on a 135 MB ONNX-like message (20 000 small messages of varints and names, 8 tensors of
+// 16 MiB), median of 5, Node 20, on a shared 2-core machine: encoding took 258–299 ms here against
+// 626–914 ms there, since its writer copies every byte field into its chunk list before `finish`
+// copies again, and building a candidate model encodes hundreds of MB of weights on every run.
+// Decoding took 27 ms here against 9–13 ms there, a gap that is small beside loading the model.
+// Both wrote the same bytes.
 
 export const WireType = {
   VARINT: 0,

@@ -1,6 +1,6 @@
 import { QuantgateError } from '../../src/common/errors.js';
 import type { Manifest } from '../../src/formats/gguf/manifest.js';
-import { mergePartialResults, type PartialResults } from '../../src/pipeline/merge.js';
+import { mergePartialResults, type PartialResults } from '../../src/scoring/merge.js';
 import { compareSystems, type ComparisonInput } from '../../src/scoring/compare.js';
 import type { RunInfo } from '../../src/scoring/types.js';
 

@@ -1,4 +1,4 @@
-import { MalformedProtoError, ProtoReader, ProtoWriter, WireType } from '../../../src/engines/onnx/wire.js';
+import { MalformedProtoError, ProtoReader, ProtoWriter, WireType } from '../../src/protobuf/wire.js';
 
 function varintBytes(value: number | bigint): number[] {
   const writer = new ProtoWriter();

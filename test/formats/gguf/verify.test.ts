@@ -1,12 +1,12 @@
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXIT_ERROR, EXIT_OK } from '../../src/cli/command.js';
-import { openGguf } from '../../src/formats/gguf/reader.js';
-import { quantizeModel } from '../../src/pipeline/quantize.js';
-import { verifyQuantized } from '../../src/pipeline/verify.js';
-import { runCli } from '../helpers/cli.js';
-import { tinyModelTensors, weights, writeTestModel } from '../helpers/model.js';
-import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
+import { EXIT_ERROR, EXIT_OK } from '../../../src/cli/command.js';
+import { openGguf } from '../../../src/formats/gguf/reader.js';
+import { quantizeModel } from '../../../src/pipeline/quantize.js';
+import { verifyQuantized } from '../../../src/formats/gguf/verify.js';
+import { runCli } from '../../helpers/cli.js';
+import { tinyModelTensors, weights, writeTestModel } from '../../helpers/model.js';
+import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 
 afterAll(removeTempDirs);
 

@@ -1,5 +1,5 @@
-import { decodeMessage, defineSchema, encodeMessage, type Message, type MessageSchema } from '../../../src/engines/onnx/message.js';
-import { MalformedProtoError, ProtoReader, ProtoWriter, WireType } from '../../../src/engines/onnx/wire.js';
+import { decodeMessage, defineSchema, encodeMessage, type Message, type MessageSchema } from '../../src/protobuf/message.js';
+import { MalformedProtoError, ProtoReader, ProtoWriter, WireType } from '../../src/protobuf/wire.js';
 
 interface Sample extends Message {
   id?: number;
