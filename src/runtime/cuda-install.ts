@@ -1,5 +1,5 @@
 // onnxruntime's CUDA provider for onnxruntime-node, fetched at first use. The npm package ships CPU
-// binaries only (quantgate's .npmrc skips the postinstall that would download more); the provider
+// binaries only (quantgate installs with ONNXRUNTIME_NODE_INSTALL=skip, which skips the postinstall that would download more); the provider
 // libraries come from the NuGet package Microsoft.ML.OnnxRuntime.Gpu.Linux of the same version,
 // the package that postinstall takes them from. They are extracted once into a cache folder, then
 // copied next to libonnxruntime.so.1 in onnxruntime-node's bin folder, where onnxruntime loads
