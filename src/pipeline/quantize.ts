@@ -71,10 +71,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       reader.tensors.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape })),
       { type: options.type, keep: options.keep, skip: options.skip, preset },
     );
-    options.onPlan?.(plan);
-    if (options.dryRun) return { plan };
-
-    const name = outputName(options);
+    // The metadata and the header layout can still fail on the input, so they come before the plan is shown.
     const metadata = buildGgufMetadata({
       architecture: presetArchitecture(preset) ?? architectureOf(config),
       name: modelName(options),
@@ -85,6 +82,10 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     });
     const specs = plan.tensors.map((tensor) => ({ name: tensor.name, type: tensor.type, ne: tensor.ne }));
     const single = planGguf(metadata, specs);
+    options.onPlan?.(plan);
+    if (options.dryRun) return { plan };
+
+    const name = outputName(options);
     const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
     const format: OutputFormat = maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
     const splitParts = format === 'gguf-split' ? planGgufSplit(metadata, specs, { maxFileBytes: maxShardBytes }) : [];
