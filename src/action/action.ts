@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { statSync } from 'node:fs';
 import { EXIT_ERROR } from '../cli/command.js';
-import { QuantgateError, failureLine, isQuantgateError } from '../common/errors.js';
+import { QuantgateError, debugDetail, failureLine } from '../common/errors.js';
 import { downloadMode } from './download-mode.js';
 import { readActionInputs, type ActionInputs } from './inputs.js';
 import { mergeMode } from './merge-mode.js';
@@ -26,7 +26,8 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<v
     if (verdict) announceVerdict(verdict, inputs.failOnDegradation);
   } catch (error) {
     core.setFailed(failureLine(error, 're-run with debug logging for the stack, and report it'));
-    if (!isQuantgateError(error) && error instanceof Error && error.stack) core.debug(error.stack);
+    const detail = debugDetail(error);
+    if (detail) core.debug(detail);
     process.exitCode = EXIT_ERROR;
   } finally {
     process.removeListener('SIGINT', cancel);

@@ -2,7 +2,7 @@
 // line on stderr and an exit code. Commands are thin shells over the pipeline stages.
 
 import { parseArgs } from 'node:util';
-import { failureLine, isQuantgateError } from '../common/errors.js';
+import { debugDetail, failureLine } from '../common/errors.js';
 import { optionValues } from '../common/option-values.js';
 import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext } from './command.js';
 import { commands } from './commands/index.js';
@@ -43,9 +43,8 @@ async function runCommand(command: Command, argv: string[], context: CommandCont
     return await command.run(optionValues(values), positionals, context);
   } catch (error) {
     context.stderr.write(`quantgate ${command.name}: ${errorLine(error)}\n`);
-    if (!isQuantgateError(error) && !isArgumentError(error) && context.env.QUANTGATE_DEBUG) {
-      context.stderr.write(`${(error as Error).stack ?? ''}\n`);
-    }
+    const detail = context.env.QUANTGATE_DEBUG && !isArgumentError(error) ? debugDetail(error) : undefined;
+    if (detail) context.stderr.write(`${detail}\n`);
     return EXIT_ERROR;
   }
 }

@@ -139,4 +139,18 @@ describe('GGUF metadata as written', () => {
     expect(stderr).toMatch(/^quantgate quantize: config\.json nests objects more than 32 levels deep \(at "(a\.){32}a"\), deeper than any model config; fix or remove config\.json\n$/);
     expect(await readdir(outDir)).toEqual([]);
   });
+
+  test('a config.json that is not JSON is named in words; JSON.parse\'s own text comes only with QUANTGATE_DEBUG=1', async () => {
+    const modelDir = await writeTestModel(join(await makeTempDir(), 'broken'), tinyModelTensors());
+    await writeFile(join(modelDir, 'config.json'), '{"dim": 64,');
+    const outDir = await makeTempDir();
+    const plain = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toBe(`quantgate quantize: ${join(modelDir, 'config.json')} is not valid JSON; fix or remove it\n`);
+    const debug = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`], { env: { QUANTGATE_DEBUG: '1' } });
+    const [line, ...detail] = debug.stderr.trimEnd().split('\n');
+    expect(line).toBe(plain.stderr.trimEnd());
+    expect(detail[0]).toMatch(/^caused by SyntaxError: .*JSON/);
+    expect(await readdir(outDir)).toEqual([]);
+  });
 });
