@@ -52,6 +52,10 @@ export const MAX_WORDS_PER_UTTERANCE = 20_000;
 /** Most cells (reference words × hypothesis words) of a word-by-word alignment: 64 MiB of costs. */
 export const MAX_ALIGNMENT_CELLS = 1 << 24;
 
+// The six rows of `countErrors` (cost, substitutions and deletions; current and next) are reused
+// between calls, as scoring a corpus calls it once per utterance.
+let rowBuffers = Array.from({ length: 6 }, () => new Int32Array(256));
+
 /**
  * The error counts of the Kaldi alignment of `hyp` against `ref`. `utterance` names the utterance
  * in the error raised past MAX_WORDS_PER_UTTERANCE.
@@ -78,12 +82,9 @@ export function countErrors(ref: readonly string[], hyp: readonly string[], utte
   const leftTieBonus = rowsAreRef ? 0 : 1;
   const deletionFromAbove = rowsAreRef ? 1 : 0;
   const deletionFromLeft = 1 - deletionFromAbove;
-  let costs = new Int32Array(width);
-  let subs = new Int32Array(width);
-  let dels = new Int32Array(width);
-  let nextCosts = new Int32Array(width);
-  let nextSubs = new Int32Array(width);
-  let nextDels = new Int32Array(width);
+  if (rowBuffers[0]!.length < width) rowBuffers = Array.from({ length: 6 }, () => new Int32Array(Math.max(width, rowBuffers[0]!.length * 2)));
+  let [costs, subs, dels, nextCosts, nextSubs, nextDels] = rowBuffers as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+  subs.fill(0, 0, width);
   // Row 0: an empty outer prefix against each inner prefix.
   for (let j = 0; j < width; j++) {
     costs[j] = j;
