@@ -38,6 +38,11 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/** A value read from a JSON document, as a message shows it: its JSON text, or "missing" where it is absent. */
+export function jsonText(value: unknown): string {
+  return value === undefined ? 'missing' : (JSON.stringify(value) ?? String(value));
+}
+
 /** Whether `value` prints as something other than "[object Object]" (an error from another realm does). */
 function hasOwnToString(value: object): boolean {
   return Object.prototype.toString !== (value as { toString?: unknown }).toString;

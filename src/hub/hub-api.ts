@@ -4,7 +4,7 @@
 // errors turned into one-line QuantgateErrors (a refused gated repo says how to get access).
 
 import { datasetInfo, HubApiError, listFiles, modelInfo } from '@huggingface/hub';
-import { describeError, QuantgateError } from '../common/errors.js';
+import { describeError, jsonText, QuantgateError } from '../common/errors.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { checkRepoId, isBlobName, isCommitSha, type RepoRef } from './cache-layout.js';
 import { isTransientStatus, RetriesExhaustedError, retrying, stallWatchdog, TransientError, type RetryPolicy } from './retry.js';
@@ -48,7 +48,7 @@ export async function resolveCommit(connection: HubConnection, repo: RepoRef, re
   const params = { name: checkRepoId(repo.id), revision, hubUrl: connection.hubUrl, fetch: hubFetch(connection), additionalFields: ['sha' as const] };
   const info = await callHub(connection, repo, what, () => (repo.type === 'model' ? modelInfo(params) : datasetInfo(params)));
   if (typeof info.sha !== 'string' || !isCommitSha(info.sha)) {
-    throw new QuantgateError(`${what}: the Hub did not answer with a commit sha (got ${JSON.stringify(info.sha)}); check --hub-url points at a Hugging Face Hub`);
+    throw new QuantgateError(`${what}: the Hub did not answer with a commit sha (got ${jsonText(info.sha)}); check --hub-url points at a Hugging Face Hub`);
   }
   return info.sha;
 }
@@ -64,7 +64,7 @@ export async function listCommitFiles(connection: HubConnection, repo: RepoRef, 
       const blobName = entry.lfs?.oid ?? entry.oid;
       const size = entry.lfs?.size ?? entry.size;
       if (typeof blobName !== 'string' || !isBlobName(blobName) || !Number.isSafeInteger(size) || size < 0) {
-        throw new QuantgateError(`${what}: the Hub listing gives "${entry.path}" no valid hash and size (${JSON.stringify(blobName)}, ${JSON.stringify(size)}); check --hub-url points at a Hugging Face Hub`);
+        throw new QuantgateError(`${what}: the Hub listing gives "${entry.path}" no valid hash and size (${jsonText(blobName)}, ${jsonText(size)}); check --hub-url points at a Hugging Face Hub`);
       }
       files.push({ path: entry.path, size, blobName });
     }

@@ -1,4 +1,4 @@
-import { QuantgateError, debugDetail, describeError, failureLine } from '../../src/common/errors.js';
+import { QuantgateError, debugDetail, describeError, failureLine, jsonText } from '../../src/common/errors.js';
 
 describe('describeError', () => {
   test('an error gives its message, with its code when the message lacks it', () => {
@@ -17,6 +17,15 @@ describe('describeError', () => {
     loop.self = loop;
     expect(describeError(loop)).toBe('an error without a description');
     expect(describeError(42)).toBe('42');
+  });
+});
+
+describe('jsonText', () => {
+  test('a JSON value as its text, an absent one as "missing"', () => {
+    expect(jsonText('zip')).toBe('"zip"');
+    expect(jsonText([10, 0])).toBe('[10,0]');
+    expect(jsonText(null)).toBe('null');
+    expect(jsonText(undefined)).toBe('missing');
   });
 });
 

@@ -15,7 +15,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic.js';
-import { QuantgateError, describeError } from '../../common/errors.js';
+import { QuantgateError, describeError, jsonText } from '../../common/errors.js';
 import { hashFile } from '../../common/file-hash.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import type { WrittenFile } from './sink.js';
@@ -110,11 +110,6 @@ export async function verifyManifest(manifestPath: string, options: { progress?:
   return manifest;
 }
 
-/** A manifest field as a message shows it: its JSON, or "missing". */
-function shown(value: unknown): string {
-  return value === undefined ? 'missing' : JSON.stringify(value);
-}
-
 async function sha256Of(path: string, onBytes: (count: number) => void): Promise<string> {
   const hash = createHash('sha256');
   await hashFile(path, hash, { onBytes });
@@ -124,19 +119,19 @@ async function sha256Of(path: string, onBytes: (count: number) => void): Promise
 function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const manifest = value as Partial<Record<keyof Manifest, unknown>>;
-  if (manifest.manifestVersion !== 1) return `manifestVersion is ${shown(manifest.manifestVersion)}, not 1`;
-  if (!FORMATS.includes(manifest.format as OutputFormat)) return `format is ${shown(manifest.format)}, not one of ${FORMATS.join(', ')}`;
+  if (manifest.manifestVersion !== 1) return `manifestVersion is ${jsonText(manifest.manifestVersion)}, not 1`;
+  if (!FORMATS.includes(manifest.format as OutputFormat)) return `format is ${jsonText(manifest.format)}, not one of ${FORMATS.join(', ')}`;
   if (!Array.isArray(manifest.files) || manifest.files.length === 0) return 'files is not a non-empty list';
   for (const [index, file] of (manifest.files as Partial<ManifestFile>[]).entries()) {
     const path = file?.path;
     if (typeof path !== 'string' || path === '' || path.startsWith('/') || path.split('/').includes('..')) {
-      return `the path of file ${index + 1} is ${shown(path)}, not a path relative to the manifest's folder`;
+      return `the path of file ${index + 1} is ${jsonText(path)}, not a path relative to the manifest's folder`;
     }
     if (!Number.isSafeInteger(file.size) || file.size! < 0) return `${path} has no valid size`;
     if (typeof file.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file.sha256)) return `${path} has no valid sha256`;
   }
   const sum = (manifest.files as ManifestFile[]).reduce((total, file) => total + file.size, 0);
-  if (manifest.totalSize !== sum) return `totalSize is ${shown(manifest.totalSize)}, not the sum of the file sizes, ${sum}`;
+  if (manifest.totalSize !== sum) return `totalSize is ${jsonText(manifest.totalSize)}, not the sum of the file sizes, ${sum}`;
   if (!Number.isSafeInteger(manifest.tensorCount) || (manifest.tensorCount as number) < 0) return 'tensorCount is not a whole number';
   if (typeof manifest.source !== 'object' || manifest.source === null) return 'source is not an object';
   const tool = manifest.tool as Partial<Manifest['tool']> | undefined;
