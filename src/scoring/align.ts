@@ -44,8 +44,8 @@ export interface Alignment extends ErrorCounts {
 }
 
 /**
- * Most words a reference or hypothesis may hold in one utterance: 20,000 × 20,000 words take about
- * a second to count. Long-form transcripts must be cut into utterances first.
+ * Most words a reference or hypothesis may hold in one utterance: 20,000 × 20,000 words take a few
+ * seconds to count (`npm run bench scoring`). Long-form transcripts must be cut into utterances first.
  */
 export const MAX_WORDS_PER_UTTERANCE = 20_000;
 
