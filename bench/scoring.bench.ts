@@ -2,8 +2,11 @@
 // words, references in LibriSpeech style (upper case, no punctuation) and hypotheses in engine
 // style (sentence case, punctuation, about 5% word errors). Times Whisper normalization, alignment
 // and corpus scoring of one system (budget 1 s), and the paired bootstrap of two systems with
-// 10,000 resamples (budget 2 s). Each figure is the median of five runs after a warm-up.
+// 10,000 resamples (budget 2 s). Each figure is the median of five runs after a warm-up. Then one
+// utterance at the ceiling, MAX_WORDS_PER_UTTERANCE words on each side, counted once: its time and
+// the heap it needs, which two rows of the cost matrix keep near a megabyte.
 
+import { countErrors, MAX_WORDS_PER_UTTERANCE } from '../src/scoring/align.js';
 import { pairedBootstrap } from '../src/scoring/bootstrap.js';
 import { createNormalizer } from '../src/scoring/normalize/index.js';
 import { SeededRandom } from '../src/scoring/random.js';
@@ -20,7 +23,7 @@ const SYLLABLES = 'ba be bi bo ca co da de di do fa fe ga go ha he la le li lo m
 
 export const bench = {
   name: 'scoring',
-  summary: 'normalize + align + score 2,620 utterance pairs, and the 10,000-resample paired bootstrap',
+  summary: 'normalize + align + score 2,620 utterance pairs, the 10,000-resample paired bootstrap, and one utterance at the word ceiling',
   run: async () => {
     const random = new SeededRandom(1);
     const vocabulary = [...FUNCTION_WORDS, ...Array.from({ length: 3000 }, () => syntheticWord(random))];
@@ -55,6 +58,19 @@ export const bench = {
     console.log(
       `paired bootstrap, 10,000 resamples × ${UTTERANCES}: ${bootstrapMs.toFixed(0)} ms (${(bootstrapMs / BOOTSTRAP_BUDGET_MS).toFixed(2)}× the 2 s budget, ` +
         `${((1e6 * bootstrapMs) / draws).toFixed(1)} ns per drawn utterance)`,
+    );
+
+    const longReference = Array.from({ length: MAX_WORDS_PER_UTTERANCE }, () => vocabulary[random.nextBelow(vocabulary.length)]!);
+    const longHypothesis = withErrors(random, longReference, vocabulary).slice(0, MAX_WORDS_PER_UTTERANCE);
+    const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+    const started = performance.now();
+    const longCounts = countErrors(longReference, longHypothesis);
+    const longMs = performance.now() - started;
+    const heapGrowth = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heapBefore;
+    const cells = longReference.length * longHypothesis.length;
+    console.log(
+      `one utterance at the ceiling, ${longReference.length} × ${longHypothesis.length} words (WER ${((100 * errorsOf(longCounts)) / longCounts.referenceWords).toFixed(2)}%): ` +
+        `${(longMs / 1000).toFixed(2)} s, ${((1e6 * longMs) / cells).toFixed(2)} ns per word pair, heap growth ${(heapGrowth / 2 ** 20).toFixed(1)} MiB`,
     );
   },
 };

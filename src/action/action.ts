@@ -7,7 +7,7 @@
 import * as core from '@actions/core';
 import { statSync } from 'node:fs';
 import { EXIT_ERROR } from '../cli/command.js';
-import { QuantgateError, failureLine, isQuantgateError } from '../common/errors.js';
+import { QuantgateError, debugDetail, failureLine } from '../common/errors.js';
 import { StopControl, watchSignals, type StoppedError } from '../common/stop.js';
 import { downloadMode } from './download-mode.js';
 import { readActionInputs, type ActionInputs } from './inputs.js';
@@ -30,7 +30,8 @@ export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<v
     if (stop.stopped) reportStop(stop.stopped);
     else {
       core.setFailed(failureLine(error, 're-run with debug logging for the stack, and report it'));
-      if (!isQuantgateError(error) && error instanceof Error && error.stack) core.debug(error.stack);
+      const detail = debugDetail(error);
+      if (detail) core.debug(detail);
       process.exitCode = EXIT_ERROR;
     }
   } finally {

@@ -59,7 +59,7 @@ export function encodeWav(samples: Float32Array, sampleRate: number, encoding: W
   for (let i = 0; i < samples.length; i++, at += bytesPerSample) {
     const sample = samples[i]!;
     if (!Number.isFinite(sample)) {
-      throw new QuantgateError(`WAV: sample ${i} is ${sample}; the audio is corrupt — decode it again from the source file`);
+      throw new QuantgateError(`WAV: sample ${i} is ${Number.isNaN(sample) ? 'not a number' : 'infinite'}; the audio is corrupt — decode it again from the source file`);
     }
     if (float) view.setFloat32(at, sample, true);
     else view.setInt16(at, Math.max(-32768, Math.min(32767, Math.round(sample * 32768))), true);

@@ -74,7 +74,7 @@ export function decodeWavChannels(bytes: Uint8Array, header: WavHeader): Float32
       samples[frame] = read(at);
     }
     if (encoding === 'float' && !samples.every(Number.isFinite)) {
-      throw new QuantgateError(`WAV: channel ${channel + 1} contains NaN or infinite samples; the file is corrupt — export it again`);
+      throw new QuantgateError(`WAV: channel ${channel + 1} contains samples that are infinite or not a number; the file is corrupt — export it again`);
     }
   }
   return output;

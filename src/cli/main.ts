@@ -4,7 +4,7 @@
 // the command (common/stop.ts): one line, exit code 130 or 143.
 
 import { parseArgs } from 'node:util';
-import { QuantgateError, failureLine, isQuantgateError } from '../common/errors.js';
+import { QuantgateError, debugDetail, failureLine } from '../common/errors.js';
 import { optionValues, type RawOptionValue } from '../common/option-values.js';
 import { StopControl, watchSignals } from '../common/stop.js';
 import { EXIT_ERROR, EXIT_OK, type Command, type CommandContext, type CommandEntry } from './command.js';
@@ -60,9 +60,8 @@ async function runCommand(entry: CommandEntry, argv: string[], context: CommandC
     // Whatever a stage made of the abort (its own error, a wrapped one), the stop is what happened.
     if (stop.stopped) return stopped();
     context.stderr.write(`${lineStart}${prefix}: ${errorLine(error)}\n`);
-    if (!isQuantgateError(error) && !isArgumentError(error) && context.env.QUANTGATE_DEBUG) {
-      context.stderr.write(`${(error as Error).stack ?? ''}\n`);
-    }
+    const detail = context.env.QUANTGATE_DEBUG && !isArgumentError(error) ? debugDetail(error) : undefined;
+    if (detail) context.stderr.write(`${detail}\n`);
     return EXIT_ERROR;
   } finally {
     watch?.settled();

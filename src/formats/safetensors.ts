@@ -10,7 +10,7 @@
 
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { QuantgateError, describeError } from '../common/errors.js';
+import { QuantgateError, describeError, jsonText } from '../common/errors.js';
 
 /** Bits per element of every dtype the safetensors format defines. */
 export const SAFETENSORS_DTYPE_BITS = {
@@ -361,11 +361,11 @@ function parseHeader(path: string, fileSize: number, headerBytes: Uint8Array): S
     }
     const { dtype, shape, data_offsets: offsets } = entry;
     if (typeof dtype !== 'string' || !isSafetensorsDtype(dtype)) {
-      throw fail(`${at} has dtype ${JSON.stringify(dtype)}, which is not a safetensors dtype (${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`, 'the file is corrupt or from an incompatible writer');
+      throw fail(`${at} has dtype ${jsonText(dtype)}, which is not a safetensors dtype (${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`, 'the file is corrupt or from an incompatible writer');
     }
-    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw fail(`${at} has shape ${JSON.stringify(shape)}; dimensions must be non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw fail(`${at} has shape ${jsonText(shape)}; dimensions must be non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger) || offsets[0] > offsets[1]) {
-      throw fail(`${at} has data_offsets ${JSON.stringify(offsets)}; they must be two integers [begin, end] with 0 ≤ begin ≤ end`);
+      throw fail(`${at} has data_offsets ${jsonText(offsets)}; they must be two integers [begin, end] with 0 ≤ begin ≤ end`);
     }
     const [begin, end] = offsets as [number, number];
     const elementCount = (shape as number[]).reduce((product, dim) => product * dim, 1);

@@ -5,7 +5,7 @@
 // how to get access).
 
 import { datasetInfo, HubApiError, listFiles, modelInfo } from '@huggingface/hub';
-import { QuantgateError } from '../common/errors.js';
+import { jsonText, QuantgateError } from '../common/errors.js';
 import { watchedFetch } from '../net/fetch.js';
 import { RetriesExhaustedError, retrying, type RetryPolicy } from '../net/retry.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -54,7 +54,7 @@ export async function resolveCommit(connection: HubConnection, repo: RepoRef, re
   const params = { name: checkRepoId(repo.id), revision, hubUrl: connection.hubUrl, fetch: hubFetch(connection), additionalFields: ['sha' as const] };
   const info = await callHub(connection, repo, what, () => (repo.type === 'model' ? modelInfo(params) : datasetInfo(params)));
   if (typeof info.sha !== 'string' || !isCommitSha(info.sha)) {
-    throw new QuantgateError(`${what}: the Hub did not answer with a commit sha (got ${JSON.stringify(info.sha)}); check --hub-url points at a Hugging Face Hub`);
+    throw new QuantgateError(`${what}: the Hub did not answer with a commit sha (got ${jsonText(info.sha)}); check --hub-url points at a Hugging Face Hub`);
   }
   return info.sha;
 }
@@ -70,7 +70,7 @@ export async function listCommitFiles(connection: HubConnection, repo: RepoRef, 
       const blobName = entry.lfs?.oid ?? entry.oid;
       const size = entry.lfs?.size ?? entry.size;
       if (typeof blobName !== 'string' || !isBlobName(blobName) || !Number.isSafeInteger(size) || size < 0) {
-        throw new QuantgateError(`${what}: the Hub listing gives "${entry.path}" no valid hash and size (${JSON.stringify(blobName)}, ${JSON.stringify(size)}); check --hub-url points at a Hugging Face Hub`);
+        throw new QuantgateError(`${what}: the Hub listing gives "${entry.path}" no valid hash and size (${jsonText(blobName)}, ${jsonText(size)}); check --hub-url points at a Hugging Face Hub`);
       }
       files.push({ path: entry.path, size, blobName });
     }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { QuantgateError, describeError } from '../common/errors.js';
+import { QuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import type { QuantizedModel } from '../engines/engine.js';
 import { GGML_TYPES } from '../formats/gguf/constants.js';
@@ -74,10 +74,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       reader.tensors.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape })),
       { type: options.type, keep: options.keep, skip: options.skip, preset },
     );
-    options.onPlan?.(plan);
-    if (options.dryRun) return { plan };
-
-    const name = outputName(options);
+    // The metadata and the header layout can still fail on the input, so they come before the plan is shown.
     const metadata = buildGgufMetadata({
       architecture: presetArchitecture(preset) ?? architectureOf(config),
       name: modelName(options),
@@ -88,6 +85,10 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     });
     const specs = plan.tensors.map((tensor) => ({ name: tensor.name, type: tensor.type, ne: tensor.ne }));
     const single = planGguf(metadata, specs);
+    options.onPlan?.(plan);
+    if (options.dryRun) return { plan };
+
+    const name = outputName(options);
     const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
     const format: OutputFormat = maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
     const splitParts = format === 'gguf-split' ? planGgufSplit(metadata, specs, { maxFileBytes: maxShardBytes }) : [];
@@ -261,7 +262,7 @@ function* produceJobs(reader: SafetensorsReader, tensors: readonly PlannedTensor
 
 function nonFiniteError(tensor: PlannedTensor, element: number): QuantgateError {
   return new QuantgateError(
-    `tensor ${tensor.name} holds NaN or infinity (first at element ${element}), which cannot be quantized; fix the checkpoint or leave the tensor out with --skip '${tensor.name}'`,
+    `tensor ${tensor.name} holds a value that is infinite or not a number (first at element ${element}), which cannot be quantized; fix the checkpoint or leave the tensor out with --skip '${tensor.name}'`,
   );
 }
 
@@ -285,13 +286,15 @@ async function readConfig(weightsPath: string): Promise<Record<string, unknown> 
   } catch {
     return undefined;
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as Record<string, unknown>;
+    parsed = JSON.parse(text);
   } catch (error) {
-    throw new QuantgateError(`${path} is not a valid config (${describeError(error)}); fix or remove it`, { cause: error });
+    // JSON.parse's own wording stays in the debug output (QUANTGATE_DEBUG=1), as the cause.
+    throw new QuantgateError(`${path} is not valid JSON; fix or remove it`, { cause: error });
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new QuantgateError(`${path} is not a JSON object; fix or remove it`);
+  return parsed as Record<string, unknown>;
 }
 
 /** Kyutai's STT checkpoints get their preset unless the user chose another. */

@@ -27,7 +27,7 @@ export function formatPlanTotals(plan: TensorPlan): string {
   const byType = Object.entries(plan.byType).map(([type, totals]) => `${type}: ${totals.tensors} tensors, ${formatBytes(totals.bytes)}`);
   const ratio = plan.bytes > 0 ? (plan.sourceBytes / plan.bytes).toFixed(2) : '∞';
   return [
-    `${plan.tensors.length} tensors written, ${plan.skipped.length} left out; ${byType.join('; ')}`,
+    `${plan.tensors.length} tensors in the output, ${plan.skipped.length} left out; ${byType.join('; ')}`,
     `size ${formatBytes(plan.sourceBytes)} → ${formatBytes(plan.bytes)} (${ratio}× smaller)`,
   ].join('\n');
 }

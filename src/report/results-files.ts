@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
-import { QuantgateError, describeError } from '../common/errors.js';
+import { QuantgateError, describeError, jsonText } from '../common/errors.js';
 import type { ErrorCounts } from '../scoring/align.js';
 import { formatInteger, formatInterval, formatPercent, formatPoints, formatQuantity } from '../scoring/figures.js';
 import type { ScoredComparison } from '../scoring/types.js';
@@ -73,7 +73,7 @@ export async function readEvalResults(path: string): Promise<ScoredComparison> {
 /** The first way `document` falls short of a ScoredComparison, or undefined when it is one. */
 function findProblem(document: unknown): string | undefined {
   if (!isObject(document)) return 'not a JSON object';
-  if (document.schemaVersion !== RESULTS_SCHEMA_VERSION) return `schema version ${JSON.stringify(document.schemaVersion)} is not the supported ${RESULTS_SCHEMA_VERSION}`;
+  if (document.schemaVersion !== RESULTS_SCHEMA_VERSION) return `schema version ${jsonText(document.schemaVersion)} is not the supported ${RESULTS_SCHEMA_VERSION}`;
   const { dataset, delta, gate } = document;
   if (!isObject(dataset) || typeof dataset.name !== 'string') return '"dataset" lacks its "name"';
   if (typeof document.normalizer !== 'string') return '"normalizer" is missing';

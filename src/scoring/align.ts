@@ -10,6 +10,15 @@
 // is strictly cheaper than the insertion; otherwise the insertion. So counts match kaldialign
 // exactly, and jiwer's (RapidFuzz, which also prefers deletions and insertions on ties) in all but
 // rare ties.
+//
+// Scoring needs only the counts: `countErrors` computes them in a forward pass that keeps two rows
+// of the cost matrix, each cell carrying the counts of the path the trace-back would take through
+// it (the choice at a cell depends only on its three predecessors' costs, so the forward choice
+// and the trace-back's are the same). Memory is linear in the shorter transcript; time is the
+// product of the two lengths, hence the ceiling on words per utterance. `alignWords`, for showing
+// an alignment word by word, keeps the whole matrix and so accepts only short utterances.
+
+import { QuantgateError } from '../common/errors.js';
 
 export interface ErrorCounts {
   substitutions: number;
@@ -34,19 +43,106 @@ export interface Alignment extends ErrorCounts {
   pairs: AlignedPair[];
 }
 
-// The cost matrix is reused between calls: aligning a corpus then allocates nothing per utterance
-// beyond the word ids and the pairs it returns.
+/**
+ * Most words a reference or hypothesis may hold in one utterance: 20,000 × 20,000 words take a few
+ * seconds to count (`npm run bench scoring`). Long-form transcripts must be cut into utterances first.
+ */
+export const MAX_WORDS_PER_UTTERANCE = 20_000;
+
+/** Most cells (reference words × hypothesis words) of a word-by-word alignment: 64 MiB of costs. */
+export const MAX_ALIGNMENT_CELLS = 1 << 24;
+
+// The six rows of `countErrors` (cost, substitutions and deletions; current and next) are reused
+// between calls, as scoring a corpus calls it once per utterance.
+let rowBuffers = Array.from({ length: 6 }, () => new Int32Array(256));
+
+/**
+ * The error counts of the Kaldi alignment of `hyp` against `ref`. `utterance` names the utterance
+ * in the error raised past MAX_WORDS_PER_UTTERANCE.
+ */
+export function countErrors(ref: readonly string[], hyp: readonly string[], utterance = 'an utterance'): ErrorCounts {
+  for (const [words, side] of [[ref, 'reference'], [hyp, 'hypothesis']] as const) {
+    if (words.length > MAX_WORDS_PER_UTTERANCE) {
+      throw new QuantgateError(
+        `${utterance}: its ${side} has ${words.length} words, more than the ${MAX_WORDS_PER_UTTERANCE} words per utterance that scoring aligns; ` +
+          'cut long-form audio and its transcripts into shorter utterances',
+      );
+    }
+  }
+  const [refIds, hypIds] = internWords(ref, hyp);
+  // Rows run along the longer sequence, so a row is as long as the shorter one.
+  const rowsAreRef = ref.length >= hyp.length;
+  const outer = rowsAreRef ? refIds : hypIds;
+  const inner = rowsAreRef ? hypIds : refIds;
+  const width = inner.length + 1;
+  // Per cell: cost, and the substitutions and deletions of the path to it (insertions and hits
+  // follow: cost = S + D + I, and reference words so far = hits + S + D).
+  // The two orientations differ only in which step a tie between above and left goes to (the
+  // insertion) and which of the two counts as a deletion; constants keep the loop free of branches on it.
+  const leftTieBonus = rowsAreRef ? 0 : 1;
+  const deletionFromAbove = rowsAreRef ? 1 : 0;
+  const deletionFromLeft = 1 - deletionFromAbove;
+  if (rowBuffers[0]!.length < width) rowBuffers = Array.from({ length: 6 }, () => new Int32Array(Math.max(width, rowBuffers[0]!.length * 2)));
+  let [costs, subs, dels, nextCosts, nextSubs, nextDels] = rowBuffers as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+  subs.fill(0, 0, width);
+  // Row 0: an empty outer prefix against each inner prefix.
+  for (let j = 0; j < width; j++) {
+    costs[j] = j;
+    dels[j] = deletionFromLeft * j;
+  }
+  for (let i = 1; i <= outer.length; i++) {
+    const word = outer[i - 1]!;
+    nextCosts[0] = i;
+    nextSubs[0] = 0;
+    nextDels[0] = deletionFromAbove * i;
+    for (let j = 1; j < width; j++) {
+      const mismatch = word === inner[j - 1] ? 0 : 1;
+      const diagonal = costs[j - 1]! + mismatch;
+      const fromAbove = costs[j]! + 1;
+      const fromLeft = nextCosts[j - 1]! + 1;
+      if (diagonal < fromAbove && diagonal < fromLeft) {
+        nextCosts[j] = diagonal;
+        nextSubs[j] = subs[j - 1]! + mismatch;
+        nextDels[j] = dels[j - 1]!;
+      } else if (fromAbove < fromLeft + leftTieBonus) {
+        nextCosts[j] = fromAbove;
+        nextSubs[j] = subs[j]!;
+        nextDels[j] = dels[j]! + deletionFromAbove;
+      } else {
+        nextCosts[j] = fromLeft;
+        nextSubs[j] = nextSubs[j - 1]!;
+        nextDels[j] = nextDels[j - 1]! + deletionFromLeft;
+      }
+    }
+    [costs, nextCosts] = [nextCosts, costs];
+    [subs, nextSubs] = [nextSubs, subs];
+    [dels, nextDels] = [nextDels, dels];
+  }
+  const substitutions = subs[width - 1]!;
+  const deletions = dels[width - 1]!;
+  const insertions = costs[width - 1]! - substitutions - deletions;
+  return { substitutions, deletions, insertions, hits: ref.length - substitutions - deletions, referenceWords: ref.length };
+}
+
+// The cost matrix of `alignWords` is reused between calls: showing many alignments then allocates
+// nothing per utterance beyond the word ids and the pairs it returns.
 let costs = new Int32Array(1024);
 
+/** The Kaldi alignment, pair by pair; for utterances of at most MAX_ALIGNMENT_CELLS word pairs. */
 export function alignWords(ref: readonly string[], hyp: readonly string[]): Alignment {
-  const [refIds, hypIds] = internWords(ref, hyp);
   const rows = ref.length + 1;
   const width = hyp.length + 1;
+  if (ref.length * hyp.length > MAX_ALIGNMENT_CELLS) {
+    throw new QuantgateError(
+      `an alignment of ${ref.length} reference words against ${hyp.length} hypothesis words is too long to show word by word ` +
+        `(at most ${MAX_ALIGNMENT_CELLS} word pairs, reference words × hypothesis words)`,
+    );
+  }
+  const [refIds, hypIds] = internWords(ref, hyp);
   if (costs.length < rows * width) costs = new Int32Array(Math.max(rows * width, costs.length * 2));
   fillCosts(refIds, hypIds, width);
   return traceBack(ref, hyp, refIds, hypIds, width);
 }
-
 function internWords(ref: readonly string[], hyp: readonly string[]): [Int32Array, Int32Array] {
   const ids = new Map<string, number>();
   const toIds = (words: readonly string[]) => {

@@ -7,7 +7,7 @@
 // scored (its WER is undefined), so it is dropped and reported, never counted as zero errors.
 
 import { QuantgateError } from '../common/errors.js';
-import { alignWords, type ErrorCounts } from './align.js';
+import { countErrors, type ErrorCounts } from './align.js';
 import { splitWords } from './normalize/index.js';
 
 /** One utterance to score: normalized reference and hypothesis text. */
@@ -43,8 +43,7 @@ export function scoreCorpus(pairs: readonly TextPair[]): CorpusScore {
       droppedEmptyIds.push(pair.id);
       continue;
     }
-    const { substitutions, deletions, insertions, hits } = alignWords(referenceWords, splitWords(pair.hypothesis));
-    utterances.push({ id: pair.id, counts: { substitutions, deletions, insertions, hits, referenceWords: referenceWords.length } });
+    utterances.push({ id: pair.id, counts: countErrors(referenceWords, splitWords(pair.hypothesis), `utterance ${pair.id}`) });
   }
   if (utterances.length === 0) throw noWordsError(pairs.length);
   return { total: systemScore(utterances.map((utterance) => utterance.counts)), utterances, droppedEmptyIds };

@@ -7,6 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { expectCleanMessage } from '../helpers/messages.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
 
 export interface ActionRun {
@@ -75,7 +76,11 @@ export async function runBundledAction(
     child.once('close', (exitCode) => resolve(exitCode ?? -1));
   });
   const stoppedAfterMs = cancelledAt === undefined ? undefined : performance.now() - cancelledAt;
-  return { code, ...(stoppedAfterMs === undefined ? {} : { stoppedAfterMs }), stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
+  const run = { code, ...(stoppedAfterMs === undefined ? {} : { stoppedAfterMs }), stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
+  // What the user sees of a failure: the annotations and anything on stderr.
+  for (const kind of ['error', 'warning'] as const) for (const message of annotations(run, kind)) expectCleanMessage(message, `an ::${kind}:: annotation of the action`);
+  expectCleanMessage(stderr, 'the stderr of the action');
+  return run;
 }
 
 /** The log's annotations of one kind (`error`, `warning`, `notice`), their messages decoded. */

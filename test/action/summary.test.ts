@@ -26,7 +26,7 @@ describe('renderJobSummary', () => {
         '| :--- | :--- |',
         `| model | \`kyutai/stt-1b-en_fr\` @ \`${'f'.repeat(40)}\` |`,
         '| engine | fake on cpu |',
-        '| quantization | Q4_0: 2 tensors written, 0 left out; Q4_0: 1 tensors, 36.0 KiB; F32: 1 tensors, 1.00 KiB<br>size 129.0 KiB → 37.0 KiB (3.49× smaller) |',
+        '| quantization | Q4_0: 2 tensors in the output, 0 left out; Q4_0: 1 tensors, 36.0 KiB; F32: 1 tensors, 1.00 KiB<br>size 129.0 KiB → 37.0 KiB (3.49× smaller) |',
         '| artifact | https://github.com/o/r/actions/runs/1/artifacts/2 |',
       ].join('\n'),
     );

@@ -158,7 +158,7 @@ describe('WAV structure', () => {
     ['12-bit PCM', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 8000, bitsPerSample: 12, blockAlign: 2 })), chunk('data', toneData())]), /12-bit PCM is not supported/],
     ['zero channels', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 0, sampleRate: 8000, bitsPerSample: 16, blockAlign: 2 })), chunk('data', toneData())]), /declares 0 channels/],
     ['a zero sample rate', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 0, bitsPerSample: 16 })), chunk('data', toneData())]), /sample rate of 0 Hz/],
-    ['NaN samples', () => float32Wav([0.5, Number.NaN], 16000), /contains NaN or infinite samples/],
+    ['NaN samples', () => float32Wav([0.5, Number.NaN], 16000), /contains samples that are infinite or not a number/],
     ['no samples', () => pcm16Wav([], 16000), /holds no samples/],
   ])('rejects %s with a one-line QuantgateError', async (_, make, message) => {
     const error = await decoder.decode(make()).then(() => undefined, (caught: unknown) => caught);

@@ -53,8 +53,8 @@ describe('encodeWav', () => {
   });
 
   it('refuses non-finite samples and impossible rates with one-line errors', () => {
-    expect(() => encodeWav(Float32Array.of(0, NaN), 16000, 'pcm16')).toThrow(new QuantgateError('WAV: sample 1 is NaN; the audio is corrupt — decode it again from the source file'));
-    expect(() => encodeWav(Float32Array.of(Infinity), 16000, 'float32')).toThrow(/sample 0 is Infinity/);
+    expect(() => encodeWav(Float32Array.of(0, NaN), 16000, 'pcm16')).toThrow(new QuantgateError('WAV: sample 1 is not a number; the audio is corrupt — decode it again from the source file'));
+    expect(() => encodeWav(Float32Array.of(Infinity), 16000, 'float32')).toThrow(/sample 0 is infinite/);
     for (const rate of [0, -16000, 16000.5, 2 ** 31]) expect(() => encodeWav(samples, rate, 'float32')).toThrow(QuantgateError);
   });
 });

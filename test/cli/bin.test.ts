@@ -3,6 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { expectCleanMessage } from '../helpers/messages.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const bin = join(repoRoot, 'node_modules', '.bin', 'quantgate');
@@ -26,5 +27,6 @@ describe('the quantgate bin', () => {
     const run = spawnSync(bin, ['wer', '--frobnicate'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expectCleanMessage(run.stderr, 'the stderr of quantgate wer --frobnicate');
   });
 });

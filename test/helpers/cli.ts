@@ -1,7 +1,9 @@
-// Runs the CLI in-process through `main`, as the bin does, with captured stdout and stderr.
+// Runs the CLI in-process through `main`, as the bin does, with captured stdout and stderr. What it
+// prints on stderr is the user's view of every error, so it must not show internals.
 
 import { PassThrough, Writable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
+import { expectCleanMessage } from './messages.js';
 
 export interface CliRun {
   code: number;
@@ -21,5 +23,6 @@ export async function runCli(argv: string[], options: { env?: NodeJS.ProcessEnv;
     stdin,
     env: options.env ?? {},
   });
+  expectCleanMessage(stderr, `the stderr of quantgate ${argv.join(' ')}`);
   return { code, stdout, stderr };
 }

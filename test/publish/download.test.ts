@@ -117,7 +117,7 @@ describe('downloadFromRelease', () => {
     );
     github.addRelease('octo/models', 'broken', [{ name: 'manifest.json', data: Buffer.from('{"manifestVersion": 1}') }]);
     await expect(download.downloadFromRelease({ client, release: { ...repo, tag: 'broken' }, out })).rejects.toThrow(
-      /^manifest\.json in release broken of octo\/models is not a usable manifest \(.* is not a valid quantgate manifest: format undefined is not one of single, bytes, gguf-split; /,
+      /^manifest\.json in release broken of octo\/models is not a usable manifest \(.* is not a valid quantgate manifest: format is missing, not one of single, bytes, gguf-split; /,
     );
     expect(await readdir(out)).toEqual(['keep.txt']);
   });

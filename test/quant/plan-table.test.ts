@@ -18,6 +18,6 @@ test('the plan table lists every tensor, the left-out ones and the totals', () =
     'layer.norm.alpha  [64]      BF16  F32      256 B  1-D',
   ]);
   expect(table).toContain('extra_heads.0.weight  (left out: matches --skip)');
-  expect(table).toContain('2 tensors written, 1 left out; Q4_0: 1 tensors, 2.25 KiB; F32: 1 tensors, 256 B');
+  expect(table).toContain('2 tensors in the output, 1 left out; Q4_0: 1 tensors, 2.25 KiB; F32: 1 tensors, 256 B');
   expect(table).toContain('size 8.13 KiB → 2.50 KiB (3.25× smaller)');
 });

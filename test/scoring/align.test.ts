@@ -1,4 +1,7 @@
-import { alignWords, type ErrorCounts } from '../../src/scoring/align.js';
+import { readFile } from 'node:fs/promises';
+import { QuantgateError } from '../../src/common/errors.js';
+import { alignWords, countErrors, MAX_ALIGNMENT_CELLS, MAX_WORDS_PER_UTTERANCE, type ErrorCounts } from '../../src/scoring/align.js';
+import { splitWords } from '../../src/scoring/normalize/index.js';
 import { SeededRandom } from '../../src/scoring/random.js';
 
 const words = (text: string) => (text === '' ? [] : text.split(' '));
@@ -74,6 +77,13 @@ describe('alignWords', () => {
     }
   });
 
+  test('an alignment past MAX_ALIGNMENT_CELLS word pairs is refused before any matrix is allocated', () => {
+    const side = Math.ceil(Math.sqrt(MAX_ALIGNMENT_CELLS)) + 1;
+    const long = Array.from({ length: side }, (_, i) => `w${i}`);
+    expect(() => alignWords(long, long)).toThrow(QuantgateError);
+    expect(() => alignWords(long, long)).toThrow(`an alignment of ${side} reference words against ${side} hypothesis words is too long to show word by word`);
+  });
+
   test('a long alignment grows the reused cost matrix without disturbing later short ones', () => {
     const long = Array.from({ length: 1500 }, (_, i) => `w${i % 37}`);
     const shifted = long.slice(1).concat('tail');
@@ -81,6 +91,119 @@ describe('alignWords', () => {
     expect(counts('a b c', 'a b d')).toEqual({ substitutions: 1, deletions: 0, insertions: 0, hits: 2, referenceWords: 3 });
   });
 });
+
+describe('countErrors', () => {
+  const expectSameAsFullMatrix = (ref: string[], hyp: string[]) => {
+    expect(countErrors(ref, hyp)).toEqual(fullMatrixCounts(ref, hyp));
+    expect(countErrors(hyp, ref)).toEqual(fullMatrixCounts(hyp, ref));
+  };
+
+  test('gives the counts of the full-matrix trace-back on 300 transcript pairs at 5 % to 60 % word errors', () => {
+    const random = new SeededRandom(7);
+    const vocabulary = Array.from({ length: 60 }, (_, i) => `w${i}`);
+    for (let pair = 0; pair < 300; pair++) {
+      const ref = Array.from({ length: 1 + random.nextBelow(40) }, () => vocabulary[Math.floor(vocabulary.length ** random.nextFloat()) - 1]!);
+      const errorRate = 0.05 + (0.55 * pair) / 300;
+      const hyp: string[] = [];
+      for (const word of ref) {
+        const roll = random.nextFloat() / errorRate;
+        if (roll < 0.6) hyp.push(vocabulary[random.nextBelow(vocabulary.length)]!);
+        else if (roll < 0.8) continue;
+        else if (roll < 1) hyp.push(word, vocabulary[random.nextBelow(vocabulary.length)]!);
+        else hyp.push(word);
+      }
+      expectSameAsFullMatrix(ref, hyp);
+    }
+  });
+
+  test('gives the counts of the full-matrix trace-back on the golden normalizer cases', async () => {
+    const lines = async (name: string, field: string) =>
+      (await readFile(new URL(`../fixtures/normalizer/${name}`, import.meta.url), 'utf8'))
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, string>)
+        .map((record) => [record.input!, record[field]!] as const);
+    const english = await lines('whisper-english.jsonl', 'english');
+    const basic = new Map(await lines('whisper-basic.jsonl', 'basic'));
+    expect(english.length).toBe(700);
+    for (const [input, normalized] of english) {
+      expectSameAsFullMatrix(splitWords(input), splitWords(normalized));
+      expectSameAsFullMatrix(splitWords(basic.get(input)!), splitWords(normalized));
+    }
+  });
+
+  test('gives the counts of the full-matrix trace-back on tie-heavy random sequences of both shapes', () => {
+    const random = new SeededRandom(23);
+    const draw = (length: number) => Array.from({ length }, () => 'abc'[random.nextBelow(3)]!);
+    for (let trial = 0; trial < 3000; trial++) expectSameAsFullMatrix(draw(random.nextBelow(25)), draw(random.nextBelow(25)));
+    expectSameAsFullMatrix(draw(700), draw(650));
+  });
+
+  test('keeps one row of the shorter transcript: a hypothesis of the maximum length against a short reference', () => {
+    const ref = 'the cat sat on the mat'.split(' ');
+    const hyp = Array.from({ length: MAX_WORDS_PER_UTTERANCE }, (_, i) => (i < ref.length ? ref[i]! : 'again'));
+    expect(countErrors(ref, hyp)).toEqual({ substitutions: 0, deletions: 0, insertions: MAX_WORDS_PER_UTTERANCE - 6, hits: 6, referenceWords: 6 });
+    expect(countErrors(hyp, ref)).toEqual({ substitutions: 0, deletions: MAX_WORDS_PER_UTTERANCE - 6, insertions: 0, hits: 6, referenceWords: MAX_WORDS_PER_UTTERANCE });
+  });
+
+  test('a transcript past MAX_WORDS_PER_UTTERANCE is a clear error naming the utterance and the fix', () => {
+    const tooLong = Array.from({ length: MAX_WORDS_PER_UTTERANCE + 1 }, () => 'word');
+    expect(() => countErrors(tooLong, ['word'], 'utterance 7')).toThrow(QuantgateError);
+    expect(() => countErrors(['word'], tooLong, 'utterance 7')).toThrow(
+      `utterance 7: its hypothesis has ${MAX_WORDS_PER_UTTERANCE + 1} words, more than the ${MAX_WORDS_PER_UTTERANCE} words per utterance that scoring aligns; cut long-form audio and its transcripts into shorter utterances`,
+    );
+    const fuzzCase = Array.from({ length: 80_000 }, (_, i) => `w${i % 100}`);
+    expect(() => countErrors(fuzzCase, fuzzCase)).toThrow(/its reference has 80000 words/);
+  });
+});
+
+/**
+ * The full-matrix alignment that countErrors replaced, kept as its oracle: the whole cost matrix,
+ * then Kaldi's trace-back from the end.
+ */
+function fullMatrixCounts(ref: readonly string[], hyp: readonly string[]): ErrorCounts {
+  const width = hyp.length + 1;
+  const costs = new Int32Array((ref.length + 1) * width);
+  for (let j = 0; j < width; j++) costs[j] = j;
+  for (let i = 1; i <= ref.length; i++) {
+    const row = i * width;
+    const above = row - width;
+    costs[row] = i;
+    for (let j = 1; j < width; j++) {
+      const diagonal = costs[above + j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
+      const deletion = costs[above + j]! + 1;
+      const insertion = costs[row + j - 1]! + 1;
+      costs[row + j] = diagonal < deletion ? (diagonal < insertion ? diagonal : insertion) : deletion < insertion ? deletion : insertion;
+    }
+  }
+  const counts = { substitutions: 0, deletions: 0, insertions: 0, hits: 0, referenceWords: ref.length };
+  let i = ref.length;
+  let j = hyp.length;
+  while (i > 0 || j > 0) {
+    let step: 'diagonal' | 'deletion' | 'insertion';
+    if (i === 0) step = 'insertion';
+    else if (j === 0) step = 'deletion';
+    else {
+      const diagonal = costs[(i - 1) * width + j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
+      const deletion = costs[(i - 1) * width + j]! + 1;
+      const insertion = costs[i * width + j - 1]! + 1;
+      step = diagonal < deletion && diagonal < insertion ? 'diagonal' : deletion < insertion ? 'deletion' : 'insertion';
+    }
+    if (step === 'diagonal') {
+      i--;
+      j--;
+      if (ref[i] === hyp[j]) counts.hits++;
+      else counts.substitutions++;
+    } else if (step === 'deletion') {
+      i--;
+      counts.deletions++;
+    } else {
+      j--;
+      counts.insertions++;
+    }
+  }
+  return counts;
+}
 
 /**
  * Kaldi's LevenshteinEditDistance, formulated independently of alignWords: a forward pass keeping

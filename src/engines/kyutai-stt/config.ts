@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QuantgateError, describeError } from '../../common/errors.js';
+import { QuantgateError, describeError, jsonText } from '../../common/errors.js';
 
 export interface LmConfig {
   dim: number;
@@ -248,7 +248,7 @@ function optionalString(raw: Json, key: string, source: string): string | undefi
 }
 
 function unsupported(source: string, key: string, value: unknown, why: string): never {
-  throw new QuantgateError(`${source}: ${key} ${JSON.stringify(value)} is not supported by the kyutai-stt engine (${why}); use the command engine for this model`);
+  throw new QuantgateError(`${source}: ${key} ${jsonText(value)} is not supported by the kyutai-stt engine (${why}); use the command engine for this model`);
 }
 
 /** Typed reads of one JSON object's keys; a missing key takes `fallback`, or is an error without one. */

@@ -5,7 +5,7 @@
 // utterance keeps the frames whose whole stride of input lies inside it. Without either the count
 // is unknown, and only utterances of equal length may share a batch.
 
-import { QuantgateError } from '../../common/errors.js';
+import { QuantgateError, jsonText } from '../../common/errors.js';
 
 export type FrameRule =
   | { kind: 'convolutions'; layers: readonly { kernel: number; stride: number }[] }
@@ -18,7 +18,7 @@ const DEFAULT_ADAPTER_STRIDE = 2;
 
 /** The frame rule `config` describes; `source` names the file in errors. */
 export function frameRule(config: Readonly<Record<string, unknown>>, source: string): FrameRule {
-  const invalid = (key: string, expected: string) => new QuantgateError(`${source}: ${key} is ${JSON.stringify(config[key])}, not ${expected}; use the config.json exported with the model`);
+  const invalid = (key: string, expected: string) => new QuantgateError(`${source}: ${key} is ${jsonText(config[key])}, not ${expected}; use the config.json exported with the model`);
   // conv_stride marks the feature encoder: other models use a lone conv_kernel for some other convolution.
   if (config.conv_stride !== undefined) {
     const kernels = config.conv_kernel;

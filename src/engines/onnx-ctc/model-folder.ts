@@ -5,7 +5,7 @@
 
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QuantgateError, describeError } from '../../common/errors.js';
+import { QuantgateError, describeError, jsonText } from '../../common/errors.js';
 import { CtcVocabulary } from './ctc-decode.js';
 import { frameRule, type FrameRule } from './frames.js';
 
@@ -94,5 +94,5 @@ async function readJsonObject(dir: string, file: string, required: boolean): Pro
 }
 
 function badValue(dir: string, file: string, key: string, value: unknown, expected: string): QuantgateError {
-  return new QuantgateError(`${join(dir, file)}: ${key} is ${JSON.stringify(value)}, not ${expected}; use the ${file} exported with the model`);
+  return new QuantgateError(`${join(dir, file)}: ${key} is ${jsonText(value)}, not ${expected}; use the ${file} exported with the model`);
 }

@@ -68,13 +68,48 @@ export const LLAMA_FILE_TYPE: Readonly<Record<GgmlTypeName, number>> = {
 /** ggml's GGML_QNT_VERSION: the current layout of quantized blocks. */
 export const GGML_QUANTIZATION_VERSION = 2;
 
+/**
+ * Every metadata key quantgate writes or reads, spelled once, as gguf-py's constants.py keeps them.
+ * Keys of the GGUF spec and llama.cpp come first; `quantgate.*` keys are this tool's own.
+ */
 export const KEY = {
   architecture: 'general.architecture',
   name: 'general.name',
   quantizationVersion: 'general.quantization_version',
   fileType: 'general.file_type',
   alignment: 'general.alignment',
+  /** Where the source model lives: its Hub page for a Hub model. */
+  sourceUrl: 'general.source.url',
+  /** The Hub repo id (`org/name`) the source model came from. */
+  sourceHuggingFaceRepository: 'general.source.huggingface.repository',
   splitNo: 'split.no',
   splitCount: 'split.count',
   splitTensorsCount: 'split.tensors.count',
+  /** The resolved commit of the source model; the GGUF spec has no key for it. */
+  sourceRevision: 'quantgate.source.revision',
+  toolName: 'quantgate.tool.name',
+  toolVersion: 'quantgate.tool.version',
 } as const;
+
+/**
+ * Hyper-parameter keys, written as `<architecture>.<name>`, with the value type llama.cpp's
+ * gguf_writer gives the key of the same name (`audio_vocab_size` is not llama.cpp's: the seed's
+ * quantize.py writes it beside `vocab_size`, for the audio codebooks' embedding rows).
+ */
+export const ARCHITECTURE_KEY = {
+  contextLength: { name: 'context_length', type: GgufValueType.UINT32 },
+  embeddingLength: { name: 'embedding_length', type: GgufValueType.UINT32 },
+  blockCount: { name: 'block_count', type: GgufValueType.UINT32 },
+  feedForwardLength: { name: 'feed_forward_length', type: GgufValueType.UINT32 },
+  headCount: { name: 'attention.head_count', type: GgufValueType.UINT32 },
+  ropeFreqBase: { name: 'rope.freq_base', type: GgufValueType.FLOAT32 },
+  vocabSize: { name: 'vocab_size', type: GgufValueType.UINT32 },
+  audioVocabSize: { name: 'audio_vocab_size', type: GgufValueType.UINT32 },
+} as const satisfies Record<string, { name: string; type: GgufValueType.UINT32 | GgufValueType.FLOAT32 }>;
+
+export type ArchitectureKey = (typeof ARCHITECTURE_KEY)[keyof typeof ARCHITECTURE_KEY];
+
+/** The full name of a hyper-parameter key: `<architecture>.<name>`. */
+export function architectureKey(architecture: string, key: ArchitectureKey): string {
+  return `${architecture}.${key.name}`;
+}

@@ -19,7 +19,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic.js';
-import { QuantgateError, describeError } from '../../common/errors.js';
+import { QuantgateError, describeError, jsonText } from '../../common/errors.js';
 import { hashFile } from '../../common/file-hash.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-layout.js';
@@ -135,16 +135,17 @@ async function sha256Of(path: string, onBytes: (count: number) => void): Promise
 function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const manifest = value as Partial<Record<keyof Manifest, unknown>>;
-  if (manifest.manifestVersion !== 1) return `manifestVersion is ${JSON.stringify(manifest.manifestVersion)}, not 1`;
-  if (!OUTPUT_FORMATS.includes(manifest.format as OutputFormat)) return `format ${JSON.stringify(manifest.format)} is not one of ${OUTPUT_FORMATS.join(', ')}`;
+  if (manifest.manifestVersion !== 1) return `manifestVersion is ${jsonText(manifest.manifestVersion)}, not 1`;
+  if (!OUTPUT_FORMATS.includes(manifest.format as OutputFormat)) return `format is ${jsonText(manifest.format)}, not one of ${OUTPUT_FORMATS.join(', ')}`;
   if (!Array.isArray(manifest.files) || manifest.files.length === 0) return 'files is not a non-empty list';
-  for (const file of [...(manifest.files as unknown[]), ...(manifest.singleFile === undefined ? [] : [manifest.singleFile])]) {
-    const problem = fileProblem(file as Partial<ManifestFile> | undefined);
+  const listed = [...(manifest.files as unknown[]), ...(manifest.singleFile === undefined ? [] : [manifest.singleFile])];
+  for (const [index, file] of listed.entries()) {
+    const problem = fileProblem(file as Partial<ManifestFile> | undefined, index);
     if (problem) return problem;
   }
   if (manifest.singleFile !== undefined && manifest.format !== 'bytes') return `singleFile is listed for format ${manifest.format}, which is not cut from one file`;
   const sum = (manifest.files as ManifestFile[]).reduce((total, file) => total + file.size, 0);
-  if (manifest.totalSize !== sum) return `totalSize ${JSON.stringify(manifest.totalSize)} is not the sum of the file sizes, ${sum}`;
+  if (manifest.totalSize !== sum) return `totalSize is ${jsonText(manifest.totalSize)}, not the sum of the file sizes, ${sum}`;
   if (!Number.isSafeInteger(manifest.tensorCount) || (manifest.tensorCount as number) < 0) return 'tensorCount is not a whole number';
   if (typeof manifest.source !== 'object' || manifest.source === null) return 'source is not an object';
   const tool = manifest.tool as Partial<Manifest['tool']> | undefined;
@@ -152,9 +153,11 @@ function manifestProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-function fileProblem(file: Partial<ManifestFile> | undefined): string | undefined {
+function fileProblem(file: Partial<ManifestFile> | undefined, index: number): string | undefined {
   const path = file?.path;
-  if (typeof path !== 'string' || path === '' || path.startsWith('/') || path.split('/').includes('..')) return `file path ${JSON.stringify(path)} is not relative to the manifest's folder`;
+  if (typeof path !== 'string' || path === '' || path.startsWith('/') || path.split('/').includes('..')) {
+    return `the path of file ${index + 1} is ${jsonText(path)}, not a path relative to the manifest's folder`;
+  }
   if (!Number.isSafeInteger(file!.size) || file!.size! < 0) return `${path} has no valid size`;
   if (typeof file!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file!.sha256)) return `${path} has no valid sha256`;
   return undefined;

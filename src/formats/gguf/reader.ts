@@ -167,7 +167,12 @@ async function readTensorInfo(cursor: HeaderCursor, names: Set<string>): Promise
   if (!type) {
     throw cursor.fail(`gives tensor ${name} ggml type ${typeId}, which quantgate does not read (it reads ${Object.values(GGML_TYPES).map((info) => `${info.name}=${info.id}`).join(', ')}); convert the model to one of these`);
   }
-  if ((ne[0] ?? 1) % type.blockSize !== 0) throw cursor.fail(`gives tensor ${name} ${ne[0]} elements per row, not a multiple of the ${type.name} block size ${type.blockSize}; the file is corrupt — convert it again`);
+  // A tensor without dimensions is one value, so a row of 1.
+  const rowLength = ne[0] ?? 1;
+  if (rowLength % type.blockSize !== 0) {
+    const row = ne.length === 0 ? 'no dimensions (a single value)' : `${rowLength} elements per row`;
+    throw cursor.fail(`gives ${type.name} tensor ${name} ${row}, not a multiple of the ${type.name} block size ${type.blockSize}; the file is corrupt — convert it again`);
+  }
   const elements = ne.reduce((product, n) => product * n, 1);
   const size = (elements / type.blockSize) * type.typeSize;
   if (!Number.isSafeInteger(size)) throw cursor.fail(`gives tensor ${name} shape [${ne.join(', ')}], too large to address; the file is corrupt — convert it again`);

@@ -67,13 +67,18 @@ export async function verifyQuantized(options: VerifyOptions): Promise<VerifyRep
     }
     const bad = report.tensors.filter((tensor) => !(tensor.worstRatio <= 1));
     if (bad.length > 0) {
-      const named = bad.slice(0, 5).map((tensor) => `${tensor.name} (${tensor.worstRatio.toFixed(2)}× its step)`).join(', ');
+      const named = bad.slice(0, 5).map((tensor) => `${tensor.name} (${stepExcess(tensor.worstRatio)})`).join(', ');
       throw new QuantgateError(`${bad.length} tensor(s) of ${output} do not decode to within their quantization step of ${options.model}: ${named}; the GGUF was not made from this model — quantize it again`);
     }
     return report;
   } finally {
     await gguf.close();
   }
+}
+
+/** How far a tensor strays, in words: a value that is infinite or not a number has no ratio to show. */
+function stepExcess(worstRatio: number): string {
+  return Number.isFinite(worstRatio) ? `${worstRatio.toFixed(2)}× its step` : 'a value that is infinite or not a number';
 }
 
 /** The quantized output and its manifest, from whichever of the two `path` names. */
@@ -134,7 +139,8 @@ function worstErrorRatio(type: GgmlTypeName, bytes: Uint8Array, expected: Float3
   const ratio = (i: number, allowed: number) => {
     const error = Math.abs(expected[i]! - decoded[i]!);
     const value = error === 0 ? 0 : error / allowed;
-    if (!(value <= worst)) worst = value;
+    // A value that is not a number (a NaN scale, say) must stick: no later comparison may replace it.
+    if (value > worst || Number.isNaN(value)) worst = value;
   };
   if (type === 'Q4_0' || type === 'Q8_0') {
     const { blockSize, typeSize } = GGML_TYPES[type];

@@ -39,7 +39,7 @@ describe('frameRule', () => {
   test.each([
     [{ conv_kernel: [10, 3], conv_stride: [5] }, /^cfg: conv_stride is \[5\], not a list of 2 positive integers, one per conv_kernel; use the config.json exported with the model$/],
     [{ conv_kernel: [10, 0], conv_stride: [5, 2] }, /conv_kernel is \[10,0\], not a list of positive integers/],
-    [{ conv_stride: [5] }, /conv_kernel is undefined/],
+    [{ conv_stride: [5] }, /conv_kernel is missing, not a list of positive integers/],
     [{ ...WAV2VEC2, add_adapter: true, adapter_stride: 1.5 }, /adapter_stride is 1\.5, not a positive integer/],
     [{ inputs_to_logits_ratio: '320' }, /inputs_to_logits_ratio is "320", not a positive integer/],
   ])('malformed geometry %j is refused in one line', (config, message) => {

@@ -110,10 +110,12 @@ describe('verifyManifest', () => {
     };
     await expectRefused([], 'it is not a JSON object');
     await expectRefused({ ...valid, manifestVersion: 2 }, 'manifestVersion is 2, not 1');
-    await expectRefused({ ...valid, format: 'zip' }, 'format "zip" is not one of single, bytes, gguf-split');
-    await expectRefused({ ...valid, files: [{ ...valid.files[0], path: '../etc/passwd' }] }, `file path "../etc/passwd" is not relative to the manifest's folder`);
+    await expectRefused({ ...valid, manifestVersion: undefined }, 'manifestVersion is missing, not 1');
+    await expectRefused({ ...valid, format: 'zip' }, 'format is "zip", not one of single, bytes, gguf-split');
+    await expectRefused({ ...valid, files: [{ ...valid.files[0], path: '../etc/passwd' }] }, `the path of file 1 is "../etc/passwd", not a path relative to the manifest's folder`);
+    await expectRefused({ ...valid, files: [valid.files[0], { ...valid.files[1], path: undefined }] }, `the path of file 2 is missing, not a path relative to the manifest's folder`);
     await expectRefused({ ...valid, files: [{ ...valid.files[0], sha256: 'abc' }] }, 'shards/shard-aa has no valid sha256');
-    await expectRefused({ ...valid, totalSize: 1 }, 'totalSize 1 is not the sum of the file sizes, 25952');
+    await expectRefused({ ...valid, totalSize: 1 }, 'totalSize is 1, not the sum of the file sizes, 25952');
     await expectRefused({ ...valid, tool: {} }, 'tool has no name and version');
     await writeFile(manifestPath, '{');
     await expect(verifyManifest(manifestPath)).rejects.toThrow(/^cannot read manifest .*manifest\.json \(.*JSON.*\); download it again$/);

@@ -128,6 +128,24 @@ describe('openGguf refuses, with one line naming the file and the problem', () =
     expect(await openError((bytes) => void bytes.writeBigInt64LE(48n, after(bytes, 'transformer.layers.0.self_attn.in_proj_weight') + 4))).toMatch(/48 elements per row, not a multiple of the Q4_0 block size 32/);
   });
 
+  test('a block-quantized tensor without dimensions', async () => {
+    // GGUF v3, one tensor, no keys; tensor "w": 0 dimensions, type Q4_0 (2), offset 0.
+    const name = Buffer.from('w');
+    const header = Buffer.alloc(4 + 4 + 8 + 8 + 8 + name.length + 4 + 4 + 8);
+    let at = header.writeUInt32LE(0x46554747, 0);
+    at = header.writeUInt32LE(3, at);
+    at = header.writeBigUInt64LE(1n, at);
+    at = header.writeBigUInt64LE(0n, at);
+    at = header.writeBigUInt64LE(BigInt(name.length), at);
+    at += name.copy(header, at);
+    at = header.writeUInt32LE(0, at);
+    at = header.writeInt32LE(2, at);
+    header.writeBigUInt64LE(0n, at);
+    expect(await refusal(Buffer.concat([header, Buffer.alloc(64)]))).toBe(
+      'gives Q4_0 tensor w no dimensions (a single value), not a multiple of the Q4_0 block size 32; the file is corrupt — convert it again',
+    );
+  });
+
   test('offsets that do not follow from the sizes and the alignment', async () => {
     const odd = after(reference, 'odd.bias') + 4 + 8 + 4;
     expect(await openError((bytes) => void bytes.writeBigUInt64LE(24449n, odd))).toBe('tensor odd.bias is at data offset 24449 but ggml expects 24448 (the previous tensors\' sizes, each padded to 32); the file is corrupt — convert it again');

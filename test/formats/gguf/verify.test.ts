@@ -16,22 +16,25 @@ beforeAll(async () => {
   modelDir = await writeTestModel(join(await makeTempDir(), 'tiny'), tensors);
 });
 
-/** Flips the low nibbles of the first block of `tensor`: every value of that block moves by several steps. */
-async function corrupt(path: string, tensor: string): Promise<void> {
+/** Changes the first block of `tensor`: its bytes at `at` (from the block's start) become what `change` makes of them. */
+async function editFirstBlock(path: string, tensor: string, at: number, length: number, change: (bytes: Buffer) => void): Promise<void> {
   const gguf = await openGguf(path);
   const info = gguf.tensors.find((each) => each.name === tensor)!;
-  const position = gguf.dataOffset + info.offset + 2;
+  const position = gguf.dataOffset + info.offset + at;
   await gguf.close();
   const file = await open(path, 'r+');
   try {
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, position);
-    byte[0] = byte[0]! ^ 0x07;
-    await file.write(byte, 0, 1, position);
+    const bytes = Buffer.alloc(length);
+    await file.read(bytes, 0, length, position);
+    change(bytes);
+    await file.write(bytes, 0, length, position);
   } finally {
     await file.close();
   }
 }
+
+/** Flips the low nibbles of the first block of `tensor`: every value of that block moves by several steps. */
+const corrupt = (path: string, tensor: string) => editFirstBlock(path, tensor, 2, 1, (bytes) => void (bytes[0] = bytes[0]! ^ 0x07));
 
 describe('verify', () => {
   test('a fresh output passes every check, each tensor within its step and F32 exact', async () => {
@@ -82,6 +85,17 @@ describe('verify', () => {
     expect(report.manifest).toBeUndefined();
     await expect(verifyQuantized({ path: copy, model: modelDir })).rejects.toThrow(
       /^1 tensor\(s\) of .*copy\.gguf do not decode to within their quantization step of .*: layers\.0\.self_attn\.in_proj_weight \(\d+\.\d\d× its step\); the GGUF was not made from this model — quantize it again$/,
+    );
+  });
+
+  test('a block whose scale is not a number is named in words', async () => {
+    const { output } = await quantizeModel({ model: modelDir, outDir: await makeTempDir() });
+    const copy = join(await makeTempDir(), 'copy.gguf');
+    await copyFile(output!.files[0]!, copy);
+    // The fp16 scale of the first Q4_0 block becomes a NaN, so every value of the block decodes to NaN.
+    await editFirstBlock(copy, 'layers.0.self_attn.in_proj_weight', 0, 2, (bytes) => void bytes.writeUInt16LE(0x7e00, 0));
+    await expect(verifyQuantized({ path: copy, model: modelDir })).rejects.toThrow(
+      /: layers\.0\.self_attn\.in_proj_weight \(a value that is infinite or not a number\); the GGUF was not made from this model — quantize it again$/,
     );
   });
 
