@@ -1,10 +1,20 @@
 // Targets that misbehave on purpose, for the harness's own tests: they are never fuzzed, only
-// named by the tests to check that a hang, a V8 fatal error and memory past the bound are caught.
+// named by the tests to check that a crash, a hang, a V8 fatal error and memory past the bound are
+// caught.
 import type { FuzzTarget } from '../target.js';
 
 const noSeeds = async () => [new Uint8Array(0)];
 
 export const SELF_TEST_TARGETS: readonly FuzzTarget[] = [
+  {
+    name: 'self-test-crash',
+    summary: 'throws an error that is not a QuantgateError',
+    structure: 'binary-head',
+    seeds: noSeeds,
+    async parse() {
+      throw new TypeError('a bug on purpose');
+    },
+  },
   {
     name: 'self-test-hang',
     summary: 'loops forever, synchronously',
