@@ -64,7 +64,8 @@ export function referenceStep(logits: ArrayLike<number>, offset: number, count: 
   const kept = Math.min(k, count);
   const ids = kept === count ? Int32Array.from({ length: count }, (_, i) => i) : topIndices(logProbs, kept);
   const token = kept === count ? argmax(logProbs) : ids[0]!;
-  return { token, ids, logProbs: Float32Array.from(ids, (id) => logProbs[id]!), logRest: logRestOf(logProbs, ids) };
+  // Rounded to float32 as the base file keeps them, so a reused base gives the figures a fresh run does.
+  return { token, ids, logProbs: Float32Array.from(ids, (id) => logProbs[id]!), logRest: Math.fround(logRestOf(logProbs, ids)) };
 }
 
 /** The candidate's step against the reference's; undefined when the candidate's logits are not finite. */
