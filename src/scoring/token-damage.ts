@@ -109,6 +109,56 @@ export interface TokenDamageSummary {
   bootstrap: Omit<RatioInterval, 'low' | 'high'>;
 }
 
+/** The reference's log-probability of its own token. */
+export function referenceLogProb(step: ReferenceStep): number {
+  const at = step.ids.indexOf(step.token);
+  return at >= 0 ? step.logProbs[at]! : -Infinity;
+}
+
+/** Collects one utterance's steps of the candidate against the reference, in order. */
+export class DamageRecorder {
+  private readonly klds: Float64Array;
+  private readonly top1: Uint8Array;
+  private readonly candidateLogProbs: Float64Array;
+  private readonly referenceLogProbs: Float64Array;
+  private count = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly reference: readonly ReferenceStep[],
+  ) {
+    const steps = reference.length;
+    this.klds = new Float64Array(steps);
+    this.top1 = new Uint8Array(steps);
+    this.candidateLogProbs = new Float64Array(steps);
+    this.referenceLogProbs = new Float64Array(steps);
+  }
+
+  /** Steps recorded so far: the index of the next one. */
+  get recorded(): number {
+    return this.count;
+  }
+
+  /** Compares the next step's logits; false when they are not finite (nothing is recorded then). */
+  add(logits: ArrayLike<number>, offset: number, classes: number): boolean {
+    const step = this.reference[this.count];
+    if (!step) throw new RangeError(`utterance ${this.id} has only ${this.reference.length} reference steps`);
+    const damage = compareStep(step, logits, offset, classes);
+    if (!damage) return false;
+    this.klds[this.count] = damage.kld;
+    this.top1[this.count] = damage.top1 ? 1 : 0;
+    this.candidateLogProbs[this.count] = damage.logProb;
+    this.referenceLogProbs[this.count] = referenceLogProb(step);
+    this.count++;
+    return true;
+  }
+
+  finish(): UtteranceDamage {
+    if (this.count !== this.reference.length) throw new RangeError(`utterance ${this.id}: ${this.count} of ${this.reference.length} steps compared`);
+    return { id: this.id, klds: this.klds, top1: this.top1, candidateLogProbs: this.candidateLogProbs, referenceLogProbs: this.referenceLogProbs };
+  }
+}
+
 /** Per-utterance mean KLD and top-1 agreement; 0 and 1 for an utterance without steps. */
 export function utteranceFigures(utterance: UtteranceDamage): { kld: number; top1Agreement: number } {
   const steps = utterance.klds.length;
