@@ -189,7 +189,7 @@ async function tensorTypes(outDir: string, manifest: Manifest): Promise<{ type: 
 
 /** A file on the Hub: its git blob id, and the sha256 of its content when it is stored with LFS. */
 interface RemoteFile {
-  gitOid: string;
+  gitOid?: string;
   sha256?: string;
 }
 
@@ -203,7 +203,9 @@ async function remoteFiles(
   const files = new Map<string, RemoteFile>();
   try {
     for await (const entry of listFiles({ ...hub, repo, revision: branch, recursive: true })) {
-      if (entry.type === 'file') files.set(entry.path, { gitOid: entry.oid, ...(entry.lfs?.oid && { sha256: entry.lfs.oid }) });
+      if (entry.type !== 'file') continue;
+      const sha256 = entry.lfs?.oid;
+      files.set(entry.path, sha256 ? { gitOid: entry.oid, sha256 } : { gitOid: entry.oid });
     }
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
