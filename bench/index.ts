@@ -15,10 +15,11 @@ import { bench as quantKernels } from './quant-kernels.bench.js';
 import { bench as quantize } from './quantize.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
 import { bench as scoring } from './scoring.bench.js';
+import { bench as startup } from './startup.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, onnxCtc, demoRun, kyutai, publish];
+const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, onnxCtc, demoRun, kyutai, publish, startup];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));

@@ -18,7 +18,7 @@ import { createKyutaiSttEngineFactory } from '../src/engines/kyutai-stt/engine.j
 import { buildMimiGraph, MIMI_INPUT, mimiFrameSize } from '../src/engines/kyutai-stt/mimi-graph.js';
 import { startSession, type GraphSession } from '../src/engines/kyutai-stt/session.js';
 import { openSafetensorsWeights } from '../src/engines/kyutai-stt/weights.js';
-import { ProtoWriter, WireType } from '../src/engines/onnx/wire.js';
+import { ProtoWriter, WireType } from '../src/protobuf/wire.js';
 import { writeSafetensors, type SafetensorsTensorSpec } from '../src/formats/safetensors-writer.js';
 import { quantizeModel } from '../src/pipeline/quantize.js';
 import { f32ToBf16Bits } from '../src/quant/half.js';

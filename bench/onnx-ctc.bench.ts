@@ -17,7 +17,7 @@ import { ModelBuilder, intsAttribute } from '../src/engines/onnx/builder.js';
 import { writeModel } from '../src/engines/onnx/model.js';
 import { float32Tensor, int64Tensor, transposeMatrix } from '../src/engines/onnx/tensors.js';
 import { createOnnxCtcEngineFactory } from '../src/engines/onnx-ctc/engine.js';
-import { openZip } from '../src/engines/zip-reader.js';
+import { openZip } from '../src/runtime/zip.js';
 import { writeSafetensors } from '../src/formats/safetensors-writer.js';
 import { quantizeModel } from '../src/pipeline/quantize.js';
 import { buildZip } from '../test/helpers/zip.js';

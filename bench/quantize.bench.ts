@@ -74,7 +74,7 @@ function runChild(args: string[]): ChildReport {
 /** Runs inside the child: one quantization, or the plain-I/O baseline. */
 async function child(mode: string, model: string, outDir: string, threads: string): Promise<void> {
   const started = performance.now();
-  let outputBytes = 0;
+  let outputBytes: number;
   if (mode === 'quantize') {
     const result = await quantizeModel({ model, outDir, maxShardBytes: 0, threads: Number(threads) });
     outputBytes = (await stat(result.output!.files[0]!)).size;
@@ -84,7 +84,7 @@ async function child(mode: string, model: string, outDir: string, threads: strin
     const output = await open(join(outDir, 'copy.bin'), 'w');
     const inputBytes = (await input.stat()).size;
     const buffer = Buffer.alloc(4 << 20);
-    let read = 0;
+    let read: number;
     let position = 0;
     let written = 0;
     // Writes keep pace with reads, as the quantizer's do.

@@ -7,8 +7,10 @@ import * as core from '@actions/core';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { holdTempPath, releaseTempPath } from '../common/atomic.js';
+import type { StopControl } from '../common/stop.js';
 import { readManifest } from '../formats/gguf/manifest.js';
-import { mergePartialResults, type PartialResults } from '../pipeline/merge.js';
+import { mergePartialResults, type PartialResults } from '../scoring/merge.js';
 import { downloadRunArtifacts, type DownloadedArtifact } from '../publish/artifacts.js';
 import { RESULTS_JSON_NAME, readEvalResults, writeEvalResults } from '../report/results-files.js';
 import { shardArtifactPrefix, type ActionInputs } from './inputs.js';
@@ -18,9 +20,10 @@ import { commentOnPullRequest, publicationLinks, publicationOutputs, uploadArtif
 import { renderJobSummary, writeJobSummary } from './summary.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
-export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv): Promise<Verdict> {
+export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop: StopControl): Promise<Verdict> {
   const { run } = inputs;
   const staging = await mkdtemp(join(env.RUNNER_TEMP || tmpdir(), 'quantgate-shards-'));
+  holdTempPath(staging);
   let parts: PartialResults[];
   try {
     parts = await core.group('shard results', async () => {
@@ -29,6 +32,7 @@ export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv): P
     });
   } finally {
     await rm(staging, { recursive: true, force: true });
+    releaseTempPath(staging);
   }
   const comparison = mergePartialResults(parts, {
     gate: { mode: run.gateMode, thresholdPoints: run.threshold },
@@ -41,10 +45,12 @@ export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv): P
   const publication: Publication = {};
   const summary = () => renderJobSummary({ comparison, links: publicationLinks(publication) });
   try {
-    await core.group('publish', async () => {
-      if (inputs.uploadArtifacts) publication.artifact = await uploadArtifact(inputs, { name: inputs.artifactName, files: [results.jsonPath, results.textPath], rootDir: run.outDir });
-      if (inputs.commentOnPr) publication.comment = await commentOnPullRequest(inputs, summary(), env);
-    });
+    await stop.during('publish', () =>
+      core.group('publish', async () => {
+        if (inputs.uploadArtifacts) publication.artifact = await uploadArtifact(inputs, { name: inputs.artifactName, files: [results.jsonPath, results.textPath], rootDir: run.outDir });
+        if (inputs.commentOnPr) publication.comment = await commentOnPullRequest(inputs, summary(), env);
+      }),
+    );
   } finally {
     setOutputs(publicationOutputs(publication));
     await writeJobSummary(summary(), env);

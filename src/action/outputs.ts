@@ -4,7 +4,7 @@
 
 import * as core from '@actions/core';
 import { dirname, resolve } from 'node:path';
-import type { OutputFormat } from '../formats/gguf/manifest.js';
+import type { OutputFormat } from '../formats/gguf/output-layout.js';
 import type { ScoredComparison } from '../scoring/types.js';
 
 export type Outputs = Record<string, string>;

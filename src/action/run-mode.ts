@@ -4,27 +4,31 @@
 // release and the PR comment, and the job summary, which is written even when publishing fails.
 
 import * as core from '@actions/core';
+import type { StopControl } from '../common/stop.js';
+import { mayNeedOnnxruntime } from '../engines/catalogue.js';
 import { formatShard } from '../datasets/selection.js';
 import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
-import type { RunOptions } from '../pipeline/options.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
+import { loadOnnxruntime } from '../runtime/load.js';
 import { shardArtifactName, type ActionInputs } from './inputs.js';
 import { cacheLogger, inLogGroup, logProgress } from './log.js';
-import { loadOnnxruntime } from './onnxruntime/load.js';
 import { comparisonOutputs, modelOutputs, setOutputs } from './outputs.js';
 import { actionsQuantizedCache } from './quantized-cache.js';
 import { commentOnPullRequest, publicationLinks, publicationOutputs, uploadArtifact, uploadToRelease, type Publication } from './publish.js';
 import { renderJobSummary, writeJobSummary } from './summary.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
-export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Verdict | undefined> {
+export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop: StopControl): Promise<Verdict | undefined> {
   const progress = logProgress();
-  if (needsOnnxruntime(inputs.run)) await core.group('onnxruntime', () => loadOnnxruntime({ env, progress }));
+  const needsOnnxruntime = mayNeedOnnxruntime(inputs.run.engine, { commandConfigured: inputs.run.referenceCommand !== undefined });
+  const onnxruntime = needsOnnxruntime ? await stop.during('onnxruntime', () => core.group('onnxruntime', () => loadOnnxruntime({ env, progress }))) : undefined;
   const result: RunResult = await runPipeline(inputs.run, {
     progress,
     env,
-    signal,
+    signal: stop.signal,
+    onStage: (stage) => stop.enter(stage),
+    ...(onnxruntime && { onnxruntimeLocation: onnxruntime.location }),
     stage: inLogGroup,
     onSecret: (secret) => core.setSecret(secret),
     ...(inputs.cache ? { fetchSnapshot: snapshotThroughActionsCache, quantizedCache: actionsQuantizedCache() } : {}),
@@ -37,7 +41,7 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
   const summary = () =>
     renderJobSummary({ comparison, plan: result.plan, links: publicationLinks(publication), ...(inputs.run.shard ? { partialShard: formatShard(inputs.run.shard) } : {}) });
   try {
-    await core.group('publish', async () => {
+    await stop.during('publish', () => core.group('publish', async () => {
       const results = [result.results.jsonPath, result.results.textPath];
       if (inputs.uploadArtifacts) {
         publication.artifact = inputs.run.shard
@@ -52,7 +56,7 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
         if (partial) core.info('PR comment left to the merge job: this job evaluated one shard');
         else publication.comment = await commentOnPullRequest(inputs, summary(), env);
       }
-    });
+    }));
   } finally {
     setOutputs(publicationOutputs(publication));
     await writeJobSummary(summary(), env);
@@ -60,10 +64,6 @@ export async function runMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, sign
   return verdict;
 }
 
-/** The command engine brings its own runtime; every built-in engine runs on onnxruntime. */
-function needsOnnxruntime(options: RunOptions): boolean {
-  return options.engine !== 'command' && !(options.engine === 'auto' && options.referenceCommand !== undefined);
-}
 
 async function snapshotThroughActionsCache(request: SnapshotRequest): Promise<SnapshotResult> {
   return (await downloadWithActionsCache(request, cacheLogger)).snapshot;

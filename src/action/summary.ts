@@ -5,7 +5,7 @@
 
 import * as core from '@actions/core';
 import { formatDuration } from '../common/format.js';
-import type { ShardRun } from '../pipeline/merge.js';
+import type { ShardRun } from '../scoring/merge.js';
 import type { TensorPlan } from '../quant/plan.js';
 import { renderMarkdownSummary } from '../report/markdown.js';
 import { formatPlanTotals } from '../report/plan-table.js';

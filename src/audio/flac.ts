@@ -1,9 +1,11 @@
 // FLAC decoding through libFLAC (@wasm-audio-decoders/flac), checked against the stream's own
 // STREAMINFO: the decoder drops frames it cannot parse without reporting an error, so the sample
 // count and the MD5 signature of the decoded samples are what tell corrupt data from good.
+// The library also prints each error it meets to stderr; that text goes to debug output only.
 
 import { createHash } from 'node:crypto';
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
+import { debugLog } from '../common/debug.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 
 export interface FlacHeader {
@@ -68,13 +70,18 @@ export class FlacDecoder {
     stream.set(bytes.subarray(header.streamOffset));
     let decoded;
     try {
-      decoded = await this.decoder.decodeFile(stream);
+      decoded = await quietly(() => this.decoder!.decodeFile(stream));
     } catch (error) {
       // The decoder resets itself only after a successful decode; start the next file on a fresh one.
       this.close();
-      throw new QuantgateError(`FLAC: libFLAC failed (${describeError(error)}); ${FIX}`, { cause: error });
+      debugLog('libFLAC', describeError(error));
+      throw new QuantgateError(`FLAC: the decoder failed on the stream; ${FIX}`, { cause: error });
     }
-    if (decoded.errors.length > 0) throw new QuantgateError(`FLAC: ${decoded.errors[0].message} at frame ${decoded.errors[0].frameNumber}; ${FIX}`);
+    if (decoded.errors.length > 0) {
+      const [{ message, frameNumber }] = decoded.errors;
+      debugLog('libFLAC', message);
+      throw new QuantgateError(`FLAC: ${describeFlacError(message)}${Number.isInteger(frameNumber) ? ` at frame ${frameNumber}` : ''}; ${FIX}`);
+    }
     if (header.frames !== undefined && decoded.samplesDecoded !== header.frames) {
       throw new QuantgateError(`FLAC: decoded ${decoded.samplesDecoded} of the ${header.frames} samples STREAMINFO declares; ${FIX}`);
     }
@@ -87,6 +94,40 @@ export class FlacDecoder {
   close(): void {
     this.decoder?.free();
     this.decoder = undefined;
+  }
+}
+
+/** libFLAC's error status ("Error: FLAC__STREAM_DECODER_ERROR_STATUS_LOST_SYNC; State: …") in words. */
+function describeFlacError(message: string): string {
+  const status = /ERROR_STATUS_([A-Z_]+)/.exec(message)?.[1];
+  switch (status) {
+    case 'LOST_SYNC':
+      return 'the decoder lost the frame sync (bytes that are not a frame)';
+    case 'BAD_HEADER':
+      return 'a frame header is malformed';
+    case 'FRAME_CRC_MISMATCH':
+      return 'a frame fails its CRC check';
+    case 'UNPARSEABLE_STREAM':
+      return 'a frame uses a layout the decoder cannot parse';
+    case 'BAD_METADATA':
+      return 'a metadata block is malformed';
+    default:
+      return /MEMORY_ALLOCATION/.test(message) ? 'the decoder ran out of memory' : 'the decoder reported an error';
+  }
+}
+
+/**
+ * Runs `decode` with console.error diverted to debug output. The library logs from inside
+ * decodeFile's synchronous part (every frame is decoded before its first await), so nothing else
+ * runs while the console is diverted.
+ */
+function quietly<T>(decode: () => Promise<T>): Promise<T> {
+  const print = console.error;
+  console.error = (...args: unknown[]) => debugLog('libFLAC', args.map(String).join(' '));
+  try {
+    return decode();
+  } finally {
+    console.error = print;
   }
 }
 

@@ -1,7 +1,9 @@
 // Every file the pipeline writes appears whole or not at all: data goes to a temp name in the
-// destination folder and is renamed into place only after it is complete and flushed.
+// destination folder and is renamed into place only after it is complete and flushed. Every temp
+// file or folder alive is recorded, so a run stopped by a signal can remove them all at once.
 
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { QuantgateError, describeError } from './errors.js';
@@ -11,11 +13,37 @@ export function tempPathFor(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+const liveTempPaths = new Set<string>();
+
+/**
+ * Records a temp file or folder until `releaseTempPath` (once it was renamed or removed), so that
+ * `removeLiveTempPaths` can delete it when a stopped run cannot unwind in time.
+ */
+export function holdTempPath(path: string): void {
+  liveTempPaths.add(path);
+}
+
+export function releaseTempPath(path: string): void {
+  liveTempPaths.delete(path);
+}
+
+/** Deletes every temp path still held, synchronously: the last thing a forced stop does before it exits. */
+export function removeLiveTempPaths(): void {
+  for (const path of liveTempPaths) {
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Best effort at exit: a path that cannot be removed now could not be removed later either.
+    }
+  }
+  liveTempPaths.clear();
+}
+
 export async function ensureWritableDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new QuantgateError(`cannot create output folder ${dir} (${describeError(error)}); choose a writable --out path`, { cause: error });
+    throw new QuantgateError(`cannot create output folder ${dir} (${describeError(error)}); choose a writable --out-dir`, { cause: error });
   }
 }
 
@@ -33,9 +61,11 @@ export class AtomicFile {
   static async create(finalPath: string): Promise<AtomicFile> {
     await ensureWritableDir(dirname(finalPath));
     const tempPath = tempPathFor(finalPath);
+    holdTempPath(tempPath);
     try {
       return new AtomicFile(finalPath, tempPath, await open(tempPath, 'wx'));
     } catch (error) {
+      releaseTempPath(tempPath);
       throw new QuantgateError(`cannot write ${finalPath} (${describeError(error)}); choose a writable output path`, { cause: error });
     }
   }
@@ -57,11 +87,13 @@ export class AtomicFile {
     await this.handle.sync();
     await this.close();
     await rename(this.tempPath, this.finalPath);
+    releaseTempPath(this.tempPath);
   }
 
   async abort(): Promise<void> {
     await this.close().catch(() => undefined);
     await rm(this.tempPath, { force: true });
+    releaseTempPath(this.tempPath);
   }
 
   private async close(): Promise<void> {
@@ -94,6 +126,7 @@ export async function writeFileAtomic(finalPath: string, data: Uint8Array | stri
 export async function writeDirAtomic<T>(finalDir: string, fill: (tempDir: string) => Promise<T>): Promise<T> {
   await ensureWritableDir(dirname(finalDir));
   const tempDir = tempPathFor(finalDir);
+  holdTempPath(tempDir);
   try {
     await mkdir(tempDir);
     const result = await fill(tempDir);
@@ -103,6 +136,8 @@ export async function writeDirAtomic<T>(finalDir: string, fill: (tempDir: string
   } catch (error) {
     await rm(tempDir, { recursive: true, force: true });
     throw wrapWriteError(finalDir, error);
+  } finally {
+    releaseTempPath(tempDir);
   }
 }
 

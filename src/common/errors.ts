@@ -6,7 +6,8 @@ export class QuantgateError extends Error {
   override readonly name = 'QuantgateError';
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message.replace(/\s*\n\s*/g, ' '), options);
+    // A lone \r (or U+2028) echoed from the input would break the line on a terminal just as \n does.
+    super(message.replace(/\s*[\n\r\u2028\u2029]\s*/g, ' '), options);
   }
 }
 

@@ -33,6 +33,8 @@ export interface DatasetOptions {
   /** Failed utterances tolerated before the iteration throws (default 0). */
   maxFailedUtterances?: number;
   shard?: Shard;
+  /** Aborting it stops the parquet reader's process at once (reads reject with its reason). */
+  signal?: AbortSignal;
 }
 
 interface DatasetSummary {
@@ -65,7 +67,7 @@ export function isFailedUtterance(item: Utterance | FailedUtterance): item is Fa
 export async function openDataset(spec: DatasetSpec, options: DatasetOptions): Promise<Dataset> {
   const maxFailed = checkOptions(options);
   const resampler = new Resampler(options.sampleRate);
-  const source = await openSource(spec);
+  const source = await openSource(spec, options.signal);
   try {
     if (source.size === 0) throw new QuantgateError(`the dataset ${source.name} has no utterances; check its path${source.kind === 'parquet' ? ', config and split' : ''}`);
     const selection = selectUtterances(source.size, options.maxSamples, options.shard);
@@ -120,10 +122,10 @@ function checkOptions(options: DatasetOptions): number {
   return maxFailed;
 }
 
-function openSource(spec: DatasetSpec): Promise<DatasetSource> {
+function openSource(spec: DatasetSpec, signal: AbortSignal | undefined): Promise<DatasetSource> {
   switch (spec.kind) {
     case 'parquet':
-      return openParquetSource(spec);
+      return openParquetSource({ ...spec, signal: spec.signal ?? signal });
     case 'librispeech':
       return openLibriSpeechFolder(spec.dir);
     case 'manifest':

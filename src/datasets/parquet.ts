@@ -3,9 +3,14 @@
 // that hold the requested rows. The audio column is the Hub's Audio feature, a struct whose
 // `bytes` field holds the encoded file (openslr/librispeech_asr: FLAC), or a plain binary column.
 // Files are read in name order, rows in file order.
+// The bytes are parsed in a child process (parquet-child.ts), never in quantgate's own: this side
+// opens the files and feeds it byte ranges; a reader that fails, runs out of memory, stalls or is
+// aborted becomes one QuantgateError naming the file, the row group and the cause.
 
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData, type SchemaTree } from 'hyparquet';
-import { QuantgateError, describeError } from '../common/errors.js';
+import { debugLog } from '../common/debug.js';
+import { QuantgateError } from '../common/errors.js';
+import { ChildFailure, ChildFault, IsolatedProcess } from '../common/isolated-process.js';
+import type { ColumnSummary, OpenParams, OpenResult, ReadParams } from './parquet-child.js';
 import { openRandomAccess, type HttpOptions, type RandomAccessFile } from './random-access.js';
 import type { DatasetSource, SourceRecord } from './source.js';
 
@@ -25,34 +30,50 @@ export interface ParquetSourceOptions {
   revision?: string;
   columns?: Partial<ParquetColumns>;
   http?: HttpOptions;
+  /** Aborting it stops the reader's process at once; the pending read rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 interface OpenedFile {
   file: RandomAccessFile;
-  metadata: FileMetaData;
+  /** The reader process's name for the file: its index in the dataset's file list. */
+  index: number;
+  /** Rows per row group. */
+  groupRows: number[];
+  columns: ColumnSummary[];
   /** Index of this file's first row in the whole dataset. */
   firstRow: number;
   rows: number;
 }
 
 const DEFAULT_COLUMNS = { audio: 'audio', text: 'text', id: 'id' };
-/** The first footer read guesses the metadata's size; a larger footer costs one more read. */
-const FOOTER_GUESS_BYTES = 64 * 1024;
+/**
+ * The reader process's heap: far above what decoding a row group of a speech dataset needs (audio
+ * bytes live outside the heap), well below what would starve the models in a small runner.
+ */
+const READER_HEAP_MB = 512;
+/** A footer or row group whose decoding reports no progress (a page) for this long is stopped. */
+const READER_STALL_MS = 30_000;
+const CORRUPT = 'the file is corrupt — download it again';
+const LACKING = 'the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression';
 
 export async function openParquetSource(options: ParquetSourceOptions): Promise<DatasetSource> {
   if (options.files.length === 0) throw new QuantgateError('no parquet files given for the dataset; pass at least one parquet path or URL');
   const locations = [...options.files].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const reader = new IsolatedProcess({ entry: new URL('./parquet-child.js', import.meta.url), heapMb: READER_HEAP_MB, stallMs: READER_STALL_MS }, options.signal);
   const handles: RandomAccessFile[] = [];
+  const close = async () => {
+    await Promise.all([reader.close(), ...handles.map((file) => file.close())]);
+  };
   try {
     const opened: OpenedFile[] = [];
     let firstRow = 0;
     for (const location of locations) {
       const file = await openRandomAccess(location, options.http);
-      handles.push(file);
-      const metadata = await readMetadata(file);
-      const rows = Number(metadata.num_rows);
-      opened.push({ file, metadata, firstRow, rows });
-      firstRow += rows;
+      const index = handles.push(file) - 1;
+      const summary = await ask<OpenResult>(reader, handles, 'open', { file: index, byteLength: file.byteLength } satisfies OpenParams, (cause) => `${location} is not a readable parquet file (${cause}); download it again`);
+      opened.push({ file, index, groupRows: summary.groupRows, columns: summary.columns, firstRow, rows: summary.rows });
+      firstRow += summary.rows;
     }
     const columns = resolveColumns(opened, options.columns ?? {});
     return {
@@ -61,21 +82,12 @@ export async function openParquetSource(options: ParquetSourceOptions): Promise<
       split: options.split,
       revision: options.revision,
       size: firstRow,
-      records: (start, end) => readRecords(opened, columns, start, end),
-      close: () => closeAll(handles),
+      records: (start, end) => readRecords(reader, handles, opened, columns, start, end),
+      close,
     };
   } catch (error) {
-    await closeAll(handles);
+    await close();
     throw error;
-  }
-}
-
-async function readMetadata(file: RandomAccessFile): Promise<FileMetaData> {
-  try {
-    return await parquetMetadataAsync(file, { initialFetchSize: FOOTER_GUESS_BYTES });
-  } catch (error) {
-    if (error instanceof QuantgateError) throw error;
-    throw new QuantgateError(`${file.location} is not a readable parquet file (${describeError(error)}); download it again`, { cause: error });
   }
 }
 
@@ -83,48 +95,77 @@ async function readMetadata(file: RandomAccessFile): Promise<FileMetaData> {
 function resolveColumns(files: OpenedFile[], wanted: Partial<ParquetColumns>): ParquetColumns {
   const audio = wanted.audio ?? DEFAULT_COLUMNS.audio;
   const text = wanted.text ?? DEFAULT_COLUMNS.text;
-  const id = wanted.id ?? (topColumns(files[0].metadata).has(DEFAULT_COLUMNS.id) ? DEFAULT_COLUMNS.id : undefined);
-  for (const { file, metadata } of files) {
-    const top = topColumns(metadata);
-    const require = (name: string, option: string, role: string, fits: (column: SchemaTree) => boolean, shape: string) => {
-      const column = top.get(name);
-      if (!column) throw new QuantgateError(`${file.location}: no column "${name}" (columns: ${[...top.keys()].join(', ')}); set ${option} to the column holding the ${role}`);
-      if (!fits(column)) throw new QuantgateError(`${file.location}: column "${name}" is ${describeColumn(column)}, not ${shape}; set ${option} to the column holding the ${role}`);
+  const id = wanted.id ?? (files[0].columns.some((column) => column.name === DEFAULT_COLUMNS.id) ? DEFAULT_COLUMNS.id : undefined);
+  for (const { file, columns } of files) {
+    const require = (name: string, option: string, role: string, fits: (column: ColumnSummary) => boolean, shape: string) => {
+      const column = columns.find((candidate) => candidate.name === name);
+      if (!column) throw new QuantgateError(`${file.location}: no column "${name}" (columns: ${columns.map((candidate) => candidate.name).join(', ')}); set ${option} to the column holding the ${role}`);
+      if (!fits(column)) throw new QuantgateError(`${file.location}: column "${name}" is ${column.description}, not ${shape}; set ${option} to the column holding the ${role}`);
     };
-    require(audio, '--audio-column', 'audio', isAudioColumn, 'audio (a struct with a binary "bytes" field, or binary)');
-    require(text, '--text-column', 'transcripts', isBinary, 'text');
-    if (id !== undefined) require(id, '--id-column', 'utterance ids', (column) => isBinary(column) || ['INT32', 'INT64'].includes(column.element.type ?? ''), 'a string or integer');
+    require(audio, '--audio-column', 'audio', (column) => column.binary || column.audioStruct, 'audio (a struct with a binary "bytes" field, or binary)');
+    require(text, '--text-column', 'transcripts', (column) => column.binary, 'text');
+    if (id !== undefined) require(id, '--id-column', 'utterance ids', (column) => column.binary || column.integer, 'a string or integer');
   }
   return { audio, text, id };
 }
 
-function topColumns(metadata: FileMetaData): Map<string, SchemaTree> {
-  return new Map(parquetSchema(metadata).children.map((child) => [child.element.name, child]));
-}
-
-async function* readRecords(files: OpenedFile[], columns: ParquetColumns, start: number, end: number): AsyncGenerator<SourceRecord> {
+async function* readRecords(reader: IsolatedProcess, handles: RandomAccessFile[], files: OpenedFile[], columns: ParquetColumns, start: number, end: number): AsyncGenerator<SourceRecord> {
   const names = [columns.audio, columns.text, ...(columns.id ? [columns.id] : [])];
-  for (const { file, metadata, firstRow, rows } of files) {
+  for (const { file, index, groupRows, firstRow, rows } of files) {
     if (firstRow + rows <= start || firstRow >= end) continue;
     let groupStart = 0;
-    for (const [groupIndex, group] of metadata.row_groups.entries()) {
-      const groupEnd = groupStart + Number(group.num_rows);
+    for (const [rowGroup, groupSize] of groupRows.entries()) {
+      const groupEnd = groupStart + groupSize;
       const from = Math.max(groupStart, start - firstRow);
       const to = Math.min(groupEnd, end - firstRow);
       if (from < to) {
-        let values;
-        try {
-          // utf8: false keeps the audio bytes binary; string-annotated columns still decode as text.
-          values = await parquetReadObjects({ file, metadata, columns: names, rowStart: from, rowEnd: to, utf8: false });
-        } catch (error) {
-          if (error instanceof QuantgateError) throw error;
-          throw new QuantgateError(`${file.location}: cannot read row group ${groupIndex} (${describeError(error)}); the file is corrupt or uses an encoding this reader lacks — download it again or re-save it with snappy compression`, { cause: error });
-        }
+        const params: ReadParams = { file: index, byteLength: file.byteLength, rowGroup, rowStart: from, rowEnd: to, columns: names };
+        const values = await ask<Record<string, unknown>[]>(reader, handles, 'read', params, (cause, lacking) => `${file.location}, row group ${rowGroup}: ${cause}; ${lacking ? LACKING : CORRUPT}`);
         for (const [offset, row] of values.entries()) yield toRecord(row, columns, firstRow + from + offset);
       }
       groupStart = groupEnd;
     }
   }
+}
+
+/**
+ * One request to the reader process, its slice calls answered from `handles`. Failures become a
+ * QuantgateError whose message `explain(cause, lacking)` words: it names the file (and row group),
+ * the cause in our words, and the fix; `lacking` says the cause may be a parquet feature this
+ * reader lacks rather than corruption. A library's own text goes only to debug output
+ * (QUANTGATE_DEBUG=1). Errors reading the file (network, truncation) and an abort pass through.
+ */
+async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], method: 'open' | 'read', params: OpenParams | ReadParams, explain: (cause: string, lacking: boolean) => string): Promise<T> {
+  try {
+    return await reader.request<T>(method, params, async (_call, args) => {
+      const { file, start, end } = args as { file: number; start: number; end: number };
+      return handles[file]!.slice(start, end);
+    });
+  } catch (error) {
+    if (error instanceof ChildFailure) {
+      debug(error.library);
+      return fail(explain(error.verdict ?? 'the parquet reader failed on its data', error.library !== undefined), error);
+    }
+    if (error instanceof ChildFault) {
+      debug(error.detail);
+      const cause =
+        error.fault === 'stalled'
+          ? `the parquet reader made no progress for ${READER_STALL_MS / 1000} s and was stopped`
+          : error.fault === 'out of memory'
+            ? `decoding it needed more than the reader's ${READER_HEAP_MB} MB of memory`
+            : 'the parquet reader crashed on it';
+      return fail(explain(cause, false), error);
+    }
+    throw error;
+  }
+}
+
+function fail(message: string, cause: unknown): never {
+  throw new QuantgateError(message, { cause });
+}
+
+function debug(text: string | undefined): void {
+  if (text) debugLog('parquet reader', text);
 }
 
 function toRecord(row: Record<string, unknown>, columns: ParquetColumns, index: number): SourceRecord {
@@ -151,21 +192,4 @@ function asText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return new TextDecoder().decode(value);
   return undefined;
-}
-
-function isBinary(column: SchemaTree): boolean {
-  return column.children.length === 0 && column.element.type === 'BYTE_ARRAY';
-}
-
-function isAudioColumn(column: SchemaTree): boolean {
-  return isBinary(column) || column.children.some((child) => child.element.name === 'bytes' && isBinary(child));
-}
-
-function describeColumn(column: SchemaTree): string {
-  if (column.children.length > 0) return `a struct of ${column.children.map((child) => child.element.name).join(', ')}`;
-  return column.element.converted_type ?? column.element.type ?? 'untyped';
-}
-
-async function closeAll(files: RandomAccessFile[]): Promise<void> {
-  await Promise.all(files.map((file) => file.close()));
 }

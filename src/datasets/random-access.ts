@@ -1,12 +1,14 @@
 // Byte-range access to a local file or an http(s) URL, in the shape hyparquet reads from
 // (`AsyncBuffer`), so a parquet reader fetches only the footer and the row groups it needs.
-// Remote reads are HTTP Range requests: a server that ignores Range is an error rather than a
-// silent whole-file download, and a file whose ETag changes between requests is refused.
+// Remote reads are HTTP Range requests made through the network layer (its proxies, stall
+// watchdog and retry policy): a server that ignores Range is an error rather than a silent
+// whole-file download, and a file whose ETag changes between requests is refused.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import type { AsyncBuffer } from 'hyparquet';
 import { QuantgateError, describeError } from '../common/errors.js';
-import { RetriesExhaustedError, TransientError, retrying } from '../hub/retry.js';
+import { watchedFetch, type WatchedResponse } from '../net/fetch.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../net/retry.js';
 
 export interface RandomAccessFile extends AsyncBuffer {
   /** The path or URL, for messages. */
@@ -17,12 +19,14 @@ export interface RandomAccessFile extends AsyncBuffer {
 export interface HttpOptions {
   /** Sent with every request, e.g. `Authorization: Bearer …` for gated datasets. */
   headers?: Record<string, string>;
-  /** Tries per request on network errors, 429 and 5xx responses (default 3). */
-  attempts?: number;
-  /** Delay before the first retry, doubled for each further one (default 500 ms). */
-  retryDelayMs?: number;
-  /** Per-request limit (default 120 s). */
-  timeoutMs?: number;
+  /** The project's retry policy by default. */
+  retry?: Partial<RetryPolicy>;
+  /** Hears each retry's log line; by default they go unheard. */
+  log?: (line: string) => void;
+  /** Where the proxy variables are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Stops every request of the file. */
+  signal?: AbortSignal;
 }
 
 export function isUrl(location: string): boolean {
@@ -60,12 +64,13 @@ async function openLocal(path: string): Promise<RandomAccessFile> {
 }
 
 async function openUrl(url: string, options: HttpOptions): Promise<RandomAccessFile> {
-  const head = await withRetries(url, options, async (signal) => {
-    const response = await request(url, options, { method: 'HEAD', signal });
+  const head = await withRetries(url, options, async (send) => {
+    const response = await send({ method: 'HEAD' });
+    await response.cancel();
     if (response.status !== 403 && response.status !== 405) return response;
     // Some servers (signed object-store URLs) refuse HEAD; a one-byte range tells the size too.
-    const ranged = await request(url, options, { headers: { Range: 'bytes=0-0' }, signal });
-    await ranged.body?.cancel();
+    const ranged = await send({ headers: { Range: 'bytes=0-0' } });
+    await ranged.cancel();
     return ranged;
   });
   assertOk(url, head);
@@ -78,66 +83,48 @@ async function openUrl(url: string, options: HttpOptions): Promise<RandomAccessF
     byteLength: size,
     async slice(start, end = size) {
       if (end <= start) return new ArrayBuffer(0);
-      return withRetries(url, options, async (signal) => {
-        const response = await request(url, options, { headers: { Range: `bytes=${start}-${end - 1}` }, signal });
+      return withRetries(url, options, async (send) => {
+        const response = await send({ headers: { Range: `bytes=${start}-${end - 1}` } });
+        if (response.status !== 206) await response.cancel();
         assertOk(url, response);
         if (response.status !== 206) {
-          await response.body?.cancel();
           throw new QuantgateError(`${url}: the server ignores HTTP Range requests, so the file cannot be streamed; download it and pass the local path`);
         }
         const changedEtag = response.headers.get('etag');
         if (etag && changedEtag && strongPart(changedEtag) !== strongPart(etag)) {
-          await response.body?.cancel();
+          await response.cancel();
           throw new QuantgateError(`${url} changed on the server while being read (ETag ${etag} became ${changedEtag}); pin the dataset revision and run again`);
         }
-        const body = await response.arrayBuffer();
-        if (body.byteLength !== end - start) throw new Error(`received ${body.byteLength} of the ${end - start} bytes asked for`);
-        return body;
+        const body = await response.bytes();
+        if (body.byteLength !== end - start) throw new TransientError(`received ${body.byteLength} of the ${end - start} bytes asked for`);
+        return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
       });
     },
     close: async () => undefined,
   };
 }
 
-/** A fetch whose 429 and 5xx answers throw, so `withRetries` tries again. */
-async function request(url: string, options: HttpOptions, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
-  const response = await fetch(url, { ...init, headers: { ...options.headers, ...init.headers } });
-  if (response.status === 429 || response.status >= 500) {
-    await response.body?.cancel();
-    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-  }
-  return response;
-}
+type Send = (init: { method?: string; headers?: Record<string, string> }) => Promise<WatchedResponse>;
 
 /**
- * Runs `attempt` (request and body) until it succeeds, waiting longer after each failure. Network
- * errors, timeouts, cut-off bodies and 429/5xx answers are retried; QuantgateErrors are final.
+ * Runs `attempt` under the retry policy, handing it a `send` that makes one request of `url` with
+ * the caller's headers. Network errors, stalls, cut-off bodies and 408/429/5xx answers are
+ * retried; QuantgateErrors are final.
  */
-async function withRetries<T>(url: string, options: HttpOptions, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const policy = { attempts: options.attempts ?? 3, baseDelayMs: options.retryDelayMs ?? 500 };
+async function withRetries<T>(url: string, options: HttpOptions, attempt: (send: Send) => Promise<T>): Promise<T> {
+  const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const { env, signal } = options;
+  const send: Send = (init) => watchedFetch(url, { ...init, headers: { ...options.headers, ...init.headers } }, { stallTimeoutMs: policy.stallTimeoutMs, ...(env && { env }), ...(signal && { signal }) });
   try {
-    return await retrying(
-      policy,
-      async () => {
-        try {
-          return await attempt(AbortSignal.timeout(options.timeoutMs ?? 120_000));
-        } catch (error) {
-          if (error instanceof QuantgateError) throw error;
-          // fetch reports only "fetch failed"; what went wrong is in its cause.
-          const cause = typeof error === 'object' && error !== null && 'cause' in error && error.cause !== undefined ? ` (${describeError(error.cause)})` : '';
-          throw new TransientError(`${describeError(error)}${cause}`);
-        }
-      },
-      () => undefined,
-    );
+    return await retrying(policy, () => attempt(send), { what: `reading ${url}`, log: options.log ?? (() => undefined), ...(signal && { signal }) });
   } catch (error) {
     if (!(error instanceof RetriesExhaustedError)) throw error;
     throw new QuantgateError(`${url}: ${error.lastCause} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}; check the network or the server, then run again`, { cause: error });
   }
 }
 
-function assertOk(url: string, response: Response): void {
-  if (response.ok) return;
+function assertOk(url: string, response: WatchedResponse): void {
+  if (response.status >= 200 && response.status <= 299) return;
   const hint = response.status === 401 || response.status === 403 ? 'check the access token for this dataset' : response.status === 404 ? 'check the URL, the dataset name and its revision' : 'check the URL';
   throw new QuantgateError(`${url}: HTTP ${response.status} ${response.statusText}`.trim() + `; ${hint}`);
 }
@@ -148,7 +135,7 @@ function strongPart(etag: string): string {
 }
 
 /** The full size from a HEAD's Content-Length or a ranged reply's Content-Range ("bytes 0-0/1234"). */
-function totalSize(response: Response): number | undefined {
+function totalSize(response: WatchedResponse): number | undefined {
   const range = response.headers.get('content-range')?.match(/\/(\d+)$/);
   if (range) return Number(range[1]);
   if (response.status === 206) return undefined;

@@ -9,12 +9,13 @@ import { promisify } from 'node:util';
 import { InferenceSession } from 'onnxruntime-node';
 import { QuantgateError, describeError, isQuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import type { DeviceChoice } from '../pipeline/options.js';
-import { cudaInstallSettings, installCudaProvider } from './cuda-install.js';
+import type { DeviceChoice } from './catalogue.js';
 import type { Device } from './engine.js';
 import { ModelBuilder } from './onnx/builder.js';
 import { encodeModel } from './onnx/model.js';
-import { sessionOptions } from './ort-session.js';
+import { cudaInstallSettings, installCudaProvider } from '../runtime/cuda-install.js';
+import type { OnnxruntimeLocation } from '../runtime/location.js';
+import { sessionOptions } from '../runtime/session-options.js';
 
 export interface DeviceProbes {
   /** A description of the NVIDIA GPU, or undefined when none is visible. */
@@ -43,6 +44,8 @@ export interface ResolveDeviceOptions {
    * enough, and onnxruntime's CUDA provider is not installed. Default true.
    */
   onnxruntime?: boolean;
+  /** The onnxruntime-node to equip with the CUDA provider; the one Node resolves unless given (the action passes the copy it installed). */
+  location?: OnnxruntimeLocation;
   /** This machine's probes unless given. */
   probes?: DeviceProbes;
 }
@@ -51,7 +54,7 @@ export interface ResolveDeviceOptions {
 export async function resolveDevice(choice: DeviceChoice, options: ResolveDeviceOptions): Promise<Device> {
   if (choice === 'cpu') return 'cpu';
   const progress = options.progress ?? silentProgress;
-  const probes = options.probes ?? systemDeviceProbes({ env: options.env, progress });
+  const probes = options.probes ?? systemDeviceProbes({ env: options.env, progress, ...(options.location && { location: options.location }) });
   const gpu = await probes.findNvidiaGpu();
   if (gpu === undefined) {
     const reason = `no NVIDIA GPU is visible (${NVIDIA_LIST_COMMAND.join(' ')} lists none, and there is no ${NVIDIA_VERSION_FILE})`;
@@ -74,14 +77,14 @@ export async function resolveDevice(choice: DeviceChoice, options: ResolveDevice
 }
 
 /** The probes of this machine; the CUDA libraries come from $QUANTGATE_NUGET_URL (nuget.org by default). */
-function systemDeviceProbes(options: { env: NodeJS.ProcessEnv; progress: Progress }): DeviceProbes {
+function systemDeviceProbes(options: { env: NodeJS.ProcessEnv; progress: Progress; location?: OnnxruntimeLocation }): DeviceProbes {
   return {
     findNvidiaGpu: () => findNvidiaGpu(),
     async prepareCuda() {
       if (process.platform !== 'linux' || process.arch !== 'x64') {
         throw new QuantgateError(`onnxruntime-node has a CUDA provider only for linux x64, not ${process.platform} ${process.arch}; use --device cpu`);
       }
-      await installCudaProvider({ ...cudaInstallSettings(options.env), progress: options.progress });
+      await installCudaProvider({ ...cudaInstallSettings(options.env), progress: options.progress, ...(options.location && { runtime: options.location }) });
       await checkCudaSession();
     },
   };

@@ -3,6 +3,7 @@
 // GGUF), so the WER difference measures exactly the file that ships.
 
 import type { GgmlTypeName } from '../formats/gguf/constants.js';
+import type { OutputFormat } from '../formats/gguf/output-layout.js';
 import type { Utterance } from '../datasets/utterance.js';
 import type { ReferenceStep, UtteranceDamage } from '../scoring/token-damage.js';
 
@@ -27,7 +28,9 @@ export interface QuantizedTensors {
 export interface QuantizedModel {
   /** One .gguf, byte shards in order, or gguf-split files in order. */
   files: string[];
-  format: 'single' | 'bytes' | 'gguf-split';
+  format: OutputFormat;
+  /** The single .gguf kept beside byte shards (`--keep-single-file`); not among `files`. */
+  singleFile?: string;
   manifestPath: string;
   open(): Promise<QuantizedTensors & { close(): Promise<void> }>;
 }

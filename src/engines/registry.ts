@@ -1,12 +1,12 @@
 // The engines quantgate can run, and the choice of one for a model: by name, or with `auto` the
-// first in the order below that accepts the model. The command engine comes first because it
+// first in the catalogue's order that accepts the model. The command engine comes first because it
 // accepts a model only when its commands are configured, which is an explicit choice; the
 // built-in engines follow, each recognizing its model layout. A model no engine runs gets one
-// line naming each engine and what it needs.
+// line naming each engine and what it needs. The names and needs are in catalogue.ts.
 
 import { QuantgateError } from '../common/errors.js';
 import type { Progress } from '../common/progress.js';
-import type { CandidateMode, EngineName } from '../pipeline/options.js';
+import { ENGINE_CATALOGUE, engineNeeds, type BuiltEngineName, type CandidateMode, type EngineName } from './catalogue.js';
 import { createCommandEngineFactory } from './command/engine.js';
 import type { EngineFactory, ModelSource } from './engine.js';
 import { createKyutaiSttEngineFactory } from './kyutai-stt/engine.js';
@@ -24,38 +24,20 @@ export interface EngineRegistryOptions {
   progress?: Progress;
 }
 
-interface RegisteredEngine {
-  name: string;
-  /** What the model folder or the options must provide for the engine to accept a model. */
-  needs: string;
-  create(options: EngineRegistryOptions): EngineFactory;
-}
-
-const ENGINES: readonly RegisteredEngine[] = [
-  {
-    name: 'command',
-    needs: '--reference-command and --candidate-command',
-    create: ({ referenceCommand, candidateCommand, timeoutSeconds, progress }) =>
-      createCommandEngineFactory({ referenceCommand, candidateCommand, timeoutSeconds, ...(progress && { logger: progress }) }),
-  },
-  {
-    name: 'kyutai-stt',
-    needs: 'a Kyutai STT checkpoint: config.json, the LM safetensors, the Mimi safetensors and the SentencePiece .model',
-    create: ({ candidateMode, progress }) => createKyutaiSttEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
-  },
-  {
-    name: 'onnx-ctc',
-    needs: 'model.onnx and vocab.json in the model folder (a Hugging Face wav2vec2/HuBERT CTC export)',
-    create: ({ candidateMode, progress }) => createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
-  },
-];
+/** The factory of every engine the catalogue names; the type makes a catalogue entry without one an error. */
+const FACTORIES: Record<BuiltEngineName, (options: EngineRegistryOptions) => EngineFactory> = {
+  command: ({ referenceCommand, candidateCommand, timeoutSeconds, progress }) =>
+    createCommandEngineFactory({ referenceCommand, candidateCommand, timeoutSeconds, ...(progress && { logger: progress }) }),
+  'kyutai-stt': ({ candidateMode, progress }) => createKyutaiSttEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+  'onnx-ctc': ({ candidateMode, progress }) => createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+};
 
 /** The reference command of the example shown when no built-in engine runs a model. */
 const EXAMPLE_COMMAND = "--reference-command 'python3 transcribe.py --model {model_dir} --manifest {manifest} --output {output} --device {device}'";
 
 /** Every engine, in the order `auto` tries them. */
 export function engineFactories(options: EngineRegistryOptions = {}): EngineFactory[] {
-  return ENGINES.map((engine) => engine.create(options));
+  return ENGINE_CATALOGUE.map((engine) => FACTORIES[engine.name](options));
 }
 
 /** The engine `name` names, or with `auto` the first of `factories` that accepts `model`. */
@@ -63,14 +45,10 @@ export async function selectEngine(factories: readonly EngineFactory[], name: En
   if (name !== 'auto') {
     const factory = factories.find((each) => each.name === name);
     if (!factory) throw new QuantgateError(`--engine ${name} is not available in this build of quantgate; choose auto or one of ${factories.map((each) => each.name).join(', ')}`);
-    if (!(await factory.accepts(model))) throw new QuantgateError(`--engine ${name} cannot run ${model.repoId ?? model.dir}: it needs ${needsOf(name)}`);
+    if (!(await factory.accepts(model))) throw new QuantgateError(`--engine ${name} cannot run ${model.repoId ?? model.dir}: it needs ${engineNeeds(name)}`);
     return factory;
   }
   for (const factory of factories) if (await factory.accepts(model)) return factory;
-  const needs = factories.map((factory) => `${factory.name} needs ${needsOf(factory.name)}`).join('; ');
+  const needs = factories.map((factory) => `${factory.name} needs ${engineNeeds(factory.name)}`).join('; ');
   throw new QuantgateError(`no engine can run ${model.repoId ?? model.dir} (${needs}); pass a model in one of these layouts, or evaluate it with the command engine: ${EXAMPLE_COMMAND} and a --candidate-command that loads {gguf} (docs/ENGINES.md)`);
-}
-
-function needsOf(name: string): string {
-  return ENGINES.find((engine) => engine.name === name)?.needs ?? 'a model it recognizes (see docs/ENGINES.md)';
 }

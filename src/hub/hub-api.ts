@@ -1,13 +1,15 @@
 // The Hub's metadata API — which commit a revision names, and which files that commit holds —
 // called through @huggingface/hub with a fetch of ours that sends the token to the Hub's own
-// origin only, aborts stalled requests, retries transient failures, and with the library's
-// errors turned into one-line QuantgateErrors (a refused gated repo says how to get access).
+// origin only and goes through the network layer (its proxies, stall watchdog and retry policy),
+// and with the library's errors turned into one-line QuantgateErrors (a refused gated repo says
+// how to get access).
 
 import { datasetInfo, HubApiError, listFiles, modelInfo } from '@huggingface/hub';
-import { describeError, QuantgateError } from '../common/errors.js';
+import { QuantgateError } from '../common/errors.js';
+import { watchedFetch } from '../net/fetch.js';
+import { RetriesExhaustedError, retrying, type RetryPolicy } from '../net/retry.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { checkRepoId, isBlobName, isCommitSha, type RepoRef } from './cache-layout.js';
-import { isTransientStatus, RetriesExhaustedError, retrying, stallWatchdog, TransientError, type RetryPolicy } from './retry.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
@@ -17,6 +19,10 @@ export interface HubConnection {
   token: string | undefined;
   policy: RetryPolicy;
   log: (message: string) => void;
+  /** Where the proxy variables are read. */
+  env: NodeJS.ProcessEnv;
+  /** Ends every request of the connection. */
+  signal?: AbortSignal;
 }
 
 /** One file of a commit as the Hub lists it; `blobName` is its LFS sha256, or its git blob sha1. */
@@ -120,37 +126,15 @@ function hubFetch(connection: HubConnection): typeof fetch {
     const headers = new Headers(init?.headers);
     headers.set('user-agent', USER_AGENT);
     for (const [name, value] of Object.entries(authorizationFor(connection, url))) headers.set(name, value);
+    const { policy, env, signal } = connection;
     return retrying(
-      connection.policy,
+      policy,
       async () => {
-        const controller = new AbortController();
-        const watchdog = stallWatchdog(connection.policy.stallTimeoutMs, () =>
-          controller.abort(new TransientError(`no data for ${connection.policy.stallTimeoutMs / 1000}s`)),
-        );
-        try {
-          const response = await fetch(url, { ...init, headers, signal: controller.signal });
-          const chunks: Uint8Array[] = [];
-          for await (const chunk of response.body ?? []) {
-            watchdog.touch();
-            chunks.push(chunk);
-          }
-          if (isTransientStatus(response.status)) throw new TransientError(`HTTP ${response.status} ${response.statusText}`.trim());
-          const body = response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks);
-          return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-        } catch (error) {
-          if (error instanceof TransientError) throw error;
-          throw new TransientError(networkFailure(error));
-        } finally {
-          watchdog.stop();
-        }
+        const response = await watchedFetch(url, { ...init, headers }, { stallTimeoutMs: policy.stallTimeoutMs, env, ...(signal && { signal }) });
+        const body = await response.bytes();
+        return new Response(response.status === 204 || response.status === 304 ? null : body, { status: response.status, statusText: response.statusText, headers: [...response.headers] });
       },
-      (cause, nextTry, delayMs) => connection.log(`Hub request ${new URL(url).pathname} failed (${cause}); try ${nextTry} of ${connection.policy.attempts} in ${delayMs / 1000}s`),
+      { what: `Hub request ${new URL(url).pathname}`, log: connection.log, ...(signal && { signal }) },
     );
   };
-}
-
-/** fetch reports network failures as "fetch failed" with the real reason in `cause`. */
-function networkFailure(error: unknown): string {
-  const cause = (error as { cause?: unknown } | undefined)?.cause;
-  return cause instanceof Error ? `${describeError(error)}: ${describeError(cause)}` : describeError(error);
 }

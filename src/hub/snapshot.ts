@@ -12,7 +12,7 @@ import { checkRepoId, defaultCacheDir, RepoCache, type RepoType } from './cache-
 import { accessRefused, authorizationFor, DEFAULT_HUB_URL, normalizeHubUrl, resolveUrl, USER_AGENT, type HubConnection, type RemoteFile } from './hub-api.js';
 import { fileMatchesBlobName, hashKindOf, isMarkedVerified, markVerified } from './integrity.js';
 import { planOffline, planOnline, type SnapshotPlan } from './plan.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, type RetryPolicy } from '../net/retry.js';
 import { findToken, redactError } from './token.js';
 import { HttpStatusError, transferBlob } from './transfer.js';
 
@@ -39,12 +39,14 @@ export interface SnapshotRequest {
   hubUrl?: string;
   /** Use only the cache; by default `$HF_HUB_OFFLINE`. */
   offline?: boolean;
-  /** Where the HF_* variables above are read; process.env by default. */
+  /** Where the HF_* variables above and the proxy variables (HTTPS_PROXY, NO_PROXY, …) are read; process.env by default. */
   env?: NodeJS.ProcessEnv;
   retry?: Partial<RetryPolicy>;
   progress?: Progress;
   /** Called with the token before it is used, so the action can mask it in logs. */
   onSecret?: (secret: string) => void;
+  /** Stops every request and transfer; what completed stays in the cache, a partial blob resumes later. */
+  signal?: AbortSignal;
 }
 
 export interface SnapshotFile {
@@ -90,6 +92,8 @@ export async function prepareSnapshot(request: SnapshotRequest): Promise<Prepare
       token,
       policy: { ...DEFAULT_RETRY_POLICY, ...request.retry },
       log: (message) => progress.info(message),
+      env,
+      ...(request.signal && { signal: request.signal }),
     };
     const cache = new RepoCache(request.cacheDir || defaultCacheDir(env), { type: request.repoType ?? 'model', id: checkRepoId(request.repoId) });
     const offline = request.offline ?? isTrue(env.HF_HUB_OFFLINE);
@@ -183,7 +187,10 @@ async function downloadBlobs(plan: SnapshotPlan, connection: HubConnection, file
         blobName: file.blobName,
         policy: connection.policy,
         onBytes: (count) => task.advance(count),
-        onRetry: (cause, nextTry, delayMs) => progress.info(`${file.path}: ${cause}; try ${nextTry} of ${connection.policy.attempts} in ${delayMs / 1000}s`),
+        log: (line) => progress.info(line),
+        what: file.path,
+        env: connection.env,
+        ...(connection.signal && { signal: connection.signal }),
       });
       bytesDownloaded += received;
     } catch (error) {

@@ -8,10 +8,10 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { describeError, QuantgateError } from '../common/errors.js';
-import { httpGet, type HttpGetResponse } from './http-get.js';
+import { httpGet, type HttpGetResponse } from '../net/http-get.js';
+import { isTransientStatus, retrying, TransientError, type RetryPolicy } from '../net/retry.js';
 import { followFile } from './hash-follower.js';
 import { BlobHasher, blobHashRecipe, hashKindOf } from './integrity.js';
-import { isTransientStatus, retrying, TransientError, type RetryPolicy } from './retry.js';
 
 export interface BlobTransfer {
   url: string;
@@ -25,7 +25,13 @@ export interface BlobTransfer {
   policy: RetryPolicy;
   /** Bytes received from the network, as they arrive. */
   onBytes: (count: number) => void;
-  onRetry: (cause: string, nextTry: number, delayMs: number) => void;
+  /** Hears each retry's log line. */
+  log: (line: string) => void;
+  /** Names the blob in those lines, e.g. its path in the repository. */
+  what: string;
+  /** Where the proxy variables are read. */
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
 }
 
 /** A refusal that retrying will not change (a 4xx other than 408/429), for the caller to explain. */
@@ -45,7 +51,7 @@ const FOLLOW_MIN_BYTES = 16 << 20;
 export async function transferBlob(transfer: BlobTransfer): Promise<number> {
   let received = 0;
   const counted = { ...transfer, onBytes: (count: number) => ((received += count), transfer.onBytes(count)) };
-  await retrying(transfer.policy, () => attempt(counted), transfer.onRetry);
+  await retrying(transfer.policy, () => attempt(counted), { what: transfer.what, log: transfer.log, ...(transfer.signal && { signal: transfer.signal }) });
   await rename(transfer.incompletePath, transfer.blobPath);
   return received;
 }
@@ -80,7 +86,7 @@ async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGe
   let url = transfer.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = { ...transfer.headersFor(url), ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
-    const response = await httpGet(url, headers, { stallTimeoutMs: transfer.policy.stallTimeoutMs });
+    const response = await httpGet(url, headers, { stallTimeoutMs: transfer.policy.stallTimeoutMs, env: transfer.env, ...(transfer.signal && { signal: transfer.signal }) });
     const { status, headers: answer } = response;
     if (status >= 300 && status < 400 && answer.location) {
       response.discard();
@@ -132,7 +138,7 @@ async function receive(transfer: BlobTransfer, response: HttpGetResponse, offset
   } catch (error) {
     response.discard();
     await hashing?.cancel();
-    if (error instanceof QuantgateError) throw error;
+    if (error instanceof QuantgateError || transfer.signal?.aborted) throw error;
     throw error instanceof TransientError ? error : new TransientError(`the connection broke (${describeError(error)})`);
   } finally {
     closeSync(fd);

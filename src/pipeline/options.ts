@@ -3,24 +3,23 @@
 
 import { QuantgateError } from '../common/errors.js';
 import { choiceOption, flagOption, listOption, numberOption, stringOption, type OptionValues } from '../common/option-values.js';
+import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES, type CandidateMode, type DeviceChoice, type EngineName } from '../engines/catalogue.js';
+import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from '../formats/gguf/output-layout.js';
 import { DEFAULT_MAX_SAMPLES, parseShard, type Shard } from '../datasets/selection.js';
 import { PRESETS, QUANT_TYPES, type PresetName, type QuantType } from '../quant/plan.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../scoring/bootstrap.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES, type GateMode } from '../scoring/gate.js';
 import { NORMALIZER_NAMES, type NormalizerName } from '../scoring/normalize/index.js';
-import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from './quantize.js';
-
-export const ENGINE_NAMES = ['auto', 'onnx-ctc', 'kyutai-stt', 'command'] as const;
-export type EngineName = (typeof ENGINE_NAMES)[number];
-
-export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
-export type DeviceChoice = (typeof DEVICES)[number];
-
-export const CANDIDATE_MODES = ['matmulnbits', 'dequant'] as const;
-export type CandidateMode = (typeof CANDIDATE_MODES)[number];
 
 /** LibriSpeech test-clean on the Hub, as the seed evaluates it. */
 export const DEFAULT_DATASET = 'openslr/librispeech_asr';
+/**
+ * The commit of DEFAULT_DATASET evaluated unless `dataset-revision` says otherwise, so that WERs
+ * stay comparable across runs and time; other public projects pin the same commit and check the
+ * sha256s of its `all/<split>/0000.parquet` and `clean/<split>/*.parquet` files. Other datasets
+ * default to `main`. The README says how to move it.
+ */
+export const DEFAULT_DATASET_REVISION = '71cacbfb7e2354c4226d01e70d77d5fca3d04ba1';
 /** Found as `all/test.clean/*.parquet` in that repo. */
 const DEFAULT_SPLIT = 'test.clean';
 
@@ -38,6 +37,8 @@ export interface RunOptions {
   quantType: QuantType;
   maxShardBytes: number;
   shardFormat: ShardFormat;
+  /** Beside byte shards, keep the single .gguf too; unset means yes for byte shards. */
+  keepSingleFile?: boolean;
   keep: string[];
   skip: string[];
   preset?: PresetName;
@@ -47,6 +48,7 @@ export interface RunOptions {
    * demo test set for the demo model and LibriSpeech test-clean for any other.
    */
   dataset?: string;
+  /** The pin for DEFAULT_DATASET, `main` for any other unless given. */
   datasetRevision: string;
   datasetConfig?: string;
   split: string;
@@ -84,7 +86,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   shardFormat: 'bytes',
   keep: [],
   skip: [],
-  datasetRevision: 'main',
+  datasetRevision: DEFAULT_DATASET_REVISION,
   split: DEFAULT_SPLIT,
   maxSamples: DEFAULT_MAX_SAMPLES,
   maxFailedUtterances: 0,
@@ -108,6 +110,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
 export function readRunOptions(values: OptionValues): RunOptions {
   const defaults = DEFAULT_RUN_OPTIONS;
   const shardText = stringOption(values, 'shard');
+  const dataset = stringOption(values, 'dataset');
   const options: RunOptions = {
     modelId: stringOption(values, 'model-id'),
     revision: stringOption(values, 'revision') ?? defaults.revision,
@@ -120,12 +123,13 @@ export function readRunOptions(values: OptionValues): RunOptions {
     quantType: choiceOption(values, 'quant-type', QUANT_TYPES) ?? defaults.quantType,
     maxShardBytes: maxShardBytesOption(values) ?? defaults.maxShardBytes,
     shardFormat: choiceOption(values, 'shard-format', SHARD_FORMATS) ?? defaults.shardFormat,
+    keepSingleFile: flagOption(values, 'keep-single-file'),
     keep: listOption(values, 'keep'),
     skip: listOption(values, 'skip'),
     preset: choiceOption(values, 'preset', PRESETS),
 
-    dataset: stringOption(values, 'dataset'),
-    datasetRevision: stringOption(values, 'dataset-revision') ?? defaults.datasetRevision,
+    dataset,
+    datasetRevision: stringOption(values, 'dataset-revision') ?? (dataset === undefined || dataset === DEFAULT_DATASET ? defaults.datasetRevision : 'main'),
     datasetConfig: stringOption(values, 'dataset-config'),
     split: stringOption(values, 'split') ?? defaults.split,
     maxSamples: numberOption(values, 'max-samples', { min: 0, integer: true }) ?? defaults.maxSamples,

@@ -10,25 +10,20 @@ import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import type { QuantizedModel } from '../engines/engine.js';
 import { GGML_TYPES } from '../formats/gguf/constants.js';
-import { writeByteShards } from '../formats/gguf/byte-shards.js';
+import { copyIntoByteShards, writeByteShards } from '../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
-import { verifyManifest, writeManifest, type Manifest, type OutputFormat } from '../formats/gguf/manifest.js';
+import { verifyManifest, writeManifest, type Manifest } from '../formats/gguf/manifest.js';
+import { DEFAULT_MAX_SHARD_BYTES, defaultOutputName, manifestPath as manifestPathOf, outputPaths, type OutputFormat, type ShardFormat } from '../formats/gguf/output-layout.js';
 import type { WrittenFile } from '../formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
 import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { SourceType, TargetType } from '../quant/codec.js';
-import { planTensors, presetArchitecture, type PlanOptions, type PlannedTensor, type PresetName, type QuantType, type TensorPlan } from '../quant/plan.js';
+import { planTensors, presetArchitecture, type PlanOptions, type PlannedTensor, type PresetName, type TensorPlan } from '../quant/plan.js';
 import { createConvertPool, type ConvertPool } from '../quant/pool.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { buildGgufMetadata } from './gguf-metadata.js';
-
-export const SHARD_FORMATS = ['bytes', 'gguf-split'] as const;
-export type ShardFormat = (typeof SHARD_FORMATS)[number];
-
-/** The seed's shard size: 512 MB counted as 512·1024·1024 bytes. */
-export const DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024;
 
 export interface QuantizeOptions extends PlanOptions {
   /** A model folder, a .safetensors file or a safetensors index. */
@@ -39,6 +34,11 @@ export interface QuantizeOptions extends PlanOptions {
   /** Largest file written; 0 writes one file whatever its size. */
   maxShardBytes?: number;
   shardFormat?: ShardFormat;
+  /**
+   * Beside byte shards, keep the single .gguf they are cut from, as the seed does: native runtimes
+   * load the file, browsers the shards. Default true for byte shards; gguf-split has no single file.
+   */
+  keepSingleFile?: boolean;
   /** Where the weights came from, recorded in the GGUF and the manifest. */
   repoId?: string;
   revision?: string;
@@ -48,6 +48,8 @@ export interface QuantizeOptions extends PlanOptions {
   progress?: Progress;
   /** Called with the plan before anything is written. */
   onPlan?: (plan: TensorPlan) => void;
+  /** Stops the workers at once; the output's temp files are removed and the signal's reason thrown. */
+  signal?: AbortSignal;
 }
 
 export interface QuantizeResult {
@@ -59,10 +61,11 @@ export interface QuantizeResult {
 /** Source bytes per conversion job: large enough to amortize the hand-off, small enough to keep memory flat. */
 const CHUNK_SOURCE_BYTES = 4 << 20;
 
-const TYPE_SUFFIX: Record<QuantType, string> = { q4_0: 'q4', q8_0: 'q8', f16: 'f16', f32: 'f32' };
-
 export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeResult> {
   const progress = options.progress ?? silentProgress;
+  if (options.keepSingleFile === true && options.shardFormat === 'gguf-split') {
+    throw new QuantgateError('--keep-single-file keeps the .gguf that byte shards are cut from; gguf-split files are not cut from one, so use --shard-format bytes or leave --keep-single-file out');
+  }
   const reader = await openSafetensors(options.model);
   try {
     const config = await readConfig(reader.source);
@@ -89,37 +92,51 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     const format: OutputFormat = maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
     const splitParts = format === 'gguf-split' ? planGgufSplit(metadata, specs, { maxFileBytes: maxShardBytes }) : [];
 
+    options.signal?.throwIfAborted();
     const pool = createConvertPool({ threads: options.threads });
+    const stopWorkers = () => void pool.close();
+    options.signal?.addEventListener('abort', stopWorkers, { once: true });
     const task = progress.task('quantizing', { total: plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0), unit: 'count', unitName: 'values' });
     const fill = (writer: GgufDataWriter) => streamTensors(reader, plan.tensors, pool, writer, (values) => task.advance(values));
+    const keepSingleFile = format === 'bytes' && (options.keepSingleFile ?? true);
     let files: WrittenFile[];
+    let singleFile: WrittenFile | undefined;
     try {
-      files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
+      if (keepSingleFile) ({ files, singleFile } = await writeByteShardsBesideSingle(options.outDir, name, single, maxShardBytes, fill, progress));
+      else files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
+    } catch (error) {
+      // The closed pool's rejection is how a stop shows here; the stop is the cause to report.
+      options.signal?.throwIfAborted();
+      throw error;
     } finally {
+      options.signal?.removeEventListener('abort', stopWorkers);
       await pool.close();
     }
-    task.finish(`${files.length} file${files.length === 1 ? '' : 's'}`);
+    options.signal?.throwIfAborted();
+    task.finish(`${files.length} file${files.length === 1 ? '' : 's'}${singleFile ? ' and the single .gguf' : ''}`);
 
     const manifestPath = manifestPathOf(options.outDir, name);
     await writeManifest(manifestPath, {
       format,
       files,
+      ...(singleFile && { singleFile }),
       tensorCount: plan.tensors.length,
       source: { repoId: options.repoId, revision: options.revision, path: options.repoId ? undefined : reader.source },
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
     });
-    await removeStaleOutputs(options.outDir, name, format);
+    await removeStaleOutputs(options.outDir, name, singleFile ? [format, 'single'] : [format]);
     const outputPath = outputPaths(options.outDir, name)[format];
-    const output: QuantizedModel = { files: files.map((file) => file.path), format, manifestPath, open: () => openGgufModel(outputPath) };
+    const output: QuantizedModel = {
+      files: files.map((file) => file.path),
+      format,
+      ...(singleFile && { singleFile: singleFile.path }),
+      manifestPath,
+      open: () => openGgufModel(outputPath),
+    };
     return { plan, output };
   } finally {
     await reader.close();
   }
-}
-
-/** Where each format puts its files under `outDir`, for output base name `name`. */
-function outputPaths(outDir: string, name: string): Record<OutputFormat, string> {
-  return { single: join(outDir, `${name}.gguf`), bytes: join(outDir, `${name}-shards`), 'gguf-split': join(outDir, `${name}-split`) };
 }
 
 async function writeOutput(
@@ -142,11 +159,31 @@ async function writeOutput(
   }
 }
 
+/**
+ * The single .gguf, then its byte shards copied from it: the tensors are converted once, and each
+ * output appears under its name only when complete.
+ */
+async function writeByteShardsBesideSingle(
+  outDir: string,
+  name: string,
+  single: GgufLayout,
+  maxShardBytes: number,
+  fill: (writer: GgufDataWriter) => Promise<void>,
+  progress: Progress,
+): Promise<{ files: WrittenFile[]; singleFile: WrittenFile }> {
+  const paths = outputPaths(outDir, name);
+  const singleFile = await writeGgufFile(paths.single, single, fill);
+  const task = progress.task('cutting byte shards', { total: singleFile.size, unit: 'bytes' });
+  const files = await copyIntoByteShards(paths.single, paths.bytes, maxShardBytes, (bytes) => task.advance(bytes));
+  task.finish();
+  return { files, singleFile };
+}
+
 /** A switch of format must not leave the previous format's files looking current. */
-async function removeStaleOutputs(outDir: string, name: string, written: OutputFormat): Promise<void> {
+async function removeStaleOutputs(outDir: string, name: string, written: readonly OutputFormat[]): Promise<void> {
   const paths = outputPaths(outDir, name);
   for (const format of Object.keys(paths) as OutputFormat[]) {
-    if (format !== written) await rm(paths[format], { recursive: true, force: true });
+    if (!written.includes(format)) await rm(paths[format], { recursive: true, force: true });
   }
 }
 
@@ -276,9 +313,9 @@ function modelName(options: Pick<QuantizeOptions, 'repoId' | 'model'>): string {
   return base.replace(/\.safetensors(\.index\.json)?$/, '') || 'model';
 }
 
-/** The base name of every output file: `--out`'s, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
+/** The base name of every output file: the one the older `--out` gave, or the model's name and the type, e.g. `stt-1b-en_fr-q4`. */
 function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' | 'type'>): string {
-  return options.name ?? `${modelName(options)}-${TYPE_SUFFIX[options.type ?? 'q4_0']}`;
+  return options.name ?? defaultOutputName(modelName(options), options.type ?? 'q4_0');
 }
 
 /**
@@ -287,7 +324,7 @@ function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' |
  */
 export function quantizedCacheKey(options: QuantizeOptions): string | undefined {
   if (!options.repoId || !options.revision) return undefined;
-  const settings = JSON.stringify([options.type ?? 'q4_0', options.keep ?? [], options.skip ?? [], options.preset ?? null, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, options.shardFormat ?? 'bytes']);
+  const settings = JSON.stringify([options.type ?? 'q4_0', options.keep ?? [], options.skip ?? [], options.preset ?? null, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, options.shardFormat ?? 'bytes', options.keepSingleFile ?? null]);
   const digest = createHash('sha256').update(settings).digest('hex').slice(0, 16);
   return `quantgate-gguf-${options.repoId.replace('/', '--')}-${options.revision}-${TOOL_VERSION}-${digest}`;
 }
@@ -312,12 +349,10 @@ export async function reuseQuantized(options: QuantizeOptions): Promise<Quantize
     return undefined;
   }
   if (manifest.source.repoId !== options.repoId || manifest.source.revision !== options.revision || manifest.tool.version !== TOOL_VERSION) return undefined;
+  if ((manifest.singleFile !== undefined) !== (manifest.format === 'bytes' && (options.keepSingleFile ?? true))) return undefined;
   const { plan } = await quantizeModel({ ...options, dryRun: true });
   const outputPath = outputPaths(options.outDir, name)[manifest.format];
   const files = manifest.files.map((file) => join(options.outDir, ...file.path.split('/')));
-  return { plan, output: { files, format: manifest.format, manifestPath, open: () => openGgufModel(outputPath) } };
-}
-
-function manifestPathOf(outDir: string, name: string): string {
-  return join(outDir, `${name}.manifest.json`);
+  const singleFile = manifest.singleFile && join(options.outDir, ...manifest.singleFile.path.split('/'));
+  return { plan, output: { files, format: manifest.format, ...(singleFile && { singleFile }), manifestPath, open: () => openGgufModel(outputPath) } };
 }

@@ -13,11 +13,13 @@ import { formatShard } from '../datasets/selection.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
 import type { Engine, ModelSource, QuantizedModel, Transcript } from '../engines/engine.js';
 import { resolveDevice } from '../engines/device.js';
+import { runsOnOnnxruntime } from '../engines/catalogue.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
 import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
 import type { TensorPlan } from '../quant/plan.js';
 import { writeEvalResults } from '../report/results-files.js';
-import { compareSystems, pairById, type SystemOutput } from '../scoring/compare.js';
+import type { OnnxruntimeLocation } from '../runtime/location.js';
+import { compareSystemsInSlices, pairById, type SystemOutput } from '../scoring/compare.js';
 import { createNormalizer } from '../scoring/normalize/index.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
@@ -41,7 +43,12 @@ export interface RunContext {
   /** Runs one stage; the action folds each into a log group. By default a heading line announces it. */
   stage?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   onSecret?: (secret: string) => void;
+  /** Stops the run: every stage watches it, and ends by throwing its reason. */
   signal?: AbortSignal;
+  /** The onnxruntime-node the action installed, which Node cannot resolve; the resolved one unless given. */
+  onnxruntimeLocation?: OnnxruntimeLocation;
+  /** Told each stage's name as it starts, so a stop can say which one it interrupted. */
+  onStage?: (name: string) => void;
 }
 
 export interface RunResult {
@@ -63,6 +70,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   const runStage = context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
   const timed = <T>(stage: string, work: () => Promise<T>): Promise<T> =>
     runStage(stage, async () => {
+      context.onStage?.(stage);
+      context.signal?.throwIfAborted();
       const started = performance.now();
       try {
         return await work();
@@ -70,7 +79,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         stageSeconds[stage] = (performance.now() - started) / 1000;
       }
     });
-  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret };
+  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret, signal: context.signal };
 
   const model = await timed('model', async (): Promise<ModelSource> => {
     if (options.modelPath) return { dir: options.modelPath };
@@ -98,16 +107,18 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     preset: options.preset,
     maxShardBytes: options.maxShardBytes,
     shardFormat: options.shardFormat,
+    keepSingleFile: options.keepSingleFile,
     repoId: model.repoId,
     revision: model.revision,
     threads: options.threads,
     progress,
+    signal: context.signal,
   };
   const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
 
   const [reference, candidate] = await timed('load', async () => {
     // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
-    const device = await resolveDevice(options.device, { env, progress, onnxruntime: factory.name !== 'command' });
+    const device = await resolveDevice(options.device, { env, progress, onnxruntime: runsOnOnnxruntime(factory.name), ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
     const referenceEngine = await factory.open(model, { kind: 'reference' }, { device });
     try {
       return [referenceEngine, await factory.open(model, { kind: 'candidate', quantized: quantized! }, { device })] as const;
@@ -128,8 +139,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     });
     const evaluation = await timed('transcribe', () => transcribeAll(dataset, reference, candidate, options.batchSize, progress, context.signal));
 
-    const comparison = await timed('score', async () =>
-      compareSystems(
+    const comparison = await timed('score', () =>
+      compareSystemsInSlices(
         pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
@@ -147,6 +158,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
             stageSeconds,
           },
         },
+        context.signal,
       ),
     );
     const results = await writeEvalResults(options.outDir, comparison);
@@ -223,7 +235,11 @@ async function resolveDatasetSpec(
 ): Promise<DatasetSpec> {
   const columns = options.columns;
   const location = options.dataset ?? (model.dir === demoPaths().model ? demoPaths().testset : DEFAULT_DATASET);
-  if (existsSync(location) || /^https?:\/\//.test(location)) return withColumns(await datasetSpecFromPath(location), columns);
+  if (existsSync(location) || /^https?:\/\//.test(location)) {
+    const spec = withColumns(await datasetSpecFromPath(location), columns);
+    // Parquet URLs are read with range requests: their retries are logged, and the run's environment names the proxy.
+    return spec.kind === 'parquet' ? { ...spec, http: { log: (line) => hub.progress?.info(line), ...(hub.env && { env: hub.env }) } } : spec;
+  }
   if (!/^[\w.-]+\/[\w.-]+$/.test(location)) {
     throw new QuantgateError(`--dataset ${location} is neither a local path nor a Hub dataset id (org/name); check the path or the id`);
   }

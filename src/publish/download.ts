@@ -8,10 +8,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, extname, join, posix } from 'node:path';
-import { AtomicFile, ensureWritableDir, tempPathFor } from '../common/atomic.js';
+import { AtomicFile, ensureWritableDir, holdTempPath, releaseTempPath, tempPathFor } from '../common/atomic.js';
 import { QuantgateError, describeError, isQuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress, type ProgressTask } from '../common/progress.js';
-import { readManifest, type Manifest, type ManifestFile, type OutputFormat } from '../formats/gguf/manifest.js';
+import { readManifest, type Manifest, type ManifestFile } from '../formats/gguf/manifest.js';
+import type { OutputFormat } from '../formats/gguf/output-layout.js';
 import { downloadArtifactFromRun } from './artifacts.js';
 import type { GitHubClient, RepoRef } from './github.js';
 import { getRelease, listAssets, readAsset, type ReleaseRef } from './release.js';
@@ -60,6 +61,7 @@ export async function downloadFromRelease(options: DownloadOptions & { client: G
 export async function downloadFromArtifact(options: DownloadOptions & { repo: RepoRef; runId: number; artifactId: number; token: string }): Promise<DownloadedModel> {
   await ensureWritableDir(options.out);
   const staging = tempPathFor(join(options.out, 'artifact'));
+  holdTempPath(staging);
   try {
     await mkdir(staging);
     await downloadArtifactFromRun({ ...options, dir: staging });
@@ -67,6 +69,7 @@ export async function downloadFromArtifact(options: DownloadOptions & { repo: Re
     return await downloadPublishedModel(source, options);
   } finally {
     await rm(staging, { recursive: true, force: true });
+    releaseTempPath(staging);
   }
 }
 

@@ -1,9 +1,13 @@
 // The GitHub REST client of the publish stage (Octokit from @actions/github, at GITHUB_API_URL so
-// GitHub Enterprise and the test fakes work), `owner/name` parsing, and the translation of failed
-// API calls into one-line errors naming the permission or input to fix.
+// GitHub Enterprise and the test fakes work, sending its requests through the network layer's
+// proxied fetch, so every hop of a release download, redirect to storage included, follows the
+// project's proxy rules), `owner/name` parsing, and the translation of failed API calls into
+// one-line errors naming the permission or input to fix.
 
 import { GitHub } from '@actions/github/lib/utils';
-import { QuantgateError, describeError } from '../common/errors.js';
+import { QuantgateError } from '../common/errors.js';
+import { networkProblem } from '../net/errors.js';
+import { proxiedFetch } from '../net/fetch.js';
 
 export type GitHubClient = InstanceType<typeof GitHub>;
 
@@ -14,10 +18,15 @@ export interface RepoRef {
 
 const DEFAULT_API_URL = 'https://api.github.com';
 
-/** A client for `apiUrl` (default $GITHUB_API_URL, else api.github.com); without a token it reads public data only. */
+/**
+ * A client for `apiUrl` (default $GITHUB_API_URL, else api.github.com); without a token it reads
+ * public data only. The proxy variables are read from `env` (default process.env).
+ */
 export function createGitHubClient(options: { token?: string; apiUrl?: string; env?: NodeJS.ProcessEnv } = {}): GitHubClient {
   const baseUrl = (options.apiUrl ?? options.env?.GITHUB_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, '');
-  return new GitHub({ baseUrl, ...(options.token ? { auth: `token ${options.token}` } : {}) });
+  const env = options.env ?? process.env;
+  const fetch: typeof globalThis.fetch = (input, init) => proxiedFetch(input instanceof Request ? input.url : String(input), init, env);
+  return new GitHub({ baseUrl, request: { fetch }, ...(options.token ? { auth: `token ${options.token}` } : {}) });
 }
 
 /** Parses `owner/name`; `source` names where the text came from, for the error. */
@@ -44,7 +53,7 @@ export function gitHubFailure(error: unknown, context: FailureContext): unknown 
   const reason = error.message.split('\n')[0]!;
   const { doing } = context;
   if (error.response === undefined) {
-    return new QuantgateError(`${doing} failed: the GitHub API cannot be reached (${describeError(innermostCause(error))}); check the network and GITHUB_API_URL, then run again`, { cause: error });
+    return new QuantgateError(`${doing} failed: the GitHub API cannot be reached (${networkProblem(error)}); check the network and GITHUB_API_URL, then run again`, { cause: error });
   }
   switch (error.status) {
     case 401:
@@ -72,13 +81,6 @@ export async function callGitHub<T>(request: () => Promise<T>, context: FailureC
 /** True for the API's own 404 answer (not for a network failure). */
 export function isNotFound(error: unknown): boolean {
   return isRequestError(error) && error.status === 404 && error.response !== undefined;
-}
-
-/** A failed fetch wraps the socket's error (ECONNREFUSED, ENOTFOUND, …) in one or two layers. */
-function innermostCause(error: Error): unknown {
-  let inner: unknown = error;
-  while (typeof inner === 'object' && inner !== null && 'cause' in inner && typeof inner.cause === 'object' && inner.cause !== null) inner = inner.cause;
-  return inner;
 }
 
 interface RequestErrorLike extends Error {

@@ -5,7 +5,8 @@
 
 import type { FailedUtterance } from '../datasets/utterance.js';
 import { QuantgateError } from '../common/errors.js';
-import { pairedBootstrap, type BootstrapOptions } from './bootstrap.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { pairedBootstrap, pairedBootstrapInSlices, type BootstrapOptions, type DeltaInterval, type PairedCounts } from './bootstrap.js';
 import { decideGate, type GateOptions } from './gate.js';
 import type { DatasetInfo, RunInfo, ScoredComparison, SystemUtterance, UtteranceRecord } from './types.js';
 import { errorsOf, scoreCorpus, systemScore, type CorpusScore } from './wer.js';
@@ -77,6 +78,28 @@ export function compareSystems(inputs: readonly ComparisonInput[], normalizer: N
   return summarizeComparison(scoreUtterances(inputs, normalizer, context), context);
 }
 
+/** Utterances normalized per slice of `compareSystemsInSlices`. */
+const UTTERANCES_PER_SLICE = 100;
+
+/**
+ * The same comparison as `compareSystems`, for the pipeline: the two slow parts, normalizing and
+ * the bootstrap, run in slices with a turn of the event loop between them, checking `signal`, so
+ * that a stop request is seen within milliseconds on the full test set.
+ */
+export async function compareSystemsInSlices(inputs: readonly ComparisonInput[], normalizer: NamedNormalizer, context: ComparisonContext, signal?: AbortSignal): Promise<ScoredComparison> {
+  const normalized = new Map<string, string>();
+  for (let start = 0; start < inputs.length; start += UTTERANCES_PER_SLICE) {
+    signal?.throwIfAborted();
+    for (const input of inputs.slice(start, start + UTTERANCES_PER_SLICE)) {
+      for (const text of [input.transcript, input.reference.text, input.candidate.text]) if (!normalized.has(text)) normalized.set(text, normalizer.normalize(text));
+    }
+    await nextTurn();
+  }
+  const scored = scoreUtterances(inputs, { name: normalizer.name, normalize: (text) => normalized.get(text)! }, context);
+  const counts = pairedCountsOf(scored.utterances);
+  return withInterval(scored, context, await pairedBootstrapInSlices(counts, context.bootstrap, signal));
+}
+
 /** Normalizes and aligns every utterance for both systems; empty transcripts are dropped and listed. */
 function scoreUtterances(inputs: readonly ComparisonInput[], normalizer: NamedNormalizer, context: ComparisonContext): ScoredUtterances {
   requireUniqueIds(inputs);
@@ -113,18 +136,22 @@ function scoreUtterances(inputs: readonly ComparisonInput[], normalizer: NamedNo
 
 /** Corpus WERs, ΔWER with its bootstrap interval, and the gate verdict, from per-utterance records. */
 export function summarizeComparison(scored: ScoredUtterances, options: Pick<ComparisonContext, 'gate' | 'bootstrap'> = {}): ScoredComparison {
-  const { utterances } = scored;
+  return withInterval(scored, options, pairedBootstrap(pairedCountsOf(scored.utterances), options.bootstrap));
+}
+
+function pairedCountsOf(utterances: readonly UtteranceRecord[]): PairedCounts {
   requireUniqueIds(utterances);
+  return {
+    words: Int32Array.from(utterances, (utterance) => utterance.reference.counts.referenceWords),
+    referenceErrors: Int32Array.from(utterances, (utterance) => errorsOf(utterance.reference.counts)),
+    candidateErrors: Int32Array.from(utterances, (utterance) => errorsOf(utterance.candidate.counts)),
+  };
+}
+
+function withInterval(scored: ScoredUtterances, options: Pick<ComparisonContext, 'gate'>, interval: DeltaInterval): ScoredComparison {
+  const { utterances } = scored;
   const reference = systemScore(utterances.map((utterance) => utterance.reference.counts));
   const candidate = systemScore(utterances.map((utterance) => utterance.candidate.counts));
-  const interval = pairedBootstrap(
-    {
-      words: Int32Array.from(utterances, (utterance) => utterance.reference.counts.referenceWords),
-      referenceErrors: Int32Array.from(utterances, (utterance) => errorsOf(utterance.reference.counts)),
-      candidateErrors: Int32Array.from(utterances, (utterance) => errorsOf(utterance.candidate.counts)),
-    },
-    options.bootstrap,
-  );
   // From the integer error difference, so a ΔWER exactly at the threshold is exactly the threshold.
   const points = (100 * (errorsOf(candidate) - errorsOf(reference))) / reference.referenceWords;
   return {

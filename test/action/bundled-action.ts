@@ -11,6 +11,8 @@ import { makeTempDir, repoRoot } from '../helpers/paths.js';
 
 export interface ActionRun {
   code: number;
+  /** With a cancellation: from the signal to the exit. */
+  stoppedAfterMs?: number;
   /** The log: workflow commands (::error::, ::group::) and lines. */
   stdout: string;
   stderr: string;
@@ -28,8 +30,8 @@ export async function bundleIntoCheckout(): Promise<string> {
 
 /**
  * Runs the bundled action of `checkout` in `workspace`; `env` adds runner variables (fake services,
- * tokens). With `cancelWhen`, the action gets SIGINT, as the runner cancels a step, once its log
- * satisfies it.
+ * tokens). With `cancelWhen`, the action gets `cancelSignal` (SIGINT, as the runner cancels a step;
+ * it sends SIGTERM later) once its log satisfies it.
  */
 export async function runBundledAction(
   checkout: string,
@@ -37,6 +39,7 @@ export async function runBundledAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
   cancelWhen?: (log: string) => boolean,
+  cancelSignal: NodeJS.Signals = 'SIGINT',
 ): Promise<ActionRun> {
   const files = await makeTempDir('quantgate-runner-');
   const outputPath = join(files, 'output');
@@ -61,17 +64,18 @@ export async function runBundledAction(
   });
   let stdout = '';
   let stderr = '';
-  let cancelled = false;
+  let cancelledAt: number | undefined;
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
-    if (cancelWhen?.(stdout) && !cancelled) cancelled = child.kill('SIGINT');
+    if (cancelWhen?.(stdout) && cancelledAt === undefined && child.kill(cancelSignal)) cancelledAt = performance.now();
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (exitCode) => resolve(exitCode ?? -1));
   });
-  return { code, stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
+  const stoppedAfterMs = cancelledAt === undefined ? undefined : performance.now() - cancelledAt;
+  return { code, ...(stoppedAfterMs === undefined ? {} : { stoppedAfterMs }), stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
 }
 
 /** The log's annotations of one kind (`error`, `warning`, `notice`), their messages decoded. */

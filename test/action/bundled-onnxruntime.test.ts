@@ -8,8 +8,8 @@ import { encodeWav } from '../../src/audio/wav-writer.js';
 import { SAMPLE_RATE, speak, writeCtcModelFolder, type Token } from '../engines/onnx-ctc/ctc-test-model.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { bundleIntoCheckout, runBundledAction } from './bundled-action.js';
-import { FakeNpmRegistry } from './onnxruntime/fake-npm-registry.js';
-import { packRealOnnxruntime } from './onnxruntime/packages.js';
+import { FakeNpmRegistry } from '../runtime/fake-npm-registry.js';
+import { packRealOnnxruntime } from '../runtime/packages.js';
 
 const CLIPS: { id: string; frames: Token[]; text: string }[] = [
   { id: 'hello', frames: ['h', 'h', 'e', 'l', 'l', '<pad>', 'l', 'o', 'o', '|', 'w', 'o', 'r', 'l', 'd', 'd'], text: 'hello world' },

@@ -1,13 +1,15 @@
 // A stand-in speech recognizer for the action's tests, run by the command engine: for each
 // utterance of the manifest it writes the true transcript from a JSON map of id → text, with the
 // last word dropped from every K-th utterance when `--drop-every K` is given (a "degraded model").
-// FAKE_STT_DELAY_MS makes it take that long first, like a slow model.
+// FAKE_STT_DELAY_MS makes it take that long first, like a slow model; FAKE_STT_STARTED names a
+// file it creates as it starts, so a test knows the engine is running.
 //
 //   node fake-stt.mjs <manifest> <output> <truth.json> [--drop-every K]
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+if (process.env.FAKE_STT_STARTED) appendFileSync(process.env.FAKE_STT_STARTED, `${process.pid}\n`);
 await sleep(Number(process.env.FAKE_STT_DELAY_MS ?? 0));
 
 const [manifestPath, outputPath, truthPath, flag, every] = process.argv.slice(2);

@@ -1,5 +1,10 @@
 import { QuantgateError } from '../../src/common/errors.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readActionInputs, shardArtifactName } from '../../src/action/inputs.js';
+import { ENGINE_NAMES } from '../../src/engines/catalogue.js';
+import { DEFAULT_DATASET_REVISION } from '../../src/pipeline/options.js';
+import { repoRoot } from '../helpers/paths.js';
 import { comparisonOutputs, modelOutputs } from '../../src/action/outputs.js';
 import { publicationOutputs } from '../../src/action/publish.js';
 import { sampleComparison } from '../report/comparison.js';
@@ -33,6 +38,13 @@ describe('action.yml', () => {
     expect(defaults['model-id']).toBe('kyutai/stt-1b-en_fr');
     expect(readActionInputs(inputsOf(defaults).getInput)).toEqual(readActionInputs(inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr' }).getInput));
     expect(yml.inputs.get('github-token')!.default).toBe('${{ github.token }}');
+  });
+
+  test('its descriptions name every engine of the catalogue and the LibriSpeech pin', async () => {
+    const text = await readFile(join(repoRoot, 'action.yml'), 'utf8');
+    const description = (input: string) => text.match(new RegExp(`^  ${input}:\\n    description: (.*)$`, 'm'))?.[1] ?? '';
+    for (const engine of ENGINE_NAMES) expect(description('engine')).toContain(engine);
+    expect(description('dataset-revision')).toContain(DEFAULT_DATASET_REVISION);
   });
 
   test('declares exactly the outputs the action sets', () => {

@@ -1,7 +1,7 @@
 // The bundled action in mode run, from a checkout without node_modules, against local fakes of the
 // Actions cache, results (artifact) service, GitHub API and Hugging Face Hub.
 
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FakeActionsCache } from '../servers/fake-actions-cache.js';
 import { FakeArtifactService } from '../servers/fake-artifact-service.js';
@@ -161,7 +161,7 @@ describe('mode run', () => {
     expect(run.summary).toContain('### quantgate WER gate: ✅ PASS');
   });
 
-  test('cancelling the step stops the evaluation with one line, and nothing is published', async () => {
+  test('cancelling the step stops the evaluation within 2 s with one line naming the stage, and nothing is published', async () => {
     const outDir = join(workspace, 'out-cancel');
     const run = await runBundledAction(
       checkout,
@@ -170,10 +170,33 @@ describe('mode run', () => {
       runnerEnv({ ...artifacts.env, FAKE_STT_DELAY_MS: '60000' }),
       (log) => log.includes('::group::transcribe'),
     );
-    expect(run.code).toBe(2);
-    expect(annotations(run, 'error')).toEqual(['the run was cancelled; nothing more was published']);
+    expect(annotations(run, 'error')).toEqual(['quantgate: stopped by SIGINT during the transcribe stage; no partial file was left behind']);
+    expect(run.code).toBe(130);
+    expect(run.stoppedAfterMs).toBeLessThan(2000);
     expect(run.stdout).not.toContain('::group::publish');
     await expect(readFile(join(outDir, 'eval_results.json'))).rejects.toThrow();
+  });
+
+  test('SIGTERM during a stalled artifact upload ends the step within 2 s with exit code 143', async () => {
+    const outDir = join(workspace, 'out-cancel-upload');
+    artifacts.blobs.holdUploads = true;
+    try {
+      const run = await runBundledAction(
+        checkout,
+        workspace,
+        evaluation(0, { 'out-dir': outDir, 'upload-artifacts': 'true', 'artifact-name': 'stalled' }),
+        runnerEnv(artifacts.env),
+        (log) => log.includes('::group::publish'),
+        'SIGTERM',
+      );
+      expect(annotations(run, 'error')).toEqual(['quantgate: stopped by SIGTERM during the publish stage; no partial file was left behind']);
+      expect(run.code).toBe(143);
+      expect(run.stoppedAfterMs).toBeLessThan(2000);
+      expect(artifacts.artifacts.filter((artifact) => artifact.name === 'stalled' && artifact.finalized)).toEqual([]);
+      expect((await readdir(outDir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
+    } finally {
+      artifacts.blobs.holdUploads = false;
+    }
   });
 
   test('comments on the pull request, then updates the same comment', async () => {

@@ -1,5 +1,5 @@
 import { renderJobSummary } from '../../src/action/summary.js';
-import { mergePartialResults } from '../../src/pipeline/merge.js';
+import { mergePartialResults } from '../../src/scoring/merge.js';
 import { planTensors } from '../../src/quant/plan.js';
 import { renderMarkdownSummary } from '../../src/report/markdown.js';
 import { sampleComparison } from '../report/comparison.js';

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic, writeDirAtomic, writeFileAtomic } from '../../src/common/atomic.js';
+import { AtomicFile, removeLiveTempPaths, writeAtomic, writeDirAtomic, writeFileAtomic } from '../../src/common/atomic.js';
 import { QuantgateError } from '../../src/common/errors.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 
@@ -53,5 +53,24 @@ describe('atomic writes', () => {
     const dir = await makeTempDir();
     await chmod(dir, 0o500);
     await expect(writeFileAtomic(join(dir, 'out.bin'), 'x')).rejects.toThrow(/choose a writable/);
+  });
+
+  test('removeLiveTempPaths deletes the temp files and folders still being written, and nothing that was committed', async () => {
+    const dir = await makeTempDir();
+    await writeFileAtomic(join(dir, 'done.txt'), 'kept');
+    const open = await AtomicFile.create(join(dir, 'open.bin'));
+    await open.write(Buffer.alloc(100));
+    let inside: string[] = [];
+    await expect(
+      writeDirAtomic(join(dir, 'shards'), async (tempDir) => {
+        await writeFile(join(tempDir, 'shard-aa'), 'x');
+        inside = await readdir(dir);
+        removeLiveTempPaths();
+        throw new Error('stopped');
+      }),
+    ).rejects.toThrow('stopped');
+    expect(inside.filter((name) => name.includes('.tmp-'))).toHaveLength(2);
+    expect(await readdir(dir)).toEqual(['done.txt']);
+    await open.abort();
   });
 });

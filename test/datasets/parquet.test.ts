@@ -200,22 +200,29 @@ describe('parquet over HTTP range requests', () => {
     );
   });
 
-  it('retries transient server errors and dropped connections', async () => {
-    const faults: (503 | 'drop')[] = [503, 'drop'];
+  it('retries transient server errors, timeouts and dropped connections, logging each retry', async () => {
+    const faults: (503 | 408 | 'drop')[] = [503, 'drop', 408];
     const server = await serve({ fault: (request) => (request.method === 'GET' ? faults.shift() : undefined) });
-    const { items } = await readAll({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')], http: { retryDelayMs: 1 } }, { maxSamples: 1 });
+    const lines: string[] = [];
+    const { items } = await readAll({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')], http: { retry: { baseDelayMs: 1 }, log: (line) => lines.push(line) } }, { maxSamples: 1 });
     expect(items.map((item) => item.id)).toEqual([utteranceId(0)]);
-    expect(server.requests.slice(1, 4).map(({ status }) => status)).toEqual([503, 0, 206]);
+    expect(server.requests.slice(1, 5).map(({ status }) => status)).toEqual([503, 0, 408, 206]);
+    const url = server.urlFor('/datasets/test.parquet');
+    expect(lines).toEqual([
+      `reading ${url}: HTTP 503 Service Unavailable; try 2 of 5 in 0.0 s`,
+      `reading ${url}: UND_ERR_SOCKET: other side closed; try 3 of 5 in 0.0 s`,
+      `reading ${url}: HTTP 408 Request Timeout; try 4 of 5 in 0.0 s`,
+    ]);
   });
 
   it('gives up after the last attempt, and names HTTP errors', async () => {
     const down = await serve({ fault: () => 503 });
-    await expect(openDataset({ kind: 'parquet', files: [down.urlFor('/datasets/test.parquet')], http: { retryDelayMs: 1, attempts: 2 } }, { sampleRate: 16000 })).rejects.toThrow(
+    await expect(openDataset({ kind: 'parquet', files: [down.urlFor('/datasets/test.parquet')], http: { retry: { baseDelayMs: 1, attempts: 2 } } }, { sampleRate: 16000 })).rejects.toThrow(
       /test\.parquet: HTTP 503 Service Unavailable after 2 attempts; check the network or the server, then run again$/,
     );
     const unreachable = await serve({ fault: () => 'drop' });
-    await expect(openDataset({ kind: 'parquet', files: [unreachable.urlFor('/datasets/test.parquet')], http: { retryDelayMs: 1, attempts: 2 } }, { sampleRate: 16000 })).rejects.toThrow(
-      /test\.parquet: (TypeError: )?fetch failed \(.+\) after 2 attempts; check the network or the server, then run again$/,
+    await expect(openDataset({ kind: 'parquet', files: [unreachable.urlFor('/datasets/test.parquet')], http: { retry: { baseDelayMs: 1, attempts: 2 } } }, { sampleRate: 16000 })).rejects.toThrow(
+      /test\.parquet: UND_ERR_SOCKET: other side closed after 2 attempts; check the network or the server, then run again$/,
     );
     const server = await serve();
     await expect(openDataset({ kind: 'parquet', files: [server.urlFor('/datasets/missing.parquet')] }, { sampleRate: 16000 })).rejects.toThrow(/missing\.parquet: HTTP 404 Not Found; check the URL, the dataset name and its revision$/);

@@ -1,9 +1,9 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, installCudaProvider } from '../../src/engines/cuda-install.js';
+import { CUDA_PROVIDER_LIBRARIES, GPU_PACKAGE_ID, installCudaProvider } from '../../src/runtime/cuda-install.js';
 import { findNvidiaGpu, resolveDevice, type DeviceProbes } from '../../src/engines/device.js';
-import type { DeviceChoice } from '../../src/pipeline/options.js';
+import type { DeviceChoice } from '../../src/engines/catalogue.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { recordingProgress } from '../helpers/progress.js';
 import { buildZip } from '../helpers/zip.js';

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineFactory } from '../../src/engines/engine.js';
+import { ENGINE_NAMES, mayNeedOnnxruntime, runsOnOnnxruntime } from '../../src/engines/catalogue.js';
 import { engineFactories, selectEngine } from '../../src/engines/registry.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { writeCtcModelFolder } from './onnx-ctc/ctc-test-model.js';
@@ -65,5 +66,21 @@ describe('selectEngine', () => {
   test('works with any list of factories, so more engines slot in', async () => {
     const custom: EngineFactory = { name: 'custom', accepts: async () => true, open: async () => Promise.reject(new Error('unused')) };
     expect(await selectEngine([...engineFactories(), custom], 'auto', { dir: emptyDir })).toBe(custom);
+  });
+});
+
+describe('the catalogue', () => {
+  test('--engine takes auto and every engine the registry builds', () => {
+    expect(ENGINE_NAMES).toEqual(['auto', ...engineFactories().map((factory) => factory.name)]);
+  });
+
+  test('says which engines need onnxruntime, before and after a model is seen', () => {
+    expect(runsOnOnnxruntime('command')).toBe(false);
+    expect(runsOnOnnxruntime('onnx-ctc')).toBe(true);
+    expect(runsOnOnnxruntime('kyutai-stt')).toBe(true);
+    expect(mayNeedOnnxruntime('command', { commandConfigured: true })).toBe(false);
+    expect(mayNeedOnnxruntime('auto', { commandConfigured: true })).toBe(false);
+    expect(mayNeedOnnxruntime('auto', { commandConfigured: false })).toBe(true);
+    expect(mayNeedOnnxruntime('onnx-ctc', { commandConfigured: true })).toBe(true);
   });
 });

@@ -11,6 +11,20 @@ describe('run options', () => {
     expect(options.maxSamples).toBe(100);
   });
 
+  test('LibriSpeech is pinned to one commit unless a revision is given; any other dataset defaults to main', () => {
+    const pin = '71cacbfb7e2354c4226d01e70d77d5fca3d04ba1';
+    expect(DEFAULT_RUN_OPTIONS.datasetRevision).toBe(pin);
+    expect(readRunOptions(optionValues({})).datasetRevision).toBe(pin);
+    expect(readRunOptions(optionValues({ dataset: 'openslr/librispeech_asr' })).datasetRevision).toBe(pin);
+    expect(readRunOptions(optionValues({ dataset: 'org/other' })).datasetRevision).toBe('main');
+    expect(readRunOptions(optionValues({ dataset: 'openslr/librispeech_asr', 'dataset-revision': 'main' })).datasetRevision).toBe('main');
+  });
+
+  test('--keep-single-file is read as a switch, unset by default', () => {
+    expect(readRunOptions(optionValues({})).keepSingleFile).toBeUndefined();
+    expect(readRunOptions(optionValues({ 'keep-single-file': false })).keepSingleFile).toBe(false);
+  });
+
   test('values are read and converted', () => {
     const options = readRunOptions(
       optionValues({

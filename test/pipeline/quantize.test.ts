@@ -98,9 +98,22 @@ describe('quantize stage', () => {
   test('switching format removes the previous format’s output of the same name', async () => {
     const outDir = await makeTempDir();
     await quantizeModel({ model: modelDir, outDir, maxShardBytes: 0 });
-    await quantizeModel({ model: modelDir, outDir, maxShardBytes: 8000 });
+    await quantizeModel({ model: modelDir, outDir, maxShardBytes: 8000, keepSingleFile: false });
     expect((await readdir(outDir)).sort()).toEqual(['tiny-q4-shards', 'tiny-q4.manifest.json']);
     expect((await readManifest(join(outDir, 'tiny-q4.manifest.json'))).format).toBe('bytes');
+    await quantizeModel({ model: modelDir, outDir, maxShardBytes: 8000, shardFormat: 'gguf-split' });
+    expect((await readdir(outDir)).sort()).toEqual(['tiny-q4-split', 'tiny-q4.manifest.json']);
+  });
+
+  test('byte shards keep the single .gguf they were cut from by default, and the manifest lists it apart', async () => {
+    const outDir = await makeTempDir();
+    const { output } = await quantizeModel({ model: modelDir, outDir, maxShardBytes: 8000 });
+    expect((await readdir(outDir)).sort()).toEqual(['tiny-q4-shards', 'tiny-q4.gguf', 'tiny-q4.manifest.json']);
+    expect(output!.singleFile).toBe(join(outDir, 'tiny-q4.gguf'));
+    expect(output!.files.every((file) => file.startsWith(join(outDir, 'tiny-q4-shards')))).toBe(true);
+    const manifest = await readManifest(join(outDir, 'tiny-q4.manifest.json'));
+    expect(manifest.singleFile?.path).toBe('tiny-q4.gguf');
+    expect(manifest.files).toHaveLength(output!.files.length);
   });
 
   test('a dry run plans and writes nothing', async () => {

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { byteShardName } from '../../src/formats/gguf/byte-shards.js';
-import { writeManifest, type OutputFormat } from '../../src/formats/gguf/manifest.js';
+import { writeManifest } from '../../src/formats/gguf/manifest.js';
+import type { OutputFormat } from '../../src/formats/gguf/output-layout.js';
 import { fixture, makeTempDir } from '../helpers/paths.js';
 
 export interface PublishedModel {

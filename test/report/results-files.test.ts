@@ -69,6 +69,6 @@ describe('eval_results files', () => {
   test('an unwritable output folder is a one-line error', async () => {
     const blocker = join(await makeTempDir(), 'file');
     await writeFile(blocker, '');
-    await expect(writeEvalResults(join(blocker, 'results'), sampleComparison())).rejects.toThrow(/^cannot create output folder .*; choose a writable --out path$/);
+    await expect(writeEvalResults(join(blocker, 'results'), sampleComparison())).rejects.toThrow(/^cannot create output folder .*; choose a writable --out-dir$/);
   });
 });

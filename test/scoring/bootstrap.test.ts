@@ -1,4 +1,4 @@
-import { DEFAULT_RESAMPLES, DEFAULT_SEED, pairedBootstrap, type PairedCounts } from '../../src/scoring/bootstrap.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED, pairedBootstrap, pairedBootstrapInSlices, type PairedCounts } from '../../src/scoring/bootstrap.js';
 import { SeededRandom } from '../../src/scoring/random.js';
 
 function syntheticCounts(seed: number, n: number): PairedCounts {
@@ -85,5 +85,30 @@ describe('pairedBootstrap', () => {
     expect(() => pairedBootstrap({ ...counts, candidateErrors: new Int32Array(9) })).toThrow(RangeError);
     expect(() => pairedBootstrap({ words: new Int32Array(0), referenceErrors: new Int32Array(0), candidateErrors: new Int32Array(0) })).toThrow(/no utterances to compare/);
     expect(() => pairedBootstrap({ ...counts, words: new Int32Array(10) })).toThrow(RangeError);
+  });
+});
+
+describe('pairedBootstrapInSlices', () => {
+  const counts: PairedCounts = {
+    words: Int32Array.from({ length: 300 }, (_, i) => 5 + (i % 17)),
+    referenceErrors: Int32Array.from({ length: 300 }, (_, i) => i % 3),
+    candidateErrors: Int32Array.from({ length: 300 }, (_, i) => (i * 7) % 4),
+  };
+
+  test('gives the interval pairedBootstrap gives, also when the resamples are not a whole number of slices', async () => {
+    for (const resamples of [1, 99, 1001]) {
+      expect(await pairedBootstrapInSlices(counts, { resamples, seed: 3 })).toEqual(pairedBootstrap(counts, { resamples, seed: 3 }));
+    }
+  });
+
+  test('a run of a million resamples ends at once when its signal is aborted', async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const testClean = { words: new Int32Array(2620).fill(20), referenceErrors: new Int32Array(2620).fill(1), candidateErrors: new Int32Array(2620).fill(2) };
+    const run = pairedBootstrapInSlices(testClean, { resamples: 1_000_000 }, controller.signal);
+    setTimeout(() => controller.abort(new Error('stopped')), 20);
+    await expect(run).rejects.toThrow('stopped');
+    // The whole run draws 2.6 billion indices, tens of seconds; a stop waits only for the slice in progress.
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

@@ -1,5 +1,5 @@
 import { QuantgateError } from '../../src/common/errors.js';
-import { compareSystems, pairById, summarizeComparison, type ComparisonInput, type NamedNormalizer } from '../../src/scoring/compare.js';
+import { compareSystems, compareSystemsInSlices, pairById, summarizeComparison, type ComparisonInput, type NamedNormalizer } from '../../src/scoring/compare.js';
 
 const lowercase: NamedNormalizer = { name: 'lowercase', normalize: (text) => text.toLowerCase().replace(/[.,]/g, '') };
 const dataset = { name: 'test-set', split: 'test' };
@@ -98,5 +98,23 @@ describe('compareSystems', () => {
     const second = compareSystems(all.slice(12), lowercase, { dataset });
     const merged = summarizeComparison({ ...first, utterances: [...first.utterances, ...second.utterances] });
     expect(merged).toEqual(whole);
+  });
+});
+
+describe('compareSystemsInSlices', () => {
+  test('gives exactly the comparison compareSystems gives', async () => {
+    const many = inputs(450, 37, 91).map((input, i) => ({ ...input, transcript: i % 2 ? input.transcript.toUpperCase() : input.transcript }));
+    const context = { dataset, bootstrap: { resamples: 1234, seed: 7 } };
+    expect(await compareSystemsInSlices(many, lowercase, context)).toEqual(compareSystems(many, lowercase, context));
+  });
+
+  test('stops between slices when its signal is aborted, with the signal\'s reason', async () => {
+    const controller = new AbortController();
+    let normalized = 0;
+    const counting: NamedNormalizer = { name: 'counting', normalize: (text) => (normalized++, text) };
+    const run = compareSystemsInSlices(inputs(1000, 0, 0), counting, { dataset, bootstrap: { resamples: 1_000_000 } }, controller.signal);
+    controller.abort(new Error('stop now'));
+    await expect(run).rejects.toThrow('stop now');
+    expect(normalized).toBeLessThan(3000);
   });
 });

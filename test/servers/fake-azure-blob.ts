@@ -31,6 +31,8 @@ export interface BlobRequest {
 export class FakeAzureBlob {
   /** Every request, in the order it arrived. */
   readonly requests: BlobRequest[] = [];
+  /** While true, uploads are received but never answered: a stalled upload. */
+  holdUploads = false;
   private readonly blobs = new Map<string, StoredBlob>();
   private readonly uncommitted = new Map<string, Map<string, Buffer>>();
   private readonly signingKey = randomBytes(16);
@@ -88,6 +90,7 @@ export class FakeAzureBlob {
       reply(status, { 'x-ms-error-code': code, 'content-type': 'application/xml' }, `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
 
     const body = await readBody(request);
+    if (this.holdUploads && method === 'PUT') return;
     if (account !== ACCOUNT || blob === '') return fail(400, 'InvalidUri');
     if (url.searchParams.get('sig') !== this.signature(blob)) return fail(403, 'AuthenticationFailed');
 

@@ -4,18 +4,15 @@
 
 import { QuantgateError } from '../../common/errors.js';
 import { createProgress } from '../../common/progress.js';
-import { downloadFromArtifact, downloadFromRelease, type DownloadedModel } from '../../publish/download.js';
-import { createGitHubClient, parseRepo } from '../../publish/github.js';
+import type { DownloadedModel } from '../../publish/download.js';
 import { numberOption, stringOption, type OptionValues } from '../../common/option-values.js';
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadReleaseCommand: Command = {
-  name: 'download-release',
-  summary: 'download a published quantized model from a release or an artifact and verify it',
   usage: `
-usage: quantgate download-release --tag <tag> [--repo <owner/name>] [--out <dir>] [--token <token>]
+usage: quantgate download-release --tag <tag> [--repo <owner/name>] [--out-dir <dir>] [--token <token>]
                                   [--manifest <name>] [--gguf-name <file>]
-       quantgate download-release --run-id <id> --artifact-id <id> [--repo <owner/name>] [--out <dir>] …
+       quantgate download-release --run-id <id> --artifact-id <id> [--repo <owner/name>] [--out-dir <dir>] …
 
 Downloads the manifest of a model that quantgate published, then every file it lists, checking
 each one's size and SHA-256 as it arrives. Byte shards (shard-aa, shard-ab, …) are joined into one
@@ -26,7 +23,8 @@ Nothing is written unless every file matched. Prints the paths written.
   --run-id <id>         with --artifact-id: the workflow run whose artifact holds it
   --artifact-id <id>    the artifact (its page is …/actions/runs/<run-id>/artifacts/<artifact-id>)
   --repo <owner/name>   the repository (default $GITHUB_REPOSITORY)
-  --out <dir>           the output folder (default the current folder); other files there stay
+  --out-dir <dir>       the output folder (default the current folder); other files there stay;
+                        --out also works
   --token <token>       GitHub token (default $GITHUB_TOKEN, else $GH_TOKEN); needed for private
                         repositories and for artifacts; prefer the variables, as arguments show in ps
   --manifest <name>     the manifest to use when the release or artifact holds several
@@ -41,11 +39,12 @@ Exit status: 0 downloaded and verified, 2 an error.
     'run-id': { type: 'string' },
     'artifact-id': { type: 'string' },
     repo: { type: 'string' },
-    out: { type: 'string' },
+    'out-dir': { type: 'string' },
     token: { type: 'string' },
     manifest: { type: 'string' },
     'gguf-name': { type: 'string' },
   },
+  aliases: { out: 'out-dir' },
   run: runDownloadRelease,
 };
 
@@ -59,17 +58,20 @@ async function runDownloadRelease(values: OptionValues, _positionals: string[], 
   }
   const repoText = stringOption(values, 'repo') ?? env.GITHUB_REPOSITORY;
   if (!repoText) throw new QuantgateError('--repo <owner/name> is required outside GitHub Actions (GITHUB_REPOSITORY is unset)');
+  // The GitHub client and the artifact SDK load only now, so that --help stays fast.
+  const [{ downloadFromArtifact, downloadFromRelease }, { createGitHubClient, parseRepo }] = await Promise.all([import('../../publish/download.js'), import('../../publish/github.js')]);
   const repo = parseRepo(repoText, stringOption(values, 'repo') === undefined ? 'GITHUB_REPOSITORY' : '--repo');
   const token = stringOption(values, 'token') || env.GITHUB_TOKEN || env.GH_TOKEN || undefined;
   const manifest = stringOption(values, 'manifest');
   const ggufName = stringOption(values, 'gguf-name');
   const options = {
-    out: stringOption(values, 'out') ?? '.',
+    out: stringOption(values, 'out-dir') ?? '.',
     progress: createProgress({ stream: context.stderr }),
     ...(manifest === undefined ? {} : { manifest }),
     ...(ggufName === undefined ? {} : { ggufName }),
   };
 
+  context.stop?.enter('download');
   let model: DownloadedModel;
   if (tag !== undefined) {
     model = await downloadFromRelease({ ...options, client: createGitHubClient({ env, ...(token ? { token } : {}) }), release: { ...repo, tag } });

@@ -9,8 +9,6 @@ import { choiceOption, flagOption, listOption, requiredString, stringOption, typ
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadCommand: Command = {
-  name: 'download',
-  summary: 'download a model or dataset from the Hugging Face Hub into the shared cache',
   usage: `
 usage: quantgate download --model-id <org/name> [--revision <rev>] [--include <globs>] [--exclude <globs>]
                           [--repo-type model|dataset] [--cache-dir <dir>] [--hf-token <token>]
@@ -63,6 +61,7 @@ async function runDownload(values: OptionValues, _positionals: string[], context
     offline: flagOption(values, 'offline') || undefined,
     env: context.env,
     progress,
+    signal: context.stop?.signal,
   });
   const cached = snapshot.files.filter((file) => file.fromCache).length;
   progress.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} file${snapshot.files.length === 1 ? '' : 's'}, ${formatBytes(snapshot.bytesDownloaded)} downloaded, ${cached} already in the cache`);

@@ -1,13 +1,40 @@
-// The commands of the quantgate CLI, in the order `--help` lists them.
+// The commands of the quantgate CLI, in the order `--help` lists them. Each is imported only when
+// it runs, so that `quantgate --help`, `normalize` and `wer` do not load the Hub client, the
+// artifact and cache SDKs or onnxruntime (bench/startup.bench.ts measures this).
 
-import type { Command } from '../command.js';
-import { downloadCommand } from './download.js';
-import { downloadReleaseCommand } from './download-release.js';
-import { normalizeCommand } from './normalize.js';
-import { quantizeCommand } from './quantize.js';
-import { runCommand } from './run.js';
-import { transcribeCommand } from './transcribe.js';
-import { verifyCommand } from './verify.js';
-import { werCommand } from './wer.js';
+import type { CommandEntry } from '../command.js';
 
-export const commands: Command[] = [runCommand, quantizeCommand, verifyCommand, transcribeCommand, downloadCommand, normalizeCommand, werCommand, downloadReleaseCommand];
+export const commands: readonly CommandEntry[] = [
+  {
+    name: 'run',
+    summary: 'quantize, evaluate original and quantized WER, and gate (offline demo with no arguments)',
+    load: async () => (await import('./run.js')).runCommand,
+  },
+  { name: 'quantize', summary: 'quantize safetensors weights to sharded GGUF (Q4_0 by default)', load: async () => (await import('./quantize.js')).quantizeCommand },
+  {
+    name: 'verify',
+    summary: 'check a quantized model: GGUF structure, manifest sha256s, values against the source',
+    load: async () => (await import('./verify.js')).verifyCommand,
+  },
+  {
+    name: 'transcribe',
+    summary: 'transcribe audio files with an engine, from the original weights or a quantized GGUF',
+    load: async () => (await import('./transcribe.js')).transcribeCommand,
+  },
+  { name: 'download', summary: 'download a model or dataset from the Hugging Face Hub into the shared cache', load: async () => (await import('./download.js')).downloadCommand },
+  {
+    name: 'normalize',
+    summary: 'normalize transcripts on stdin the way WER scoring does, one line out per line in',
+    load: async () => (await import('./normalize.js')).normalizeCommand,
+  },
+  {
+    name: 'wer',
+    summary: 'word error rate of transcript files; with --baseline, gate the WER difference of two systems',
+    load: async () => (await import('./wer.js')).werCommand,
+  },
+  {
+    name: 'download-release',
+    summary: 'download a published quantized model from a release or an artifact and verify it',
+    load: async () => (await import('./download-release.js')).downloadReleaseCommand,
+  },
+];

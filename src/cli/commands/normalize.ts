@@ -8,8 +8,6 @@ import { choiceOption } from '../../common/option-values.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const normalizeCommand: Command = {
-  name: 'normalize',
-  summary: 'normalize transcripts on stdin the way WER scoring does, one line out per line in',
   usage: `
 usage: quantgate normalize [--normalizer whisper|basic|none] < transcripts.txt
 

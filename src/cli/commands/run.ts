@@ -3,9 +3,10 @@
 // Exit code 0 on PASS, 1 on FAIL, 2 on any error.
 
 import { createProgress } from '../../common/progress.js';
-import { readRunOptions } from '../../pipeline/options.js';
-import { runPipeline } from '../../pipeline/run.js';
-import { renderTextSummary } from '../../report/markdown.js';
+import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
+import { SHARD_FORMATS } from '../../formats/gguf/output-layout.js';
+import { DEFAULT_DATASET, DEFAULT_DATASET_REVISION, DEFAULT_RUN_OPTIONS, readRunOptions } from '../../pipeline/options.js';
+import { renderTextSummary } from '../../report/terminal.js';
 import { formatPlanTotals } from '../../report/plan-table.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
 
@@ -23,11 +24,11 @@ const options: OptionSpec = {
   keep: { type: 'string', multiple: true },
   skip: { type: 'string', multiple: true },
   offline: { type: 'boolean' },
+  'keep-single-file': { type: 'boolean' },
+  'no-keep-single-file': { type: 'boolean' },
 };
 
 export const runCommand: Command = {
-  name: 'run',
-  summary: 'quantize, evaluate original and quantized WER, and gate (offline demo with no arguments)',
   usage: `
 usage: quantgate run [options]
 
@@ -44,22 +45,26 @@ model
 quantization
   --quant-type <t>             q4_0 | q8_0 | f16 | f32 (default q4_0)
   --max-shard-size <MB>        largest file, MB of 1024·1024 bytes; 0 = one file (default 512)
-  --shard-format <f>           bytes | gguf-split (default bytes)
+  --shard-format <f>           ${SHARD_FORMATS.join(' | ')} (default ${DEFAULT_RUN_OPTIONS.shardFormat})
+  --keep-single-file           beside byte shards, keep the single .gguf too (the default for bytes);
+                               --no-keep-single-file writes only the shards
   --keep <globs>, --skip <globs>, --preset kyutai-stt
 data
   --dataset <id|path|url>      Hub dataset, local folder, parquet file or URL, or manifest
                                (default: the demo test set for the demo model, else openslr/librispeech_asr)
-  --dataset-revision <rev>     --dataset-config <name>     --split <name> (default test.clean)
+  --dataset-revision <rev>     branch, tag or commit (default ${DEFAULT_DATASET_REVISION.slice(0, 12)}… for
+                               ${DEFAULT_DATASET}, main for any other); results record the commit
+  --dataset-config <name>      --split <name> (default ${DEFAULT_RUN_OPTIONS.split})
   --max-samples <n>            first N utterances in a fixed order (default 100; 0 = all)
   --max-duration <s>           --max-failed-utterances <n> (default 0)
   --audio-column, --text-column, --id-column <name>   parquet columns
   --shard <i/n>                evaluate only shard i of n (matrix jobs; the gate is decided on merge)
   --normalizer <n>             whisper | basic | none (default whisper)
 engine
-  --engine <e>                 auto | onnx-ctc | kyutai-stt | command (default auto)
+  --engine <e>                 ${ENGINE_NAMES.join(' | ')} (default auto)
   --reference-command <tpl>, --candidate-command <tpl>, --command-timeout <s>   (see docs/ENGINES.md)
-  --candidate-mode <m>         matmulnbits | dequant (default matmulnbits)
-  --device <d>                 auto | cpu | cuda (default auto)
+  --candidate-mode <m>         ${CANDIDATE_MODES.join(' | ')} (default ${DEFAULT_RUN_OPTIONS.candidateMode})
+  --device <d>                 ${DEVICES.join(' | ')} (default auto)
   --batch-size <n>             utterances per engine call (default 8)
 gate
   --threshold <points>         largest allowed WER increase, absolute points (default 2.0)
@@ -68,33 +73,28 @@ gate
 output
   --out-dir <dir>              GGUF or shards, manifest, eval_results.{txt,json} (default models)
   --threads <n>                quantization threads (default: one per core)
+
+As in \`quantgate quantize\`, --model and --type are accepted for --model-path and --quant-type.
 `,
   options,
+  aliases: { model: 'model-path', type: 'quant-type' },
   async run(values, _positionals, context) {
     const runOptions = readRunOptions(values);
+    const { runPipeline } = await import('../../pipeline/run.js');
     const progress = createProgress({ stream: context.stderr });
-    const abort = new AbortController();
-    const interrupt = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    try {
-      const result = await runPipeline(runOptions, { progress, env: context.env, signal: abort.signal });
-      context.stdout.write(
-        [
-          '',
-          renderTextSummary(result.comparison).trimEnd(),
-          '',
-          formatPlanTotals(result.plan),
-          `quantized model: ${result.quantized.format === 'single' ? result.quantized.files[0] : `${result.quantized.files.length} files`} (manifest ${result.quantized.manifestPath})`,
-          `results: ${result.results.textPath}, ${result.results.jsonPath}`,
-          ...(result.partial ? ['partial run (one shard): the gate is decided when the shards are merged'] : []),
-          '',
-        ].join('\n'),
-      );
-      return result.passed ? EXIT_OK : EXIT_GATE_FAILED;
-    } finally {
-      process.removeListener('SIGINT', interrupt);
-      process.removeListener('SIGTERM', interrupt);
-    }
+    const result = await runPipeline(runOptions, { progress, env: context.env, signal: context.stop?.signal, onStage: (stage) => context.stop?.enter(stage) });
+    context.stdout.write(
+      [
+        '',
+        renderTextSummary(result.comparison).trimEnd(),
+        '',
+        formatPlanTotals(result.plan),
+        `quantized model: ${result.quantized.format === 'single' ? result.quantized.files[0] : `${result.quantized.files.length} files`} (manifest ${result.quantized.manifestPath})`,
+        `results: ${result.results.textPath}, ${result.results.jsonPath}`,
+        ...(result.partial ? ['partial run (one shard): the gate is decided when the shards are merged'] : []),
+        '',
+      ].join('\n'),
+    );
+    return result.passed ? EXIT_OK : EXIT_GATE_FAILED;
   },
 };

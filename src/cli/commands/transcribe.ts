@@ -3,28 +3,26 @@
 // model. For trying a model, an engine setup or a device before a full run.
 
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { AudioDecoder } from '../../audio/decode.js';
-import { Resampler } from '../../audio/resample.js';
+import { dirname, join } from 'node:path';
+import type { AudioDecoder } from '../../audio/decode.js';
+import type { Resampler } from '../../audio/resample.js';
 import { QuantgateError, describeError, isQuantgateError } from '../../common/errors.js';
 import { choiceOption, flagOption, numberOption, requiredString, stringOption } from '../../common/option-values.js';
 import { createProgress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
-import { resolveDevice } from '../../engines/device.js';
+import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES, runsOnOnnxruntime } from '../../engines/catalogue.js';
 import type { QuantizedModel, Variant } from '../../engines/engine.js';
-import { engineFactories, selectEngine } from '../../engines/registry.js';
 import { BYTE_SHARD_PREFIX } from '../../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../../formats/gguf/open.js';
-import { CANDIDATE_MODES, DEFAULT_RUN_OPTIONS, DEVICES, ENGINE_NAMES } from '../../pipeline/options.js';
+import { manifestCandidates } from '../../formats/gguf/output-layout.js';
+import { DEFAULT_RUN_OPTIONS } from '../../pipeline/options.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 export const transcribeCommand: Command = {
-  name: 'transcribe',
-  summary: 'transcribe audio files with an engine, from the original weights or a quantized GGUF',
   usage: `
-usage: quantgate transcribe --model <dir> [options] <audio files…>
+usage: quantgate transcribe --model-path <dir> [options] <audio files…>
 
-  --model <dir>               the model folder (e.g. a Hugging Face snapshot)
+  --model-path <dir>          the model folder (e.g. a Hugging Face snapshot); --model also works
   --gguf <path>               use the candidate: weights from this quantized model (a .gguf,
                               a folder of byte shards, or a gguf-split part or folder)
   --engine <e>                ${ENGINE_NAMES.join(' | ')} (default auto)
@@ -40,7 +38,7 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
 <file><TAB><text>, in the order given.
 `,
   options: {
-    model: { type: 'string' },
+    'model-path': { type: 'string' },
     gguf: { type: 'string' },
     engine: { type: 'string' },
     device: { type: 'string' },
@@ -51,13 +49,23 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
     'batch-size': { type: 'string' },
     json: { type: 'boolean' },
   },
+  aliases: { model: 'model-path' },
   allowPositionals: true,
   async run(values, files, context) {
-    const dir = requiredString(values, 'model');
+    const dir = requiredString(values, 'model-path');
     if (files.length === 0) throw new QuantgateError('no audio files given; pass WAV or FLAC files after the options');
     const batchSize = numberOption(values, 'batch-size', { min: 1, integer: true }) ?? DEFAULT_RUN_OPTIONS.batchSize;
     const json = flagOption(values, 'json') ?? false;
     const progress = createProgress({ stream: context.stderr });
+    const signal = context.stop?.signal;
+    context.stop?.enter('load');
+    // The engines, onnxruntime and the audio decoders load only now, so that --help stays fast.
+    const [{ engineFactories, selectEngine }, { resolveDevice }, { AudioDecoder }, { Resampler }] = await Promise.all([
+      import('../../engines/registry.js'),
+      import('../../engines/device.js'),
+      import('../../audio/decode.js'),
+      import('../../audio/resample.js'),
+    ]);
     const factories = engineFactories({
       referenceCommand: stringOption(values, 'reference-command'),
       candidateCommand: stringOption(values, 'candidate-command'),
@@ -66,18 +74,22 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
       progress,
     });
     const factory = await selectEngine(factories, choiceOption(values, 'engine', ENGINE_NAMES) ?? 'auto', { dir });
-    const device = await resolveDevice(choiceOption(values, 'device', DEVICES) ?? 'auto', { env: context.env, progress, onnxruntime: factory.name !== 'command' });
+    const device = await resolveDevice(choiceOption(values, 'device', DEVICES) ?? 'auto', { env: context.env, progress, onnxruntime: runsOnOnnxruntime(factory.name) });
     const gguf = stringOption(values, 'gguf');
     const variant: Variant = gguf === undefined ? { kind: 'reference' } : { kind: 'candidate', quantized: await quantizedModelAt(gguf) };
     const engine = await factory.open({ dir }, variant, { device });
+    context.stop?.enter('transcribe');
     const decoder = new AudioDecoder();
     const resampler = new Resampler(engine.sampleRate);
     try {
       for (let start = 0; start < files.length; start += batchSize) {
         const batch = files.slice(start, start + batchSize);
         const utterances: Utterance[] = [];
-        for (const file of batch) utterances.push(await readUtterance(file, decoder, resampler));
-        const transcripts = await engine.transcribe(utterances);
+        for (const file of batch) {
+          signal?.throwIfAborted();
+          utterances.push(await readUtterance(file, decoder, resampler));
+        }
+        const transcripts = await engine.transcribe(utterances, signal);
         transcripts.forEach(({ text, tokens }, i) => {
           const line = json ? JSON.stringify({ file: batch[i], text, engine: engine.name, device: engine.device, ...(tokens && { tokens }) }) : `${batch[i]}\t${text}`;
           context.stdout.write(`${line}\n`);
@@ -126,7 +138,7 @@ async function quantizedModelAt(path: string): Promise<QuantizedModel> {
   return { files: [path], format: 'single', manifestPath: manifestBeside(path), open };
 }
 
-/** Where `quantgate quantize` writes the manifest of its output `<name>.gguf`, `<name>-shards` or `<name>-split`; transcribe never reads it. */
+/** Where `quantgate quantize` writes the manifest of the output at `output`; transcribe never reads it. */
 function manifestBeside(output: string): string {
-  return join(dirname(output), `${basename(output).replace(/(\.gguf|-shards|-split)$/, '')}.manifest.json`);
+  return manifestCandidates(output)[0]!;
 }

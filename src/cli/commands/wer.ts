@@ -4,9 +4,9 @@
 import { QuantgateError } from '../../common/errors.js';
 import { choiceOption, flagOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
-import { renderTextSummary } from '../../report/markdown.js';
+import { renderTextSummary } from '../../report/terminal.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
-import { compareSystems, type NamedNormalizer } from '../../scoring/compare.js';
+import { compareSystemsInSlices, type NamedNormalizer } from '../../scoring/compare.js';
 import { formatInteger, formatPercent } from '../../scoring/figures.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES } from '../../scoring/gate.js';
 import { NORMALIZER_NAMES, createNormalizer } from '../../scoring/normalize/index.js';
@@ -16,8 +16,6 @@ import { scoreCorpus } from '../../scoring/wer.js';
 const COMPARISON_OPTIONS = ['threshold', 'gate-mode', 'seed', 'resamples'] as const;
 
 export const werCommand: Command = {
-  name: 'wer',
-  summary: 'word error rate of transcript files; with --baseline, gate the WER difference of two systems',
   usage: `
 usage: quantgate wer --reference <file> --hypothesis <file> [--normalizer whisper|basic|none] [--json]
        quantgate wer --reference <file> --hypothesis <file> --baseline <file> [--threshold <points>]
@@ -79,6 +77,7 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
     resamples: numberOption(values, 'resamples', { integer: true, min: 100, max: 1_000_000 }),
   };
 
+  context.stop?.enter('score');
   const files = await Promise.all([referencePath, hypothesisPath, ...(baselinePath === undefined ? [] : [baselinePath])].map(readTranscriptFile));
   const [reference, hypothesis, baseline] = files;
   const paired = pairTranscripts(reference!, baseline ? [hypothesis!, baseline] : [hypothesis!]);
@@ -104,7 +103,7 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
     reference: { text: baselineText! },
     candidate: { text: candidateText! },
   }));
-  const comparison = compareSystems(inputs, normalizer, { dataset: { name: referencePath }, gate, bootstrap });
+  const comparison = await compareSystemsInSlices(inputs, normalizer, { dataset: { name: referencePath }, gate, bootstrap }, context.stop?.signal);
   if (json) {
     const { utterances: _perUtterance, ...summary } = comparison;
     context.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { WavEncoding } from '../../audio/wav-writer.js';
+import { holdTempPath, releaseTempPath } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { formatCount } from '../../common/format.js';
 import type { Progress } from '../../common/progress.js';
@@ -128,6 +129,7 @@ class CommandEngine implements Engine {
     signal?.throwIfAborted();
     const { tempDir, wavEncoding, env, logger } = this.settings;
     const dir = await makeScratchDir(tempDir);
+    holdTempPath(dir);
     try {
       const manifest = await writeBatchInput(dir, utterances, wavEncoding).catch((error: unknown) => {
         if (error instanceof QuantgateError) throw error;
@@ -149,6 +151,7 @@ class CommandEngine implements Engine {
       return checked.transcripts;
     } finally {
       await rm(dir, { recursive: true, force: true });
+      releaseTempPath(dir);
     }
   }
 

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { QuantgateError, describeError } from '../../common/errors.js';
+import { onForcedStop } from '../../common/stop.js';
 
 export interface GroupRunOptions {
   env: NodeJS.ProcessEnv;
@@ -58,6 +59,8 @@ export async function runProcessGroup(command: string, options: GroupRunOptions)
       signalGroup('SIGTERM');
       killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
     };
+    // A run that must exit before the group has ended kills it outright, so nothing outlives quantgate.
+    const forgetGroup = onForcedStop(() => signalGroup('SIGKILL'));
     const timeout =
       options.timeoutMs === undefined
         ? undefined
@@ -67,6 +70,7 @@ export async function runProcessGroup(command: string, options: GroupRunOptions)
           }, options.timeoutMs);
     options.signal?.addEventListener('abort', stop, { once: true });
     const settle = () => {
+      forgetGroup();
       clearTimeout(timeout);
       clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', stop);

@@ -11,6 +11,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { holdTempPath, releaseTempPath } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { ModelBuilder, type Dim, type NodeOptions } from '../onnx/builder.js';
 import { MICROSOFT_DOMAIN } from '../onnx/candidate.js';
@@ -33,6 +34,7 @@ export interface OnnxGraph {
 /** Removes the graph's folder; its model can no longer be loaded. */
 export async function disposeGraph(graph: OnnxGraph): Promise<void> {
   await rm(graph.dir, { recursive: true, force: true });
+  releaseTempPath(graph.dir);
 }
 
 export class GraphWriter {
@@ -48,6 +50,8 @@ export class GraphWriter {
   /** Writes a graph with `fill`, its folder made in `parent`; on failure nothing is left on disk. */
   static async write(fill: (g: GraphWriter) => Promise<void>, parent = tmpdir()): Promise<OnnxGraph> {
     const dir = await mkdtemp(join(parent, 'quantgate-graph-'));
+    // Gigabytes of weights: a stopped run must not leave them behind.
+    holdTempPath(dir);
     let writer: GraphWriter | undefined;
     try {
       writer = new GraphWriter(dir, openSync(join(dir, WEIGHTS_FILE), 'w'));
@@ -55,6 +59,7 @@ export class GraphWriter {
       return { model: writer.builder.build(), dir };
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
+      releaseTempPath(dir);
       throw error;
     } finally {
       if (writer) closeSync(writer.weights);

@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { QuantgateError, describeError } from '../../common/errors.js';
-import { MalformedProtoError, ProtoReader, WireType } from '../onnx/wire.js';
+import { MalformedProtoError, ProtoReader, WireType } from '../../protobuf/wire.js';
 
 /** sentencepiece_model.proto: ModelProto.SentencePiece.Type. */
 const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;

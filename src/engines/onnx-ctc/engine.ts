@@ -11,7 +11,7 @@ import type { Utterance } from '../../datasets/utterance.js';
 import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
 import type { CandidateTranscript, Device, Engine, EngineFactory, ModelSource, ReferenceTranscript, TokenScoring, Transcript, Variant } from '../engine.js';
 import { summarizeCoverage, type CandidateCoverage, type SubstitutionMode } from '../onnx/candidate.js';
-import { sessionOptions } from '../ort-session.js';
+import { sessionOptions } from '../../runtime/session-options.js';
 import { padBatch } from './batch.js';
 import { buildCandidateModel } from './candidate-model.js';
 import { greedyCtc } from './ctc-decode.js';

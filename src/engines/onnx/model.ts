@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { allTensors } from './graph.js';
-import { decodeMessage, encodeMessage } from './message.js';
+import { decodeMessage, encodeMessage } from '../../protobuf/message.js';
 import { DATA_LOCATION_EXTERNAL, ModelSchema, type ModelProto } from './proto.js';
-import { MalformedProtoError, ProtoReader } from './wire.js';
+import { MalformedProtoError, ProtoReader } from '../../protobuf/wire.js';
 
 /** Decodes an ONNX model; `source` names the bytes in errors (usually the file path). */
 export function decodeModel(bytes: Uint8Array, source = 'model.onnx'): ModelProto {

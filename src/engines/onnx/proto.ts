@@ -2,7 +2,7 @@
 // Fields not listed here (training info, functions, sparse tensors, segments, string/double data…)
 // are kept verbatim in `unknownFields`, so a decoded model re-encodes to the same model.
 
-import { defineSchema, type Message, type MessageSchema } from './message.js';
+import { defineSchema, type Message, type MessageSchema } from '../../protobuf/message.js';
 
 /** TensorProto.DataType. */
 export const DataType = {

@@ -2,9 +2,11 @@
 // bytes each, in a folder that appears only once complete, so `cat shard-* > model.gguf`
 // rebuilds the file. Names follow coreutils `split`: two letters (aa … yz), then the suffix grows
 // so that names keep sorting in file order (yz, zaaa, …, zyzz, zzaaaa, …). Each chunk's SHA-256
-// is computed while it is written.
+// is computed while it is written. Shards are written while the tensors are converted, or cut
+// from a single .gguf already written when that file is kept too.
 
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDirAtomic } from '../../common/atomic.js';
@@ -16,6 +18,8 @@ import { GgufWriter, type GgufDataWriter } from './writer.js';
 export const BYTE_SHARD_PREFIX = 'shard-';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+/** Read size when cutting an existing file into shards. */
+const COPY_CHUNK_BYTES = 4 << 20;
 
 /** The file name of the `index`-th (0-based) byte shard. */
 export function byteShardName(index: number): string {
@@ -41,9 +45,7 @@ export function byteShardName(index: number): string {
  * `dir` (replacing it only once complete). `fill` writes every tensor through the writer it gets.
  */
 export async function writeByteShards(dir: string, layout: GgufLayout, shardBytes: number, fill: (writer: GgufDataWriter) => Promise<void>): Promise<WrittenFile[]> {
-  if (!Number.isSafeInteger(shardBytes) || shardBytes < 1) {
-    throw new QuantgateError(`byte shard size ${shardBytes} is not a whole number of bytes ≥ 1; choose a positive shard size`);
-  }
+  checkShardBytes(shardBytes);
   return writeDirAtomic(dir, async (tempDir) => {
     const sink = new ByteShardSink(tempDir, dir, shardBytes);
     try {
@@ -56,6 +58,33 @@ export async function writeByteShards(dir: string, layout: GgufLayout, shardByte
       throw error;
     }
   });
+}
+
+/**
+ * Cuts the GGUF file at `source` into byte shards of at most `shardBytes` in the folder `dir`, as
+ * `writeByteShards` would have written them; `onBytes` hears the progress.
+ */
+export async function copyIntoByteShards(source: string, dir: string, shardBytes: number, onBytes: (count: number) => void = () => undefined): Promise<WrittenFile[]> {
+  checkShardBytes(shardBytes);
+  return writeDirAtomic(dir, async (tempDir) => {
+    const sink = new ByteShardSink(tempDir, dir, shardBytes);
+    try {
+      for await (const chunk of createReadStream(source, { highWaterMark: COPY_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+        await sink.write(chunk);
+        onBytes(chunk.byteLength);
+      }
+      return await sink.close();
+    } catch (error) {
+      await sink.abandon();
+      throw error;
+    }
+  });
+}
+
+function checkShardBytes(shardBytes: number): void {
+  if (!Number.isSafeInteger(shardBytes) || shardBytes < 1) {
+    throw new QuantgateError(`byte shard size ${shardBytes} is not a whole number of bytes ≥ 1; choose a positive shard size`);
+  }
 }
 
 interface OpenShard {

@@ -6,6 +6,10 @@
 //   files            [{ path, size, sha256 }] in order; path relative to the manifest's folder,
 //                    with "/" separators; sha256 lowercase hex
 //   totalSize        the sum of the file sizes (for 'bytes', the size of the rebuilt .gguf)
+//   singleFile?      { path, size, sha256 } of the single .gguf kept beside byte shards: the same
+//                    bytes as the shards concatenated, so its sha256 also checks a rebuilt file.
+//                    Not among `files`: an upload of the shards and the manifest is complete
+//                    without it, and a check skips it where it is absent
 //   tensorCount      tensors in the model
 //   source           { repoId?, revision?, path? }: the Hub repository and commit, or local path
 //   tool             { name, version }: what wrote it
@@ -18,9 +22,9 @@ import { writeFileAtomic } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { hashFile } from '../../common/file-hash.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output-layout.js';
 import type { WrittenFile } from './sink.js';
 
-export type OutputFormat = 'single' | 'bytes' | 'gguf-split';
 
 export interface ManifestFile {
   path: string;
@@ -33,6 +37,7 @@ export interface Manifest {
   format: OutputFormat;
   files: ManifestFile[];
   totalSize: number;
+  singleFile?: ManifestFile;
   tensorCount: number;
   source: { repoId?: string; revision?: string; path?: string };
   tool: { name: string; version: string };
@@ -43,29 +48,31 @@ export interface ManifestInput {
   format: OutputFormat;
   /** The files as the writers report them; they must lie in the manifest's folder or below. */
   files: readonly WrittenFile[];
+  /** The single .gguf kept beside byte shards. */
+  singleFile?: WrittenFile;
   tensorCount: number;
   source: Manifest['source'];
   tool: Manifest['tool'];
   createdAt?: string;
 }
 
-const FORMATS: readonly OutputFormat[] = ['single', 'bytes', 'gguf-split'];
-
 /** Writes the manifest for `input` to `manifestPath` atomically and returns it. */
 export async function writeManifest(manifestPath: string, input: ManifestInput): Promise<Manifest> {
   const base = dirname(manifestPath);
-  const files = input.files.map((file) => {
+  const listed = (file: WrittenFile): ManifestFile => {
     const path = relative(base, file.path);
     if (path === '' || isAbsolute(path) || path.split(sep)[0] === '..') {
       throw new Error(`manifest ${manifestPath} cannot list ${file.path}, which is outside its folder`);
     }
     return { path: path.split(sep).join('/'), size: file.size, sha256: file.sha256 };
-  });
+  };
+  const files = input.files.map(listed);
   const manifest: Manifest = {
     manifestVersion: 1,
     format: input.format,
     files,
     totalSize: files.reduce((sum, file) => sum + file.size, 0),
+    ...(input.singleFile && { singleFile: listed(input.singleFile) }),
     tensorCount: input.tensorCount,
     source: input.source,
     tool: input.tool,
@@ -96,16 +103,25 @@ export async function verifyManifest(manifestPath: string, options: { progress?:
   const manifest = await readManifest(manifestPath);
   const task = (options.progress ?? silentProgress).task('verifying', { total: manifest.totalSize, unit: 'bytes' });
   const bad: string[] = [];
-  for (const file of manifest.files) {
-    const path = join(dirname(manifestPath), ...file.path.split('/'));
-    const size = (await stat(path).catch(() => undefined))?.size;
+  const check = async (file: ManifestFile, size: number | undefined, path: string) => {
     if (size === undefined) bad.push(`${file.path} (missing)`);
     else if (size !== file.size) bad.push(`${file.path} (${size} bytes, expected ${file.size})`);
     else if ((await sha256Of(path, (bytes) => task.advance(bytes))) !== file.sha256) bad.push(`${file.path} (sha256 differs)`);
+  };
+  for (const file of manifest.files) {
+    const path = join(dirname(manifestPath), ...file.path.split('/'));
+    await check(file, (await stat(path).catch(() => undefined))?.size, path);
+  }
+  // The single file is optional: a download of the shards and the manifest is complete without it.
+  if (manifest.singleFile) {
+    const path = join(dirname(manifestPath), ...manifest.singleFile.path.split('/'));
+    const size = (await stat(path).catch(() => undefined))?.size;
+    if (size !== undefined) await check(manifest.singleFile, size, path);
   }
   task.finish();
+  const listed = manifest.files.length + (manifest.singleFile ? 1 : 0);
   if (bad.length > 0) {
-    throw new QuantgateError(`${bad.length} of ${manifest.files.length} files do not match ${manifestPath}: ${bad.join(', ')}; download ${bad.length === 1 ? 'it' : 'them'} again`);
+    throw new QuantgateError(`${bad.length} of ${listed} files do not match ${manifestPath}: ${bad.join(', ')}; download ${bad.length === 1 ? 'it' : 'them'} again`);
   }
   return manifest;
 }
@@ -120,19 +136,26 @@ function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const manifest = value as Partial<Record<keyof Manifest, unknown>>;
   if (manifest.manifestVersion !== 1) return `manifestVersion is ${JSON.stringify(manifest.manifestVersion)}, not 1`;
-  if (!FORMATS.includes(manifest.format as OutputFormat)) return `format ${JSON.stringify(manifest.format)} is not one of ${FORMATS.join(', ')}`;
+  if (!OUTPUT_FORMATS.includes(manifest.format as OutputFormat)) return `format ${JSON.stringify(manifest.format)} is not one of ${OUTPUT_FORMATS.join(', ')}`;
   if (!Array.isArray(manifest.files) || manifest.files.length === 0) return 'files is not a non-empty list';
-  for (const file of manifest.files as Partial<ManifestFile>[]) {
-    const path = file?.path;
-    if (typeof path !== 'string' || path === '' || path.startsWith('/') || path.split('/').includes('..')) return `file path ${JSON.stringify(path)} is not relative to the manifest's folder`;
-    if (!Number.isSafeInteger(file.size) || file.size! < 0) return `${path} has no valid size`;
-    if (typeof file.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file.sha256)) return `${path} has no valid sha256`;
+  for (const file of [...(manifest.files as unknown[]), ...(manifest.singleFile === undefined ? [] : [manifest.singleFile])]) {
+    const problem = fileProblem(file as Partial<ManifestFile> | undefined);
+    if (problem) return problem;
   }
+  if (manifest.singleFile !== undefined && manifest.format !== 'bytes') return `singleFile is listed for format ${manifest.format}, which is not cut from one file`;
   const sum = (manifest.files as ManifestFile[]).reduce((total, file) => total + file.size, 0);
   if (manifest.totalSize !== sum) return `totalSize ${JSON.stringify(manifest.totalSize)} is not the sum of the file sizes, ${sum}`;
   if (!Number.isSafeInteger(manifest.tensorCount) || (manifest.tensorCount as number) < 0) return 'tensorCount is not a whole number';
   if (typeof manifest.source !== 'object' || manifest.source === null) return 'source is not an object';
   const tool = manifest.tool as Partial<Manifest['tool']> | undefined;
   if (typeof tool?.name !== 'string' || typeof tool.version !== 'string') return 'tool has no name and version';
+  return undefined;
+}
+
+function fileProblem(file: Partial<ManifestFile> | undefined): string | undefined {
+  const path = file?.path;
+  if (typeof path !== 'string' || path === '' || path.startsWith('/') || path.split('/').includes('..')) return `file path ${JSON.stringify(path)} is not relative to the manifest's folder`;
+  if (!Number.isSafeInteger(file!.size) || file!.size! < 0) return `${path} has no valid size`;
+  if (typeof file!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file!.sha256)) return `${path} has no valid sha256`;
   return undefined;
 }

@@ -2,7 +2,7 @@
 // whisper/normalizers/basic.py): dropping bracketed annotations, and turning marks, symbols and
 // punctuation into spaces, with or without stripping diacritics.
 
-const BRACKETED = /[<\[][^>\]]*[>\]]/gu;
+const BRACKETED = /[<[][^>\]]*[>\]]/gu;
 const PARENTHESIZED = /\([^)]+?\)/gu;
 
 /** Removes `[laughter]`, `<unk>` and `(inaudible)`-style annotations (on lower-cased text, as Whisper does). */

@@ -36,7 +36,7 @@ const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['download-r
 describe('quantgate download-release', () => {
   test('downloads a release, rebuilds the GGUF and prints its path', async () => {
     const out = await makeTempDir();
-    const { code, stdout } = await run(['--tag', 'v1', '--repo', 'octo/models', '--out', out]);
+    const { code, stdout } = await run(['--tag', 'v1', '--repo', 'octo/models', '--out-dir', out]);
     expect(code).toBe(EXIT_OK);
     expect(stdout).toBe(`${join(out, 'stt-1b-en_fr.gguf')}\n`);
     expect(await readFile(join(out, 'stt-1b-en_fr.gguf'))).toEqual(model.original);

@@ -44,8 +44,55 @@ describe('quantgate quantize', () => {
     expect((await readdir(join(outDir, 'tiny-q4-split')))[0]).toMatch(/^tiny-q4-00001-of-0000\d\.gguf$/);
   });
 
+  test('takes the names `run` and the action use: --model-path, --quant-type, --out-dir', async () => {
+    const outDir = await makeTempDir();
+    const run = await runCli(['quantize', '--model-path', modelDir, '--quant-type', 'q8_0', '--out-dir', outDir, '--max-shard-size', '0']);
+    expect(run.code).toBe(EXIT_OK);
+    expect((await readdir(outDir)).sort()).toEqual(['tiny-q8.gguf', 'tiny-q8.manifest.json']);
+  });
+
+  test('--help shows the primary names, and an older spelling beside its primary one is an error', async () => {
+    const help = await runCli(['quantize', '--help']);
+    expect(help.stdout).toMatch(/^ {2}--model-path <path>/m);
+    expect(help.stdout).toMatch(/^ {2}--quant-type <type>/m);
+    expect(help.stdout).toMatch(/^ {2}--out-dir <dir>/m);
+    expect(help.stdout).not.toMatch(/^ {2}--(model|type|out) /m);
+    const both = await runCli(['quantize', '--model', modelDir, '--model-path', modelDir]);
+    expect(both.code).toBe(EXIT_ERROR);
+    expect(both.stderr).toBe('quantgate quantize: --model is the older spelling of --model-path; give one of them\n');
+    const outs = await runCli(['quantize', '--model-path', modelDir, '--out', 'a.gguf', '--out-dir', 'b']);
+    expect(outs.stderr).toBe('quantgate quantize: --out is the older spelling of --out-dir; give one of them\n');
+  });
+
+  test('byte shards keep the single .gguf beside them unless --no-keep-single-file; the manifest lists both', async () => {
+    const kept = await makeTempDir();
+    const run = await runCli(['quantize', '--model-path', modelDir, '--out-dir', kept, '--max-shard-size', '0.01']);
+    expect(run.code).toBe(EXIT_OK);
+    expect((await readdir(kept)).sort()).toEqual(['tiny-q4-shards', 'tiny-q4.gguf', 'tiny-q4.manifest.json']);
+    const manifest = await readManifest(join(kept, 'tiny-q4.manifest.json'));
+    expect(manifest.format).toBe('bytes');
+    expect(manifest.files.every((file) => file.path.startsWith('tiny-q4-shards/shard-'))).toBe(true);
+    expect(manifest.singleFile?.path).toBe('tiny-q4.gguf');
+    const single = await readFile(join(kept, 'tiny-q4.gguf'));
+    const shards = Buffer.concat(await Promise.all(manifest.files.map((file) => readFile(join(kept, file.path)))));
+    expect(shards.equals(single)).toBe(true);
+    expect(manifest.singleFile?.size).toBe(single.byteLength);
+    expect(manifest.totalSize).toBe(single.byteLength);
+
+    const dropped = await runCli(['quantize', '--model-path', modelDir, '--out-dir', kept, '--max-shard-size', '0.01', '--no-keep-single-file']);
+    expect(dropped.code).toBe(EXIT_OK);
+    expect((await readdir(kept)).sort()).toEqual(['tiny-q4-shards', 'tiny-q4.manifest.json']);
+    expect((await readManifest(join(kept, 'tiny-q4.manifest.json'))).singleFile).toBeUndefined();
+
+    const split = await runCli(['quantize', '--model-path', modelDir, '--out-dir', kept, '--max-shard-size', '0.01', '--shard-format', 'gguf-split', '--keep-single-file']);
+    expect(split.code).toBe(EXIT_ERROR);
+    expect(split.stderr).toMatch(/^quantgate quantize: --keep-single-file keeps the .gguf that byte shards are cut from; .*use --shard-format bytes/);
+    const both = await runCli(['quantize', '--model-path', modelDir, '--keep-single-file', '--no-keep-single-file']);
+    expect(both.stderr).toBe('quantgate quantize: --keep-single-file and --no-keep-single-file contradict each other; give one\n');
+  });
+
   test.each([
-    [['--type', 'q5_k'], /--type must be one of q4_0, q8_0, f16, f32, got "q5_k"/],
+    [['--type', 'q5_k'], /--quant-type must be one of q4_0, q8_0, f16, f32, got "q5_k"/],
     [['--max-shard-size=-1'], /--max-shard-size must be a number ≥ 0, got "-1"/],
     [['--max-shard-size', '-1'], /argument is ambiguous\. .*use '--max-shard-size=-XYZ'; see --help/],
     [['--max-shard-size', 'big'], /--max-shard-size must be a number ≥ 0, got "big"/],
@@ -97,7 +144,7 @@ describe('quantgate quantize', () => {
     await writeFile(join(dir, 'file'), '');
     const run = await runCli(['quantize', '--model', modelDir, '--out', join(dir, 'file', 'sub', 'x.gguf')]);
     expect(run.code).toBe(EXIT_ERROR);
-    expect(run.stderr).toMatch(/cannot create output folder .*choose a writable --out path/);
+    expect(run.stderr).toMatch(/cannot create output folder .*choose a writable --out-dir/);
   });
 
   test('--model-id quantizes a Hub model from the shared cache and records its commit; --revision picks a branch', async () => {
@@ -118,21 +165,21 @@ describe('quantgate quantize', () => {
       expect(branchCommit).not.toBe(commit);
       expect((await readManifest(join(onBranch, 'tiny-q4.manifest.json'))).source).toEqual({ repoId: 'org/tiny', revision: branchCommit });
       const both = await runCli(['quantize', '--model-id', 'org/tiny', '--model', modelDir]);
-      expect(both.stderr).toBe('quantgate quantize: --model and --model-id both name a model; give one\n');
+      expect(both.stderr).toBe('quantgate quantize: --model-path and --model-id both name a model; give one\n');
     } finally {
       await hub.close();
     }
   });
 
-  test('--model is required', async () => {
+  test('--model-path is required', async () => {
     const run = await runCli(['quantize']);
     expect(run.code).toBe(EXIT_ERROR);
-    expect(run.stderr).toBe('quantgate quantize: --model is required; see --help\n');
+    expect(run.stderr).toBe('quantgate quantize: --model-path is required; see --help\n');
   });
 
   test('--help shows the usage', async () => {
     const run = await runCli(['quantize', '--help']);
     expect(run.code).toBe(EXIT_OK);
-    expect(run.stdout).toMatch(/^usage: quantgate quantize \(--model <dir\|file> \| --model-id <org\/name>\)/);
+    expect(run.stdout).toMatch(/^usage: quantgate quantize \(--model-path <dir\|file> \| --model-id <org\/name>\)/);
   });
 });

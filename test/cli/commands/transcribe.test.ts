@@ -71,7 +71,7 @@ writeFileSync(output, lines.map((entry) => JSON.stringify({ id: entry.id, text: 
 
   test.each([
     [() => ['--model', modelDir], /^quantgate transcribe: no audio files given; pass WAV or FLAC files after the options$/],
-    [() => [hello], /^quantgate transcribe: --model is required; see --help$/],
+    [() => [hello], /^quantgate transcribe: --model-path is required; see --help$/],
     [() => ['--model', modelDir, '--device', 'tpu', hello], /--device must be one of auto, cpu, cuda, got "tpu"/],
     [() => ['--model', modelDir, '--device', 'cpu', join(modelDir, 'absent.wav')], /^quantgate transcribe: cannot read .*absent\.wav \(.*ENOENT.*\); check the path$/],
     [() => ['--model', modelDir, '--device', 'cpu', join(modelDir, 'vocab.json')], /^quantgate transcribe: .*vocab\.json: the file starts with bytes 7b 22 3c 70, not WAV or FLAC; convert the audio to WAV or FLAC$/],

@@ -24,7 +24,7 @@ let quantized: QuantizedModel;
 
 async function quantizeGolden(skip: string[] = []): Promise<QuantizedModel> {
   const dir = await makeTempDir();
-  await copyFile(fixture('kyutai', 'lm.safetensors'), join(dir, 'model.safetensors'));
+  await copyFile(fixture('safetensors', 'lm.safetensors'), join(dir, 'model.safetensors'));
   await writeFile(join(dir, 'config.json'), JSON.stringify(await goldenJson('lm_config.json')));
   const { output } = await quantizeModel({ model: dir, outDir: join(dir, 'out'), skip, threads: 1 });
   return output!;

@@ -5,7 +5,7 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseLmConfig, parseMimiConfig, type LmConfig, type MimiConfig } from '../../../src/engines/kyutai-stt/config.js';
-import { ProtoWriter, WireType } from '../../../src/engines/onnx/wire.js';
+import { ProtoWriter, WireType } from '../../../src/protobuf/wire.js';
 import { fixture } from '../../helpers/paths.js';
 
 export const GOLDEN_TOKENIZER_PIECES = 48;
@@ -85,7 +85,7 @@ export async function writeGoldenModel(dir: string, config: Record<string, unkno
   const lmConfig = await goldenJson('lm_config.json');
   const names = { moshi_name: 'model.safetensors', mimi_name: 'mimi-test.safetensors', tokenizer_name: 'tokenizer.model', mimi_config_name: 'mimi_config.json' };
   await writeFile(join(dir, 'config.json'), JSON.stringify({ ...lmConfig, ...names, ...config }));
-  await copyFile(fixture('kyutai', 'lm.safetensors'), join(dir, 'model.safetensors'));
+  await copyFile(fixture('safetensors', 'lm.safetensors'), join(dir, 'model.safetensors'));
   await copyFile(fixture('kyutai', 'mimi.safetensors'), join(dir, 'mimi-test.safetensors'));
   await copyFile(fixture('kyutai', 'mimi_config.json'), join(dir, 'mimi_config.json'));
   await writeFile(join(dir, 'tokenizer.model'), sentencePieceModel(goldenTokenizerPieces()));

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { removeLiveTempPaths } from '../../../src/common/atomic.js';
 import { disposeGraph, GraphWriter, WEIGHTS_FILE, type OnnxGraph } from '../../../src/engines/kyutai-stt/graph.js';
 import { startSession } from '../../../src/engines/kyutai-stt/session.js';
 import { makeTempDir, removeTempDirs } from '../../helpers/paths.js';
@@ -70,5 +71,29 @@ describe('GraphWriter', () => {
       expect(() => g.output(x, 'sum', 'float32')).toThrow('graph value "sum" is already taken');
     });
     await disposeGraph(graph);
+  });
+
+  it('a forced stop removes the folder of a graph being written, weights file and all', async () => {
+    const parent = await makeTempDir();
+    let folder: string | undefined;
+    await expect(
+      GraphWriter.write(async (g) => {
+        g.floatWeight('large', [128, 256], LARGE);
+        folder = join(parent, (await readdir(parent))[0]!);
+        expect(existsSync(join(folder, WEIGHTS_FILE))).toBe(true);
+        removeLiveTempPaths();
+        expect(existsSync(folder)).toBe(false);
+        throw new Error('stopped');
+      }, parent),
+    ).rejects.toThrow('stopped');
+    expect(folder).toMatch(/quantgate-graph-/);
+  });
+
+  it('the folder of a finished graph, still in use by its session, is removed by a forced stop too', async () => {
+    const parent = await makeTempDir();
+    const graph = await GraphWriter.write(async (g) => void g.output(g.floatWeight('large', [128, 256], LARGE), 'y', 'float32'), parent);
+    expect(existsSync(join(graph.dir, WEIGHTS_FILE))).toBe(true);
+    removeLiveTempPaths();
+    expect(await readdir(parent)).toEqual([]);
   });
 });

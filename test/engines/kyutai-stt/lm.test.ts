@@ -31,7 +31,7 @@ async function lmSession(path: string, compute: FloatType = 'F32'): Promise<Grap
 
 beforeAll(async () => {
   config = await goldenLmConfig();
-  session = await lmSession(fixture('kyutai', 'lm.safetensors'));
+  session = await lmSession(fixture('safetensors', 'lm.safetensors'));
 });
 
 afterAll(async () => {
@@ -125,7 +125,7 @@ describe('greedy STT decoding', () => {
   });
 
   it('accepts the legacy attention names in_proj_weight / out_proj.weight', async () => {
-    const reader = await openSafetensors(fixture('kyutai', 'lm.safetensors'));
+    const reader = await openSafetensors(fixture('safetensors', 'lm.safetensors'));
     const tensors = await Promise.all(reader.tensors.map(async (tensor) => ({
       name: tensor.name.replace('in_projs.0.weight', 'in_proj_weight').replace('out_projs.0.weight', 'out_proj.weight'),
       dtype: 'F32' as const,
@@ -146,7 +146,7 @@ describe('greedy STT decoding', () => {
   });
 
   it('runs its linear layers in float16 (the CUDA setting) within 1e-2 of float32, with the same tokens', async () => {
-    const half = await lmSession(fixture('kyutai', 'lm.safetensors'), 'F16');
+    const half = await lmSession(fixture('safetensors', 'lm.safetensors'), 'F16');
     try {
       const { tokens, logits } = await decode(half, [await sttStream()]);
       expect(Array.from(tokens[0]!)).toEqual(Array.from(await goldenInts('text_tokens.i32')));

@@ -24,8 +24,8 @@ function dequantizeAsMatMulNBits({ n, k, packed, scales }: MatMulNBitsWeight): F
 }
 
 async function golden(): Promise<{ blocks: Uint8Array; dequantized: Float32Array }> {
-  const blocks = new Uint8Array(await readFile(fixture('onnx', 'q4_0.bin')));
-  const dequantized = new Float32Array(new Uint8Array(await readFile(fixture('onnx', 'q4_0.dequant.f32'))).buffer);
+  const blocks = new Uint8Array(await readFile(fixture('quant', 'q4_0.bin')));
+  const dequantized = new Float32Array(new Uint8Array(await readFile(fixture('quant', 'q4_0.dequant.f32'))).buffer);
   return { blocks, dequantized };
 }
 

@@ -2,11 +2,11 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../../src/common/errors.js';
 import { ModelBuilder, intsAttribute } from '../../../src/engines/onnx/builder.js';
-import type { UnknownField } from '../../../src/engines/onnx/message.js';
+import type { UnknownField } from '../../../src/protobuf/message.js';
 import { decodeModel, encodeModel, readModel, writeModel } from '../../../src/engines/onnx/model.js';
 import { DATA_LOCATION_EXTERNAL, type ModelProto } from '../../../src/engines/onnx/proto.js';
 import { float32Tensor, int64Tensor, tensorFloat32 } from '../../../src/engines/onnx/tensors.js';
-import { ProtoWriter } from '../../../src/engines/onnx/wire.js';
+import { ProtoWriter } from '../../../src/protobuf/wire.js';
 import { floatInput, int64Input, runModel } from '../../helpers/onnxruntime.js';
 import { fixture, makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 

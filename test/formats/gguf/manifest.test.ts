@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../../src/common/errors.js';
@@ -78,6 +79,26 @@ describe('verifyManifest', () => {
     const error = await verifyManifest(manifestPath).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(QuantgateError);
     expect((error as Error).message).toBe(`3 of 3 files do not match ${manifestPath}: shards/shard-aa (missing), shards/shard-ab (10001 bytes, expected 10000), shards/shard-ac (sha256 differs); download them again`);
+  });
+
+  test('checks the single file kept beside byte shards where it is present, and passes without it', async () => {
+    const { dir, manifestPath, input } = await shardedOutput();
+    const single = join(dir, 'model.gguf');
+    const files = await Promise.all(input.files.map((file) => readFile(file.path)));
+    await writeFile(single, Buffer.concat(files));
+    const shardsSha = (await readManifest(manifestPath)).files;
+    const sha256 = createHash('sha256').update(Buffer.concat(files)).digest('hex');
+    await writeManifest(manifestPath, { ...input, singleFile: { path: single, size: 25952, sha256 } });
+    const manifest = await verifyManifest(manifestPath);
+    expect(manifest.singleFile).toEqual({ path: 'model.gguf', size: 25952, sha256 });
+    expect(manifest.files).toEqual(shardsSha);
+    expect(manifest.totalSize).toBe(25952);
+    await appendFile(single, 'x');
+    await expect(verifyManifest(manifestPath)).rejects.toThrow(`1 of 4 files do not match ${manifestPath}: model.gguf (25953 bytes, expected 25952); download it again`);
+    await rm(single);
+    expect((await verifyManifest(manifestPath)).singleFile?.path).toBe('model.gguf');
+    await writeFile(manifestPath, JSON.stringify({ ...(await readManifest(manifestPath)), format: 'gguf-split' }));
+    await expect(readManifest(manifestPath)).rejects.toThrow('singleFile is listed for format gguf-split, which is not cut from one file');
   });
 
   test('refuses a manifest that is not valid, saying why', async () => {

@@ -1,0 +1,120 @@
+// Every reproducer the fuzzer (npm run fuzz) found, as a regression test: each input must be
+// accepted or refused with one clean line, within the time and memory bounds. The inputs lie in
+// test/fuzz/reproducers/. They run through the fuzzer's own child process (bundled here with
+// esbuild), so a reproducer that hangs or aborts fails its test instead of taking jest down, and
+// these tests check the harness's watchdog too.
+
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { Host } from '../../fuzz/host.js';
+import { packParts } from '../../fuzz/mutators.js';
+import { outcomeOf } from './outcome-of.js';
+
+/** Reproducers too large to keep as files, made here. */
+const GENERATED: Record<string, () => Uint8Array> = {
+  'config-nested-6000-deep': () => new TextEncoder().encode(`${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`),
+  'transcripts-40000-words-each-side': () => {
+    // Not number words: the Whisper normalizer would fold those into one number.
+    const line = (words: string[]) => new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => words[i % 3]).join(' '));
+    return packParts([line(['cat', 'dog', 'bird']), line(['fish', 'cow', 'hen'])]);
+  },
+};
+
+const reproducer = async (name: string) => GENERATED[name]?.() ?? readFile(join('test', 'fuzz', 'reproducers', name));
+
+/** Fixed: [target, file, what it did]. */
+const FIXED: [string, string, string][] = [
+  ['jsonl', 'jsonl-lone-cr.bin', "a lone CR in a manifest line: JSON.parse's message quoted it, and the error was two lines on a terminal"],
+];
+
+/**
+ * Found by the fuzzer, with fixes on other branches of issue 12 or still to make: each test checks
+ * the failure is still there, as [target, file, how it fails, what it does]. Once a fix is merged
+ * its test fails; then move the line up to FIXED.
+ */
+const PENDING: [string, string, RegExp, string][] = [
+  ['config', 'config-nested-6000-deep', /^crash: RangeError/, 'config.json nested 6,000 deep: the recursive walk of gguf-metadata.ts overflows the stack'],
+  ['transcripts', 'transcripts-40000-words-each-side', /^(crash|hang|abort)/, 'one utterance of 40,000 words on each side: the alignment matrix is rows × columns'],
+  ['gguf', 'gguf-q4-tensor-without-dimensions.bin', /^crash: QuantgateError whose message shows "undefined"/, 'a Q4_0 tensor with 0 dimensions: "gives tensor … undefined elements per row"'],
+  ['manifest', 'manifest-without-version.bin', /^crash: QuantgateError whose message shows "undefined"/, 'a manifest without manifestVersion: "manifestVersion is undefined"'],
+  ['parquet', 'parquet-library-text-undefined.bin', /^crash: QuantgateError whose message shows "undefined"/, 'hyparquet\'s own text: "Cannot read properties of undefined (reading \'map\')"'],
+  ['parquet', 'parquet-bitpack-offset-nan.bin', /^crash: QuantgateError whose message shows "NaN"/, 'a page header without repetition_levels_byte_length: "bitpack offset NaN"'],
+  ['parquet', 'parquet-hang.bin', /^hang/, 'hyparquet spins forever'],
+  ['tar', 'tar-checksum-nan.bin', /^crash: QuantgateError whose message shows "NaN"/, 'a checksum field that is not octal: "checksum NaN"'],
+  ['tar', 'tar-hang.bin', /^hang/, 'a size field that is not octal: the reader loops forever'],
+  ['wav', 'wav-nan-samples-message.bin', /^crash: QuantgateError whose message shows "NaN"/, 'float samples that are not numbers: the message says "NaN"'],
+  ['hub', 'hub-revision-without-sha.bin', /^crash: QuantgateError whose message shows "undefined"/, 'a revision answer without "sha": "(got undefined)"'],
+  ['hub', 'hub-listing-not-json.bin', /^crash: SyntaxError/, "a listing that is not JSON: @huggingface/hub's SyntaxError passes through callHub"],
+  ['hub', 'hub-listing-not-a-list.bin', /^crash: TypeError/, 'a listing that is a JSON object: TypeError "items is not iterable" from @huggingface/hub'],
+  ['hub', 'hub-undici-assertion.bin', /^crash: escaped the parse: AssertionError/, "a chunked answer with more bytes after it: undici's parser throws an AssertionError outside any promise (uncaught)"],
+  ['hub', 'hub-gzip-answer-cut-short-hang.bin', /^hang/, 'a gzip-encoded chunked answer cut short: fetch never ends, past the stall timeout'],
+];
+
+let dir: string;
+let childModule: string;
+const hosts = new Map<string, Host>();
+
+beforeAll(async () => {
+  // Inside the checkout, so that the bundle finds node_modules.
+  await mkdir('.fuzz', { recursive: true });
+  dir = await mkdtemp(join('.fuzz', 'test-child-'));
+  childModule = join(process.cwd(), dir, 'child.mjs');
+  await build({ entryPoints: ['fuzz/child.ts'], outfile: childModule, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'error' });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([...hosts.values()].map((host) => host.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** How the input ends in a fuzz child: within 5 s, a heap of 512 MiB. */
+async function isolatedOutcome(target: string, input: Uint8Array): Promise<string> {
+  if (!hosts.has(target)) hosts.set(target, new Host(target, [input], 0, { timeoutMs: 5000, memoryMb: 512 }, childModule));
+  const outcome = await hosts.get(target)!.check(input);
+  return outcome.kind === 'accepted' || outcome.kind === 'clean' ? 'accepted or clean error' : `${outcome.kind}: ${outcome.signature}`;
+}
+
+describe('fuzz reproducers, fixed', () => {
+  test.each(FIXED)('%s: %s (%s)', async (target, file) => {
+    expect(await isolatedOutcome(target, await reproducer(file))).toBe('accepted or clean error');
+  });
+});
+
+describe('fuzz reproducers, fixes pending', () => {
+  test.each(PENDING)('%s: %s still fails as %s (%s)', async (target, file, failure) => {
+    expect(await isolatedOutcome(target, await reproducer(file))).toMatch(failure);
+  });
+});
+
+describe('the fuzz child', () => {
+  test.each([
+    ['self-test-hang', { timeoutMs: 1000, memoryMb: 128 }, /^hang$/],
+    ['self-test-fatal', { timeoutMs: 60_000, memoryMb: 96 }, /^abort: the process died \(SIG[A-Z]+\).*(heap|memory|invalid)/i],
+    ['self-test-memory', { timeoutMs: 60_000, memoryMb: 96 }, /^abort: resident memory passed 448 MiB$/],
+  ] as const)('%s: caught, and the harness lives on', async (target, bounds, expected) => {
+    const host = new Host(target, [], 0, bounds, childModule);
+    try {
+      const outcome = await host.check(new Uint8Array(0));
+      expect(`${outcome.kind}: ${outcome.signature}`.replace(/^hang: hang$/, 'hang')).toMatch(expected);
+    } finally {
+      await host.close();
+    }
+  });
+
+  test('reports a hang when an input runs past the bound, and the next input runs in a fresh child', async () => {
+    const host = new Host('tar', [], 0, { timeoutMs: 1000, memoryMb: 256 }, childModule);
+    try {
+      expect(await host.check(await reproducer('tar-hang.bin'))).toMatchObject({ kind: 'hang' });
+      expect((await host.check(await reproducer('tar-checksum-nan.bin'))).kind).not.toBe('hang');
+    } finally {
+      await host.close();
+    }
+  });
+
+  test('in-process and isolated outcomes agree on a crash', async () => {
+    const input = await reproducer('manifest-without-version.bin');
+    expect((await outcomeOf('manifest', input)).kind).toBe('crash');
+    expect(await isolatedOutcome('manifest', input)).toMatch(/^crash: QuantgateError whose message shows "undefined"/);
+  });
+});
