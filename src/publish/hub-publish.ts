@@ -16,6 +16,7 @@ import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { readManifest, type Manifest } from '../formats/gguf/manifest.js';
+import { isManifestPath } from '../formats/gguf/output-layout.js';
 import { readEvalResults, RESULTS_JSON_NAME } from '../report/results-files.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { TOOL_VERSION } from '../version.js';
@@ -148,7 +149,7 @@ async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
 async function findManifest(outDir: string): Promise<{ manifest: Manifest; manifestPath: string; manifestName: string }> {
   let names: string[];
   try {
-    names = (await readdir(outDir)).filter((name) => name.endsWith('.manifest.json'));
+    names = (await readdir(outDir)).filter(isManifestPath);
   } catch (error) {
     throw new QuantgateError(`cannot read the output folder ${outDir} (${describeError(error)}); give the --out-dir of a quantize or run`, { cause: error });
   }
