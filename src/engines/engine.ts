@@ -5,6 +5,7 @@
 import type { GgmlTypeName } from '../formats/gguf/constants.js';
 import type { OutputFormat } from '../formats/gguf/output-layout.js';
 import type { Utterance } from '../datasets/utterance.js';
+import type { ReferenceStep, UtteranceDamage } from '../scoring/token-damage.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -48,7 +49,33 @@ export interface Engine {
   readonly sampleRate: number;
   readonly device: Device;
   transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]>;
+  /** Present where the engine sees its model's output distributions (the built-in engines). */
+  readonly tokenScoring?: TokenScoring;
   close(): Promise<void>;
+}
+
+/**
+ * Token-level damage: the reference keeps its distribution at every step (a CTC frame, an LM
+ * step); the candidate is compared with it step by step, fed the reference's tokens where the
+ * model reads its own output back (teacher forcing), so both see the same inputs.
+ */
+export interface TokenScoring {
+  /** Transcribes as `transcribe` does, and keeps each step's distribution: its top `k` entries, or all when `k` covers the vocabulary. */
+  transcribeReference(batch: Utterance[], k: number, signal?: AbortSignal): Promise<ReferenceTranscript[]>;
+  /** Transcribes as `transcribe` does, and measures each step against `reference(id)`, that utterance's reference steps. */
+  transcribeAgainst(batch: Utterance[], reference: (id: string) => readonly ReferenceStep[], signal?: AbortSignal): Promise<CandidateTranscript[]>;
+}
+
+export interface ReferenceTranscript {
+  transcript: Transcript;
+  steps: ReferenceStep[];
+  /** Entries of the distribution at each step (the model's output vocabulary). */
+  vocabulary: number;
+}
+
+export interface CandidateTranscript {
+  transcript: Transcript;
+  damage: UtteranceDamage;
 }
 
 export interface EngineOptions {

@@ -45,13 +45,14 @@ function systemCell(score: SystemScore): string {
   return `${formatPercent(score.werPercent)} (S ${formatInteger(score.substitutions)}, D ${formatInteger(score.deletions)}, I ${formatInteger(score.insertions)})`;
 }
 
-function markdownTable(rows: string[][], align: ('left' | 'right' | 'center')[]): string {
+/** A table of `rows` (the first is the header), cells already escaped, each column aligned as `align` says. */
+export function markdownTable(rows: string[][], align: ('left' | 'right' | 'center')[]): string {
   const rule = align.map((side) => ({ left: ':---', right: '---:', center: ':---:' })[side]);
   return [rows[0]!, rule, ...rows.slice(1)].map((row) => `| ${row.join(' | ')} |`).join('\n');
 }
 
 /** Text inside a table cell: no markdown or HTML is interpreted and the row stays one line. */
-function escapeMarkdown(text: string): string {
+export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\\`*_[\]|~#]/g, (char) => `\\${char}`)
     .replace(/&/g, '&amp;')

@@ -113,8 +113,50 @@ function startBootstrap(counts: PairedCounts, options: BootstrapOptions): Bootst
   };
 }
 
-/** The q-quantile of ascending `sorted`, interpolating linearly between neighbours. */
-function percentile(sorted: Float64Array, q: number): number {
+/** A 95% interval for a ratio of per-utterance sums, Σ numerator / Σ denominator. */
+export interface RatioInterval {
+  low: number;
+  high: number;
+  confidence: number;
+  resamples: number;
+  seed: number;
+}
+
+/**
+ * Bootstrap interval of a corpus-level mean that is a ratio of per-utterance sums (such as the
+ * mean KL divergence per step: Σ KLD / Σ steps), drawing utterances as `pairedBootstrap` does.
+ * A draw whose denominators sum to zero is skipped.
+ */
+export function ratioBootstrap(numerators: Float64Array, denominators: Float64Array, options: BootstrapOptions = {}): RatioInterval {
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const n = numerators.length;
+  if (denominators.length !== n) throw new RangeError('a ratio bootstrap needs one numerator and one denominator per utterance');
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (n === 0) throw new QuantgateError('there are no utterances to bootstrap; give at least one utterance');
+  if (n > MAX_RANGE) throw new QuantgateError(`${n} utterances are more than the bootstrap supports (${MAX_RANGE}); evaluate a smaller sample`);
+  const random = new SeededRandom(seed);
+  const ratios = new Float64Array(resamples);
+  let kept = 0;
+  for (let r = 0; r < resamples; r++) {
+    let top = 0;
+    let bottom = 0;
+    for (let k = 0; k < n; k++) {
+      const index = random.nextBelow(n);
+      top += numerators[index]!;
+      bottom += denominators[index]!;
+    }
+    if (bottom > 0) ratios[kept++] = top / bottom;
+  }
+  const sorted = ratios.subarray(0, kept).sort();
+  const tail = (1 - CONFIDENCE) / 2;
+  const low = kept === 0 ? 0 : percentile(sorted, tail);
+  const high = kept === 0 ? 0 : percentile(sorted, 1 - tail);
+  return { low, high, confidence: CONFIDENCE, resamples, seed };
+}
+
+/** The q-quantile of ascending `sorted`, interpolating linearly between neighbours (numpy's default). */
+export function percentile(sorted: Float64Array, q: number): number {
   const position = q * (sorted.length - 1);
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);

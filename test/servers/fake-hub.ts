@@ -5,6 +5,9 @@
 // X-Repo-Commit headers. Repos can be gated behind tokens, every request is logged, and faults
 // (error statuses, no answer, dropped or stalled bodies, corrupt bytes, ignored ranges) are injected per test.
 // File contents are buffers or files on disk, so benchmarks can serve gigabytes without holding them.
+// It also takes commits as @huggingface/hub's commit path sends them — repo creation, preupload,
+// the LFS batch API with uploads to the CDN origin, and the NDJSON commit, on a branch or as a pull
+// request — for repos given write tokens; a commit is applied whole or not at all.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -66,6 +69,11 @@ interface Repo {
   id: string;
   /** Tokens that may read it; undefined for a public repo. */
   tokens?: string[];
+  /** Tokens that may commit to it. */
+  writeTokens: string[];
+  pullRequests: number;
+  /** LFS objects committed to the repo (the Hub keeps LFS storage per repo). */
+  lfsObjects: Set<string>;
   refs: Map<string, string>;
   commits: Map<string, StoredFile[]>;
 }
@@ -77,6 +85,9 @@ export class FakeHub {
   private readonly repos = new Map<string, Repo>();
   private readonly blobs = new Map<string, StoredFile>();
   private readonly faults: Fault[] = [];
+  private readonly creators = new Map<string, string>();
+  /** LFS objects uploaded but not yet committed, by `repo:sha256`. */
+  private readonly uploads = new Map<string, Buffer>();
   private readonly hubServer = new LocalServer((request, response) => this.handle('hub', request, response));
   private readonly cdnServer = new LocalServer((request, response) => this.handle('cdn', request, response));
 
@@ -98,10 +109,25 @@ export class FakeHub {
   }
 
   /** Makes (or replaces) a repo; with `tokens` it is gated and only those bearer tokens may read it. */
-  createRepo(id: string, options: { type?: FakeRepoType; tokens?: string[] } = {}): void {
+  createRepo(id: string, options: { type?: FakeRepoType; tokens?: string[]; writeTokens?: string[] } = {}): void {
     const type = options.type ?? 'model';
-    this.repos.set(`${type}:${id}`, { type, id, ...(options.tokens ? { tokens: options.tokens } : {}), refs: new Map(), commits: new Map() });
+    this.repos.set(`${type}:${id}`, { type, id, ...(options.tokens ? { tokens: options.tokens } : {}), writeTokens: options.writeTokens ?? [], pullRequests: 0, lfsObjects: new Set(), refs: new Map(), commits: new Map() });
   }
+
+  /** Lets `token` create repos in `namespace` (POST /api/repos/create), with write access to them. */
+  allowRepoCreation(namespace: string, token: string): void {
+    this.creators.set(namespace, token);
+  }
+
+  /** The files of `id` at `revision` (a branch, a `refs/pr/N` or a sha), with their contents' sha256; undefined when absent. */
+  filesAt(id: string, revision = 'main', type: FakeRepoType = 'model'): { path: string; sha256: string; size: number }[] | undefined {
+    const repo = this.repo(type, id);
+    const sha = repo?.refs.get(revision) ?? revision;
+    return repo?.commits.get(sha)?.map(({ path, sha256, size }) => ({ path, sha256, size }));
+  }
+
+  /** The commits made through the commit API, in order. */
+  readonly commitsMade: { repo: string; revision: string; sha: string; summary: string; pullRequest?: number }[] = [];
 
   /** Commits `files` as the whole tree of a new commit on `branch` (default main); returns its sha. */
   async commit(id: string, files: FakeFile[], options: { type?: FakeRepoType; branch?: string; tag?: string } = {}): Promise<string> {
@@ -152,7 +178,11 @@ export class FakeHub {
       const body = typeof statusFault.body === 'function' ? statusFault.body(request) : (statusFault.body ?? `fake hub: injected ${statusFault.status}`);
       return sendJson(response, statusFault.status, { error: body });
     }
+    // A client that gives up mid-body (an aborted upload) leaves nothing to answer.
+    const settle = (work: Promise<void>) => void work.catch(() => response.destroy());
+    if (server === 'cdn' && request.method === 'PUT') return settle(this.receiveUpload(request, response, path));
     if (server === 'cdn') return this.serveCdn(request, response, path);
+    if (request.method === 'POST') return settle(this.serveWrite(request, response, url));
     const api = /^\/api\/(models|datasets)\/(.+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
     if (api) return this.serveApi(request, response, url, api[1] === 'models' ? 'model' : 'dataset', decodeURIComponent(api[2]!), api[3]!, decodeURIComponent(api[4]!));
     const resolve = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
@@ -191,6 +221,91 @@ export class FakeHub {
       return void response.end();
     }
     this.serveBytes(request, response, file, { ...headers, etag: `"${file.oid}"` });
+  }
+
+  /** The write endpoints of @huggingface/hub's commit path and createRepo. */
+  private async serveWrite(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const body = await readBody(request);
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (url.pathname === '/api/repos/create') {
+      const { name, organization, type } = JSON.parse(body.toString('utf8')) as { name: string; organization?: string; type?: FakeRepoType };
+      const namespace = organization ?? name.split('/')[0]!;
+      const id = name.includes('/') ? name : `${namespace}/${name}`;
+      if (!token || this.creators.get(namespace) !== token) return sendJson(response, token ? 403 : 401, { error: `You don't have the rights to create a model under the namespace "${namespace}"` });
+      if (this.repo(type ?? 'model', id)) return sendJson(response, 409, { error: 'You already created this model repo', url: `${this.url}/${id}` });
+      this.createRepo(id, { type: type ?? 'model', writeTokens: [token] });
+      return sendJson(response, 200, { url: `${this.url}/${id}`, name: id });
+    }
+    const write = /^\/(?:api\/(models|datasets)\/(.+)\/(preupload|commit)\/([^/]+)|(datasets\/)?(.+)\.git\/info\/lfs\/objects\/batch)$/.exec(url.pathname);
+    if (!write) return sendJson(response, 404, { error: `fake hub: no route for POST ${url.pathname}` });
+    const type: FakeRepoType = write[1] === 'datasets' || write[5] ? 'dataset' : 'model';
+    const id = decodeURIComponent(write[2] ?? write[6]!);
+    const repo = this.repo(type, id);
+    if (!repo) return sendJson(response, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
+    if (!token || !repo.writeTokens.includes(token)) {
+      return sendJson(response, token ? 403 : 401, { error: token ? `You don't have the rights to write to ${id}` : 'Invalid credentials in Authorization header' });
+    }
+    if (write[3] === 'preupload') {
+      const { files } = JSON.parse(body.toString('utf8')) as { files: { path: string }[] };
+      return sendJson(response, 200, { files: files.map(({ path }) => ({ path, uploadMode: isLfsPath(path) ? 'lfs' : 'regular', shouldIgnore: false })) });
+    }
+    if (write[3] === 'commit') return this.applyCommit(response, repo, decodeURIComponent(write[4]!), url.searchParams.get('create_pr') === '1', body.toString('utf8'));
+    const { objects } = JSON.parse(body.toString('utf8')) as { objects: { oid: string; size: number }[] };
+    response.writeHead(200, { 'content-type': 'application/vnd.git-lfs+json' });
+    response.end(
+      JSON.stringify({
+        transfer: 'basic',
+        objects: objects.map(({ oid, size }) => ({
+          oid,
+          size,
+          ...(repo.lfsObjects.has(oid) ? {} : { actions: { upload: { href: `${this.cdnUrl}/lfs-upload/${encodeURIComponent(repo.id)}/${oid}` } } }),
+        })),
+      }),
+    );
+  }
+
+  private async receiveUpload(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+    const target = /^\/lfs-upload\/(.+)\/([0-9a-f]{64})$/.exec(path);
+    const body = await readBody(request);
+    if (!target) return sendJson(response, 404, { error: 'fake cdn: no such upload' });
+    const oid = target[2]!;
+    if (createHash('sha256').update(body).digest('hex') !== oid) return sendJson(response, 400, { error: 'fake cdn: the body does not match its oid' });
+    this.uploads.set(`${target[1]}:${oid}`, body);
+    response.writeHead(200, { etag: `"${oid}"` });
+    response.end();
+  }
+
+  /** Applies an NDJSON commit on top of `revision`'s tree (or of main, as a new pull request). */
+  private async applyCommit(response: ServerResponse, repo: Repo, revision: string, pullRequest: boolean, ndjson: string): Promise<void> {
+    const lines = ndjson.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { key: string; value: Record<string, string | number> });
+    const header = lines.find((line) => line.key === 'header')?.value ?? {};
+    const parent = repo.refs.get(revision);
+    const tree = new Map((parent ? repo.commits.get(parent)! : []).map((file) => [file.path, file]));
+    for (const { key, value } of lines) {
+      if (key === 'file') {
+        tree.set(String(value.path), await storeFile({ path: String(value.path), content: Buffer.from(String(value.content), 'base64'), lfs: false }));
+      } else if (key === 'lfsFile') {
+        const content = this.uploads.get(`${repo.id}:${value.oid}`) ?? (repo.lfsObjects.has(String(value.oid)) ? this.blobs.get(String(value.oid))?.source : undefined);
+        if (content === undefined) return sendJson(response, 400, { error: `fake hub: LFS object ${value.oid} of ${value.path} was never uploaded` });
+        const stored = await storeFile({ path: String(value.path), content, lfs: true });
+        this.blobs.set(stored.sha256, stored);
+        repo.lfsObjects.add(stored.sha256);
+        tree.set(stored.path, stored);
+      } else if (key === 'deletedFile') {
+        tree.delete(String(value.path));
+      }
+    }
+    const sha = randomBytes(20).toString('hex');
+    repo.commits.set(sha, [...tree.values()]);
+    const number = pullRequest ? ++repo.pullRequests : undefined;
+    const ref = number === undefined ? revision : `refs/pr/${number}`;
+    repo.refs.set(ref, sha);
+    this.commitsMade.push({ repo: repo.id, revision: ref, sha, summary: String(header.summary ?? ''), ...(number === undefined ? {} : { pullRequest: number }) });
+    sendJson(response, 200, {
+      commitOid: sha,
+      commitUrl: `${this.url}/${repo.id}/commit/${sha}`,
+      ...(number === undefined ? {} : { pullRequestUrl: `${this.url}/${repo.id}/discussions/${number}` }),
+    });
   }
 
   private serveCdn(request: IncomingMessage, response: ServerResponse, path: string): void {
@@ -281,11 +396,22 @@ async function storeFile(file: FakeFile): Promise<StoredFile> {
     sha256.update(chunk as Buffer);
     gitSha1.update(chunk as Buffer);
   }
-  const lfs = file.lfs ?? !/(\.json|\.md|\.txt|^\.gitattributes)$/.test(file.path);
+  const lfs = file.lfs ?? isLfsPath(file.path);
   const digest = sha256.digest('hex');
   const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${digest}\nsize ${size}\n`;
   const oid = lfs ? createHash('sha1').update(`blob ${pointer.length}\0${pointer}`).digest('hex') : gitSha1.digest('hex');
   return { path: file.path, size, lfs, oid, sha256: digest, source };
+}
+
+/** Stored with Git LFS unless a text file the Hub keeps in git. */
+function isLfsPath(path: string): boolean {
+  return !/(\.json|\.md|\.txt|^\.gitattributes)$/.test(path);
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** The Hub's recursive tree: folders first as they appear, then files; LFS files carry their pointer's oid and the lfs block. */

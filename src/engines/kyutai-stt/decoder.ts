@@ -4,6 +4,7 @@
 //   step t:  text y(t−1) and the audio frame t, each stream delayed by its config delay (a stream
 //            still within its delay gets the initial token);
 //   y(t):    argmax of the text logits, the first index winning a tie, returned at the same step.
+// With `forcedText` the text input is another run's y(t−1) instead (teacher forcing).
 // Streams run in parallel and all start at step 0; they are ordered longest first, so the streams
 // still running are always a prefix of the batch, and a stream that has finished drops out of
 // the batch instead of being computed and thrown away.
@@ -114,6 +115,13 @@ export interface DecodedStep {
 export interface DecodeOptions {
   signal?: AbortSignal;
   onStep?: (step: DecodedStep) => void;
+  /**
+   * Teacher forcing: a stream given text tokens here (another run's y, e.g. the reference's) reads
+   * them instead of its own, so two models see the same inputs at every step; a stream given
+   * undefined decodes freely. One entry per stream, each at least as long as the stream; what is
+   * returned is still the model's own argmax at each step.
+   */
+  forcedText?: readonly (Int32Array | undefined)[];
 }
 
 /** Greedy decoding of each stream over all its frames; returns y(t) for t < frames, per stream. */
@@ -122,6 +130,11 @@ export async function decodeGreedy(session: Pick<ort.InferenceSession, 'run'>, c
   const longest = streams[order[0]!]?.frames ?? 0;
   const outputs = streams.map((stream) => new Int32Array(stream.frames));
   if (longest === 0) return outputs;
+  const forced = options.forcedText;
+  if (forced && (forced.length !== streams.length || forced.some((text, index) => text !== undefined && text.length < streams[index]!.frames))) {
+    throw new RangeError('teacher forcing needs one entry per stream, each sequence as long as its stream');
+  }
+  const textInputs = streams.map((_, index) => forced?.[index] ?? outputs[index]!);
   const stepper = new LmStepper(session, config, streams.length, longest);
   const width = config.nQ + 1;
   const [textDelay, ...audioDelays] = config.delays as [number, ...number[]];
@@ -132,7 +145,7 @@ export async function decodeGreedy(session: Pick<ort.InferenceSession, 'run'>, c
     for (let row = 0; row < active; row++) {
       const index = order[row]!;
       const { frames, data } = streams[index]!;
-      tokens[row * width] = BigInt(step <= textDelay ? config.textCard : outputs[index]![step - 1]!);
+      tokens[row * width] = BigInt(step <= textDelay ? config.textCard : textInputs[index]![step - 1]!);
       audioDelays.forEach((delay, codebook) => {
         tokens[row * width + 1 + codebook] = BigInt(step <= delay ? config.card : data[codebook * frames + step - delay]!);
       });

@@ -13,7 +13,8 @@ import * as ort from 'onnxruntime-node';
 import { QuantgateError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
-import type { Device, Engine, EngineFactory, EngineOptions, ModelSource, QuantizedModel, Transcript, Variant } from '../engine.js';
+import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
+import type { CandidateTranscript, Device, Engine, EngineFactory, EngineOptions, ModelSource, QuantizedModel, ReferenceTranscript, TokenScoring, Transcript, Variant } from '../engine.js';
 import type { SubstitutionMode } from '../onnx/candidate.js';
 import { readConfiguredNames, readKyutaiConfig, type KyutaiConfig } from './config.js';
 import { decodeGreedy, type AudioCodes } from './decoder.js';
@@ -58,6 +59,14 @@ export function createKyutaiSttEngineFactory(options: KyutaiSttOptions = {}): En
 class KyutaiSttEngine implements Engine {
   readonly name = KYUTAI_STT_ENGINE;
   readonly sampleRate: number;
+  /**
+   * Each LM step is a step, over the text vocabulary. The candidate decodes each utterance twice in
+   * one batch: freely, for its transcript, and forced on the reference's tokens, for its damage.
+   */
+  readonly tokenScoring: TokenScoring = {
+    transcribeReference: (batch, k, signal) => this.transcribeReference(batch, k, signal),
+    transcribeAgainst: (batch, reference, signal) => this.transcribeAgainst(batch, reference, signal),
+  };
   private readonly frameSize: number;
 
   private constructor(
@@ -94,6 +103,50 @@ class KyutaiSttEngine implements Engine {
   }
 
   async transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]> {
+    const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), { signal });
+    return batch.map(({ id }, index) => this.transcript(id, tokens[index]!));
+  }
+
+  private async transcribeReference(batch: Utterance[], k: number, signal?: AbortSignal): Promise<ReferenceTranscript[]> {
+    const card = this.config.lm.textCard;
+    const steps: ReferenceStep[][] = batch.map(() => []);
+    const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), {
+      signal,
+      onStep: ({ step, streams, logits }) =>
+        streams.forEach((stream, row) => {
+          const kept = referenceStep(logits, row * card, card, k);
+          if (!kept) throw notFinite('reference', batch[stream]!.id, step);
+          steps[stream]!.push(kept);
+        }),
+    });
+    return batch.map(({ id }, index) => ({ transcript: this.transcript(id, tokens[index]!), steps: steps[index]!, vocabulary: card }));
+  }
+
+  private async transcribeAgainst(batch: Utterance[], reference: (id: string) => readonly ReferenceStep[], signal?: AbortSignal): Promise<CandidateTranscript[]> {
+    const card = this.config.lm.textCard;
+    const codes = await this.codesOf(batch, signal);
+    const recorders = batch.map(({ id }, index) => {
+      const steps = reference(id);
+      if (steps.length !== codes[index]!.frames) {
+        throw new QuantgateError(`utterance ${id}: the candidate runs ${codes[index]!.frames} steps but the reference ${steps.length}; compare runs of the same audio and model`);
+      }
+      return new DamageRecorder(id, steps);
+    });
+    const forced = recorders.map((_, index) => Int32Array.from(reference(batch[index]!.id), (step) => step.token));
+    // Streams 0…n−1 decode freely, n…2n−1 are forced on the reference's tokens.
+    const tokens = await decodeGreedy(this.lm, this.config.lm, [...codes, ...codes], {
+      signal,
+      forcedText: [...batch.map(() => undefined), ...forced],
+      onStep: ({ step, streams, logits }) =>
+        streams.forEach((stream, row) => {
+          if (stream < batch.length) return;
+          if (!recorders[stream - batch.length]!.add(logits, row * card, card)) throw notFinite('candidate', batch[stream - batch.length]!.id, step);
+        }),
+    });
+    return batch.map(({ id }, index) => ({ transcript: this.transcript(id, tokens[index]!), damage: recorders[index]!.finish() }));
+  }
+
+  private async codesOf(batch: Utterance[], signal?: AbortSignal): Promise<AudioCodes[]> {
     const codes: AudioCodes[] = [];
     for (const utterance of batch) {
       signal?.throwIfAborted();
@@ -102,11 +155,13 @@ class KyutaiSttEngine implements Engine {
       }
       codes.push(await this.encode(utterance.audio));
     }
-    const tokens = await decodeGreedy(this.lm, this.config.lm, codes, { signal });
-    return batch.map(({ id }, index) => {
-      const text = Array.from(tokens[index]!).filter((token) => token > this.config.stt.textPaddingTokenId);
-      return { id, text: this.tokenizer.decode(text), tokens: text };
-    });
+    return codes;
+  }
+
+  /** The text of a stream's tokens: those above the padding id, decoded by SentencePiece. */
+  private transcript(id: string, tokens: Int32Array): Transcript {
+    const text = Array.from(tokens).filter((token) => token > this.config.stt.textPaddingTokenId);
+    return { id, text: this.tokenizer.decode(text), tokens: text };
   }
 
   async close(): Promise<void> {
@@ -129,6 +184,10 @@ class KyutaiSttEngine implements Engine {
     }
     return { frames, data };
   }
+}
+
+function notFinite(variant: 'reference' | 'candidate', id: string, step: number): QuantgateError {
+  return new QuantgateError(`the ${variant} LM's text logits at step ${step} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: download it again'}`);
 }
 
 /** Names the quantized model in messages: its .gguf file, or the folder of its shards or parts. */

@@ -8,7 +8,8 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
-import type { Device, Engine, EngineFactory, ModelSource, Transcript, Variant } from '../engine.js';
+import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
+import type { CandidateTranscript, Device, Engine, EngineFactory, ModelSource, ReferenceTranscript, TokenScoring, Transcript, Variant } from '../engine.js';
 import { summarizeCoverage, type CandidateCoverage, type SubstitutionMode } from '../onnx/candidate.js';
 import { sessionOptions } from '../../runtime/session-options.js';
 import { padBatch } from './batch.js';
@@ -79,9 +80,23 @@ function interfaceProblem({ inputNames, outputNames }: InferenceSession): string
   return undefined;
 }
 
+/** One utterance's decoding with the logits of its own frames. */
+interface DecodedUtterance {
+  transcript: Transcript;
+  /** [frames, classes], the utterance's valid frames only. */
+  logits: Float32Array;
+  frames: number;
+  classes: number;
+}
+
 class CtcEngine implements OnnxCtcEngine {
   readonly name = ONNX_CTC_ENGINE;
   readonly sampleRate: number;
+  /** Each CTC frame is a step; the candidate needs no forcing, since frames do not feed back. */
+  readonly tokenScoring: TokenScoring = {
+    transcribeReference: (batch, k, signal) => this.transcribeReference(batch, k, signal),
+    transcribeAgainst: (batch, reference, signal) => this.transcribeAgainst(batch, reference, signal),
+  };
   private readonly takesMask: boolean;
   private readonly output: string;
   private released = false;
@@ -98,11 +113,39 @@ class CtcEngine implements OnnxCtcEngine {
   }
 
   async transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]> {
+    return (await this.decode(batch, signal)).map(({ transcript }) => transcript);
+  }
+
+  private async transcribeReference(batch: Utterance[], k: number, signal?: AbortSignal): Promise<ReferenceTranscript[]> {
+    return (await this.decode(batch, signal)).map(({ transcript, logits, frames, classes }) => {
+      const steps: ReferenceStep[] = new Array(frames);
+      for (let frame = 0; frame < frames; frame++) {
+        const step = referenceStep(logits, frame * classes, classes, k);
+        if (!step) throw notFinite('reference', transcript.id, frame);
+        steps[frame] = step;
+      }
+      return { transcript, steps, vocabulary: classes };
+    });
+  }
+
+  private async transcribeAgainst(batch: Utterance[], reference: (id: string) => readonly ReferenceStep[], signal?: AbortSignal): Promise<CandidateTranscript[]> {
+    return (await this.decode(batch, signal)).map(({ transcript, logits, frames, classes }) => {
+      const steps = reference(transcript.id);
+      if (steps.length !== frames) {
+        throw new QuantgateError(`utterance ${transcript.id}: the candidate gives ${frames} frames but the reference ${steps.length}; compare runs of the same audio and model`);
+      }
+      const recorder = new DamageRecorder(transcript.id, steps);
+      for (let frame = 0; frame < frames; frame++) if (!recorder.add(logits, frame * classes, classes)) throw notFinite('candidate', transcript.id, frame);
+      return { transcript, damage: recorder.finish() };
+    });
+  }
+
+  private async decode(batch: Utterance[], signal?: AbortSignal): Promise<DecodedUtterance[]> {
     for (const { id, sampleRate } of batch) {
       if (sampleRate !== this.sampleRate) throw new Error(`utterance ${id} is at ${sampleRate} Hz but the onnx-ctc engine needs ${this.sampleRate} Hz; the datasets stage must resample it`);
     }
     if (batch.length === 0) return [];
-    const transcripts: Transcript[] = new Array(batch.length);
+    const decoded: DecodedUtterance[] = new Array(batch.length);
     // Only equal lengths share a run when padding could change a transcript: without a frame rule a
     // shorter utterance's frames cannot be told from padding, and without an attention mask the
     // padding reaches real frames through the model's context, making a result depend on its batch.
@@ -111,10 +154,10 @@ class CtcEngine implements OnnxCtcEngine {
     for (const indices of runs) {
       signal?.throwIfAborted();
       const utterances = indices.map((index) => batch[index]);
-      const decoded = await this.run(utterances);
-      indices.forEach((index, i) => (transcripts[index] = { id: utterances[i].id, ...decoded[i] }));
+      const results = await this.run(utterances);
+      indices.forEach((index, i) => (decoded[index] = results[i]!));
     }
-    return transcripts;
+    return decoded;
   }
 
   async close(): Promise<void> {
@@ -123,7 +166,7 @@ class CtcEngine implements OnnxCtcEngine {
     await this.session.release();
   }
 
-  private async run(utterances: readonly Utterance[]): Promise<{ text: string; tokens: number[] }[]> {
+  private async run(utterances: readonly Utterance[]): Promise<DecodedUtterance[]> {
     const { values, mask, samples } = padBatch(
       utterances.map((utterance) => utterance.audio),
       this.settings.normalize,
@@ -151,8 +194,9 @@ class CtcEngine implements OnnxCtcEngine {
     const { vocabulary, frames: rule } = this.settings;
     return utterances.map((utterance, row) => {
       const valid = rule.kind === 'unknown' ? frames : Math.min(frames, framesFor(rule, utterance.audio.length));
-      const tokens = greedyCtc(data.subarray(row * frames * classes), valid, classes, vocabulary.blank);
-      return { text: vocabulary.text(tokens), tokens };
+      const own = data.subarray(row * frames * classes, (row * frames + valid) * classes);
+      const tokens = greedyCtc(own, valid, classes, vocabulary.blank);
+      return { transcript: { id: utterance.id, text: vocabulary.text(tokens), tokens }, logits: own, frames: valid, classes };
     });
   }
 
@@ -164,6 +208,10 @@ class CtcEngine implements OnnxCtcEngine {
       `${MODEL_FILE} returned ${frames} frames for ${samples} samples, but conv_kernel and conv_stride in config.json give ${framesFor(rule, samples)}; use the config.json exported with the model`,
     );
   }
+}
+
+function notFinite(variant: 'reference' | 'candidate', id: string, frame: number): QuantgateError {
+  return new QuantgateError(`the ${variant}'s logits at frame ${frame} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: export it again'}`);
 }
 
 /** Indices of `batch` grouped by audio length, groups in order of first appearance. */

@@ -118,6 +118,40 @@ describe('kyutai-stt engine', () => {
   });
 });
 
+describe('kyutai-stt token scoring', () => {
+  it('keeps each LM step’s top-k distribution, the reference’s tokens first, and transcribes as transcribe() does', async () => {
+    const clips = [utterance('clip', audio), utterance('half', audio.subarray(0, 24000))];
+    const [plain, scored] = [await reference.transcribe(clips), await reference.tokenScoring!.transcribeReference(clips, 8)];
+    expect(scored.map(({ transcript }) => transcript)).toEqual(plain);
+    expect(scored[0]!.vocabulary).toBe(48);
+    expect(scored[0]!.steps.map((step) => step.token)).toEqual(Array.from(await goldenInts('text_tokens.i32')));
+    for (const step of scored[1]!.steps) {
+      expect(step.ids).toHaveLength(8);
+      expect(step.ids[0]).toBe(step.token);
+      expect(step.logRest).toBeLessThan(0);
+    }
+  });
+
+  it('compares the candidate, forced on the reference’s tokens, step by step; its transcript is its own free run', async () => {
+    const clips = [utterance('clip', audio), utterance('half', audio.subarray(0, 24000))];
+    const base = await reference.tokenScoring!.transcribeReference(clips, 48);
+    const steps = new Map(base.map(({ transcript, steps: each }) => [transcript.id, each]));
+    const { output } = await quantizeModel({ model: modelDir, outDir: join(await makeTempDir(), 'out'), threads: 1 });
+    const candidate = await factory.open({ dir: modelDir }, { kind: 'candidate', quantized: output! }, { device: 'cpu' });
+    try {
+      const scored = await candidate.tokenScoring!.transcribeAgainst(clips, (id) => steps.get(id)!);
+      expect(scored.map(({ transcript }) => transcript)).toEqual(await candidate.transcribe(clips));
+      for (const [index, { damage }] of scored.entries()) {
+        expect(damage.klds).toHaveLength(base[index]!.steps.length);
+        expect(Math.max(...damage.klds)).toBeGreaterThan(0);
+      }
+      await expect(candidate.tokenScoring!.transcribeAgainst(clips.slice(0, 1), () => base[1]!.steps)).rejects.toThrow(/^utterance clip: the candidate runs \d+ steps but the reference \d+; compare runs of the same audio and model$/);
+    } finally {
+      await candidate.close();
+    }
+  });
+});
+
 describe('kyutai-stt model folders', () => {
   it('accepts a complete folder, and any kyutai/stt-* repo', async () => {
     expect(await factory.accepts({ dir: modelDir })).toBe(true);

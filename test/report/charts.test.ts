@@ -1,0 +1,41 @@
+import { mermaidChart, svgChart, type Chart } from '../../src/report/charts.js';
+
+const CHART: Chart = {
+  title: 'WER over the last 3 runs',
+  labels: ['aaaaaaa', 'bbbbbbb', 'ccccccc'],
+  yLabel: 'WER (%)',
+  series: [
+    { name: 'candidate', values: [7.5, 7.25, 8] },
+    { name: 'reference', values: [6.5, 6.5, 6.5] },
+  ],
+};
+
+test('a Mermaid xychart-beta block, naming its lines in the title', () => {
+  expect(mermaidChart(CHART)).toBe(
+    [
+      '```mermaid',
+      'xychart-beta',
+      '  title "WER over the last 3 runs (lines: candidate, reference)"',
+      '  x-axis ["aaaaaaa", "bbbbbbb", "ccccccc"]',
+      '  y-axis "WER (%)" 6.35 --> 8.15',
+      '  line [7.5, 7.25, 8]',
+      '  line [6.5, 6.5, 6.5]',
+      '```',
+    ].join('\n'),
+  );
+});
+
+test('an SVG line chart: one polyline and one legend entry per series, escaped text, the same bytes each time', () => {
+  const svg = svgChart({ ...CHART, title: 'a <b> & "c"' });
+  expect(svg).toBe(svgChart({ ...CHART, title: 'a <b> & "c"' }));
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.match(/<polyline /g)).toHaveLength(2);
+  expect(svg).toContain('a &lt;b&gt; &amp; &quot;c&quot;');
+  expect(svg).toContain('>candidate</text>');
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+});
+
+test('a flat series still gets a range, and series must match the labels', () => {
+  expect(mermaidChart({ ...CHART, series: [{ name: 'x', values: [0, 0, 0] }] })).toContain('y-axis "WER (%)" 0 --> 1');
+  expect(() => svgChart({ ...CHART, series: [{ name: 'x', values: [1] }] })).toThrow(RangeError);
+});
