@@ -5,7 +5,9 @@
 // other than stored and deflate are refused. Every failure is one line naming the archive and the
 // fix; yauzl's own text stays in the error's cause.
 
-import type { Readable } from 'node:stream';
+import { close, fstat, open, read } from 'node:fs';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { QuantgateError, describeError } from '../common/errors.js';
@@ -42,8 +44,11 @@ export async function openZip(source: string | Uint8Array, label = typeof source
     zipfile = await new Promise<ZipFile>((resolve, reject) => {
       const options = { lazyEntries: true, autoClose: false };
       const opened = (error: Error | null, zip: ZipFile) => (error ? reject(error) : resolve(zip));
-      if (typeof source === 'string') yauzl.open(source, options, opened);
-      else yauzl.fromBuffer(Buffer.from(source.buffer, source.byteOffset, source.byteLength), options, opened);
+      if (typeof source === 'string') {
+        openFileReader(source).then(({ reader, size }) => yauzl.fromRandomAccessReader(reader, size, options, opened), reject);
+      } else {
+        yauzl.fromBuffer(Buffer.from(source.buffer, source.byteOffset, source.byteLength), options, opened);
+      }
     });
   } catch (error) {
     if (typeof (error as NodeJS.ErrnoException).code === 'string') {
@@ -56,6 +61,61 @@ export async function openZip(source: string | Uint8Array, label = typeof source
   } catch (error) {
     zipfile.close();
     throw damaged(label, error);
+  }
+}
+
+/**
+ * Reads a zip file for yauzl, refusing a range outside the file. yauzl's own file reader passes a
+ * corrupt zip64 offset (up to 2^64) to fs.read, which throws from inside a callback, past every
+ * handler: the process dies. This reader answers such a range with a stream that fails instead.
+ */
+class FileReader extends yauzl.RandomAccessReader {
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+  ) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= this.size)) {
+      const outside = new Readable({ read: () => undefined });
+      process.nextTick(() => outside.destroy(new RangeError(`the archive names bytes ${start}–${end} of a ${this.size}-byte file`)));
+      return outside;
+    }
+    // fs.ReadStream closes a borrowed fd when destroyed, which yauzl does to every stream it ends.
+    const fd = this.fd;
+    let position = start;
+    return new Readable({
+      read(wanted) {
+        const length = Math.min(wanted, end - position);
+        if (length <= 0) return void this.push(null);
+        const buffer = Buffer.allocUnsafe(length);
+        read(fd, buffer, 0, length, position, (error, count) => {
+          if (error) this.destroy(error);
+          else if (count === 0) this.destroy(new RangeError(`the file ended at byte ${position}`));
+          else {
+            position += count;
+            this.push(buffer.subarray(0, count));
+          }
+        });
+      },
+    });
+  }
+
+  override close(callback: (error: Error | null) => void): void {
+    close(this.fd, callback);
+  }
+}
+
+async function openFileReader(path: string): Promise<{ reader: FileReader; size: number }> {
+  const fd = await promisify(open)(path, 'r');
+  try {
+    const { size } = await promisify(fstat)(fd);
+    return { reader: new FileReader(fd, size), size };
+  } catch (error) {
+    close(fd, () => undefined);
+    throw error;
   }
 }
 
@@ -148,7 +208,7 @@ function damaged(label: string, error: unknown, subject = 'the archive'): Quantg
     [/zip64/i, 'has damaged zip64 records'],
     [/central directory file header signature/i, 'has a damaged central directory'],
     [/local file header signature/i, 'has no local header where the central directory says'],
-    [/overflows file bounds|unexpected EOF/i, 'runs past the end of the file'],
+    [/overflows file bounds|unexpected EOF|names bytes .* of a \d+-byte file|the file ended at byte/i, 'runs past the end of the file'],
     [/too many bytes|not enough bytes|size mismatch/i, 'does not hold the number of bytes its directory records'],
     [/invalid relative path|absolute path|invalid characters/i, 'has a name that is not a safe relative path'],
     [/encrypt/i, 'is encrypted'],

@@ -44,10 +44,12 @@ export interface Alignment extends ErrorCounts {
 }
 
 /**
- * Most words a reference or hypothesis may hold in one utterance: 20,000 × 20,000 words take a few
- * seconds to count (`npm run bench scoring`). Long-form transcripts must be cut into utterances first.
+ * Most words a reference or hypothesis may hold in one utterance, about half an hour of speech:
+ * 5,000 × 5,000 words take a fifth of a second to count (`npm run bench scoring`), so one
+ * utterance from a misbehaving engine never holds up the gate or a stop. Long-form transcripts must
+ * be cut into utterances first.
  */
-export const MAX_WORDS_PER_UTTERANCE = 20_000;
+export const MAX_WORDS_PER_UTTERANCE = 5_000;
 
 /** Most cells (reference words × hypothesis words) of a word-by-word alignment: 64 MiB of costs. */
 export const MAX_ALIGNMENT_CELLS = 1 << 24;

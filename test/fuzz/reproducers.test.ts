@@ -39,6 +39,8 @@ const FIXED: [string, string, string][] = [
   ['hub', 'hub-revision-without-sha.bin', 'a revision answer without "sha": "(got undefined)"'],
   ['hub', 'hub-undici-assertion.bin', "a chunked answer with more bytes after it: undici's parser throws an AssertionError outside any promise (uncaught)"],
   ['hub', 'hub-gzip-answer-cut-short-hang.bin', 'a gzip-encoded chunked answer cut short: fetch never ends, past the stall timeout'],
+  ['zip', 'zip-zip64-offset-past-end.bin', "a zip64 record pointing past the end of the file: yauzl's file reader passed the offset to fs.read, which threw outside any callback's handler"],
+  ['transcripts', 'transcripts-near-the-word-ceiling.bin', 'two lines of nearly 20,000 words each (the ceiling then): aligning them took longer than any bound'],
 ];
 
 /**
