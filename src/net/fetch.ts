@@ -137,13 +137,27 @@ export async function watchedFetch(url: string, init: RequestInit, options: Watc
   }
   const source = response.body as unknown as AsyncIterable<Uint8Array> | null;
   if (source === null) finish();
+  // Each read races the abort: undici does not always end a body it is decompressing when the
+  // request is aborted (a gzip answer cut short hung past the stall timeout), so the watchdog and
+  // the caller's signal end the read themselves.
+  const aborted = new Promise<never>((_, reject) => {
+    const onEnd = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) onEnd();
+    else controller.signal.addEventListener('abort', onEnd, { once: true });
+  });
+  aborted.catch(() => undefined);
   async function* body(): AsyncGenerator<Uint8Array> {
     try {
-      for await (const chunk of source ?? []) {
+      if (source === null) return;
+      const chunks = source[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await Promise.race([chunks.next(), aborted]);
+        if (next.done) return;
         watchdog.touch();
-        yield chunk;
+        yield next.value;
       }
     } catch (error) {
+      void response.body?.cancel().catch(() => undefined);
       throw tryFailure(error);
     } finally {
       finish();
