@@ -95,7 +95,10 @@ async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGe
     }
     if (status === 200 || (status === 206 && rangeStart(response) === offset)) return response;
     response.discard();
-    if (status === 206) throw new TransientError(`the server resumed at the wrong offset (${answer['content-range']}, wanted ${offset})`);
+    if (status === 206) {
+      const range = answer['content-range'] === undefined ? 'no Content-Range' : `Content-Range ${JSON.stringify(answer['content-range'])}`;
+      throw new TransientError(`the server resumed at the wrong offset (${range}, wanted byte ${offset})`);
+    }
     if (status === 416) {
       await rm(transfer.incompletePath, { force: true });
       throw new TransientError('the server refused the resume offset (HTTP 416); starting the file over');

@@ -1,4 +1,4 @@
-// The Hub metadata calls against a raw socket server answering exact bytes, as the fuzzer found
+// The Hub's metadata calls (and one file answer) against a raw socket server answering exact bytes, as the fuzzer found
 // them (fuzz target `hub`): every malformed answer ends in one clean QuantgateError line naming
 // the request, never the library's own text, an uncaught exception or a hang.
 
@@ -7,6 +7,8 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { listCommitFiles, resolveCommit, type HubConnection } from '../../src/hub/hub-api.js';
+import { downloadSnapshot } from '../../src/hub/snapshot.js';
+import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { quantgateRejection } from '../helpers/rejection.js';
 
 const REPO = { type: 'model' as const, id: 'org/tiny' };
@@ -69,6 +71,7 @@ afterEach(async () => {
   await hub?.close();
   hub = undefined;
 });
+afterAll(removeTempDirs);
 
 /** Checks the one-line promise: no library text, no leaked internals. */
 function expectCleanLine(message: string, what: RegExp): void {
@@ -146,6 +149,12 @@ describe('Hub metadata answers', () => {
     expectCleanLine(error.message, /^org\/tiny@main: /);
     // Two tries, each at most one stall timeout, plus slack for a loaded machine.
     expect(Date.now() - started).toBeLessThan(2 * STALL_MS + 2000);
+  });
+
+  test('a file answered with 206 and no Content-Range is retried, then one line says what the server did', async () => {
+    const connection = await serve((path) => (path.includes('/revision/') ? chunked(REVISION_JSON) : path.includes('/tree/') ? chunked(LISTING_JSON) : 'HTTP/1.1 206\r\n\r\n'));
+    const error = await quantgateRejection(downloadSnapshot({ repoId: REPO.id, hubUrl: connection.hubUrl, cacheDir: await makeTempDir(), env: {}, retry: connection.policy }));
+    expectCleanLine(error.message, /^org\/tiny@[0-9a-f]{40}: downloading config\.json failed 2 times, last: the server resumed at the wrong offset \(no Content-Range, wanted byte 0\); check the network/);
   });
 });
 
