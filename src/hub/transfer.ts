@@ -6,7 +6,7 @@
 // see, so the token is only sent where `headersFor` allows.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { describeError, QuantgateError } from '../common/errors.js';
 import { httpGet, type HttpGetResponse } from '../net/http-get.js';
 import { isTransientStatus, retrying, TransientError, type RetryPolicy } from '../net/retry.js';
@@ -71,6 +71,8 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
     const written = await sizeOf(transfer.incompletePath);
     if (written < transfer.size) throw new TransientError(`the connection ended after ${written} of ${transfer.size} bytes`);
   } else {
+    // An empty file needs no request, but its .incomplete file must exist to be hashed and renamed.
+    if (transfer.size === 0) await appendFile(transfer.incompletePath, new Uint8Array(0));
     const hasher = new BlobHasher(transfer.blobName, transfer.size);
     await hasher.feedFile(transfer.incompletePath);
     digest = hasher.digest();

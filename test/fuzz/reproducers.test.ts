@@ -31,6 +31,7 @@ const FIXED: [string, string, string][] = [
   ['hub', 'hub-listing-not-a-list.bin', 'a listing that is a JSON object: TypeError "items is not iterable" from @huggingface/hub'],
   ['hub', 'hub-undici-assertion.bin', "a chunked answer with more bytes after it: undici's parser throws an AssertionError outside any promise (uncaught)"],
   ['hub', 'hub-gzip-answer-cut-short-hang.bin', 'a gzip-encoded chunked answer cut short: fetch never ends, past the stall timeout'],
+  ['hub', 'hub-empty-file-listed.bin', 'a listed file of size 0: ENOENT opening its .incomplete file, which no transfer had created (a real empty file failed too)'],
   ['hub', 'hub-partial-answer-without-range.bin', 'a file answered with 206 and no Content-Range: "resumed at the wrong offset (undefined, …)"'],
 ];
 
