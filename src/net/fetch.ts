@@ -1,9 +1,10 @@
-// fetch for every request of the project that is not a blob transfer (Hub metadata, dataset
-// ranges, npm and NuGet packages, the GitHub API): undici's fetch with a dispatcher that sends each
-// hop, redirects included, through the proxy `proxyFor` names for its URL (plain http in absolute
-// form, https through a CONNECT tunnel) or straight to the server. `watchedFetch` adds the retry
-// policy's rules for one try: a stall watchdog, transient answers and network failures as
-// TransientErrors, and a refusing proxy as a QuantgateError that names it.
+// fetch for the requests of the project that do not go through httpGet (dataset ranges, npm and
+// NuGet packages, the GitHub API; blob transfers and Hub metadata use httpGet): undici's fetch
+// with a dispatcher that sends each hop, redirects included, through the proxy `proxyFor` names
+// for its URL (plain http in absolute form, https through a CONNECT tunnel) or straight to the
+// server. `watchedFetch` adds the retry policy's rules for one try: a stall watchdog, transient
+// answers and network failures as TransientErrors, and a refusing proxy as a QuantgateError that
+// names it.
 
 import { Agent, Dispatcher, Pool, ProxyAgent, fetch as undiciFetch } from 'undici';
 import { QuantgateError } from '../common/errors.js';
@@ -147,20 +148,25 @@ export async function watchedFetch(url: string, init: RequestInit, options: Watc
   });
   aborted.catch(() => undefined);
   async function* body(): AsyncGenerator<Uint8Array> {
+    const chunks = source?.[Symbol.asyncIterator]();
+    let ended = chunks === undefined;
     try {
-      if (source === null) return;
-      const chunks = source[Symbol.asyncIterator]();
-      for (;;) {
+      while (chunks) {
         const next = await Promise.race([chunks.next(), aborted]);
-        if (next.done) return;
+        if (next.done) {
+          ended = true;
+          return;
+        }
         watchdog.touch();
         yield next.value;
       }
     } catch (error) {
-      void response.body?.cancel().catch(() => undefined);
       throw tryFailure(error);
     } finally {
       finish();
+      // Left early (a failure, a stall, or a caller that stopped reading): the stream is cancelled
+      // as a for-await loop would, without waiting on a read that may never end.
+      if (!ended) void chunks?.return?.().catch(() => undefined);
     }
   }
   const pieces = body();
