@@ -1,13 +1,17 @@
 // The Hub's metadata API — which commit a revision names, and which files that commit holds —
 // called through @huggingface/hub with a fetch of ours that sends the token to the Hub's own
-// origin only and goes through the network layer (its proxies, stall watchdog and retry policy),
-// and with the library's errors turned into one-line QuantgateErrors (a refused gated repo says
-// how to get access).
+// origin only and goes through the network layer (httpGet: its proxies, stall watchdog and retry
+// policy), and with every error of the library turned into a one-line QuantgateError (a refused
+// gated repo says how to get access; an answer the library cannot read names the request).
+// httpGet rather than undici's fetch: undici's parser throws outside any promise on some
+// malformed answers (an uncaught AssertionError), and its decompression could outlive the
+// watchdog; httpGet asks for identity encoding and parses HTTP itself.
 
 import { datasetInfo, HubApiError, listFiles, modelInfo } from '@huggingface/hub';
-import { jsonText, QuantgateError } from '../common/errors.js';
-import { watchedFetch } from '../net/fetch.js';
-import { RetriesExhaustedError, retrying, type RetryPolicy } from '../net/retry.js';
+import { debugLog } from '../common/debug.js';
+import { describeError, isQuantgateError, QuantgateError } from '../common/errors.js';
+import { httpGet } from '../net/http-get.js';
+import { isTransientStatus, RetriesExhaustedError, retrying, TransientError, type RetryPolicy } from '../net/retry.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { checkRepoId, isBlobName, isCommitSha, type RepoRef } from './cache-layout.js';
 
@@ -54,7 +58,8 @@ export async function resolveCommit(connection: HubConnection, repo: RepoRef, re
   const params = { name: checkRepoId(repo.id), revision, hubUrl: connection.hubUrl, fetch: hubFetch(connection), additionalFields: ['sha' as const] };
   const info = await callHub(connection, repo, what, () => (repo.type === 'model' ? modelInfo(params) : datasetInfo(params)));
   if (typeof info.sha !== 'string' || !isCommitSha(info.sha)) {
-    throw new QuantgateError(`${what}: the Hub did not answer with a commit sha (got ${jsonText(info.sha)}); check --hub-url points at a Hugging Face Hub`);
+    debugLog('Hub revision answer', `sha: ${JSON.stringify(info.sha) ?? 'absent'}`);
+    throw new QuantgateError(`${what}: the Hub did not answer with a 40-hex commit sha; check --hub-url points at a Hugging Face Hub`);
   }
   return info.sha;
 }
@@ -67,10 +72,14 @@ export async function listCommitFiles(connection: HubConnection, repo: RepoRef, 
     const entries = listFiles({ repo: { type: repo.type, name: checkRepoId(repo.id) }, recursive: true, revision: commit, hubUrl: connection.hubUrl, fetch: hubFetch(connection) });
     for await (const entry of entries) {
       if (entry.type !== 'file') continue;
+      if (typeof entry.path !== 'string') {
+        throw new QuantgateError(`${what}: the Hub listing has a file without a path; check --hub-url points at a Hugging Face Hub`);
+      }
       const blobName = entry.lfs?.oid ?? entry.oid;
       const size = entry.lfs?.size ?? entry.size;
       if (typeof blobName !== 'string' || !isBlobName(blobName) || !Number.isSafeInteger(size) || size < 0) {
-        throw new QuantgateError(`${what}: the Hub listing gives "${entry.path}" no valid hash and size (${jsonText(blobName)}, ${jsonText(size)}); check --hub-url points at a Hugging Face Hub`);
+        debugLog('Hub listing', `${JSON.stringify(entry.path)}: hash ${JSON.stringify(blobName) ?? 'absent'}, size ${JSON.stringify(size) ?? 'absent'}`);
+        throw new QuantgateError(`${what}: the Hub listing gives ${JSON.stringify(entry.path)} no valid hash and size; check --hub-url points at a Hugging Face Hub`);
       }
       files.push({ path: entry.path, size, blobName });
     }
@@ -111,30 +120,70 @@ async function callHub<T>(connection: HubConnection, repo: RepoRef, what: string
       }
       throw new QuantgateError(`${what}: the Hub answered HTTP ${error.statusCode} (${reason}); run again later`, { cause: error });
     }
-    throw error;
+    if (isQuantgateError(error) || connection.signal?.aborted) throw error;
+    // The library could not read the answer (not JSON, not the shape it expects): its own text
+    // (a SyntaxError, "items is not iterable") means nothing to the user.
+    debugLog('@huggingface/hub', describeError(error));
+    throw new QuantgateError(`${what}: the Hub at ${connection.hubUrl} gave an answer quantgate cannot read; check --hub-url points at a Hugging Face Hub (QUANTGATE_DEBUG=1 shows the details)`, { cause: error });
   }
 }
 
+/** Redirect hops followed per request (a renamed repo's API answers redirect to its new name). */
+const MAX_REDIRECTS = 5;
+/** Metadata answers are small; a listing page of 1,000 files is well under 1 MiB. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /**
- * The fetch handed to @huggingface/hub. Bodies are read here, under the stall watchdog, so a
- * response that stops midway is retried like one that never came; the library gets a complete
- * buffered Response (metadata answers are small).
+ * The fetch handed to @huggingface/hub: a GET through httpGet, redirects followed (the token sent
+ * to the Hub's origin only), each try under the retry policy. The body is read here, under the
+ * stall watchdog, so an answer that stops midway is retried like one that never came; the library
+ * gets a complete buffered Response.
  */
 function hubFetch(connection: HubConnection): typeof fetch {
   return async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const headers = new Headers(init?.headers);
-    headers.set('user-agent', USER_AGENT);
-    for (const [name, value] of Object.entries(authorizationFor(connection, url))) headers.set(name, value);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    // The library's metadata calls are all GETs; anything else would be a change of the library.
+    if (method !== 'GET') throw new Error(`@huggingface/hub asked for ${method}, which the Hub fetch does not send`);
+    const first = input instanceof Request ? input.url : String(input);
+    const asked = Object.fromEntries(new Headers(init?.headers));
     const { policy, env, signal } = connection;
     return retrying(
       policy,
       async () => {
-        const response = await watchedFetch(url, { ...init, headers }, { stallTimeoutMs: policy.stallTimeoutMs, env, ...(signal && { signal }) });
-        const body = await response.bytes();
-        return new Response(response.status === 204 || response.status === 304 ? null : body, { status: response.status, statusText: response.statusText, headers: [...response.headers] });
+        let url = first;
+        for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+          const headers = { ...asked, 'user-agent': USER_AGENT, ...authorizationFor(connection, url) };
+          const response = await httpGet(url, headers, { stallTimeoutMs: policy.stallTimeoutMs, env, ...(signal && { signal }) });
+          const { status } = response;
+          if (status >= 300 && status < 400 && response.headers.location) {
+            response.discard();
+            url = new URL(response.headers.location, url).href;
+            continue;
+          }
+          if (isTransientStatus(status)) {
+            response.discard();
+            throw new TransientError(`HTTP ${status} ${response.statusMessage}`.trim());
+          }
+          if (status < 200 || status > 599) {
+            response.discard();
+            throw new QuantgateError(`Hub request ${new URL(url).pathname}: the answer's status ${status} is not an HTTP status; check --hub-url points at a Hugging Face Hub`);
+          }
+          const chunks: Uint8Array[] = [];
+          let length = 0;
+          await response.readBody((bytes) => {
+            length += bytes.byteLength;
+            if (length > MAX_ANSWER_BYTES) {
+              throw new QuantgateError(`Hub request ${new URL(url).pathname}: the answer exceeds ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; check --hub-url points at a Hugging Face Hub`);
+            }
+            // httpGet reuses the memory of `bytes`.
+            chunks.push(Uint8Array.prototype.slice.call(bytes));
+          });
+          const body = status === 204 || status === 205 || status === 304 ? null : Buffer.concat(chunks);
+          return new Response(body, { status, headers: Object.entries(response.headers) });
+        }
+        throw new TransientError(`more than ${MAX_REDIRECTS} redirects`);
       },
-      { what: `Hub request ${new URL(url).pathname}`, log: connection.log, ...(signal && { signal }) },
+      { what: `Hub request ${new URL(first).pathname}`, log: connection.log, ...(signal && { signal }) },
     );
   };
 }

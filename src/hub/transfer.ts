@@ -6,7 +6,7 @@
 // see, so the token is only sent where `headersFor` allows.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { describeError, QuantgateError } from '../common/errors.js';
 import { httpGet, type HttpGetResponse } from '../net/http-get.js';
 import { isTransientStatus, retrying, TransientError, type RetryPolicy } from '../net/retry.js';
@@ -71,6 +71,8 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
     const written = await sizeOf(transfer.incompletePath);
     if (written < transfer.size) throw new TransientError(`the connection ended after ${written} of ${transfer.size} bytes`);
   } else {
+    // An empty file needs no request, but its .incomplete file must exist to be hashed and renamed.
+    if (transfer.size === 0) await appendFile(transfer.incompletePath, new Uint8Array(0));
     const hasher = new BlobHasher(transfer.blobName, transfer.size);
     await hasher.feedFile(transfer.incompletePath);
     digest = hasher.digest();
@@ -95,7 +97,10 @@ async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGe
     }
     if (status === 200 || (status === 206 && rangeStart(response) === offset)) return response;
     response.discard();
-    if (status === 206) throw new TransientError(`the server resumed at the wrong offset (${answer['content-range']}, wanted ${offset})`);
+    if (status === 206) {
+      const range = answer['content-range'] === undefined ? 'no Content-Range' : `Content-Range ${JSON.stringify(answer['content-range'])}`;
+      throw new TransientError(`the server resumed at the wrong offset (${range}, wanted byte ${offset})`);
+    }
     if (status === 416) {
       await rm(transfer.incompletePath, { force: true });
       throw new TransientError('the server refused the resume offset (HTTP 416); starting the file over');

@@ -1,9 +1,10 @@
-// fetch for every request of the project that is not a blob transfer (Hub metadata, dataset
-// ranges, npm and NuGet packages, the GitHub API): undici's fetch with a dispatcher that sends each
-// hop, redirects included, through the proxy `proxyFor` names for its URL (plain http in absolute
-// form, https through a CONNECT tunnel) or straight to the server. `watchedFetch` adds the retry
-// policy's rules for one try: a stall watchdog, transient answers and network failures as
-// TransientErrors, and a refusing proxy as a QuantgateError that names it.
+// fetch for the requests of the project that do not go through httpGet (dataset ranges, npm and
+// NuGet packages, the GitHub API; blob transfers and Hub metadata use httpGet): undici's fetch
+// with a dispatcher that sends each hop, redirects included, through the proxy `proxyFor` names
+// for its URL (plain http in absolute form, https through a CONNECT tunnel) or straight to the
+// server. `watchedFetch` adds the retry policy's rules for one try: a stall watchdog, transient
+// answers and network failures as TransientErrors, and a refusing proxy as a QuantgateError that
+// names it.
 
 import { Agent, Dispatcher, Pool, ProxyAgent, fetch as undiciFetch } from 'undici';
 import { QuantgateError } from '../common/errors.js';
@@ -137,16 +138,35 @@ export async function watchedFetch(url: string, init: RequestInit, options: Watc
   }
   const source = response.body as unknown as AsyncIterable<Uint8Array> | null;
   if (source === null) finish();
+  // Each read races the abort: undici does not always end a body it is decompressing when the
+  // request is aborted (a gzip answer cut short hung past the stall timeout), so the watchdog and
+  // the caller's signal end the read themselves.
+  const aborted = new Promise<never>((_, reject) => {
+    const onEnd = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) onEnd();
+    else controller.signal.addEventListener('abort', onEnd, { once: true });
+  });
+  aborted.catch(() => undefined);
   async function* body(): AsyncGenerator<Uint8Array> {
+    const chunks = source?.[Symbol.asyncIterator]();
+    let ended = chunks === undefined;
     try {
-      for await (const chunk of source ?? []) {
+      while (chunks) {
+        const next = await Promise.race([chunks.next(), aborted]);
+        if (next.done) {
+          ended = true;
+          return;
+        }
         watchdog.touch();
-        yield chunk;
+        yield next.value;
       }
     } catch (error) {
       throw tryFailure(error);
     } finally {
       finish();
+      // Left early (a failure, a stall, or a caller that stopped reading): the stream is cancelled
+      // as a for-await loop would, without waiting on a read that may never end.
+      if (!ended) void chunks?.return?.().catch(() => undefined);
     }
   }
   const pieces = body();

@@ -126,6 +126,19 @@ describe('downloadSnapshot', () => {
     expect(sha256(await readFile(join(result.dir, 'copy/model.safetensors')))).toBe(sha256(WEIGHTS));
   });
 
+  test('an empty file is linked without a request for its bytes, and a second run finds it cached', async () => {
+    await hub.commit(REPO, [
+      { path: 'config.json', content: CONFIG },
+      { path: 'added_tokens.json', content: '' },
+    ]);
+    const cacheDir = await makeTempDir();
+    const result = await download(cacheDir, { include: ['*.json'] });
+    expect(result.files.map((file) => file.path).sort()).toEqual(['added_tokens.json', 'config.json']);
+    expect(await readFile(join(result.dir, 'added_tokens.json'), 'utf8')).toBe('');
+    expect(hub.requests.filter((request) => request.server === 'cdn' || request.path?.includes('/resolve/'))).toHaveLength(1);
+    expect((await download(cacheDir, { include: ['*.json'] })).bytesDownloaded).toBe(0);
+  });
+
   test('a tag or a commit sha is resolved and recorded like a branch', async () => {
     const sha = await hub.commit(REPO, MODEL_FILES, { tag: 'v1.0' });
     const cacheDir = await makeTempDir();

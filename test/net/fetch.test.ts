@@ -2,6 +2,7 @@
 // TransientErrors, other answers are the caller's to judge, and a caller's abort ends the request
 // at once with the abort's reason (httpGet too).
 
+import { gzipSync } from 'node:zlib';
 import { watchedFetch } from '../../src/net/fetch.js';
 import { httpGet } from '../../src/net/http-get.js';
 import { TransientError } from '../../src/net/retry.js';
@@ -11,6 +12,12 @@ let server: LocalServer;
 beforeEach(async () => {
   server = new LocalServer((request, response) => {
     if (request.url === '/hang') return;
+    if (request.url === '/gzip-cut-short') {
+      // Headers flushed, then a gzip body that stops midway: fetch decompresses it as it comes.
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      response.write(gzipSync(JSON.stringify({ sha: 'a'.repeat(40), files: Array.from({ length: 50 }, (_, i) => `file-${i}`) })).subarray(0, 40));
+      return;
+    }
     if (request.url === '/slow-body') {
       response.writeHead(200, { 'content-length': '10' });
       response.write('12345');
@@ -39,6 +46,15 @@ describe('watchedFetch', () => {
     await expect(watchedFetch(`${server.origin}/hang`, {}, { stallTimeoutMs: 200, env: {} })).rejects.toThrow(new TransientError('no data for 0.2 s'));
     const slow = await watchedFetch(`${server.origin}/slow-body`, {}, { stallTimeoutMs: 200, env: {} });
     await expect(slow.bytes()).rejects.toThrow(new TransientError('no data for 0.2 s'));
+  });
+
+  test('a gzip-encoded body that stops midway fails the try after the stall timeout, the decompression included', async () => {
+    const started = Date.now();
+    const cut = await watchedFetch(`${server.origin}/gzip-cut-short`, {}, { stallTimeoutMs: 200, env: {} });
+    await expect(cut.bytes()).rejects.toThrow(new TransientError('no data for 0.2 s'));
+    const iterated = await watchedFetch(`${server.origin}/gzip-cut-short`, {}, { stallTimeoutMs: 200, env: {} });
+    await expect((async () => { for await (const chunk of iterated.body) void chunk; })()).rejects.toThrow(TransientError);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   test("an abort ends the request at once with the abort's reason, before the answer or during the body", async () => {

@@ -151,7 +151,7 @@ describe('requests through a proxy', () => {
       expect(guarded.requests.every((request) => request.authorization === `Basic ${Buffer.from('me:s3cret').toString('base64')}`)).toBe(true);
 
       const error = await quantgateRejection(download({ HTTP_PROXY: guarded.url('me:wrong') }));
-      expect(error.message).toMatch(/^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) refused the connection to localhost:\d+ \(HTTP 407\); put the proxy's user name and password in HTTP_PROXY/);
+      expect(error.message).toMatch(/^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) refused the connection to localhost:\d+ \(HTTP 407 Proxy Authentication Required\); put the proxy's user name and password in HTTP_PROXY/);
       expect(error.message).toContain('or list localhost in NO_PROXY to connect directly');
       expect(error.message).not.toContain('wrong');
 
