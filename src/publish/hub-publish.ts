@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { openGgufModel } from '../formats/gguf/open.js';
+import { proxiedFetch } from '../net/fetch.js';
 import { readManifest, type Manifest } from '../formats/gguf/manifest.js';
 import { isManifestPath } from '../formats/gguf/output-layout.js';
 import { readEvalResults, RESULTS_JSON_NAME } from '../report/results-files.js';
@@ -44,7 +45,8 @@ export interface HubPublishOptions {
   provenance?: { runUrl?: string; command?: string };
   progress?: Progress;
   signal?: AbortSignal;
-  fetch?: typeof fetch;
+  /** Where the proxy variables are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface HubPublishResult {
@@ -83,7 +85,9 @@ export async function publishToHub(options: HubPublishOptions): Promise<HubPubli
     return { files: files.map((file) => file.path), dryRunDir: dir };
   }
 
-  const hub = { hubUrl: (options.hubUrl ?? DEFAULT_HUB_URL).replace(/\/$/, ''), accessToken: options.token, ...(options.fetch && { fetch: options.fetch }) };
+  // Every request, uploads to the LFS storage included, goes through the project's proxied fetch.
+  const fetch: typeof globalThis.fetch = (input, init) => proxiedFetch(input instanceof Request ? input.url : String(input), init, options.env);
+  const hub = { hubUrl: (options.hubUrl ?? DEFAULT_HUB_URL).replace(/\/$/, ''), accessToken: options.token, fetch };
   const repo = { type: 'model' as const, name: options.repo };
   const branch = options.revision ?? 'main';
   const remote = await remoteFiles(hub, repo, branch, options.repo);
@@ -196,7 +200,7 @@ interface RemoteFile {
 
 /** The repo's files at `branch`; an absent repo is created, an absent branch is empty. */
 async function remoteFiles(
-  hub: { hubUrl: string; accessToken: string | undefined; fetch?: typeof fetch },
+  hub: { hubUrl: string; accessToken: string | undefined; fetch: typeof fetch },
   repo: { type: 'model'; name: string },
   branch: string,
   label: string,
