@@ -79,7 +79,7 @@ describe('mode run', () => {
     expect(run.summary).toMatch(/\| quantization \| Q4_0: .*<br>size .* → .* \(\d+\.\d\d× smaller\) \|/);
     expect(run.summary).toMatch(/\| this job \| .*\| .*\|/);
     expect(annotations(run, 'notice')).toEqual([expect.stringMatching(/^quantgate WER gate PASS: reference WER 0\.00%, candidate 1\.\d\d%; ΔWER \+1\.\d\d points is within the 2\.00-point threshold$/)]);
-    for (const stage of ['model', 'quantize', 'load', 'dataset', 'transcribe']) expect(run.stdout).toContain(`::group::${stage}\n`);
+    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score']) expect(run.stdout).toContain(`::group::${stage}\n`);
     expect(annotations(run, 'error')).toEqual([]);
   });
 

@@ -20,20 +20,14 @@ import { decodeGreedy, type AudioCodes } from './decoder.js';
 import { findKyutaiFiles, requireKyutaiFiles } from './files.js';
 import type { OnnxGraph } from './graph.js';
 import { buildLmStepGraph } from './lm-graph.js';
-import { buildMimiGraph, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
+import { estimateKyutaiMemory } from './memory.js';
+import { buildMimiGraph, framing, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
 import { readSentencePiece, type SentencePieceDecoder } from './sentencepiece.js';
 import { startSession, type GraphSession } from './session.js';
 import { openGgufWeights, openSafetensorsWeights, type WeightSource } from './weights.js';
 
 const KYUTAI_STT_ENGINE = 'kyutai-stt';
 const KYUTAI_STT_REPOS = 'kyutai/stt-';
-/**
- * Mimi encodes each utterance padded with silence to a multiple of this many frames (2 s at
- * 12.5 Hz), and the codes of the frames past the utterance's own are dropped. Since Mimi is causal
- * the codes kept do not change, and onnxruntime sees few input shapes: on CUDA, cuDNN searches
- * for the best algorithm of each convolution once per input shape.
- */
-const SHAPE_FRAMES = 25;
 
 export interface KyutaiSttOptions {
   /** How the candidate reads Q4_0 matrices; `matmulnbits` unless given. */
@@ -52,6 +46,7 @@ export function createKyutaiSttEngineFactory(options: KyutaiSttOptions = {}): En
       return !('problem' in (await findKyutaiFiles(model.dir, await readConfiguredNames(model.dir))));
     },
     open: (model, variant, engineOptions) => KyutaiSttEngine.open(model, variant, engineOptions, options),
+    estimateMemory: (model, variant, engineOptions) => estimateKyutaiMemory(model, variant, engineOptions, options.candidateMode ?? 'matmulnbits'),
   };
 }
 
@@ -115,12 +110,10 @@ class KyutaiSttEngine implements Engine {
 
   /** Mimi's codes for the audio framed as Kyutai's STT script frames it, one frame per LM step. */
   private async encode(audio: Float32Array): Promise<AudioCodes> {
-    const { stt, mimi } = this.config;
-    const chunks = (seconds: number) => Math.ceil(seconds * mimi.frameRate);
-    const frames = chunks(stt.silencePrefixSeconds) + Math.ceil(audio.length / this.frameSize) + chunks(stt.audioDelaySeconds);
-    const encoded = Math.ceil(frames / SHAPE_FRAMES) * SHAPE_FRAMES;
+    const { mimi } = this.config;
+    const { frames, encoded, prefixFrames } = framing(this.config, audio.length);
     const samples = new Float32Array(encoded * this.frameSize);
-    samples.set(audio, chunks(stt.silencePrefixSeconds) * this.frameSize);
+    samples.set(audio, prefixFrames * this.frameSize);
     const result = await this.mimi.run({ [MIMI_INPUT]: new ort.Tensor('float32', samples, [1, 1, samples.length]) });
     const codes = result[MIMI_OUTPUT]!.data as BigInt64Array;
     const data = new Int32Array(mimi.codebooks * frames);
