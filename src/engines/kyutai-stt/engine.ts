@@ -23,7 +23,7 @@ import { buildLmStepGraph } from './lm-graph.js';
 import { estimateKyutaiMemory } from './memory.js';
 import { buildMimiGraph, framing, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
 import { readSentencePiece, type SentencePieceDecoder } from './sentencepiece.js';
-import { startSession, type GraphSession } from './session.js';
+import { startSession, type GraphSession, type SessionOptions } from './session.js';
 import { openGgufWeights, openSafetensorsWeights, type WeightSource } from './weights.js';
 
 const KYUTAI_STT_ENGINE = 'kyutai-stt';
@@ -74,7 +74,10 @@ class KyutaiSttEngine implements Engine {
     if (tokenizer.size < config.lm.textCard) {
       throw new QuantgateError(`${files.tokenizer} has ${tokenizer.size} pieces but the LM predicts ${config.lm.textCard} text tokens; the tokenizer belongs to another model — download the model again`);
     }
-    const mimi = await buildSession(await openSafetensorsWeights(files.mimi), progress, 'Mimi encoder', (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }), device);
+    // Mimi's activations for one utterance of 35 s take 0.8 GiB, which an arena would keep while the LM decodes.
+    const mimi = await buildSession(await openSafetensorsWeights(files.mimi), progress, 'Mimi encoder', (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }), device, {
+      memoryArena: false,
+    });
     try {
       const lmWeights = variant.kind === 'reference'
         ? await openSafetensorsWeights(files.lm)
@@ -137,6 +140,7 @@ async function buildSession(
   what: string,
   build: (weights: WeightSource) => Promise<OnnxGraph>,
   device: Device,
+  sessionOptions?: SessionOptions,
 ): Promise<GraphSession> {
   const task = progress.task(`Loading the ${what} (${weights.label})`, { unit: 'count', unitName: 'tensors' });
   const counted: WeightSource = {
@@ -157,7 +161,7 @@ async function buildSession(
   } finally {
     await weights.close();
   }
-  const session = await startSession(graph, device, what);
+  const session = await startSession(graph, device, what, sessionOptions);
   task.finish();
   return session;
 }

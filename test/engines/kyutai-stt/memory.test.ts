@@ -26,7 +26,7 @@ const SHORT = { seconds: 2, samples: 48_000, mimiSamples: 50 * 1920, ringSlots: 
 /** 10 s: 132 steps, more than the ring keeps (context − 1 = 63 slots); Mimi runs on 150 frames. */
 const LONG = { seconds: 10, samples: 240_000, mimiSamples: 150 * 1920, ringSlots: 63 };
 
-const mimiActivations = (mimiSamples: number) => 3 * 8 * mimiSamples * 4;
+const mimiActivations = (mimiSamples: number) => 4 * 8 * mimiSamples * 4;
 const perUtterance = ({ samples, mimiSamples, ringSlots }: typeof SHORT) => (samples + mimiSamples) * 4 + 2 * 2 * 64 * ringSlots * 4;
 
 let dir: string;
