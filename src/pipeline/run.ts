@@ -1,7 +1,8 @@
 // The job, walked once: get the model (Hub, local folder, or the embedded demo), quantize it,
-// open the dataset, transcribe every utterance with the reference and the candidate variant of
-// the same engine, score both, gate, and write eval_results.{txt,json}. The CLI's `run` and the
-// action are thin shells over `runPipeline`.
+// open the dataset, transcribe every utterance with the reference and then with the candidate
+// variant of the same engine (one loaded at a time, after a check that the machine's memory holds
+// it), score both, gate, and write eval_results.{txt,json}. The CLI's `run` and the action are
+// thin shells over `runPipeline`.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -141,7 +142,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
 
     const comparison = await timed('score', async () =>
       compareSystems(
-        pairById(reference.utterances, reference.outputs, candidate.outputs),
+        pairById(reference.utterances, systemOutputs(reference), systemOutputs(candidate)),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
           dataset: { name: info.name, split: info.split, revision: info.revision },
@@ -196,8 +197,9 @@ interface VariantRun {
   device: Device;
   sampleRate: number;
   batchSize: number;
-  outputs: (SystemOutput & { id: string })[];
-  /** The utterances transcribed, in order; only the reference's pass fills these. */
+  /** The engine's transcripts (with tokens, where the engine gives them) and the milliseconds each took. */
+  transcripts: (Transcript & { ms: number })[];
+  /** The utterances transcribed, in order, with their true transcripts. */
   utterances: { id: string; text: string }[];
   failed: FailedUtterance[];
 }
@@ -226,7 +228,7 @@ async function runVariant(
   try {
     source = await input(engine);
     const { batches, total, batchSize } = source;
-    const run: VariantRun = { device: engine.device, sampleRate: engine.sampleRate, batchSize, outputs: [], utterances: [], failed: [] };
+    const run: VariantRun = { device: engine.device, sampleRate: engine.sampleRate, batchSize, transcripts: [], utterances: [], failed: [] };
     const task = progress.task(`transcribing (${variant.kind})`, { total, unitName: 'utterances' });
     for await (const batch of batches) {
       if (!Array.isArray(batch)) {
@@ -237,7 +239,7 @@ async function runVariant(
       const started = performance.now();
       const transcripts: Transcript[] = await engine.transcribe(batch, signal);
       const msEach = (performance.now() - started) / batch.length;
-      run.outputs.push(...transcripts.map((transcript) => ({ id: transcript.id, text: transcript.text, ms: msEach })));
+      run.transcripts.push(...transcripts.map((transcript) => ({ ...transcript, ms: msEach })));
       run.utterances.push(...batch.map(({ id, text }) => ({ id, text })));
       task.advance(batch.length);
     }
@@ -246,6 +248,11 @@ async function runVariant(
   } finally {
     await Promise.allSettled([source?.close?.(), engine.close()]);
   }
+}
+
+/** What scoring reads of a variant's transcripts. */
+function systemOutputs(run: VariantRun): (SystemOutput & { id: string })[] {
+  return run.transcripts.map(({ id, text, ms }) => ({ id, text, ms }));
 }
 
 /** The dataset's utterances in batches, each spooled as it is decoded; failed utterances pass through alone. */
