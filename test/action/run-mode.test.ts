@@ -168,7 +168,7 @@ describe('mode run', () => {
       workspace,
       evaluation(0, { 'out-dir': outDir, 'upload-artifacts': 'true' }),
       runnerEnv({ ...artifacts.env, FAKE_STT_DELAY_MS: '60000' }),
-      (log) => log.includes('::group::transcribe'),
+      (log) => log.includes('::group::reference'),
     );
     expect(run.code).toBe(2);
     expect(annotations(run, 'error')).toEqual(['the run was cancelled; nothing more was published']);
