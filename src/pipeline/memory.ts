@@ -43,8 +43,8 @@ export function fitBatchSize({ estimates, batchSize, availableBytes, device }: F
   let fitting = batchSize;
   while (fitting >= 1 && neededBytes(estimates, fitting) > availableBytes) fitting--;
   if (fitting >= 1) return { batchSize: fitting, neededBytes: neededBytes(estimates, fitting) };
-  const ways = ['free memory on this machine or use a runner with more', '--max-duration to skip long utterances'];
-  if (device === 'cpu') ways.unshift('--device cuda on a machine with an NVIDIA GPU');
+  const ways = ['free memory on this machine or take one with more', 'set --max-duration to leave out long utterances'];
+  if (device === 'cpu') ways.unshift('run with --device cuda on a machine with an NVIDIA GPU');
   throw new QuantgateError(
     `the run needs about ${formatBytes(neededBytes(estimates, 1))} of memory even one utterance at a time, but only ${formatBytes(availableBytes)} is available; ${ways.join(', or ')}`,
   );

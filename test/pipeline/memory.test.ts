@@ -38,9 +38,9 @@ describe('fitBatchSize', () => {
     const attempt = () => fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: 3 * GiB, device: 'cpu' });
     expect(attempt).toThrow(QuantgateError);
     expect(attempt).toThrow(
-      'the run needs about 4.42 GiB of memory even one utterance at a time, but only 3.00 GiB is available; --device cuda on a machine with an NVIDIA GPU, or free memory on this machine or use a runner with more, or --max-duration to skip long utterances',
+      'the run needs about 4.42 GiB of memory even one utterance at a time, but only 3.00 GiB is available; run with --device cuda on a machine with an NVIDIA GPU, or free memory on this machine or take one with more, or set --max-duration to leave out long utterances',
     );
-    expect(() => fitBatchSize({ estimates: [reference], batchSize: 1, availableBytes: GiB, device: 'cuda' })).toThrow(/is available; free memory on this machine/);
+    expect(() => fitBatchSize({ estimates: [reference], batchSize: 1, availableBytes: GiB, device: 'cuda' })).toThrow(/is available; free memory on this machine or take one with more, or set --max-duration/);
   });
 
   test('with no estimates only the process baseline counts', () => {
