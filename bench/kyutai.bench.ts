@@ -5,12 +5,18 @@
 // variant's load time and memory, then the real-time factor and the LM's steps per second of one
 // 10 s utterance and of a batch of four. The reference is the baseline: the candidate's figures
 // come as ratios against it.
+// Last, the default job as a user runs it: `quantgate run` in a child process, at its default batch
+// size and device, on a batch of utterances as long as LibriSpeech test-clean's longest; reported:
+// the child's peak RSS, in all and by stage.
 // Random weights decode to arbitrary tokens, but every step costs what a real model's step costs.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { encodeWav } from '../src/audio/wav-writer.js';
 import { formatBytes, formatDuration } from '../src/common/format.js';
 import type { Engine, Variant } from '../src/engines/engine.js';
 import { readKyutaiConfig } from '../src/engines/kyutai-stt/config.js';
@@ -20,6 +26,7 @@ import { startSession, type GraphSession } from '../src/engines/kyutai-stt/sessi
 import { openSafetensorsWeights } from '../src/engines/kyutai-stt/weights.js';
 import { ProtoWriter, WireType } from '../src/protobuf/wire.js';
 import { writeSafetensors, type SafetensorsTensorSpec } from '../src/formats/safetensors-writer.js';
+import { DEFAULT_RUN_OPTIONS } from '../src/pipeline/options.js';
 import { quantizeModel } from '../src/pipeline/quantize.js';
 import { f32ToBf16Bits } from '../src/quant/half.js';
 
@@ -30,6 +37,10 @@ const BATCH = 4;
 const ROUNDS = 2;
 /** Steps per utterance: 12.5 Hz frames of audio plus the 0.5 s of silence the STT script appends. */
 const STEPS = AUDIO_SECONDS * 12.5 + 7;
+/** LibriSpeech test-clean's longest utterance lasts 35 s; a batch's KV rings grow with its longest utterance. */
+const JOB_AUDIO_SECONDS = 35;
+/** How often the job's resident memory is sampled, for the peak of each stage. */
+const SAMPLE_MS = 100;
 /** `npm run bench` runs in the repository root. */
 const TENSOR_LIST = join(process.cwd(), 'test', 'fixtures', 'kyutai', 'stt-1b-en_fr.tensors.txt');
 
@@ -170,6 +181,14 @@ async function timeMimi(dir: string, samples: Float32Array): Promise<number> {
   }
 }
 
+/** A model folder with the real shapes of stt-1b-en_fr and random weights: config, LM, Mimi, tokenizer. */
+async function writeKyutaiModel(dir: string): Promise<void> {
+  await writeFile(join(dir, 'config.json'), JSON.stringify(LM_CONFIG));
+  await writeLm(join(dir, 'model.safetensors'));
+  await writeMimi(join(dir, LM_CONFIG.mimi_name));
+  await writeFile(join(dir, LM_CONFIG.tokenizer_name), tokenizer(LM_CONFIG.text_card));
+}
+
 /** The fastest of ROUNDS runs of each task, in seconds; the tasks run alternately. */
 async function fastest(...tasks: (() => Promise<unknown>)[]): Promise<number[]> {
   const times = tasks.map((): number[] => []);
@@ -195,6 +214,63 @@ function speed(seconds: number, utterances: number, mimiSeconds: number): string
   return `${utterances} × ${AUDIO_SECONDS} s of audio in ${seconds.toFixed(1)} s: real-time factor ${(seconds / (utterances * AUDIO_SECONDS)).toFixed(2)}, LM ${lmSteps.toFixed(2)} steps/s`;
 }
 
+/** Resident bytes of process `pid` now, from /proc (0 once it has gone). */
+function residentBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `quantgate run` on the model in `dir` at the default batch size and device: one batch of
+ * utterances of JOB_AUDIO_SECONDS each (one batch keeps the benchmark to minutes; the engine
+ * collects a batch's KV rings before it encodes the next, so later batches peak alike). The child
+ * reports its own peak RSS (getrusage) as it exits; sampling /proc while it runs attributes the
+ * resident memory to the stage the log shows.
+ */
+async function measureDefaultJob(dir: string): Promise<void> {
+  const data = join(dir, 'job');
+  await mkdir(data, { recursive: true });
+  const lines: string[] = [];
+  for (let index = 0; index < DEFAULT_RUN_OPTIONS.batchSize; index++) {
+    await writeFile(join(data, `u${index}.wav`), encodeWav(audio(JOB_AUDIO_SECONDS, 10 + index), SAMPLE_RATE, 'pcm16'));
+    lines.push(JSON.stringify({ id: `u${index}`, audio: `u${index}.wav`, text: 'a sentence of words' }));
+  }
+  await writeFile(join(data, 'manifest.jsonl'), `${lines.join('\n')}\n`);
+  const usagePath = join(dir, 'max-rss');
+  const hook = join(dir, 'max-rss-hook.mjs');
+  await writeFile(hook, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(usagePath)}, String(process.resourceUsage().maxRSS * 1024)));\n`);
+
+  const args = ['--import', hook, join(process.cwd(), 'bin', 'quantgate.js'), 'run', '--model-path', dir, '--dataset', join(data, 'manifest.jsonl'), '--out-dir', join(dir, 'job-out')];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stagePeaks = new Map<string, number>();
+  const notes: string[] = [];
+  let stage = 'start';
+  let log = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    log += chunk;
+    for (const line of chunk.split('\n')) {
+      const heading = /^── (.+)$/.exec(line);
+      if (heading) stage = heading[1]!;
+      if (line.startsWith('memory:')) notes.push(line);
+    }
+  });
+  const sampler = setInterval(() => stagePeaks.set(stage, Math.max(stagePeaks.get(stage) ?? 0, residentBytes(child.pid!))), SAMPLE_MS);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
+  const seconds = (performance.now() - started) / 1000;
+  // Random weights make nonsense transcripts, so the gate may pass (0) or fail (1); 2 is an error.
+  if (code !== 0 && code !== 1) throw new Error(`quantgate run exited with ${code}:\n${log.slice(-3000)}`);
+  const peak = Number(await readFile(usagePath, 'utf8'));
+  for (const note of notes) console.log(note);
+  console.log(`default job (batch ${DEFAULT_RUN_OPTIONS.batchSize}, ${DEFAULT_RUN_OPTIONS.batchSize} × ${JOB_AUDIO_SECONDS} s, both variants one after the other), CPU: ${formatDuration(seconds)}, peak RSS ${formatBytes(peak)}`);
+  console.log(`  peak RSS by stage (sampled every ${SAMPLE_MS} ms): ${[...stagePeaks].map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')}`);
+}
+
 export const bench = {
   name: 'kyutai',
   summary: 'kyutai-stt engine at the size of stt-1b-en_fr (random weights), CPU: real-time factor and LM steps/s, Q4_0 candidate against the float32 reference',
@@ -202,10 +278,7 @@ export const bench = {
     const dir = await mkdtemp(join(tmpdir(), 'quantgate-kyutai-bench-'));
     try {
       const prepared = performance.now();
-      await writeFile(join(dir, 'config.json'), JSON.stringify(LM_CONFIG));
-      await writeLm(join(dir, 'model.safetensors'));
-      await writeMimi(join(dir, LM_CONFIG.mimi_name));
-      await writeFile(join(dir, LM_CONFIG.tokenizer_name), tokenizer(LM_CONFIG.text_card));
+      await writeKyutaiModel(dir);
       const quantizing = performance.now();
       const { output } = await quantizeModel({ model: dir, outDir: join(dir, 'q4') });
       console.log(`model written in ${formatDuration((quantizing - prepared) / 1000)}, quantized to Q4_0 in ${formatDuration((performance.now() - quantizing) / 1000)}`);
@@ -231,6 +304,7 @@ export const bench = {
       } finally {
         await Promise.all([reference.engine.close(), candidate.engine.close()]);
       }
+      await measureDefaultJob(dir);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -82,9 +82,23 @@ export interface EngineOptions {
   device: Device;
 }
 
+/** The host memory one opened variant needs, in bytes, for the run to check before it loads. */
+export interface MemoryEstimate {
+  /** Resident once the variant is open, whatever the batch: weights, graphs, buffers sized by the longest utterance. */
+  loadedBytes: number;
+  /** Added by each utterance of a batch (KV caches, audio, activations), at the longest utterance. */
+  perUtteranceBytes: number;
+}
+
 export interface EngineFactory {
   readonly name: string;
   /** Lets `--engine auto` pick the engine that fits the model folder. */
   accepts(model: ModelSource): Promise<boolean>;
   open(model: ModelSource, variant: Variant, options: EngineOptions): Promise<Engine>;
+  /**
+   * What `open` and `transcribe` will hold in this process for utterances of at most
+   * `maxSeconds`, read from file headers without loading any weights. Engines that cannot tell
+   * leave it out, and their runs are not checked.
+   */
+  estimateMemory?(model: ModelSource, variant: Variant, options: EngineOptions & { maxSeconds: number }): Promise<MemoryEstimate>;
 }

@@ -1,17 +1,19 @@
 // The job, walked once: get the model (Hub, local folder, or the embedded demo), quantize it,
-// open the dataset, transcribe every utterance with the reference and the candidate variant of
-// the same engine, score both, gate, and write eval_results.{txt,json}. The CLI's `run` and the
-// action are thin shells over `runPipeline`.
+// open the dataset, transcribe every utterance with the reference and then with the candidate
+// variant of the same engine (one loaded at a time, after a check that the machine's memory holds
+// it), score both, gate, and write eval_results.{txt,json}. The CLI's `run` and the action are
+// thin shells over `runPipeline`.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuantgateError } from '../common/errors.js';
+import { formatBytes } from '../common/format.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { openDataset, datasetSpecFromPath, isFailedUtterance, type DatasetSpec, type Dataset } from '../datasets/dataset.js';
 import { selectParquetFiles } from '../datasets/parquet-files.js';
 import { formatShard } from '../datasets/selection.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
-import type { Engine, ModelSource, QuantizedModel, Transcript } from '../engines/engine.js';
+import type { Device, Engine, EngineFactory, ModelSource, QuantizedModel, Transcript, Variant } from '../engines/engine.js';
 import { resolveDevice } from '../engines/device.js';
 import { runsOnOnnxruntime } from '../engines/catalogue.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
@@ -22,6 +24,8 @@ import type { OnnxruntimeLocation } from '../runtime/location.js';
 import { compareSystemsInSlices, pairById, type SystemOutput } from '../scoring/compare.js';
 import { createNormalizer } from '../scoring/normalize/index.js';
 import type { ScoredComparison } from '../scoring/types.js';
+import { AudioSpool } from './audio-spool.js';
+import { ASSUMED_MAX_SECONDS, fitBatchSize, neededBytes, readAvailableMemory } from './memory.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
 import { demoPaths } from './demo.js';
 import { quantizedCacheKey, quantizedPaths, quantizeModel, reuseQuantized, type QuantizeOptions, type QuantizeResult } from './quantize.js';
@@ -116,36 +120,45 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   };
   const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
 
-  const [reference, candidate] = await timed('load', async () => {
-    // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
-    const device = await resolveDevice(options.device, { env, progress, onnxruntime: runsOnOnnxruntime(factory.name), ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
-    const referenceEngine = await factory.open(model, { kind: 'reference' }, { device });
-    try {
-      return [referenceEngine, await factory.open(model, { kind: 'candidate', quantized: quantized! }, { device })] as const;
-    } catch (error) {
-      await referenceEngine.close();
-      throw error;
-    }
-  });
-
+  const spec = await timed('dataset', () => resolveDatasetSpec(options, model, fetchSnapshot, hub));
+  const spool = await AudioSpool.create(options.outDir);
   try {
-    const spec = await timed('dataset', () => resolveDatasetSpec(options, model, fetchSnapshot, hub));
-    const dataset = await openDataset(spec, {
-      sampleRate: reference.sampleRate,
-      maxSamples: options.maxSamples,
-      maxDurationSeconds: options.maxDurationSeconds,
-      maxFailedUtterances: options.maxFailedUtterances,
-      shard: options.shard,
+    // The variants run one after the other, so only one is ever loaded: the reference first,
+    // decoding the audio and spooling it, then the candidate on the spooled audio.
+    let dataset: Dataset | undefined;
+    const reference = await timed('reference', async () => {
+      // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
+      const device = await resolveDevice(options.device, { env, progress, onnxruntime: runsOnOnnxruntime(factory.name), ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
+      const batchSize = await checkMemory(factory, model, quantized!, device, options, progress);
+      return runVariant(factory, model, { kind: 'reference' }, device, progress, context.signal, async (engine) => {
+        dataset = await openDataset(spec, {
+          sampleRate: engine.sampleRate,
+          maxSamples: options.maxSamples,
+          maxDurationSeconds: options.maxDurationSeconds,
+          maxFailedUtterances: options.maxFailedUtterances,
+          shard: options.shard,
+          ...(context.signal && { signal: context.signal }),
+        });
+        return { batches: decodedBatches(dataset, spool, batchSize), total: dataset.info.selected, batchSize, close: () => dataset!.close() };
+      });
     });
-    const evaluation = await timed('transcribe', () => transcribeAll(dataset, reference, candidate, options.batchSize, progress, context.signal));
+    const candidate = await timed('candidate', () =>
+      runVariant(factory, model, { kind: 'candidate', quantized: quantized! }, reference.device, progress, context.signal, async (engine) => {
+        if (engine.sampleRate !== reference.sampleRate) {
+          throw new Error(`the ${factory.name} candidate asked for audio at ${engine.sampleRate} Hz but the reference at ${reference.sampleRate} Hz`);
+        }
+        return { batches: spool.batches(reference.batchSize), total: spool.size, batchSize: reference.batchSize };
+      }),
+    );
+    const info = dataset!.info;
 
     const comparison = await timed('score', () =>
       compareSystemsInSlices(
-        pairById(evaluation.utterances, evaluation.reference, evaluation.candidate),
+        pairById(reference.utterances, systemOutputs(reference), systemOutputs(candidate)),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
-          dataset: { name: dataset.info.name, split: dataset.info.split, revision: dataset.info.revision },
-          failedUtterances: evaluation.failed,
+          dataset: { name: info.name, split: info.split, revision: info.revision },
+          failedUtterances: reference.failed,
           gate: { mode: options.gateMode, thresholdPoints: options.threshold },
           bootstrap: { seed: options.seed, resamples: options.resamples },
           run: {
@@ -165,7 +178,114 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     const partial = options.shard !== undefined;
     return { comparison, passed: partial || comparison.gate.verdict === 'pass', partial, model, plan, quantized: quantized!, results };
   } finally {
-    await Promise.allSettled([reference.close(), candidate.close()]);
+    await spool.close();
+  }
+}
+
+/**
+ * The batch size that fits this machine's memory, from the engine's estimate of each variant:
+ * the one asked for, or a smaller one with a line saying so. Engines without an estimate are not checked.
+ */
+async function checkMemory(factory: EngineFactory, model: ModelSource, quantized: QuantizedModel, device: Device, options: RunOptions, progress: Progress): Promise<number> {
+  if (!factory.estimateMemory) return options.batchSize;
+  const estimateOptions = { device, maxSeconds: options.maxDurationSeconds ?? ASSUMED_MAX_SECONDS };
+  const estimates = [
+    await factory.estimateMemory(model, { kind: 'reference' }, estimateOptions),
+    await factory.estimateMemory(model, { kind: 'candidate', quantized }, estimateOptions),
+  ];
+  const available = await readAvailableMemory();
+  const fit = fitBatchSize({ estimates, batchSize: options.batchSize, availableBytes: available, device });
+  const need = `about ${formatBytes(fit.neededBytes)} at batch size ${fit.batchSize} for utterances up to ${estimateOptions.maxSeconds} s`;
+  if (fit.batchSize === options.batchSize) {
+    progress.info(`memory: the run needs ${need}; ${formatBytes(available)} is available`);
+  } else {
+    progress.info(
+      `memory: batch size ${options.batchSize} would need about ${formatBytes(neededBytes(estimates, options.batchSize))} but ${formatBytes(available)} is available, so the run uses batch size ${fit.batchSize} (${need})`,
+    );
+  }
+  return fit.batchSize;
+}
+
+interface VariantRun {
+  device: Device;
+  sampleRate: number;
+  batchSize: number;
+  /** The engine's transcripts (with tokens, where the engine gives them) and the milliseconds each took. */
+  transcripts: (Transcript & { ms: number })[];
+  /** The utterances transcribed, in order, with their true transcripts. */
+  utterances: { id: string; text: string }[];
+  failed: FailedUtterance[];
+}
+
+/** Where a variant's pass reads its batches, and utterances that could not be decoded, one at a time. */
+interface VariantInput {
+  batches: AsyncIterable<Utterance[] | FailedUtterance>;
+  total: number;
+  batchSize: number;
+  /** Releases what the batches are read from, once the pass ends. */
+  close?: () => Promise<void>;
+}
+
+/** Opens one variant, transcribes every batch `input` gives it once open, and closes it. */
+async function runVariant(
+  factory: EngineFactory,
+  model: ModelSource,
+  variant: Variant,
+  device: Device,
+  progress: Progress,
+  signal: AbortSignal | undefined,
+  input: (engine: Engine) => Promise<VariantInput>,
+): Promise<VariantRun> {
+  const engine = await factory.open(model, variant, { device });
+  let source: VariantInput | undefined;
+  try {
+    source = await input(engine);
+    const { batches, total, batchSize } = source;
+    const run: VariantRun = { device: engine.device, sampleRate: engine.sampleRate, batchSize, transcripts: [], utterances: [], failed: [] };
+    const task = progress.task(`transcribing (${variant.kind})`, { total, unitName: 'utterances' });
+    for await (const batch of batches) {
+      if (!Array.isArray(batch)) {
+        run.failed.push(batch);
+        task.advance(1);
+        continue;
+      }
+      const started = performance.now();
+      const transcripts: Transcript[] = await engine.transcribe(batch, signal);
+      const msEach = (performance.now() - started) / batch.length;
+      run.transcripts.push(...transcripts.map((transcript) => ({ ...transcript, ms: msEach })));
+      run.utterances.push(...batch.map(({ id, text }) => ({ id, text })));
+      task.advance(batch.length);
+    }
+    task.finish();
+    return run;
+  } finally {
+    await Promise.allSettled([source?.close?.(), engine.close()]);
+  }
+}
+
+/** What scoring reads of a variant's transcripts. */
+function systemOutputs(run: VariantRun): (SystemOutput & { id: string })[] {
+  return run.transcripts.map(({ id, text, ms }) => ({ id, text, ms }));
+}
+
+/** The dataset's utterances in batches, each spooled as it is decoded; failed utterances pass through alone. */
+async function* decodedBatches(dataset: Dataset, spool: AudioSpool, batchSize: number): AsyncGenerator<Utterance[] | FailedUtterance> {
+  let batch: Utterance[] = [];
+  for await (const item of dataset) {
+    if (isFailedUtterance(item)) {
+      yield item;
+      continue;
+    }
+    batch.push(item);
+    if (batch.length >= batchSize) {
+      await spool.append(batch);
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) {
+    await spool.append(batch);
+    yield batch;
   }
 }
 
@@ -183,48 +303,6 @@ async function quantizeThroughCache(options: QuantizeOptions, cache: QuantizedCa
   const result = await quantizeModel(options);
   if (cache && key) await cache.save(key, quantizedPaths(options));
   return result;
-}
-
-interface Evaluation {
-  utterances: { id: string; text: string }[];
-  reference: (SystemOutput & { id: string })[];
-  candidate: (SystemOutput & { id: string })[];
-  failed: FailedUtterance[];
-}
-
-/** Both variants transcribe each batch in turn, so audio is decoded once and never all held at once. */
-async function transcribeAll(dataset: Dataset, reference: Engine, candidate: Engine, batchSize: number, progress: Progress, signal?: AbortSignal): Promise<Evaluation> {
-  const evaluation: Evaluation = { utterances: [], reference: [], candidate: [], failed: [] };
-  const task = progress.task('transcribing', { total: dataset.info.selected, unitName: 'utterances' });
-  let batch: Utterance[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    for (const [engine, outputs] of [[reference, evaluation.reference], [candidate, evaluation.candidate]] as const) {
-      const started = performance.now();
-      const transcripts: Transcript[] = await engine.transcribe(batch, signal);
-      const msEach = (performance.now() - started) / batch.length;
-      outputs.push(...transcripts.map((transcript) => ({ id: transcript.id, text: transcript.text, ms: msEach })));
-    }
-    evaluation.utterances.push(...batch.map(({ id, text }) => ({ id, text })));
-    task.advance(batch.length);
-    batch = [];
-  };
-  try {
-    for await (const item of dataset) {
-      if (isFailedUtterance(item)) {
-        evaluation.failed.push(item);
-        task.advance(1);
-        continue;
-      }
-      batch.push(item);
-      if (batch.length >= batchSize) await flush();
-    }
-    await flush();
-  } finally {
-    await dataset.close();
-  }
-  task.finish();
-  return evaluation;
 }
 
 async function resolveDatasetSpec(

@@ -79,7 +79,7 @@ describe('mode run', () => {
     expect(run.summary).toMatch(/\| quantization \| Q4_0: .*<br>size .* → .* \(\d+\.\d\d× smaller\) \|/);
     expect(run.summary).toMatch(/\| this job \| .*\| .*\|/);
     expect(annotations(run, 'notice')).toEqual([expect.stringMatching(/^quantgate WER gate PASS: reference WER 0\.00%, candidate 1\.\d\d%; ΔWER \+1\.\d\d points is within the 2\.00-point threshold$/)]);
-    for (const stage of ['model', 'quantize', 'load', 'dataset', 'transcribe']) expect(run.stdout).toContain(`::group::${stage}\n`);
+    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score']) expect(run.stdout).toContain(`::group::${stage}\n`);
     expect(annotations(run, 'error')).toEqual([]);
   });
 
@@ -168,9 +168,9 @@ describe('mode run', () => {
       workspace,
       evaluation(0, { 'out-dir': outDir, 'upload-artifacts': 'true' }),
       runnerEnv({ ...artifacts.env, FAKE_STT_DELAY_MS: '60000' }),
-      (log) => log.includes('::group::transcribe'),
+      (log) => log.includes('::group::reference'),
     );
-    expect(annotations(run, 'error')).toEqual(['quantgate: stopped by SIGINT during the transcribe stage; no partial file was left behind']);
+    expect(annotations(run, 'error')).toEqual(['quantgate: stopped by SIGINT during the reference stage; no partial file was left behind']);
     expect(run.code).toBe(130);
     expect(run.stoppedAfterMs).toBeLessThan(2000);
     expect(run.stdout).not.toContain('::group::publish');

@@ -140,7 +140,7 @@ describe('a stopped command', () => {
       ['run', '--model-path', fixture.modelDir, '--dataset', fixture.manifest, '--engine', 'command', ...commandOptions(), '--out-dir', outDir, '--resamples', '1000'],
       { tempDir, env: slowEngine(tempDir), signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0 },
     );
-    expectStopped(run, 'SIGTERM', 'run', 'transcribe');
+    expectStopped(run, 'SIGTERM', 'run', 'reference');
     expect(await leftovers(tempDir)).toEqual([]);
     // The quantize stage had finished; no results were written.
     expect((await readdir(outDir)).filter((name) => name.startsWith('eval_results'))).toEqual([]);
@@ -192,7 +192,7 @@ describe('a stopped command', () => {
       ['run', '--model-path', fixture.modelDir, '--dataset', fixture.manifest, '--engine', 'command', '--reference-command', command, '--candidate-command', command, '--out-dir', join(tempDir, 'out')],
       { tempDir, signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) && enginesStillRunning(stubborn).length > 0 },
     );
-    expectStopped(run, 'SIGTERM', 'run', 'transcribe');
+    expectStopped(run, 'SIGTERM', 'run', 'reference');
     expect(await leftovers(tempDir)).toEqual([]);
     expect(enginesStillRunning(stubborn)).toEqual([]);
   });

@@ -77,6 +77,54 @@ describe('quantgate run', () => {
     expect(await readFile(join(outDir, 'eval_results.txt'), 'utf8')).toMatch(/FAIL/);
   });
 
+  test('runs the variants one after the other, the reference first, on the same audio, and leaves no decoded audio behind', async () => {
+    const dir = await makeTempDir();
+    const log = join(dir, 'calls.log');
+    // Logs each call's variant, ids and a hash of each WAV it was given, then answers the truth.
+    const script = join(dir, 'logging-stt.mjs');
+    await writeFile(
+      script,
+      [
+        "import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';",
+        "import { createHash } from 'node:crypto';",
+        'const [variant, manifest, output, truth, log] = process.argv.slice(2);',
+        "const texts = JSON.parse(readFileSync(truth, 'utf8'));",
+        "const entries = readFileSync(manifest, 'utf8').split('\\n').filter(Boolean).map((line) => JSON.parse(line));",
+        "for (const { id, audio } of entries) appendFileSync(log, `${variant} ${id} ${createHash('sha256').update(readFileSync(audio)).digest('hex')}\\n`);",
+        "writeFileSync(output, entries.map(({ id }) => JSON.stringify({ id, text: texts[id] })).join('\\n') + '\\n');",
+      ].join('\n'),
+    );
+    const truth = join(dir, 'truth.json');
+    await writeFile(truth, JSON.stringify(Object.fromEntries(ids.map((id, i) => [id, TEXTS[i % 4]]))));
+    const command = (variant: string) => `'${process.execPath}' '${script}' ${variant} {manifest} {output} '${truth}' '${log}'`;
+    const outDir = await makeTempDir();
+    const run = await runCli([
+      'run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', await makeTempDir(),
+      '--reference-command', command('reference'), '--candidate-command', command('candidate'), '--batch-size', '3', '--out-dir', outDir,
+    ]);
+    expect(run.code).toBe(EXIT_OK);
+    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((line) => line.split(' '));
+    expect(calls.map(([variant]) => variant)).toEqual([...ids.map(() => 'reference'), ...ids.map(() => 'candidate')]);
+    const heard = (variant: string) => calls.filter((call) => call[0] === variant).map(([, id, hash]) => `${id} ${hash}`);
+    expect(heard('candidate')).toEqual(heard('reference'));
+    expect(heard('reference').map((entry) => entry.split(' ')[0])).toEqual(ids);
+    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score']) expect(run.stderr).toContain(`── ${stage}\n`);
+    expect((await readdir(outDir)).filter((name) => name.startsWith('.quantgate-audio-'))).toEqual([]);
+  });
+
+  test('a run that fails in the candidate pass leaves no decoded audio behind', async () => {
+    const outDir = await makeTempDir();
+    const [, reference] = commands(0);
+    const run = await runCli([
+      'run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', await makeTempDir(),
+      '--reference-command', reference!, '--candidate-command', `'${process.execPath}' -e 'process.exit(3)' {manifest} {output}`, '--out-dir', outDir,
+    ]);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(/── candidate\n/);
+    expect(run.stderr).toMatch(/^quantgate run: candidate command exited with code 3/m);
+    expect((await readdir(outDir)).filter((name) => name.startsWith('.quantgate-audio-'))).toEqual([]);
+  });
+
   test('a bad option is one line and exit code 2, before any work', async () => {
     const run = await runCli(['run', '--threshold', 'two']);
     expect(run.code).toBe(EXIT_ERROR);
@@ -106,6 +154,8 @@ describe('quantgate run', () => {
     const results = JSON.parse(await readFile(join(outDir, 'eval_results.json'), 'utf8'));
     expect(results.run).toMatchObject({ modelId: 'kyutai/stt-golden-test', modelRevision: commit, engine: 'kyutai-stt', device: 'cpu' });
     expect(results.utterances).toHaveLength(2);
+    // The memory check ran before loading, from the engine's estimate.
+    expect(run.stderr).toMatch(/^memory: the run needs about \d+\.\d+ MiB at batch size 8 for utterances up to 35 s; \d+\.\d+ GiB is available$/m);
     // The kyutai-stt preset: its architecture, the LM's linear weights in Q4_0, the unused extra heads left out.
     const gguf = await openGgufModel(join(outDir, 'stt-golden-test-q4.gguf'));
     try {

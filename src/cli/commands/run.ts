@@ -65,7 +65,8 @@ engine
   --reference-command <tpl>, --candidate-command <tpl>, --command-timeout <s>   (see docs/ENGINES.md)
   --candidate-mode <m>         ${CANDIDATE_MODES.join(' | ')} (default ${DEFAULT_RUN_OPTIONS.candidateMode})
   --device <d>                 ${DEVICES.join(' | ')} (default auto)
-  --batch-size <n>             utterances per engine call (default 8)
+  --batch-size <n>             utterances per engine call (default 8; lowered, with a line saying so,
+                               when the machine's memory cannot hold it)
 gate
   --threshold <points>         largest allowed WER increase, absolute points (default 2.0)
   --gate-mode <m>              point | lenient | strict (default point)

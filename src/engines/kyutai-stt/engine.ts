@@ -9,6 +9,8 @@
 // linear layers run in float16, which halves their memory; on the CPU everything is float32.
 
 import { dirname } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { QuantgateError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
@@ -21,20 +23,14 @@ import { decodeGreedy, type AudioCodes } from './decoder.js';
 import { findKyutaiFiles, requireKyutaiFiles } from './files.js';
 import type { OnnxGraph } from './graph.js';
 import { buildLmStepGraph } from './lm-graph.js';
-import { buildMimiGraph, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
+import { estimateKyutaiMemory } from './memory.js';
+import { buildMimiGraph, framing, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
 import { readSentencePiece, type SentencePieceDecoder } from './sentencepiece.js';
-import { startSession, type GraphSession } from './session.js';
+import { startSession, type GraphSession, type SessionOptions } from './session.js';
 import { openGgufWeights, openSafetensorsWeights, type WeightSource } from './weights.js';
 
 const KYUTAI_STT_ENGINE = 'kyutai-stt';
 const KYUTAI_STT_REPOS = 'kyutai/stt-';
-/**
- * Mimi encodes each utterance padded with silence to a multiple of this many frames (2 s at
- * 12.5 Hz), and the codes of the frames past the utterance's own are dropped. Since Mimi is causal
- * the codes kept do not change, and onnxruntime sees few input shapes: on CUDA, cuDNN searches
- * for the best algorithm of each convolution once per input shape.
- */
-const SHAPE_FRAMES = 25;
 
 export interface KyutaiSttOptions {
   /** How the candidate reads Q4_0 matrices; `matmulnbits` unless given. */
@@ -53,6 +49,7 @@ export function createKyutaiSttEngineFactory(options: KyutaiSttOptions = {}): En
       return !('problem' in (await findKyutaiFiles(model.dir, await readConfiguredNames(model.dir))));
     },
     open: (model, variant, engineOptions) => KyutaiSttEngine.open(model, variant, engineOptions, options),
+    estimateMemory: (model, variant, engineOptions) => estimateKyutaiMemory(model, variant, engineOptions, options.candidateMode ?? 'matmulnbits'),
   };
 }
 
@@ -88,7 +85,10 @@ class KyutaiSttEngine implements Engine {
     if (tokenizer.size < config.lm.textCard) {
       throw new QuantgateError(`${files.tokenizer} has ${tokenizer.size} pieces but the LM predicts ${config.lm.textCard} text tokens; the tokenizer belongs to another model — download the model again`);
     }
-    const mimi = await buildSession(await openSafetensorsWeights(files.mimi), progress, 'Mimi encoder', (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }), device);
+    // Mimi's activations for one utterance of 35 s take 0.8 GiB, which an arena would keep while the LM decodes.
+    const mimi = await buildSession(await openSafetensorsWeights(files.mimi), progress, 'Mimi encoder', (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }), device, {
+      memoryArena: false,
+    });
     try {
       const lmWeights = variant.kind === 'reference'
         ? await openSafetensorsWeights(files.lm)
@@ -104,6 +104,7 @@ class KyutaiSttEngine implements Engine {
 
   async transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]> {
     const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), { signal });
+    collectGarbage();
     return batch.map(({ id }, index) => this.transcript(id, tokens[index]!));
   }
 
@@ -119,6 +120,7 @@ class KyutaiSttEngine implements Engine {
           steps[stream]!.push(kept);
         }),
     });
+    collectGarbage();
     return batch.map(({ id }, index) => ({ transcript: this.transcript(id, tokens[index]!), steps: steps[index]!, vocabulary: card }));
   }
 
@@ -143,6 +145,7 @@ class KyutaiSttEngine implements Engine {
           if (!recorders[stream - batch.length]!.add(logits, row * card, card)) throw notFinite('candidate', batch[stream - batch.length]!.id, step);
         }),
     });
+    collectGarbage();
     return batch.map(({ id }, index) => ({ transcript: this.transcript(id, tokens[index]!), damage: recorders[index]!.finish() }));
   }
 
@@ -170,12 +173,10 @@ class KyutaiSttEngine implements Engine {
 
   /** Mimi's codes for the audio framed as Kyutai's STT script frames it, one frame per LM step. */
   private async encode(audio: Float32Array): Promise<AudioCodes> {
-    const { stt, mimi } = this.config;
-    const chunks = (seconds: number) => Math.ceil(seconds * mimi.frameRate);
-    const frames = chunks(stt.silencePrefixSeconds) + Math.ceil(audio.length / this.frameSize) + chunks(stt.audioDelaySeconds);
-    const encoded = Math.ceil(frames / SHAPE_FRAMES) * SHAPE_FRAMES;
+    const { mimi } = this.config;
+    const { frames, encoded, prefixFrames } = framing(this.config, audio.length);
     const samples = new Float32Array(encoded * this.frameSize);
-    samples.set(audio, chunks(stt.silencePrefixSeconds) * this.frameSize);
+    samples.set(audio, prefixFrames * this.frameSize);
     const result = await this.mimi.run({ [MIMI_INPUT]: new ort.Tensor('float32', samples, [1, 1, samples.length]) });
     const codes = result[MIMI_OUTPUT]!.data as BigInt64Array;
     const data = new Int32Array(mimi.codebooks * frames);
@@ -188,6 +189,22 @@ class KyutaiSttEngine implements Engine {
 
 function notFinite(variant: 'reference' | 'candidate', id: string, step: number): QuantgateError {
   return new QuantgateError(`the ${variant} LM's text logits at step ${step} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: download it again'}`);
+}
+
+let collector: (() => void) | undefined;
+
+/**
+ * Collects garbage now. Once a batch is decoded its KV rings are garbage (0.87 GiB for 8
+ * utterances of 35 s), but V8 does not see onnxruntime's native allocations, so without a
+ * collection the rings stayed resident while Mimi encoded the next batch, its 0.8 GiB of
+ * activations on top (measured). A full collection of the engine's small heap takes milliseconds.
+ */
+function collectGarbage(): void {
+  if (!collector) {
+    setFlagsFromString('--expose-gc');
+    collector = runInNewContext('gc') as () => void;
+  }
+  collector();
 }
 
 /** Names the quantized model in messages: its .gguf file, or the folder of its shards or parts. */
@@ -203,6 +220,7 @@ async function buildSession(
   what: string,
   build: (weights: WeightSource) => Promise<OnnxGraph>,
   device: Device,
+  sessionOptions?: SessionOptions,
 ): Promise<GraphSession> {
   const task = progress.task(`Loading the ${what} (${weights.label})`, { unit: 'count', unitName: 'tensors' });
   const counted: WeightSource = {
@@ -223,7 +241,7 @@ async function buildSession(
   } finally {
     await weights.close();
   }
-  const session = await startSession(graph, device, what);
+  const session = await startSession(graph, device, what, sessionOptions);
   task.finish();
   return session;
 }

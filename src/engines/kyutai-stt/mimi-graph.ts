@@ -8,7 +8,7 @@
 import { QuantgateError } from '../../common/errors.js';
 import { intAttribute, intsAttribute, stringAttribute } from '../onnx/builder.js';
 import { DataType } from '../onnx/proto.js';
-import type { MimiConfig } from './config.js';
+import type { KyutaiConfig, MimiConfig } from './config.js';
 import { GraphWriter, type OnnxGraph } from './graph.js';
 import { attentionWeightNames, gelu, layerNorm, linear, ropeTables, rotate } from './layers.js';
 import { expectShape, type MatrixWeight, type WeightSource } from './weights.js';
@@ -29,6 +29,26 @@ const CODEBOOK_EPSILON = 1e-5;
 /** Samples per frame: the SEANet hop times the downsampling stride (1920 for the real Mimi). */
 export function mimiFrameSize(config: MimiConfig): number {
   return hopLength(config) * downsampleStride(config);
+}
+
+/**
+ * Mimi encodes each utterance padded with silence to a multiple of this many frames (2 s at
+ * 12.5 Hz), and the codes of the frames past the utterance's own are dropped. Since Mimi is causal
+ * the codes kept do not change, and onnxruntime sees few input shapes: on CUDA, cuDNN searches
+ * for the best algorithm of each convolution once per input shape.
+ */
+const SHAPE_FRAMES = 25;
+
+/**
+ * How an utterance of `sampleCount` samples is framed: `frames` LM steps (silence prefix, the
+ * audio in whole frames, the audio delay's silence), of which the prefix takes `prefixFrames`,
+ * and the `encoded` frames Mimi runs on, padded up to a multiple of SHAPE_FRAMES.
+ */
+export function framing({ stt, mimi }: Pick<KyutaiConfig, 'stt' | 'mimi'>, sampleCount: number): { frames: number; encoded: number; prefixFrames: number } {
+  const chunks = (seconds: number) => Math.ceil(seconds * mimi.frameRate);
+  const prefixFrames = chunks(stt.silencePrefixSeconds);
+  const frames = prefixFrames + Math.ceil(sampleCount / mimiFrameSize(mimi)) + chunks(stt.audioDelaySeconds);
+  return { frames, encoded: Math.ceil(frames / SHAPE_FRAMES) * SHAPE_FRAMES, prefixFrames };
 }
 
 /** Input `audio` float32 [batch, 1, samples], samples a multiple of the frame size; output `codes` int64 [batch, codebooks, frames]. */

@@ -17,12 +17,24 @@ export interface GraphSession extends Pick<ort.InferenceSession, 'run'> {
 
 const MODEL_FILE = 'model.onnx';
 
-export async function startSession(graph: OnnxGraph, device: Device, what: string): Promise<GraphSession> {
+export interface SessionOptions {
+  /**
+   * Whether onnxruntime keeps the CPU memory it allocated for activations between runs (its arena;
+   * on by default). A graph whose activations grow with the input, as Mimi's do with the audio's
+   * length, runs without it, so that their memory is returned after each run.
+   */
+  memoryArena?: boolean;
+}
+
+export async function startSession(graph: OnnxGraph, device: Device, what: string, options: SessionOptions = {}): Promise<GraphSession> {
   let session: ort.InferenceSession;
   try {
     const path = join(graph.dir, MODEL_FILE);
     await writeFileAtomic(path, encodeModel(graph.model));
-    session = await ort.InferenceSession.create(path, { executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] });
+    session = await ort.InferenceSession.create(path, {
+      executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      enableCpuMemArena: options.memoryArena ?? true,
+    });
   } catch (error) {
     await disposeGraph(graph);
     if (device !== 'cuda') throw error;
