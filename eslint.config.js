@@ -7,8 +7,14 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const SHELLS = { group: ['**/cli/*', '**/action/*'], message: 'the stages of the road never import the CLI or the action; pass what they need in RunOptions or RunContext' };
-const PIPELINE = { group: ['**/pipeline/*'], message: 'the pipeline calls the stages, not the reverse; move the shared type into the stage that owns it' };
+const SHELLS = {
+  group: ['**/cli/*', '**/action/*'],
+  message: 'the stages of the road never import the CLI or the action; pass what they need in RunOptions or RunContext',
+};
+const PIPELINE = {
+  group: ['**/pipeline/*'],
+  message: 'the pipeline calls the stages, not the reverse; move the shared type into the stage that owns it',
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'lib/', '.bench/', '.fuzz/', 'coverage/', 'node_modules/', 'src/quant/kernel-wasm.ts'] },
@@ -17,7 +23,15 @@ export default tseslint.config(
   {
     languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: globals.node },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          caughtErrors: 'none',
+        },
+      ],
     },
   },
   {

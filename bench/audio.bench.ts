@@ -41,27 +41,41 @@ export const bench = {
         for (const bytes of flacs) decoded.push(await decoder.decode(bytes));
         const seconds = decoded.reduce((sum, { samples }) => sum + samples.length, 0) / 16000;
         const size = flacs.reduce((sum, bytes) => sum + bytes.length, 0);
-        console.log(`${files.length} utterances, ${seconds.toFixed(1)} s of 16 kHz speech, ${(size / 1024).toFixed(0)} KiB of FLAC; load average ${loadavg()[0].toFixed(1)}`);
+        console.log(
+          `${files.length} utterances, ${seconds.toFixed(1)} s of 16 kHz speech, ${(size / 1024).toFixed(0)} KiB of FLAC; load average ${loadavg()[0].toFixed(1)}`,
+        );
 
         const row = (label: string, { cpu, wall }: Timing) =>
-          console.log(`${label.padEnd(40)} ${(seconds / cpu).toFixed(0).padStart(6)}× real time per core   (${(cpu * 1000).toFixed(0)} ms CPU, ${(wall * 1000).toFixed(0)} ms wall)`);
+          console.log(
+            `${label.padEnd(40)} ${(seconds / cpu).toFixed(0).padStart(6)}× real time per core   (${(cpu * 1000).toFixed(0)} ms CPU, ${(wall * 1000).toFixed(0)} ms wall)`,
+          );
         const native = nativeDecodeSeconds(files);
-        console.log(`${'baseline: native libFLAC (flac -t)'.padEnd(40)} ${(seconds / native).toFixed(0).padStart(6)}× real time per core   (${(native * 1000).toFixed(0)} ms CPU)`);
+        console.log(
+          `${'baseline: native libFLAC (flac -t)'.padEnd(40)} ${(seconds / native).toFixed(0).padStart(6)}× real time per core   (${(native * 1000).toFixed(0)} ms CPU)`,
+        );
         const decode = await fastest(async () => {
           for (const bytes of flacs) await decoder.decode(bytes);
         });
         row('FLAC decode (wasm libFLAC + MD5 check)', decode);
-        row('resample 16 kHz → 24 kHz (sinc medium)', await fastest(async () => {
-          for (const { samples } of decoded) await to24k.resample(samples, 16000);
-        }));
+        row(
+          'resample 16 kHz → 24 kHz (sinc medium)',
+          await fastest(async () => {
+            for (const { samples } of decoded) await to24k.resample(samples, 16000);
+          }),
+        );
         const pipeline24 = await fastest(async () => {
           for (const bytes of flacs) await to24k.resample((await decoder.decode(bytes)).samples, 16000);
         });
         row('decode + resample → 24 kHz', pipeline24);
-        row('decode + passthrough → 16 kHz', await fastest(async () => {
-          for (const bytes of flacs) await to16k.resample((await decoder.decode(bytes)).samples, 16000);
-        }));
-        console.log(`FLAC decode takes ${(decode.cpu / native).toFixed(1)}× native libFLAC's CPU time; decode + resample → 24 kHz runs at ${(seconds / pipeline24.cpu).toFixed(0)}× real time per core (target ≥ 100×)`);
+        row(
+          'decode + passthrough → 16 kHz',
+          await fastest(async () => {
+            for (const bytes of flacs) await to16k.resample((await decoder.decode(bytes)).samples, 16000);
+          }),
+        );
+        console.log(
+          `FLAC decode takes ${(decode.cpu / native).toFixed(1)}× native libFLAC's CPU time; decode + resample → 24 kHz runs at ${(seconds / pipeline24.cpu).toFixed(0)}× real time per core (target ≥ 100×)`,
+        );
       } finally {
         decoder.close();
         await Promise.all([to24k.close(), to16k.close()]);
@@ -80,13 +94,37 @@ async function synthesize(dir: string): Promise<string[]> {
   try {
     for (let i = 0; i < UTTERANCES; i++) {
       const wav = join(dir, `${i}.wav`);
-      run('espeak-ng', ['-v', 'en-us', '-w', wav, `${SENTENCES[i % SENTENCES.length]} ${SENTENCES[(i + 1) % SENTENCES.length]}`]);
+      run('espeak-ng', [
+        '-v',
+        'en-us',
+        '-w',
+        wav,
+        `${SENTENCES[i % SENTENCES.length]} ${SENTENCES[(i + 1) % SENTENCES.length]}`,
+      ]);
       const speech = await decoder.decode(new Uint8Array(await readFile(wav)));
       const samples = await resampler.resample(speech.samples, speech.sampleRate);
       const pcm = Buffer.alloc(samples.length * 2);
-      samples.forEach((value, at) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(value * 32768))), at * 2));
+      samples.forEach((value, at) =>
+        pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(value * 32768))), at * 2),
+      );
       const flac = join(dir, `${i}.flac`);
-      run('flac', ['--silent', '--force', '--force-raw-format', '--endian=little', '--sign=signed', '--channels=1', '--bps=16', '--sample-rate=16000', '-o', flac, '-'], pcm);
+      run(
+        'flac',
+        [
+          '--silent',
+          '--force',
+          '--force-raw-format',
+          '--endian=little',
+          '--sign=signed',
+          '--channels=1',
+          '--bps=16',
+          '--sample-rate=16000',
+          '-o',
+          flac,
+          '-',
+        ],
+        pcm,
+      );
       files.push(flac);
     }
   } finally {

@@ -26,7 +26,11 @@ const TENSORS = 96;
 const CHUNK_BYTES = 1 << 20;
 const PART_BYTES = 64_000_000;
 
-const tensors: GgufTensorSpec[] = Array.from({ length: TENSORS }, (_, index) => ({ name: `blk.${index}.weight`, type: 'Q4_0', ne: [2048, 2048] }));
+const tensors: GgufTensorSpec[] = Array.from({ length: TENSORS }, (_, index) => ({
+  name: `blk.${index}.weight`,
+  type: 'Q4_0',
+  ne: [2048, 2048],
+}));
 const metadata = [{ key: 'general.architecture', type: GgufValueType.STRING, value: 'stt' } as const];
 const layout = planGguf(metadata, tensors);
 const chunk = randomFillSync(new Uint8Array(CHUNK_BYTES));
@@ -80,7 +84,8 @@ export const bench = {
     const dir = await inMemoryScratchDir('quantgate-bench-gguf-');
     console.log(`files in ${dir}`);
     const megabytes = layout.totalSize / 1e6;
-    const line = (label: string, time: number, ratios = '') => console.log(`${label.padEnd(46)} ${(megabytes / time).toFixed(0).padStart(5)} MB/s${ratios}`);
+    const line = (label: string, time: number, ratios = '') =>
+      console.log(`${label.padEnd(46)} ${(megabytes / time).toFixed(0).padStart(5)} MB/s${ratios}`);
     try {
       const single = join(dir, 'model.gguf');
       let written: WrittenFile | undefined;
@@ -89,8 +94,20 @@ export const bench = {
         'plain write (baseline)': [plainPath, () => plainWrite(plainPath, false)],
         'plain write + sha256 (hashed baseline)': [plainPath, () => plainWrite(plainPath, true)],
         'single .gguf (atomic, sha256)': [single, async () => (written = await writeGgufFile(single, layout, fill))],
-        'byte shards of 64 MB (sha256 each)': [join(dir, 'shards'), () => writeByteShards(join(dir, 'shards'), layout, PART_BYTES, fill)],
-        'gguf-split, 64 MB files (sha256 each)': [join(dir, 'split'), () => writeGgufSplit(join(dir, 'split'), 'model', planGgufSplit(metadata, tensors, { maxFileBytes: PART_BYTES }), fill)],
+        'byte shards of 64 MB (sha256 each)': [
+          join(dir, 'shards'),
+          () => writeByteShards(join(dir, 'shards'), layout, PART_BYTES, fill),
+        ],
+        'gguf-split, 64 MB files (sha256 each)': [
+          join(dir, 'split'),
+          () =>
+            writeGgufSplit(
+              join(dir, 'split'),
+              'model',
+              planGgufSplit(metadata, tensors, { maxFileBytes: PART_BYTES }),
+              fill,
+            ),
+        ],
       };
       const times = new Map<string, number[]>();
       for (let run = 0; run < RUNS; run++) {
@@ -104,7 +121,11 @@ export const bench = {
       const hashed = median(times.get('plain write + sha256 (hashed baseline)')!);
       for (const label of Object.keys(writes)) {
         const time = median(times.get(label)!);
-        line(`write: ${label}`, time, time === plain ? '' : `  ${(time / plain).toFixed(2)}× plain, ${(time / hashed).toFixed(2)}× hashed`);
+        line(
+          `write: ${label}`,
+          time,
+          time === plain ? '' : `  ${(time / plain).toFixed(2)}× plain, ${(time / hashed).toFixed(2)}× hashed`,
+        );
       }
 
       const readBaseline = await seconds(() => plainRead(single));
@@ -130,9 +151,19 @@ export const bench = {
         await shards.close();
       }
       const manifestPath = join(dir, 'manifest.json');
-      await writeManifest(manifestPath, { format: 'single', files: [written!], tensorCount: TENSORS, source: {}, tool: { name: 'bench', version: '0' } });
+      await writeManifest(manifestPath, {
+        format: 'single',
+        files: [written!],
+        tensorCount: TENSORS,
+        source: {},
+        tool: { name: 'bench', version: '0' },
+      });
       const verifyTime = await seconds(() => verifyManifest(manifestPath));
-      line('read: verifyManifest (sha256 of the file)', verifyTime, `  ${(verifyTime / readBaseline).toFixed(2)}× plain`);
+      line(
+        'read: verifyManifest (sha256 of the file)',
+        verifyTime,
+        `  ${(verifyTime / readBaseline).toFixed(2)}× plain`,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

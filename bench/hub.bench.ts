@@ -47,14 +47,26 @@ export const bench = {
   run: async () => {
     const work = await mkdtemp(join(tmpdir(), 'quantgate-bench-hub-'));
     const hub = await FakeHub.start();
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { snapshotModule: new URL('../src/hub/snapshot.js', import.meta.url).href } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { snapshotModule: new URL('../src/hub/snapshot.js', import.meta.url).href },
+    });
     const workerReady = once(worker, 'message');
     try {
       const paths = await generateFiles(work);
       hub.createRepo(REPO);
-      const commit = await hub.commit(REPO, paths.map((file, index) => ({ path: `model-0000${index}-of-0000${FILE_COUNT}.safetensors`, content: { file } })));
+      const commit = await hub.commit(
+        REPO,
+        paths.map((file, index) => ({
+          path: `model-0000${index}-of-0000${FILE_COUNT}.safetensors`,
+          content: { file },
+        })),
+      );
       const total = FILE_COUNT * FILE_SIZE;
-      const urls = Array.from({ length: FILE_COUNT }, (_, index) => `${hub.url}/${REPO}/resolve/${commit}/model-0000${index}-of-0000${FILE_COUNT}.safetensors`);
+      const urls = Array.from(
+        { length: FILE_COUNT },
+        (_, index) => `${hub.url}/${REPO}/resolve/${commit}/model-0000${index}-of-0000${FILE_COUNT}.safetensors`,
+      );
       await workerReady;
       const cacheDir = join(work, 'cache');
       const request: SnapshotRequest = { repoId: REPO, cacheDir, hubUrl: hub.url, env: {} };
@@ -71,12 +83,17 @@ export const bench = {
       const quantgateRound = async () => {
         await settleDisk(cacheDir);
         const download = await runInWorker(worker, request);
-        if (download.result.bytesDownloaded !== total) throw new Error(`quantgate fetched ${download.result.bytesDownloaded} bytes, expected ${total}`);
+        if (download.result.bytesDownloaded !== total)
+          throw new Error(`quantgate fetched ${download.result.bytesDownloaded} bytes, expected ${total}`);
         return download.seconds;
       };
       const [load] = loadavg();
-      console.log(`${formatBytes(total)} in ${FILE_COUNT} files, ${ROUNDS} rounds after a warm-up, curl and quantgate alternating; load average ${load!.toFixed(1)} on ${cpus().length} cores (the fake Hub shares them)`);
-      console.log(`  warm-up: curl ${mbPerSecond(total, await curlRound())}, quantgate ${mbPerSecond(total, await quantgateRound())}`);
+      console.log(
+        `${formatBytes(total)} in ${FILE_COUNT} files, ${ROUNDS} rounds after a warm-up, curl and quantgate alternating; load average ${load!.toFixed(1)} on ${cpus().length} cores (the fake Hub shares them)`,
+      );
+      console.log(
+        `  warm-up: curl ${mbPerSecond(total, await curlRound())}, quantgate ${mbPerSecond(total, await quantgateRound())}`,
+      );
       for (let round = 0; round < ROUNDS; round++) {
         const runCurl = async () => {
           const downloading = await curlRound();
@@ -84,33 +101,48 @@ export const bench = {
           curlSeconds.push(downloading);
           hashSeconds.push(hashing);
           parallelCurlSeconds.push(await curlRound(true));
-          console.log(`  round ${round + 1} curl       ${mbPerSecond(total, downloading)}  (then sha256sum: ${mbPerSecond(total, downloading + hashing)}; curl --parallel: ${mbPerSecond(total, parallelCurlSeconds.at(-1)!)})`);
+          console.log(
+            `  round ${round + 1} curl       ${mbPerSecond(total, downloading)}  (then sha256sum: ${mbPerSecond(total, downloading + hashing)}; curl --parallel: ${mbPerSecond(total, parallelCurlSeconds.at(-1)!)})`,
+          );
         };
         const runQuantgate = async () => {
           const downloading = await quantgateRound();
           quantgateSeconds.push(downloading);
-          console.log(`  round ${round + 1} quantgate  ${mbPerSecond(total, downloading)}  (download, sha256 check and cache layout)`);
+          console.log(
+            `  round ${round + 1} quantgate  ${mbPerSecond(total, downloading)}  (download, sha256 check and cache layout)`,
+          );
         };
         for (const step of round % 2 === 0 ? [runCurl, runQuantgate] : [runQuantgate, runCurl]) await step();
       }
       const curl = median(curlSeconds);
       const verified = median(curlSeconds.map((downloading, round) => downloading + hashSeconds[round]!));
       const quantgate = median(quantgateSeconds);
-      console.log(`median rounds: curl ${mbPerSecond(total, curl)}, quantgate ${mbPerSecond(total, quantgate)}, ratio ${(curl / quantgate).toFixed(2)} (target ≥ 0.80)`);
-      console.log(`with the same verification: curl then sha256sum ${mbPerSecond(total, verified)}, ratio ${(verified / quantgate).toFixed(2)}`);
+      console.log(
+        `median rounds: curl ${mbPerSecond(total, curl)}, quantgate ${mbPerSecond(total, quantgate)}, ratio ${(curl / quantgate).toFixed(2)} (target ≥ 0.80)`,
+      );
+      console.log(
+        `with the same verification: curl then sha256sum ${mbPerSecond(total, verified)}, ratio ${(verified / quantgate).toFixed(2)}`,
+      );
       const parallel = median(parallelCurlSeconds);
-      console.log(`with the same concurrency (quantgate fetches ${FILE_COUNT} files at once): curl --parallel ${mbPerSecond(total, parallel)}, ratio ${(parallel / quantgate).toFixed(2)}`);
+      console.log(
+        `with the same concurrency (quantgate fetches ${FILE_COUNT} files at once): curl --parallel ${mbPerSecond(total, parallel)}, ratio ${(parallel / quantgate).toFixed(2)}`,
+      );
 
       const online = await runInWorker(worker, request);
       const offline = await runInWorker(worker, { ...request, offline: true });
       await rm(join(cacheDir, 'models--bench--one-gib', '.quantgate', 'verified'), { recursive: true });
       const unverified = await runInWorker(worker, request);
       for (const hit of [online, offline, unverified]) {
-        if (hit.result.bytesDownloaded !== 0) throw new Error(`a cache hit fetched ${hit.result.bytesDownloaded} bytes`);
+        if (hit.result.bytesDownloaded !== 0)
+          throw new Error(`a cache hit fetched ${hit.result.bytesDownloaded} bytes`);
       }
-      console.log(`cache hit of the ${formatBytes(total)} snapshot, online (revision + listing + stat): ${online.seconds.toFixed(3)} s (target < 1 s)`);
+      console.log(
+        `cache hit of the ${formatBytes(total)} snapshot, online (revision + listing + stat): ${online.seconds.toFixed(3)} s (target < 1 s)`,
+      );
       console.log(`cache hit, offline: ${offline.seconds.toFixed(3)} s`);
-      console.log(`first use of blobs this cache has not verified (e.g. restored from the Actions cache), hashing ${formatBytes(total)}: ${unverified.seconds.toFixed(3)} s`);
+      console.log(
+        `first use of blobs this cache has not verified (e.g. restored from the Actions cache), hashing ${formatBytes(total)}: ${unverified.seconds.toFixed(3)} s`,
+      );
     } finally {
       await worker.terminate();
       await hub.close();
@@ -127,7 +159,8 @@ async function generateFiles(work: string): Promise<string[]> {
     const path = join(work, `source-${index}.bin`);
     const file = await open(path, 'w');
     block[0] = index;
-    for (let offset = 0; offset < FILE_SIZE; offset += block.byteLength) await file.write(block, 0, block.byteLength, offset);
+    for (let offset = 0; offset < FILE_SIZE; offset += block.byteLength)
+      await file.write(block, 0, block.byteLength, offset);
     await file.close();
     paths.push(path);
   }
@@ -135,7 +168,10 @@ async function generateFiles(work: string): Promise<string[]> {
 }
 
 /** Sends a request to the worker and waits for its timing; rejects if the worker fails. */
-async function runInWorker(worker: Worker, request: SnapshotRequest): Promise<{ seconds: number; result: SnapshotResult }> {
+async function runInWorker(
+  worker: Worker,
+  request: SnapshotRequest,
+): Promise<{ seconds: number; result: SnapshotResult }> {
   worker.postMessage(request);
   const [message] = (await once(worker, 'message')) as [{ seconds: number; result: SnapshotResult }];
   return message;
@@ -153,10 +189,19 @@ async function settleDisk(previousOutput: string): Promise<void> {
 async function curlAll(urls: string[], outDir: string, parallel: boolean): Promise<void> {
   const outputs = urls.flatMap((url, index) => ['-o', join(outDir, `file-${index}`), url]);
   if (parallel) {
-    await promisify(execFile)('curl', ['-s', '-f', '-L', '--parallel', '--parallel-max', String(urls.length), ...outputs]);
+    await promisify(execFile)('curl', [
+      '-s',
+      '-f',
+      '-L',
+      '--parallel',
+      '--parallel-max',
+      String(urls.length),
+      ...outputs,
+    ]);
     return;
   }
-  for (const [index, url] of urls.entries()) await promisify(execFile)('curl', ['-s', '-f', '-L', '-o', join(outDir, `file-${index}`), url]);
+  for (const [index, url] of urls.entries())
+    await promisify(execFile)('curl', ['-s', '-f', '-L', '-o', join(outDir, `file-${index}`), url]);
 }
 
 async function sha256sumAll(dir: string): Promise<void> {

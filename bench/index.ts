@@ -19,12 +19,29 @@ import { bench as startup } from './startup.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
-const benches: Bench[] = [quantize, quantKernels, safetensors, gguf, hub, normalize, scoring, audio, onnx, onnxCtc, demoRun, kyutai, publish, startup];
+const benches: Bench[] = [
+  quantize,
+  quantKernels,
+  safetensors,
+  gguf,
+  hub,
+  normalize,
+  scoring,
+  audio,
+  onnx,
+  onnxCtc,
+  demoRun,
+  kyutai,
+  publish,
+  startup,
+];
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !benches.some((bench) => bench.name === name));
 if (unknown.length > 0) {
-  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${benches.map((bench) => bench.name).join(', ')}`);
+  console.error(
+    `unknown benchmark ${unknown.join(', ')}; choose from ${benches.map((bench) => bench.name).join(', ')}`,
+  );
   process.exit(2);
 }
 console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`);

@@ -45,11 +45,29 @@ const SAMPLE_MS = 100;
 const TENSOR_LIST = join(process.cwd(), 'test', 'fixtures', 'kyutai', 'stt-1b-en_fr.tensors.txt');
 
 const LM_CONFIG = {
-  dim: 2048, num_heads: 16, num_layers: 16, hidden_scale: 4.125, n_q: 32, dep_q: 0, card: 2048, text_card: 8000, context: 750,
-  max_period: 100000, causal: true, layer_scale: null, gating: 'silu', norm: 'rms_norm_f32', positional_embedding: 'rope',
-  existing_text_padding_id: 3, extra_heads_num_heads: 4, extra_heads_dim: 6, delays: Array<number>(33).fill(0), model_type: 'stt',
+  dim: 2048,
+  num_heads: 16,
+  num_layers: 16,
+  hidden_scale: 4.125,
+  n_q: 32,
+  dep_q: 0,
+  card: 2048,
+  text_card: 8000,
+  context: 750,
+  max_period: 100000,
+  causal: true,
+  layer_scale: null,
+  gating: 'silu',
+  norm: 'rms_norm_f32',
+  positional_embedding: 'rope',
+  existing_text_padding_id: 3,
+  extra_heads_num_heads: 4,
+  extra_heads_dim: 6,
+  delays: Array<number>(33).fill(0),
+  model_type: 'stt',
   stt_config: { audio_delay_seconds: 0.5, audio_silence_prefix_seconds: 0 },
-  mimi_name: 'mimi-pytorch-e351c8d8@125.safetensors', tokenizer_name: 'tokenizer_en_fr_audio_8000.model',
+  mimi_name: 'mimi-pytorch-e351c8d8@125.safetensors',
+  tokenizer_name: 'tokenizer_en_fr_audio_8000.model',
 };
 
 /** xorshift32 values, uniform in [-1, 1). */
@@ -79,7 +97,12 @@ async function writeLm(path: string): Promise<void> {
   await writeSafetensors(path, tensors, async (sink) => {
     for (const { name, shape } of tensors) {
       const count = shape.reduce((product, dim) => product * dim, 1);
-      const value = name.endsWith('alpha') ? () => 1 : ((scale) => () => next() * scale)(Math.sqrt(3 / shape[shape.length - 1]!));
+      const value = name.endsWith('alpha')
+        ? () => 1
+        : (
+            (scale) => () =>
+              next() * scale
+          )(Math.sqrt(3 / shape[shape.length - 1]!));
       const bits = new Uint16Array(count);
       for (let i = 0; i < count; i++) bits[i] = f32ToBf16Bits(value());
       await sink.write(name, new Uint8Array(bits.buffer));
@@ -107,7 +130,11 @@ function mimiTensors(): { name: string; shape: number[]; scale: number }[] {
   conv(`encoder.model.${index + 1}.conv.conv`, 512, channels, 3);
   for (let layer = 0; layer < 8; layer++) {
     const prefix = `encoder_transformer.transformer.layers.${layer}`;
-    for (const norm of ['norm1', 'norm2']) tensors.push({ name: `${prefix}.${norm}.weight`, shape: [512], scale: 0 }, { name: `${prefix}.${norm}.bias`, shape: [512], scale: 0.05 });
+    for (const norm of ['norm1', 'norm2'])
+      tensors.push(
+        { name: `${prefix}.${norm}.weight`, shape: [512], scale: 0 },
+        { name: `${prefix}.${norm}.bias`, shape: [512], scale: 0.05 },
+      );
     tensors.push(
       { name: `${prefix}.self_attn.in_projs.0.weight`, shape: [1536, 512], scale: 1 / Math.sqrt(512) },
       { name: `${prefix}.self_attn.out_projs.0.weight`, shape: [512, 512], scale: 1 / Math.sqrt(512) },
@@ -118,11 +145,17 @@ function mimiTensors(): { name: string; shape: number[]; scale: number }[] {
     );
   }
   conv('downsample.conv.conv.conv', 512, 512, 4, false);
-  for (const [group, levels] of [['rvq_first', 1], ['rvq_rest', 31]] as const) {
+  for (const [group, levels] of [
+    ['rvq_first', 1],
+    ['rvq_rest', 31],
+  ] as const) {
     tensors.push({ name: `quantizer.${group}.input_proj.weight`, shape: [256, 512, 1], scale: 1 / Math.sqrt(512) });
     for (let level = 0; level < levels; level++) {
       const prefix = `quantizer.${group}.vq.layers.${level}._codebook`;
-      tensors.push({ name: `${prefix}.embedding_sum`, shape: [2048, 256], scale: 1.6 }, { name: `${prefix}.cluster_usage`, shape: [2048], scale: 0 });
+      tensors.push(
+        { name: `${prefix}.embedding_sum`, shape: [2048, 256], scale: 1.6 },
+        { name: `${prefix}.cluster_usage`, shape: [2048], scale: 0 },
+      );
     }
   }
   return tensors;
@@ -131,13 +164,19 @@ function mimiTensors(): { name: string; shape: number[]; scale: number }[] {
 async function writeMimi(path: string): Promise<void> {
   const tensors = mimiTensors();
   const next = random(2);
-  await writeSafetensors(path, tensors.map(({ name, shape }) => ({ name, dtype: 'F32', shape })), async (sink) => {
-    for (const { name, shape, scale } of tensors) {
-      // Scale 0 marks LayerNorm weights and codebook usages, which sit around 1.
-      const values = Float32Array.from({ length: shape.reduce((product, dim) => product * dim, 1) }, () => (scale === 0 ? 1 + 0.1 * next() : scale * next()));
-      await sink.write(name, new Uint8Array(values.buffer));
-    }
-  });
+  await writeSafetensors(
+    path,
+    tensors.map(({ name, shape }) => ({ name, dtype: 'F32', shape })),
+    async (sink) => {
+      for (const { name, shape, scale } of tensors) {
+        // Scale 0 marks LayerNorm weights and codebook usages, which sit around 1.
+        const values = Float32Array.from({ length: shape.reduce((product, dim) => product * dim, 1) }, () =>
+          scale === 0 ? 1 + 0.1 * next() : scale * next(),
+        );
+        await sink.write(name, new Uint8Array(values.buffer));
+      }
+    },
+  );
 }
 
 /** A SentencePiece model of the real vocabulary size: 4 control pieces, then "▁tN". */
@@ -158,7 +197,9 @@ function audio(seconds: number, seed: number): Float32Array {
   const next = random(seed);
   return Float32Array.from({ length: seconds * SAMPLE_RATE }, (_, i) => {
     const t = i / SAMPLE_RATE;
-    return 0.1 * Math.sin(2 * Math.PI * (150 + 50 * Math.sin(t * 3)) * t) * (0.6 + 0.4 * Math.sin(t * 7)) + 0.01 * next();
+    return (
+      0.1 * Math.sin(2 * Math.PI * (150 + 50 * Math.sin(t * 3)) * t) * (0.6 + 0.4 * Math.sin(t * 7)) + 0.01 * next()
+    );
   });
 }
 
@@ -175,7 +216,9 @@ async function timeMimi(dir: string, samples: Float32Array): Promise<number> {
   try {
     const framed = new Float32Array(STEPS * mimiFrameSize(config.mimi));
     framed.set(samples);
-    return (await fastest(() => session.run({ [MIMI_INPUT]: new ort.Tensor('float32', framed, [1, 1, framed.length]) })))[0]!;
+    return (
+      await fastest(() => session.run({ [MIMI_INPUT]: new ort.Tensor('float32', framed, [1, 1, framed.length]) }))
+    )[0]!;
   } finally {
     await session.close();
   }
@@ -242,9 +285,23 @@ async function measureDefaultJob(dir: string): Promise<void> {
   await writeFile(join(data, 'manifest.jsonl'), `${lines.join('\n')}\n`);
   const usagePath = join(dir, 'max-rss');
   const hook = join(dir, 'max-rss-hook.mjs');
-  await writeFile(hook, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(usagePath)}, String(process.resourceUsage().maxRSS * 1024)));\n`);
+  await writeFile(
+    hook,
+    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(usagePath)}, String(process.resourceUsage().maxRSS * 1024)));\n`,
+  );
 
-  const args = ['--import', hook, join(process.cwd(), 'bin', 'quantgate.js'), 'run', '--model-path', dir, '--dataset', join(data, 'manifest.jsonl'), '--out-dir', join(dir, 'job-out')];
+  const args = [
+    '--import',
+    hook,
+    join(process.cwd(), 'bin', 'quantgate.js'),
+    'run',
+    '--model-path',
+    dir,
+    '--dataset',
+    join(data, 'manifest.jsonl'),
+    '--out-dir',
+    join(dir, 'job-out'),
+  ];
   const started = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const stagePeaks = new Map<string, number>();
@@ -259,7 +316,10 @@ async function measureDefaultJob(dir: string): Promise<void> {
       if (line.startsWith('memory:')) notes.push(line);
     }
   });
-  const sampler = setInterval(() => stagePeaks.set(stage, Math.max(stagePeaks.get(stage) ?? 0, residentBytes(child.pid!))), SAMPLE_MS);
+  const sampler = setInterval(
+    () => stagePeaks.set(stage, Math.max(stagePeaks.get(stage) ?? 0, residentBytes(child.pid!))),
+    SAMPLE_MS,
+  );
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
@@ -267,13 +327,18 @@ async function measureDefaultJob(dir: string): Promise<void> {
   if (code !== 0 && code !== 1) throw new Error(`quantgate run exited with ${code}:\n${log.slice(-3000)}`);
   const peak = Number(await readFile(usagePath, 'utf8'));
   for (const note of notes) console.log(note);
-  console.log(`default job (batch ${DEFAULT_RUN_OPTIONS.batchSize}, ${DEFAULT_RUN_OPTIONS.batchSize} × ${JOB_AUDIO_SECONDS} s, both variants one after the other), CPU: ${formatDuration(seconds)}, peak RSS ${formatBytes(peak)}`);
-  console.log(`  peak RSS by stage (sampled every ${SAMPLE_MS} ms): ${[...stagePeaks].map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')}`);
+  console.log(
+    `default job (batch ${DEFAULT_RUN_OPTIONS.batchSize}, ${DEFAULT_RUN_OPTIONS.batchSize} × ${JOB_AUDIO_SECONDS} s, both variants one after the other), CPU: ${formatDuration(seconds)}, peak RSS ${formatBytes(peak)}`,
+  );
+  console.log(
+    `  peak RSS by stage (sampled every ${SAMPLE_MS} ms): ${[...stagePeaks].map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')}`,
+  );
 }
 
 export const bench = {
   name: 'kyutai',
-  summary: 'kyutai-stt engine at the size of stt-1b-en_fr (random weights), CPU: real-time factor and LM steps/s, Q4_0 candidate against the float32 reference',
+  summary:
+    'kyutai-stt engine at the size of stt-1b-en_fr (random weights), CPU: real-time factor and LM steps/s, Q4_0 candidate against the float32 reference',
   run: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'quantgate-kyutai-bench-'));
     try {
@@ -281,25 +346,46 @@ export const bench = {
       await writeKyutaiModel(dir);
       const quantizing = performance.now();
       const { output } = await quantizeModel({ model: dir, outDir: join(dir, 'q4') });
-      console.log(`model written in ${formatDuration((quantizing - prepared) / 1000)}, quantized to Q4_0 in ${formatDuration((performance.now() - quantizing) / 1000)}`);
+      console.log(
+        `model written in ${formatDuration((quantizing - prepared) / 1000)}, quantized to Q4_0 in ${formatDuration((performance.now() - quantizing) / 1000)}`,
+      );
 
       const one = [{ id: 'a', audio: audio(AUDIO_SECONDS, 1), sampleRate: SAMPLE_RATE, text: '' }];
-      const batch = Array.from({ length: BATCH }, (_, index) => ({ id: `b${index}`, audio: audio(AUDIO_SECONDS, index + 2), sampleRate: SAMPLE_RATE, text: '' }));
+      const batch = Array.from({ length: BATCH }, (_, index) => ({
+        id: `b${index}`,
+        audio: audio(AUDIO_SECONDS, index + 2),
+        sampleRate: SAMPLE_RATE,
+        text: '',
+      }));
       const mimi = await timeMimi(dir, one[0]!.audio);
-      console.log(`Mimi encoder alone: ${mimi.toFixed(2)} s per utterance, real-time factor ${(mimi / AUDIO_SECONDS).toFixed(3)}`);
+      console.log(
+        `Mimi encoder alone: ${mimi.toFixed(2)} s per utterance, real-time factor ${(mimi / AUDIO_SECONDS).toFixed(3)}`,
+      );
 
       const reference = await open(dir, { kind: 'reference' });
       const referenceRss = process.memoryUsage().rss;
       const candidate = await open(dir, { kind: 'candidate', quantized: output! });
       try {
         const bothRss = process.memoryUsage().rss;
-        console.log(`load: reference ${formatDuration(reference.seconds)} (RSS ${formatBytes(referenceRss)}), candidate ${formatDuration(candidate.seconds)} (RSS with both loaded ${formatBytes(bothRss)}), ratio ${(candidate.seconds / reference.seconds).toFixed(2)}×`);
-        const [referenceSeconds, candidateSeconds] = await fastest(() => reference.engine.transcribe(one), () => candidate.engine.transcribe(one));
+        console.log(
+          `load: reference ${formatDuration(reference.seconds)} (RSS ${formatBytes(referenceRss)}), candidate ${formatDuration(candidate.seconds)} (RSS with both loaded ${formatBytes(bothRss)}), ratio ${(candidate.seconds / reference.seconds).toFixed(2)}×`,
+        );
+        const [referenceSeconds, candidateSeconds] = await fastest(
+          () => reference.engine.transcribe(one),
+          () => candidate.engine.transcribe(one),
+        );
         console.log(`reference (float32 Gemm): ${speed(referenceSeconds!, 1, mimi)}`);
-        console.log(`candidate (Q4_0 MatMulNBits): ${speed(candidateSeconds!, 1, mimi)}; ${(candidateSeconds! / referenceSeconds!).toFixed(2)}× the reference's time`);
-        const [referenceBatch, candidateBatch] = await fastest(() => reference.engine.transcribe(batch), () => candidate.engine.transcribe(batch));
+        console.log(
+          `candidate (Q4_0 MatMulNBits): ${speed(candidateSeconds!, 1, mimi)}; ${(candidateSeconds! / referenceSeconds!).toFixed(2)}× the reference's time`,
+        );
+        const [referenceBatch, candidateBatch] = await fastest(
+          () => reference.engine.transcribe(batch),
+          () => candidate.engine.transcribe(batch),
+        );
         console.log(`reference, batch of ${BATCH}: ${speed(referenceBatch!, BATCH, mimi)}`);
-        console.log(`candidate, batch of ${BATCH}: ${speed(candidateBatch!, BATCH, mimi)}; ${(candidateBatch! / referenceBatch!).toFixed(2)}× the reference's time`);
+        console.log(
+          `candidate, batch of ${BATCH}: ${speed(candidateBatch!, BATCH, mimi)}; ${(candidateBatch! / referenceBatch!).toFixed(2)}× the reference's time`,
+        );
         console.log(`peak RSS of the whole run: ${formatBytes(process.resourceUsage().maxRSS * 1024)}`);
       } finally {
         await Promise.all([reference.engine.close(), candidate.engine.close()]);

@@ -44,10 +44,16 @@ function pseudoRandom(count: number, seed: number, scale: number): Float32Array 
 
 /** PyTorch-layout weights: the encoder conv, then [out, in] Linear weights and biases. */
 function weights(): { name: string; shape: number[]; values: Float32Array }[] {
-  const tensors = [{ name: 'encoder.conv.weight', shape: [WIDTH, 1, KERNEL], values: pseudoRandom(WIDTH * KERNEL, 1, 0.05) }];
+  const tensors = [
+    { name: 'encoder.conv.weight', shape: [WIDTH, 1, KERNEL], values: pseudoRandom(WIDTH * KERNEL, 1, 0.05) },
+  ];
   for (let layer = 0; layer <= LAYERS; layer++) {
     const out = layer === LAYERS ? VOCAB : WIDTH;
-    tensors.push({ name: `layers.${layer}.weight`, shape: [out, WIDTH], values: pseudoRandom(out * WIDTH, layer + 2, 1 / Math.sqrt(WIDTH)) });
+    tensors.push({
+      name: `layers.${layer}.weight`,
+      shape: [out, WIDTH],
+      values: pseudoRandom(out * WIDTH, layer + 2, 1 / Math.sqrt(WIDTH)),
+    });
     tensors.push({ name: `layers.${layer}.bias`, shape: [out], values: pseudoRandom(out, layer + 100, 0.01) });
   }
   return tensors;
@@ -55,15 +61,21 @@ function weights(): { name: string; shape: number[]; values: Float32Array }[] {
 
 async function writeModelFolder(dir: string): Promise<void> {
   const tensors = weights();
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors.map(({ name, shape }) => ({ name, dtype: 'F32' as const, shape })), async (sink) => {
-    for (const { name, values } of tensors) await sink.write(name, new Uint8Array(values.buffer));
-  });
+  await writeSafetensors(
+    join(dir, 'model.safetensors'),
+    tensors.map(({ name, shape }) => ({ name, dtype: 'F32' as const, shape })),
+    async (sink) => {
+      for (const { name, values } of tensors) await sink.write(name, new Uint8Array(values.buffer));
+    },
+  );
   const builder = new ModelBuilder()
     .input('input_values', 'float32', ['batch', 'samples'])
     .initializer(int64Tensor('axis', [1], [1]))
     .initializer(float32Tensor('encoder.conv.weight', [WIDTH, 1, KERNEL], tensors[0].values))
     .node('Unsqueeze', ['input_values', 'axis'], ['wave'])
-    .node('Conv', ['wave', 'encoder.conv.weight'], ['conv'], { attributes: [intsAttribute('kernel_shape', [KERNEL]), intsAttribute('strides', [STRIDE])] })
+    .node('Conv', ['wave', 'encoder.conv.weight'], ['conv'], {
+      attributes: [intsAttribute('kernel_shape', [KERNEL]), intsAttribute('strides', [STRIDE])],
+    })
     .node('Transpose', ['conv'], ['h0'], { attributes: [intsAttribute('perm', [0, 2, 1])] });
   for (let layer = 0; layer <= LAYERS; layer++) {
     const out = layer === LAYERS ? VOCAB : WIDTH;
@@ -77,8 +89,21 @@ async function writeModelFolder(dir: string): Promise<void> {
     if (layer < LAYERS) builder.node('Relu', [`a${layer}`], [`h${layer + 1}`]);
   }
   await writeModel(join(dir, 'model.onnx'), builder.output('logits', 'float32', ['batch', 'frames', VOCAB]).build());
-  await writeFile(join(dir, 'vocab.json'), JSON.stringify(Object.fromEntries(Array.from({ length: VOCAB }, (_, id) => [id === 0 ? '<pad>' : id === 1 ? '|' : String.fromCharCode(95 + id), id]))));
-  await writeFile(join(dir, 'config.json'), JSON.stringify({ pad_token_id: 0, conv_kernel: [KERNEL], conv_stride: [STRIDE] }));
+  await writeFile(
+    join(dir, 'vocab.json'),
+    JSON.stringify(
+      Object.fromEntries(
+        Array.from({ length: VOCAB }, (_, id) => [
+          id === 0 ? '<pad>' : id === 1 ? '|' : String.fromCharCode(95 + id),
+          id,
+        ]),
+      ),
+    ),
+  );
+  await writeFile(
+    join(dir, 'config.json'),
+    JSON.stringify({ pad_token_id: 0, conv_kernel: [KERNEL], conv_stride: [STRIDE] }),
+  );
   await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({ sampling_rate: RATE, do_normalize: true }));
 }
 
@@ -95,7 +120,8 @@ async function transcribeAll(engine: Engine, batch: readonly Utterance[], size: 
 
 async function benchEngine(dir: string): Promise<void> {
   const quantized = (await quantizeModel({ model: dir, outDir: join(dir, 'out') })).output!;
-  const open = (variant: Variant, candidateMode?: 'matmulnbits' | 'dequant') => createOnnxCtcEngineFactory({ candidateMode }).open({ dir }, variant, { device: 'cpu' });
+  const open = (variant: Variant, candidateMode?: 'matmulnbits' | 'dequant') =>
+    createOnnxCtcEngineFactory({ candidateMode }).open({ dir }, variant, { device: 'cpu' });
   const engines = [
     await open({ kind: 'reference' }),
     await open({ kind: 'candidate', quantized }, 'matmulnbits'),
@@ -105,18 +131,29 @@ async function benchEngine(dir: string): Promise<void> {
     const audio = utterances();
     const seconds = audio.reduce((sum, utterance) => sum + utterance.audio.length, 0) / RATE;
     const [reference, matmulnbits, dequant] = engines;
-    const [single, batched, fused, dequantized] = await medianSeconds([
-      () => transcribeAll(reference, audio, 1),
-      () => transcribeAll(reference, audio, BATCH),
-      () => transcribeAll(matmulnbits, audio, BATCH),
-      () => transcribeAll(dequant, audio, BATCH),
-    ], ROUNDS);
+    const [single, batched, fused, dequantized] = await medianSeconds(
+      [
+        () => transcribeAll(reference, audio, 1),
+        () => transcribeAll(reference, audio, BATCH),
+        () => transcribeAll(matmulnbits, audio, BATCH),
+        () => transcribeAll(dequant, audio, BATCH),
+      ],
+      ROUNDS,
+    );
     const rtf = (time: number) => `${(seconds / time).toFixed(0)}× real time`;
-    console.log(`${UTTERANCES} utterances, ${seconds} s of audio; model: Conv ${KERNEL}/${STRIDE} → ${LAYERS} × Linear ${WIDTH} → ${VOCAB} tokens`);
+    console.log(
+      `${UTTERANCES} utterances, ${seconds} s of audio; model: Conv ${KERNEL}/${STRIDE} → ${LAYERS} × Linear ${WIDTH} → ${VOCAB} tokens`,
+    );
     console.log(`reference, one utterance per run: ${rtf(single)} (baseline)`);
-    console.log(`reference, ${BATCH} padded per run: ${rtf(batched)}; ratio ${(single / batched).toFixed(2)}× the baseline's speed`);
-    console.log(`candidate matmulnbits, ${BATCH} per run: ${rtf(fused)}; ${(batched / fused).toFixed(2)}× the reference's speed`);
-    console.log(`candidate dequant, ${BATCH} per run: ${rtf(dequantized)}; ${(batched / dequantized).toFixed(2)}× the reference's speed`);
+    console.log(
+      `reference, ${BATCH} padded per run: ${rtf(batched)}; ratio ${(single / batched).toFixed(2)}× the baseline's speed`,
+    );
+    console.log(
+      `candidate matmulnbits, ${BATCH} per run: ${rtf(fused)}; ${(batched / fused).toFixed(2)}× the reference's speed`,
+    );
+    console.log(
+      `candidate dequant, ${BATCH} per run: ${rtf(dequantized)}; ${(batched / dequantized).toFixed(2)}× the reference's speed`,
+    );
   } finally {
     for (const engine of engines) await engine.close();
   }
@@ -130,14 +167,19 @@ async function benchExtraction(dir: string): Promise<void> {
   await writeFile(path, buildZip([{ name: 'runtimes/linux-x64/native/libexample.so', data }]));
   const archive = await openZip(path);
   try {
-    const [inMemory, streamed] = await medianSeconds([
-      () => inflateRawSync(deflated),
-      async () => {
-        for await (const chunk of archive.read(archive.entries[0])) void chunk;
-      },
-    ], ROUNDS);
+    const [inMemory, streamed] = await medianSeconds(
+      [
+        () => inflateRawSync(deflated),
+        async () => {
+          for await (const chunk of archive.read(archive.entries[0])) void chunk;
+        },
+      ],
+      ROUNDS,
+    );
     const rate = (time: number) => `${formatBytes(ZIP_BYTES / time)}/s`;
-    console.log(`nupkg extraction of ${formatBytes(ZIP_BYTES)} (deflated to ${formatBytes(deflated.length)}): streamed with CRC-32 ${rate(streamed)}; one inflateRawSync in memory ${rate(inMemory)}; ratio ${(streamed / inMemory).toFixed(2)}× the time`);
+    console.log(
+      `nupkg extraction of ${formatBytes(ZIP_BYTES)} (deflated to ${formatBytes(deflated.length)}): streamed with CRC-32 ${rate(streamed)}; one inflateRawSync in memory ${rate(inMemory)}; ratio ${(streamed / inMemory).toFixed(2)}× the time`,
+    );
   } finally {
     await archive.close();
   }
@@ -145,7 +187,8 @@ async function benchExtraction(dir: string): Promise<void> {
 
 export const bench = {
   name: 'onnx-ctc',
-  summary: 'onnx-ctc engine: padded batches and candidates against the reference; nupkg extraction against in-memory inflate',
+  summary:
+    'onnx-ctc engine: padded batches and candidates against the reference; nupkg extraction against in-memory inflate',
   run: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'quantgate-bench-ctc-'));
     try {

@@ -30,7 +30,9 @@ const TOKEN_COUNTS = [1, 64];
 
 function report(label: string, bytes: number, [baseline, candidate]: number[], baselineLabel: string): void {
   const rate = (time: number) => `${formatBytes(bytes / time)}/s`;
-  console.log(`${label}: ${(candidate * 1000).toFixed(1)} ms (${rate(candidate)}); ${baselineLabel}: ${(baseline * 1000).toFixed(1)} ms (${rate(baseline)}); ratio ${(candidate / baseline).toFixed(2)}×`);
+  console.log(
+    `${label}: ${(candidate * 1000).toFixed(1)} ms (${rate(candidate)}); ${baselineLabel}: ${(baseline * 1000).toFixed(1)} ms (${rate(baseline)}); ratio ${(candidate / baseline).toFixed(2)}×`,
+  );
 }
 
 function pseudoRandom(count: number, seed: number): Float32Array {
@@ -61,7 +63,11 @@ function quantized(weights: readonly Float32Array[]): QuantizedTensors {
 }
 
 async function session(model: ModelProto): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+  return ort.InferenceSession.create(encodeModel(model), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
 }
 
 export const bench = {
@@ -71,23 +77,47 @@ export const bench = {
     const weights = Array.from({ length: LAYERS }, (_, layer) => pseudoRandom(WIDTH * WIDTH, layer + 1));
     const model = mlp(weights);
     const bytes = encodeModel(model);
-    report('decode + encode', bytes.length, await medianSeconds([() => Buffer.from(bytes), () => encodeModel(decodeModel(bytes))], ROUNDS), 'one copy');
+    report(
+      'decode + encode',
+      bytes.length,
+      await medianSeconds([() => Buffer.from(bytes), () => encodeModel(decodeModel(bytes))], ROUNDS),
+      'one copy',
+    );
 
     const blocks = encode('Q4_0', weights[0]!);
-    report('Q4_0 → MatMulNBits repack', WIDTH * WIDTH * 4, await medianSeconds([() => decode('Q4_0', blocks, WIDTH * WIDTH), () => q4_0ToMatMulNBits(blocks, WIDTH, WIDTH)], ROUNDS), 'Q4_0 → float32 dequantize');
+    report(
+      'Q4_0 → MatMulNBits repack',
+      WIDTH * WIDTH * 4,
+      await medianSeconds(
+        [() => decode('Q4_0', blocks, WIDTH * WIDTH), () => q4_0ToMatMulNBits(blocks, WIDTH, WIDTH)],
+        ROUNDS,
+      ),
+      'Q4_0 → float32 dequantize',
+    );
 
     const gguf = quantized(weights);
     const original = async (name: string) => weights[Number(name.split('.')[1])]!;
     const hashOnce = () => weights.forEach((values) => createHash('sha256').update(values).digest());
-    report('content matching (transposed)', bytes.length, await medianSeconds([hashOnce, () => matchWeights(model.graph!.initializer, gguf.tensors, original)], ROUNDS), 'one SHA-256 pass');
+    report(
+      'content matching (transposed)',
+      bytes.length,
+      await medianSeconds([hashOnce, () => matchWeights(model.graph!.initializer, gguf.tensors, original)], ROUNDS),
+      'one SHA-256 pass',
+    );
 
     const sessions = new Map<SubstitutionMode, ort.InferenceSession>();
-    for (const mode of ['dequant', 'matmulnbits'] as const) sessions.set(mode, await session((await buildCandidate(model, gguf, { mode, original })).model));
+    for (const mode of ['dequant', 'matmulnbits'] as const)
+      sessions.set(mode, await session((await buildCandidate(model, gguf, { mode, original })).model));
     try {
       for (const tokens of TOKEN_COUNTS) {
         const feeds = { x0: new ort.Tensor('float32', pseudoRandom(tokens * WIDTH, 99), [tokens, WIDTH]) };
-        const [dequant, fused] = await medianSeconds([() => sessions.get('dequant')!.run(feeds), () => sessions.get('matmulnbits')!.run(feeds)], ROUNDS);
-        console.log(`inference, ${LAYERS} layers ${WIDTH}×${WIDTH}, ${tokens} tokens: MatMulNBits ${(fused * 1000).toFixed(2)} ms; dequantized float ${(dequant * 1000).toFixed(2)} ms; ratio ${(fused / dequant).toFixed(2)}×`);
+        const [dequant, fused] = await medianSeconds(
+          [() => sessions.get('dequant')!.run(feeds), () => sessions.get('matmulnbits')!.run(feeds)],
+          ROUNDS,
+        );
+        console.log(
+          `inference, ${LAYERS} layers ${WIDTH}×${WIDTH}, ${tokens} tokens: MatMulNBits ${(fused * 1000).toFixed(2)} ms; dequantized float ${(dequant * 1000).toFixed(2)} ms; ratio ${(fused / dequant).toFixed(2)}×`,
+        );
       }
     } finally {
       for (const each of sessions.values()) await each.release();

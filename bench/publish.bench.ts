@@ -27,11 +27,19 @@ interface Asset {
 }
 
 function publishedShards(): Asset[] {
-  const shards: Asset[] = Array.from({ length: SHARDS }, (_, index) => ({ id: index + 1, name: byteShardName(index), data: randomFillSync(Buffer.alloc(SHARD_BYTES)) }));
+  const shards: Asset[] = Array.from({ length: SHARDS }, (_, index) => ({
+    id: index + 1,
+    name: byteShardName(index),
+    data: randomFillSync(Buffer.alloc(SHARD_BYTES)),
+  }));
   const manifest = {
     manifestVersion: 1,
     format: 'bytes',
-    files: shards.map((shard) => ({ path: shard.name, size: SHARD_BYTES, sha256: createHash('sha256').update(shard.data).digest('hex') })),
+    files: shards.map((shard) => ({
+      path: shard.name,
+      size: SHARD_BYTES,
+      sha256: createHash('sha256').update(shard.data).digest('hex'),
+    })),
     totalSize: SHARDS * SHARD_BYTES,
     tensorCount: 1,
     source: { repoId: 'bench/model' },
@@ -44,11 +52,17 @@ function publishedShards(): Asset[] {
 async function releasesApi(assets: Asset[]): Promise<LocalServer> {
   const server = new LocalServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const json = (body: unknown) => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (body: unknown) =>
+      void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const asset = assets.find((candidate) => path === `/repos/bench/model/releases/assets/${candidate.id}`);
-    if (path === '/repos/bench/model/releases/tags/v1') json({ id: 1, tag_name: 'v1', html_url: 'https://github.com/bench/model/releases/tag/v1', upload_url: '' });
-    else if (path === '/repos/bench/model/releases/1/assets') json(assets.map((candidate) => ({ id: candidate.id, name: candidate.name, size: candidate.data.byteLength })));
-    else if (asset) response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(asset.data.byteLength) }).end(asset.data);
+    if (path === '/repos/bench/model/releases/tags/v1')
+      json({ id: 1, tag_name: 'v1', html_url: 'https://github.com/bench/model/releases/tag/v1', upload_url: '' });
+    else if (path === '/repos/bench/model/releases/1/assets')
+      json(assets.map((candidate) => ({ id: candidate.id, name: candidate.name, size: candidate.data.byteLength })));
+    else if (asset)
+      response
+        .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(asset.data.byteLength) })
+        .end(asset.data);
     else response.writeHead(404).end();
   });
   await server.listen();
@@ -75,7 +89,8 @@ async function plainDownload(url: string, assets: Asset[], path: string, hashed:
 
 export const bench = {
   name: 'publish',
-  summary: 'download-release of 256 MiB of byte shards (verify + rebuild) vs a plain download, and vs plain download + SHA-256',
+  summary:
+    'download-release of 256 MiB of byte shards (verify + rebuild) vs a plain download, and vs plain download + SHA-256',
   run: async () => {
     const assets = publishedShards();
     const server = await releasesApi(assets);
@@ -87,7 +102,11 @@ export const bench = {
       for (let run = 0; run < RUNS; run++) {
         times.plain.push(await seconds(() => plainDownload(url, assets, join(dir, 'plain.gguf'), false)));
         times.hashed.push(await seconds(() => plainDownload(url, assets, join(dir, 'hashed.gguf'), true)));
-        times.quantgate.push(await seconds(() => downloadFromRelease({ client, release: { owner: 'bench', repo: 'model', tag: 'v1' }, out: dir })));
+        times.quantgate.push(
+          await seconds(() =>
+            downloadFromRelease({ client, release: { owner: 'bench', repo: 'model', tag: 'v1' }, out: dir }),
+          ),
+        );
         await rm(join(dir, 'model.gguf'));
       }
     } finally {
@@ -95,7 +114,8 @@ export const bench = {
       await rm(dir, { recursive: true, force: true });
     }
     const mib = (SHARDS * SHARD_BYTES) / (1 << 20);
-    const line = (label: string, value: number) => `  ${label.padEnd(44)} ${value.toFixed(3)} s  ${(mib / value).toFixed(0)} MiB/s  ×${(value / median(times.plain)).toFixed(2)} of plain`;
+    const line = (label: string, value: number) =>
+      `  ${label.padEnd(44)} ${value.toFixed(3)} s  ${(mib / value).toFixed(0)} MiB/s  ×${(value / median(times.plain)).toFixed(2)} of plain`;
     console.log(`download of ${SHARDS} byte shards, ${mib} MiB in all (median of ${RUNS}):`);
     console.log(line('plain download, concatenated', median(times.plain)));
     console.log(line('plain download + SHA-256 of each shard', median(times.hashed)));

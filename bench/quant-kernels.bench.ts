@@ -52,7 +52,9 @@ async function valuesPerSecond<T>(prepare: () => T, work: (prepared: T) => Promi
 }
 
 function report(label: string, rate: number, baseline: number): void {
-  console.log(`${label.padEnd(36)} ${(rate / 1e6).toFixed(0).padStart(5)} M values/s  ${(rate / baseline).toFixed(2)}×`);
+  console.log(
+    `${label.padEnd(36)} ${(rate / 1e6).toFixed(0).padStart(5)} M values/s  ${(rate / baseline).toFixed(2)}×`,
+  );
 }
 
 export const bench = {

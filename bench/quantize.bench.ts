@@ -46,16 +46,20 @@ async function writeCheckpoint(path: string): Promise<number> {
     pattern[i] = new Uint32Array(new Float32Array([value]).buffer)[0]! >>> 16;
   }
   const bytes = new Uint8Array(pattern.buffer);
-  await writeSafetensors(path, tensors.map((tensor) => ({ ...tensor, dtype: 'BF16' as const })), async (sink) => {
-    for (const tensor of tensors) {
-      let left = tensor.shape.reduce((a, b) => a * b, 1) * 2;
-      while (left > 0) {
-        const part = bytes.subarray(0, Math.min(left, bytes.byteLength));
-        await sink.write(tensor.name, part);
-        left -= part.byteLength;
+  await writeSafetensors(
+    path,
+    tensors.map((tensor) => ({ ...tensor, dtype: 'BF16' as const })),
+    async (sink) => {
+      for (const tensor of tensors) {
+        let left = tensor.shape.reduce((a, b) => a * b, 1) * 2;
+        while (left > 0) {
+          const part = bytes.subarray(0, Math.min(left, bytes.byteLength));
+          await sink.write(tensor.name, part);
+          left -= part.byteLength;
+        }
       }
-    }
-  });
+    },
+  );
   return tensors.reduce((sum, tensor) => sum + tensor.shape.reduce((a, b) => a * b, 1), 0);
 }
 
@@ -97,7 +101,11 @@ async function child(mode: string, model: string, outDir: string, threads: strin
     await output.sync();
     await Promise.all([input.close(), output.close()]);
   }
-  const report: ChildReport = { seconds: (performance.now() - started) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, outputBytes };
+  const report: ChildReport = {
+    seconds: (performance.now() - started) / 1000,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    outputBytes,
+  };
   process.stdout.write(JSON.stringify(report));
 }
 
@@ -122,9 +130,13 @@ export const bench = {
         ['plain read + write of the same bytes', io],
       ] as const;
       for (const [label, report] of rows) {
-        console.log(`${label.padEnd(38)} ${rate(report).toFixed(0).padStart(5)} M values/s  ${report.seconds.toFixed(2)} s  peak RSS ${formatBytes(report.maxRssBytes)}`);
+        console.log(
+          `${label.padEnd(38)} ${rate(report).toFixed(0).padStart(5)} M values/s  ${report.seconds.toFixed(2)} s  peak RSS ${formatBytes(report.maxRssBytes)}`,
+        );
       }
-      console.log(`${cores} threads vs 1: ${(one.seconds / all.seconds).toFixed(2)}×; vs plain I/O: ${(io.seconds / all.seconds).toFixed(2)}× of its speed`);
+      console.log(
+        `${cores} threads vs 1: ${(one.seconds / all.seconds).toFixed(2)}×; vs plain I/O: ${(io.seconds / all.seconds).toFixed(2)}× of its speed`,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -32,23 +32,34 @@ export const bench = {
     const path = join(tmpdir(), `quantgate-bench-${process.pid}.safetensors`);
     const baselinePath = `${path}.baseline`;
     const chunk = new Uint8Array(CHUNK_BYTES).map((_, i) => (i * 131) & 0xff);
-    const specs = Array.from({ length: TENSORS }, (_, i) => ({ name: `layers.${i}.weight`, dtype: 'F16' as const, shape: [TENSOR_BYTES / 2 / 1024, 1024] }));
+    const specs = Array.from({ length: TENSORS }, (_, i) => ({
+      name: `layers.${i}.weight`,
+      dtype: 'F16' as const,
+      shape: [TENSOR_BYTES / 2 / 1024, 1024],
+    }));
     const total = TENSORS * TENSOR_BYTES;
     const rate = (time: number) => `${formatBytes(total / time)}/s`;
     try {
-      const [plainWrite, writerWrite] = await medianSeconds([
-        async () => {
-          const handle = await open(baselinePath, 'w');
-          for (let position = 0; position < total; position += CHUNK_BYTES) await handle.write(chunk, 0, CHUNK_BYTES, position);
-          await handle.sync();
-          await handle.close();
-        },
-        () =>
-          writeSafetensors(path, specs, async (sink) => {
-            for (const spec of specs) for (let done = 0; done < TENSOR_BYTES; done += CHUNK_BYTES) await sink.write(spec.name, chunk);
-          }),
-      ], ROUNDS);
-      console.log(`write ${formatBytes(total)}: plain positioned writes ${rate(plainWrite)}, writeSafetensors ${rate(writerWrite)} (${(plainWrite / writerWrite).toFixed(2)}× the baseline's speed)`);
+      const [plainWrite, writerWrite] = await medianSeconds(
+        [
+          async () => {
+            const handle = await open(baselinePath, 'w');
+            for (let position = 0; position < total; position += CHUNK_BYTES)
+              await handle.write(chunk, 0, CHUNK_BYTES, position);
+            await handle.sync();
+            await handle.close();
+          },
+          () =>
+            writeSafetensors(path, specs, async (sink) => {
+              for (const spec of specs)
+                for (let done = 0; done < TENSOR_BYTES; done += CHUNK_BYTES) await sink.write(spec.name, chunk);
+            }),
+        ],
+        ROUNDS,
+      );
+      console.log(
+        `write ${formatBytes(total)}: plain positioned writes ${rate(plainWrite)}, writeSafetensors ${rate(writerWrite)} (${(plainWrite / writerWrite).toFixed(2)}× the baseline's speed)`,
+      );
 
       const reader = await openSafetensors(path);
       const handle = await open(path, 'r');
@@ -64,12 +75,18 @@ export const bench = {
         };
         const chunkedRead = async (work: (chunk: Uint8Array) => number) => {
           for (const tensor of reader.tensors) {
-            for await (const piece of reader.chunks(tensor, { maxBytes: CHUNK_BYTES, elementMultiple: 32 })) work(piece);
+            for await (const piece of reader.chunks(tensor, { maxBytes: CHUNK_BYTES, elementMultiple: 32 }))
+              work(piece);
           }
         };
-        for (const [label, work] of [['bare', () => 0], ['with per-chunk CPU work', consume]] as const) {
+        for (const [label, work] of [
+          ['bare', () => 0],
+          ['with per-chunk CPU work', consume],
+        ] as const) {
           const [plain, chunked] = await medianSeconds([() => plainRead(work), () => chunkedRead(work)], ROUNDS);
-          console.log(`read ${formatBytes(total)} in ${formatBytes(CHUNK_BYTES)} chunks, ${label}: plain positioned reads ${rate(plain)}, reader.chunks ${rate(chunked)} (${(plain / chunked).toFixed(2)}× the baseline's speed)`);
+          console.log(
+            `read ${formatBytes(total)} in ${formatBytes(CHUNK_BYTES)} chunks, ${label}: plain positioned reads ${rate(plain)}, reader.chunks ${rate(chunked)} (${(plain / chunked).toFixed(2)}× the baseline's speed)`,
+          );
         }
       } finally {
         await handle.close();

@@ -18,12 +18,19 @@ const WORD_ERROR_RATE = 0.05;
 const SCORE_BUDGET_MS = 1000;
 const BOOTSTRAP_BUDGET_MS = 2000;
 
-const FUNCTION_WORDS = 'the of and to a in that he was it his i you with as for had her she at him not on be but by my is all so they which this from said were one have me we there no an when or been would what if their them then could into out more some upon now very little up'.split(' ');
-const SYLLABLES = 'ba be bi bo ca co da de di do fa fe ga go ha he la le li lo ma me mi mo na ne no pa pe po ra re ri ro sa se si so ta te ti to va ve wa we ya'.split(' ');
+const FUNCTION_WORDS =
+  'the of and to a in that he was it his i you with as for had her she at him not on be but by my is all so they which this from said were one have me we there no an when or been would what if their them then could into out more some upon now very little up'.split(
+    ' ',
+  );
+const SYLLABLES =
+  'ba be bi bo ca co da de di do fa fe ga go ha he la le li lo ma me mi mo na ne no pa pe po ra re ri ro sa se si so ta te ti to va ve wa we ya'.split(
+    ' ',
+  );
 
 export const bench = {
   name: 'scoring',
-  summary: 'normalize + align + score 2,620 utterance pairs, the 10,000-resample paired bootstrap, and one utterance at the word ceiling',
+  summary:
+    'normalize + align + score 2,620 utterance pairs, the 10,000-resample paired bootstrap, and one utterance at the word ceiling',
   run: async () => {
     const random = new SeededRandom(1);
     const vocabulary = [...FUNCTION_WORDS, ...Array.from({ length: 3000 }, () => syntheticWord(random))];
@@ -34,15 +41,24 @@ export const bench = {
     const normalize = createNormalizer('whisper');
 
     const scoreOneSystem = (hypotheses: string[]) =>
-      scoreCorpus(transcripts.map((transcript, i) => ({ id: String(i), reference: normalize(transcript), hypothesis: normalize(hypotheses[i]!) })));
-    const normalizeOnly = () => transcripts.forEach((transcript, i) => (normalize(transcript), normalize(referenceSystem[i]!)));
+      scoreCorpus(
+        transcripts.map((transcript, i) => ({
+          id: String(i),
+          reference: normalize(transcript),
+          hypothesis: normalize(hypotheses[i]!),
+        })),
+      );
+    const normalizeOnly = () =>
+      transcripts.forEach((transcript, i) => (normalize(transcript), normalize(referenceSystem[i]!)));
 
     const scoreMs = await medianMs(() => scoreOneSystem(referenceSystem));
     const normalizeMs = await medianMs(normalizeOnly);
     const referenceScore = scoreOneSystem(referenceSystem);
     const candidateScore = scoreOneSystem(candidateSystem);
     const words = referenceScore.total.referenceWords;
-    console.log(`${UTTERANCES} utterances, ${words} words, reference system WER ${referenceScore.total.werPercent.toFixed(2)}%, candidate ${candidateScore.total.werPercent.toFixed(2)}%`);
+    console.log(
+      `${UTTERANCES} utterances, ${words} words, reference system WER ${referenceScore.total.werPercent.toFixed(2)}%, candidate ${candidateScore.total.werPercent.toFixed(2)}%`,
+    );
     console.log(
       `normalize + align + score one system: ${scoreMs.toFixed(0)} ms (${(scoreMs / SCORE_BUDGET_MS).toFixed(2)}× the 1 s budget); ` +
         `of which whisper normalization ${normalizeMs.toFixed(0)} ms (${((100 * normalizeMs) / scoreMs).toFixed(0)}%)`,
@@ -60,7 +76,10 @@ export const bench = {
         `${((1e6 * bootstrapMs) / draws).toFixed(1)} ns per drawn utterance)`,
     );
 
-    const longReference = Array.from({ length: MAX_WORDS_PER_UTTERANCE }, () => vocabulary[random.nextBelow(vocabulary.length)]!);
+    const longReference = Array.from(
+      { length: MAX_WORDS_PER_UTTERANCE },
+      () => vocabulary[random.nextBelow(vocabulary.length)]!,
+    );
     const longHypothesis = withErrors(random, longReference, vocabulary).slice(0, MAX_WORDS_PER_UTTERANCE);
     const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
     const started = performance.now();

@@ -50,8 +50,15 @@ export const bench = {
       const bare = medians[0]!;
       for (const [index, [label]] of cases.entries()) {
         const time = medians[index]!;
-        const verdict = index === 0 ? '' : time < TARGET_SECONDS ? `  (under the ${TARGET_SECONDS} s target)` : `  (over the ${TARGET_SECONDS} s target)`;
-        console.log(`${label.padEnd(26)} ${(time * 1000).toFixed(0).padStart(5)} ms  ${(time / bare).toFixed(2)}× bare node${verdict}`);
+        const verdict =
+          index === 0
+            ? ''
+            : time < TARGET_SECONDS
+              ? `  (under the ${TARGET_SECONDS} s target)`
+              : `  (over the ${TARGET_SECONDS} s target)`;
+        console.log(
+          `${label.padEnd(26)} ${(time * 1000).toFixed(0).padStart(5)} ms  ${(time / bare).toFixed(2)}× bare node${verdict}`,
+        );
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

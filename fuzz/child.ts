@@ -52,7 +52,11 @@ async function runOne(input: Uint8Array): Promise<Outcome> {
     const inner = classify(escaped, scratch.dir);
     outcome = { kind: 'crash', signature: `escaped the parse: ${inner.signature}`, detail: inner.detail };
   } else if (printed !== '' && outcome.kind !== 'crash') {
-    outcome = { kind: 'crash', signature: `printed to the terminal: ${printed.split('\n')[0]!.replace(/\d+/g, 'N').slice(0, 120)}`, detail: printed };
+    outcome = {
+      kind: 'crash',
+      signature: `printed to the terminal: ${printed.split('\n')[0]!.replace(/\d+/g, 'N').slice(0, 120)}`,
+      detail: printed,
+    };
   }
   return outcome;
 }

@@ -40,24 +40,84 @@ async function bytesOf(path: string): Promise<Uint8Array> {
 
 export async function safetensorsSeeds(): Promise<Uint8Array[]> {
   return inTempDir(async (dir) => {
-    const tiny = tinyModelTensors().map((tensor) => ({ ...tensor, shape: tensor.shape.map((size) => Math.min(size, 4)), values: weights(tensor.shape.map((size) => Math.min(size, 4)).reduce((a, b) => a * b, 1), 3) }));
+    const tiny = tinyModelTensors().map((tensor) => ({
+      ...tensor,
+      shape: tensor.shape.map((size) => Math.min(size, 4)),
+      values: weights(
+        tensor.shape.map((size) => Math.min(size, 4)).reduce((a, b) => a * b, 1),
+        3,
+      ),
+    }));
     await writeTestModel(join(dir, 'tiny'), tiny);
-    await writeRawSafetensors(dir, 'meta.safetensors', { __metadata__: { format: 'pt' }, a: { dtype: 'F16', shape: [2, 3], data_offsets: [0, 12] }, b: { dtype: 'I64', shape: [1], data_offsets: [12, 20] } }, 20);
+    await writeRawSafetensors(
+      dir,
+      'meta.safetensors',
+      {
+        __metadata__: { format: 'pt' },
+        a: { dtype: 'F16', shape: [2, 3], data_offsets: [0, 12] },
+        b: { dtype: 'I64', shape: [1], data_offsets: [12, 20] },
+      },
+      20,
+    );
     await writeRawSafetensors(dir, 'empty.safetensors', {});
-    return [await bytesOf(join(dir, 'tiny', 'model.safetensors')), await bytesOf(join(dir, 'meta.safetensors')), await bytesOf(join(dir, 'empty.safetensors'))];
+    return [
+      await bytesOf(join(dir, 'tiny', 'model.safetensors')),
+      await bytesOf(join(dir, 'meta.safetensors')),
+      await bytesOf(join(dir, 'empty.safetensors')),
+    ];
   });
 }
 
 export function configSeeds(): Uint8Array[] {
   return [
-    { model_type: 'whisper', hidden_size: 64, num_hidden_layers: 2, vocab_size: 51865, architectures: ['WhisperForConditionalGeneration'], rope_theta: 10000.5, suppress_tokens: [1, 2, 7], forced_decoder_ids: [[1, 50259], [2, 50359]] },
-    { model_type: 'stt', dim: 64, num_heads: 4, num_layers: 2, card: 2048, n_q: 32, dep_q: 0, context: 750, max_period: 10000, text_card: 8000, existing_text_padding_id: 3, mimi_name: 'mimi.safetensors', tokenizer_name: 'tokenizer.model', stt_config: { audio_delay_seconds: 2.5, audio_silence_prefix_seconds: 1 }, lm_gen_config: { temp: 0, top_k: 250 } },
-    { architectures: ['Wav2Vec2ForCTC'], conv_dim: [512, 512], feat_extract_norm: 'group', hidden_act: 'gelu', layer_norm_eps: 1e-5, do_stable_layer_norm: false, task_specific_params: { asr: { lang: 'en' } } },
+    {
+      model_type: 'whisper',
+      hidden_size: 64,
+      num_hidden_layers: 2,
+      vocab_size: 51865,
+      architectures: ['WhisperForConditionalGeneration'],
+      rope_theta: 10000.5,
+      suppress_tokens: [1, 2, 7],
+      forced_decoder_ids: [
+        [1, 50259],
+        [2, 50359],
+      ],
+    },
+    {
+      model_type: 'stt',
+      dim: 64,
+      num_heads: 4,
+      num_layers: 2,
+      card: 2048,
+      n_q: 32,
+      dep_q: 0,
+      context: 750,
+      max_period: 10000,
+      text_card: 8000,
+      existing_text_padding_id: 3,
+      mimi_name: 'mimi.safetensors',
+      tokenizer_name: 'tokenizer.model',
+      stt_config: { audio_delay_seconds: 2.5, audio_silence_prefix_seconds: 1 },
+      lm_gen_config: { temp: 0, top_k: 250 },
+    },
+    {
+      architectures: ['Wav2Vec2ForCTC'],
+      conv_dim: [512, 512],
+      feat_extract_norm: 'group',
+      hidden_act: 'gelu',
+      layer_norm_eps: 1e-5,
+      do_stable_layer_norm: false,
+      task_specific_params: { asr: { lang: 'en' } },
+    },
   ].map((config) => text(JSON.stringify(config, null, 1)));
 }
 
 /** The metadata and tensors of a small GGUF, and how to fill its tensors. */
-function tinyGguf(): { metadata: GgufMetadataEntry[]; tensors: GgufTensorSpec[]; fill: (writer: GgufDataWriter) => Promise<void> } {
+function tinyGguf(): {
+  metadata: GgufMetadataEntry[];
+  tensors: GgufTensorSpec[];
+  fill: (writer: GgufDataWriter) => Promise<void>;
+} {
   const metadata: GgufMetadataEntry[] = [
     { key: 'general.architecture', type: GgufValueType.STRING, value: 'tiny' },
     { key: 'general.alignment', type: GgufValueType.UINT32, value: 32 },
@@ -72,7 +132,8 @@ function tinyGguf(): { metadata: GgufMetadataEntry[]; tensors: GgufTensorSpec[];
     { name: 'd.weight', type: 'F16', ne: [4, 1, 2] },
   ];
   const fill = async (writer: GgufDataWriter) => {
-    for (const tensor of planGguf(metadata, tensors).tensors) await writer.writeTensor(tensor.name, [new Uint8Array(tensor.size).fill(0x3c)]);
+    for (const tensor of planGguf(metadata, tensors).tensors)
+      await writer.writeTensor(tensor.name, [new Uint8Array(tensor.size).fill(0x3c)]);
   };
   return { metadata, tensors, fill };
 }
@@ -141,9 +202,24 @@ export async function parquetSeeds(): Promise<Uint8Array[]> {
   return inTempDir(async (dir) => {
     const path = join(dir, 'data.parquet');
     const seeds: Uint8Array[] = [];
-    await writeLibriSpeechParquet(path, [{ id: '84-121123-0000', text: 'GO DO YOU HEAR', audio: wav }, { id: '84-121123-0001', text: 'BUT IN LESS THAN FIVE MINUTES', audio: flac }], 1);
+    await writeLibriSpeechParquet(
+      path,
+      [
+        { id: '84-121123-0000', text: 'GO DO YOU HEAR', audio: wav },
+        { id: '84-121123-0001', text: 'BUT IN LESS THAN FIVE MINUTES', audio: flac },
+      ],
+      1,
+    );
     seeds.push(await bytesOf(path));
-    await writeLibriSpeechParquet(path, [{ id: '1-2-3', text: 'A', audio: flac }, { id: '1-2-4', text: null, audio: wav }, { id: '1-2-5', text: 'B C', audio: null }], 2);
+    await writeLibriSpeechParquet(
+      path,
+      [
+        { id: '1-2-3', text: 'A', audio: flac },
+        { id: '1-2-4', text: null, audio: wav },
+        { id: '1-2-5', text: 'B C', audio: null },
+      ],
+      2,
+    );
     seeds.push(await bytesOf(path));
     return seeds;
   });
@@ -159,8 +235,15 @@ export function wavSeeds(): Uint8Array[] {
     pcm16Wav(tone, 16000),
     float32Wav(tone, 24000, 2),
     encodeWav(new Float32Array(tone), 8000, 'pcm16'),
-    riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 16000, bitsPerSample: 8 })), chunk('LIST', text('INFOISFT')), chunk('data', new Uint8Array(tone.map((x) => 128 + x * 100)))]),
-    riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 2, sampleRate: 44100, bitsPerSample: 24 })), chunk('data', new Uint8Array(60).fill(7))]),
+    riffWave([
+      chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 16000, bitsPerSample: 8 })),
+      chunk('LIST', text('INFOISFT')),
+      chunk('data', new Uint8Array(tone.map((x) => 128 + x * 100))),
+    ]),
+    riffWave([
+      chunk('fmt ', fmtBody({ tag: 1, channels: 2, sampleRate: 44100, bitsPerSample: 24 })),
+      chunk('data', new Uint8Array(60).fill(7)),
+    ]),
   ];
 }
 
@@ -182,15 +265,26 @@ export function csvSeeds(): Uint8Array[] {
 export function transcriptSeeds(): Uint8Array[] {
   return [
     packParts([text('the cat sat on the mat\nhello there\n'), text('the cat sat on mat\nhello their\n')]),
-    packParts([text('{"id": "u1", "text": "Mr. Smith paid $5.50 at 10:30"}\n{"id": 2, "text": "colour"}\n'), text('{"id": 2, "text": "color"}\n{"id": "u1", "text": "mister smith paid five dollars fifty"}\n')]),
+    packParts([
+      text('{"id": "u1", "text": "Mr. Smith paid $5.50 at 10:30"}\n{"id": 2, "text": "colour"}\n'),
+      text('{"id": 2, "text": "color"}\n{"id": "u1", "text": "mister smith paid five dollars fifty"}\n'),
+    ]),
     packParts([text('\ufeffone\n\ntwo three\n'), text('one\n\ntwo\n')]),
   ];
 }
 
 export function tarSeeds(): Uint8Array[] {
   return [
-    tarArchive([{ path: 'package/package.json', content: '{"name":"x"}' }, { path: 'package/lib', type: 'directory' }, { path: 'package/lib/a.node', content: 'abc' }]),
-    tarArchive([{ path: `package/${'long/'.repeat(30)}file.txt`, content: 'pax' }, { path: `package/${'gnu/'.repeat(30)}f`, content: 'gnu', longPath: 'gnu' }, { path: 'package/link', type: 'symlink' }]),
+    tarArchive([
+      { path: 'package/package.json', content: '{"name":"x"}' },
+      { path: 'package/lib', type: 'directory' },
+      { path: 'package/lib/a.node', content: 'abc' },
+    ]),
+    tarArchive([
+      { path: `package/${'long/'.repeat(30)}file.txt`, content: 'pax' },
+      { path: `package/${'gnu/'.repeat(30)}f`, content: 'gnu', longPath: 'gnu' },
+      { path: 'package/link', type: 'symlink' },
+    ]),
   ].map((archive) => new Uint8Array(archive));
 }
 
@@ -199,7 +293,9 @@ export function zipSeeds(): Uint8Array[] {
     { name: 'lib/native/a.so', data: text('so bytes '.repeat(20)) },
     { name: 'readme.txt', data: text('hi'), method: 'store' as const },
   ];
-  return [buildZip(files), buildZip(files, { zip64: true, comment: 'made by the tests' })].map((zip) => new Uint8Array(zip));
+  return [buildZip(files), buildZip(files, { zip64: true, comment: 'made by the tests' })].map(
+    (zip) => new Uint8Array(zip),
+  );
 }
 
 /**
@@ -225,7 +321,9 @@ async function rawGet(origin: string, path: string): Promise<Uint8Array> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`));
+    const socket = connect({ host: hostname, port: Number(port) }, () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`),
+    );
     socket.on('data', (data: Buffer) => chunks.push(data));
     socket.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
     socket.on('error', reject);

@@ -50,9 +50,14 @@ export async function fuzzTarget(target: FuzzTarget, seeds: Uint8Array[], option
     const key = `${outcome.kind} ${outcome.signature.split(': ')[0]}`;
     const known = findings.get(key);
     if (known) known.count++;
-    else findings.set(key, { kind: outcome.kind, signature: outcome.signature, detail: outcome.detail, index, count: 1 });
+    else
+      findings.set(key, { kind: outcome.kind, signature: outcome.signature, detail: outcome.detail, index, count: 1 });
   };
-  const onProgress = (progress: { accepted: number; clean: number; crashes: { index: number; outcome: Outcome }[] }) => {
+  const onProgress = (progress: {
+    accepted: number;
+    clean: number;
+    crashes: { index: number; outcome: Outcome }[];
+  }) => {
     counts.accepted += progress.accepted;
     counts.clean += progress.clean;
     for (const { index, outcome } of progress.crashes) record(index, outcome);
@@ -70,12 +75,14 @@ export async function fuzzTarget(target: FuzzTarget, seeds: Uint8Array[], option
         next = end;
         const began = Date.now();
         let result = await host.run(start, end, FLUSH_MS, onProgress);
-        if (result.status === 'done') perInputMs = 0.7 * perInputMs + (0.3 * Math.max(1, Date.now() - began)) / (end - start);
+        if (result.status === 'done')
+          perInputMs = 0.7 * perInputMs + (0.3 * Math.max(1, Date.now() - began)) / (end - start);
         while (result.status !== 'done') {
           const culprit = await blame(host, result, end, onProgress, options.timeoutMs);
           if (!culprit) break;
           record(culprit.index, culprit.outcome);
-          result = culprit.resume < end ? await host.run(culprit.resume, end, FLUSH_MS, onProgress) : { status: 'done' };
+          result =
+            culprit.resume < end ? await host.run(culprit.resume, end, FLUSH_MS, onProgress) : { status: 'done' };
         }
       }
     } finally {
@@ -85,7 +92,13 @@ export async function fuzzTarget(target: FuzzTarget, seeds: Uint8Array[], option
   await Promise.all(Array.from({ length: options.jobs }, worker));
 
   const inputs = Object.values(counts).reduce((sum, count) => sum + count, 0);
-  return { target: target.name, inputs, seconds: (Date.now() - started) / 1000, counts, findings: [...findings.values()] };
+  return {
+    target: target.name,
+    inputs,
+    seconds: (Date.now() - started) / 1000,
+    counts,
+    findings: [...findings.values()],
+  };
 }
 
 /** A hang is confirmed under this many times the bound, so that an input that is merely slow on a busy machine is not called one. */
@@ -96,13 +109,25 @@ const CONFIRM_FACTOR = 3;
  * that a hang or an abort cut off, and names the input that does it again. Counts of the inputs
  * before it come through `onProgress`. When none fails alone, nothing is blamed.
  */
-async function blame(host: Host, failed: Extract<RangeResult, { status: 'hang' | 'abort' }>, end: number, onProgress: Parameters<Host['run']>[3], timeoutMs: number): Promise<{ index: number; outcome: Omit<Outcome, 'kind'> & { kind: 'hang' | 'abort' }; resume: number } | undefined> {
+async function blame(
+  host: Host,
+  failed: Extract<RangeResult, { status: 'hang' | 'abort' }>,
+  end: number,
+  onProgress: Parameters<Host['run']>[3],
+  timeoutMs: number,
+): Promise<{ index: number; outcome: Omit<Outcome, 'kind'> & { kind: 'hang' | 'abort' }; resume: number } | undefined> {
   const again = await host.run(failed.at, end, 0, onProgress, CONFIRM_FACTOR * timeoutMs);
   if (again.status === 'done') {
-    console.log(`  input ${failed.at} ${failed.status === 'hang' ? 'was slow' : 'died'} once but not when run again alone (${failed.detail}); not counted`);
+    console.log(
+      `  input ${failed.at} ${failed.status === 'hang' ? 'was slow' : 'died'} once but not when run again alone (${failed.detail}); not counted`,
+    );
     return undefined;
   }
-  return { index: again.at, outcome: { kind: again.status, signature: signatureOf(again), detail: again.detail }, resume: again.at + 1 };
+  return {
+    index: again.at,
+    outcome: { kind: again.status, signature: signatureOf(again), detail: again.detail },
+    resume: again.at + 1,
+  };
 }
 
 function signatureOf(result: Extract<RangeResult, { status: 'hang' | 'abort' }>): string {

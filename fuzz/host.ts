@@ -43,7 +43,13 @@ export class Host {
   ) {}
 
   /** Runs inputs [start, end); `onProgress` gets the counts as they come. */
-  async run(start: number, end: number, flushMs: number, onProgress: (progress: Progress) => void, timeoutMs = this.bounds.timeoutMs): Promise<RangeResult> {
+  async run(
+    start: number,
+    end: number,
+    flushMs: number,
+    onProgress: (progress: Progress) => void,
+    timeoutMs = this.bounds.timeoutMs,
+  ): Promise<RangeResult> {
     const child = await this.started();
     let next = start;
     const result = await this.watch(
@@ -74,7 +80,13 @@ export class Host {
       },
       timeoutMs,
     );
-    return result.status === 'done' ? outcome! : { kind: result.status, signature: result.status === 'hang' ? 'hang' : result.detail.split('\n')[0]!, detail: result.detail };
+    return result.status === 'done'
+      ? outcome!
+      : {
+          kind: result.status,
+          signature: result.status === 'hang' ? 'hang' : result.detail.split('\n')[0]!,
+          detail: result.detail,
+        };
   }
 
   async close(): Promise<void> {
@@ -94,7 +106,13 @@ export class Host {
     this.stderrTail = '';
     child.stderr!.on('data', (chunk: Buffer) => (this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000)));
     this.child = child;
-    const init: ToChild = { type: 'init', target: this.target, seeds: this.seeds, runSeed: this.runSeed, scratchDir: this.scratchDir };
+    const init: ToChild = {
+      type: 'init',
+      target: this.target,
+      seeds: this.seeds,
+      runSeed: this.runSeed,
+      scratchDir: this.scratchDir,
+    };
     const ready = await this.watch(child, init, (message) => message.type === 'ready', 60_000);
     if (ready.status !== 'done') throw new Error(`the fuzz child for ${this.target} did not start: ${ready.detail}`);
     return child;
@@ -106,7 +124,12 @@ export class Host {
   }
 
   /** Sends `message` and waits until `isLast` says a reply ends it, the child falls silent for `timeoutMs`, or dies. */
-  private watch(child: ChildProcess, message: ToChild, isLast: (reply: FromChild) => boolean, timeoutMs = this.bounds.timeoutMs): Promise<{ status: 'done' | 'hang' | 'abort'; detail: string }> {
+  private watch(
+    child: ChildProcess,
+    message: ToChild,
+    isLast: (reply: FromChild) => boolean,
+    timeoutMs = this.bounds.timeoutMs,
+  ): Promise<{ status: 'done' | 'hang' | 'abort'; detail: string }> {
     return new Promise((resolve) => {
       let lastHeard = Date.now();
       let rssBusy = false;
@@ -126,7 +149,10 @@ export class Host {
       };
       const onExit = (code: number | null, signal: string | null) => {
         // Give the pipe a moment to deliver V8's last words.
-        setTimeout(() => finish('abort', `the process died (${signal ?? `exit code ${code}`}): ${this.lastWords()}`), 20);
+        setTimeout(
+          () => finish('abort', `the process died (${signal ?? `exit code ${code}`}): ${this.lastWords()}`),
+          20,
+        );
       };
       const poll = setInterval(() => {
         if (Date.now() - lastHeard > timeoutMs) return finish('hang', `no answer within ${timeoutMs} ms`);

@@ -62,28 +62,45 @@ if (values.list) {
   for (const target of TARGETS) console.log(`${target.name.padEnd(14)} ${target.summary}`);
   process.exit(0);
 }
-const unknown = [...positionals, ...(values.skip?.split(',') ?? [])].filter((name) => !TARGETS.some((target) => target.name === name));
-if (unknown.length > 0) fail(`unknown target ${unknown.join(', ')}; choose from ${TARGETS.map((target) => target.name).join(', ')}`);
+const unknown = [...positionals, ...(values.skip?.split(',') ?? [])].filter(
+  (name) => !TARGETS.some((target) => target.name === name),
+);
+if (unknown.length > 0)
+  fail(`unknown target ${unknown.join(', ')}; choose from ${TARGETS.map((target) => target.name).join(', ')}`);
 const skipped = new Set(values.skip?.split(','));
-const targets = TARGETS.filter((target) => (positionals.length === 0 || positionals.includes(target.name)) && !skipped.has(target.name));
+const targets = TARGETS.filter(
+  (target) => (positionals.length === 0 || positionals.includes(target.name)) && !skipped.has(target.name),
+);
 
 const maxInputs = values.inputs === undefined ? Infinity : wholeNumber(values.inputs, 'inputs', 0);
-const seconds = values.seconds === undefined && values.inputs !== undefined ? Infinity : wholeNumber(values.seconds, 'seconds', 60);
+const seconds =
+  values.seconds === undefined && values.inputs !== undefined ? Infinity : wholeNumber(values.seconds, 'seconds', 60);
 const runSeed = wholeNumber(values.seed, 'seed', Date.now() % 2 ** 31);
 // Twice the cores: most parsers spend much of their time waiting on file calls.
 const jobs = Math.max(1, wholeNumber(values.jobs, 'jobs', Math.min(8, 2 * cpus().length)));
-const bounds = { timeoutMs: Math.max(1, wholeNumber(values['timeout-ms'], 'timeout-ms', 3000)), memoryMb: Math.max(64, wholeNumber(values['memory-mb'], 'memory-mb', 512)) };
+const bounds = {
+  timeoutMs: Math.max(1, wholeNumber(values['timeout-ms'], 'timeout-ms', 3000)),
+  memoryMb: Math.max(64, wholeNumber(values['memory-mb'], 'memory-mb', 512)),
+};
 const minimizeSeconds = wholeNumber(values['minimize-seconds'], 'minimize-seconds', 20);
 const findingsDir = values.findings ?? 'fuzz/findings';
 
-console.log(`fuzzing ${targets.length} targets, seed ${runSeed}, ${jobs} jobs, ${bounds.timeoutMs} ms and ${bounds.memoryMb} MiB per input`);
+console.log(
+  `fuzzing ${targets.length} targets, seed ${runSeed}, ${jobs} jobs, ${bounds.timeoutMs} ms and ${bounds.memoryMb} MiB per input`,
+);
 const reports: TargetReport[] = [];
 // Each target gets an equal share of the time; shrinking what it found comes on top.
 const share = seconds / targets.length;
 for (const target of targets) {
   const began = Date.now();
   const seeds = await target.seeds();
-  const report = await fuzzTarget(target, seeds, { ...bounds, runSeed, jobs, maxInputs, deadline: began + share * 1000 });
+  const report = await fuzzTarget(target, seeds, {
+    ...bounds,
+    runSeed,
+    jobs,
+    maxInputs,
+    deadline: began + share * 1000,
+  });
   reports.push(report);
   console.log(row(report));
   if (report.findings.length > 0) {
@@ -91,9 +108,14 @@ for (const target of targets) {
     try {
       for (const finding of report.findings) {
         const original = findingInput(target, seeds, runSeed, finding);
-        const shrunk = await minimize(host, finding, original, { seconds: minimizeSeconds, hangTimeoutMs: Math.min(bounds.timeoutMs, 1000) });
+        const shrunk = await minimize(host, finding, original, {
+          seconds: minimizeSeconds,
+          hangTimeoutMs: Math.min(bounds.timeoutMs, 1000),
+        });
         const written = await writeFinding(findingsDir, target.name, runSeed, finding, original, shrunk);
-        console.log(`  ${finding.kind} ×${finding.count}: ${finding.signature}\n    → ${written.path} (${written.bytes} bytes)`);
+        console.log(
+          `  ${finding.kind} ×${finding.count}: ${finding.signature}\n    → ${written.path} (${written.bytes} bytes)`,
+        );
       }
     } finally {
       await host.close();
@@ -101,13 +123,24 @@ for (const target of targets) {
   }
 }
 
-console.log(`\n| target | inputs | inputs/s | accepted | clean error | crash | hang | abort |\n|---|---|---|---|---|---|---|---|`);
+console.log(
+  `\n| target | inputs | inputs/s | accepted | clean error | crash | hang | abort |\n|---|---|---|---|---|---|---|---|`,
+);
 for (const report of reports) {
   const { accepted, clean, crash, hang, abort } = report.counts;
-  console.log(`| ${report.target} | ${report.inputs} | ${Math.round(report.inputs / Math.max(report.seconds, 0.001))} | ${accepted} | ${clean} | ${crash} | ${hang} | ${abort} |`);
+  console.log(
+    `| ${report.target} | ${report.inputs} | ${Math.round(report.inputs / Math.max(report.seconds, 0.001))} | ${accepted} | ${clean} | ${crash} | ${hang} | ${abort} |`,
+  );
 }
-const failures = reports.reduce((sum, report) => sum + report.counts.crash + report.counts.hang + report.counts.abort, 0);
-console.log(failures === 0 ? `seed ${runSeed}: no crash, hang or abort` : `seed ${runSeed}: ${failures} inputs crashed, hung or aborted; reproducers in ${findingsDir}`);
+const failures = reports.reduce(
+  (sum, report) => sum + report.counts.crash + report.counts.hang + report.counts.abort,
+  0,
+);
+console.log(
+  failures === 0
+    ? `seed ${runSeed}: no crash, hang or abort`
+    : `seed ${runSeed}: ${failures} inputs crashed, hung or aborted; reproducers in ${findingsDir}`,
+);
 process.exit(failures === 0 ? 0 : 1);
 
 function row(report: TargetReport): string {

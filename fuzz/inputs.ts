@@ -7,7 +7,13 @@ import { Dice, mutate, type Structure } from './mutators.js';
 /** Indices per block; each block draws its per-input seeds from a fresh hash of the run's seed. */
 const BLOCK = 2 ** 21;
 
-export function inputAt(seeds: readonly Uint8Array[], structure: Structure, runSeed: number, target: string, index: number): Uint8Array {
+export function inputAt(
+  seeds: readonly Uint8Array[],
+  structure: Structure,
+  runSeed: number,
+  target: string,
+  index: number,
+): Uint8Array {
   if (index < seeds.length) return seeds[index]!;
   const block = Math.floor(index / BLOCK);
   const dice = new Dice(fnv1a(`${runSeed}:${target}:${block}`) * BLOCK + (index % BLOCK));

@@ -17,7 +17,12 @@ export interface MinimizeOptions {
   hangTimeoutMs: number;
 }
 
-export async function minimize(host: Host, finding: Finding, input: Uint8Array, options: MinimizeOptions): Promise<Uint8Array> {
+export async function minimize(
+  host: Host,
+  finding: Finding,
+  input: Uint8Array,
+  options: MinimizeOptions,
+): Promise<Uint8Array> {
   const deadline = Date.now() + options.seconds * 1000;
   const timeoutMs = finding.kind === 'hang' ? options.hangTimeoutMs : undefined;
   const stillFails = async (candidate: Uint8Array) => sameFailure(await host.check(candidate, timeoutMs), finding);
@@ -27,7 +32,7 @@ export async function minimize(host: Host, finding: Finding, input: Uint8Array, 
   let chunk = Math.max(1, Math.ceil(current.length / 2));
   while (Date.now() < deadline) {
     let shrunk = false;
-    for (let start = 0; start < current.length && Date.now() < deadline; ) {
+    for (let start = 0; start < current.length && Date.now() < deadline;) {
       const candidate = new Uint8Array(current.length - Math.min(chunk, current.length - start));
       candidate.set(current.subarray(0, start));
       candidate.set(current.subarray(start + chunk), start);
@@ -52,8 +57,18 @@ export interface WrittenFinding {
 }
 
 /** Writes the reproducer and its note; returns where. */
-export async function writeFinding(folder: string, target: string, runSeed: number, finding: Finding, original: Uint8Array, minimized: Uint8Array): Promise<WrittenFinding> {
-  const hash = createHash('sha256').update(`${finding.kind} ${finding.signature.split(': ')[0]}`).digest('hex').slice(0, 10);
+export async function writeFinding(
+  folder: string,
+  target: string,
+  runSeed: number,
+  finding: Finding,
+  original: Uint8Array,
+  minimized: Uint8Array,
+): Promise<WrittenFinding> {
+  const hash = createHash('sha256')
+    .update(`${finding.kind} ${finding.signature.split(': ')[0]}`)
+    .digest('hex')
+    .slice(0, 10);
   const dir = join(folder, target);
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${finding.kind}-${hash}.bin`);

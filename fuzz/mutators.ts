@@ -34,10 +34,57 @@ export class Dice {
 const MAX_INPUT_BYTES = 1 << 20;
 
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x30, 0x39, 0x2d];
-const INTERESTING_32 = [0, 1, 2, 7, 8, 16, 31, 32, 63, 64, 255, 256, 511, 512, 1023, 1024, 4095, 4096, 65535, 65536, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff, 0x1000_0000];
-const INTERESTING_64 = [0n, 1n, 0x7fff_ffffn, 0xffff_ffffn, 0x1_0000_0000n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
-const INTERESTING_NUMBERS = ['0', '-1', '1', '-0', '1e308', '-1e308', '1e-320', '4294967296', '9007199254740993', '18446744073709551616', '2147483648', '-2147483649', '0.5', '3.4e38', '99999999999999999999999'];
-const INTERESTING_STRINGS = ['', ' ', '..', '../x', '/etc/passwd', 'a/b', '\u0000', '\ud800', '\u202e', '__proto__', 'constructor', 'ä€😀', '\n', '\r\n', '"', ','];
+const INTERESTING_32 = [
+  0, 1, 2, 7, 8, 16, 31, 32, 63, 64, 255, 256, 511, 512, 1023, 1024, 4095, 4096, 65535, 65536, 0x7fff_ffff, 0x8000_0000,
+  0xffff_fffe, 0xffff_ffff, 0x1000_0000,
+];
+const INTERESTING_64 = [
+  0n,
+  1n,
+  0x7fff_ffffn,
+  0xffff_ffffn,
+  0x1_0000_0000n,
+  2n ** 53n,
+  2n ** 53n + 1n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+];
+const INTERESTING_NUMBERS = [
+  '0',
+  '-1',
+  '1',
+  '-0',
+  '1e308',
+  '-1e308',
+  '1e-320',
+  '4294967296',
+  '9007199254740993',
+  '18446744073709551616',
+  '2147483648',
+  '-2147483649',
+  '0.5',
+  '3.4e38',
+  '99999999999999999999999',
+];
+const INTERESTING_STRINGS = [
+  '',
+  ' ',
+  '..',
+  '../x',
+  '/etc/passwd',
+  'a/b',
+  '\u0000',
+  '\ud800',
+  '\u202e',
+  '__proto__',
+  'constructor',
+  'ä€😀',
+  '\n',
+  '\r\n',
+  '"',
+  ',',
+];
 
 /** Applies 1 to 4 mutations, chosen among the byte-level ones and those of `structure`. */
 export function mutate(seed: Uint8Array, seeds: readonly Uint8Array[], structure: Structure, dice: Dice): Uint8Array {
@@ -152,7 +199,9 @@ function writeInteger(input: Uint8Array, offset: number, dice: Dice): Uint8Array
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = dice.chance(0.85);
   if (width === 8) {
-    const value = dice.chance(0.7) ? dice.pick(INTERESTING_64) : BigInt(dice.below(2 ** 32)) * BigInt(dice.below(2 ** 32));
+    const value = dice.chance(0.7)
+      ? dice.pick(INTERESTING_64)
+      : BigInt(dice.below(2 ** 32)) * BigInt(dice.below(2 ** 32));
     view.setBigUint64(offset, value & 0xffff_ffff_ffff_ffffn, little);
   } else {
     const value = dice.chance(0.7) ? dice.pick(INTERESTING_32) : dice.below(2 ** 32);
@@ -210,7 +259,19 @@ const TAR_FIELDS = [
   { offset: 0, length: 100 }, // name
   { offset: 345, length: 155 }, // prefix
 ];
-const TAR_VALUES = ['zzzzzzzzzzz', '99999999999', '-1', '77777777777', '00000000000', ' ', '', '0000000001\0', '\x80\0\0\0\0\0\0\0\0\0\0\x01', '\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff', '1e3'];
+const TAR_VALUES = [
+  'zzzzzzzzzzz',
+  '99999999999',
+  '-1',
+  '77777777777',
+  '00000000000',
+  ' ',
+  '',
+  '0000000001\0',
+  '\x80\0\0\0\0\0\0\0\0\0\0\x01',
+  '\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff',
+  '1e3',
+];
 
 function tarMutation(input: Uint8Array, dice: Dice): Uint8Array {
   const blocks = Math.floor(input.length / 512);
@@ -218,7 +279,10 @@ function tarMutation(input: Uint8Array, dice: Dice): Uint8Array {
   const bytes = new Uint8Array(input);
   const header = 512 * dice.below(blocks);
   const field = dice.pick(TAR_FIELDS);
-  const text = field.length === 1 ? dice.pick(['0', '5', 'x', 'g', 'L', 'K', '\0', '2', '1']) : dice.pick(TAR_VALUES).slice(0, field.length);
+  const text =
+    field.length === 1
+      ? dice.pick(['0', '5', 'x', 'g', 'L', 'K', '\0', '2', '1'])
+      : dice.pick(TAR_VALUES).slice(0, field.length);
   bytes.fill(0, header + field.offset, header + field.offset + field.length);
   for (let i = 0; i < text.length; i++) bytes[header + field.offset + i] = text.charCodeAt(i) & 0xff;
   if (dice.chance(0.8)) fixTarChecksum(bytes, header);
@@ -254,7 +318,11 @@ function jsonMutation(bytes: Uint8Array, dice: Dice): Uint8Array | undefined {
         parent.splice(index, 1);
         break;
       case 1:
-        parent.splice(index, 0, ...Array.from({ length: 1 + dice.below(dice.chance(0.9) ? 4 : 5000) }, () => parent[index]));
+        parent.splice(
+          index,
+          0,
+          ...Array.from({ length: 1 + dice.below(dice.chance(0.9) ? 4 : 5000) }, () => parent[index]),
+        );
         break;
       default:
         parent[index] = replacement;
@@ -332,7 +400,9 @@ function interestingJson(dice: Dice): unknown {
 function encodeJson(tree: unknown): Uint8Array {
   let text: string;
   try {
-    text = JSON.stringify(tree, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? `@@${value > 0 ? '1e999' : '-1e999'}@@` : value));
+    text = JSON.stringify(tree, (_key, value: unknown) =>
+      typeof value === 'number' && !Number.isFinite(value) ? `@@${value > 0 ? '1e999' : '-1e999'}@@` : value,
+    );
   } catch {
     // too deep to stringify: the depth itself is the test
     return new TextEncoder().encode('['.repeat(100_000));
@@ -351,7 +421,19 @@ function linesMutation(bytes: Uint8Array, dice: Dice): Uint8Array {
       lines.splice(index, 1);
       break;
     case 1:
-      lines.splice(index, 0, ...Array.from({ length: Math.min(1 + dice.below(dice.chance(0.9) ? 3 : 2000), Math.ceil(MAX_INPUT_BYTES / (line.length + 1))) }, () => line));
+      lines.splice(
+        index,
+        0,
+        ...Array.from(
+          {
+            length: Math.min(
+              1 + dice.below(dice.chance(0.9) ? 3 : 2000),
+              Math.ceil(MAX_INPUT_BYTES / (line.length + 1)),
+            ),
+          },
+          () => line,
+        ),
+      );
       break;
     case 2: {
       // a very long line, as a misbehaving engine's transcript can be
@@ -363,7 +445,10 @@ function linesMutation(bytes: Uint8Array, dice: Dice): Uint8Array {
     }
     case 3: {
       const at = dice.below(line.length + 1);
-      lines[index] = line.slice(0, at) + dice.pick(['"', ',', '""', '{', '}', '\r', '\t', '\\', '\u0000', '\ufeff', '\u00a0', ' ', "'"]) + line.slice(at);
+      lines[index] =
+        line.slice(0, at) +
+        dice.pick(['"', ',', '""', '{', '}', '\r', '\t', '\\', '\u0000', '\ufeff', '\u00a0', ' ', "'"]) +
+        line.slice(at);
       break;
     }
     case 4: {
@@ -413,7 +498,12 @@ export function unpackParts(bytes: Uint8Array, maxParts: number): Uint8Array[] {
   return parts;
 }
 
-function partsMutation(bytes: Uint8Array, seeds: readonly Uint8Array[], dice: Dice, inner?: (part: Uint8Array) => Uint8Array): Uint8Array {
+function partsMutation(
+  bytes: Uint8Array,
+  seeds: readonly Uint8Array[],
+  dice: Dice,
+  inner?: (part: Uint8Array) => Uint8Array,
+): Uint8Array {
   const parts = unpackParts(bytes, 16);
   if (parts.length === 0) return byteMutation(bytes, seeds, dice);
   const index = dice.below(parts.length);
@@ -484,7 +574,22 @@ const HTTP_HEADERS = [
   'X-Repo-Commit: zz',
   'Connection: close',
 ];
-const HTTP_STATUS = ['200 OK', '206 Partial Content', '301 Moved', '302 Found', '304 Not Modified', '204 No Content', '401 Unauthorized', '404 Not Found', '416 Range Not Satisfiable', '429 Too Many', '500 Oops', '999 What', '20 Short', 'abc'];
+const HTTP_STATUS = [
+  '200 OK',
+  '206 Partial Content',
+  '301 Moved',
+  '302 Found',
+  '304 Not Modified',
+  '204 No Content',
+  '401 Unauthorized',
+  '404 Not Found',
+  '416 Range Not Satisfiable',
+  '429 Too Many',
+  '500 Oops',
+  '999 What',
+  '20 Short',
+  'abc',
+];
 
 function httpMutation(bytes: Uint8Array, dice: Dice): Uint8Array {
   const text = Buffer.from(bytes).toString('latin1');

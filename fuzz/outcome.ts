@@ -20,11 +20,19 @@ export function classify(error: unknown, scratchDir: string): Outcome {
   if (isQuantgateError(error)) {
     const problem = messageProblem(error.message);
     if (problem === undefined) return { kind: 'clean', signature: '', detail: '' };
-    return { kind: 'crash', signature: `QuantgateError whose message ${problem}, thrown ${thrownAt(error)}: ${blur(error.message, scratchDir)}`, detail: describe(error) };
+    return {
+      kind: 'crash',
+      signature: `QuantgateError whose message ${problem}, thrown ${thrownAt(error)}: ${blur(error.message, scratchDir)}`,
+      detail: describe(error),
+    };
   }
   const name = error instanceof Error ? error.constructor.name : typeof error;
   const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'crash', signature: `${name} thrown ${thrownAt(error)}: ${blur(message, scratchDir)}`, detail: describe(error) };
+  return {
+    kind: 'crash',
+    signature: `${name} thrown ${thrownAt(error)}: ${blur(message, scratchDir)}`,
+    detail: describe(error),
+  };
 }
 
 /** Whether two outcomes are the same failure: the same class, and for crashes the same error thrown at the same place. */
@@ -35,7 +43,9 @@ export function sameFailure(a: Outcome, b: Outcome): boolean {
 /** The first frame of the stack inside quantgate or a library, e.g. "at src/hub/hub-api.js:95". */
 function thrownAt(error: unknown): string {
   const stack = error instanceof Error ? (error.stack ?? '') : '';
-  const frame = /(?:\/|\()((?:src|node_modules)\/[^\s():]+):(\d+)/.exec(stack.split('\n').find((line) => /\/(src|node_modules)\//.test(line) && !line.includes('/common/errors.')) ?? '');
+  const frame = /(?:\/|\()((?:src|node_modules)\/[^\s():]+):(\d+)/.exec(
+    stack.split('\n').find((line) => /\/(src|node_modules)\//.test(line) && !line.includes('/common/errors.')) ?? '',
+  );
   return frame ? `at ${frame[1]}:${frame[2]}` : 'elsewhere';
 }
 
@@ -45,7 +55,8 @@ function thrownAt(error: unknown): string {
  * inputs keeps one signature.
  */
 export function blur(message: string, scratchDir: string): string {
-  const line = scratchDir === '' ? message.split('\n')[0]! : message.split('\n')[0]!.split(scratchDir).join('<scratch>');
+  const line =
+    scratchDir === '' ? message.split('\n')[0]! : message.split('\n')[0]!.split(scratchDir).join('<scratch>');
   return line
     .split(' ')
     .map((word) => (/^[A-Za-z()'",;:<>/-]*$/.test(word) ? word : '…'))

@@ -27,7 +27,11 @@ const onnxruntimeStandIn = {
   setup(bundle) {
     bundle.onResolve({ filter: /^onnxruntime-node$/ }, () => ({ path: standIn }));
     bundle.onResolve({ filter: /^onnxruntime-(node\/|common($|\/))/ }, (args) => ({
-      errors: [{ text: `${args.path} (imported by ${args.importer}) cannot be bundled: the action installs onnxruntime-node at run time; import 'onnxruntime-node' itself` }],
+      errors: [
+        {
+          text: `${args.path} (imported by ${args.importer}) cannot be bundled: the action installs onnxruntime-node at run time; import 'onnxruntime-node' itself`,
+        },
+      ],
     }));
   },
 };
@@ -36,14 +40,19 @@ await mkdir(outDir, { recursive: true });
 const result = await build({
   absWorkingDir: root,
   // The parquet reader's child process runs its own entry, which the main bundle finds beside it.
-  entryPoints: { index: join(root, 'src', 'action', 'main.ts'), 'parquet-child': join(root, 'src', 'datasets', 'parquet-child.ts') },
+  entryPoints: {
+    index: join(root, 'src', 'action', 'main.ts'),
+    'parquet-child': join(root, 'src', 'datasets', 'parquet-child.ts'),
+  },
   outdir: outDir,
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   // Bundled CommonJS dependencies call require() for Node's built-in modules.
-  banner: { js: "import { createRequire as __quantgateCreateRequire } from 'node:module';\nconst require = __quantgateCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __quantgateCreateRequire } from 'node:module';\nconst require = __quantgateCreateRequire(import.meta.url);",
+  },
   plugins: [onnxruntimeStandIn],
   logLevel: 'warning',
   metafile: true,
@@ -54,7 +63,9 @@ await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module'
 await writeFile(join(outDir, 'licenses.txt'), await licenseInventory(Object.keys(result.metafile.inputs)));
 
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-console.log(`bundled ${Object.keys(result.metafile.inputs).length} modules into ${join(outDir, 'index.js')} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+console.log(
+  `bundled ${Object.keys(result.metafile.inputs).length} modules into ${join(outDir, 'index.js')} (${(bytes / 2 ** 20).toFixed(1)} MiB)`,
+);
 
 /** The packages whose files `inputs` (paths relative to the repository) come from, with their licenses. */
 async function licenseInventory(inputs) {
@@ -67,7 +78,9 @@ async function licenseInventory(inputs) {
   for (const dir of packageDirs) {
     const manifest = JSON.parse(await readFile(join(root, dir, 'package.json'), 'utf8'));
     const licenseFile = (await readdir(join(root, dir))).sort().find((name) => /^(licen[cs]e|copying)/i.test(name));
-    const text = licenseFile ? (await readFile(join(root, dir, licenseFile), 'utf8')).trim() : `(no license file in the package; its package.json says ${manifest.license ?? 'nothing'})`;
+    const text = licenseFile
+      ? (await readFile(join(root, dir, licenseFile), 'utf8')).trim()
+      : `(no license file in the package; its package.json says ${manifest.license ?? 'nothing'})`;
     entries.push({ name: manifest.name, version: manifest.version, license: manifest.license ?? 'UNKNOWN', text });
   }
   // One entry per package and version, even where npm installed a copy in two places.

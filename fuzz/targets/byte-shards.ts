@@ -16,7 +16,8 @@ export const byteShards: FuzzTarget = {
   async parse(input, scratch) {
     const dir = join(await scratch.folder(), 'model-shards');
     await mkdir(dir);
-    for (const [index, part] of unpackParts(input, 16).entries()) await writeFile(join(dir, byteShardName(index)), part);
+    for (const [index, part] of unpackParts(input, 16).entries())
+      await writeFile(join(dir, byteShardName(index)), part);
     await readEveryTensor(await openGgufModel(dir));
   },
 };

@@ -32,7 +32,15 @@ export const config: FuzzTarget = {
           return; // refused by quantize's own read above
         }
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return;
-        planGguf(buildGgufMetadata({ architecture: 'fuzz', name: 'model', fileType: 2, config: parsed as Record<string, unknown> }), [{ name: 'w', type: 'Q4_0', ne: [32, 2] }]);
+        planGguf(
+          buildGgufMetadata({
+            architecture: 'fuzz',
+            name: 'model',
+            fileType: 2,
+            config: parsed as Record<string, unknown>,
+          }),
+          [{ name: 'w', type: 'Q4_0', ne: [32, 2] }],
+        );
       },
       () => readKyutaiConfig(dir),
     ]);

@@ -16,7 +16,8 @@ export const ggufSplit: FuzzTarget = {
   async parse(input, scratch) {
     const parts = unpackParts(input, 8);
     const dir = await scratch.folder();
-    for (const [index, part] of parts.entries()) await writeFile(join(dir, ggufSplitFileName('model', index, parts.length)), part);
+    for (const [index, part] of parts.entries())
+      await writeFile(join(dir, ggufSplitFileName('model', index, parts.length)), part);
     await readEveryTensor(await openGgufModel(join(dir, ggufSplitFileName('model', 0, Math.max(1, parts.length)))));
   },
 };

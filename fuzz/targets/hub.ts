@@ -45,6 +45,12 @@ export const hub: FuzzTarget = {
   async parse(input, scratch) {
     const { url } = await rawServer();
     answers = unpackParts(input, 3);
-    await downloadSnapshot({ repoId: 'org/tiny', hubUrl: url, cacheDir: join(await scratch.folder(), 'cache'), env: {}, retry: { attempts: 1, baseDelayMs: 0, stallTimeoutMs: 300 } });
+    await downloadSnapshot({
+      repoId: 'org/tiny',
+      hubUrl: url,
+      cacheDir: join(await scratch.folder(), 'cache'),
+      env: {},
+      retry: { attempts: 1, baseDelayMs: 0, stallTimeoutMs: 300 },
+    });
   },
 };

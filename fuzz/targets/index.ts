@@ -15,7 +15,23 @@ import { tar } from './tar.js';
 import { transcripts } from './transcripts.js';
 import { zip } from './zip.js';
 
-export const TARGETS: readonly FuzzTarget[] = [safetensors, config, gguf, ggufSplit, byteShards, manifest, parquet, flac, wav, jsonl, csv, transcripts, tar, zip, hub];
+export const TARGETS: readonly FuzzTarget[] = [
+  safetensors,
+  config,
+  gguf,
+  ggufSplit,
+  byteShards,
+  manifest,
+  parquet,
+  flac,
+  wav,
+  jsonl,
+  csv,
+  transcripts,
+  tar,
+  zip,
+  hub,
+];
 
 /** A target by name, including those that only the harness's tests use. */
 export function findTarget(name: string): FuzzTarget {

@@ -20,7 +20,15 @@ export const transcripts: FuzzTarget = {
     const dir = await scratch.folder();
     await writeFile(join(dir, 'ref.txt'), reference);
     await writeFile(join(dir, 'hyp.txt'), hypothesis);
-    const paired = pairTranscripts(await readTranscriptFile(join(dir, 'ref.txt')), [await readTranscriptFile(join(dir, 'hyp.txt'))]);
-    scoreCorpus(paired.map(({ id, reference: text, hypotheses: [hypothesisText] }) => ({ id, reference: normalize(text), hypothesis: normalize(hypothesisText!) })));
+    const paired = pairTranscripts(await readTranscriptFile(join(dir, 'ref.txt')), [
+      await readTranscriptFile(join(dir, 'hyp.txt')),
+    ]);
+    scoreCorpus(
+      paired.map(({ id, reference: text, hypotheses: [hypothesisText] }) => ({
+        id,
+        reference: normalize(text),
+        hypothesis: normalize(hypothesisText!),
+      })),
+    );
   },
 };

@@ -46,7 +46,11 @@ function reportStop(stopped: StoppedError): void {
 }
 
 /** The gate's verdict, or undefined where the mode decides none (a shard's partial run, a download). */
-async function runChosenMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop: StopControl): Promise<Verdict | undefined> {
+async function runChosenMode(
+  inputs: ActionInputs,
+  env: NodeJS.ProcessEnv,
+  stop: StopControl,
+): Promise<Verdict | undefined> {
   stop.enter(inputs.mode);
   switch (inputs.mode) {
     case 'run':
@@ -61,7 +65,9 @@ async function runChosenMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop:
 
 function enterWorkingDirectory(dir: string): void {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new QuantgateError(`input "working-directory" ${dir} is not a folder; give a folder of the checkout, relative to the workspace`);
+    throw new QuantgateError(
+      `input "working-directory" ${dir} is not a folder; give a folder of the checkout, relative to the workspace`,
+    );
   }
   process.chdir(dir);
 }

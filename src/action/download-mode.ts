@@ -14,14 +14,30 @@ export async function downloadMode(inputs: ActionInputs, env: NodeJS.ProcessEnv)
   const repo = repositoryOf(inputs, env);
   const options = { out: inputs.run.outDir, progress: createProgress({ stream: process.stdout, style: 'lines' }) };
   const model: DownloadedModel = await core.group('download', async () => {
-    if (inputs.releaseTag !== undefined) return downloadFromRelease({ ...options, client: gitHubClient(inputs, env), release: { ...repo, tag: inputs.releaseTag } });
+    if (inputs.releaseTag !== undefined)
+      return downloadFromRelease({
+        ...options,
+        client: gitHubClient(inputs, env),
+        release: { ...repo, tag: inputs.releaseTag },
+      });
     const { runId, artifactId } = inputs.artifact!;
-    if (!inputs.githubToken) throw new QuantgateError('downloading an artifact needs a token; leave input "github-token" at its default or give one with actions: read');
+    if (!inputs.githubToken)
+      throw new QuantgateError(
+        'downloading an artifact needs a token; leave input "github-token" at its default or give one with actions: read',
+      );
     return downloadFromArtifact({ ...options, repo, runId, artifactId, token: inputs.githubToken });
   });
   // Byte shards come back joined into one .gguf; the other formats keep their files and manifest.
   const rebuilt = model.format === 'bytes';
   const files = rebuilt ? model.files : model.files.slice(0, -1);
-  setOutputs(modelOutputs({ format: rebuilt ? 'single' : model.format, files, ...(rebuilt ? {} : { manifestPath: model.files.at(-1)! }) }));
-  core.info(`downloaded and verified ${model.manifest.files.length} file(s) of ${model.manifest.source.repoId ?? 'the model'}: ${files.join(', ')}`);
+  setOutputs(
+    modelOutputs({
+      format: rebuilt ? 'single' : model.format,
+      files,
+      ...(rebuilt ? {} : { manifestPath: model.files.at(-1)! }),
+    }),
+  );
+  core.info(
+    `downloaded and verified ${model.manifest.files.length} file(s) of ${model.manifest.source.repoId ?? 'the model'}: ${files.join(', ')}`,
+  );
 }

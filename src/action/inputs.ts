@@ -84,28 +84,43 @@ function inputValues(getInput: (name: string) => string): OptionValues {
   };
 }
 
-function checkCombinations(inputs: ActionInputs, values: OptionValues, ids: { runId?: number; artifactId?: number }): void {
+function checkCombinations(
+  inputs: ActionInputs,
+  values: OptionValues,
+  ids: { runId?: number; artifactId?: number },
+): void {
   const { mode, run } = inputs;
   const label = (name: string) => values.label(name);
   if ((ids.runId === undefined) !== (ids.artifactId === undefined)) {
-    throw new QuantgateError(`${label('run-id')} and ${label('artifact-id')} go together (both are in the artifact's URL …/actions/runs/<run-id>/artifacts/<artifact-id>); give both or neither`);
+    throw new QuantgateError(
+      `${label('run-id')} and ${label('artifact-id')} go together (both are in the artifact's URL …/actions/runs/<run-id>/artifacts/<artifact-id>); give both or neither`,
+    );
   }
   if (mode !== 'download' && inputs.artifact) {
-    throw new QuantgateError(`${label('run-id')} and ${label('artifact-id')} name an artifact to download; they need mode: download`);
+    throw new QuantgateError(
+      `${label('run-id')} and ${label('artifact-id')} name an artifact to download; they need mode: download`,
+    );
   }
   if (mode === 'download' && (inputs.releaseTag === undefined) === (inputs.artifact === undefined)) {
-    throw new QuantgateError(`mode: download needs either ${label('release-tag')}, or ${label('run-id')} with ${label('artifact-id')}`);
+    throw new QuantgateError(
+      `mode: download needs either ${label('release-tag')}, or ${label('run-id')} with ${label('artifact-id')}`,
+    );
   }
   if (mode !== 'run' && run.shard) {
     throw new QuantgateError(`${label('shard')} is for the jobs that evaluate; leave it out of the mode: ${mode} job`);
   }
   if (mode === 'merge' && inputs.releaseTag !== undefined) {
-    throw new QuantgateError(`${label('release-tag')} publishes the quantized model of a whole run, which a merge job does not have; set it on an unsharded run`);
+    throw new QuantgateError(
+      `${label('release-tag')} publishes the quantized model of a whole run, which a merge job does not have; set it on an unsharded run`,
+    );
   }
   if (run.shard && inputs.releaseTag !== undefined) {
-    throw new QuantgateError(`${label('release-tag')} publishes a whole run's model, not a shard's; set it on an unsharded run`);
+    throw new QuantgateError(
+      `${label('release-tag')} publishes a whole run's model, not a shard's; set it on an unsharded run`,
+    );
   }
-  if (run.shard) labelled(values, 'artifact-name', () => checkArtifactName(shardArtifactName(inputs.artifactName, run.shard!)));
+  if (run.shard)
+    labelled(values, 'artifact-name', () => checkArtifactName(shardArtifactName(inputs.artifactName, run.shard!)));
 }
 
 /** Runs `check`, prefixing its error with the input it concerns. */
@@ -113,7 +128,8 @@ function labelled(values: OptionValues, name: string, check: () => void): void {
   try {
     check();
   } catch (error) {
-    if (error instanceof QuantgateError) throw new QuantgateError(`${values.label(name)}: ${error.message}`, { cause: error });
+    if (error instanceof QuantgateError)
+      throw new QuantgateError(`${values.label(name)}: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -16,6 +16,12 @@ export function inLogGroup<T>(name: string, work: () => Promise<T>): Promise<T> 
   return core.group(name, work);
 }
 
-export const cacheLogger: CacheLogger = { info: (message) => core.info(message), warning: (message) => core.warning(message) };
+export const cacheLogger: CacheLogger = {
+  info: (message) => core.info(message),
+  warning: (message) => core.warning(message),
+};
 
-export const publishLogger: PublishLogger = { info: (message) => core.info(message), notice: (message) => core.notice(message) };
+export const publishLogger: PublishLogger = {
+  info: (message) => core.info(message),
+  notice: (message) => core.notice(message),
+};

@@ -16,7 +16,13 @@ import { RESULTS_JSON_NAME, readEvalResults, writeEvalResults } from '../report/
 import { shardArtifactPrefix, type ActionInputs } from './inputs.js';
 import { publishLogger } from './log.js';
 import { comparisonOutputs, setOutputs } from './outputs.js';
-import { commentOnPullRequest, publicationLinks, publicationOutputs, uploadArtifact, type Publication } from './publish.js';
+import {
+  commentOnPullRequest,
+  publicationLinks,
+  publicationOutputs,
+  uploadArtifact,
+  type Publication,
+} from './publish.js';
 import { renderJobSummary, writeJobSummary } from './summary.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
@@ -27,7 +33,11 @@ export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, st
   let parts: PartialResults[];
   try {
     parts = await core.group('shard results', async () => {
-      const artifacts = await downloadRunArtifacts({ prefix: shardArtifactPrefix(inputs.artifactName), dir: staging, logger: publishLogger });
+      const artifacts = await downloadRunArtifacts({
+        prefix: shardArtifactPrefix(inputs.artifactName),
+        dir: staging,
+        logger: publishLogger,
+      });
       return Promise.all(artifacts.map(readPartialResults));
     });
   } finally {
@@ -47,7 +57,12 @@ export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, st
   try {
     await stop.during('publish', () =>
       core.group('publish', async () => {
-        if (inputs.uploadArtifacts) publication.artifact = await uploadArtifact(inputs, { name: inputs.artifactName, files: [results.jsonPath, results.textPath], rootDir: run.outDir });
+        if (inputs.uploadArtifacts)
+          publication.artifact = await uploadArtifact(inputs, {
+            name: inputs.artifactName,
+            files: [results.jsonPath, results.textPath],
+            rootDir: run.outDir,
+          });
         if (inputs.commentOnPr) publication.comment = await commentOnPullRequest(inputs, summary(), env);
       }),
     );

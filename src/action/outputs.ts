@@ -10,7 +10,10 @@ import type { ScoredComparison } from '../scoring/types.js';
 export type Outputs = Record<string, string>;
 
 /** The figures of an evaluation; `passed` is left out for one shard's partial results, which decide nothing. */
-export function comparisonOutputs(comparison: ScoredComparison, options: { partial: boolean; resultsPath: string }): Outputs {
+export function comparisonOutputs(
+  comparison: ScoredComparison,
+  options: { partial: boolean; resultsPath: string },
+): Outputs {
   const { delta } = comparison;
   return {
     'wer-reference': figure(comparison.reference.werPercent),
@@ -26,7 +29,11 @@ export function comparisonOutputs(comparison: ScoredComparison, options: { parti
  * Where a quantized model lies: `gguf-path` is the .gguf, the first gguf-split file, or for byte
  * shards their folder (as the command engine's {gguf}); `shard-paths` lists every file in order.
  */
-export function modelOutputs(model: { format: OutputFormat; files: readonly string[]; manifestPath?: string }): Outputs {
+export function modelOutputs(model: {
+  format: OutputFormat;
+  files: readonly string[];
+  manifestPath?: string;
+}): Outputs {
   const files = model.files.map((file) => resolve(file));
   return {
     'gguf-path': model.format === 'bytes' ? dirname(files[0]!) : files[0]!,

@@ -18,11 +18,24 @@ export interface Publication {
   comment?: CommentResult;
 }
 
-export async function uploadArtifact(inputs: ActionInputs, request: { name: string; files: readonly string[]; rootDir: string }): Promise<UploadedArtifact> {
-  return uploadResultsArtifact({ ...request, ...(inputs.retentionDays === undefined ? {} : { retentionDays: inputs.retentionDays }), logger: publishLogger });
+export async function uploadArtifact(
+  inputs: ActionInputs,
+  request: { name: string; files: readonly string[]; rootDir: string },
+): Promise<UploadedArtifact> {
+  return uploadResultsArtifact({
+    ...request,
+    ...(inputs.retentionDays === undefined ? {} : { retentionDays: inputs.retentionDays }),
+    logger: publishLogger,
+  });
 }
 
-export async function uploadToRelease(inputs: ActionInputs, tag: string, files: readonly string[], env: NodeJS.ProcessEnv, progress: Progress): Promise<string> {
+export async function uploadToRelease(
+  inputs: ActionInputs,
+  tag: string,
+  files: readonly string[],
+  env: NodeJS.ProcessEnv,
+  progress: Progress,
+): Promise<string> {
   const upload = await uploadReleaseAssets({
     client: gitHubClient(inputs, env),
     release: { ...repositoryOf(inputs, env), tag },
@@ -35,8 +48,18 @@ export async function uploadToRelease(inputs: ActionInputs, tag: string, files: 
 }
 
 /** Posts this job's comment on the pull request, or updates the one an earlier run of the job posted. */
-export async function commentOnPullRequest(inputs: ActionInputs, body: string, env: NodeJS.ProcessEnv): Promise<CommentResult> {
-  return publishPullRequestComment({ client: gitHubClient(inputs, env), env, key: commentKey(inputs, env), body, logger: publishLogger });
+export async function commentOnPullRequest(
+  inputs: ActionInputs,
+  body: string,
+  env: NodeJS.ProcessEnv,
+): Promise<CommentResult> {
+  return publishPullRequestComment({
+    client: gitHubClient(inputs, env),
+    env,
+    key: commentKey(inputs, env),
+    body,
+    logger: publishLogger,
+  });
 }
 
 /** One comment per workflow job and model, so the jobs gating other models keep their own. */
@@ -46,20 +69,28 @@ function commentKey(inputs: ActionInputs, env: NodeJS.ProcessEnv): string {
 }
 
 export function gitHubClient(inputs: ActionInputs, env: NodeJS.ProcessEnv): GitHubClient {
-  if (!inputs.githubToken) throw new QuantgateError('input "github-token" is empty; leave it at its default (the workflow\'s token) or give a token that can reach the repository');
+  if (!inputs.githubToken)
+    throw new QuantgateError(
+      'input "github-token" is empty; leave it at its default (the workflow\'s token) or give a token that can reach the repository',
+    );
   return createGitHubClient({ token: inputs.githubToken, env });
 }
 
 export function repositoryOf(inputs: ActionInputs, env: NodeJS.ProcessEnv): RepoRef {
   if (inputs.repository) return inputs.repository;
-  if (!env.GITHUB_REPOSITORY) throw new QuantgateError('the repository is unknown (GITHUB_REPOSITORY is unset); give input "repository" as owner/name');
+  if (!env.GITHUB_REPOSITORY)
+    throw new QuantgateError(
+      'the repository is unknown (GITHUB_REPOSITORY is unset); give input "repository" as owner/name',
+    );
   return parseRepo(env.GITHUB_REPOSITORY, 'GITHUB_REPOSITORY');
 }
 
 export function publicationOutputs(publication: Publication): Outputs {
   const { artifact, releaseUrl } = publication;
   return {
-    ...(artifact ? { 'artifact-id': String(artifact.id), ...(artifact.url ? { 'artifact-url': artifact.url } : {}) } : {}),
+    ...(artifact
+      ? { 'artifact-id': String(artifact.id), ...(artifact.url ? { 'artifact-url': artifact.url } : {}) }
+      : {}),
     ...(releaseUrl ? { 'release-url': releaseUrl } : {}),
   };
 }
@@ -69,6 +100,7 @@ export function publicationLinks(publication: Publication): [string, string][] {
   const links: [string, string][] = [];
   if (publication.artifact?.url) links.push(['artifact', publication.artifact.url]);
   if (publication.releaseUrl) links.push(['release', publication.releaseUrl]);
-  if (publication.comment && publication.comment.outcome !== 'skipped') links.push(['PR comment', publication.comment.url]);
+  if (publication.comment && publication.comment.outcome !== 'skipped')
+    links.push(['PR comment', publication.comment.url]);
   return links;
 }

@@ -24,7 +24,9 @@ export function renderJobSummary(summary: JobSummary): string {
   const { comparison } = summary;
   const parts: string[] = [];
   if (summary.partialShard !== undefined) {
-    parts.push(`> [!NOTE]\n> Partial results of shard ${summary.partialShard}: the gate is decided when the merge job combines every shard.`);
+    parts.push(
+      `> [!NOTE]\n> Partial results of shard ${summary.partialShard}: the gate is decided when the merge job combines every shard.`,
+    );
   }
   parts.push(renderMarkdownSummary(comparison).trimEnd());
   parts.push(['#### Run', '', table(['', ''], runRows(summary), 'left')].join('\n'));
@@ -45,9 +47,14 @@ export async function writeJobSummary(markdown: string, env: NodeJS.ProcessEnv):
 function runRows(summary: JobSummary): string[][] {
   const { run } = summary.comparison;
   const rows: string[][] = [];
-  if (run.modelId !== undefined) rows.push(['model', `\`${run.modelId}\`${run.modelRevision ? ` @ \`${run.modelRevision}\`` : ''}`]);
+  if (run.modelId !== undefined)
+    rows.push(['model', `\`${run.modelId}\`${run.modelRevision ? ` @ \`${run.modelRevision}\`` : ''}`]);
   if (run.engine !== undefined) rows.push(['engine', `${run.engine}${run.device ? ` on ${run.device}` : ''}`]);
-  if (summary.plan) rows.push(['quantization', `${summary.plan.requested.toUpperCase()}: ${formatPlanTotals(summary.plan).split('\n').join('<br>')}`]);
+  if (summary.plan)
+    rows.push([
+      'quantization',
+      `${summary.plan.requested.toUpperCase()}: ${formatPlanTotals(summary.plan).split('\n').join('<br>')}`,
+    ]);
   for (const [label, url] of summary.links ?? []) rows.push([label, url]);
   return rows;
 }
@@ -56,7 +63,12 @@ function runRows(summary: JobSummary): string[][] {
 function timingTable(comparison: ScoredComparison): string | undefined {
   const shards = comparison.run.shards as ShardRun[] | undefined;
   const rows: { label: string; seconds: Record<string, number> }[] = shards
-    ? shards.filter((shard) => shard.stageSeconds).map((shard) => ({ label: `shard ${shard.shard}${shard.device ? ` (${shard.device})` : ''}`, seconds: shard.stageSeconds! }))
+    ? shards
+        .filter((shard) => shard.stageSeconds)
+        .map((shard) => ({
+          label: `shard ${shard.shard}${shard.device ? ` (${shard.device})` : ''}`,
+          seconds: shard.stageSeconds!,
+        }))
     : comparison.run.stageSeconds
       ? [{ label: 'this job', seconds: comparison.run.stageSeconds }]
       : [];
@@ -65,7 +77,11 @@ function timingTable(comparison: ScoredComparison): string | undefined {
   const total = (seconds: Record<string, number>) => Object.values(seconds).reduce((sum, value) => sum + value, 0);
   return table(
     ['', ...stages, 'total'],
-    rows.map((row) => [row.label, ...stages.map((stage) => (row.seconds[stage] === undefined ? '—' : formatDuration(row.seconds[stage]!))), formatDuration(total(row.seconds))]),
+    rows.map((row) => [
+      row.label,
+      ...stages.map((stage) => (row.seconds[stage] === undefined ? '—' : formatDuration(row.seconds[stage]!))),
+      formatDuration(total(row.seconds)),
+    ]),
   );
 }
 

@@ -45,8 +45,14 @@ export class AudioDecoder {
 
   async decode(bytes: Uint8Array): Promise<DecodedAudio> {
     const header = probeAudio(bytes);
-    if (header.frames === 0) throw new QuantgateError(`${header.format.toUpperCase()}: the file holds no samples; remove it or export it again`);
-    const channels = header.format === 'wav' ? decodeWavChannels(bytes, parseWavHeader(bytes)) : await this.flac.decode(bytes, parseFlacHeader(bytes));
+    if (header.frames === 0)
+      throw new QuantgateError(
+        `${header.format.toUpperCase()}: the file holds no samples; remove it or export it again`,
+      );
+    const channels =
+      header.format === 'wav'
+        ? decodeWavChannels(bytes, parseWavHeader(bytes))
+        : await this.flac.decode(bytes, parseFlacHeader(bytes));
     return { samples: downmix(channels), sampleRate: header.sampleRate };
   }
 

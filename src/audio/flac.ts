@@ -37,7 +37,12 @@ export function flacStreamOffset(bytes: Uint8Array): number {
     const size = ((bytes[6] & 0x7f) << 21) | ((bytes[7] & 0x7f) << 14) | ((bytes[8] & 0x7f) << 7) | (bytes[9] & 0x7f);
     offset = 10 + size + (bytes[5] & 0x10 ? 10 : 0);
   }
-  const isFlac = bytes.length >= offset + 4 && bytes[offset] === 0x66 && bytes[offset + 1] === 0x4c && bytes[offset + 2] === 0x61 && bytes[offset + 3] === 0x43;
+  const isFlac =
+    bytes.length >= offset + 4 &&
+    bytes[offset] === 0x66 &&
+    bytes[offset + 1] === 0x4c &&
+    bytes[offset + 2] === 0x61 &&
+    bytes[offset + 3] === 0x43;
   return isFlac ? offset : -1;
 }
 
@@ -55,7 +60,14 @@ export function parseFlacHeader(bytes: Uint8Array): FlacHeader {
   const frames = (info[13] & 0x0f) * 2 ** 32 + ((info[14] << 24) >>> 0) + (info[15] << 16) + (info[16] << 8) + info[17];
   const md5 = Buffer.from(info.subarray(18, 34)).toString('hex');
   if (sampleRate === 0) throw new QuantgateError(`FLAC: STREAMINFO declares a sample rate of 0 Hz; ${FIX}`);
-  return { sampleRate, channels, bitsPerSample, frames: frames || undefined, md5: /^0+$/.test(md5) ? undefined : md5, streamOffset };
+  return {
+    sampleRate,
+    channels,
+    bitsPerSample,
+    frames: frames || undefined,
+    md5: /^0+$/.test(md5) ? undefined : md5,
+    streamOffset,
+  };
 }
 
 /** One libFLAC instance, reused for every file until `close`. */
@@ -80,13 +92,19 @@ export class FlacDecoder {
     if (decoded.errors.length > 0) {
       const [{ message, frameNumber }] = decoded.errors;
       debugLog('libFLAC', message);
-      throw new QuantgateError(`FLAC: ${describeFlacError(message)}${Number.isInteger(frameNumber) ? ` at frame ${frameNumber}` : ''}; ${FIX}`);
+      throw new QuantgateError(
+        `FLAC: ${describeFlacError(message)}${Number.isInteger(frameNumber) ? ` at frame ${frameNumber}` : ''}; ${FIX}`,
+      );
     }
     if (header.frames !== undefined && decoded.samplesDecoded !== header.frames) {
-      throw new QuantgateError(`FLAC: decoded ${decoded.samplesDecoded} of the ${header.frames} samples STREAMINFO declares; ${FIX}`);
+      throw new QuantgateError(
+        `FLAC: decoded ${decoded.samplesDecoded} of the ${header.frames} samples STREAMINFO declares; ${FIX}`,
+      );
     }
     if (decoded.channelData.length !== header.channels) {
-      throw new QuantgateError(`FLAC: decoded ${decoded.channelData.length} channels, STREAMINFO declares ${header.channels}; ${FIX}`);
+      throw new QuantgateError(
+        `FLAC: decoded ${decoded.channelData.length} channels, STREAMINFO declares ${header.channels}; ${FIX}`,
+      );
     }
     return rescale(decoded.channelData, header);
   }

@@ -42,7 +42,9 @@ export class Resampler {
     assertRate(sourceRate, 'source');
     const ratio = this.targetRate / sourceRate;
     if (ratio > MAX_RATIO || ratio < 1 / MAX_RATIO) {
-      throw new QuantgateError(`cannot resample ${sourceRate} Hz to ${this.targetRate} Hz: the ratio is beyond libsamplerate's limit of ${MAX_RATIO}; convert the audio to a closer sample rate first`);
+      throw new QuantgateError(
+        `cannot resample ${sourceRate} Hz to ${this.targetRate} Hz: the ratio is beyond libsamplerate's limit of ${MAX_RATIO}; convert the audio to a closer sample rate first`,
+      );
     }
     const converter = await this.converterFor(sourceRate);
     // The setter re-initialises the converter, discarding the previous utterance's filter state.
@@ -65,7 +67,8 @@ export class Resampler {
     }
     const silence = new Float32Array(FLUSH_BLOCK);
     for (let blocks = 0; written < output.length; blocks++) {
-      if (blocks === MAX_FLUSH_BLOCKS) throw new Error(`libsamplerate stopped producing output at ${written} of ${output.length} samples`);
+      if (blocks === MAX_FLUSH_BLOCKS)
+        throw new Error(`libsamplerate stopped producing output at ${written} of ${output.length} samples`);
       feed(silence);
     }
     return output;
@@ -80,7 +83,9 @@ export class Resampler {
   private converterFor(sourceRate: number): Promise<Converter> {
     let converter = this.converters.get(sourceRate);
     if (!converter) {
-      converter = libsamplerate.create(1, sourceRate, this.targetRate, { converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY });
+      converter = libsamplerate.create(1, sourceRate, this.targetRate, {
+        converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY,
+      });
       this.converters.set(sourceRate, converter);
     }
     return converter;
@@ -89,6 +94,8 @@ export class Resampler {
 
 function assertRate(rate: number, which: string): void {
   if (!Number.isInteger(rate) || rate < 1 || rate > 192000) {
-    throw new QuantgateError(`the ${which} sample rate ${rate} Hz is not an integer between 1 and 192000; fix the audio or the engine's sample rate`);
+    throw new QuantgateError(
+      `the ${which} sample rate ${rate} Hz is not an integer between 1 and 192000; fix the audio or the engine's sample rate`,
+    );
   }
 }

@@ -20,13 +20,17 @@ export function encodeWav(samples: Float32Array, sampleRate: number, encoding: W
   const bytesPerSample = float ? 4 : 2;
   // The header also stores the byte rate, rate × sample size, in 32 bits.
   if (!Number.isInteger(sampleRate) || sampleRate <= 0 || sampleRate * bytesPerSample > MAX_RIFF_SIZE) {
-    throw new QuantgateError(`WAV: sample rate ${sampleRate} Hz is not a valid rate; pass a whole number of Hz, e.g. 16000`);
+    throw new QuantgateError(
+      `WAV: sample rate ${sampleRate} Hz is not a valid rate; pass a whole number of Hz, e.g. 16000`,
+    );
   }
   const formatSize = float ? 18 : 16;
   const dataSize = samples.length * bytesPerSample;
   const headerSize = 12 + 8 + formatSize + (float ? 12 : 0) + 8;
   if (headerSize - 8 + dataSize > MAX_RIFF_SIZE) {
-    throw new QuantgateError(`WAV: ${samples.length} samples exceed the 4 GiB size limit of a WAV file; split the audio into shorter pieces`);
+    throw new QuantgateError(
+      `WAV: ${samples.length} samples exceed the 4 GiB size limit of a WAV file; split the audio into shorter pieces`,
+    );
   }
 
   const bytes = new Uint8Array(headerSize + dataSize);
@@ -59,7 +63,9 @@ export function encodeWav(samples: Float32Array, sampleRate: number, encoding: W
   for (let i = 0; i < samples.length; i++, at += bytesPerSample) {
     const sample = samples[i]!;
     if (!Number.isFinite(sample)) {
-      throw new QuantgateError(`WAV: sample ${i} is ${Number.isNaN(sample) ? 'not a number' : 'infinite'}; the audio is corrupt — decode it again from the source file`);
+      throw new QuantgateError(
+        `WAV: sample ${i} is ${Number.isNaN(sample) ? 'not a number' : 'infinite'}; the audio is corrupt — decode it again from the source file`,
+      );
     }
     if (float) view.setFloat32(at, sample, true);
     else view.setInt16(at, Math.max(-32768, Math.min(32767, Math.round(sample * 32768))), true);

@@ -33,17 +33,20 @@ export function parseWavHeader(bytes: Uint8Array): WavHeader {
   let blockAlign = 0;
   let data: { offset: number; size: number } | undefined;
 
-  for (let offset = 12; offset + 8 <= bytes.length; ) {
+  for (let offset = 12; offset + 8 <= bytes.length;) {
     const id = ascii(bytes, offset, 4);
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;
     if (id === 'data') {
       if (size > bytes.length - body) {
-        throw new QuantgateError(`WAV: data chunk declares ${size} bytes but only ${bytes.length - body} follow; the file is truncated — download or export it again`);
+        throw new QuantgateError(
+          `WAV: data chunk declares ${size} bytes but only ${bytes.length - body} follow; the file is truncated — download or export it again`,
+        );
       }
       data = { offset: body, size };
     } else if (id === 'fmt ') {
-      if (size < 16 || size > bytes.length - body) throw new QuantgateError(`WAV: fmt chunk of ${size} bytes is malformed; ${FIX}`);
+      if (size < 16 || size > bytes.length - body)
+        throw new QuantgateError(`WAV: fmt chunk of ${size} bytes is malformed; ${FIX}`);
       ({ format, blockAlign } = readFormat(view, body, size));
     }
     // Chunks are word-aligned: an odd-sized chunk is followed by one pad byte.
@@ -53,10 +56,14 @@ export function parseWavHeader(bytes: Uint8Array): WavHeader {
   if (!format) throw new QuantgateError(`WAV: no fmt chunk; ${FIX}`);
   if (!data) throw new QuantgateError(`WAV: no data chunk; ${FIX}`);
   if (blockAlign !== format.channels * (format.bitsPerSample / 8)) {
-    throw new QuantgateError(`WAV: block align ${blockAlign} does not match ${format.channels} channels of ${format.bitsPerSample} bits; ${FIX}`);
+    throw new QuantgateError(
+      `WAV: block align ${blockAlign} does not match ${format.channels} channels of ${format.bitsPerSample} bits; ${FIX}`,
+    );
   }
   if (data.size % blockAlign !== 0) {
-    throw new QuantgateError(`WAV: data chunk of ${data.size} bytes is not a whole number of ${blockAlign}-byte frames; the file is truncated or corrupt — export it again`);
+    throw new QuantgateError(
+      `WAV: data chunk of ${data.size} bytes is not a whole number of ${blockAlign}-byte frames; the file is truncated or corrupt — export it again`,
+    );
   }
   return { ...format, frames: data.size / blockAlign, dataOffset: data.offset };
 }
@@ -74,22 +81,30 @@ export function decodeWavChannels(bytes: Uint8Array, header: WavHeader): Float32
       samples[frame] = read(at);
     }
     if (encoding === 'float' && !samples.every(Number.isFinite)) {
-      throw new QuantgateError(`WAV: channel ${channel + 1} contains samples that are infinite or not a number; the file is corrupt — export it again`);
+      throw new QuantgateError(
+        `WAV: channel ${channel + 1} contains samples that are infinite or not a number; the file is corrupt — export it again`,
+      );
     }
   }
   return output;
 }
 
-function readFormat(view: DataView, at: number, size: number): { format: Omit<WavHeader, 'frames' | 'dataOffset'>; blockAlign: number } {
+function readFormat(
+  view: DataView,
+  at: number,
+  size: number,
+): { format: Omit<WavHeader, 'frames' | 'dataOffset'>; blockAlign: number } {
   let tag = view.getUint16(at, true);
   const channels = view.getUint16(at + 2, true);
   const sampleRate = view.getUint32(at + 4, true);
   const blockAlign = view.getUint16(at + 12, true);
   const bitsPerSample = view.getUint16(at + 14, true);
   if (tag === WAVE_FORMAT_EXTENSIBLE) {
-    if (size < 40) throw new QuantgateError(`WAV: WAVE_FORMAT_EXTENSIBLE fmt chunk of ${size} bytes is too short; ${FIX}`);
+    if (size < 40)
+      throw new QuantgateError(`WAV: WAVE_FORMAT_EXTENSIBLE fmt chunk of ${size} bytes is too short; ${FIX}`);
     const guid = new Uint8Array(view.buffer, view.byteOffset + at + 24, 16);
-    if (!SUBFORMAT_GUID_TAIL.every((byte, i) => guid[i + 2] === byte)) throw new QuantgateError(`WAV: unknown WAVE_FORMAT_EXTENSIBLE sub-format; ${FIX}`);
+    if (!SUBFORMAT_GUID_TAIL.every((byte, i) => guid[i + 2] === byte))
+      throw new QuantgateError(`WAV: unknown WAVE_FORMAT_EXTENSIBLE sub-format; ${FIX}`);
     tag = view.getUint16(at + 24, true);
   }
   if (channels === 0) throw new QuantgateError(`WAV: fmt chunk declares 0 channels; ${FIX}`);
@@ -100,8 +115,15 @@ function readFormat(view: DataView, at: number, size: number): { format: Omit<Wa
   if (tag === WAVE_FORMAT_IEEE_FLOAT && [32, 64].includes(bitsPerSample)) {
     return { format: { sampleRate, channels, bitsPerSample, encoding: 'float' }, blockAlign };
   }
-  const kind = tag === WAVE_FORMAT_PCM ? `${bitsPerSample}-bit PCM` : tag === WAVE_FORMAT_IEEE_FLOAT ? `${bitsPerSample}-bit float` : `format tag 0x${tag.toString(16).padStart(4, '0')}`;
-  throw new QuantgateError(`WAV: ${kind} is not supported (only 8/16/24/32-bit PCM and 32/64-bit float); re-encode it as 16-bit PCM WAV or FLAC`);
+  const kind =
+    tag === WAVE_FORMAT_PCM
+      ? `${bitsPerSample}-bit PCM`
+      : tag === WAVE_FORMAT_IEEE_FLOAT
+        ? `${bitsPerSample}-bit float`
+        : `format tag 0x${tag.toString(16).padStart(4, '0')}`;
+  throw new QuantgateError(
+    `WAV: ${kind} is not supported (only 8/16/24/32-bit PCM and 32/64-bit float); re-encode it as 16-bit PCM WAV or FLAC`,
+  );
 }
 
 function sampleReader(view: DataView, bits: number, encoding: 'int' | 'float'): (at: number) => number {
@@ -112,7 +134,7 @@ function sampleReader(view: DataView, bits: number, encoding: 'int' | 'float'): 
     case 16:
       return (at) => view.getInt16(at, true) / 32768;
     case 24:
-      return (at) => ((view.getUint8(at) | (view.getUint8(at + 1) << 8) | (view.getInt8(at + 2) << 16)) / 8388608);
+      return (at) => (view.getUint8(at) | (view.getUint8(at + 1) << 8) | (view.getInt8(at + 2) << 16)) / 8388608;
     default:
       return (at) => view.getInt32(at, true) / 2147483648;
   }

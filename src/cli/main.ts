@@ -53,7 +53,12 @@ async function runCommand(entry: CommandEntry, argv: string[], context: CommandC
       context.stdout.write(`${command.usage.trim()}\n`);
       return EXIT_OK;
     }
-    const { values, positionals } = parseArgs({ args: argv, options: withAliases(command), allowPositionals: command.allowPositionals ?? false, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: withAliases(command),
+      allowPositionals: command.allowPositionals ?? false,
+      strict: true,
+    });
     const code = await command.run(optionValues(toPrimaryNames(command, values)), positionals, { ...context, stop });
     return stop.stopped ? stopped() : code;
   } catch (error) {
@@ -71,7 +76,9 @@ async function runCommand(entry: CommandEntry, argv: string[], context: CommandC
 
 /** The command's options, and each older spelling parsed like the option it stands for. */
 function withAliases(command: Command): Command['options'] {
-  const aliases = Object.entries(command.aliases ?? {}).map(([alias, primary]) => [alias, command.options[primary]!] as const);
+  const aliases = Object.entries(command.aliases ?? {}).map(
+    ([alias, primary]) => [alias, command.options[primary]!] as const,
+  );
   return { ...command.options, ...Object.fromEntries(aliases) };
 }
 
@@ -84,13 +91,15 @@ function toPrimaryNames(command: Command, values: Record<string, RawOptionValue>
   for (const name of Object.keys(values)) {
     const negated = name.slice('no-'.length);
     if (!name.startsWith('no-') || command.options[negated]?.type !== 'boolean') continue;
-    if (named[negated] !== undefined) throw new QuantgateError(`--${negated} and --${name} contradict each other; give one`);
+    if (named[negated] !== undefined)
+      throw new QuantgateError(`--${negated} and --${name} contradict each other; give one`);
     named[negated] = false;
     delete named[name];
   }
   for (const [alias, primary] of Object.entries(command.aliases ?? {})) {
     if (named[alias] === undefined) continue;
-    if (named[primary] !== undefined) throw new QuantgateError(`--${alias} is the older spelling of --${primary}; give one of them`);
+    if (named[primary] !== undefined)
+      throw new QuantgateError(`--${alias} is the older spelling of --${primary}; give one of them`);
     named[primary] = named[alias];
     delete named[alias];
   }
@@ -98,14 +107,24 @@ function toPrimaryNames(command: Command, values: Record<string, RawOptionValue>
 }
 
 function isArgumentError(error: unknown): boolean {
-  return typeof (error as { code?: unknown })?.code === 'string' && String((error as { code: string }).code).startsWith('ERR_PARSE_ARGS');
+  return (
+    typeof (error as { code?: unknown })?.code === 'string' &&
+    String((error as { code: string }).code).startsWith('ERR_PARSE_ARGS')
+  );
 }
 
 function errorLine(error: unknown): string {
-  if (isArgumentError(error)) return `${(error as Error).message.replace(/\.?\s*\n\s*/g, '. ').replace(/\.$/, '')}; see --help`;
+  if (isArgumentError(error))
+    return `${(error as Error).message.replace(/\.?\s*\n\s*/g, '. ').replace(/\.$/, '')}; see --help`;
   return failureLine(error, 'set QUANTGATE_DEBUG=1 for the stack and report it');
 }
 
 function defaultContext(): CommandContext {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, stopOnSignals: true };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    stopOnSignals: true,
+  };
 }

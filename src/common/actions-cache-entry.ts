@@ -16,7 +16,12 @@ export function actionsCacheAvailable(): boolean {
 }
 
 /** Restores `key` into `paths`; `instead` says what the run does on a miss, e.g. "downloading from the Hub". */
-export async function restoreEntry(paths: string[], key: string, logger: CacheLogger, instead: string): Promise<boolean> {
+export async function restoreEntry(
+  paths: string[],
+  key: string,
+  logger: CacheLogger,
+  instead: string,
+): Promise<boolean> {
   try {
     if ((await restoreCache(paths, key)) === key) {
       logger.info(`restored ${paths.join(', ')} from the Actions cache entry ${key}`);
@@ -30,7 +35,12 @@ export async function restoreEntry(paths: string[], key: string, logger: CacheLo
 }
 
 /** Saves `paths` as `key`; `consequence` says what a failed save costs, e.g. "the next run downloads from the Hub again". */
-export async function saveEntry(paths: string[], key: string, logger: CacheLogger, consequence: string): Promise<boolean> {
+export async function saveEntry(
+  paths: string[],
+  key: string,
+  logger: CacheLogger,
+  consequence: string,
+): Promise<boolean> {
   try {
     if ((await saveCache(paths, key)) !== -1) {
       logger.info(`saved ${paths.join(', ')} to the Actions cache as ${key}`);

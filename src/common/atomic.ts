@@ -43,7 +43,10 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new QuantgateError(`cannot create output folder ${dir} (${describeError(error)}); choose a writable --out-dir`, { cause: error });
+    throw new QuantgateError(
+      `cannot create output folder ${dir} (${describeError(error)}); choose a writable --out-dir`,
+      { cause: error },
+    );
   }
 }
 
@@ -66,7 +69,9 @@ export class AtomicFile {
       return new AtomicFile(finalPath, tempPath, await open(tempPath, 'wx'));
     } catch (error) {
       releaseTempPath(tempPath);
-      throw new QuantgateError(`cannot write ${finalPath} (${describeError(error)}); choose a writable output path`, { cause: error });
+      throw new QuantgateError(`cannot write ${finalPath} (${describeError(error)}); choose a writable output path`, {
+        cause: error,
+      });
     }
   }
 
@@ -145,7 +150,10 @@ function wrapWriteError(target: string, error: unknown): unknown {
   if (error instanceof QuantgateError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && ['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EDQUOT', 'EFBIG'].includes(code)) {
-    return new QuantgateError(`writing ${target} failed (${describeError(error)}); free space or choose a writable output path, then run again`, { cause: error });
+    return new QuantgateError(
+      `writing ${target} failed (${describeError(error)}); free space or choose a writable output path, then run again`,
+      { cause: error },
+    );
   }
   return error;
 }

@@ -4,7 +4,11 @@
  * Calls `work` on every item, at most `limit` at a time, starting them in list order. After the
  * first failure no new item starts; the calls in flight are awaited, then that failure is thrown.
  */
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async () => {

@@ -58,7 +58,11 @@ export function debugDetail(error: unknown): string | undefined {
   if (!isQuantgateError(error)) return error instanceof Error ? error.stack : undefined;
   const causes: string[] = [];
   // Bounded, since a cause chain could loop.
-  for (let cause = error.cause; cause !== undefined && causes.length < 10; cause = cause instanceof Error ? cause.cause : undefined) {
+  for (
+    let cause = error.cause;
+    cause !== undefined && causes.length < 10;
+    cause = cause instanceof Error ? cause.cause : undefined
+  ) {
     causes.push(`caused by ${cause instanceof Error ? (cause.stack ?? describeError(cause)) : describeError(cause)}`);
   }
   return causes.length > 0 ? causes.join('\n') : undefined;

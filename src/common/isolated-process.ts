@@ -117,7 +117,12 @@ export class IsolatedProcess {
         this.pending = undefined;
         action();
       };
-      this.pending = { id, resolve: (value) => settle(() => resolve(value)), reject: (error) => settle(() => reject(error)), onCall };
+      this.pending = {
+        id,
+        resolve: (value) => settle(() => resolve(value)),
+        reject: (error) => settle(() => reject(error)),
+        onCall,
+      };
       this.arm(child);
       child.send({ id, method, params });
     });
@@ -126,8 +131,14 @@ export class IsolatedProcess {
   private async start(): Promise<ChildProcess> {
     const script = await childScript(this.options.entry);
     this.signal?.throwIfAborted();
-    const args = [`--max-old-space-size=${this.options.heapMb}`, ...('path' in script ? [script.path] : ['--input-type=module', '-'])];
-    const child = spawn(process.execPath, args, { stdio: ['source' in script ? 'pipe' : 'ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const args = [
+      `--max-old-space-size=${this.options.heapMb}`,
+      ...('path' in script ? [script.path] : ['--input-type=module', '-']),
+    ];
+    const child = spawn(process.execPath, args, {
+      stdio: ['source' in script ? 'pipe' : 'ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
     if ('source' in script) child.stdin!.end(script.source);
     this.child = child;
     this.stderr = '';
@@ -137,7 +148,9 @@ export class IsolatedProcess {
     });
     child.on('message', (message: ChildMessage) => this.receive(child, message));
     child.on('exit', (code, signal) => this.exited(child, code, signal));
-    child.on('error', (error) => this.fail(child, new ChildFault('crashed', `could not start: ${describeError(error)}`)));
+    child.on('error', (error) =>
+      this.fail(child, new ChildFault('crashed', `could not start: ${describeError(error)}`)),
+    );
     // An idle child must not keep quantgate alive; a pending request holds the watchdog timer.
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
@@ -177,7 +190,13 @@ export class IsolatedProcess {
     if (child !== this.child) return;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const outOfMemory = /out of memory|invalid size error|invalid array length|allocation failed/i.test(this.stderr);
-    this.fail(child, new ChildFault(outOfMemory ? 'out of memory' : 'crashed', `${how}${this.stderr ? `; stderr: ${this.stderr.trim()}` : ''}`));
+    this.fail(
+      child,
+      new ChildFault(
+        outOfMemory ? 'out of memory' : 'crashed',
+        `${how}${this.stderr ? `; stderr: ${this.stderr.trim()}` : ''}`,
+      ),
+    );
   }
 
   /** Kills the child and rejects the pending request with `error`. */
@@ -225,47 +244,55 @@ export interface ChildContext {
 const PROGRESS_INTERVAL_MS = 100;
 
 /** The child's side: serves requests with `handlers` until the parent goes away. */
-export function serveParent(handlers: Record<string, (params: never, context: ChildContext) => Promise<unknown>>): void {
+export function serveParent(
+  handlers: Record<string, (params: never, context: ChildContext) => Promise<unknown>>,
+): void {
   const send = (message: unknown) => process.send!(message);
   const calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   let nextCallId = 1;
   process.on('disconnect', () => process.exit(0));
-  process.on('message', (message: { id: number; method: string; params: never } | { callId: number; result?: unknown; failure?: string }) => {
-    if ('callId' in message) {
-      const call = calls.get(message.callId);
-      calls.delete(message.callId);
-      if (message.failure !== undefined) call?.reject(new Error(message.failure));
-      else call?.resolve(message.result);
-      return;
-    }
-    const { id, method, params } = message;
-    let lastProgress = 0;
-    const context: ChildContext = {
-      call: (call, args) =>
-        new Promise((resolve, reject) => {
-          const callId = nextCallId++;
-          calls.set(callId, { resolve, reject });
-          send({ id, callId, call, args });
-        }),
-      progress() {
-        const now = Date.now();
-        if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
-        lastProgress = now;
-        send({ id, progress: true });
-      },
-    };
-    const handler = handlers[method];
-    (handler ? handler(params, context) : Promise.reject(new Error(`no handler for ${method}`))).then(
-      (result) => send({ id, result }),
-      (error: unknown) => send({ id, failure: describeFailure(error) }),
-    );
-  });
+  process.on(
+    'message',
+    (
+      message: { id: number; method: string; params: never } | { callId: number; result?: unknown; failure?: string },
+    ) => {
+      if ('callId' in message) {
+        const call = calls.get(message.callId);
+        calls.delete(message.callId);
+        if (message.failure !== undefined) call?.reject(new Error(message.failure));
+        else call?.resolve(message.result);
+        return;
+      }
+      const { id, method, params } = message;
+      let lastProgress = 0;
+      const context: ChildContext = {
+        call: (call, args) =>
+          new Promise((resolve, reject) => {
+            const callId = nextCallId++;
+            calls.set(callId, { resolve, reject });
+            send({ id, callId, call, args });
+          }),
+        progress() {
+          const now = Date.now();
+          if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
+          lastProgress = now;
+          send({ id, progress: true });
+        },
+      };
+      const handler = handlers[method];
+      (handler ? handler(params, context) : Promise.reject(new Error(`no handler for ${method}`))).then(
+        (result) => send({ id, result }),
+        (error: unknown) => send({ id, failure: describeFailure(error) }),
+      );
+    },
+  );
 }
 
 function describeFailure(error: unknown): { verdict?: string; library?: string } {
   const library = (value: unknown) => (value instanceof Error ? (value.stack ?? value.message) : String(value));
   if (error instanceof QuantgateError) return { verdict: error.message };
-  if (error instanceof Error && error.cause !== undefined) return { verdict: error.message, library: library(error.cause) };
+  if (error instanceof Error && error.cause !== undefined)
+    return { verdict: error.message, library: library(error.cause) };
   return { library: library(error) };
 }
 
@@ -290,6 +317,14 @@ async function bundleSource(path: string): Promise<string> {
   // A computed name keeps esbuild from bundling itself into the action.
   const compiler = 'esbuild';
   const esbuild = (await import(compiler)) as typeof import('esbuild');
-  const result = await esbuild.build({ entryPoints: [path], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
+  const result = await esbuild.build({
+    entryPoints: [path],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+  });
   return result.outputFiles[0]!.text;
 }

@@ -18,7 +18,9 @@ export function parseJsonLines(text: string, path: string, fix: string): JsonLin
     try {
       values.push({ line: index + 1, value: JSON.parse(raw) });
     } catch (error) {
-      throw new QuantgateError(`${path} line ${index + 1}: not valid JSON (${describeError(error)}); ${fix}`, { cause: error });
+      throw new QuantgateError(`${path} line ${index + 1}: not valid JSON (${describeError(error)}); ${fix}`, {
+        cause: error,
+      });
     }
   });
   return values;

@@ -12,7 +12,10 @@ export interface OptionValues {
   label(name: string): string;
 }
 
-export function optionValues(record: Readonly<Record<string, RawOptionValue>>, label: (name: string) => string = (name) => `--${name}`): OptionValues {
+export function optionValues(
+  record: Readonly<Record<string, RawOptionValue>>,
+  label: (name: string) => string = (name) => `--${name}`,
+): OptionValues {
   return { raw: (name) => record[name], label };
 }
 
@@ -32,15 +35,24 @@ export function requiredString(values: OptionValues, name: string): string {
 export function listOption(values: OptionValues, name: string): string[] {
   const value = values.raw(name);
   const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
-  return items.flatMap((item) => String(item).split(/[,\n]/)).map((item) => item.trim()).filter(Boolean);
+  return items
+    .flatMap((item) => String(item).split(/[,\n]/))
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
-export function numberOption(values: OptionValues, name: string, range: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+export function numberOption(
+  values: OptionValues,
+  name: string,
+  range: { min?: number; max?: number; integer?: boolean } = {},
+): number | undefined {
   const raw = stringOption(values, name);
   if (raw === undefined) return undefined;
   const value = Number(raw);
   const kind = range.integer ? 'an integer' : 'a number';
-  const bounds = [range.min !== undefined ? `≥ ${range.min}` : '', range.max !== undefined ? `≤ ${range.max}` : ''].filter(Boolean).join(' and ');
+  const bounds = [range.min !== undefined ? `≥ ${range.min}` : '', range.max !== undefined ? `≤ ${range.max}` : '']
+    .filter(Boolean)
+    .join(' and ');
   const outOfRange = (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max);
   if (raw.trim() === '' || !Number.isFinite(value) || (range.integer && !Number.isInteger(value)) || outOfRange) {
     throw new QuantgateError(`${values.label(name)} must be ${kind}${bounds ? ` ${bounds}` : ''}, got "${raw}"`);
@@ -48,7 +60,11 @@ export function numberOption(values: OptionValues, name: string, range: { min?: 
   return value;
 }
 
-export function choiceOption<T extends string>(values: OptionValues, name: string, choices: readonly T[]): T | undefined {
+export function choiceOption<T extends string>(
+  values: OptionValues,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
   const raw = stringOption(values, name);
   if (raw === undefined) return undefined;
   if (!(choices as readonly string[]).includes(raw)) {

@@ -53,7 +53,9 @@ export function createProgress(options: ProgressOptions = {}): Progress {
       let done = 0;
       let lastPrinted = started;
       const amount = (value: number) =>
-        taskOptions.unit === 'bytes' ? formatBytes(value) : `${formatCount(value)}${taskOptions.unitName ? ` ${taskOptions.unitName}` : ''}`;
+        taskOptions.unit === 'bytes'
+          ? formatBytes(value)
+          : `${formatCount(value)}${taskOptions.unitName ? ` ${taskOptions.unitName}` : ''}`;
       const render = (finished: boolean) => {
         const seconds = (now() - started) / 1000;
         const rate = seconds > 0 ? done / seconds : 0;

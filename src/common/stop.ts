@@ -96,7 +96,11 @@ export interface SignalWatch {
  * unwound, or the backstop after `graceMs`, which then removes what is left and exits. A second
  * signal triggers the backstop at once.
  */
-export function watchSignals(control: StopControl, report: (stopped: StoppedError) => void, graceMs = STOP_GRACE_MS): SignalWatch {
+export function watchSignals(
+  control: StopControl,
+  report: (stopped: StoppedError) => void,
+  graceMs = STOP_GRACE_MS,
+): SignalWatch {
   let backstop: NodeJS.Timeout | undefined;
   let hasSettled = false;
   const force = () => {

@@ -23,7 +23,10 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
         at++;
         for (;;) {
           const quote = text.indexOf('"', at);
-          if (quote < 0) throw new QuantgateError(`${source} line ${start}: a quoted field is never closed; add the closing " on that line`);
+          if (quote < 0)
+            throw new QuantgateError(
+              `${source} line ${start}: a quoted field is never closed; add the closing " on that line`,
+            );
           field += text.slice(at, quote);
           line += countLineBreaks(text, at, quote);
           at = quote + 1;
@@ -32,12 +35,17 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
           at++;
         }
         if (at < text.length && text[at] !== ',' && text[at] !== '\n' && text[at] !== '\r') {
-          throw new QuantgateError(`${source} line ${line}: unexpected text after a closing quote; quote the whole field and double any " inside it`);
+          throw new QuantgateError(
+            `${source} line ${line}: unexpected text after a closing quote; quote the whole field and double any " inside it`,
+          );
         }
       } else {
         const end = fieldEnd(text, at);
         field = text.slice(at, end);
-        if (field.includes('"')) throw new QuantgateError(`${source} line ${line}: a " inside an unquoted field; quote the field and double the " inside it`);
+        if (field.includes('"'))
+          throw new QuantgateError(
+            `${source} line ${line}: a " inside an unquoted field; quote the field and double the " inside it`,
+          );
         at = end;
       }
       fields.push(field);

@@ -21,7 +21,10 @@ import { checkSelection, formatShard, selectUtterances, type Shard } from './sel
 import type { DatasetKind, DatasetSource, SourceRecord } from './source.js';
 import type { FailedUtterance, Utterance } from './utterance.js';
 
-export type DatasetSpec = ({ kind: 'parquet' } & ParquetSourceOptions) | { kind: 'librispeech'; dir: string } | { kind: 'manifest'; path: string };
+export type DatasetSpec =
+  | ({ kind: 'parquet' } & ParquetSourceOptions)
+  | { kind: 'librispeech'; dir: string }
+  | { kind: 'manifest'; path: string };
 
 export interface DatasetOptions {
   /** The rate the engine asks for; all audio is resampled to it. */
@@ -69,16 +72,26 @@ export async function openDataset(spec: DatasetSpec, options: DatasetOptions): P
   const resampler = new Resampler(options.sampleRate);
   const source = await openSource(spec, options.signal);
   try {
-    if (source.size === 0) throw new QuantgateError(`the dataset ${source.name} has no utterances; check its path${source.kind === 'parquet' ? ', config and split' : ''}`);
+    if (source.size === 0)
+      throw new QuantgateError(
+        `the dataset ${source.name} has no utterances; check its path${source.kind === 'parquet' ? ', config and split' : ''}`,
+      );
     const selection = selectUtterances(source.size, options.maxSamples, options.shard);
     if (selection.end === selection.start) {
-      throw new QuantgateError(`shard ${formatShard(options.shard!)} selects none of the ${selection.selectedBeforeShard} utterances; use at most ${selection.selectedBeforeShard} shards`);
+      throw new QuantgateError(
+        `shard ${formatShard(options.shard!)} selects none of the ${selection.selectedBeforeShard} utterances; use at most ${selection.selectedBeforeShard} shards`,
+      );
     }
     const decoder = new AudioDecoder();
     const loader: UtteranceLoader = { decoder, resampler, maxSeconds: options.maxDurationSeconds };
     return {
-      info: { ...summaryOf(source), selected: selection.end - selection.start, ...(options.shard ? { shard: options.shard } : {}) },
-      [Symbol.asyncIterator]: () => loadUtterances(source, source.records(selection.start, selection.end), loader, maxFailed),
+      info: {
+        ...summaryOf(source),
+        selected: selection.end - selection.start,
+        ...(options.shard ? { shard: options.shard } : {}),
+      },
+      [Symbol.asyncIterator]: () =>
+        loadUtterances(source, source.records(selection.start, selection.end), loader, maxFailed),
       async close() {
         decoder.close();
         await Promise.all([resampler.close(), source.close()]);
@@ -97,17 +110,26 @@ export async function openDataset(spec: DatasetSpec, options: DatasetOptions): P
 export async function datasetSpecFromPath(location: string): Promise<DatasetSpec> {
   const extension = extname(isUrl(location) ? new URL(location).pathname : location).toLowerCase();
   if (extension === '.parquet') return { kind: 'parquet', files: [location] };
-  if (isUrl(location)) throw new QuantgateError(`${location}: only parquet files can be read from a URL; download the dataset and pass its local path`);
+  if (isUrl(location))
+    throw new QuantgateError(
+      `${location}: only parquet files can be read from a URL; download the dataset and pass its local path`,
+    );
   if (['.jsonl', '.ndjson', '.csv'].includes(extension)) return { kind: 'manifest', path: location };
   let isFolder: boolean;
   try {
     isFolder = (await stat(location)).isDirectory();
   } catch (error) {
-    throw new QuantgateError(`cannot read the dataset ${location} (${describeError(error)}); check the path`, { cause: error });
+    throw new QuantgateError(`cannot read the dataset ${location} (${describeError(error)}); check the path`, {
+      cause: error,
+    });
   }
-  if (!isFolder) throw new QuantgateError(`${location} is not a dataset: pass a .parquet file, a .jsonl or .csv manifest, or a LibriSpeech folder`);
+  if (!isFolder)
+    throw new QuantgateError(
+      `${location} is not a dataset: pass a .parquet file, a .jsonl or .csv manifest, or a LibriSpeech folder`,
+    );
   const parquetFiles = (await readdir(location)).filter((name) => name.toLowerCase().endsWith('.parquet'));
-  if (parquetFiles.length > 0) return { kind: 'parquet', files: parquetFiles.map((name) => join(location, name)), name: location };
+  if (parquetFiles.length > 0)
+    return { kind: 'parquet', files: parquetFiles.map((name) => join(location, name)), name: location };
   return { kind: 'librispeech', dir: location };
 }
 
@@ -117,7 +139,8 @@ function checkOptions(options: DatasetOptions): number {
     throw new QuantgateError(`--max-duration must be a number of seconds > 0, got ${options.maxDurationSeconds}`);
   }
   const maxFailed = options.maxFailedUtterances ?? 0;
-  if (!Number.isInteger(maxFailed) || maxFailed < 0) throw new QuantgateError(`--max-failed-utterances must be a whole number ≥ 0, got ${maxFailed}`);
+  if (!Number.isInteger(maxFailed) || maxFailed < 0)
+    throw new QuantgateError(`--max-failed-utterances must be a whole number ≥ 0, got ${maxFailed}`);
   checkSelection(options.maxSamples, options.shard);
   return maxFailed;
 }
@@ -134,7 +157,13 @@ function openSource(spec: DatasetSpec, signal: AbortSignal | undefined): Promise
 }
 
 function summaryOf(source: DatasetSource): DatasetSummary {
-  return { kind: source.kind, name: source.name, ...(source.split ? { split: source.split } : {}), ...(source.revision ? { revision: source.revision } : {}), available: source.size };
+  return {
+    kind: source.kind,
+    name: source.name,
+    ...(source.split ? { split: source.split } : {}),
+    ...(source.revision ? { revision: source.revision } : {}),
+    available: source.size,
+  };
 }
 
 interface UtteranceLoader {
@@ -143,12 +172,19 @@ interface UtteranceLoader {
   maxSeconds: number | undefined;
 }
 
-async function* loadUtterances(source: DatasetSource, records: AsyncIterable<SourceRecord>, loader: UtteranceLoader, maxFailed: number): AsyncGenerator<Utterance | FailedUtterance> {
+async function* loadUtterances(
+  source: DatasetSource,
+  records: AsyncIterable<SourceRecord>,
+  loader: UtteranceLoader,
+  maxFailed: number,
+): AsyncGenerator<Utterance | FailedUtterance> {
   const failed: FailedUtterance[] = [];
   const seen = new Set<string>();
   for await (const record of records) {
     if (seen.has(record.id)) {
-      throw new QuantgateError(`utterance id "${record.id}" occurs twice in ${source.name}; ids must be unique — fix the dataset${source.kind === 'parquet' ? ' or set --id-column' : ''}`);
+      throw new QuantgateError(
+        `utterance id "${record.id}" occurs twice in ${source.name}; ids must be unique — fix the dataset${source.kind === 'parquet' ? ' or set --id-column' : ''}`,
+      );
     }
     seen.add(record.id);
     const item = await loadUtterance(record, loader);
@@ -160,10 +196,15 @@ async function* loadUtterances(source: DatasetSource, records: AsyncIterable<Sou
   }
 }
 
-async function loadUtterance(record: SourceRecord, { decoder, resampler, maxSeconds }: UtteranceLoader): Promise<Utterance | FailedUtterance> {
+async function loadUtterance(
+  record: SourceRecord,
+  { decoder, resampler, maxSeconds }: UtteranceLoader,
+): Promise<Utterance | FailedUtterance> {
   const checkDuration = (frames: number | undefined, rate: number) => {
     if (maxSeconds !== undefined && frames !== undefined && frames / rate > maxSeconds) {
-      throw new QuantgateError(`its audio lasts ${(frames / rate).toFixed(1)} s, over --max-duration ${maxSeconds} s; raise --max-duration or remove the utterance`);
+      throw new QuantgateError(
+        `its audio lasts ${(frames / rate).toFixed(1)} s, over --max-duration ${maxSeconds} s; raise --max-duration or remove the utterance`,
+      );
     }
   };
   try {
@@ -172,7 +213,12 @@ async function loadUtterance(record: SourceRecord, { decoder, resampler, maxSeco
     checkDuration(header.frames, header.sampleRate);
     const decoded = await decoder.decode(audio);
     checkDuration(decoded.samples.length, decoded.sampleRate);
-    return { id: record.id, text, audio: await resampler.resample(decoded.samples, decoded.sampleRate), sampleRate: resampler.targetRate };
+    return {
+      id: record.id,
+      text,
+      audio: await resampler.resample(decoded.samples, decoded.sampleRate),
+      sampleRate: resampler.targetRate,
+    };
   } catch (error) {
     if (error instanceof QuantgateError) return { id: record.id, error: error.message };
     throw error;

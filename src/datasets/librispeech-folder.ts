@@ -14,11 +14,17 @@ export async function openLibriSpeechFolder(dir: string): Promise<DatasetSource>
   try {
     entries = await readdir(dir, { recursive: true });
   } catch (error) {
-    throw new QuantgateError(`cannot list the dataset folder ${dir} (${describeError(error)}); check the path`, { cause: error });
+    throw new QuantgateError(`cannot list the dataset folder ${dir} (${describeError(error)}); check the path`, {
+      cause: error,
+    });
   }
-  const transcripts = entries.filter((entry) => entry.endsWith(TRANSCRIPT_SUFFIX)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const transcripts = entries
+    .filter((entry) => entry.endsWith(TRANSCRIPT_SUFFIX))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (transcripts.length === 0) {
-    throw new QuantgateError(`no *${TRANSCRIPT_SUFFIX} files under ${dir}; point the dataset at a LibriSpeech split folder such as LibriSpeech/test-clean`);
+    throw new QuantgateError(
+      `no *${TRANSCRIPT_SUFFIX} files under ${dir}; point the dataset at a LibriSpeech split folder such as LibriSpeech/test-clean`,
+    );
   }
   const records: SourceRecord[] = [];
   for (const transcript of transcripts) {

@@ -21,9 +21,13 @@ const PARQUET_MAGIC = 0x31524150; // "PAR1", little-endian
 export function checkFooterTail(tail: Uint8Array, fileBytes: number): number {
   if (fileBytes < 12) throw new QuantgateError(`it has ${fileBytes} bytes, too few for a parquet file`);
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  if (view.getUint32(4, true) !== PARQUET_MAGIC) throw new QuantgateError('it does not end with the parquet marker PAR1');
+  if (view.getUint32(4, true) !== PARQUET_MAGIC)
+    throw new QuantgateError('it does not end with the parquet marker PAR1');
   const length = view.getUint32(0, true);
-  if (length > fileBytes - 12) throw new QuantgateError(`its footer declares ${length} bytes of metadata, but the file has only ${fileBytes - 12} bytes before it`);
+  if (length > fileBytes - 12)
+    throw new QuantgateError(
+      `its footer declares ${length} bytes of metadata, but the file has only ${fileBytes - 12} bytes before it`,
+    );
   return length;
 }
 
@@ -31,26 +35,33 @@ export function checkFooterTail(tail: Uint8Array, fileBytes: number): number {
 export function checkFileMetadata(metadata: FileMetaData, fileBytes: number): void {
   checkSchema(metadata.schema);
   const rows = metadata.num_rows;
-  if (typeof rows !== 'bigint' || rows < 0n) throw new QuantgateError(`its footer declares ${describeCount(rows)} rows`);
+  if (typeof rows !== 'bigint' || rows < 0n)
+    throw new QuantgateError(`its footer declares ${describeCount(rows)} rows`);
   if (!Array.isArray(metadata.row_groups)) throw new QuantgateError('its footer lists no row groups');
   let groupRows = 0n;
   const dataEnd = fileBytes - 8 - metadata.metadata_length;
   for (const [index, group] of metadata.row_groups.entries()) {
     const where = `row group ${index}`;
-    if (typeof group.num_rows !== 'bigint' || group.num_rows < 0n) throw new QuantgateError(`${where} declares ${describeCount(group.num_rows)} rows`);
+    if (typeof group.num_rows !== 'bigint' || group.num_rows < 0n)
+      throw new QuantgateError(`${where} declares ${describeCount(group.num_rows)} rows`);
     groupRows += group.num_rows;
     if (!Array.isArray(group.columns)) throw new QuantgateError(`${where} lists no column chunks`);
     for (const [columnIndex, column] of group.columns.entries()) {
       const meta = column.meta_data;
-      if (!meta) throw new QuantgateError(`${where}, column chunk ${columnIndex} has no metadata (an encrypted or external chunk, which this reader does not support)`);
+      if (!meta)
+        throw new QuantgateError(
+          `${where}, column chunk ${columnIndex} has no metadata (an encrypted or external chunk, which this reader does not support)`,
+        );
       checkChunkMetadata(meta, `${where}, column "${(meta.path_in_schema ?? []).join('.')}"`, dataEnd);
     }
   }
-  if (groupRows !== rows) throw new QuantgateError(`its footer declares ${rows} rows, but its row groups hold ${groupRows}`);
+  if (groupRows !== rows)
+    throw new QuantgateError(`its footer declares ${rows} rows, but its row groups hold ${groupRows}`);
 }
 
 function checkChunkMetadata(meta: ColumnMetaData, where: string, dataEnd: number): void {
-  if (!Array.isArray(meta.path_in_schema) || meta.path_in_schema.length === 0) throw new QuantgateError(`${where} names no column`);
+  if (!Array.isArray(meta.path_in_schema) || meta.path_in_schema.length === 0)
+    throw new QuantgateError(`${where} names no column`);
   const counts: [string, unknown][] = [
     ['values', meta.num_values],
     ['compressed bytes', meta.total_compressed_size],
@@ -58,10 +69,14 @@ function checkChunkMetadata(meta: ColumnMetaData, where: string, dataEnd: number
   ];
   if (meta.dictionary_page_offset !== undefined) counts.push(['dictionary page offset', meta.dictionary_page_offset]);
   for (const [name, value] of counts) {
-    if (typeof value !== 'bigint' || value < 0n) throw new QuantgateError(`${where} declares ${describeCount(value)} ${name}`);
+    if (typeof value !== 'bigint' || value < 0n)
+      throw new QuantgateError(`${where} declares ${describeCount(value)} ${name}`);
   }
   const { start, end } = chunkRange(meta);
-  if (start < 4 || end > dataEnd) throw new QuantgateError(`${where} lies at bytes ${start} to ${end}, outside the file's data (bytes 4 to ${dataEnd})`);
+  if (start < 4 || end > dataEnd)
+    throw new QuantgateError(
+      `${where} lies at bytes ${start} to ${end}, outside the file's data (bytes 4 to ${dataEnd})`,
+    );
 }
 
 /**
@@ -81,19 +96,27 @@ function checkSchema(schema: SchemaElement[]): void {
   if (!Array.isArray(schema) || schema.length === 0) throw new QuantgateError('its footer has no schema');
   const remaining: number[] = []; // children still to come, per open ancestor
   for (const [index, element] of schema.entries()) {
-    if (typeof element.name !== 'string' || element.name === '') throw new QuantgateError(`schema element number ${index} has no name`);
+    if (typeof element.name !== 'string' || element.name === '')
+      throw new QuantgateError(`schema element number ${index} has no name`);
     const name = `"${element.name}"`;
     if (index > 0) {
-      if (remaining.length === 0) throw new QuantgateError(`its schema has ${schema.length - index} elements past the end of the tree its root declares`);
+      if (remaining.length === 0)
+        throw new QuantgateError(
+          `its schema has ${schema.length - index} elements past the end of the tree its root declares`,
+        );
       remaining[remaining.length - 1]!--;
     }
     const children = element.num_children;
     if (children !== undefined && children !== 0) {
-      if (!Number.isInteger(children) || children < 0) throw new QuantgateError(`schema element ${name} declares ${describeCount(children)} children`);
+      if (!Number.isInteger(children) || children < 0)
+        throw new QuantgateError(`schema element ${name} declares ${describeCount(children)} children`);
       if (children > schema.length - index - 1) {
-        throw new QuantgateError(`schema element ${name} declares ${children} children, but only ${schema.length - index - 1} elements follow it`);
+        throw new QuantgateError(
+          `schema element ${name} declares ${children} children, but only ${schema.length - index - 1} elements follow it`,
+        );
       }
-      if (remaining.length >= MAX_SCHEMA_DEPTH) throw new QuantgateError(`its schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
+      if (remaining.length >= MAX_SCHEMA_DEPTH)
+        throw new QuantgateError(`its schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
       remaining.push(children);
     } else if (index === 0) {
       throw new QuantgateError('its schema has no columns');
@@ -102,7 +125,8 @@ function checkSchema(schema: SchemaElement[]): void {
     }
     while (remaining.length > 0 && remaining[remaining.length - 1] === 0) remaining.pop();
   }
-  if (remaining.length > 0) throw new QuantgateError(`its schema ends before the ${remaining.at(-1)} more children an element declares`);
+  if (remaining.length > 0)
+    throw new QuantgateError(`its schema ends before the ${remaining.at(-1)} more children an element declares`);
 }
 
 /** What the page checks need to know about one column chunk. */
@@ -134,7 +158,10 @@ const VALUE_ENCODINGS = new Map([
 
 /** Walks every page header of a column chunk's bytes and checks what it declares. */
 export function checkColumnChunk(bytes: Uint8Array, layout: ChunkLayout): void {
-  if (!SUPPORTED_CODECS.has(layout.codec)) throw new QuantgateError(`column "${layout.column}" is compressed with ${layout.codec || 'an unknown codec'}, which this reader does not support`);
+  if (!SUPPORTED_CODECS.has(layout.codec))
+    throw new QuantgateError(
+      `column "${layout.column}" is compressed with ${layout.codec || 'an unknown codec'}, which this reader does not support`,
+    );
   let values = 0;
   let offset = 0;
   for (let page = 0; offset < bytes.length; page++) {
@@ -145,7 +172,10 @@ export function checkColumnChunk(bytes: Uint8Array, layout: ChunkLayout): void {
     const type = int(header, 1, `${where}: its header`, 'page type', 0, 3);
     const uncompressed = int(header, 2, `${where}: its header`, 'uncompressed size', 0, MAX_PAGE_BYTES);
     const compressed = int(header, 3, `${where}: its header`, 'compressed size', 0, MAX_PAGE_BYTES);
-    if (compressed > bytes.length - start) throw new QuantgateError(`${where} declares ${compressed} bytes, but its column chunk ends ${bytes.length - start} bytes after the page header`);
+    if (compressed > bytes.length - start)
+      throw new QuantgateError(
+        `${where} declares ${compressed} bytes, but its column chunk ends ${bytes.length - start} bytes after the page header`,
+      );
     const body = bytes.subarray(start, start + compressed);
     if (type === INDEX_PAGE) throw new QuantgateError(`${where} is an index page, which this reader does not support`);
     if (type === DICTIONARY_PAGE) {
@@ -153,16 +183,27 @@ export function checkColumnChunk(bytes: Uint8Array, layout: ChunkLayout): void {
       // At least a bit per value (booleans); no writer makes a denser dictionary.
       int(dictionary, 1, `${where}: its dictionary page header`, 'value count', 0, uncompressed * 8);
     } else {
-      const pageValues = type === DATA_PAGE ? checkDataPage(header, body, layout, where) : checkDataPageV2(header, body, uncompressed, compressed, layout, where);
+      const pageValues =
+        type === DATA_PAGE
+          ? checkDataPage(header, body, layout, where)
+          : checkDataPageV2(header, body, uncompressed, compressed, layout, where);
       values += pageValues;
-      if (values > layout.values) throw new QuantgateError(`${where} brings the column chunk to ${values} values, more than the ${layout.values} its metadata declares`);
+      if (values > layout.values)
+        throw new QuantgateError(
+          `${where} brings the column chunk to ${values} values, more than the ${layout.values} its metadata declares`,
+        );
     }
     if (layout.codec === 'UNCOMPRESSED' && type !== DATA_PAGE_V2 && uncompressed !== compressed) {
-      throw new QuantgateError(`${where} is stored uncompressed, yet declares ${uncompressed} bytes uncompressed and ${compressed} stored`);
+      throw new QuantgateError(
+        `${where} is stored uncompressed, yet declares ${uncompressed} bytes uncompressed and ${compressed} stored`,
+      );
     }
     offset = start + compressed;
   }
-  if (values !== layout.values) throw new QuantgateError(`column "${layout.column}" has pages holding ${values} values, but its metadata declares ${layout.values}`);
+  if (values !== layout.values)
+    throw new QuantgateError(
+      `column "${layout.column}" has pages holding ${values} values, but its metadata declares ${layout.values}`,
+    );
 }
 
 function checkDataPage(header: ThriftStruct, body: Uint8Array, layout: ChunkLayout, where: string): number {
@@ -180,7 +221,10 @@ function checkDataPage(header: ThriftStruct, body: Uint8Array, layout: ChunkLayo
       if (max === 0) continue;
       if (body.length - at < 4) throw new QuantgateError(`${where} ends before its ${kind}`);
       const length = new DataView(body.buffer, body.byteOffset + at, 4).getUint32(0, true);
-      if (length > body.length - at - 4) throw new QuantgateError(`${where} declares ${length} bytes of ${kind}, but only ${body.length - at - 4} follow`);
+      if (length > body.length - at - 4)
+        throw new QuantgateError(
+          `${where} declares ${length} bytes of ${kind}, but only ${body.length - at - 4} follow`,
+        );
       checkLevels(body.subarray(at + 4, at + 4 + length), max, values, `${where}: its ${kind}`);
       at += 4 + length;
     }
@@ -188,7 +232,14 @@ function checkDataPage(header: ThriftStruct, body: Uint8Array, layout: ChunkLayo
   return values;
 }
 
-function checkDataPageV2(header: ThriftStruct, body: Uint8Array, uncompressed: number, compressed: number, layout: ChunkLayout, where: string): number {
+function checkDataPageV2(
+  header: ThriftStruct,
+  body: Uint8Array,
+  uncompressed: number,
+  compressed: number,
+  layout: ChunkLayout,
+  where: string,
+): number {
   const page = struct(header, 8, where, 'data page v2 header');
   const context = `${where}: its data page v2 header`;
   const values = int(page, 1, context, 'value count', 0, layout.values);
@@ -198,17 +249,32 @@ function checkDataPageV2(header: ThriftStruct, body: Uint8Array, uncompressed: n
   const definitionBytes = int(page, 5, context, 'definition levels byte length', 0, compressed);
   const repetitionBytes = int(page, 6, context, 'repetition levels byte length', 0, compressed - definitionBytes);
   if (definitionBytes + repetitionBytes > uncompressed) {
-    throw new QuantgateError(`${context} puts ${definitionBytes + repetitionBytes} bytes of levels in a page of ${uncompressed} bytes`);
+    throw new QuantgateError(
+      `${context} puts ${definitionBytes + repetitionBytes} bytes of levels in a page of ${uncompressed} bytes`,
+    );
   }
   // v2 levels come first, uncompressed and without a length prefix: repetition, then definition.
-  if (layout.maxRepetitionLevel > 0) checkLevels(body.subarray(0, repetitionBytes), layout.maxRepetitionLevel, values, `${where}: its repetition levels`);
-  if (layout.maxDefinitionLevel > 0) checkLevels(body.subarray(repetitionBytes, repetitionBytes + definitionBytes), layout.maxDefinitionLevel, values, `${where}: its definition levels`);
+  if (layout.maxRepetitionLevel > 0)
+    checkLevels(
+      body.subarray(0, repetitionBytes),
+      layout.maxRepetitionLevel,
+      values,
+      `${where}: its repetition levels`,
+    );
+  if (layout.maxDefinitionLevel > 0)
+    checkLevels(
+      body.subarray(repetitionBytes, repetitionBytes + definitionBytes),
+      layout.maxDefinitionLevel,
+      values,
+      `${where}: its definition levels`,
+    );
   return values;
 }
 
 function valueEncoding(page: ThriftStruct, field: number, context: string): void {
   const encoding = int(page, field, context, 'encoding', 0, Number.MAX_SAFE_INTEGER);
-  if (!VALUE_ENCODINGS.has(encoding)) throw new QuantgateError(`${context} names encoding ${encoding}, which this reader does not support`);
+  if (!VALUE_ENCODINGS.has(encoding))
+    throw new QuantgateError(`${context} names encoding ${encoding}, which this reader does not support`);
 }
 
 /**
@@ -221,19 +287,23 @@ export function checkLevels(stream: Uint8Array, maxLevel: number, values: number
   const reader = new CompactReader(stream, 0, stream.length, what);
   let seen = 0;
   while (seen < values) {
-    if (reader.offset >= stream.length) throw new QuantgateError(`${what} end after ${seen} of the page's ${values} values`);
+    if (reader.offset >= stream.length)
+      throw new QuantgateError(`${what} end after ${seen} of the page's ${values} values`);
     const header = reader.varint();
     const count = Math.floor(header / 2);
     if (header % 2 === 1) {
       // A bit-packed run: groups of 8 values, `bitWidth` bytes per group; its last group may pad.
-      if (count * bitWidth > stream.length - reader.offset) throw new QuantgateError(`${what} have a bit-packed run of ${count * 8} values that ends past the page`);
+      if (count * bitWidth > stream.length - reader.offset)
+        throw new QuantgateError(`${what} have a bit-packed run of ${count * 8} values that ends past the page`);
       reader.offset += count * bitWidth;
       seen += count * 8;
     } else {
-      if (count > values - seen) throw new QuantgateError(`${what} repeat a value ${count} times, past the page's ${values} values`);
+      if (count > values - seen)
+        throw new QuantgateError(`${what} repeat a value ${count} times, past the page's ${values} values`);
       let level = 0;
       for (let i = 0; i < valueBytes; i++) level += reader.byte() * 2 ** (8 * i);
-      if (level > maxLevel) throw new QuantgateError(`${what} hold level ${level}, above the column's maximum ${maxLevel}`);
+      if (level > maxLevel)
+        throw new QuantgateError(`${what} hold level ${level}, above the column's maximum ${maxLevel}`);
       seen += count;
     }
   }
@@ -251,7 +321,8 @@ function struct(parent: ThriftStruct, field: number, where: string, name: string
 function int(parent: ThriftStruct, field: number, context: string, name: string, min: number, max: number): number {
   const value = parent.get(field);
   if (typeof value !== 'number') throw new QuantgateError(`${context} has no ${name}`);
-  if (value < min || value > max) throw new QuantgateError(`${context} declares ${name} ${value}, outside ${min} to ${max}`);
+  if (value < min || value > max)
+    throw new QuantgateError(`${context} declares ${name} ${value}, outside ${min} to ${max}`);
   return value;
 }
 
@@ -276,7 +347,8 @@ class CompactReader {
   ) {}
 
   byte(): number {
-    if (this.offset >= this.end) throw new QuantgateError(`${this.what} end${this.what.endsWith('s') ? '' : 's'} unexpectedly`);
+    if (this.offset >= this.end)
+      throw new QuantgateError(`${this.what} end${this.what.endsWith('s') ? '' : 's'} unexpectedly`);
     return this.bytes[this.offset++]!;
   }
 
@@ -344,13 +416,16 @@ class CompactReader {
         const types = this.byte();
         this.fits(size * 2);
         const items: ThriftValue[] = [];
-        for (let i = 0; i < size; i++) items.push(this.value(types >> 4, depth + 1), this.value(types & 0x0f, depth + 1));
+        for (let i = 0; i < size; i++)
+          items.push(this.value(types >> 4, depth + 1), this.value(types & 0x0f, depth + 1));
         return items;
       }
       case 12:
         return this.struct(depth + 1);
       default:
-        throw new QuantgateError(`${this.what} hold${this.what.endsWith('s') ? '' : 's'} a field of unknown type ${type}`);
+        throw new QuantgateError(
+          `${this.what} hold${this.what.endsWith('s') ? '' : 's'} a field of unknown type ${type}`,
+        );
     }
   }
 
@@ -361,6 +436,9 @@ class CompactReader {
 
   /** Every element takes at least a byte, so a count beyond the bytes left is malformed. */
   private fits(count: number): void {
-    if (count > this.end - this.offset) throw new QuantgateError(`${this.what} declare${this.what.endsWith('s') ? '' : 's'} ${count} bytes or items, past its end`);
+    if (count > this.end - this.offset)
+      throw new QuantgateError(
+        `${this.what} declare${this.what.endsWith('s') ? '' : 's'} ${count} bytes or items, past its end`,
+      );
   }
 }

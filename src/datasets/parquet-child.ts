@@ -80,9 +80,16 @@ function summarize(metadata: FileMetaData): OpenResult {
     binary: isBinary(column),
     integer: column.children.length === 0 && ['INT32', 'INT64'].includes(column.element.type ?? ''),
     audioStruct: column.children.some((child) => child.element.name === 'bytes' && isBinary(child)),
-    description: column.children.length > 0 ? `a struct of ${column.children.map((child) => child.element.name).join(', ')}` : (column.element.converted_type ?? column.element.type ?? 'untyped'),
+    description:
+      column.children.length > 0
+        ? `a struct of ${column.children.map((child) => child.element.name).join(', ')}`
+        : (column.element.converted_type ?? column.element.type ?? 'untyped'),
   }));
-  return { rows: Number(metadata.num_rows), groupRows: metadata.row_groups.map((group) => Number(group.num_rows)), columns };
+  return {
+    rows: Number(metadata.num_rows),
+    groupRows: metadata.row_groups.map((group) => Number(group.num_rows)),
+    columns,
+  };
 }
 
 async function readRows(params: ReadParams, context: ChildContext): Promise<Record<string, unknown>[]> {
@@ -98,7 +105,9 @@ async function readRows(params: ReadParams, context: ChildContext): Promise<Reco
     const levels = levelsOf(tree, meta.path_in_schema);
     // Without repetition, a column holds one value (or null) per row.
     if (levels.maxRepetitionLevel === 0 && meta.num_values !== group.num_rows) {
-      throw new QuantgateError(`column "${column}" holds ${meta.num_values} values, but its row group declares ${group.num_rows} rows`);
+      throw new QuantgateError(
+        `column "${column}" holds ${meta.num_values} values, but its row group declares ${group.num_rows} rows`,
+      );
     }
     const { start, end } = chunkRange(meta);
     const bytes = new Uint8Array(await file.slice(start, end));
@@ -108,7 +117,15 @@ async function readRows(params: ReadParams, context: ChildContext): Promise<Reco
   }
   try {
     // utf8: false keeps the audio bytes binary; string-annotated columns still decode as text.
-    return await parquetReadObjects({ file, metadata, columns: params.columns, rowStart: params.rowStart, rowEnd: params.rowEnd, utf8: false, onPage: () => context.progress() });
+    return await parquetReadObjects({
+      file,
+      metadata,
+      columns: params.columns,
+      rowStart: params.rowStart,
+      rowEnd: params.rowEnd,
+      utf8: false,
+      onPage: () => context.progress(),
+    });
   } catch (error) {
     throw new Error('the parquet decoder rejected its data', { cause: error });
   }
@@ -126,7 +143,8 @@ function levelsOf(tree: SchemaTree, path: string[]): { maxRepetitionLevel: numbe
     if (child.element.repetition_type !== 'REQUIRED') maxDefinitionLevel++;
     node = child;
   }
-  if (node.children.length > 0) throw new QuantgateError(`a column chunk names column "${path.join('.')}", which is a group, not a leaf`);
+  if (node.children.length > 0)
+    throw new QuantgateError(`a column chunk names column "${path.join('.')}", which is a group, not a leaf`);
   return { maxRepetitionLevel, maxDefinitionLevel };
 }
 

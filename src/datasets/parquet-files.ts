@@ -19,18 +19,31 @@ export interface SplitQuery {
 /** The repository files (paths relative to the repo root) that hold the split, sorted by name. */
 export function selectParquetFiles(repoFiles: readonly string[], { config, split }: SplitQuery): string[] {
   const parquet = repoFiles.filter((file) => file.toLowerCase().endsWith('.parquet')).sort(byCodePoint);
-  if (parquet.length === 0) throw new QuantgateError(`the dataset repository has no parquet files; choose a dataset published as parquet, or a revision such as refs/convert/parquet`);
+  if (parquet.length === 0)
+    throw new QuantgateError(
+      `the dataset repository has no parquet files; choose a dataset published as parquet, or a revision such as refs/convert/parquet`,
+    );
 
-  const inConfig = config === undefined ? parquet : parquet.filter((file) => file.startsWith(`${config}/`) || (config === 'default' && file.startsWith('data/')));
-  const matched = [splitFolder, partialSplitFolder, splitFileName, splitWord].map((rule) => inConfig.filter((file) => rule(file, split))).find((files) => files.length > 0);
+  const inConfig =
+    config === undefined
+      ? parquet
+      : parquet.filter((file) => file.startsWith(`${config}/`) || (config === 'default' && file.startsWith('data/')));
+  const matched = [splitFolder, partialSplitFolder, splitFileName, splitWord]
+    .map((rule) => inConfig.filter((file) => rule(file, split)))
+    .find((files) => files.length > 0);
   if (!matched) {
     const where = config === undefined ? '' : ` of config "${config}"`;
-    throw new QuantgateError(`no parquet files for split "${split}"${where} among ${describeFolders(parquet)}; set --dataset-config and --dataset-split to one of those`);
+    throw new QuantgateError(
+      `no parquet files for split "${split}"${where} among ${describeFolders(parquet)}; set --dataset-config and --dataset-split to one of those`,
+    );
   }
   if (config === undefined) {
     const tops = new Set(matched.map((file) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '')));
     const configs = [...tops].filter((top) => top !== '' && top !== 'data' && top !== split);
-    if (configs.length > 1) throw new QuantgateError(`split "${split}" exists in configs ${configs.join(', ')}; set --dataset-config to one of them`);
+    if (configs.length > 1)
+      throw new QuantgateError(
+        `split "${split}" exists in configs ${configs.join(', ')}; set --dataset-config to one of them`,
+      );
   }
   return matched;
 }
@@ -49,7 +62,10 @@ function partialSplitFolder(file: string, split: string): boolean {
 
 function splitFileName(file: string, split: string): boolean {
   const name = segments(file).at(-1)!;
-  return name === `${split}.parquet` || new RegExp(`^${escapeRegExp(split)}-\\d{5}-of-\\d{5}(-[0-9a-f]+)?\\.parquet$`).test(name);
+  return (
+    name === `${split}.parquet` ||
+    new RegExp(`^${escapeRegExp(split)}-\\d{5}-of-\\d{5}(-[0-9a-f]+)?\\.parquet$`).test(name)
+  );
 }
 
 /** The Hub's fallback: the split name delimited by non-letters anywhere in the path. */
@@ -58,7 +74,9 @@ function splitWord(file: string, split: string): boolean {
 }
 
 function describeFolders(files: string[]): string {
-  const folders = [...new Set(files.map((file) => (file.includes('/') ? `${file.slice(0, file.lastIndexOf('/'))}/` : file)))];
+  const folders = [
+    ...new Set(files.map((file) => (file.includes('/') ? `${file.slice(0, file.lastIndexOf('/'))}/` : file))),
+  ];
   const shown = folders.slice(0, 8).join(', ');
   return folders.length > 8 ? `${shown} and ${folders.length - 8} more` : shown;
 }

@@ -55,12 +55,17 @@ const READER_HEAP_MB = 512;
 /** A footer or row group whose decoding reports no progress (a page) for this long is stopped. */
 const READER_STALL_MS = 30_000;
 const CORRUPT = 'the file is corrupt — download it again';
-const LACKING = 'the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression';
+const LACKING =
+  'the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression';
 
 export async function openParquetSource(options: ParquetSourceOptions): Promise<DatasetSource> {
-  if (options.files.length === 0) throw new QuantgateError('no parquet files given for the dataset; pass at least one parquet path or URL');
+  if (options.files.length === 0)
+    throw new QuantgateError('no parquet files given for the dataset; pass at least one parquet path or URL');
   const locations = [...options.files].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const reader = new IsolatedProcess({ entry: new URL('./parquet-child.js', import.meta.url), heapMb: READER_HEAP_MB, stallMs: READER_STALL_MS }, options.signal);
+  const reader = new IsolatedProcess(
+    { entry: new URL('./parquet-child.js', import.meta.url), heapMb: READER_HEAP_MB, stallMs: READER_STALL_MS },
+    options.signal,
+  );
   const handles: RandomAccessFile[] = [];
   const close = async () => {
     await Promise.all([reader.close(), ...handles.map((file) => file.close())]);
@@ -71,14 +76,29 @@ export async function openParquetSource(options: ParquetSourceOptions): Promise<
     for (const location of locations) {
       const file = await openRandomAccess(location, options.http);
       const index = handles.push(file) - 1;
-      const summary = await ask<OpenResult>(reader, handles, 'open', { file: index, byteLength: file.byteLength } satisfies OpenParams, (cause) => `${location} is not a readable parquet file (${cause}); download it again`);
-      opened.push({ file, index, groupRows: summary.groupRows, columns: summary.columns, firstRow, rows: summary.rows });
+      const summary = await ask<OpenResult>(
+        reader,
+        handles,
+        'open',
+        { file: index, byteLength: file.byteLength } satisfies OpenParams,
+        (cause) => `${location} is not a readable parquet file (${cause}); download it again`,
+      );
+      opened.push({
+        file,
+        index,
+        groupRows: summary.groupRows,
+        columns: summary.columns,
+        firstRow,
+        rows: summary.rows,
+      });
       firstRow += summary.rows;
     }
     const columns = resolveColumns(opened, options.columns ?? {});
     return {
       kind: 'parquet',
-      name: options.name ?? (locations.length === 1 ? locations[0] : `${locations[0]} and ${locations.length - 1} more files`),
+      name:
+        options.name ??
+        (locations.length === 1 ? locations[0] : `${locations[0]} and ${locations.length - 1} more files`),
       split: options.split,
       revision: options.revision,
       size: firstRow,
@@ -95,21 +115,44 @@ export async function openParquetSource(options: ParquetSourceOptions): Promise<
 function resolveColumns(files: OpenedFile[], wanted: Partial<ParquetColumns>): ParquetColumns {
   const audio = wanted.audio ?? DEFAULT_COLUMNS.audio;
   const text = wanted.text ?? DEFAULT_COLUMNS.text;
-  const id = wanted.id ?? (files[0].columns.some((column) => column.name === DEFAULT_COLUMNS.id) ? DEFAULT_COLUMNS.id : undefined);
+  const id =
+    wanted.id ??
+    (files[0].columns.some((column) => column.name === DEFAULT_COLUMNS.id) ? DEFAULT_COLUMNS.id : undefined);
   for (const { file, columns } of files) {
-    const require = (name: string, option: string, role: string, fits: (column: ColumnSummary) => boolean, shape: string) => {
+    const require = (
+      name: string,
+      option: string,
+      role: string,
+      fits: (column: ColumnSummary) => boolean,
+      shape: string,
+    ) => {
       const column = columns.find((candidate) => candidate.name === name);
-      if (!column) throw new QuantgateError(`${file.location}: no column "${name}" (columns: ${columns.map((candidate) => candidate.name).join(', ')}); set ${option} to the column holding the ${role}`);
-      if (!fits(column)) throw new QuantgateError(`${file.location}: column "${name}" is ${column.description}, not ${shape}; set ${option} to the column holding the ${role}`);
+      if (!column)
+        throw new QuantgateError(
+          `${file.location}: no column "${name}" (columns: ${columns.map((candidate) => candidate.name).join(', ')}); set ${option} to the column holding the ${role}`,
+        );
+      if (!fits(column))
+        throw new QuantgateError(
+          `${file.location}: column "${name}" is ${column.description}, not ${shape}; set ${option} to the column holding the ${role}`,
+        );
     };
-    require(audio, '--audio-column', 'audio', (column) => column.binary || column.audioStruct, 'audio (a struct with a binary "bytes" field, or binary)');
+    require(audio, '--audio-column', 'audio', (column) =>
+      column.binary || column.audioStruct, 'audio (a struct with a binary "bytes" field, or binary)');
     require(text, '--text-column', 'transcripts', (column) => column.binary, 'text');
-    if (id !== undefined) require(id, '--id-column', 'utterance ids', (column) => column.binary || column.integer, 'a string or integer');
+    if (id !== undefined)
+      require(id, '--id-column', 'utterance ids', (column) => column.binary || column.integer, 'a string or integer');
   }
   return { audio, text, id };
 }
 
-async function* readRecords(reader: IsolatedProcess, handles: RandomAccessFile[], files: OpenedFile[], columns: ParquetColumns, start: number, end: number): AsyncGenerator<SourceRecord> {
+async function* readRecords(
+  reader: IsolatedProcess,
+  handles: RandomAccessFile[],
+  files: OpenedFile[],
+  columns: ParquetColumns,
+  start: number,
+  end: number,
+): AsyncGenerator<SourceRecord> {
   const names = [columns.audio, columns.text, ...(columns.id ? [columns.id] : [])];
   for (const { file, index, groupRows, firstRow, rows } of files) {
     if (firstRow + rows <= start || firstRow >= end) continue;
@@ -119,8 +162,21 @@ async function* readRecords(reader: IsolatedProcess, handles: RandomAccessFile[]
       const from = Math.max(groupStart, start - firstRow);
       const to = Math.min(groupEnd, end - firstRow);
       if (from < to) {
-        const params: ReadParams = { file: index, byteLength: file.byteLength, rowGroup, rowStart: from, rowEnd: to, columns: names };
-        const values = await ask<Record<string, unknown>[]>(reader, handles, 'read', params, (cause, lacking) => `${file.location}, row group ${rowGroup}: ${cause}; ${lacking ? LACKING : CORRUPT}`);
+        const params: ReadParams = {
+          file: index,
+          byteLength: file.byteLength,
+          rowGroup,
+          rowStart: from,
+          rowEnd: to,
+          columns: names,
+        };
+        const values = await ask<Record<string, unknown>[]>(
+          reader,
+          handles,
+          'read',
+          params,
+          (cause, lacking) => `${file.location}, row group ${rowGroup}: ${cause}; ${lacking ? LACKING : CORRUPT}`,
+        );
         for (const [offset, row] of values.entries()) yield toRecord(row, columns, firstRow + from + offset);
       }
       groupStart = groupEnd;
@@ -135,7 +191,13 @@ async function* readRecords(reader: IsolatedProcess, handles: RandomAccessFile[]
  * reader lacks rather than corruption. A library's own text goes only to debug output
  * (QUANTGATE_DEBUG=1). Errors reading the file (network, truncation) and an abort pass through.
  */
-async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], method: 'open' | 'read', params: OpenParams | ReadParams, explain: (cause: string, lacking: boolean) => string): Promise<T> {
+async function ask<T>(
+  reader: IsolatedProcess,
+  handles: RandomAccessFile[],
+  method: 'open' | 'read',
+  params: OpenParams | ReadParams,
+  explain: (cause: string, lacking: boolean) => string,
+): Promise<T> {
   try {
     return await reader.request<T>(method, params, async (_call, args) => {
       const { file, start, end } = args as { file: number; start: number; end: number };
@@ -144,7 +206,10 @@ async function ask<T>(reader: IsolatedProcess, handles: RandomAccessFile[], meth
   } catch (error) {
     if (error instanceof ChildFailure) {
       debug(error.library);
-      return fail(explain(error.verdict ?? 'the parquet reader failed on its data', error.library !== undefined), error);
+      return fail(
+        explain(error.verdict ?? 'the parquet reader failed on its data', error.library !== undefined),
+        error,
+      );
     }
     if (error instanceof ChildFault) {
       debug(error.detail);
@@ -175,7 +240,10 @@ function toRecord(row: Record<string, unknown>, columns: ParquetColumns, index: 
     id,
     load: async () => {
       const text = asText(row[columns.text]);
-      if (text === undefined) throw new QuantgateError(`row ${index} has no transcript in column "${columns.text}"; fix the dataset or remove the row`);
+      if (text === undefined)
+        throw new QuantgateError(
+          `row ${index} has no transcript in column "${columns.text}"; fix the dataset or remove the row`,
+        );
       return { text, audio: audioBytes(row[columns.audio], columns.audio, index) };
     },
   };
@@ -183,9 +251,15 @@ function toRecord(row: Record<string, unknown>, columns: ParquetColumns, index: 
 
 function audioBytes(value: unknown, column: string, index: number): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  if (typeof value === 'object' && value !== null && 'bytes' in value && value.bytes instanceof Uint8Array) return value.bytes;
-  const path = typeof value === 'object' && value !== null && 'path' in value && typeof value.path === 'string' ? ` (only a path, ${value.path})` : '';
-  throw new QuantgateError(`row ${index} has no audio bytes in column "${column}"${path}; use a dataset revision that embeds the audio, such as refs/convert/parquet`);
+  if (typeof value === 'object' && value !== null && 'bytes' in value && value.bytes instanceof Uint8Array)
+    return value.bytes;
+  const path =
+    typeof value === 'object' && value !== null && 'path' in value && typeof value.path === 'string'
+      ? ` (only a path, ${value.path})`
+      : '';
+  throw new QuantgateError(
+    `row ${index} has no audio bytes in column "${column}"${path}; use a dataset revision that embeds the audio, such as refs/convert/parquet`,
+  );
 }
 
 function asText(value: unknown): string | undefined {

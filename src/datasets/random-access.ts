@@ -8,7 +8,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { AsyncBuffer } from 'hyparquet';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { watchedFetch, type WatchedResponse } from '../net/fetch.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../net/retry.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  RetriesExhaustedError,
+  TransientError,
+  retrying,
+  type RetryPolicy,
+} from '../net/retry.js';
 
 export interface RandomAccessFile extends AsyncBuffer {
   /** The path or URL, for messages. */
@@ -52,9 +58,12 @@ async function openLocal(path: string): Promise<RandomAccessFile> {
     async slice(start, end = size) {
       const buffer = new ArrayBuffer(Math.max(0, end - start));
       const bytes = new Uint8Array(buffer);
-      for (let filled = 0; filled < bytes.length; ) {
+      for (let filled = 0; filled < bytes.length;) {
         const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
-        if (bytesRead === 0) throw new QuantgateError(`${path} ended at byte ${start + filled} while reading up to ${end}; the file changed or is truncated — download it again`);
+        if (bytesRead === 0)
+          throw new QuantgateError(
+            `${path} ended at byte ${start + filled} while reading up to ${end}; the file changed or is truncated — download it again`,
+          );
         filled += bytesRead;
       }
       return buffer;
@@ -75,7 +84,10 @@ async function openUrl(url: string, options: HttpOptions): Promise<RandomAccessF
   });
   assertOk(url, head);
   const size = totalSize(head);
-  if (size === undefined) throw new QuantgateError(`${url}: the server did not report the file size; download the file and pass its local path`);
+  if (size === undefined)
+    throw new QuantgateError(
+      `${url}: the server did not report the file size; download the file and pass its local path`,
+    );
   const etag = head.headers.get('etag');
 
   return {
@@ -88,15 +100,20 @@ async function openUrl(url: string, options: HttpOptions): Promise<RandomAccessF
         if (response.status !== 206) await response.cancel();
         assertOk(url, response);
         if (response.status !== 206) {
-          throw new QuantgateError(`${url}: the server ignores HTTP Range requests, so the file cannot be streamed; download it and pass the local path`);
+          throw new QuantgateError(
+            `${url}: the server ignores HTTP Range requests, so the file cannot be streamed; download it and pass the local path`,
+          );
         }
         const changedEtag = response.headers.get('etag');
         if (etag && changedEtag && strongPart(changedEtag) !== strongPart(etag)) {
           await response.cancel();
-          throw new QuantgateError(`${url} changed on the server while being read (ETag ${etag} became ${changedEtag}); pin the dataset revision and run again`);
+          throw new QuantgateError(
+            `${url} changed on the server while being read (ETag ${etag} became ${changedEtag}); pin the dataset revision and run again`,
+          );
         }
         const body = await response.bytes();
-        if (body.byteLength !== end - start) throw new TransientError(`received ${body.byteLength} of the ${end - start} bytes asked for`);
+        if (body.byteLength !== end - start)
+          throw new TransientError(`received ${body.byteLength} of the ${end - start} bytes asked for`);
         return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
       });
     },
@@ -114,18 +131,35 @@ type Send = (init: { method?: string; headers?: Record<string, string> }) => Pro
 async function withRetries<T>(url: string, options: HttpOptions, attempt: (send: Send) => Promise<T>): Promise<T> {
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const { env, signal } = options;
-  const send: Send = (init) => watchedFetch(url, { ...init, headers: { ...options.headers, ...init.headers } }, { stallTimeoutMs: policy.stallTimeoutMs, ...(env && { env }), ...(signal && { signal }) });
+  const send: Send = (init) =>
+    watchedFetch(
+      url,
+      { ...init, headers: { ...options.headers, ...init.headers } },
+      { stallTimeoutMs: policy.stallTimeoutMs, ...(env && { env }), ...(signal && { signal }) },
+    );
   try {
-    return await retrying(policy, () => attempt(send), { what: `reading ${url}`, log: options.log ?? (() => undefined), ...(signal && { signal }) });
+    return await retrying(policy, () => attempt(send), {
+      what: `reading ${url}`,
+      log: options.log ?? (() => undefined),
+      ...(signal && { signal }),
+    });
   } catch (error) {
     if (!(error instanceof RetriesExhaustedError)) throw error;
-    throw new QuantgateError(`${url}: ${error.lastCause} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}; check the network or the server, then run again`, { cause: error });
+    throw new QuantgateError(
+      `${url}: ${error.lastCause} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}; check the network or the server, then run again`,
+      { cause: error },
+    );
   }
 }
 
 function assertOk(url: string, response: WatchedResponse): void {
   if (response.status >= 200 && response.status <= 299) return;
-  const hint = response.status === 401 || response.status === 403 ? 'check the access token for this dataset' : response.status === 404 ? 'check the URL, the dataset name and its revision' : 'check the URL';
+  const hint =
+    response.status === 401 || response.status === 403
+      ? 'check the access token for this dataset'
+      : response.status === 404
+        ? 'check the URL, the dataset name and its revision'
+        : 'check the URL';
   throw new QuantgateError(`${url}: HTTP ${response.status} ${response.statusText}`.trim() + `; ${hint}`);
 }
 

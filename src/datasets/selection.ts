@@ -25,13 +25,27 @@ export function selectUtterances(available: number, maxSamples = DEFAULT_MAX_SAM
   checkSelection(maxSamples, shard);
   const total = maxSamples === 0 ? available : Math.min(maxSamples, available);
   if (!shard) return { start: 0, end: total, selectedBeforeShard: total };
-  return { start: Math.floor((shard.index * total) / shard.count), end: Math.floor(((shard.index + 1) * total) / shard.count), selectedBeforeShard: total };
+  return {
+    start: Math.floor((shard.index * total) / shard.count),
+    end: Math.floor(((shard.index + 1) * total) / shard.count),
+    selectedBeforeShard: total,
+  };
 }
 
 /** Throws the error `selectUtterances` would for these options, before any dataset is opened. */
 export function checkSelection(maxSamples = DEFAULT_MAX_SAMPLES, shard?: Shard): void {
-  if (!Number.isInteger(maxSamples) || maxSamples < 0) throw new QuantgateError(`--max-samples must be a whole number ≥ 0 (0 for all), got ${maxSamples}`);
-  if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+  if (!Number.isInteger(maxSamples) || maxSamples < 0)
+    throw new QuantgateError(`--max-samples must be a whole number ≥ 0 (0 for all), got ${maxSamples}`);
+  if (
+    shard &&
+    !(
+      Number.isInteger(shard.count) &&
+      shard.count >= 1 &&
+      Number.isInteger(shard.index) &&
+      shard.index >= 0 &&
+      shard.index < shard.count
+    )
+  ) {
     throw new QuantgateError(`--shard ${formatShard(shard)} is not a shard: use I/N with 1 ≤ I ≤ N, e.g. 1/4`);
   }
 }
@@ -49,7 +63,9 @@ export function parseShard(text: string, label = '--shard'): Shard {
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   const shard = match ? { index: Number(match[1]) - 1, count: Number(match[2]) } : undefined;
   if (!shard || shard.count < 1 || shard.index < 0 || shard.index >= shard.count) {
-    throw new QuantgateError(`${label} must be I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four matrix jobs), got "${text}"`);
+    throw new QuantgateError(
+      `${label} must be I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four matrix jobs), got "${text}"`,
+    );
   }
   return shard;
 }

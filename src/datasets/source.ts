@@ -33,14 +33,20 @@ export function audioFileRecord(id: string, text: string, audioPath: string): So
       try {
         return { text, audio: new Uint8Array(await readFile(audioPath)) };
       } catch (error) {
-        throw new QuantgateError(`cannot read its audio file ${audioPath} (${describeError(error)}); restore the file or remove the utterance`, { cause: error });
+        throw new QuantgateError(
+          `cannot read its audio file ${audioPath} (${describeError(error)}); restore the file or remove the utterance`,
+          { cause: error },
+        );
       }
     },
   };
 }
 
 /** A source whose records are all listed up front (folders and manifests). */
-export function listedSource(fields: Pick<DatasetSource, 'kind' | 'name' | 'split'>, records: SourceRecord[]): DatasetSource {
+export function listedSource(
+  fields: Pick<DatasetSource, 'kind' | 'name' | 'split'>,
+  records: SourceRecord[],
+): DatasetSource {
   return {
     ...fields,
     size: records.length,

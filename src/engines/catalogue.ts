@@ -16,10 +16,15 @@ export const ENGINE_CATALOGUE = [
   { name: 'command', needs: '--reference-command and --candidate-command', onnxruntime: false },
   {
     name: 'kyutai-stt',
-    needs: 'a Kyutai STT checkpoint: config.json, the LM safetensors, the Mimi safetensors and the SentencePiece .model',
+    needs:
+      'a Kyutai STT checkpoint: config.json, the LM safetensors, the Mimi safetensors and the SentencePiece .model',
     onnxruntime: true,
   },
-  { name: 'onnx-ctc', needs: 'model.onnx and vocab.json in the model folder (a Hugging Face wav2vec2/HuBERT CTC export)', onnxruntime: true },
+  {
+    name: 'onnx-ctc',
+    needs: 'model.onnx and vocab.json in the model folder (a Hugging Face wav2vec2/HuBERT CTC export)',
+    onnxruntime: true,
+  },
 ] as const satisfies readonly CatalogueEntry[];
 
 export type BuiltEngineName = (typeof ENGINE_CATALOGUE)[number]['name'];
@@ -37,7 +42,9 @@ export type CandidateMode = (typeof CANDIDATE_MODES)[number];
 
 /** What the catalogue says an engine needs; an engine it does not list gets a pointer to the docs. */
 export function engineNeeds(name: string): string {
-  return ENGINE_CATALOGUE.find((engine) => engine.name === name)?.needs ?? 'a model it recognizes (see docs/ENGINES.md)';
+  return (
+    ENGINE_CATALOGUE.find((engine) => engine.name === name)?.needs ?? 'a model it recognizes (see docs/ENGINES.md)'
+  );
 }
 
 /** Whether the named engine runs on onnxruntime; an engine the catalogue does not list is assumed to. */

@@ -54,11 +54,16 @@ export interface ResolveDeviceOptions {
 export async function resolveDevice(choice: DeviceChoice, options: ResolveDeviceOptions): Promise<Device> {
   if (choice === 'cpu') return 'cpu';
   const progress = options.progress ?? silentProgress;
-  const probes = options.probes ?? systemDeviceProbes({ env: options.env, progress, ...(options.location && { location: options.location }) });
+  const probes =
+    options.probes ??
+    systemDeviceProbes({ env: options.env, progress, ...(options.location && { location: options.location }) });
   const gpu = await probes.findNvidiaGpu();
   if (gpu === undefined) {
     const reason = `no NVIDIA GPU is visible (${NVIDIA_LIST_COMMAND.join(' ')} lists none, and there is no ${NVIDIA_VERSION_FILE})`;
-    if (choice === 'cuda') throw new QuantgateError(`--device cuda: ${reason}; run on a machine with an NVIDIA GPU and its driver, or use --device auto or cpu`);
+    if (choice === 'cuda')
+      throw new QuantgateError(
+        `--device cuda: ${reason}; run on a machine with an NVIDIA GPU and its driver, or use --device auto or cpu`,
+      );
     progress.info(`device: CPU, since ${reason}`);
     return 'cpu';
   }
@@ -77,14 +82,24 @@ export async function resolveDevice(choice: DeviceChoice, options: ResolveDevice
 }
 
 /** The probes of this machine; the CUDA libraries come from $QUANTGATE_NUGET_URL (nuget.org by default). */
-function systemDeviceProbes(options: { env: NodeJS.ProcessEnv; progress: Progress; location?: OnnxruntimeLocation }): DeviceProbes {
+function systemDeviceProbes(options: {
+  env: NodeJS.ProcessEnv;
+  progress: Progress;
+  location?: OnnxruntimeLocation;
+}): DeviceProbes {
   return {
     findNvidiaGpu: () => findNvidiaGpu(),
     async prepareCuda() {
       if (process.platform !== 'linux' || process.arch !== 'x64') {
-        throw new QuantgateError(`onnxruntime-node has a CUDA provider only for linux x64, not ${process.platform} ${process.arch}; use --device cpu`);
+        throw new QuantgateError(
+          `onnxruntime-node has a CUDA provider only for linux x64, not ${process.platform} ${process.arch}; use --device cpu`,
+        );
       }
-      await installCudaProvider({ ...cudaInstallSettings(options.env), progress: options.progress, ...(options.location && { runtime: options.location }) });
+      await installCudaProvider({
+        ...cudaInstallSettings(options.env),
+        progress: options.progress,
+        ...(options.location && { runtime: options.location }),
+      });
       await checkCudaSession();
     },
   };
@@ -95,7 +110,10 @@ export async function findNvidiaGpu(lookup: GpuLookup = {}): Promise<string | un
   const [command, ...args] = lookup.listCommand ?? NVIDIA_LIST_COMMAND;
   try {
     const { stdout } = await promisify(execFile)(command, args, { timeout: LIST_TIMEOUT_MS });
-    const gpu = stdout.split('\n').find((line) => line.startsWith('GPU '))?.trim();
+    const gpu = stdout
+      .split('\n')
+      .find((line) => line.startsWith('GPU '))
+      ?.trim();
     if (gpu) return gpu;
   } catch {
     // No nvidia-smi on the PATH: the driver may still be loaded.
@@ -110,10 +128,17 @@ export async function findNvidiaGpu(lookup: GpuLookup = {}): Promise<string | un
 
 /** Opens a one-node model on CUDA: loading the provider needs the CUDA and cuDNN libraries it was built for on the library path. */
 async function checkCudaSession(): Promise<void> {
-  const model = new ModelBuilder().input('x', 'float32', [1]).node('Identity', ['x'], ['y']).output('y', 'float32', [1]).build();
+  const model = new ModelBuilder()
+    .input('x', 'float32', [1])
+    .node('Identity', ['x'], ['y'])
+    .output('y', 'float32', [1])
+    .build();
   let session: InferenceSession;
   try {
-    session = await InferenceSession.create(encodeModel(model), { ...sessionOptions('cuda'), executionProviders: ['cuda'] });
+    session = await InferenceSession.create(encodeModel(model), {
+      ...sessionOptions('cuda'),
+      executionProviders: ['cuda'],
+    });
   } catch (error) {
     throw new QuantgateError(
       `onnxruntime's CUDA provider does not load (${describeError(error).split('\n')[0]}); put the CUDA runtime, cuBLAS and cuDNN 9 libraries it was built for (CUDA 12: libcudart.so.12, libcublas.so.12, libcudnn.so.9) on the library path, or use --device cpu`,

@@ -63,7 +63,11 @@ export interface TokenScoring {
   /** Transcribes as `transcribe` does, and keeps each step's distribution: its top `k` entries, or all when `k` covers the vocabulary. */
   transcribeReference(batch: Utterance[], k: number, signal?: AbortSignal): Promise<ReferenceTranscript[]>;
   /** Transcribes as `transcribe` does, and measures each step against `reference(id)`, that utterance's reference steps. */
-  transcribeAgainst(batch: Utterance[], reference: (id: string) => readonly ReferenceStep[], signal?: AbortSignal): Promise<CandidateTranscript[]>;
+  transcribeAgainst(
+    batch: Utterance[],
+    reference: (id: string) => readonly ReferenceStep[],
+    signal?: AbortSignal,
+  ): Promise<CandidateTranscript[]>;
 }
 
 export interface ReferenceTranscript {
@@ -100,5 +104,9 @@ export interface EngineFactory {
    * `maxSeconds`, read from file headers without loading any weights. Engines that cannot tell
    * leave it out, and their runs are not checked.
    */
-  estimateMemory?(model: ModelSource, variant: Variant, options: EngineOptions & { maxSeconds: number }): Promise<MemoryEstimate>;
+  estimateMemory?(
+    model: ModelSource,
+    variant: Variant,
+    options: EngineOptions & { maxSeconds: number },
+  ): Promise<MemoryEstimate>;
 }

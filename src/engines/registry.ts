@@ -6,7 +6,13 @@
 
 import { QuantgateError } from '../common/errors.js';
 import type { Progress } from '../common/progress.js';
-import { ENGINE_CATALOGUE, engineNeeds, type BuiltEngineName, type CandidateMode, type EngineName } from './catalogue.js';
+import {
+  ENGINE_CATALOGUE,
+  engineNeeds,
+  type BuiltEngineName,
+  type CandidateMode,
+  type EngineName,
+} from './catalogue.js';
 import { createCommandEngineFactory } from './command/engine.js';
 import type { EngineFactory, ModelSource } from './engine.js';
 import { createKyutaiSttEngineFactory } from './kyutai-stt/engine.js';
@@ -27,13 +33,21 @@ export interface EngineRegistryOptions {
 /** The factory of every engine the catalogue names; the type makes a catalogue entry without one an error. */
 const FACTORIES: Record<BuiltEngineName, (options: EngineRegistryOptions) => EngineFactory> = {
   command: ({ referenceCommand, candidateCommand, timeoutSeconds, progress }) =>
-    createCommandEngineFactory({ referenceCommand, candidateCommand, timeoutSeconds, ...(progress && { logger: progress }) }),
-  'kyutai-stt': ({ candidateMode, progress }) => createKyutaiSttEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
-  'onnx-ctc': ({ candidateMode, progress }) => createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+    createCommandEngineFactory({
+      referenceCommand,
+      candidateCommand,
+      timeoutSeconds,
+      ...(progress && { logger: progress }),
+    }),
+  'kyutai-stt': ({ candidateMode, progress }) =>
+    createKyutaiSttEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+  'onnx-ctc': ({ candidateMode, progress }) =>
+    createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
 };
 
 /** The reference command of the example shown when no built-in engine runs a model. */
-const EXAMPLE_COMMAND = "--reference-command 'python3 transcribe.py --model {model_dir} --manifest {manifest} --output {output} --device {device}'";
+const EXAMPLE_COMMAND =
+  "--reference-command 'python3 transcribe.py --model {model_dir} --manifest {manifest} --output {output} --device {device}'";
 
 /** Every engine, in the order `auto` tries them. */
 export function engineFactories(options: EngineRegistryOptions = {}): EngineFactory[] {
@@ -41,14 +55,26 @@ export function engineFactories(options: EngineRegistryOptions = {}): EngineFact
 }
 
 /** The engine `name` names, or with `auto` the first of `factories` that accepts `model`. */
-export async function selectEngine(factories: readonly EngineFactory[], name: EngineName, model: ModelSource): Promise<EngineFactory> {
+export async function selectEngine(
+  factories: readonly EngineFactory[],
+  name: EngineName,
+  model: ModelSource,
+): Promise<EngineFactory> {
   if (name !== 'auto') {
     const factory = factories.find((each) => each.name === name);
-    if (!factory) throw new QuantgateError(`--engine ${name} is not available in this build of quantgate; choose auto or one of ${factories.map((each) => each.name).join(', ')}`);
-    if (!(await factory.accepts(model))) throw new QuantgateError(`--engine ${name} cannot run ${model.repoId ?? model.dir}: it needs ${engineNeeds(name)}`);
+    if (!factory)
+      throw new QuantgateError(
+        `--engine ${name} is not available in this build of quantgate; choose auto or one of ${factories.map((each) => each.name).join(', ')}`,
+      );
+    if (!(await factory.accepts(model)))
+      throw new QuantgateError(
+        `--engine ${name} cannot run ${model.repoId ?? model.dir}: it needs ${engineNeeds(name)}`,
+      );
     return factory;
   }
   for (const factory of factories) if (await factory.accepts(model)) return factory;
   const needs = factories.map((factory) => `${factory.name} needs ${engineNeeds(factory.name)}`).join('; ');
-  throw new QuantgateError(`no engine can run ${model.repoId ?? model.dir} (${needs}); pass a model in one of these layouts, or evaluate it with the command engine: ${EXAMPLE_COMMAND} and a --candidate-command that loads {gguf} (docs/ENGINES.md)`);
+  throw new QuantgateError(
+    `no engine can run ${model.repoId ?? model.dir} (${needs}); pass a model in one of these layouts, or evaluate it with the command engine: ${EXAMPLE_COMMAND} and a --candidate-command that loads {gguf} (docs/ENGINES.md)`,
+  );
 }

@@ -49,16 +49,21 @@ export async function writeSafetensors(
         received = 0;
       }
     };
-    const shortfall = () => `tensor "${tensors[current]!.name}" received ${received} of its ${byteLengths[current]} bytes`;
+    const shortfall = () =>
+      `tensor "${tensors[current]!.name}" received ${received} of its ${byteLengths[current]} bytes`;
 
     await fill({
       async write(name, bytes) {
         if (writing) throw new Error(`safetensors writes to ${path} overlap; await each write before the next`);
         skipFilled(name);
-        if (current === tensors.length) throw new Error(`data for tensor "${name}" arrived for ${path}, which has no such tensor left to fill`);
-        if (tensors[current]!.name !== name) throw new Error(`data for tensor "${name}" arrived while ${shortfall()}; fill tensors in order`);
+        if (current === tensors.length)
+          throw new Error(`data for tensor "${name}" arrived for ${path}, which has no such tensor left to fill`);
+        if (tensors[current]!.name !== name)
+          throw new Error(`data for tensor "${name}" arrived while ${shortfall()}; fill tensors in order`);
         if (received + bytes.byteLength > byteLengths[current]!) {
-          throw new Error(`tensor "${name}" received ${received + bytes.byteLength} bytes, more than its ${byteLengths[current]}`);
+          throw new Error(
+            `tensor "${name}" received ${received + bytes.byteLength} bytes, more than its ${byteLengths[current]}`,
+          );
         }
         writing = true;
         try {
@@ -76,28 +81,45 @@ export async function writeSafetensors(
 
 function tensorByteLength(tensor: SafetensorsTensorSpec): number {
   const bitsPerElement: number | undefined = SAFETENSORS_DTYPE_BITS[tensor.dtype];
-  if (bitsPerElement === undefined) throw new Error(`tensor "${tensor.name}" has dtype ${tensor.dtype}, which is not a safetensors dtype`);
-  if (!tensor.shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) throw new Error(`tensor "${tensor.name}" has shape ${JSON.stringify(tensor.shape)}; dimensions must be non-negative integers`);
+  if (bitsPerElement === undefined)
+    throw new Error(`tensor "${tensor.name}" has dtype ${tensor.dtype}, which is not a safetensors dtype`);
+  if (!tensor.shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0))
+    throw new Error(
+      `tensor "${tensor.name}" has shape ${JSON.stringify(tensor.shape)}; dimensions must be non-negative integers`,
+    );
   const bits = tensor.shape.reduce((product, dim) => product * dim, 1) * bitsPerElement;
-  if (!Number.isSafeInteger(bits) || bits % 8 !== 0) throw new Error(`tensor "${tensor.name}" (${tensor.dtype} ${JSON.stringify(tensor.shape)}) does not fill a whole, addressable number of bytes`);
+  if (!Number.isSafeInteger(bits) || bits % 8 !== 0)
+    throw new Error(
+      `tensor "${tensor.name}" (${tensor.dtype} ${JSON.stringify(tensor.shape)}) does not fill a whole, addressable number of bytes`,
+    );
   return bits / 8;
 }
 
-function encodeHeader(tensors: readonly SafetensorsTensorSpec[], byteLengths: readonly number[], metadata: Readonly<Record<string, string>> | undefined): Uint8Array {
+function encodeHeader(
+  tensors: readonly SafetensorsTensorSpec[],
+  byteLengths: readonly number[],
+  metadata: Readonly<Record<string, string>> | undefined,
+): Uint8Array {
   // Built entry by entry: an object would move integer-like tensor names to the front.
   const entries = metadata === undefined ? [] : [`"__metadata__":${JSON.stringify(metadata)}`];
   const names = new Set<string>();
   let offset = 0;
   tensors.forEach((tensor, index) => {
-    if (tensor.name === '__metadata__' || names.has(tensor.name)) throw new Error(`tensor name "${tensor.name}" is reserved or repeated; safetensors names must be unique`);
+    if (tensor.name === '__metadata__' || names.has(tensor.name))
+      throw new Error(`tensor name "${tensor.name}" is reserved or repeated; safetensors names must be unique`);
     names.add(tensor.name);
     const end = offset + byteLengths[index]!;
-    entries.push(`${JSON.stringify(tensor.name)}:{"dtype":"${tensor.dtype}","shape":${JSON.stringify(tensor.shape)},"data_offsets":[${offset},${end}]}`);
+    entries.push(
+      `${JSON.stringify(tensor.name)}:{"dtype":"${tensor.dtype}","shape":${JSON.stringify(tensor.shape)},"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   });
   const json = Buffer.from(`{${entries.join(',')}}`);
   const padded = Buffer.alloc(Math.ceil(json.byteLength / 8) * 8, ' ');
   json.copy(padded);
-  if (padded.byteLength > MAX_HEADER_BYTES) throw new Error(`the safetensors header would take ${padded.byteLength} bytes, more than the format's ${MAX_HEADER_BYTES}`);
+  if (padded.byteLength > MAX_HEADER_BYTES)
+    throw new Error(
+      `the safetensors header would take ${padded.byteLength} bytes, more than the format's ${MAX_HEADER_BYTES}`,
+    );
   return padded;
 }

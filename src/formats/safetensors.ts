@@ -115,11 +115,18 @@ export async function resolveSafetensorsWeights(path: string): Promise<string> {
   try {
     isFolder = (await stat(target)).isDirectory();
   } catch (error) {
-    const problem = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${describeError(error)})`;
-    throw new QuantgateError(`${target} ${problem}; pass a model folder, a .safetensors file or a model.safetensors.index.json`, { cause: error });
+    const problem =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'does not exist'
+        : `cannot be read (${describeError(error)})`;
+    throw new QuantgateError(
+      `${target} ${problem}; pass a model folder, a .safetensors file or a model.safetensors.index.json`,
+      { cause: error },
+    );
   }
   if (!isFolder) {
-    if (PICKLE_EXTENSIONS.includes(extname(target).toLowerCase())) throw new QuantgateError(`${target} is a PyTorch pickle checkpoint; ${PICKLE_REFUSAL}`);
+    if (PICKLE_EXTENSIONS.includes(extname(target).toLowerCase()))
+      throw new QuantgateError(`${target} is a PyTorch pickle checkpoint; ${PICKLE_REFUSAL}`);
     return target;
   }
 
@@ -132,11 +139,18 @@ export async function resolveSafetensorsWeights(path: string): Promise<string> {
   if (weights.length === 1) return join(target, weights[0]!);
   if (weights.length > 1) {
     const kind = indexes.length > 0 ? 'safetensors index files' : 'safetensors files';
-    throw new QuantgateError(`${target} holds several ${kind} (${weights.join(', ')}) and no model.safetensors.index.json; pass the path of the one to use instead of the folder`);
+    throw new QuantgateError(
+      `${target} holds several ${kind} (${weights.join(', ')}) and no model.safetensors.index.json; pass the path of the one to use instead of the folder`,
+    );
   }
   const pickles = names.filter((name) => PICKLE_EXTENSIONS.includes(extname(name).toLowerCase()));
-  if (pickles.length > 0) throw new QuantgateError(`${target} holds only PyTorch pickle checkpoints (${pickles.join(', ')}); ${PICKLE_REFUSAL}`);
-  throw new QuantgateError(`${target} holds no .safetensors weights; pass a folder with model.safetensors or model.safetensors.index.json, or a .safetensors file`);
+  if (pickles.length > 0)
+    throw new QuantgateError(
+      `${target} holds only PyTorch pickle checkpoints (${pickles.join(', ')}); ${PICKLE_REFUSAL}`,
+    );
+  throw new QuantgateError(
+    `${target} holds no .safetensors weights; pass a folder with model.safetensors or model.safetensors.index.json, or a .safetensors file`,
+  );
 }
 
 /** Open safetensors weights: their tensor list, and reads of float tensors' raw little-endian bytes. */
@@ -182,11 +196,24 @@ class OpenSafetensors implements SafetensorsReader {
 
   async readRange(tensor: SafetensorsTensor, startElement: number, elementCount: number): Promise<Uint8Array> {
     const elementBytes = this.floatElementBytes(tensor);
-    if (!Number.isSafeInteger(startElement) || !Number.isSafeInteger(elementCount) || startElement < 0 || elementCount < 0 || startElement + elementCount > tensor.elementCount) {
-      throw new RangeError(`elements [${startElement}, ${startElement + elementCount}) are outside tensor "${tensor.name}" of ${tensor.elementCount} elements`);
+    if (
+      !Number.isSafeInteger(startElement) ||
+      !Number.isSafeInteger(elementCount) ||
+      startElement < 0 ||
+      elementCount < 0 ||
+      startElement + elementCount > tensor.elementCount
+    ) {
+      throw new RangeError(
+        `elements [${startElement}, ${startElement + elementCount}) are outside tensor "${tensor.name}" of ${tensor.elementCount} elements`,
+      );
     }
     const handle = this.handles.get(tensor.file)!;
-    return readExactly(handle, tensor.file, tensor.dataOffset + startElement * elementBytes, elementCount * elementBytes);
+    return readExactly(
+      handle,
+      tensor.file,
+      tensor.dataOffset + startElement * elementBytes,
+      elementCount * elementBytes,
+    );
   }
 
   async *chunks(tensor: SafetensorsTensor, options: ChunkOptions): AsyncGenerator<Uint8Array, void, undefined> {
@@ -222,9 +249,12 @@ class OpenSafetensors implements SafetensorsReader {
 
   private floatElementBytes(tensor: SafetensorsTensor): number {
     if (this.closed) throw new Error(`reading tensor "${tensor.name}" after the safetensors reader was closed`);
-    if (this.byName.get(tensor.name) !== tensor) throw new Error(`tensor "${tensor.name}" does not come from this safetensors reader`);
+    if (this.byName.get(tensor.name) !== tensor)
+      throw new Error(`tensor "${tensor.name}" does not come from this safetensors reader`);
     if (!isFloatDtype(tensor.dtype)) {
-      throw new QuantgateError(`${tensor.file}: tensor "${tensor.name}" has dtype ${tensor.dtype}, which quantgate cannot read as float weights (only ${FLOAT_DTYPES.join(', ')}); export the model with float weights`);
+      throw new QuantgateError(
+        `${tensor.file}: tensor "${tensor.name}" has dtype ${tensor.dtype}, which quantgate cannot read as float weights (only ${FLOAT_DTYPES.join(', ')}); export the model with float weights`,
+      );
     }
     return SAFETENSORS_DTYPE_BITS[tensor.dtype] / 8;
   }
@@ -239,10 +269,18 @@ async function openShards(indexPath: string, handles: Map<string, FileHandle>): 
   const shards = [...new Set(weightMap.values())];
   const missing = [];
   for (const shard of shards) {
-    if (!(await stat(shard).then((info) => info.isFile(), () => false))) missing.push(relative(dirname(indexPath), shard));
+    if (
+      !(await stat(shard).then(
+        (info) => info.isFile(),
+        () => false,
+      ))
+    )
+      missing.push(relative(dirname(indexPath), shard));
   }
   if (missing.length > 0) {
-    throw new QuantgateError(`${indexPath} lists shard files that are missing: ${missing.join(', ')}; download every file the index names (the whole model folder) and run again`);
+    throw new QuantgateError(
+      `${indexPath} lists shard files that are missing: ${missing.join(', ')}; download every file the index names (the whole model folder) and run again`,
+    );
   }
 
   const files = [];
@@ -252,22 +290,34 @@ async function openShards(indexPath: string, handles: Map<string, FileHandle>): 
       const mapped = weightMap.get(tensor.name);
       if (mapped !== file.path) {
         const where = mapped === undefined ? 'which the index does not list' : `which the index places in ${mapped}`;
-        throw new QuantgateError(`${file.path} holds tensor "${tensor.name}", ${where}; the shards and ${indexPath} come from different revisions — download the model again`);
+        throw new QuantgateError(
+          `${file.path} holds tensor "${tensor.name}", ${where}; the shards and ${indexPath} come from different revisions — download the model again`,
+        );
       }
     }
   }
   const stored = new Set(files.flatMap((file) => file.tensors.map((tensor) => tensor.name)));
   for (const [name, shard] of weightMap) {
-    if (!stored.has(name)) throw new QuantgateError(`${indexPath} places tensor "${name}" in ${shard}, which does not hold it; the shards and the index come from different revisions — download the model again`);
+    if (!stored.has(name))
+      throw new QuantgateError(
+        `${indexPath} places tensor "${name}" in ${shard}, which does not hold it; the shards and the index come from different revisions — download the model again`,
+      );
   }
   return files;
 }
 
 /** The index's `weight_map` as tensor name → absolute shard path, in the index's order. */
 async function readWeightMap(indexPath: string): Promise<Map<string, string>> {
-  const fail = (problem: string) => new QuantgateError(`${indexPath}: ${problem}; the index is corrupt or not a safetensors index — ${REDOWNLOAD}`);
-  const unreadable = (error: unknown) => new QuantgateError(`cannot read ${indexPath} (${describeError(error)}); check the path and its permissions`, { cause: error });
-  const size = await stat(indexPath).then((info) => info.size, (error: unknown) => Promise.reject(unreadable(error)));
+  const fail = (problem: string) =>
+    new QuantgateError(`${indexPath}: ${problem}; the index is corrupt or not a safetensors index — ${REDOWNLOAD}`);
+  const unreadable = (error: unknown) =>
+    new QuantgateError(`cannot read ${indexPath} (${describeError(error)}); check the path and its permissions`, {
+      cause: error,
+    });
+  const size = await stat(indexPath).then(
+    (info) => info.size,
+    (error: unknown) => Promise.reject(unreadable(error)),
+  );
   if (size > MAX_INDEX_BYTES) throw fail(`it is larger than ${MAX_INDEX_BYTES} bytes`);
   const text = await readFile(indexPath, 'utf8').catch((error: unknown) => Promise.reject(unreadable(error)));
   let index: unknown;
@@ -284,11 +334,14 @@ async function readWeightMap(indexPath: string): Promise<Map<string, string>> {
   const folder = dirname(indexPath);
   const shardOf = new Map<string, string>();
   for (const [name, shard] of entries) {
-    if (typeof shard !== 'string' || shard === '') throw fail(`weight_map gives tensor "${name}" the file ${JSON.stringify(shard)} instead of a file name`);
-    if (PICKLE_EXTENSIONS.includes(extname(shard).toLowerCase())) throw new QuantgateError(`${indexPath} names PyTorch pickle shards such as ${shard}; ${PICKLE_REFUSAL}`);
+    if (typeof shard !== 'string' || shard === '')
+      throw fail(`weight_map gives tensor "${name}" the file ${JSON.stringify(shard)} instead of a file name`);
+    if (PICKLE_EXTENSIONS.includes(extname(shard).toLowerCase()))
+      throw new QuantgateError(`${indexPath} names PyTorch pickle shards such as ${shard}; ${PICKLE_REFUSAL}`);
     const shardPath = resolve(folder, shard);
     const inside = relative(folder, shardPath);
-    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw fail(`weight_map places tensor "${name}" in "${shard}", outside the index's folder`);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+      throw fail(`weight_map places tensor "${name}" in "${shard}", outside the index's folder`);
     shardOf.set(name, shardPath);
   }
   return shardOf;
@@ -299,7 +352,9 @@ async function openFile(path: string, handles: Map<string, FileHandle>): Promise
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    throw new QuantgateError(`cannot open ${path} (${describeError(error)}); check the path and its permissions`, { cause: error });
+    throw new QuantgateError(`cannot open ${path} (${describeError(error)}); check the path and its permissions`, {
+      cause: error,
+    });
   }
   handles.set(path, handle);
   const fileSize = (await handle.stat()).size;
@@ -307,11 +362,16 @@ async function openFile(path: string, handles: Map<string, FileHandle>): Promise
 }
 
 async function readHeaderBytes(handle: FileHandle, path: string, fileSize: number): Promise<Uint8Array> {
-  const fail = (problem: string, cause = 'the file is truncated or not safetensors') => new QuantgateError(`${path}: ${problem}; ${cause} — ${REDOWNLOAD}`);
+  const fail = (problem: string, cause = 'the file is truncated or not safetensors') =>
+    new QuantgateError(`${path}: ${problem}; ${cause} — ${REDOWNLOAD}`);
   if (fileSize < 8) throw fail(`the file is ${fileSize} bytes, shorter than the 8-byte header length`);
   const declared = Buffer.from(await readExactly(handle, path, 0, 8)).readBigUInt64LE(0);
   if (declared === 0n) throw fail('the header length is 0', 'the file is corrupt or not safetensors');
-  if (declared > BigInt(MAX_HEADER_BYTES)) throw fail(`header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit of the format`, 'the file is corrupt or not safetensors');
+  if (declared > BigInt(MAX_HEADER_BYTES))
+    throw fail(
+      `header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit of the format`,
+      'the file is corrupt or not safetensors',
+    );
   const headerBytes = Number(declared);
   if (8 + headerBytes > fileSize) throw fail(`header length ${headerBytes} exceeds the file size ${fileSize} bytes`);
   return readExactly(handle, path, 8, headerBytes);
@@ -324,7 +384,8 @@ interface DataRange {
 }
 
 function parseHeader(path: string, fileSize: number, headerBytes: Uint8Array): SafetensorsFile {
-  const fail = (problem: string, cause = 'the file is corrupt or not safetensors') => new QuantgateError(`${path}: ${problem}; ${cause} — ${REDOWNLOAD}`);
+  const fail = (problem: string, cause = 'the file is corrupt or not safetensors') =>
+    new QuantgateError(`${path}: ${problem}; ${cause} — ${REDOWNLOAD}`);
   let headerText: string;
   try {
     headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
@@ -355,34 +416,68 @@ function parseHeader(path: string, fileSize: number, headerBytes: Uint8Array): S
       continue;
     }
     const at = `tensor "${name}"`;
-    if (!isPlainObject(entry)) throw fail(`${at} is ${jsonKind(entry)}, not an object with dtype, shape and data_offsets`);
+    if (!isPlainObject(entry))
+      throw fail(`${at} is ${jsonKind(entry)}, not an object with dtype, shape and data_offsets`);
     for (const field of ['dtype', 'shape', 'data_offsets']) {
       if (!Object.hasOwn(entry, field)) throw fail(`${at} has no ${field}`);
     }
     const { dtype, shape, data_offsets: offsets } = entry;
     if (typeof dtype !== 'string' || !isSafetensorsDtype(dtype)) {
-      throw fail(`${at} has dtype ${jsonText(dtype)}, which is not a safetensors dtype (${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`, 'the file is corrupt or from an incompatible writer');
+      throw fail(
+        `${at} has dtype ${jsonText(dtype)}, which is not a safetensors dtype (${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`,
+        'the file is corrupt or from an incompatible writer',
+      );
     }
-    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw fail(`${at} has shape ${jsonText(shape)}; dimensions must be non-negative integers`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger) || offsets[0] > offsets[1]) {
-      throw fail(`${at} has data_offsets ${jsonText(offsets)}; they must be two integers [begin, end] with 0 ≤ begin ≤ end`);
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger))
+      throw fail(`${at} has shape ${jsonText(shape)}; dimensions must be non-negative integers`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every(isNonNegativeInteger) ||
+      offsets[0] > offsets[1]
+    ) {
+      throw fail(
+        `${at} has data_offsets ${jsonText(offsets)}; they must be two integers [begin, end] with 0 ≤ begin ≤ end`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const elementCount = (shape as number[]).reduce((product, dim) => product * dim, 1);
     const bits = elementCount * SAFETENSORS_DTYPE_BITS[dtype];
-    if (!Number.isSafeInteger(bits)) throw fail(`${at} has shape ${JSON.stringify(shape)}, too many elements to address`);
+    if (!Number.isSafeInteger(bits))
+      throw fail(`${at} has shape ${JSON.stringify(shape)}, too many elements to address`);
     if (bits % 8 !== 0) throw fail(`${at} holds ${elementCount} ${dtype} elements, which do not fill whole bytes`);
-    if (bits / 8 !== end - begin) throw fail(`${at} (${dtype} ${JSON.stringify(shape)}) needs ${bits / 8} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}`);
+    if (bits / 8 !== end - begin)
+      throw fail(
+        `${at} (${dtype} ${JSON.stringify(shape)}) needs ${bits / 8} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     if (end > dataLength) {
-      throw fail(`${at} ends at byte ${end} of the data section, but the file holds only ${Math.max(0, dataLength)} data bytes`, 'the file is truncated');
+      throw fail(
+        `${at} ends at byte ${end} of the data section, but the file holds only ${Math.max(0, dataLength)} data bytes`,
+        'the file is truncated',
+      );
     }
-    const tensor: SafetensorsTensor = { name, dtype, shape: Object.freeze([...shape]), elementCount, byteLength: end - begin, file: path, dataOffset: dataStart + begin };
+    const tensor: SafetensorsTensor = {
+      name,
+      dtype,
+      shape: Object.freeze([...shape]),
+      elementCount,
+      byteLength: end - begin,
+      file: path,
+      dataOffset: dataStart + begin,
+    };
     entries.push({ tensor: Object.freeze(tensor), range: { name, begin, end } });
   }
 
   entries.sort((a, b) => a.range.begin - b.range.begin || a.range.end - b.range.end);
-  checkNoOverlap(entries.map((entry) => entry.range), fail);
-  return { path, metadata: Object.freeze(Object.fromEntries(metadata)), tensors: Object.freeze(entries.map((entry) => entry.tensor)) };
+  checkNoOverlap(
+    entries.map((entry) => entry.range),
+    fail,
+  );
+  return {
+    path,
+    metadata: Object.freeze(Object.fromEntries(metadata)),
+    tensors: Object.freeze(entries.map((entry) => entry.tensor)),
+  };
 }
 
 /** `ranges` sorted by begin; empty ranges overlap nothing. */
@@ -391,7 +486,9 @@ function checkNoOverlap(ranges: DataRange[], fail: (problem: string) => Error): 
   for (const range of ranges) {
     if (range.begin === range.end) continue;
     if (furthest && range.begin < furthest.end) {
-      throw fail(`tensors "${furthest.name}" [${furthest.begin}, ${furthest.end}] and "${range.name}" [${range.begin}, ${range.end}] overlap in the data section`);
+      throw fail(
+        `tensors "${furthest.name}" [${furthest.begin}, ${furthest.end}] and "${range.name}" [${range.begin}, ${range.end}] overlap in the data section`,
+      );
     }
     furthest = range;
   }
@@ -404,12 +501,21 @@ async function readExactly(handle: FileHandle, path: string, position: number, l
   while (filled < length) {
     let bytesRead: number;
     try {
-      ({ bytesRead } = await handle.read(buffer, filled, Math.min(length - filled, MAX_READ_CALL_BYTES), position + filled));
+      ({ bytesRead } = await handle.read(
+        buffer,
+        filled,
+        Math.min(length - filled, MAX_READ_CALL_BYTES),
+        position + filled,
+      ));
     } catch (error) {
-      throw new QuantgateError(`reading ${path} failed (${describeError(error)}); check the disk, then ${REDOWNLOAD}`, { cause: error });
+      throw new QuantgateError(`reading ${path} failed (${describeError(error)}); check the disk, then ${REDOWNLOAD}`, {
+        cause: error,
+      });
     }
     if (bytesRead === 0) {
-      throw new QuantgateError(`${path}: the file ended at byte ${position + filled} while ${length - filled} more bytes were expected; it is truncated or changed while being read — ${REDOWNLOAD}`);
+      throw new QuantgateError(
+        `${path}: the file ended at byte ${position + filled} while ${length - filled} more bytes were expected; it is truncated or changed while being read — ${REDOWNLOAD}`,
+      );
     }
     filled += bytesRead;
   }

@@ -24,14 +24,20 @@ export async function downloadWithActionsCache(request: SnapshotRequest, logger:
   const cacheKey = actionsCacheKey(plan);
   const paths = [plan.cache.dir];
   if (!actionsCacheAvailable()) {
-    logger.info('the GitHub Actions cache service is not available here (ACTIONS_RESULTS_URL is unset); downloading without it');
+    logger.info(
+      'the GitHub Actions cache service is not available here (ACTIONS_RESULTS_URL is unset); downloading without it',
+    );
     return { snapshot: await prepared.download(), cacheKey, restored: false, saved: false };
   }
   let restored = false;
-  if (await isInLocalCache(plan)) logger.info(`${plan.cache.repo.id}@${plan.revision} is already in ${plan.cache.cacheDir}; nothing to restore`);
+  if (await isInLocalCache(plan))
+    logger.info(`${plan.cache.repo.id}@${plan.revision} is already in ${plan.cache.cacheDir}; nothing to restore`);
   else restored = await restoreEntry(paths, cacheKey, logger, 'downloading from the Hub');
   const snapshot = await prepared.download();
-  const saved = !restored && snapshot.bytesDownloaded > 0 && (await saveEntry(paths, cacheKey, logger, 'the next run downloads from the Hub again'));
+  const saved =
+    !restored &&
+    snapshot.bytesDownloaded > 0 &&
+    (await saveEntry(paths, cacheKey, logger, 'the next run downloads from the Hub again'));
   return { snapshot, cacheKey, restored, saved };
 }
 

@@ -30,7 +30,9 @@ const BLOB_NAME = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Checks a repo id as the Hub spells them; `--` and `..` are refused because they would make folder names ambiguous. */
 export function checkRepoId(id: string): string {
   if (!REPO_ID.test(id) || id.includes('--') || id.includes('..')) {
-    throw new QuantgateError(`repo id "${id}" is not valid; expected <org>/<name> made of letters, digits, "-", "_" and "." (e.g. kyutai/stt-1b-en_fr)`);
+    throw new QuantgateError(
+      `repo id "${id}" is not valid; expected <org>/<name> made of letters, digits, "-", "_" and "." (e.g. kyutai/stt-1b-en_fr)`,
+    );
   }
   return id;
 }
@@ -67,7 +69,10 @@ export class RepoCache {
   }
 
   blobPath(blobName: string): string {
-    if (!isBlobName(blobName)) throw new QuantgateError(`blob name "${blobName}" is not a sha256 or git sha1; the Hub listing or the cache is damaged — run again`);
+    if (!isBlobName(blobName))
+      throw new QuantgateError(
+        `blob name "${blobName}" is not a sha256 or git sha1; the Hub listing or the cache is damaged — run again`,
+      );
     return join(this.dir, 'blobs', blobName);
   }
 
@@ -86,7 +91,9 @@ export class RepoCache {
 
   /** The commit a branch or tag pointed to when it was last resolved online, if recorded. */
   async readRef(revision: string): Promise<string | undefined> {
-    const text = await readFile(joinInside(join(this.dir, 'refs'), revision, 'revision'), 'utf8').catch(() => undefined);
+    const text = await readFile(joinInside(join(this.dir, 'refs'), revision, 'revision'), 'utf8').catch(
+      () => undefined,
+    );
     const commit = text?.trim();
     return commit && isCommitSha(commit) ? commit : undefined;
   }

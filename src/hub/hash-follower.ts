@@ -60,7 +60,9 @@ export function followFile(path: string, recipe: BlobHashRecipe): HashFollower {
   const result = new Promise<string>((resolve, reject) => {
     worker.once('message', (message: { digest: string }) => resolve(message.digest));
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the hashing thread for ${path} stopped (exit code ${code}) before its digest`)));
+    worker.once('exit', (code) =>
+      reject(new Error(`the hashing thread for ${path} stopped (exit code ${code}) before its digest`)),
+    );
   });
   // A cancelled follower's rejection is nobody's concern.
   result.catch(() => undefined);

@@ -55,11 +55,21 @@ export function normalizeHubUrl(url: string): string {
 /** The 40-hex commit a branch, tag or sha names. */
 export async function resolveCommit(connection: HubConnection, repo: RepoRef, revision: string): Promise<string> {
   const what = `${repo.id}@${revision}`;
-  const params = { name: checkRepoId(repo.id), revision, hubUrl: connection.hubUrl, fetch: hubFetch(connection), additionalFields: ['sha' as const] };
-  const info = await callHub(connection, repo, what, () => (repo.type === 'model' ? modelInfo(params) : datasetInfo(params)));
+  const params = {
+    name: checkRepoId(repo.id),
+    revision,
+    hubUrl: connection.hubUrl,
+    fetch: hubFetch(connection),
+    additionalFields: ['sha' as const],
+  };
+  const info = await callHub(connection, repo, what, () =>
+    repo.type === 'model' ? modelInfo(params) : datasetInfo(params),
+  );
   if (typeof info.sha !== 'string' || !isCommitSha(info.sha)) {
     debugLog('Hub revision answer', `sha: ${JSON.stringify(info.sha) ?? 'absent'}`);
-    throw new QuantgateError(`${what}: the Hub did not answer with a 40-hex commit sha; check --hub-url points at a Hugging Face Hub`);
+    throw new QuantgateError(
+      `${what}: the Hub did not answer with a 40-hex commit sha; check --hub-url points at a Hugging Face Hub`,
+    );
   }
   return info.sha;
 }
@@ -69,17 +79,30 @@ export async function listCommitFiles(connection: HubConnection, repo: RepoRef, 
   const what = `${repo.id}@${commit}`;
   return callHub(connection, repo, what, async () => {
     const files: RemoteFile[] = [];
-    const entries = listFiles({ repo: { type: repo.type, name: checkRepoId(repo.id) }, recursive: true, revision: commit, hubUrl: connection.hubUrl, fetch: hubFetch(connection) });
+    const entries = listFiles({
+      repo: { type: repo.type, name: checkRepoId(repo.id) },
+      recursive: true,
+      revision: commit,
+      hubUrl: connection.hubUrl,
+      fetch: hubFetch(connection),
+    });
     for await (const entry of entries) {
       if (entry.type !== 'file') continue;
       if (typeof entry.path !== 'string') {
-        throw new QuantgateError(`${what}: the Hub listing has a file without a path; check --hub-url points at a Hugging Face Hub`);
+        throw new QuantgateError(
+          `${what}: the Hub listing has a file without a path; check --hub-url points at a Hugging Face Hub`,
+        );
       }
       const blobName = entry.lfs?.oid ?? entry.oid;
       const size = entry.lfs?.size ?? entry.size;
       if (typeof blobName !== 'string' || !isBlobName(blobName) || !Number.isSafeInteger(size) || size < 0) {
-        debugLog('Hub listing', `${JSON.stringify(entry.path)}: hash ${JSON.stringify(blobName) ?? 'absent'}, size ${JSON.stringify(size) ?? 'absent'}`);
-        throw new QuantgateError(`${what}: the Hub listing gives ${JSON.stringify(entry.path)} no valid hash and size; check --hub-url points at a Hugging Face Hub`);
+        debugLog(
+          'Hub listing',
+          `${JSON.stringify(entry.path)}: hash ${JSON.stringify(blobName) ?? 'absent'}, size ${JSON.stringify(size) ?? 'absent'}`,
+        );
+        throw new QuantgateError(
+          `${what}: the Hub listing gives ${JSON.stringify(entry.path)} no valid hash and size; check --hub-url points at a Hugging Face Hub`,
+        );
       }
       files.push({ path: entry.path, size, blobName });
     }
@@ -95,14 +118,20 @@ export function resolveUrl(connection: HubConnection, repo: RepoRef, commit: str
 
 /** The Authorization header for `url`: the token goes to the Hub's own origin, never to a CDN or other host. */
 export function authorizationFor(connection: HubConnection, url: string): Record<string, string> {
-  return connection.token && new URL(url).origin === new URL(connection.hubUrl).origin ? { authorization: `Bearer ${connection.token}` } : {};
+  return connection.token && new URL(url).origin === new URL(connection.hubUrl).origin
+    ? { authorization: `Bearer ${connection.token}` }
+    : {};
 }
 
 /** The one-line error for a 401/403: the repo is gated, private or missing, and how to get access. */
 export function accessRefused(connection: HubConnection, repo: RepoRef, status: number): QuantgateError {
   const page = `${connection.hubUrl}/${repo.type === 'dataset' ? 'datasets/' : ''}${repo.id}`;
-  const tokenFix = connection.token ? 'check that the token given (--hf-token or HF_TOKEN) has read access to it' : 'pass a token with access (--hf-token or HF_TOKEN)';
-  return new QuantgateError(`${repo.id}: the Hub refused access (HTTP ${status}); the ${repo.type} is gated, private or does not exist — accept its terms on ${page} or ${tokenFix}`);
+  const tokenFix = connection.token
+    ? 'check that the token given (--hf-token or HF_TOKEN) has read access to it'
+    : 'pass a token with access (--hf-token or HF_TOKEN)';
+  return new QuantgateError(
+    `${repo.id}: the Hub refused access (HTTP ${status}); the ${repo.type} is gated, private or does not exist — accept its terms on ${page} or ${tokenFix}`,
+  );
 }
 
 async function callHub<T>(connection: HubConnection, repo: RepoRef, what: string, call: () => Promise<T>): Promise<T> {
@@ -110,21 +139,32 @@ async function callHub<T>(connection: HubConnection, repo: RepoRef, what: string
     return await call();
   } catch (error) {
     if (error instanceof RetriesExhaustedError) {
-      throw new QuantgateError(`${what}: the Hub at ${connection.hubUrl} ${error.message}; check the network (or https://status.huggingface.co) and run again`, { cause: error });
+      throw new QuantgateError(
+        `${what}: the Hub at ${connection.hubUrl} ${error.message}; check the network (or https://status.huggingface.co) and run again`,
+        { cause: error },
+      );
     }
     if (error instanceof HubApiError) {
       if (error.statusCode === 401 || error.statusCode === 403) throw accessRefused(connection, repo, error.statusCode);
       const reason = error.message.split('. URL: ')[0];
       if (error.statusCode === 404) {
-        throw new QuantgateError(`${what}: not found on ${connection.hubUrl} (HTTP 404: ${reason}); check --model-id, --repo-type and --revision`, { cause: error });
+        throw new QuantgateError(
+          `${what}: not found on ${connection.hubUrl} (HTTP 404: ${reason}); check --model-id, --repo-type and --revision`,
+          { cause: error },
+        );
       }
-      throw new QuantgateError(`${what}: the Hub answered HTTP ${error.statusCode} (${reason}); run again later`, { cause: error });
+      throw new QuantgateError(`${what}: the Hub answered HTTP ${error.statusCode} (${reason}); run again later`, {
+        cause: error,
+      });
     }
     if (isQuantgateError(error) || connection.signal?.aborted) throw error;
     // The library could not read the answer (not JSON, not the shape it expects): its own text
     // (a SyntaxError, "items is not iterable") means nothing to the user.
     debugLog('@huggingface/hub', describeError(error));
-    throw new QuantgateError(`${what}: the Hub at ${connection.hubUrl} gave an answer quantgate cannot read; check --hub-url points at a Hugging Face Hub (QUANTGATE_DEBUG=1 shows the details)`, { cause: error });
+    throw new QuantgateError(
+      `${what}: the Hub at ${connection.hubUrl} gave an answer quantgate cannot read; check --hub-url points at a Hugging Face Hub (QUANTGATE_DEBUG=1 shows the details)`,
+      { cause: error },
+    );
   }
 }
 
@@ -153,7 +193,11 @@ function hubFetch(connection: HubConnection): typeof fetch {
         let url = first;
         for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
           const headers = { ...asked, 'user-agent': USER_AGENT, ...authorizationFor(connection, url) };
-          const response = await httpGet(url, headers, { stallTimeoutMs: policy.stallTimeoutMs, env, ...(signal && { signal }) });
+          const response = await httpGet(url, headers, {
+            stallTimeoutMs: policy.stallTimeoutMs,
+            env,
+            ...(signal && { signal }),
+          });
           const { status } = response;
           if (status >= 300 && status < 400 && response.headers.location) {
             response.discard();
@@ -166,14 +210,18 @@ function hubFetch(connection: HubConnection): typeof fetch {
           }
           if (status < 200 || status > 599) {
             response.discard();
-            throw new QuantgateError(`Hub request ${new URL(url).pathname}: the answer's status ${status} is not an HTTP status; check --hub-url points at a Hugging Face Hub`);
+            throw new QuantgateError(
+              `Hub request ${new URL(url).pathname}: the answer's status ${status} is not an HTTP status; check --hub-url points at a Hugging Face Hub`,
+            );
           }
           const chunks: Uint8Array[] = [];
           let length = 0;
           await response.readBody((bytes) => {
             length += bytes.byteLength;
             if (length > MAX_ANSWER_BYTES) {
-              throw new QuantgateError(`Hub request ${new URL(url).pathname}: the answer exceeds ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; check --hub-url points at a Hugging Face Hub`);
+              throw new QuantgateError(
+                `Hub request ${new URL(url).pathname}: the answer exceeds ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; check --hub-url points at a Hugging Face Hub`,
+              );
             }
             // httpGet reuses the memory of `bytes`.
             chunks.push(Uint8Array.prototype.slice.call(bytes));

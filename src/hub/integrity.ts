@@ -28,7 +28,9 @@ export interface BlobHashRecipe {
 
 /** `size` is the blob's full size, which git's header includes. */
 export function blobHashRecipe(blobName: string, size: number): BlobHashRecipe {
-  return hashKindOf(blobName) === 'sha256' ? { algorithm: 'sha256', prefix: '' } : { algorithm: 'sha1', prefix: `blob ${size}\0` };
+  return hashKindOf(blobName) === 'sha256'
+    ? { algorithm: 'sha256', prefix: '' }
+    : { algorithm: 'sha1', prefix: `blob ${size}\0` };
 }
 
 /** Hashes a blob's bytes as they stream past, the way its name was computed. */
@@ -57,7 +59,12 @@ export class BlobHasher {
 }
 
 /** True when the file at `path` has `size` bytes whose hash is `blobName`. */
-export async function fileMatchesBlobName(path: string, blobName: string, size: number, onBytes: (count: number) => void): Promise<boolean> {
+export async function fileMatchesBlobName(
+  path: string,
+  blobName: string,
+  size: number,
+  onBytes: (count: number) => void,
+): Promise<boolean> {
   if ((await stat(path)).size !== size) return false;
   const hasher = new BlobHasher(blobName, size);
   await hasher.feedFile(path, { onBytes });
@@ -80,5 +87,11 @@ export async function markVerified(cache: RepoCache, blobName: string): Promise<
 
 async function fingerprint(path: string): Promise<string> {
   const stats = await stat(path, { bigint: true });
-  return JSON.stringify({ size: String(stats.size), mtimeNs: String(stats.mtimeNs), ctimeNs: String(stats.ctimeNs), ino: String(stats.ino), dev: String(stats.dev) });
+  return JSON.stringify({
+    size: String(stats.size),
+    mtimeNs: String(stats.mtimeNs),
+    ctimeNs: String(stats.ctimeNs),
+    ino: String(stats.ino),
+    dev: String(stats.dev),
+  });
 }

@@ -32,7 +32,12 @@ export interface SnapshotPlan {
   files: RemoteFile[];
 }
 
-export async function planOnline(connection: HubConnection, cache: RepoCache, requestedRevision: string, filter: FileFilter): Promise<SnapshotPlan> {
+export async function planOnline(
+  connection: HubConnection,
+  cache: RepoCache,
+  requestedRevision: string,
+  filter: FileFilter,
+): Promise<SnapshotPlan> {
   const revision = await resolveCommit(connection, cache.repo, requestedRevision);
   const listing = await listCommitFiles(connection, cache.repo, revision);
   const files = selectFiles(cache, revision, listing, filter, connection.log);
@@ -40,32 +45,55 @@ export async function planOnline(connection: HubConnection, cache: RepoCache, re
   return { cache, requestedRevision, revision, files };
 }
 
-export async function planOffline(cache: RepoCache, requestedRevision: string, filter: FileFilter, log: (message: string) => void): Promise<SnapshotPlan> {
+export async function planOffline(
+  cache: RepoCache,
+  requestedRevision: string,
+  filter: FileFilter,
+  log: (message: string) => void,
+): Promise<SnapshotPlan> {
   const { id } = cache.repo;
   const revision = isCommitSha(requestedRevision) ? requestedRevision : await cache.readRef(requestedRevision);
   if (!revision) {
-    throw new QuantgateError(`offline: ${id}@${requestedRevision} was never resolved online into ${cache.cacheDir}; run once online (no --offline, HF_HUB_OFFLINE unset), or pass a commit sha`);
+    throw new QuantgateError(
+      `offline: ${id}@${requestedRevision} was never resolved online into ${cache.cacheDir}; run once online (no --offline, HF_HUB_OFFLINE unset), or pass a commit sha`,
+    );
   }
   const listing = (await readListing(cache, revision)) ?? (await listSnapshotFolder(cache, revision));
   if (!listing) {
-    throw new QuantgateError(`offline: ${id}@${revision} is not in the cache ${cache.cacheDir}; run once online (no --offline, HF_HUB_OFFLINE unset) to download it`);
+    throw new QuantgateError(
+      `offline: ${id}@${revision} is not in the cache ${cache.cacheDir}; run once online (no --offline, HF_HUB_OFFLINE unset) to download it`,
+    );
   }
   return { cache, requestedRevision, revision, files: selectFiles(cache, revision, listing, filter, log) };
 }
 
-function selectFiles(cache: RepoCache, revision: string, listing: RemoteFile[], filter: FileFilter, log: (message: string) => void): RemoteFile[] {
+function selectFiles(
+  cache: RepoCache,
+  revision: string,
+  listing: RemoteFile[],
+  filter: FileFilter,
+  log: (message: string) => void,
+): RemoteFile[] {
   const include = filter.include.length > 0 ? filter.include : DEFAULT_INCLUDE;
   const isIncluded = matchAny(include.map(asDirectoryGlob));
   const isExcluded = matchAny(filter.exclude.map(asDirectoryGlob));
   const matching = listing.filter((file) => isIncluded(file.path) && !isExcluded(file.path));
   const pickles = matching.filter((file) => PICKLE_CHECKPOINT.test(file.path));
   if (pickles.length > 0) {
-    log(`skipping ${pickles.map((file) => file.path).join(', ')}: pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl, .pickle) can run code when loaded, so quantgate never downloads them`);
+    log(
+      `skipping ${pickles.map((file) => file.path).join(', ')}: pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl, .pickle) can run code when loaded, so quantgate never downloads them`,
+    );
   }
   const files = matching.filter((file) => !PICKLE_CHECKPOINT.test(file.path));
   if (files.length === 0) {
-    const available = listing.slice(0, 12).map((file) => file.path).join(', ') + (listing.length > 12 ? ', …' : '');
-    throw new QuantgateError(`${cache.repo.id}@${revision}: no file matches --include ${include.join(',')}${filter.exclude.length > 0 ? ` minus --exclude ${filter.exclude.join(',')}` : ''} (pickle checkpoints never do); it has ${available || 'no files'} — adjust --include`);
+    const available =
+      listing
+        .slice(0, 12)
+        .map((file) => file.path)
+        .join(', ') + (listing.length > 12 ? ', …' : '');
+    throw new QuantgateError(
+      `${cache.repo.id}@${revision}: no file matches --include ${include.join(',')}${filter.exclude.length > 0 ? ` minus --exclude ${filter.exclude.join(',')}` : ''} (pickle checkpoints never do); it has ${available || 'no files'} — adjust --include`,
+    );
   }
   // Unsafe paths are refused here, before a single byte is downloaded.
   for (const file of files) cache.snapshotFile(revision, file.path);
@@ -90,7 +118,12 @@ async function readListing(cache: RepoCache, revision: string): Promise<RemoteFi
 
 function isRemoteFile(value: unknown): value is RemoteFile {
   const file = value as Partial<RemoteFile> | null;
-  return typeof file?.path === 'string' && Number.isSafeInteger(file.size) && typeof file.blobName === 'string' && isBlobName(file.blobName);
+  return (
+    typeof file?.path === 'string' &&
+    Number.isSafeInteger(file.size) &&
+    typeof file.blobName === 'string' &&
+    isBlobName(file.blobName)
+  );
 }
 
 /** The files of a snapshot folder written by another tool: each link's blob name is its hash. */
@@ -105,7 +138,10 @@ async function listSnapshotFolder(cache: RepoCache, revision: string): Promise<R
     const blobName = await cache.linkedBlob(revision, path);
     if (!blobName) continue;
     const blob = await stat(cache.blobPath(blobName)).catch(() => undefined);
-    if (!blob) throw new QuantgateError(`offline: ${cache.repo.id}@${revision}: ${path} links to a missing blob ${blobName}; run once online (no --offline, HF_HUB_OFFLINE unset) to download it again`);
+    if (!blob)
+      throw new QuantgateError(
+        `offline: ${cache.repo.id}@${revision}: ${path} links to a missing blob ${blobName}; run once online (no --offline, HF_HUB_OFFLINE unset) to download it again`,
+      );
     files.push({ path, size: blob.size, blobName });
   }
   return files;

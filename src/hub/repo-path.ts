@@ -15,11 +15,14 @@ const FIX: Record<UntrustedPathKind, string> = {
 /** `root` joined with the untrusted relative `path`; throws a QuantgateError naming the path unless it stays inside `root`. */
 export function joinInside(root: string, path: string, kind: UntrustedPathKind): string {
   const problem = pathProblem(path);
-  if (problem) throw new QuantgateError(`${kind} "${path}" is unsafe (${problem}); quantgate refuses to write it — ${FIX[kind]}`);
+  if (problem)
+    throw new QuantgateError(`${kind} "${path}" is unsafe (${problem}); quantgate refuses to write it — ${FIX[kind]}`);
   const joined = resolve(root, ...path.split('/'));
   const inside = relative(resolve(root), joined);
   if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-    throw new QuantgateError(`${kind} "${path}" resolves outside ${root}; quantgate refuses to write it — ${FIX[kind]}`);
+    throw new QuantgateError(
+      `${kind} "${path}" resolves outside ${root}; quantgate refuses to write it — ${FIX[kind]}`,
+    );
   }
   return joined;
 }

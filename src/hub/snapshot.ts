@@ -9,7 +9,16 @@ import { forEachLimited } from '../common/concurrency.js';
 import { QuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import { checkRepoId, defaultCacheDir, RepoCache, type RepoType } from './cache-layout.js';
-import { accessRefused, authorizationFor, DEFAULT_HUB_URL, normalizeHubUrl, resolveUrl, USER_AGENT, type HubConnection, type RemoteFile } from './hub-api.js';
+import {
+  accessRefused,
+  authorizationFor,
+  DEFAULT_HUB_URL,
+  normalizeHubUrl,
+  resolveUrl,
+  USER_AGENT,
+  type HubConnection,
+  type RemoteFile,
+} from './hub-api.js';
 import { fileMatchesBlobName, hashKindOf, isMarkedVerified, markVerified } from './integrity.js';
 import { planOffline, planOnline, type SnapshotPlan } from './plan.js';
 import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, type RetryPolicy } from '../net/retry.js';
@@ -95,28 +104,43 @@ export async function prepareSnapshot(request: SnapshotRequest): Promise<Prepare
       env,
       ...(request.signal && { signal: request.signal }),
     };
-    const cache = new RepoCache(request.cacheDir || defaultCacheDir(env), { type: request.repoType ?? 'model', id: checkRepoId(request.repoId) });
+    const cache = new RepoCache(request.cacheDir || defaultCacheDir(env), {
+      type: request.repoType ?? 'model',
+      id: checkRepoId(request.repoId),
+    });
     const offline = request.offline ?? isTrue(env.HF_HUB_OFFLINE);
     const revision = request.revision ?? 'main';
     const filter = { include: request.include ?? [], exclude: request.exclude ?? [] };
-    const plan = offline ? await planOffline(cache, revision, filter, connection.log) : await planOnline(connection, cache, revision, filter);
+    const plan = offline
+      ? await planOffline(cache, revision, filter, connection.log)
+      : await planOnline(connection, cache, revision, filter);
     return {
       plan,
-      download: () => materialize(plan, connection, offline, progress).catch((error: unknown) => Promise.reject(redactError(error, token))),
+      download: () =>
+        materialize(plan, connection, offline, progress).catch((error: unknown) =>
+          Promise.reject(redactError(error, token)),
+        ),
     };
   } catch (error) {
     throw redactError(error, token);
   }
 }
 
-async function materialize(plan: SnapshotPlan, connection: HubConnection, offline: boolean, progress: Progress): Promise<SnapshotResult> {
+async function materialize(
+  plan: SnapshotPlan,
+  connection: HubConnection,
+  offline: boolean,
+  progress: Progress,
+): Promise<SnapshotResult> {
   const { cache, revision, files } = plan;
   const states = await Promise.all(files.map((file) => cachedState(cache, file)));
   const unverified = distinctBlobs(files.filter((_, index) => states[index] === 'unverified'));
   const damaged = await verifyCachedBlobs(cache, unverified, progress);
   const missing = files.filter((file, index) => states[index] === 'missing' || damaged.has(file.blobName));
   if (offline && missing.length > 0) {
-    throw new QuantgateError(`offline: ${missing.length} file(s) of ${cache.repo.id}@${revision} are missing or damaged in ${cache.cacheDir}: ${missing.map((file) => file.path).join(', ')}; run once online (no --offline, HF_HUB_OFFLINE unset) to download them`);
+    throw new QuantgateError(
+      `offline: ${missing.length} file(s) of ${cache.repo.id}@${revision} are missing or damaged in ${cache.cacheDir}: ${missing.map((file) => file.path).join(', ')}; run once online (no --offline, HF_HUB_OFFLINE unset) to download them`,
+    );
   }
   const bytesDownloaded = await downloadBlobs(plan, connection, distinctBlobs(missing), progress);
   for (const file of files) await cache.link(revision, file.path, file.blobName);
@@ -154,7 +178,9 @@ async function verifyCachedBlobs(cache: RepoCache, files: RemoteFile[], progress
   if (files.length === 0) return damaged;
   const task = progress.task(`verifying ${cache.repo.id}`, { total: sum(files), unit: 'bytes' });
   for (const file of files) {
-    if (await fileMatchesBlobName(cache.blobPath(file.blobName), file.blobName, file.size, (count) => task.advance(count))) {
+    if (
+      await fileMatchesBlobName(cache.blobPath(file.blobName), file.blobName, file.size, (count) => task.advance(count))
+    ) {
       await markVerified(cache, file.blobName);
     } else {
       progress.info(`${file.path}: the cached blob ${file.blobName} does not match its hash; deleting it`);
@@ -166,10 +192,17 @@ async function verifyCachedBlobs(cache: RepoCache, files: RemoteFile[], progress
   return damaged;
 }
 
-async function downloadBlobs(plan: SnapshotPlan, connection: HubConnection, files: RemoteFile[], progress: Progress): Promise<number> {
+async function downloadBlobs(
+  plan: SnapshotPlan,
+  connection: HubConnection,
+  files: RemoteFile[],
+  progress: Progress,
+): Promise<number> {
   if (files.length === 0) return 0;
   const { cache, revision } = plan;
-  const partial = await Promise.all(files.map(async (file) => (await stat(cache.incompletePath(file.blobName)).catch(() => undefined))?.size ?? 0));
+  const partial = await Promise.all(
+    files.map(async (file) => (await stat(cache.incompletePath(file.blobName)).catch(() => undefined))?.size ?? 0),
+  );
   const total = sum(files) - partial.reduce((a, b) => a + b, 0);
   const task = progress.task(`downloading ${cache.repo.id}`, { total, unit: 'bytes' });
   let bytesDownloaded = 0;
@@ -205,14 +238,21 @@ async function downloadBlobs(plan: SnapshotPlan, connection: HubConnection, file
 function downloadError(plan: SnapshotPlan, connection: HubConnection, file: RemoteFile, error: unknown): unknown {
   const { repo } = plan.cache;
   if (error instanceof RetriesExhaustedError) {
-    return new QuantgateError(`${repo.id}@${plan.revision}: downloading ${file.path} ${error.message}; check the network and run again (the partial download resumes)`, { cause: error });
+    return new QuantgateError(
+      `${repo.id}@${plan.revision}: downloading ${file.path} ${error.message}; check the network and run again (the partial download resumes)`,
+      { cause: error },
+    );
   }
   if (error instanceof HttpStatusError) {
     if (error.status === 401 || error.status === 403) return accessRefused(connection, repo, error.status);
     if (error.status === 404) {
-      return new QuantgateError(`${repo.id}@${plan.revision}: ${file.path} is listed but the Hub has no such file (HTTP 404); the commit may have been rewritten — run again`);
+      return new QuantgateError(
+        `${repo.id}@${plan.revision}: ${file.path} is listed but the Hub has no such file (HTTP 404); the commit may have been rewritten — run again`,
+      );
     }
-    return new QuantgateError(`${repo.id}@${plan.revision}: downloading ${file.path} was refused (HTTP ${error.status}); check --hub-url and run again`);
+    return new QuantgateError(
+      `${repo.id}@${plan.revision}: downloading ${file.path} was refused (HTTP ${error.status}); check --hub-url and run again`,
+    );
   }
   return error;
 }

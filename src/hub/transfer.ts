@@ -51,7 +51,11 @@ const FOLLOW_MIN_BYTES = 16 << 20;
 export async function transferBlob(transfer: BlobTransfer): Promise<number> {
   let received = 0;
   const counted = { ...transfer, onBytes: (count: number) => ((received += count), transfer.onBytes(count)) };
-  await retrying(transfer.policy, () => attempt(counted), { what: transfer.what, log: transfer.log, ...(transfer.signal && { signal: transfer.signal }) });
+  await retrying(transfer.policy, () => attempt(counted), {
+    what: transfer.what,
+    log: transfer.log,
+    ...(transfer.signal && { signal: transfer.signal }),
+  });
   await rename(transfer.incompletePath, transfer.blobPath);
   return received;
 }
@@ -69,7 +73,8 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
     // A 200 to a range request means the server ignored the range: its body starts at byte 0.
     digest = await receive(transfer, response, response.status === 200 ? 0 : offset);
     const written = await sizeOf(transfer.incompletePath);
-    if (written < transfer.size) throw new TransientError(`the connection ended after ${written} of ${transfer.size} bytes`);
+    if (written < transfer.size)
+      throw new TransientError(`the connection ended after ${written} of ${transfer.size} bytes`);
   } else {
     // An empty file needs no request, but its .incomplete file must exist to be hashed and renamed.
     if (transfer.size === 0) await appendFile(transfer.incompletePath, new Uint8Array(0));
@@ -79,7 +84,9 @@ async function attempt(transfer: BlobTransfer): Promise<void> {
   }
   if (digest !== transfer.blobName) {
     await rm(transfer.incompletePath, { force: true });
-    throw new TransientError(`the bytes received do not match the ${hashKindOf(transfer.blobName)} ${transfer.blobName} the Hub lists; the corrupt copy was deleted`);
+    throw new TransientError(
+      `the bytes received do not match the ${hashKindOf(transfer.blobName)} ${transfer.blobName} the Hub lists; the corrupt copy was deleted`,
+    );
   }
 }
 
@@ -88,7 +95,11 @@ async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGe
   let url = transfer.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = { ...transfer.headersFor(url), ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
-    const response = await httpGet(url, headers, { stallTimeoutMs: transfer.policy.stallTimeoutMs, env: transfer.env, ...(transfer.signal && { signal: transfer.signal }) });
+    const response = await httpGet(url, headers, {
+      stallTimeoutMs: transfer.policy.stallTimeoutMs,
+      env: transfer.env,
+      ...(transfer.signal && { signal: transfer.signal }),
+    });
     const { status, headers: answer } = response;
     if (status >= 300 && status < 400 && answer.location) {
       response.discard();
@@ -98,7 +109,10 @@ async function openRange(transfer: BlobTransfer, offset: number): Promise<HttpGe
     if (status === 200 || (status === 206 && rangeStart(response) === offset)) return response;
     response.discard();
     if (status === 206) {
-      const range = answer['content-range'] === undefined ? 'no Content-Range' : `Content-Range ${JSON.stringify(answer['content-range'])}`;
+      const range =
+        answer['content-range'] === undefined
+          ? 'no Content-Range'
+          : `Content-Range ${JSON.stringify(answer['content-range'])}`;
       throw new TransientError(`the server resumed at the wrong offset (${range}, wanted byte ${offset})`);
     }
     if (status === 416) {
@@ -144,7 +158,9 @@ async function receive(transfer: BlobTransfer, response: HttpGetResponse, offset
     response.discard();
     await hashing?.cancel();
     if (error instanceof QuantgateError || transfer.signal?.aborted) throw error;
-    throw error instanceof TransientError ? error : new TransientError(`the connection broke (${describeError(error)})`);
+    throw error instanceof TransientError
+      ? error
+      : new TransientError(`the connection broke (${describeError(error)})`);
   } finally {
     closeSync(fd);
   }
@@ -167,7 +183,11 @@ async function digestWhileWriting(transfer: BlobTransfer, offset: number): Promi
   if (transfer.size - offset >= FOLLOW_MIN_BYTES) {
     const follower = followFile(transfer.incompletePath, blobHashRecipe(transfer.blobName, transfer.size));
     follower.written(offset);
-    return { wrote: (_, fileSize) => follower.written(fileSize), digest: () => follower.digest(), cancel: () => follower.cancel() };
+    return {
+      wrote: (_, fileSize) => follower.written(fileSize),
+      digest: () => follower.digest(),
+      cancel: () => follower.cancel(),
+    };
   }
   const hasher = new BlobHasher(transfer.blobName, transfer.size);
   await hasher.feedFile(transfer.incompletePath, { end: offset });
@@ -176,14 +196,17 @@ async function digestWhileWriting(transfer: BlobTransfer, offset: number): Promi
 
 function writeAll(fd: number, bytes: Uint8Array, path: string): void {
   try {
-    for (let written = 0; written < bytes.byteLength; ) written += writeSync(fd, bytes, written);
+    for (let written = 0; written < bytes.byteLength;) written += writeSync(fd, bytes, written);
   } catch (error) {
     throw diskFailure(path, error);
   }
 }
 
 function diskFailure(path: string, error: unknown): QuantgateError {
-  return new QuantgateError(`writing ${path} failed (${describeError(error)}); free disk space or choose another --cache-dir, then run again`, { cause: error });
+  return new QuantgateError(
+    `writing ${path} failed (${describeError(error)}); free disk space or choose another --cache-dir, then run again`,
+    { cause: error },
+  );
 }
 
 async function sizeOf(path: string): Promise<number> {

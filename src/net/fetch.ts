@@ -31,7 +31,11 @@ function agentFor(proxy: Proxy): ProxyAgent {
   let agent = proxyAgents.get(proxy.url.href);
   if (agent === undefined) {
     // proxyTunnel: false sends plain-http requests to the proxy in absolute form, as curl does.
-    agent = new ProxyAgent({ uri: proxy.url.href, proxyTunnel: false, clientFactory: (origin, options) => judgingTunnels(new Pool(origin, options), proxy) });
+    agent = new ProxyAgent({
+      uri: proxy.url.href,
+      proxyTunnel: false,
+      clientFactory: (origin, options) => judgingTunnels(new Pool(origin, options), proxy),
+    });
     proxyAgents.set(proxy.url.href, agent);
   }
   return agent;
@@ -48,7 +52,10 @@ function judgingTunnels(pool: Pool, proxy: Proxy): Pool {
     if (answer.statusCode === 200) return answer;
     answer.socket.destroy();
     const target = new URL(`https://${options.path}`);
-    if (isTransientStatus(answer.statusCode)) throw new TransientError(`${proxyLabel(proxy)} could not open a tunnel to ${target.host} (HTTP ${answer.statusCode})`);
+    if (isTransientStatus(answer.statusCode))
+      throw new TransientError(
+        `${proxyLabel(proxy)} could not open a tunnel to ${target.host} (HTTP ${answer.statusCode})`,
+      );
     throw proxyRefusal(proxy, target, answer.statusCode);
   };
   pool.connect = judged as Pool['connect'];
@@ -60,11 +67,17 @@ function judgingTunnels(pool: Pool, proxy: Proxy): Pool {
  * QuantgateError naming the proxy; a failure to reach or pass the proxy is a TransientError naming
  * it; other failures are fetch's own.
  */
-export async function proxiedFetch(url: string, init: RequestInit = {}, env: NodeJS.ProcessEnv = process.env): Promise<Response> {
+export async function proxiedFetch(
+  url: string,
+  init: RequestInit = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Response> {
   const target = new URL(url);
   const proxy = proxyFor(target, env);
   try {
-    return (await undiciFetch(url, { ...init, dispatcher: new ProxyRouter(env) } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
+    return (await undiciFetch(url, { ...init, dispatcher: new ProxyRouter(env) } as Parameters<
+      typeof undiciFetch
+    >[1])) as unknown as Response;
   } catch (error) {
     if (init.signal?.aborted) throw error;
     throw failure(proxy, target, error);
@@ -107,7 +120,11 @@ export interface WatchedResponse {
  * One try of a request: resolves with any answer that is not transient (the caller judges 4xx),
  * and rejects with a TransientError on a network failure, a stall or a 408/429/5xx answer.
  */
-export async function watchedFetch(url: string, init: RequestInit, options: WatchedFetchOptions): Promise<WatchedResponse> {
+export async function watchedFetch(
+  url: string,
+  init: RequestInit,
+  options: WatchedFetchOptions,
+): Promise<WatchedResponse> {
   const controller = new AbortController();
   const watchdog = stallWatchdog(options.stallTimeoutMs, (error) => controller.abort(error));
   const onAbort = () => controller.abort(options.signal!.reason);

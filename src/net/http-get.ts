@@ -45,9 +45,16 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 
 /** Sends the GET and resolves once the status line and headers have arrived. */
-export async function httpGet(url: string, headers: Record<string, string>, options: HttpGetOptions): Promise<HttpGetResponse> {
+export async function httpGet(
+  url: string,
+  headers: Record<string, string>,
+  options: HttpGetOptions,
+): Promise<HttpGetResponse> {
   const target = new URL(url);
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new QuantgateError(`cannot download ${target.protocol}//${target.host}: only http: and https: URLs are supported; check --hub-url or HF_ENDPOINT`);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:')
+    throw new QuantgateError(
+      `cannot download ${target.protocol}//${target.host}: only http: and https: URLs are supported; check --hub-url or HF_ENDPOINT`,
+    );
   const proxy = proxyFor(target, options.env);
   const requestHead = encodeRequestHead(target, headers, proxy);
   options.signal?.throwIfAborted();
@@ -70,7 +77,9 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
     connect(target, proxy, { onread }, options, watchdog.touch, connecting.signal).then((connected) => {
       socket = connected;
       if (phase === 'done') return void socket.destroy();
-      socket.on('error', (error) => fail(error instanceof TransientError ? error : new TransientError(describeError(error))));
+      socket.on('error', (error) =>
+        fail(error instanceof TransientError ? error : new TransientError(describeError(error))),
+      );
       socket.on('close', () => {
         closed = true;
         if (phase === 'head') fail(new TransientError('the connection closed before the answer ended'));
@@ -94,7 +103,8 @@ export async function httpGet(url: string, headers: Record<string, string>, opti
       for (;;) {
         const end = head.indexOf('\r\n\r\n');
         if (end === -1) {
-          if (head.length > MAX_HEAD_BYTES) fail(new TransientError(`the answer's headers exceed ${MAX_HEAD_BYTES / 1024} KiB`));
+          if (head.length > MAX_HEAD_BYTES)
+            fail(new TransientError(`the answer's headers exceed ${MAX_HEAD_BYTES / 1024} KiB`));
           return phase === 'head';
         }
         let parsed: ParsedHead;
@@ -186,7 +196,14 @@ type ReadOptions = Pick<net.TcpSocketConnectOpts, 'onread'>;
  * absolute-form request, or tunnelled through the proxy and then secured. `touch` hears every
  * byte before the request; `cancel` destroys what is being opened.
  */
-async function connect(target: URL, proxy: Proxy | undefined, read: ReadOptions, options: HttpGetOptions, touch: () => void, cancel: AbortSignal): Promise<net.Socket> {
+async function connect(
+  target: URL,
+  proxy: Proxy | undefined,
+  read: ReadOptions,
+  options: HttpGetOptions,
+  touch: () => void,
+  cancel: AbortSignal,
+): Promise<net.Socket> {
   const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const secure = target.protocol === 'https:';
@@ -203,7 +220,10 @@ async function connect(target: URL, proxy: Proxy | undefined, read: ReadOptions,
     tunnel.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${proxyAuthorization(proxy)}\r\n`);
     const status = await tunnelAnswer(tunnel, touch, cancel, label);
     if (status.code < 200 || status.code > 299) {
-      if (isTransientStatus(status.code)) throw new TransientError(`${label} could not open a tunnel to ${target.host} (HTTP ${status.code} ${status.message})`.trim());
+      if (isTransientStatus(status.code))
+        throw new TransientError(
+          `${label} could not open a tunnel to ${target.host} (HTTP ${status.code} ${status.message})`.trim(),
+        );
       throw proxyRefusal(proxy, target, status.code, status.message);
     }
   } catch (error) {
@@ -213,10 +233,24 @@ async function connect(target: URL, proxy: Proxy | undefined, read: ReadOptions,
   return opened(open(host, port, true, read, options.ca, tunnel), cancel);
 }
 
-function open(host: string, port: number, secure: boolean, read: ReadOptions, ca: HttpGetOptions['ca'], over?: net.Socket): net.Socket {
+function open(
+  host: string,
+  port: number,
+  secure: boolean,
+  read: ReadOptions,
+  ca: HttpGetOptions['ca'],
+  over?: net.Socket,
+): net.Socket {
   if (!secure) return net.connect({ host, port, ...read });
   // tls.connect takes `onread` too (Node's documentation says so; @types/node omits it).
-  const tlsOptions: tls.ConnectionOptions & ReadOptions = { host, port, ...read, ...(net.isIP(host) ? {} : { servername: host }), ...(ca && { ca }), ...(over && { socket: over }) };
+  const tlsOptions: tls.ConnectionOptions & ReadOptions = {
+    host,
+    port,
+    ...read,
+    ...(net.isIP(host) ? {} : { servername: host }),
+    ...(ca && { ca }),
+    ...(over && { socket: over }),
+  };
   const socket = tls.connect(tlsOptions);
   if (over && read.onread) {
     // Over an existing socket (a tunnel) tls.connect ignores `onread`: reads arrive as 'data' events, in buffers of their own.
@@ -238,7 +272,11 @@ function opened(socket: net.Socket, cancel: AbortSignal, proxyName?: string): Pr
       if (error === undefined) return resolve(socket);
       socket.destroy();
       const problem = describeError(error);
-      reject(error instanceof TransientError ? error : new TransientError(proxyName ? `${problem} (connecting to ${proxyName})` : problem));
+      reject(
+        error instanceof TransientError
+          ? error
+          : new TransientError(proxyName ? `${problem} (connecting to ${proxyName})` : problem),
+      );
     };
     const onConnect = () => settle();
     const onClose = () => settle(new Error('the connection closed while it was being opened'));
@@ -249,7 +287,12 @@ function opened(socket: net.Socket, cancel: AbortSignal, proxyName?: string): Pr
 }
 
 /** Reads the proxy's answer to CONNECT, up to its blank line, leaving the tunnel paused for TLS. */
-function tunnelAnswer(tunnel: net.Socket, touch: () => void, cancel: AbortSignal, label: string): Promise<{ code: number; message: string }> {
+function tunnelAnswer(
+  tunnel: net.Socket,
+  touch: () => void,
+  cancel: AbortSignal,
+  label: string,
+): Promise<{ code: number; message: string }> {
   return new Promise((resolve, reject) => {
     let text = '';
     const settle = (error: unknown, answer?: { code: number; message: string }) => {
@@ -257,14 +300,20 @@ function tunnelAnswer(tunnel: net.Socket, touch: () => void, cancel: AbortSignal
       cancel.removeEventListener('abort', onCancel);
       tunnel.pause();
       if (answer) resolve(answer);
-      else reject(error instanceof TransientError || error instanceof QuantgateError ? error : new TransientError(`${describeError(error)} (tunnelling through ${label})`));
+      else
+        reject(
+          error instanceof TransientError || error instanceof QuantgateError
+            ? error
+            : new TransientError(`${describeError(error)} (tunnelling through ${label})`),
+        );
     };
     const onData = (data: Buffer) => {
       touch();
       text += data.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
       if (end === -1) {
-        if (text.length > MAX_HEAD_BYTES) settle(new TransientError(`${label} answered CONNECT with over ${MAX_HEAD_BYTES / 1024} KiB of headers`));
+        if (text.length > MAX_HEAD_BYTES)
+          settle(new TransientError(`${label} answered CONNECT with over ${MAX_HEAD_BYTES / 1024} KiB of headers`));
         return;
       }
       const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(text.slice(0, text.indexOf('\r\n')));
@@ -289,13 +338,22 @@ function proxyAuthorization(proxy: Proxy): string {
 /** The request's head; to a proxy, an http URL is asked for in absolute form with the proxy's credentials. */
 function encodeRequestHead(target: URL, headers: Record<string, string>, proxy: Proxy | undefined): string {
   const viaProxy = proxy !== undefined && target.protocol === 'http:';
-  const requestTarget = viaProxy ? `${target.protocol}//${target.host}${target.pathname}${target.search}` : `${target.pathname}${target.search}`;
-  const lines = [`GET ${requestTarget} HTTP/1.1`, `host: ${target.host}`, 'accept-encoding: identity', 'connection: close'];
+  const requestTarget = viaProxy
+    ? `${target.protocol}//${target.host}${target.pathname}${target.search}`
+    : `${target.pathname}${target.search}`;
+  const lines = [
+    `GET ${requestTarget} HTTP/1.1`,
+    `host: ${target.host}`,
+    'accept-encoding: identity',
+    'connection: close',
+  ];
   if (viaProxy) lines.push(...proxyAuthorization(proxy).split('\r\n').filter(Boolean));
   for (const [name, value] of Object.entries(headers)) {
     // A line break would let a value smuggle in headers of its own.
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) {
-      throw new QuantgateError(`the request header ${JSON.stringify(name)} has characters HTTP forbids; check the value given for it (a token with a stray line break?)`);
+      throw new QuantgateError(
+        `the request header ${JSON.stringify(name)} has characters HTTP forbids; check the value given for it (a token with a stray line break?)`,
+      );
     }
     lines.push(`${name}: ${value}`);
   }
@@ -311,11 +369,15 @@ interface ParsedHead {
 function parseHead(text: string): ParsedHead {
   const [statusLine = '', ...fields] = text.split('\r\n');
   const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
-  if (!match) throw new TransientError(`the server's answer is not HTTP/1.1 (it starts ${JSON.stringify(statusLine.slice(0, 40))})`);
+  if (!match)
+    throw new TransientError(
+      `the server's answer is not HTTP/1.1 (it starts ${JSON.stringify(statusLine.slice(0, 40))})`,
+    );
   const headers: Record<string, string> = {};
   for (const field of fields) {
     const colon = field.indexOf(':');
-    if (colon <= 0) throw new TransientError(`the server sent a malformed header line ${JSON.stringify(field.slice(0, 40))}`);
+    if (colon <= 0)
+      throw new TransientError(`the server sent a malformed header line ${JSON.stringify(field.slice(0, 40))}`);
     const name = field.slice(0, colon).trim().toLowerCase();
     const value = field.slice(colon + 1).trim();
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
@@ -334,14 +396,22 @@ interface BodyFraming {
 
 function framingFor({ status, headers }: ParsedHead): BodyFraming {
   if (status === 204 || status === 304) return lengthFraming(0);
-  const codings = headers['transfer-encoding']?.toLowerCase().split(',').map((coding) => coding.trim());
+  const codings = headers['transfer-encoding']
+    ?.toLowerCase()
+    .split(',')
+    .map((coding) => coding.trim());
   if (codings?.at(-1) === 'chunked') return chunkedFraming();
   const length = headers['content-length'];
   if (length !== undefined) {
-    if (!/^\d+$/.test(length)) throw new TransientError(`the server sent a malformed content-length ${JSON.stringify(length)}`);
+    if (!/^\d+$/.test(length))
+      throw new TransientError(`the server sent a malformed content-length ${JSON.stringify(length)}`);
     return lengthFraming(Number(length));
   }
-  return { endsAtClose: true, complete: false, feed: (bytes, deliver) => (bytes.byteLength > 0 && deliver(bytes), false) };
+  return {
+    endsAtClose: true,
+    complete: false,
+    feed: (bytes, deliver) => (bytes.byteLength > 0 && deliver(bytes), false),
+  };
 }
 
 function lengthFraming(length: number): BodyFraming {
@@ -391,7 +461,8 @@ function chunkedFraming(): BodyFraming {
         line = '';
         if (state === 'size') {
           const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(text);
-          if (!size) throw new TransientError(`the chunked body has a malformed size line ${JSON.stringify(text.slice(0, 40))}`);
+          if (!size)
+            throw new TransientError(`the chunked body has a malformed size line ${JSON.stringify(text.slice(0, 40))}`);
           left = Number.parseInt(size[1]!, 16);
           state = left === 0 ? 'trailer' : 'data';
         } else if (state === 'data-end') {

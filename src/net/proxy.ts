@@ -20,7 +20,12 @@ export interface Proxy {
 
 /** The proxy to reach `target` through, or undefined to connect directly. */
 export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): Proxy | undefined {
-  const names = target.protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY'] : target.protocol === 'http:' ? ['http_proxy', 'HTTP_PROXY'] : [];
+  const names =
+    target.protocol === 'https:'
+      ? ['https_proxy', 'HTTPS_PROXY']
+      : target.protocol === 'http:'
+        ? ['http_proxy', 'HTTP_PROXY']
+        : [];
   const variable = names.find((name) => env[name]?.trim());
   if (variable === undefined || bypassesProxy(target, env)) return undefined;
   return { url: parseProxyAddress(env[variable]!.trim(), variable), variable };
@@ -38,7 +43,9 @@ export function proxyRefusal(proxy: Proxy, target: URL, status: number, statusTe
     status === 407
       ? `put the proxy's user name and password in ${proxy.variable} (http://user:password@host:port)`
       : `ask for ${target.host} to be allowed through the proxy`;
-  return new QuantgateError(`${proxyLabel(proxy)} refused the connection to ${target.host} (${answer}); ${fix}, or list ${target.hostname} in NO_PROXY to connect directly`);
+  return new QuantgateError(
+    `${proxyLabel(proxy)} refused the connection to ${target.host} (${answer}); ${fix}, or list ${target.hostname} in NO_PROXY to connect directly`,
+  );
 }
 
 function parseProxyAddress(value: string, variable: string): URL {
@@ -50,7 +57,9 @@ function parseProxyAddress(value: string, variable: string): URL {
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     const shown = value.replace(/\/\/[^/@]*@/, '//***@');
-    throw new QuantgateError(`${variable}="${shown}" is not a proxy address quantgate can use; give an http:// or https:// proxy, e.g. ${variable}=http://proxy.example.com:3128, or unset it`);
+    throw new QuantgateError(
+      `${variable}="${shown}" is not a proxy address quantgate can use; give an http:// or https:// proxy, e.g. ${variable}=http://proxy.example.com:3128, or unset it`,
+    );
   }
   return url;
 }
@@ -58,7 +67,10 @@ function parseProxyAddress(value: string, variable: string): URL {
 /** True when no_proxy / NO_PROXY lists `target`'s host (and port, where an entry names one). */
 export function bypassesProxy(target: URL, env: NodeJS.ProcessEnv = process.env): boolean {
   const list = [env.no_proxy, env.NO_PROXY].find((value) => value?.trim()) ?? '';
-  const host = target.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const host = target.hostname
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   return list
     .split(/[\s,]+/)
@@ -89,7 +101,14 @@ function splitPort(entry: string): { name: string; entryPort?: number } {
 
 function inRange(host: string, network: string, prefix: number): boolean {
   const family = isIP(network);
-  if (family === 0 || isIP(host) !== family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return false;
+  if (
+    family === 0 ||
+    isIP(host) !== family ||
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > (family === 4 ? 32 : 128)
+  )
+    return false;
   const range = new BlockList();
   range.addSubnet(network, prefix, family === 4 ? 'ipv4' : 'ipv6');
   return range.check(host, family === 4 ? 'ipv4' : 'ipv6');

@@ -55,7 +55,11 @@ export interface RetryReport {
  * once. Each failure that is followed by another try is logged as
  * `<what>: <cause>; try <n> of <attempts> in <seconds> s`.
  */
-export async function retrying<T>(policy: Pick<RetryPolicy, 'attempts' | 'baseDelayMs'>, attempt: (tryNumber: number) => Promise<T>, report: RetryReport): Promise<T> {
+export async function retrying<T>(
+  policy: Pick<RetryPolicy, 'attempts' | 'baseDelayMs'>,
+  attempt: (tryNumber: number) => Promise<T>,
+  report: RetryReport,
+): Promise<T> {
   for (let tryNumber = 1; ; tryNumber++) {
     report.signal?.throwIfAborted();
     try {
@@ -64,8 +68,12 @@ export async function retrying<T>(policy: Pick<RetryPolicy, 'attempts' | 'baseDe
       if (!(error instanceof TransientError) || report.signal?.aborted) throw error;
       if (tryNumber >= policy.attempts) throw new RetriesExhaustedError(tryNumber, describeError(error));
       const delayMs = backoffDelayMs(policy.baseDelayMs, tryNumber);
-      report.log(`${report.what}: ${describeError(error)}; try ${tryNumber + 1} of ${policy.attempts} in ${(delayMs / 1000).toFixed(1)} s`);
-      await sleep(delayMs, undefined, report.signal && { signal: report.signal }).catch(() => report.signal?.throwIfAborted());
+      report.log(
+        `${report.what}: ${describeError(error)}; try ${tryNumber + 1} of ${policy.attempts} in ${(delayMs / 1000).toFixed(1)} s`,
+      );
+      await sleep(delayMs, undefined, report.signal && { signal: report.signal }).catch(() =>
+        report.signal?.throwIfAborted(),
+      );
     }
   }
 }
@@ -79,7 +87,10 @@ export function backoffDelayMs(baseDelayMs: number, tryNumber: number): number {
  * Calls `onStall` with the TransientError to fail with once `touch` has not been called for
  * `timeoutMs`; `stop` disarms it. Its timer never keeps the process alive by itself.
  */
-export function stallWatchdog(timeoutMs: number, onStall: (error: TransientError) => void): { touch(): void; stop(): void } {
+export function stallWatchdog(
+  timeoutMs: number,
+  onStall: (error: TransientError) => void,
+): { touch(): void; stop(): void } {
   const timer = setTimeout(() => onStall(new TransientError(`no data for ${timeoutMs / 1000} s`)), timeoutMs).unref();
   return {
     touch() {

@@ -28,7 +28,15 @@ export async function watchedGet<T>(
   consume: (body: AsyncIterable<Uint8Array>, contentLength: number | undefined) => Promise<T>,
   options: WatchedGetOptions,
 ): Promise<{ result: T } | undefined> {
-  const response = await watchedFetch(url, {}, { stallTimeoutMs: policy.stallTimeoutMs, ...(options.env && { env: options.env }), ...(options.signal && { signal: options.signal }) });
+  const response = await watchedFetch(
+    url,
+    {},
+    {
+      stallTimeoutMs: policy.stallTimeoutMs,
+      ...(options.env && { env: options.env }),
+      ...(options.signal && { signal: options.signal }),
+    },
+  );
   try {
     if (response.status < 200 || response.status > 299) {
       await response.cancel();
@@ -43,7 +51,13 @@ export async function watchedGet<T>(
 }
 
 /** Writes the body to `file`, showing its progress under `label`; resolves with its SHA-512, base64 as registries publish it. */
-export async function saveWithSha512(body: AsyncIterable<Uint8Array>, file: AtomicFile, progress: Progress, label: string, total: number | undefined): Promise<string> {
+export async function saveWithSha512(
+  body: AsyncIterable<Uint8Array>,
+  file: AtomicFile,
+  progress: Progress,
+  label: string,
+  total: number | undefined,
+): Promise<string> {
   const task = progress.task(label, { ...(total !== undefined && { total }), unit: 'bytes' });
   const hash = createHash('sha512');
   for await (const chunk of body) {

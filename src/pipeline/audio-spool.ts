@@ -39,7 +39,10 @@ export class AudioSpool {
       return new AudioSpool(dir, await open(join(dir, SPOOL_FILE), 'w+'));
     } catch (error) {
       if (dir) await rm(dir, { recursive: true, force: true });
-      throw new QuantgateError(`cannot make a temporary folder for decoded audio in ${parent} (${describeError(error)}); choose a writable --out-dir with free space`, { cause: error });
+      throw new QuantgateError(
+        `cannot make a temporary folder for decoded audio in ${parent} (${describeError(error)}); choose a writable --out-dir with free space`,
+        { cause: error },
+      );
     }
   }
 
@@ -54,7 +57,10 @@ export class AudioSpool {
       try {
         await this.file.write(bytes, 0, bytes.length, this.end);
       } catch (error) {
-        throw new QuantgateError(`cannot write decoded audio to ${this.dir} (${describeError(error)}); free disk space or choose another --out-dir`, { cause: error });
+        throw new QuantgateError(
+          `cannot write decoded audio to ${this.dir} (${describeError(error)}); free disk space or choose another --out-dir`,
+          { cause: error },
+        );
       }
       this.entries.push({ id, text, sampleRate, offset: this.end, samples: audio.length });
       this.end += bytes.length;
@@ -68,7 +74,10 @@ export class AudioSpool {
       for (const { id, text, sampleRate, offset, samples } of this.entries.slice(start, start + size)) {
         const audio = new Float32Array(samples);
         const { bytesRead } = await this.file.read(new Uint8Array(audio.buffer), 0, audio.byteLength, offset);
-        if (bytesRead !== audio.byteLength) throw new QuantgateError(`the decoded audio in ${this.dir} was cut short while the run read it; check the disk and run again`);
+        if (bytesRead !== audio.byteLength)
+          throw new QuantgateError(
+            `the decoded audio in ${this.dir} was cut short while the run read it; check the disk and run again`,
+          );
         batch.push({ id, text, sampleRate, audio });
       }
       yield batch;

@@ -18,7 +18,13 @@ let found: DemoPaths | undefined;
 export function demoPaths(): DemoPaths {
   if (found) return found;
   const root = folderAbove(import.meta.url, ['package.json', join('assets', 'demo', 'quantgate-demo')]);
-  if (root === undefined) throw new QuantgateError('the embedded demo model (assets/demo/) is missing from this installation; reinstall quantgate or pass --model-id/--model-path');
-  found = { model: join(root, 'assets', 'demo', 'quantgate-demo'), testset: join(root, 'assets', 'demo', 'testset', 'manifest.jsonl') };
+  if (root === undefined)
+    throw new QuantgateError(
+      'the embedded demo model (assets/demo/) is missing from this installation; reinstall quantgate or pass --model-id/--model-path',
+    );
+  found = {
+    model: join(root, 'assets', 'demo', 'quantgate-demo'),
+    testset: join(root, 'assets', 'demo', 'testset', 'manifest.jsonl'),
+  };
   return found;
 }

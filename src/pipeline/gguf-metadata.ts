@@ -4,7 +4,14 @@
 // (plus the sizes the seed's quantize.py records for Kyutai STT).
 
 import { QuantgateError } from '../common/errors.js';
-import { ARCHITECTURE_KEY, GGML_QUANTIZATION_VERSION, GgufValueType, KEY, architectureKey, type ArchitectureKey } from '../formats/gguf/constants.js';
+import {
+  ARCHITECTURE_KEY,
+  GGML_QUANTIZATION_VERSION,
+  GgufValueType,
+  KEY,
+  architectureKey,
+  type ArchitectureKey,
+} from '../formats/gguf/constants.js';
 import type { GgufMetadataEntry } from '../formats/gguf/metadata.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
@@ -74,7 +81,9 @@ function configEntries(architecture: string, config: Record<string, unknown>): G
   // finds any hyper-parameter it needs without the config file. The walk keeps its own stack, so a
   // config nested thousands of levels deep gets an error instead of overflowing the call stack.
   // Depth first in the config's own order, as a recursive walk would go.
-  const stack: { prefix: string; fields: Iterator<[string, unknown]> }[] = [{ prefix: '', fields: Object.entries(config)[Symbol.iterator]() }];
+  const stack: { prefix: string; fields: Iterator<[string, unknown]> }[] = [
+    { prefix: '', fields: Object.entries(config)[Symbol.iterator]() },
+  ];
   while (stack.length > 0) {
     const { prefix, fields } = stack.at(-1)!;
     const next = fields.next();
@@ -113,7 +122,10 @@ function kyutaiSizes(config: Record<string, unknown>): [ArchitectureKey, number]
   if (typeof dim === 'number' && typeof hiddenScale === 'number') {
     const feedForward = Math.trunc(hiddenScale * dim);
     const gated = gating !== undefined && gating !== 'none';
-    sizes.push([ARCHITECTURE_KEY.feedForwardLength, !gated ? feedForward : feedForward === 4 * dim ? Math.floor((21 * dim) / 8) : Math.floor((2 * feedForward) / 3)]);
+    sizes.push([
+      ARCHITECTURE_KEY.feedForwardLength,
+      !gated ? feedForward : feedForward === 4 * dim ? Math.floor((21 * dim) / 8) : Math.floor((2 * feedForward) / 3),
+    ]);
   }
   if (typeof textCard === 'number') sizes.push([ARCHITECTURE_KEY.vocabSize, textCard]);
   if (typeof card === 'number') sizes.push([ARCHITECTURE_KEY.audioVocabSize, card + 1]);
@@ -123,8 +135,11 @@ function kyutaiSizes(config: Record<string, unknown>): [ArchitectureKey, number]
 /** A hyper-parameter in the type llama.cpp gives its key; a value that type cannot hold is left out. */
 function standardEntry(architecture: string, standard: ArchitectureKey, value: number): GgufMetadataEntry | undefined {
   const key = architectureKey(architecture, standard);
-  if (standard.type === GgufValueType.FLOAT32) return Number.isFinite(value) ? { key, type: GgufValueType.FLOAT32, value } : undefined;
-  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? { key, type: GgufValueType.UINT32, value } : undefined;
+  if (standard.type === GgufValueType.FLOAT32)
+    return Number.isFinite(value) ? { key, type: GgufValueType.FLOAT32, value } : undefined;
+  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff
+    ? { key, type: GgufValueType.UINT32, value }
+    : undefined;
 }
 
 function toEntry(key: string, value: unknown): GgufMetadataEntry | undefined {
@@ -134,11 +149,15 @@ function toEntry(key: string, value: unknown): GgufMetadataEntry | undefined {
     if (!Number.isInteger(value)) return { key, type: GgufValueType.FLOAT32, value };
     if (value >= 0 && value <= 0xffffffff) return { key, type: GgufValueType.UINT32, value };
     if (value < 0 && value >= -0x80000000) return { key, type: GgufValueType.INT32, value };
-    return value >= 0 ? { key, type: GgufValueType.UINT64, value: BigInt(value) } : { key, type: GgufValueType.INT64, value: BigInt(value) };
+    return value >= 0
+      ? { key, type: GgufValueType.UINT64, value: BigInt(value) }
+      : { key, type: GgufValueType.INT64, value: BigInt(value) };
   }
   if (Array.isArray(value) && value.length > 0) {
-    if (value.every((item) => typeof item === 'string')) return { key, type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value };
-    if (value.every((item) => typeof item === 'boolean')) return { key, type: GgufValueType.ARRAY, itemType: GgufValueType.BOOL, value };
+    if (value.every((item) => typeof item === 'string'))
+      return { key, type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value };
+    if (value.every((item) => typeof item === 'boolean'))
+      return { key, type: GgufValueType.ARRAY, itemType: GgufValueType.BOOL, value };
     if (value.every((item) => Number.isInteger(item) && Math.abs(item) <= 0x7fffffff)) {
       return { key, type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value };
     }

@@ -2,8 +2,22 @@
 // translate their inputs into it; every stage reads its part from here.
 
 import { QuantgateError } from '../common/errors.js';
-import { choiceOption, flagOption, listOption, numberOption, stringOption, type OptionValues } from '../common/option-values.js';
-import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES, type CandidateMode, type DeviceChoice, type EngineName } from '../engines/catalogue.js';
+import {
+  choiceOption,
+  flagOption,
+  listOption,
+  numberOption,
+  stringOption,
+  type OptionValues,
+} from '../common/option-values.js';
+import {
+  CANDIDATE_MODES,
+  DEVICES,
+  ENGINE_NAMES,
+  type CandidateMode,
+  type DeviceChoice,
+  type EngineName,
+} from '../engines/catalogue.js';
 import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from '../formats/gguf/output-layout.js';
 import { DEFAULT_MAX_SAMPLES, parseShard, type Shard } from '../datasets/selection.js';
 import { PRESETS, QUANT_TYPES, type PresetName, type QuantType } from '../quant/plan.js';
@@ -129,13 +143,20 @@ export function readRunOptions(values: OptionValues): RunOptions {
     preset: choiceOption(values, 'preset', PRESETS),
 
     dataset,
-    datasetRevision: stringOption(values, 'dataset-revision') ?? (dataset === undefined || dataset === DEFAULT_DATASET ? defaults.datasetRevision : 'main'),
+    datasetRevision:
+      stringOption(values, 'dataset-revision') ??
+      (dataset === undefined || dataset === DEFAULT_DATASET ? defaults.datasetRevision : 'main'),
     datasetConfig: stringOption(values, 'dataset-config'),
     split: stringOption(values, 'split') ?? defaults.split,
     maxSamples: numberOption(values, 'max-samples', { min: 0, integer: true }) ?? defaults.maxSamples,
     maxDurationSeconds: numberOption(values, 'max-duration', { min: 0 }),
-    maxFailedUtterances: numberOption(values, 'max-failed-utterances', { min: 0, integer: true }) ?? defaults.maxFailedUtterances,
-    columns: { audio: stringOption(values, 'audio-column'), text: stringOption(values, 'text-column'), id: stringOption(values, 'id-column') },
+    maxFailedUtterances:
+      numberOption(values, 'max-failed-utterances', { min: 0, integer: true }) ?? defaults.maxFailedUtterances,
+    columns: {
+      audio: stringOption(values, 'audio-column'),
+      text: stringOption(values, 'text-column'),
+      id: stringOption(values, 'id-column'),
+    },
     shard: shardText === undefined ? undefined : parseShard(shardText, values.label('shard')),
     normalizer: choiceOption(values, 'normalizer', NORMALIZER_NAMES) ?? defaults.normalizer,
 
@@ -156,10 +177,14 @@ export function readRunOptions(values: OptionValues): RunOptions {
     threads: numberOption(values, 'threads', { min: 1, integer: true }),
   };
   if ((options.referenceCommand === undefined) !== (options.candidateCommand === undefined)) {
-    throw new QuantgateError(`${values.label('reference-command')} and ${values.label('candidate-command')} go together; give both or neither`);
+    throw new QuantgateError(
+      `${values.label('reference-command')} and ${values.label('candidate-command')} go together; give both or neither`,
+    );
   }
   if (options.modelId && options.modelPath) {
-    throw new QuantgateError(`${values.label('model-id')} and ${values.label('model-path')} both name a model; give one`);
+    throw new QuantgateError(
+      `${values.label('model-id')} and ${values.label('model-path')} both name a model; give one`,
+    );
   }
   return options;
 }

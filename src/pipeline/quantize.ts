@@ -14,13 +14,27 @@ import { copyIntoByteShards, writeByteShards } from '../formats/gguf/byte-shards
 import { openGgufModel } from '../formats/gguf/open.js';
 import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
 import { verifyManifest, writeManifest, type Manifest } from '../formats/gguf/manifest.js';
-import { DEFAULT_MAX_SHARD_BYTES, defaultOutputName, manifestPath as manifestPathOf, outputPaths, type OutputFormat, type ShardFormat } from '../formats/gguf/output-layout.js';
+import {
+  DEFAULT_MAX_SHARD_BYTES,
+  defaultOutputName,
+  manifestPath as manifestPathOf,
+  outputPaths,
+  type OutputFormat,
+  type ShardFormat,
+} from '../formats/gguf/output-layout.js';
 import type { WrittenFile } from '../formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
 import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { SourceType, TargetType } from '../quant/codec.js';
-import { planTensors, presetArchitecture, type PlanOptions, type PlannedTensor, type PresetName, type TensorPlan } from '../quant/plan.js';
+import {
+  planTensors,
+  presetArchitecture,
+  type PlanOptions,
+  type PlannedTensor,
+  type PresetName,
+  type TensorPlan,
+} from '../quant/plan.js';
 import { createConvertPool, type ConvertPool } from '../quant/pool.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { buildGgufMetadata } from './gguf-metadata.js';
@@ -64,7 +78,9 @@ const CHUNK_SOURCE_BYTES = 4 << 20;
 export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeResult> {
   const progress = options.progress ?? silentProgress;
   if (options.keepSingleFile === true && options.shardFormat === 'gguf-split') {
-    throw new QuantgateError('--keep-single-file keeps the .gguf that byte shards are cut from; gguf-split files are not cut from one, so use --shard-format bytes or leave --keep-single-file out');
+    throw new QuantgateError(
+      '--keep-single-file keeps the .gguf that byte shards are cut from; gguf-split files are not cut from one, so use --shard-format bytes or leave --keep-single-file out',
+    );
   }
   const reader = await openSafetensors(options.model);
   try {
@@ -90,20 +106,34 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
 
     const name = outputName(options);
     const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
-    const format: OutputFormat = maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
+    const format: OutputFormat =
+      maxShardBytes === 0 || single.totalSize <= maxShardBytes ? 'single' : (options.shardFormat ?? 'bytes');
     const splitParts = format === 'gguf-split' ? planGgufSplit(metadata, specs, { maxFileBytes: maxShardBytes }) : [];
 
     options.signal?.throwIfAborted();
     const pool = createConvertPool({ threads: options.threads });
     const stopWorkers = () => void pool.close();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
-    const task = progress.task('quantizing', { total: plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0), unit: 'count', unitName: 'values' });
-    const fill = (writer: GgufDataWriter) => streamTensors(reader, plan.tensors, pool, writer, (values) => task.advance(values));
+    const task = progress.task('quantizing', {
+      total: plan.tensors.reduce((sum, tensor) => sum + tensor.elements, 0),
+      unit: 'count',
+      unitName: 'values',
+    });
+    const fill = (writer: GgufDataWriter) =>
+      streamTensors(reader, plan.tensors, pool, writer, (values) => task.advance(values));
     const keepSingleFile = format === 'bytes' && (options.keepSingleFile ?? true);
     let files: WrittenFile[];
     let singleFile: WrittenFile | undefined;
     try {
-      if (keepSingleFile) ({ files, singleFile } = await writeByteShardsBesideSingle(options.outDir, name, single, maxShardBytes, fill, progress));
+      if (keepSingleFile)
+        ({ files, singleFile } = await writeByteShardsBesideSingle(
+          options.outDir,
+          name,
+          single,
+          maxShardBytes,
+          fill,
+          progress,
+        ));
       else files = await writeOutput(format, options.outDir, name, single, splitParts, maxShardBytes, fill);
     } catch (error) {
       // The closed pool's rejection is how a stop shows here; the stop is the cause to report.
@@ -193,7 +223,13 @@ async function removeStaleOutputs(outDir: string, name: string, written: readonl
  * time across tensor boundaries (the workers read their chunks themselves), while results are
  * written strictly in order.
  */
-async function streamTensors(reader: SafetensorsReader, tensors: readonly PlannedTensor[], pool: ConvertPool, writer: GgufDataWriter, onValues: (count: number) => void): Promise<void> {
+async function streamTensors(
+  reader: SafetensorsReader,
+  tensors: readonly PlannedTensor[],
+  pool: ConvertPool,
+  writer: GgufDataWriter,
+  onValues: (count: number) => void,
+): Promise<void> {
   const window = pool.threads * 3;
   const jobs: Job[] = [];
   const produced = produceJobs(reader, tensors, pool);
@@ -247,12 +283,18 @@ function* produceJobs(reader: SafetensorsReader, tensors: readonly PlannedTensor
     const chunkElements = Math.max(blockSize, Math.floor(CHUNK_SOURCE_BYTES / elementBytes / blockSize) * blockSize);
     for (let start = 0; start < source.elementCount; start += chunkElements) {
       const elements = Math.min(chunkElements, source.elementCount - start);
-      const range = { path: source.file, position: source.dataOffset + start * elementBytes, length: elements * elementBytes };
-      const result = pool.convert({ source: planned.sourceDtype as SourceType, target: planned.type as TargetType, range }).then(({ data, firstNonFinite }) => {
-        if (firstNonFinite >= 0) throw nonFiniteError(planned, start + firstNonFinite);
-        if (planned.type === 'F16') checkHalfRange(planned, data, start);
-        return data;
-      });
+      const range = {
+        path: source.file,
+        position: source.dataOffset + start * elementBytes,
+        length: elements * elementBytes,
+      };
+      const result = pool
+        .convert({ source: planned.sourceDtype as SourceType, target: planned.type as TargetType, range })
+        .then(({ data, firstNonFinite }) => {
+          if (firstNonFinite >= 0) throw nonFiniteError(planned, start + firstNonFinite);
+          if (planned.type === 'F16') checkHalfRange(planned, data, start);
+          return data;
+        });
       // Rejections are handled when the writer reaches this job; mark them seen until then.
       result.catch(() => undefined);
       yield { tensor: planned, elements, result };
@@ -293,7 +335,8 @@ async function readConfig(weightsPath: string): Promise<Record<string, unknown> 
     // JSON.parse's own wording stays in the debug output (QUANTGATE_DEBUG=1), as the cause.
     throw new QuantgateError(`${path} is not valid JSON; fix or remove it`, { cause: error });
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new QuantgateError(`${path} is not a JSON object; fix or remove it`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new QuantgateError(`${path} is not a JSON object; fix or remove it`);
   return parsed as Record<string, unknown>;
 }
 
@@ -327,7 +370,15 @@ function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' |
  */
 export function quantizedCacheKey(options: QuantizeOptions): string | undefined {
   if (!options.repoId || !options.revision) return undefined;
-  const settings = JSON.stringify([options.type ?? 'q4_0', options.keep ?? [], options.skip ?? [], options.preset ?? null, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, options.shardFormat ?? 'bytes', options.keepSingleFile ?? null]);
+  const settings = JSON.stringify([
+    options.type ?? 'q4_0',
+    options.keep ?? [],
+    options.skip ?? [],
+    options.preset ?? null,
+    options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
+    options.shardFormat ?? 'bytes',
+    options.keepSingleFile ?? null,
+  ]);
   const digest = createHash('sha256').update(settings).digest('hex').slice(0, 16);
   return `quantgate-gguf-${options.repoId.replace('/', '--')}-${options.revision}-${TOOL_VERSION}-${digest}`;
 }
@@ -351,11 +402,26 @@ export async function reuseQuantized(options: QuantizeOptions): Promise<Quantize
   } catch {
     return undefined;
   }
-  if (manifest.source.repoId !== options.repoId || manifest.source.revision !== options.revision || manifest.tool.version !== TOOL_VERSION) return undefined;
-  if ((manifest.singleFile !== undefined) !== (manifest.format === 'bytes' && (options.keepSingleFile ?? true))) return undefined;
+  if (
+    manifest.source.repoId !== options.repoId ||
+    manifest.source.revision !== options.revision ||
+    manifest.tool.version !== TOOL_VERSION
+  )
+    return undefined;
+  if ((manifest.singleFile !== undefined) !== (manifest.format === 'bytes' && (options.keepSingleFile ?? true)))
+    return undefined;
   const { plan } = await quantizeModel({ ...options, dryRun: true });
   const outputPath = outputPaths(options.outDir, name)[manifest.format];
   const files = manifest.files.map((file) => join(options.outDir, ...file.path.split('/')));
   const singleFile = manifest.singleFile && join(options.outDir, ...manifest.singleFile.path.split('/'));
-  return { plan, output: { files, format: manifest.format, ...(singleFile && { singleFile }), manifestPath, open: () => openGgufModel(outputPath) } };
+  return {
+    plan,
+    output: {
+      files,
+      format: manifest.format,
+      ...(singleFile && { singleFile }),
+      manifestPath,
+      open: () => openGgufModel(outputPath),
+    },
+  };
 }

@@ -9,11 +9,25 @@ import { join } from 'node:path';
 import { QuantgateError } from '../common/errors.js';
 import { formatBytes } from '../common/format.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import { openDataset, datasetSpecFromPath, isFailedUtterance, type DatasetSpec, type Dataset } from '../datasets/dataset.js';
+import {
+  openDataset,
+  datasetSpecFromPath,
+  isFailedUtterance,
+  type DatasetSpec,
+  type Dataset,
+} from '../datasets/dataset.js';
 import { selectParquetFiles } from '../datasets/parquet-files.js';
 import { formatShard } from '../datasets/selection.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
-import type { Device, Engine, EngineFactory, ModelSource, QuantizedModel, Transcript, Variant } from '../engines/engine.js';
+import type {
+  Device,
+  Engine,
+  EngineFactory,
+  ModelSource,
+  QuantizedModel,
+  Transcript,
+  Variant,
+} from '../engines/engine.js';
 import { resolveDevice } from '../engines/device.js';
 import { runsOnOnnxruntime } from '../engines/catalogue.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
@@ -28,7 +42,14 @@ import { AudioSpool } from './audio-spool.js';
 import { ASSUMED_MAX_SECONDS, fitBatchSize, neededBytes, readAvailableMemory } from './memory.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
 import { demoPaths } from './demo.js';
-import { quantizedCacheKey, quantizedPaths, quantizeModel, reuseQuantized, type QuantizeOptions, type QuantizeResult } from './quantize.js';
+import {
+  quantizedCacheKey,
+  quantizedPaths,
+  quantizeModel,
+  reuseQuantized,
+  type QuantizeOptions,
+  type QuantizeResult,
+} from './quantize.js';
 
 /** Carries the quantized output between CI runs (the action's Actions cache). */
 export interface QuantizedCache {
@@ -71,7 +92,8 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   const env = context.env ?? process.env;
   const fetchSnapshot = context.fetchSnapshot ?? downloadSnapshot;
   const stageSeconds: Record<string, number> = {};
-  const runStage = context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
+  const runStage =
+    context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
   const timed = <T>(stage: string, work: () => Promise<T>): Promise<T> =>
     runStage(stage, async () => {
       context.onStage?.(stage);
@@ -83,7 +105,16 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         stageSeconds[stage] = (performance.now() - started) / 1000;
       }
     });
-  const hub = { token: options.hfToken, hubUrl: options.hubUrl, cacheDir: options.cacheDir, offline: options.offline, env, progress, onSecret: context.onSecret, signal: context.signal };
+  const hub = {
+    token: options.hfToken,
+    hubUrl: options.hubUrl,
+    cacheDir: options.cacheDir,
+    offline: options.offline,
+    env,
+    progress,
+    onSecret: context.onSecret,
+    signal: context.signal,
+  };
 
   const model = await timed('model', async (): Promise<ModelSource> => {
     if (options.modelPath) return { dir: options.modelPath };
@@ -118,7 +149,9 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     progress,
     signal: context.signal,
   };
-  const { plan, output: quantized } = await timed('quantize', () => quantizeThroughCache(quantizeOptions, context.quantizedCache, progress));
+  const { plan, output: quantized } = await timed('quantize', () =>
+    quantizeThroughCache(quantizeOptions, context.quantizedCache, progress),
+  );
 
   const spec = await timed('dataset', () => resolveDatasetSpec(options, model, fetchSnapshot, hub));
   const spool = await AudioSpool.create(options.outDir);
@@ -128,7 +161,12 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     let dataset: Dataset | undefined;
     const reference = await timed('reference', async () => {
       // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
-      const device = await resolveDevice(options.device, { env, progress, onnxruntime: runsOnOnnxruntime(factory.name), ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }) });
+      const device = await resolveDevice(options.device, {
+        env,
+        progress,
+        onnxruntime: runsOnOnnxruntime(factory.name),
+        ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }),
+      });
       const batchSize = await checkMemory(factory, model, quantized!, device, options, progress);
       return runVariant(factory, model, { kind: 'reference' }, device, progress, context.signal, async (engine) => {
         dataset = await openDataset(spec, {
@@ -139,16 +177,31 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
           shard: options.shard,
           ...(context.signal && { signal: context.signal }),
         });
-        return { batches: decodedBatches(dataset, spool, batchSize), total: dataset.info.selected, batchSize, close: () => dataset!.close() };
+        return {
+          batches: decodedBatches(dataset, spool, batchSize),
+          total: dataset.info.selected,
+          batchSize,
+          close: () => dataset!.close(),
+        };
       });
     });
     const candidate = await timed('candidate', () =>
-      runVariant(factory, model, { kind: 'candidate', quantized: quantized! }, reference.device, progress, context.signal, async (engine) => {
-        if (engine.sampleRate !== reference.sampleRate) {
-          throw new Error(`the ${factory.name} candidate asked for audio at ${engine.sampleRate} Hz but the reference at ${reference.sampleRate} Hz`);
-        }
-        return { batches: spool.batches(reference.batchSize), total: spool.size, batchSize: reference.batchSize };
-      }),
+      runVariant(
+        factory,
+        model,
+        { kind: 'candidate', quantized: quantized! },
+        reference.device,
+        progress,
+        context.signal,
+        async (engine) => {
+          if (engine.sampleRate !== reference.sampleRate) {
+            throw new Error(
+              `the ${factory.name} candidate asked for audio at ${engine.sampleRate} Hz but the reference at ${reference.sampleRate} Hz`,
+            );
+          }
+          return { batches: spool.batches(reference.batchSize), total: spool.size, batchSize: reference.batchSize };
+        },
+      ),
     );
     const info = dataset!.info;
 
@@ -176,7 +229,15 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     );
     const results = await writeEvalResults(options.outDir, comparison);
     const partial = options.shard !== undefined;
-    return { comparison, passed: partial || comparison.gate.verdict === 'pass', partial, model, plan, quantized: quantized!, results };
+    return {
+      comparison,
+      passed: partial || comparison.gate.verdict === 'pass',
+      partial,
+      model,
+      plan,
+      quantized: quantized!,
+      results,
+    };
   } finally {
     await spool.close();
   }
@@ -186,7 +247,14 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
  * The batch size that fits this machine's memory, from the engine's estimate of each variant:
  * the one asked for, or a smaller one with a line saying so. Engines without an estimate are not checked.
  */
-async function checkMemory(factory: EngineFactory, model: ModelSource, quantized: QuantizedModel, device: Device, options: RunOptions, progress: Progress): Promise<number> {
+async function checkMemory(
+  factory: EngineFactory,
+  model: ModelSource,
+  quantized: QuantizedModel,
+  device: Device,
+  options: RunOptions,
+  progress: Progress,
+): Promise<number> {
   if (!factory.estimateMemory) return options.batchSize;
   const estimateOptions = { device, maxSeconds: options.maxDurationSeconds ?? ASSUMED_MAX_SECONDS };
   const estimates = [
@@ -241,7 +309,14 @@ async function runVariant(
   try {
     source = await input(engine);
     const { batches, total, batchSize } = source;
-    const run: VariantRun = { device: engine.device, sampleRate: engine.sampleRate, batchSize, transcripts: [], utterances: [], failed: [] };
+    const run: VariantRun = {
+      device: engine.device,
+      sampleRate: engine.sampleRate,
+      batchSize,
+      transcripts: [],
+      utterances: [],
+      failed: [],
+    };
     const task = progress.task(`transcribing (${variant.kind})`, { total, unitName: 'utterances' });
     for await (const batch of batches) {
       if (!Array.isArray(batch)) {
@@ -269,7 +344,11 @@ function systemOutputs(run: VariantRun): (SystemOutput & { id: string })[] {
 }
 
 /** The dataset's utterances in batches, each spooled as it is decoded; failed utterances pass through alone. */
-async function* decodedBatches(dataset: Dataset, spool: AudioSpool, batchSize: number): AsyncGenerator<Utterance[] | FailedUtterance> {
+async function* decodedBatches(
+  dataset: Dataset,
+  spool: AudioSpool,
+  batchSize: number,
+): AsyncGenerator<Utterance[] | FailedUtterance> {
   let batch: Utterance[] = [];
   for await (const item of dataset) {
     if (isFailedUtterance(item)) {
@@ -290,7 +369,11 @@ async function* decodedBatches(dataset: Dataset, spool: AudioSpool, batchSize: n
 }
 
 /** A cached output is used only once its manifest's checksums hold; otherwise quantize and save. */
-async function quantizeThroughCache(options: QuantizeOptions, cache: QuantizedCache | undefined, progress: Progress): Promise<QuantizeResult> {
+async function quantizeThroughCache(
+  options: QuantizeOptions,
+  cache: QuantizedCache | undefined,
+  progress: Progress,
+): Promise<QuantizeResult> {
   const key = quantizedCacheKey(options);
   if (cache && key && (await cache.restore(key, quantizedPaths(options)))) {
     const reused = await reuseQuantized(options);
@@ -316,14 +399,21 @@ async function resolveDatasetSpec(
   if (existsSync(location) || /^https?:\/\//.test(location)) {
     const spec = withColumns(await datasetSpecFromPath(location), columns);
     // Parquet URLs are read with range requests: their retries are logged, and the run's environment names the proxy.
-    return spec.kind === 'parquet' ? { ...spec, http: { log: (line) => hub.progress?.info(line), ...(hub.env && { env: hub.env }) } } : spec;
+    return spec.kind === 'parquet'
+      ? { ...spec, http: { log: (line) => hub.progress?.info(line), ...(hub.env && { env: hub.env }) } }
+      : spec;
   }
   if (!/^[\w.-]+\/[\w.-]+$/.test(location)) {
-    throw new QuantgateError(`--dataset ${location} is neither a local path nor a Hub dataset id (org/name); check the path or the id`);
+    throw new QuantgateError(
+      `--dataset ${location} is neither a local path nor a Hub dataset id (org/name); check the path or the id`,
+    );
   }
   const request = { ...hub, repoId: location, repoType: 'dataset' as const, revision: options.datasetRevision };
   const listing = await prepareSnapshot({ ...request, include: ['*.parquet'] });
-  const wanted = selectParquetFiles(listing.plan.files.map((file) => file.path), { config: options.datasetConfig, split: options.split });
+  const wanted = selectParquetFiles(
+    listing.plan.files.map((file) => file.path),
+    { config: options.datasetConfig, split: options.split },
+  );
   const snapshot = await fetchSnapshot({ ...request, revision: listing.plan.revision, include: wanted });
   return {
     kind: 'parquet',

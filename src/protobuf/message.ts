@@ -81,9 +81,16 @@ export function decodeMessage<T extends Message>(schema: MessageSchema<T>, reade
   return message as unknown as T;
 }
 
-export function encodeMessage<T extends Message>(schema: MessageSchema<T>, message: T, writer = new ProtoWriter()): ProtoWriter {
+export function encodeMessage<T extends Message>(
+  schema: MessageSchema<T>,
+  message: T,
+  writer = new ProtoWriter(),
+): ProtoWriter {
   const fields = message as unknown as Record<string, unknown>;
-  const unknown = message.unknownFields.length > 1 ? [...message.unknownFields].sort((a, b) => a.field - b.field) : message.unknownFields;
+  const unknown =
+    message.unknownFields.length > 1
+      ? [...message.unknownFields].sort((a, b) => a.field - b.field)
+      : message.unknownFields;
   let next = 0;
   for (const spec of schema.fields) {
     while (next < unknown.length && unknown[next].field < spec.number) writer.raw(unknown[next++].bytes);
@@ -121,7 +128,10 @@ function wireTypeOf(kind: FieldSpec['kind']): WireType {
 function expectWireType(schema: MessageSchema<Message>, spec: FieldSpec, wireType: number, offset: number): void {
   const expected = wireTypeOf(spec.kind);
   if (wireType !== expected) {
-    throw new MalformedProtoError(`${schema.name}.${spec.key} (field ${spec.number}) has wire type ${wireType}, expected ${expected}`, offset);
+    throw new MalformedProtoError(
+      `${schema.name}.${spec.key} (field ${spec.number}) has wire type ${wireType}, expected ${expected}`,
+      offset,
+    );
   }
 }
 
@@ -143,7 +153,8 @@ function readValue(reader: ProtoReader, schema: MessageSchema<Message>, spec: Fi
       return BigInt.asIntN(64, reader.varint());
     case 'int64-number': {
       const value = Number(BigInt.asIntN(64, reader.varint()));
-      if (!Number.isSafeInteger(value)) throw new MalformedProtoError(`${schema.name}.${spec.key} is beyond 2^53`, start);
+      if (!Number.isSafeInteger(value))
+        throw new MalformedProtoError(`${schema.name}.${spec.key} is beyond 2^53`, start);
       return value;
     }
     case 'float':

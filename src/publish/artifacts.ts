@@ -48,9 +48,12 @@ export interface DownloadedArtifact {
 /** Throws the error GitHub would give later, now, for a name it refuses. */
 export function checkArtifactName(name: string): void {
   const bad = FORBIDDEN_NAME_CHARACTERS.find((character) => name.includes(character));
-  const problem = bad !== undefined ? `contains ${JSON.stringify(bad)}` : /^[\s.]*$/.test(name) ? 'is empty or only dots' : undefined;
+  const problem =
+    bad !== undefined ? `contains ${JSON.stringify(bad)}` : /^[\s.]*$/.test(name) ? 'is empty or only dots' : undefined;
   if (problem !== undefined) {
-    throw new QuantgateError(`artifact name ${JSON.stringify(name)} ${problem}; choose a name that has other characters and none of ${FORBIDDEN_NAME_CHARACTERS.map((character) => JSON.stringify(character)).join(' ')}`);
+    throw new QuantgateError(
+      `artifact name ${JSON.stringify(name)} ${problem}; choose a name that has other characters and none of ${FORBIDDEN_NAME_CHARACTERS.map((character) => JSON.stringify(character)).join(' ')}`,
+    );
   }
 }
 
@@ -63,11 +66,19 @@ export async function uploadResultsArtifact(request: ResultsArtifactRequest): Pr
   requireJobRuntime(`uploading artifact ${name}`);
   let response;
   try {
-    response = await new DefaultArtifactClient().uploadArtifact(name, [...request.files], rootDir, request.retentionDays === undefined ? {} : { retentionDays: request.retentionDays });
+    response = await new DefaultArtifactClient().uploadArtifact(
+      name,
+      [...request.files],
+      rootDir,
+      request.retentionDays === undefined ? {} : { retentionDays: request.retentionDays },
+    );
   } catch (error) {
     throw serviceFailure(`uploading artifact ${name}`, error);
   }
-  if (response.id === undefined) throw new QuantgateError(`uploading artifact ${name} failed: the results service returned no artifact id; re-run the job`);
+  if (response.id === undefined)
+    throw new QuantgateError(
+      `uploading artifact ${name} failed: the results service returned no artifact id; re-run the job`,
+    );
   const url = artifactUrl(response.id);
   const uploaded = { id: response.id, size: response.size ?? 0, ...(url === undefined ? {} : { url }) };
   logger.info(`uploaded artifact ${name} (${formatBytes(uploaded.size)})${url ? `: ${url}` : ''}`);
@@ -78,7 +89,11 @@ export async function uploadResultsArtifact(request: ResultsArtifactRequest): Pr
  * Downloads every artifact of this run whose name starts with `prefix` into `<dir>/<name>/`, each
  * folder appearing only once complete. Runs inside a job (it uses the job's runtime token).
  */
-export async function downloadRunArtifacts(options: { prefix: string; dir: string; logger?: PublishLogger }): Promise<DownloadedArtifact[]> {
+export async function downloadRunArtifacts(options: {
+  prefix: string;
+  dir: string;
+  logger?: PublishLogger;
+}): Promise<DownloadedArtifact[]> {
   const { prefix, dir } = options;
   const logger = options.logger ?? silentLogger;
   requireJobRuntime(`downloading the artifacts ${prefix}*`);
@@ -89,9 +104,13 @@ export async function downloadRunArtifacts(options: { prefix: string; dir: strin
   } catch (error) {
     throw serviceFailure('listing the artifacts of this run', error);
   }
-  const matching = listed.filter((artifact) => artifact.name.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
+  const matching = listed
+    .filter((artifact) => artifact.name.startsWith(prefix))
+    .sort((a, b) => a.name.localeCompare(b.name));
   if (matching.length === 0) {
-    throw new QuantgateError(`this run has no artifact whose name starts with "${prefix}" (it has ${listed.length === 0 ? 'none' : listed.map((artifact) => artifact.name).join(', ')}); run the merge job after the jobs that upload them (needs:) and check the artifact name`);
+    throw new QuantgateError(
+      `this run has no artifact whose name starts with "${prefix}" (it has ${listed.length === 0 ? 'none' : listed.map((artifact) => artifact.name).join(', ')}); run the merge job after the jobs that upload them (needs:) and check the artifact name`,
+    );
   }
   const downloaded: DownloadedArtifact[] = [];
   for (const artifact of matching) {
@@ -100,12 +119,17 @@ export async function downloadRunArtifacts(options: { prefix: string; dir: strin
     await writeDirAtomic(target, async (tempDir) => {
       let result;
       try {
-        result = await client.downloadArtifact(artifact.id, { path: tempDir, ...(artifact.digest ? { expectedHash: artifact.digest } : {}) });
+        result = await client.downloadArtifact(artifact.id, {
+          path: tempDir,
+          ...(artifact.digest ? { expectedHash: artifact.digest } : {}),
+        });
       } catch (error) {
         throw serviceFailure(`downloading artifact ${artifact.name}`, error);
       }
       if (result.digestMismatch) {
-        throw new QuantgateError(`artifact ${artifact.name} arrived corrupted (its sha256 differs from the one recorded at upload); re-run the job to download it again`);
+        throw new QuantgateError(
+          `artifact ${artifact.name} arrived corrupted (its sha256 differs from the one recorded at upload); re-run the job to download it again`,
+        );
       }
     });
     logger.info(`downloaded artifact ${artifact.name} (${formatBytes(artifact.size)}) into ${target}`);
@@ -115,7 +139,13 @@ export async function downloadRunArtifacts(options: { prefix: string; dir: strin
 }
 
 /** Downloads artifact `artifactId` of run `runId` in `repo` through the REST API and unpacks it into `dir`. */
-export async function downloadArtifactFromRun(options: { repo: RepoRef; runId: number; artifactId: number; token: string; dir: string }): Promise<void> {
+export async function downloadArtifactFromRun(options: {
+  repo: RepoRef;
+  runId: number;
+  artifactId: number;
+  token: string;
+  dir: string;
+}): Promise<void> {
   const { repo, runId, artifactId } = options;
   const doing = `downloading artifact ${artifactId} of run ${runId} in ${repo.owner}/${repo.repo}`;
   try {
@@ -128,7 +158,7 @@ export async function downloadArtifactFromRun(options: { repo: RepoRef; runId: n
     const fix = /\b404\b|Not Found/i.test(reason)
       ? 'check --repo, --run-id and --artifact-id (artifacts expire after their retention period)'
       : /\b40[13]\b|credentials|not accessible/i.test(reason)
-        ? 'pass a token that can read the repository\'s actions (actions: read) with --token or GITHUB_TOKEN'
+        ? "pass a token that can read the repository's actions (actions: read) with --token or GITHUB_TOKEN"
         : 'check the network and run again';
     throw new QuantgateError(`${doing} failed (${reason}); ${fix}`, { cause: error });
   }
@@ -136,21 +166,32 @@ export async function downloadArtifactFromRun(options: { repo: RepoRef; runId: n
 
 function checkRetention(days: number | undefined): void {
   if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)) {
-    throw new QuantgateError(`artifact retention of ${days} days is not a whole number from 1 to ${MAX_RETENTION_DAYS}; choose one in that range`);
+    throw new QuantgateError(
+      `artifact retention of ${days} days is not a whole number from 1 to ${MAX_RETENTION_DAYS}; choose one in that range`,
+    );
   }
 }
 
 async function checkFiles(files: readonly string[], rootDir: string): Promise<void> {
-  if (files.length === 0) throw new QuantgateError('no files to upload as an artifact; the run produced no output to publish');
+  if (files.length === 0)
+    throw new QuantgateError('no files to upload as an artifact; the run produced no output to publish');
   for (const file of files) {
     const path = relative(resolve(rootDir), resolve(file));
     if (path === '' || isAbsolute(path) || path.startsWith('..')) {
-      throw new QuantgateError(`${file} is not inside the artifact's root folder ${rootDir}; upload files from under that folder`);
+      throw new QuantgateError(
+        `${file} is not inside the artifact's root folder ${rootDir}; upload files from under that folder`,
+      );
     }
     const bad = FORBIDDEN_PATH_CHARACTERS.find((character) => path.includes(character));
-    if (bad !== undefined) throw new QuantgateError(`${path} contains ${JSON.stringify(bad)}, which GitHub refuses in artifact files; rename it`);
+    if (bad !== undefined)
+      throw new QuantgateError(
+        `${path} contains ${JSON.stringify(bad)}, which GitHub refuses in artifact files; rename it`,
+      );
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new QuantgateError(`${file} is ${info ? 'not a file' : 'missing'}, so it cannot be uploaded as an artifact; run the stage that writes it first`);
+    if (!info?.isFile())
+      throw new QuantgateError(
+        `${file} is ${info ? 'not a file' : 'missing'}, so it cannot be uploaded as an artifact; run the stage that writes it first`,
+      );
   }
 }
 
@@ -158,12 +199,18 @@ async function checkFiles(files: readonly string[], rootDir: string): Promise<vo
 function requireJobRuntime(doing: string): void {
   const missing = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_RESULTS_URL'].filter((name) => !process.env[name]);
   if (missing.length > 0) {
-    throw new QuantgateError(`${doing} needs a GitHub Actions job (${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} unset); run it in a workflow step, or turn artifact upload off`);
+    throw new QuantgateError(
+      `${doing} needs a GitHub Actions job (${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} unset); run it in a workflow step, or turn artifact upload off`,
+    );
   }
 }
 
 function artifactUrl(id: number): string | undefined {
-  const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = process.env;
+  const {
+    GITHUB_SERVER_URL: server = 'https://github.com',
+    GITHUB_REPOSITORY: repo,
+    GITHUB_RUN_ID: runId,
+  } = process.env;
   return repo && runId ? `${server.replace(/\/+$/, '')}/${repo}/actions/runs/${runId}/artifacts/${id}` : undefined;
 }
 
@@ -174,7 +221,9 @@ function serviceFailure(doing: string, error: unknown): QuantgateError {
     : /already exists/i.test(reason)
       ? 'give each job of the run its own artifact name'
       : 're-run the job, and check githubstatus.com if it keeps failing';
-  return new QuantgateError(`${doing} failed: the Actions results service answered "${reason}"; ${fix}`, { cause: error });
+  return new QuantgateError(`${doing} failed: the Actions results service answered "${reason}"; ${fix}`, {
+    cause: error,
+  });
 }
 
 function firstLine(error: unknown): string {

@@ -46,26 +46,38 @@ export interface DownloadedModel {
 /** Manifests are small; a bigger "manifest" is not one, and is not read into memory. */
 const MAX_MANIFEST_BYTES = 16 << 20;
 
-export async function downloadFromRelease(options: DownloadOptions & { client: GitHubClient; release: ReleaseRef }): Promise<DownloadedModel> {
+export async function downloadFromRelease(
+  options: DownloadOptions & { client: GitHubClient; release: ReleaseRef },
+): Promise<DownloadedModel> {
   const { client, release: ref } = options;
   const assets = await listAssets(client, ref, await getRelease(client, ref));
   const source: PublishedFiles = {
     label: `release ${ref.tag} of ${ref.owner}/${ref.repo}`,
     names: assets.map((asset) => asset.name),
-    read: (name) => readAsset(client, ref, assets.find((asset) => asset.name === name)!),
+    read: (name) =>
+      readAsset(
+        client,
+        ref,
+        assets.find((asset) => asset.name === name)!,
+      ),
   };
   return downloadPublishedModel(source, options);
 }
 
 /** Downloads artifact `artifactId` of run `runId` (unpacked beside the output, removed afterwards), then takes the model from it. */
-export async function downloadFromArtifact(options: DownloadOptions & { repo: RepoRef; runId: number; artifactId: number; token: string }): Promise<DownloadedModel> {
+export async function downloadFromArtifact(
+  options: DownloadOptions & { repo: RepoRef; runId: number; artifactId: number; token: string },
+): Promise<DownloadedModel> {
   await ensureWritableDir(options.out);
   const staging = tempPathFor(join(options.out, 'artifact'));
   holdTempPath(staging);
   try {
     await mkdir(staging);
     await downloadArtifactFromRun({ ...options, dir: staging });
-    const source = await folderFiles(staging, `artifact ${options.artifactId} of run ${options.runId} in ${options.repo.owner}/${options.repo.repo}`);
+    const source = await folderFiles(
+      staging,
+      `artifact ${options.artifactId} of run ${options.runId} in ${options.repo.owner}/${options.repo.repo}`,
+    );
     return await downloadPublishedModel(source, options);
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -75,7 +87,10 @@ export async function downloadFromArtifact(options: DownloadOptions & { repo: Re
 
 async function downloadPublishedModel(source: PublishedFiles, options: DownloadOptions): Promise<DownloadedModel> {
   const manifestName = options.manifest ?? findManifest(source);
-  if (!source.names.includes(manifestName)) throw new QuantgateError(`${source.label} has no file ${manifestName}; check --manifest (it has ${source.names.join(', ')})`);
+  if (!source.names.includes(manifestName))
+    throw new QuantgateError(
+      `${source.label} has no file ${manifestName}; check --manifest (it has ${source.names.join(', ')})`,
+    );
   await ensureWritableDir(options.out);
   const pending: AtomicFile[] = [];
   try {
@@ -83,12 +98,18 @@ async function downloadPublishedModel(source: PublishedFiles, options: DownloadO
     pending.push(manifestFile);
     const manifest = await receiveManifest(source, manifestName, manifestFile);
     const names = manifest.files.map((file) => nameInSource(source, manifestName, file));
-    const task = (options.progress ?? silentProgress).task(`downloading ${source.label}`, { total: manifest.totalSize, unit: 'bytes' });
+    const task = (options.progress ?? silentProgress).task(`downloading ${source.label}`, {
+      total: manifest.totalSize,
+      unit: 'bytes',
+    });
     let result: DownloadedModel;
     if (manifest.format === 'bytes') {
-      const gguf = await AtomicFile.create(join(options.out, options.ggufName === undefined ? defaultGgufName(manifest) : checkGgufName(options.ggufName)));
+      const gguf = await AtomicFile.create(
+        join(options.out, options.ggufName === undefined ? defaultGgufName(manifest) : checkGgufName(options.ggufName)),
+      );
       pending.push(gguf);
-      for (const [index, file] of manifest.files.entries()) await receive(source, names[index]!, file, task, (chunk) => gguf.write(chunk));
+      for (const [index, file] of manifest.files.entries())
+        await receive(source, names[index]!, file, task, (chunk) => gguf.write(chunk));
       await manifestFile.abort();
       await gguf.commit();
       result = { format: manifest.format, manifest, files: [gguf.finalPath] };
@@ -116,16 +137,22 @@ function findManifest(source: PublishedFiles): string {
   const manifests = source.names.filter((name) => /(^|[/.])manifest\.json$/.test(name));
   if (manifests.length === 1) return manifests[0]!;
   if (manifests.length === 0) {
-    throw new QuantgateError(`${source.label} holds no manifest.json (it has ${source.names.join(', ') || 'no files'}); publish the model with its manifest, or name it with --manifest`);
+    throw new QuantgateError(
+      `${source.label} holds no manifest.json (it has ${source.names.join(', ') || 'no files'}); publish the model with its manifest, or name it with --manifest`,
+    );
   }
-  throw new QuantgateError(`${source.label} holds ${manifests.length} manifests (${manifests.join(', ')}); choose one with --manifest`);
+  throw new QuantgateError(
+    `${source.label} holds ${manifests.length} manifests (${manifests.join(', ')}); choose one with --manifest`,
+  );
 }
 
 /** Streams the manifest into `file` (kept as a temp file until the end) and validates it. */
 async function receiveManifest(source: PublishedFiles, name: string, file: AtomicFile): Promise<Manifest> {
   for await (const chunk of await source.read(name)) {
     if (file.bytesWritten + chunk.byteLength > MAX_MANIFEST_BYTES) {
-      throw new QuantgateError(`${name} in ${source.label} is over ${MAX_MANIFEST_BYTES >> 20} MiB, so it is not a quantgate manifest; check --manifest`);
+      throw new QuantgateError(
+        `${name} in ${source.label} is over ${MAX_MANIFEST_BYTES >> 20} MiB, so it is not a quantgate manifest; check --manifest`,
+      );
     }
     await file.write(chunk);
   }
@@ -133,7 +160,9 @@ async function receiveManifest(source: PublishedFiles, name: string, file: Atomi
     return await readManifest(file.tempPath);
   } catch (error) {
     if (!isQuantgateError(error)) throw error;
-    throw new QuantgateError(`${name} in ${source.label} is not a usable manifest (${describeError(error)})`, { cause: error });
+    throw new QuantgateError(`${name} in ${source.label} is not a usable manifest (${describeError(error)})`, {
+      cause: error,
+    });
   }
 }
 
@@ -142,17 +171,27 @@ function nameInSource(source: PublishedFiles, manifestName: string, file: Manife
   const beside = posix.join(posix.dirname(manifestName), file.path);
   const name = [beside, posix.basename(file.path)].find((candidate) => source.names.includes(candidate));
   if (name === undefined) {
-    throw new QuantgateError(`${source.label} lacks ${file.path}, which its manifest ${manifestName} lists; publish all the files of the model again`);
+    throw new QuantgateError(
+      `${source.label} lacks ${file.path}, which its manifest ${manifestName} lists; publish all the files of the model again`,
+    );
   }
   return name;
 }
 
 /** Streams `name` into `sink`, failing as soon as it is longer than `file` says, and at the end unless its size and SHA-256 match. */
-async function receive(source: PublishedFiles, name: string, file: ManifestFile, task: ProgressTask, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+async function receive(
+  source: PublishedFiles,
+  name: string,
+  file: ManifestFile,
+  task: ProgressTask,
+  sink: (chunk: Uint8Array) => Promise<void>,
+): Promise<void> {
   const hash = createHash('sha256');
   let size = 0;
   const mismatch = (what: string) =>
-    new QuantgateError(`${name} from ${source.label} ${what}; it was corrupted on the way or changed after publishing — download again, and publish again if it persists`);
+    new QuantgateError(
+      `${name} from ${source.label} ${what}; it was corrupted on the way or changed after publishing — download again, and publish again if it persists`,
+    );
   for await (const chunk of await source.read(name)) {
     size += chunk.byteLength;
     if (size > file.size) throw mismatch(`is longer than the ${file.size} bytes its manifest lists`);
@@ -175,7 +214,9 @@ function defaultGgufName(manifest: Manifest): string {
 
 function checkGgufName(name: string): string {
   if (name === '' || name !== basename(name) || name.includes('\\') || name === '.' || name === '..') {
-    throw new QuantgateError(`--gguf-name "${name}" is not a plain file name; give one like model-q4_0.gguf, and the folder with --out`);
+    throw new QuantgateError(
+      `--gguf-name "${name}" is not a plain file name; give one like model-q4_0.gguf, and the folder with --out`,
+    );
   }
   return name;
 }
@@ -191,5 +232,9 @@ async function folderFiles(dir: string, label: string): Promise<PublishedFiles> 
     }
   };
   await walk('');
-  return { label, names, read: async (name) => createReadStream(join(dir, ...name.split('/')), { highWaterMark: 1 << 20 }) };
+  return {
+    label,
+    names,
+    read: async (name) => createReadStream(join(dir, ...name.split('/')), { highWaterMark: 1 << 20 }),
+  };
 }

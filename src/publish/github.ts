@@ -22,10 +22,13 @@ const DEFAULT_API_URL = 'https://api.github.com';
  * A client for `apiUrl` (default $GITHUB_API_URL, else api.github.com); without a token it reads
  * public data only. The proxy variables are read from `env` (default process.env).
  */
-export function createGitHubClient(options: { token?: string; apiUrl?: string; env?: NodeJS.ProcessEnv } = {}): GitHubClient {
+export function createGitHubClient(
+  options: { token?: string; apiUrl?: string; env?: NodeJS.ProcessEnv } = {},
+): GitHubClient {
   const baseUrl = (options.apiUrl ?? options.env?.GITHUB_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, '');
   const env = options.env ?? process.env;
-  const fetch: typeof globalThis.fetch = (input, init) => proxiedFetch(input instanceof Request ? input.url : String(input), init, env);
+  const fetch: typeof globalThis.fetch = (input, init) =>
+    proxiedFetch(input instanceof Request ? input.url : String(input), init, env);
   return new GitHub({ baseUrl, request: { fetch }, ...(options.token ? { auth: `token ${options.token}` } : {}) });
 }
 
@@ -33,7 +36,9 @@ export function createGitHubClient(options: { token?: string; apiUrl?: string; e
 export function parseRepo(slug: string, source: string): RepoRef {
   const match = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/.exec(slug.trim());
   if (!match || match[2] === '.' || match[2] === '..') {
-    throw new QuantgateError(`${source} "${slug}" is not a GitHub repository; give it as owner/name, e.g. octocat/hello-world`);
+    throw new QuantgateError(
+      `${source} "${slug}" is not a GitHub repository; give it as owner/name, e.g. octocat/hello-world`,
+    );
   }
   return { owner: match[1]!, repo: match[2]! };
 }
@@ -53,19 +58,37 @@ export function gitHubFailure(error: unknown, context: FailureContext): unknown 
   const reason = error.message.split('\n')[0]!;
   const { doing } = context;
   if (error.response === undefined) {
-    return new QuantgateError(`${doing} failed: the GitHub API cannot be reached (${networkProblem(error)}); check the network and GITHUB_API_URL, then run again`, { cause: error });
+    return new QuantgateError(
+      `${doing} failed: the GitHub API cannot be reached (${networkProblem(error)}); check the network and GITHUB_API_URL, then run again`,
+      { cause: error },
+    );
   }
   switch (error.status) {
     case 401:
-      return new QuantgateError(`${doing} failed: GitHub rejected the token (401 ${reason}); pass a valid token with --token or GITHUB_TOKEN`, { cause: error });
+      return new QuantgateError(
+        `${doing} failed: GitHub rejected the token (401 ${reason}); pass a valid token with --token or GITHUB_TOKEN`,
+        { cause: error },
+      );
     case 403:
-      return new QuantgateError(`${doing} failed: the token may not do this (403 ${reason}); give the workflow \`permissions: ${context.permission}\` or use a token with that access`, { cause: error });
+      return new QuantgateError(
+        `${doing} failed: the token may not do this (403 ${reason}); give the workflow \`permissions: ${context.permission}\` or use a token with that access`,
+        { cause: error },
+      );
     case 404:
-      return new QuantgateError(`${doing} failed: not found (404); ${context.notFound ?? 'check the repository name and that the token can see it'}`, { cause: error });
+      return new QuantgateError(
+        `${doing} failed: not found (404); ${context.notFound ?? 'check the repository name and that the token can see it'}`,
+        { cause: error },
+      );
     case 422:
-      return new QuantgateError(`${doing} failed: GitHub refused the request (422 ${reason}); check the names and values given`, { cause: error });
+      return new QuantgateError(
+        `${doing} failed: GitHub refused the request (422 ${reason}); check the names and values given`,
+        { cause: error },
+      );
     default:
-      return new QuantgateError(`${doing} failed: GitHub answered ${error.status} (${reason}); run again later, or check githubstatus.com if it persists`, { cause: error });
+      return new QuantgateError(
+        `${doing} failed: GitHub answered ${error.status} (${reason}); run again later, or check githubstatus.com if it persists`,
+        { cause: error },
+      );
   }
 }
 
@@ -89,5 +112,7 @@ interface RequestErrorLike extends Error {
 }
 
 function isRequestError(error: unknown): error is RequestErrorLike {
-  return error instanceof Error && error.name === 'HttpError' && typeof (error as { status?: unknown }).status === 'number';
+  return (
+    error instanceof Error && error.name === 'HttpError' && typeof (error as { status?: unknown }).status === 'number'
+  );
 }

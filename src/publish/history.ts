@@ -91,7 +91,10 @@ export function parseHistory(text: string, path: string): HistoryRecord[] {
       throw new QuantgateError(`${path} line ${index + 1} is not JSON; repair or remove that line of the history`);
     }
     const problem = recordProblem(value);
-    if (problem) throw new QuantgateError(`${path} line ${index + 1} is not a quantgate history record (${problem}); repair or remove that line of the history`);
+    if (problem)
+      throw new QuantgateError(
+        `${path} line ${index + 1} is not a quantgate history record (${problem}); repair or remove that line of the history`,
+      );
     records.push(value as HistoryRecord);
   });
   return records;
@@ -126,9 +129,15 @@ export function compareWithBase(head: HistoryRecord, records: readonly HistoryRe
   if (!base) return { comparable: false, reason: 'the base branch has no recorded run yet' };
   const differences: string[] = [];
   if (base.model.id !== head.model.id || base.model.revision !== head.model.revision) {
-    differences.push(`model ${head.model.id}@${head.model.revision ?? 'local'} against ${base.model.id}@${base.model.revision ?? 'local'}`);
+    differences.push(
+      `model ${head.model.id}@${head.model.revision ?? 'local'} against ${base.model.id}@${base.model.revision ?? 'local'}`,
+    );
   }
-  if (base.dataset.name !== head.dataset.name || base.dataset.revision !== head.dataset.revision || base.dataset.split !== head.dataset.split) {
+  if (
+    base.dataset.name !== head.dataset.name ||
+    base.dataset.revision !== head.dataset.revision ||
+    base.dataset.split !== head.dataset.split
+  ) {
     differences.push(`dataset ${describeDataset(head)} against ${describeDataset(base)}`);
   }
   if (base.device !== head.device) differences.push(`device ${head.device} against ${base.device}`);
@@ -174,19 +183,34 @@ export function historyCharts(records: readonly HistoryRecord[], last = 20): { w
 }
 
 function describeDataset(record: HistoryRecord): string {
-  return [record.dataset.name, record.dataset.split, record.dataset.revision && `@${record.dataset.revision.slice(0, 7)}`].filter(Boolean).join(' ');
+  return [
+    record.dataset.name,
+    record.dataset.split,
+    record.dataset.revision && `@${record.dataset.revision.slice(0, 7)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The first way `value` falls short of a record, or undefined. */
 function recordProblem(value: unknown): string | undefined {
   if (!isObject(value)) return 'not an object';
-  if (value.version !== HISTORY_RECORD_VERSION) return `version ${JSON.stringify(value.version)} is not ${HISTORY_RECORD_VERSION}`;
+  if (value.version !== HISTORY_RECORD_VERSION)
+    return `version ${JSON.stringify(value.version)} is not ${HISTORY_RECORD_VERSION}`;
   if (typeof value.time !== 'string' || typeof value.commit !== 'string') return 'no time or commit';
   if (!isObject(value.model) || typeof value.model.id !== 'string') return 'no model';
   if (!isObject(value.dataset) || typeof value.dataset.name !== 'string') return 'no dataset';
-  if (!isObject(value.sizes) || !isNumber(value.sizes.outputBytes) || !isNumber(value.sizes.sourceBytes)) return 'no sizes';
+  if (!isObject(value.sizes) || !isNumber(value.sizes.outputBytes) || !isNumber(value.sizes.sourceBytes))
+    return 'no sizes';
   const wer = value.wer;
-  if (!isObject(wer) || !isNumber(wer.reference) || !isNumber(wer.candidate) || !isNumber(wer.delta) || !Array.isArray(wer.interval)) return 'no WER figures';
+  if (
+    !isObject(wer) ||
+    !isNumber(wer.reference) ||
+    !isNumber(wer.candidate) ||
+    !isNumber(wer.delta) ||
+    !Array.isArray(wer.interval)
+  )
+    return 'no WER figures';
   if (typeof value.device !== 'string') return 'no device';
   return undefined;
 }

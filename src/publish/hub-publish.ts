@@ -86,7 +86,8 @@ export async function publishToHub(options: HubPublishOptions): Promise<HubPubli
   }
 
   // Every request, uploads to the LFS storage included, goes through the project's proxied fetch.
-  const fetch: typeof globalThis.fetch = (input, init) => proxiedFetch(input instanceof Request ? input.url : String(input), init, options.env);
+  const fetch: typeof globalThis.fetch = (input, init) =>
+    proxiedFetch(input instanceof Request ? input.url : String(input), init, options.env);
   const hub = { hubUrl: (options.hubUrl ?? DEFAULT_HUB_URL).replace(/\/$/, ''), accessToken: options.token, fetch };
   const repo = { type: 'model' as const, name: options.repo };
   const branch = options.revision ?? 'main';
@@ -103,7 +104,9 @@ export async function publishToHub(options: HubPublishOptions): Promise<HubPubli
     path: file.path,
     content: 'file' in file.source ? pathToFileURL(file.source.file) : new Blob([file.source.text]),
   }));
-  progress.info(`publishing ${files.length} files to ${options.repo}${options.createPr ? ' as a pull request' : `@${branch}`}`);
+  progress.info(
+    `publishing ${files.length} files to ${options.repo}${options.createPr ? ' as a pull request' : `@${branch}`}`,
+  );
   try {
     const output = await commit({
       ...hub,
@@ -129,7 +132,11 @@ export async function publishToHub(options: HubPublishOptions): Promise<HubPubli
 async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
   const { manifest, manifestPath, manifestName } = await findManifest(options.outDir);
   const comparison = await optionalResults(options.outDir);
-  const files: UploadFile[] = manifest.files.map((file) => ({ path: file.path, source: { file: join(options.outDir, ...file.path.split('/')) }, sha256: file.sha256 }));
+  const files: UploadFile[] = manifest.files.map((file) => ({
+    path: file.path,
+    source: { file: join(options.outDir, ...file.path.split('/')) },
+    sha256: file.sha256,
+  }));
   files.push({ path: manifestName, source: { file: manifestPath } });
   if (comparison) {
     files.push({ path: RESULTS_JSON_NAME, source: { file: join(options.outDir, RESULTS_JSON_NAME) } });
@@ -150,12 +157,17 @@ async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
   return files;
 }
 
-async function findManifest(outDir: string): Promise<{ manifest: Manifest; manifestPath: string; manifestName: string }> {
+async function findManifest(
+  outDir: string,
+): Promise<{ manifest: Manifest; manifestPath: string; manifestName: string }> {
   let names: string[];
   try {
     names = (await readdir(outDir)).filter(isManifestPath);
   } catch (error) {
-    throw new QuantgateError(`cannot read the output folder ${outDir} (${describeError(error)}); give the --out-dir of a quantize or run`, { cause: error });
+    throw new QuantgateError(
+      `cannot read the output folder ${outDir} (${describeError(error)}); give the --out-dir of a quantize or run`,
+      { cause: error },
+    );
   }
   if (names.length !== 1) {
     throw new QuantgateError(
@@ -174,9 +186,17 @@ async function optionalResults(outDir: string): Promise<ScoredComparison | undef
 }
 
 /** Tensors and bytes per GGUF type, read from the output's header. */
-async function tensorTypes(outDir: string, manifest: Manifest): Promise<{ type: string; tensors: number; bytes: number }[]> {
-  const single = manifest.files.find((file) => file.path.endsWith('.gguf') && !/-\d{5}-of-\d{5}\.gguf$/.test(file.path));
-  const path = manifest.format === 'single' || single ? join(outDir, ...(single ?? manifest.files[0]!).path.split('/')) : join(outDir, ...manifest.files[0]!.path.split('/').slice(0, -1));
+async function tensorTypes(
+  outDir: string,
+  manifest: Manifest,
+): Promise<{ type: string; tensors: number; bytes: number }[]> {
+  const single = manifest.files.find(
+    (file) => file.path.endsWith('.gguf') && !/-\d{5}-of-\d{5}\.gguf$/.test(file.path),
+  );
+  const path =
+    manifest.format === 'single' || single
+      ? join(outDir, ...(single ?? manifest.files[0]!).path.split('/'))
+      : join(outDir, ...manifest.files[0]!.path.split('/').slice(0, -1));
   const gguf = await openGgufModel(path);
   try {
     const totals = new Map<string, { tensors: number; bytes: number }>();
@@ -242,9 +262,15 @@ function hubError(error: unknown, repo: string, action: 'upload to' | 'read' | '
   if (error instanceof QuantgateError) return error;
   const status = (error as { statusCode?: number }).statusCode;
   if (status === 401 || status === 403) {
-    return new QuantgateError(`the Hub refused to let this token ${action === 'read' ? 'read' : 'write to'} ${repo} (HTTP ${status}); pass --hf-token (input hf-token) with a token that has write access to ${repo.split('/')[0]}`, { cause: error });
+    return new QuantgateError(
+      `the Hub refused to let this token ${action === 'read' ? 'read' : 'write to'} ${repo} (HTTP ${status}); pass --hf-token (input hf-token) with a token that has write access to ${repo.split('/')[0]}`,
+      { cause: error },
+    );
   }
-  return new QuantgateError(`could not ${action} ${repo} on the Hub (${describeError(error).split('\n')[0]}); nothing was committed, so the repo is as it was: run again`, { cause: error });
+  return new QuantgateError(
+    `could not ${action} ${repo} on the Hub (${describeError(error).split('\n')[0]}); nothing was committed, so the repo is as it was: run again`,
+    { cause: error },
+  );
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -104,12 +104,22 @@ function loading({ repoId, manifest, hubUrl }: ModelCardInput): string[] {
     const largest = Math.max(...manifest.files.filter((file) => shards.includes(file.path)).map((file) => file.size));
     section.push(
       `The model is one GGUF cut into ${shards.length} byte shards of at most ${formatBytes(largest)}. A browser runtime such as stt-web takes the shard URLs as a list, in this order:`,
-      fenced('json', JSON.stringify(shards.map((path) => `${base}/${path}`), null, 2)),
+      fenced(
+        'json',
+        JSON.stringify(
+          shards.map((path) => `${base}/${path}`),
+          null,
+          2,
+        ),
+      ),
       'To rebuild the single file, concatenate them in order:',
       fenced('sh', `cat ${shards.join(' ')} > model.gguf`),
     );
     const single = paths.find((path) => path.endsWith('.gguf'));
-    if (single) section.push(`The single file is here too, as \`${single}\`, for runtimes that load one file (candle, native tests).`);
+    if (single)
+      section.push(
+        `The single file is here too, as \`${single}\`, for runtimes that load one file (candle, native tests).`,
+      );
   } else if (manifest.format === 'gguf-split') {
     section.push(
       `The model is split with llama.cpp's gguf-split into ${paths.length} files; llama.cpp and wllama load the first and find the rest:`,
@@ -127,17 +137,32 @@ function results({ comparison, tokenDamage }: ModelCardInput): string[] {
   const rows = [
     ['float model (reference)', formatPercent(comparison.reference.werPercent)],
     ['this file', formatPercent(comparison.candidate.werPercent)],
-    ['ΔWER', `${formatPoints(delta.points)} points, ${Math.round(delta.confidence * 100)}% interval ${formatInterval(delta.low, delta.high)}`],
+    [
+      'ΔWER',
+      `${formatPoints(delta.points)} points, ${Math.round(delta.confidence * 100)}% interval ${formatInterval(delta.low, delta.high)}`,
+    ],
   ];
   if (tokenDamage) {
     rows.push(
-      ['mean KL divergence', `${formatNats(tokenDamage.mean)} nats, 95% interval [${formatNats(tokenDamage.interval[0])}, ${formatNats(tokenDamage.interval[1])}]`],
-      ['KLD median / p99 / max', `${formatNats(tokenDamage.median)} / ${formatNats(tokenDamage.p99)} / ${formatNats(tokenDamage.max)} nats`],
+      [
+        'mean KL divergence',
+        `${formatNats(tokenDamage.mean)} nats, 95% interval [${formatNats(tokenDamage.interval[0])}, ${formatNats(tokenDamage.interval[1])}]`,
+      ],
+      [
+        'KLD median / p99 / max',
+        `${formatNats(tokenDamage.median)} / ${formatNats(tokenDamage.p99)} / ${formatNats(tokenDamage.max)} nats`,
+      ],
       ['top-1 agreement', formatShare(tokenDamage.top1Agreement)],
       ['perplexity ratio', tokenDamage.perplexityRatio.toFixed(4)],
     );
   }
-  const source = [dataset.name, dataset.split && `split ${dataset.split}`, dataset.revision && `revision ${dataset.revision}`].filter(Boolean).join(', ');
+  const source = [
+    dataset.name,
+    dataset.split && `split ${dataset.split}`,
+    dataset.revision && `revision ${dataset.revision}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return [
     '## Results',
     `On ${comparison.utteranceCount} utterances of ${source} (${comparison.wordCount} words, ${comparison.normalizer} normalizer), with the same engine (${comparison.run.engine ?? 'unknown'}) running the float weights and this file:`,
@@ -148,18 +173,28 @@ function results({ comparison, tokenDamage }: ModelCardInput): string[] {
 
 function tensors({ tensorTypes, manifest }: ModelCardInput): string[] {
   const rows = tensorTypes.map(({ type, tensors: count, bytes }) => [type, String(count), formatBytes(bytes)]);
-  return ['## Tensor types', table(['type', 'tensors', 'bytes'], rows, ['left', 'right', 'right']), `${manifest.tensorCount} tensors, ${formatBytes(manifest.totalSize)} in all.`];
+  return [
+    '## Tensor types',
+    table(['type', 'tensors', 'bytes'], rows, ['left', 'right', 'right']),
+    `${manifest.tensorCount} tensors, ${formatBytes(manifest.totalSize)} in all.`,
+  ];
 }
 
 function provenance({ manifest, quantgateVersion, provenance: made }: ModelCardInput): string[] {
   const { source } = manifest;
   const lines = [
-    source.repoId ? `- source: ${source.repoId}${source.revision ? ` at commit ${source.revision}` : ''}` : `- source: a local folder${source.path ? ` (${source.path})` : ''}`,
+    source.repoId
+      ? `- source: ${source.repoId}${source.revision ? ` at commit ${source.revision}` : ''}`
+      : `- source: a local folder${source.path ? ` (${source.path})` : ''}`,
     `- quantgate ${quantgateVersion}`,
     ...(made?.runUrl ? [`- workflow run: ${made.runUrl}`] : []),
     ...(made?.command ? [`- command: \`${made.command}\``] : []),
   ];
-  const files = table(['file', 'bytes', 'sha256'], manifest.files.map((file) => [file.path, String(file.size), file.sha256]), ['left', 'right', 'left']);
+  const files = table(
+    ['file', 'bytes', 'sha256'],
+    manifest.files.map((file) => [file.path, String(file.size), file.sha256]),
+    ['left', 'right', 'left'],
+  );
   return ['## Provenance', lines.join('\n'), files];
 }
 
@@ -169,5 +204,8 @@ function fenced(language: string, text: string): string {
 
 /** A markdown table of plain-text cells. */
 function table(header: string[], rows: string[][], align: ('left' | 'right')[] = header.map(() => 'left')): string {
-  return markdownTable([header, ...rows].map((row) => row.map(escapeMarkdown)), align);
+  return markdownTable(
+    [header, ...rows].map((row) => row.map(escapeMarkdown)),
+    align,
+  );
 }

@@ -54,17 +54,24 @@ export async function uploadReleaseAssets(options: {
   const { client, release: ref } = options;
   const logger = options.logger ?? silentLogger;
   const files = await checkUploads(options.files);
-  const release = (await findRelease(client, ref)) ?? (await createRelease(client, ref, options.targetCommitish, logger));
+  const release =
+    (await findRelease(client, ref)) ?? (await createRelease(client, ref, options.targetCommitish, logger));
 
   const existing = await listAssets(client, ref, release);
   for (const file of files) {
     const old = existing.find((asset) => asset.name === file.name);
     if (old === undefined) continue;
     logger.info(`replacing asset ${old.name} of release ${describe(ref)}`);
-    await callGitHub(() => client.rest.repos.deleteReleaseAsset({ owner: ref.owner, repo: ref.repo, asset_id: old.id }), { doing: `deleting the old asset ${old.name} of release ${describe(ref)}`, permission: WRITE_PERMISSION });
+    await callGitHub(
+      () => client.rest.repos.deleteReleaseAsset({ owner: ref.owner, repo: ref.repo, asset_id: old.id }),
+      { doing: `deleting the old asset ${old.name} of release ${describe(ref)}`, permission: WRITE_PERMISSION },
+    );
   }
 
-  const task = (options.progress ?? silentProgress).task(`uploading to release ${ref.tag}`, { total: files.reduce((sum, file) => sum + file.size, 0), unit: 'bytes' });
+  const task = (options.progress ?? silentProgress).task(`uploading to release ${ref.tag}`, {
+    total: files.reduce((sum, file) => sum + file.size, 0),
+    unit: 'bytes',
+  });
   const assets: ReleaseAsset[] = [];
   for (const file of files) {
     const { data } = await callGitHub(
@@ -83,7 +90,9 @@ export async function uploadReleaseAssets(options: {
       { doing: `uploading ${file.name} to release ${describe(ref)}`, permission: WRITE_PERMISSION },
     );
     if (data.size !== file.size) {
-      throw new QuantgateError(`uploading ${file.name} to release ${describe(ref)} stored ${data.size} of its ${file.size} bytes; run the upload again`);
+      throw new QuantgateError(
+        `uploading ${file.name} to release ${describe(ref)} stored ${data.size} of its ${file.size} bytes; run the upload again`,
+      );
     }
     assets.push({ id: data.id, name: data.name, size: data.size });
     task.advance(file.size);
@@ -97,7 +106,9 @@ export async function uploadReleaseAssets(options: {
 export async function getRelease(client: GitHubClient, ref: ReleaseRef): Promise<Release> {
   const release = await findRelease(client, ref);
   if (release === undefined) {
-    throw new QuantgateError(`${ref.owner}/${ref.repo} has no release with tag ${ref.tag}; check the tag and the repository, or publish the release first`);
+    throw new QuantgateError(
+      `${ref.owner}/${ref.repo} has no release with tag ${ref.tag}; check the tag and the repository, or publish the release first`,
+    );
   }
   return release;
 }
@@ -105,14 +116,24 @@ export async function getRelease(client: GitHubClient, ref: ReleaseRef): Promise
 /** Every asset of `release`, all pages. */
 export async function listAssets(client: GitHubClient, ref: ReleaseRef, release: Release): Promise<ReleaseAsset[]> {
   const assets = await callGitHub(
-    () => client.paginate(client.rest.repos.listReleaseAssets, { owner: ref.owner, repo: ref.repo, release_id: release.id, per_page: 100 }),
+    () =>
+      client.paginate(client.rest.repos.listReleaseAssets, {
+        owner: ref.owner,
+        repo: ref.repo,
+        release_id: release.id,
+        per_page: 100,
+      }),
     { doing: `listing the assets of release ${describe(ref)}`, permission: READ_PERMISSION },
   );
   return assets.map((asset) => ({ id: asset.id, name: asset.name, size: asset.size }));
 }
 
 /** The bytes of `asset`, streamed (GitHub redirects the request to its storage). */
-export async function readAsset(client: GitHubClient, ref: ReleaseRef, asset: ReleaseAsset): Promise<AsyncIterable<Uint8Array>> {
+export async function readAsset(
+  client: GitHubClient,
+  ref: ReleaseRef,
+  asset: ReleaseAsset,
+): Promise<AsyncIterable<Uint8Array>> {
   const response = await callGitHub(
     () =>
       client.rest.repos.getReleaseAsset({
@@ -122,7 +143,11 @@ export async function readAsset(client: GitHubClient, ref: ReleaseRef, asset: Re
         headers: { accept: 'application/octet-stream' },
         request: { parseSuccessResponseBody: false },
       }),
-    { doing: `downloading ${asset.name} from release ${describe(ref)}`, permission: READ_PERMISSION, notFound: `the asset ${asset.name} was deleted meanwhile; run again` },
+    {
+      doing: `downloading ${asset.name} from release ${describe(ref)}`,
+      permission: READ_PERMISSION,
+      notFound: `the asset ${asset.name} was deleted meanwhile; run again`,
+    },
   );
   // With parseSuccessResponseBody off, Octokit hands over fetch's body stream instead of parsed JSON.
   return response.data as unknown as AsyncIterable<Uint8Array>;
@@ -140,7 +165,12 @@ async function findRelease(client: GitHubClient, ref: ReleaseRef): Promise<Relea
 }
 
 /** Creates the release of `ref.tag`; when another job of the run just created it, uses that one. */
-async function createRelease(client: GitHubClient, ref: ReleaseRef, targetCommitish: string | undefined, logger: PublishLogger): Promise<Release> {
+async function createRelease(
+  client: GitHubClient,
+  ref: ReleaseRef,
+  targetCommitish: string | undefined,
+  logger: PublishLogger,
+): Promise<Release> {
   let data;
   try {
     ({ data } = await client.rest.repos.createRelease({
@@ -151,11 +181,15 @@ async function createRelease(client: GitHubClient, ref: ReleaseRef, targetCommit
       ...(targetCommitish ? { target_commitish: targetCommitish } : {}),
     }));
   } catch (error) {
-    if ((error as { status?: unknown }).status !== 422) throw gitHubFailure(error, { doing: `creating release ${describe(ref)}`, permission: WRITE_PERMISSION });
+    if ((error as { status?: unknown }).status !== 422)
+      throw gitHubFailure(error, { doing: `creating release ${describe(ref)}`, permission: WRITE_PERMISSION });
     // The tag has a release after all: one another job of the run made meanwhile, or a draft (lookups by tag skip drafts).
     const madeMeanwhile = await findRelease(client, ref);
     if (madeMeanwhile) return madeMeanwhile;
-    throw new QuantgateError(`creating release ${describe(ref)} failed: GitHub refused it (${describeError(error).split('\n')[0]}); if a draft release holds the tag, publish or delete it, else check the tag name`, { cause: error });
+    throw new QuantgateError(
+      `creating release ${describe(ref)} failed: GitHub refused it (${describeError(error).split('\n')[0]}); if a draft release holds the tag, publish or delete it, else check the tag name`,
+      { cause: error },
+    );
   }
   logger.info(`created release ${ref.tag}: ${data.html_url}`);
   return { id: data.id, tag: data.tag_name, htmlUrl: data.html_url, uploadUrl: data.upload_url };
@@ -168,17 +202,26 @@ interface UploadFile {
 }
 
 async function checkUploads(paths: readonly string[]): Promise<UploadFile[]> {
-  if (paths.length === 0) throw new QuantgateError('no files to upload to the release; the run produced no output to publish');
+  if (paths.length === 0)
+    throw new QuantgateError('no files to upload to the release; the run produced no output to publish');
   const files: UploadFile[] = [];
   for (const path of paths) {
     const name = basename(path);
     if (!SAFE_ASSET_NAME.test(name)) {
-      throw new QuantgateError(`${path} cannot be a release asset: GitHub would rename "${name}"; use only letters, digits and . _ + - (no leading or trailing dot)`);
+      throw new QuantgateError(
+        `${path} cannot be a release asset: GitHub would rename "${name}"; use only letters, digits and . _ + - (no leading or trailing dot)`,
+      );
     }
     const twin = files.find((file) => file.name === name);
-    if (twin) throw new QuantgateError(`${twin.path} and ${path} would both be release asset ${name} (releases have no folders); give them different file names`);
+    if (twin)
+      throw new QuantgateError(
+        `${twin.path} and ${path} would both be release asset ${name} (releases have no folders); give them different file names`,
+      );
     const info = await stat(path).catch(() => undefined);
-    if (!info?.isFile()) throw new QuantgateError(`${path} is ${info ? 'not a file' : 'missing'}, so it cannot be uploaded to the release; run the stage that writes it first`);
+    if (!info?.isFile())
+      throw new QuantgateError(
+        `${path} is ${info ? 'not a file' : 'missing'}, so it cannot be uploaded to the release; run the stage that writes it first`,
+      );
     files.push({ path, name, size: info.size });
   }
   return files;

@@ -16,7 +16,9 @@ export type TargetType = 'F32' | 'F16' | 'Q4_0' | 'Q8_0';
 function requireWholeBlocks(type: GgmlTypeName, count: number): void {
   const { blockSize } = GGML_TYPES[type];
   if (!Number.isInteger(count) || count < 0 || count % blockSize !== 0) {
-    throw new RangeError(`${type} holds values in blocks of ${blockSize}; ${count} values is not a whole number of blocks`);
+    throw new RangeError(
+      `${type} holds values in blocks of ${blockSize}; ${count} values is not a whole number of blocks`,
+    );
   }
 }
 
@@ -80,7 +82,9 @@ function elementReader(type: 'F32' | 'F16' | 'BF16', view: DataView): (index: nu
 export function decodeSource(type: SourceType, bytes: Uint8Array): Float32Array {
   const { typeSize } = GGML_TYPES[type];
   if (bytes.length % typeSize !== 0) {
-    throw new RangeError(`${type} values take ${typeSize} bytes each; ${bytes.length} bytes is not a whole number of them`);
+    throw new RangeError(
+      `${type} values take ${typeSize} bytes each; ${bytes.length} bytes is not a whole number of them`,
+    );
   }
   return decode(type, bytes, bytes.length / typeSize);
 }

@@ -146,7 +146,13 @@ export function planTensors(source: readonly SourceTensor[], options: PlanOption
   };
 }
 
-function chooseType(name: string, ne: readonly number[], dims: number, target: GgmlTypeName, kept: boolean): [GgmlTypeName, string] {
+function chooseType(
+  name: string,
+  ne: readonly number[],
+  dims: number,
+  target: GgmlTypeName,
+  kept: boolean,
+): [GgmlTypeName, string] {
   if (dims <= 1) return ['F32', '1-D'];
   if (isNormLike(name)) return ['F32', 'norm'];
   if (kept) return ['F32', 'matches --keep'];

@@ -117,7 +117,9 @@ class WorkerPool implements ConvertPool {
     const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: { kernel } });
     const slot: Slot = { worker, inFlight: new Map() };
     worker.on('message', (reply: Reply) => this.settle(slot, reply));
-    worker.on('error', (error) => this.stop(new Error(`a conversion worker crashed: ${describeError(error)}`, { cause: error })));
+    worker.on('error', (error) =>
+      this.stop(new Error(`a conversion worker crashed: ${describeError(error)}`, { cause: error })),
+    );
     worker.on('exit', (code) => this.stop(new Error(`a conversion worker exited unexpectedly (exit code ${code})`)));
     // An idle worker must not keep the process alive; a busy one must, until its jobs settle.
     // (After the listeners: adding a 'message' listener refs the worker's port again.)
@@ -127,7 +129,9 @@ class WorkerPool implements ConvertPool {
 
   private dispatch(): void {
     while (this.queue.length > 0 && !this.stopped) {
-      const slot = this.slots.reduce((best, candidate) => (candidate.inFlight.size < best.inFlight.size ? candidate : best));
+      const slot = this.slots.reduce((best, candidate) =>
+        candidate.inFlight.size < best.inFlight.size ? candidate : best,
+      );
       if (slot.inFlight.size >= JOBS_PER_WORKER) return;
       const pending = this.queue.shift()!;
       const { job } = pending;
@@ -151,7 +155,9 @@ class WorkerPool implements ConvertPool {
       const { job } = pending;
       pending.reject(
         reply.reading && 'range' in job
-          ? new QuantgateError(`reading ${job.range.path} failed (${reply.error}); check the disk and that the file is not changing, then run again`)
+          ? new QuantgateError(
+              `reading ${job.range.path} failed (${reply.error}); check the disk and that the file is not changing, then run again`,
+            )
           : new Error(`the conversion kernel failed on a ${job.source} to ${job.target} job: ${reply.error}`),
       );
     } else {
@@ -185,7 +191,8 @@ const TARGETS: readonly string[] = ['F32', 'F16', 'Q4_0', 'Q8_0'] satisfies Targ
 
 function checkJob(job: ConvertJob): void {
   const { source, target } = job;
-  if (!SOURCES.includes(source)) throw new RangeError(`cannot convert from ${source}; sources are ${SOURCES.join(', ')}`);
+  if (!SOURCES.includes(source))
+    throw new RangeError(`cannot convert from ${source}; sources are ${SOURCES.join(', ')}`);
   if (!TARGETS.includes(target)) throw new RangeError(`cannot convert to ${target}; targets are ${TARGETS.join(', ')}`);
   const length = 'range' in job ? job.range.length : job.bytes.length;
   const { typeSize } = GGML_TYPES[source];

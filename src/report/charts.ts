@@ -53,10 +53,15 @@ export function svgChart(chart: Chart): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(chart.title)}</text>`,
-    ...ticks.map((tick) => `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${fixed(y(tick))}" y2="${fixed(y(tick))}" stroke="#e5e7eb"/><text x="${MARGIN.left - 6}" y="${fixed(y(tick) + 4)}" text-anchor="end">${round(tick)}</text>`),
+    ...ticks.map(
+      (tick) =>
+        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${fixed(y(tick))}" y2="${fixed(y(tick))}" stroke="#e5e7eb"/><text x="${MARGIN.left - 6}" y="${fixed(y(tick) + 4)}" text-anchor="end">${round(tick)}</text>`,
+    ),
     `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
     ...chart.labels.map((label, index) =>
-      index % every === 0 ? `<text transform="translate(${fixed(x(index))} ${HEIGHT - MARGIN.bottom + 14}) rotate(30)" text-anchor="start">${escapeXml(label)}</text>` : '',
+      index % every === 0
+        ? `<text transform="translate(${fixed(x(index))} ${HEIGHT - MARGIN.bottom + 14}) rotate(30)" text-anchor="start">${escapeXml(label)}</text>`
+        : '',
     ),
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotHeight}" y2="${MARGIN.top + plotHeight}" stroke="#6b7280"/>`,
     ...chart.series.map((series, s) => {
@@ -64,7 +69,9 @@ export function svgChart(chart: Chart): string {
       const coordinates = series.values.map((value, index) => `${fixed(x(index))},${fixed(y(value))}`);
       return [
         `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${coordinates.join(' ')}"/>`,
-        ...coordinates.map((point) => `<circle cx="${point.split(',')[0]}" cy="${point.split(',')[1]}" r="3" fill="${colour}"/>`),
+        ...coordinates.map(
+          (point) => `<circle cx="${point.split(',')[0]}" cy="${point.split(',')[1]}" r="3" fill="${colour}"/>`,
+        ),
         `<rect x="${MARGIN.left + 8 + s * 160}" y="${HEIGHT - 18}" width="12" height="12" fill="${colour}"/><text x="${MARGIN.left + 24 + s * 160}" y="${HEIGHT - 8}">${escapeXml(series.name)}</text>`,
       ].join('');
     }),
@@ -75,7 +82,8 @@ export function svgChart(chart: Chart): string {
 
 /** The y range: the data's, widened by a tenth each way, never empty. */
 function range(chart: Chart): { low: number; high: number } {
-  if (chart.series.some((series) => series.values.length !== chart.labels.length)) throw new RangeError(`every series of "${chart.title}" needs one value per label`);
+  if (chart.series.some((series) => series.values.length !== chart.labels.length))
+    throw new RangeError(`every series of "${chart.title}" needs one value per label`);
   const values = chart.series.flatMap((series) => series.values.filter(Number.isFinite));
   if (values.length === 0) return { low: 0, high: 1 };
   const [min, max] = [Math.min(...values), Math.max(...values)];

@@ -5,7 +5,14 @@
 import { formatInteger, formatInterval, formatPercent, formatPoints } from '../scoring/figures.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import type { SystemScore } from '../scoring/wer.js';
-import { changedTitle, changedUtterances, datasetLine, DEFAULT_CHANGED_LIMIT, signed, type SummaryOptions } from './summary-content.js';
+import {
+  changedTitle,
+  changedUtterances,
+  datasetLine,
+  DEFAULT_CHANGED_LIMIT,
+  signed,
+  type SummaryOptions,
+} from './summary-content.js';
 
 export function renderMarkdownSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
   const { delta, gate } = comparison;
@@ -23,16 +30,30 @@ export function renderMarkdownSummary(comparison: ScoredComparison, options: Sum
       `**${verdict}**`,
     ],
   ];
-  const parts = [`### quantgate WER gate: ${verdict}`, markdownTable(table, ['right', 'right', 'right', 'center', 'right', 'right', 'center']), `${gate.reason}.`, datasetLine(comparison)];
+  const parts = [
+    `### quantgate WER gate: ${verdict}`,
+    markdownTable(table, ['right', 'right', 'right', 'center', 'right', 'right', 'center']),
+    `${gate.reason}.`,
+    datasetLine(comparison),
+  ];
   const changed = changedUtterances(comparison.utterances);
   if (changed.length > 0) {
     const shown = changed.slice(0, options.changedLimit ?? DEFAULT_CHANGED_LIMIT);
-    const rows = shown.map(({ record, change }) => [`\`${escapeCode(record.id)}\``, signed(change), escapeMarkdown(record.transcriptNormalized), escapeMarkdown(record.reference.normalized), escapeMarkdown(record.candidate.normalized)]);
+    const rows = shown.map(({ record, change }) => [
+      `\`${escapeCode(record.id)}\``,
+      signed(change),
+      escapeMarkdown(record.transcriptNormalized),
+      escapeMarkdown(record.reference.normalized),
+      escapeMarkdown(record.candidate.normalized),
+    ]);
     parts.push(
       [
         `<details><summary>${changedTitle(shown.length, changed.length, comparison.utteranceCount)}</summary>`,
         '',
-        markdownTable([['id', 'Δ errors', 'transcript', 'reference hypothesis', 'candidate hypothesis'], ...rows], ['left', 'right', 'left', 'left', 'left']),
+        markdownTable(
+          [['id', 'Δ errors', 'transcript', 'reference hypothesis', 'candidate hypothesis'], ...rows],
+          ['left', 'right', 'left', 'left', 'left'],
+        ),
         '',
         '</details>',
       ].join('\n'),

@@ -17,34 +17,57 @@ const RESULTS_TEXT_NAME = 'eval_results.txt';
 export const RESULTS_JSON_NAME = 'eval_results.json';
 export const RESULTS_SCHEMA_VERSION = 1;
 
-export async function writeEvalResults(dir: string, comparison: ScoredComparison): Promise<{ textPath: string; jsonPath: string }> {
+export async function writeEvalResults(
+  dir: string,
+  comparison: ScoredComparison,
+): Promise<{ textPath: string; jsonPath: string }> {
   const textPath = join(dir, RESULTS_TEXT_NAME);
   const jsonPath = join(dir, RESULTS_JSON_NAME);
   // The JSON last: merges and later steps read it, so when it is there the text file is too.
   await writeFileAtomic(textPath, formatEvalResultsText(comparison));
-  await writeFileAtomic(jsonPath, `${JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, ...comparison }, null, 2)}\n`);
+  await writeFileAtomic(
+    jsonPath,
+    `${JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, ...comparison }, null, 2)}\n`,
+  );
   return { textPath, jsonPath };
 }
 
 export function formatEvalResultsText(comparison: ScoredComparison): string {
   const { dataset, delta, gate } = comparison;
-  const source = [dataset.name, dataset.config && `(${dataset.config})`, dataset.split && `split ${dataset.split}`, dataset.revision && `revision ${dataset.revision}`];
-  const skipped = [`${formatQuantity(comparison.droppedEmptyIds.length, 'empty reference')} dropped`, `${formatInteger(comparison.failedUtterances.length)} failed`];
+  const source = [
+    dataset.name,
+    dataset.config && `(${dataset.config})`,
+    dataset.split && `split ${dataset.split}`,
+    dataset.revision && `revision ${dataset.revision}`,
+  ];
+  const skipped = [
+    `${formatQuantity(comparison.droppedEmptyIds.length, 'empty reference')} dropped`,
+    `${formatInteger(comparison.failedUtterances.length)} failed`,
+  ];
   const { run } = comparison;
   // A comparison of bare transcripts has no model or engine to name.
   const optional: [string, string | undefined][] = [
-    ['model', run.modelId && [run.modelId, run.modelRevision && `revision ${run.modelRevision}`].filter(Boolean).join(' ')],
+    [
+      'model',
+      run.modelId && [run.modelId, run.modelRevision && `revision ${run.modelRevision}`].filter(Boolean).join(' '),
+    ],
     ['engine', run.engine && [run.engine, run.device && `on ${run.device}`].filter(Boolean).join(' ')],
   ];
   const lines: [string, string][] = [
     ...optional.filter((line): line is [string, string] => line[1] !== undefined),
     ['dataset', source.filter(Boolean).join(' ')],
-    ['samples', `${formatQuantity(comparison.utteranceCount, 'utterance')}, ${formatQuantity(comparison.wordCount, 'word')} (${skipped.join(', ')})`],
+    [
+      'samples',
+      `${formatQuantity(comparison.utteranceCount, 'utterance')}, ${formatQuantity(comparison.wordCount, 'word')} (${skipped.join(', ')})`,
+    ],
     ['normalizer', comparison.normalizer],
     ['reference WER', systemLine(comparison.reference)],
     ['candidate WER', systemLine(comparison.candidate)],
     ['ΔWER', `${formatPoints(delta.points)} points`],
-    [`${Math.round(delta.confidence * 100)}% interval`, `${formatInterval(delta.low, delta.high)} points (paired bootstrap, ${formatInteger(delta.resamples)} resamples, seed ${delta.seed})`],
+    [
+      `${Math.round(delta.confidence * 100)}% interval`,
+      `${formatInterval(delta.low, delta.high)} points (paired bootstrap, ${formatInteger(delta.resamples)} resamples, seed ${delta.seed})`,
+    ],
     ['P(candidate worse)', delta.probabilityWorse.toFixed(3)],
     ['threshold', `${gate.thresholdPoints.toFixed(2)} points, ${gate.mode} mode`],
     ['verdict', `${gate.verdict.toUpperCase()}: ${gate.reason}`],
@@ -62,10 +85,16 @@ export async function readEvalResults(path: string): Promise<ScoredComparison> {
   try {
     document = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new QuantgateError(`cannot read ${path} (${describeError(error)}); give an ${RESULTS_JSON_NAME} written by quantgate`, { cause: error });
+    throw new QuantgateError(
+      `cannot read ${path} (${describeError(error)}); give an ${RESULTS_JSON_NAME} written by quantgate`,
+      { cause: error },
+    );
   }
   const problem = findProblem(document);
-  if (problem) throw new QuantgateError(`${path}: ${problem}; give an unmodified ${RESULTS_JSON_NAME} written by this version of quantgate`);
+  if (problem)
+    throw new QuantgateError(
+      `${path}: ${problem}; give an unmodified ${RESULTS_JSON_NAME} written by this version of quantgate`,
+    );
   const { schemaVersion: _version, ...comparison } = document as ScoredComparison & { schemaVersion: number };
   return comparison;
 }
@@ -73,32 +102,55 @@ export async function readEvalResults(path: string): Promise<ScoredComparison> {
 /** The first way `document` falls short of a ScoredComparison, or undefined when it is one. */
 function findProblem(document: unknown): string | undefined {
   if (!isObject(document)) return 'not a JSON object';
-  if (document.schemaVersion !== RESULTS_SCHEMA_VERSION) return `schema version ${jsonText(document.schemaVersion)} is not the supported ${RESULTS_SCHEMA_VERSION}`;
+  if (document.schemaVersion !== RESULTS_SCHEMA_VERSION)
+    return `schema version ${jsonText(document.schemaVersion)} is not the supported ${RESULTS_SCHEMA_VERSION}`;
   const { dataset, delta, gate } = document;
   if (!isObject(dataset) || typeof dataset.name !== 'string') return '"dataset" lacks its "name"';
   if (typeof document.normalizer !== 'string') return '"normalizer" is missing';
-  if (!isCount(document.utteranceCount) || !isCount(document.wordCount)) return '"utteranceCount" or "wordCount" is missing';
+  if (!isCount(document.utteranceCount) || !isCount(document.wordCount))
+    return '"utteranceCount" or "wordCount" is missing';
   for (const key of ['droppedEmptyIds', 'failedUtterances', 'utterances'] as const) {
     if (!Array.isArray(document[key])) return `"${key}" is not a list`;
   }
   for (const system of ['reference', 'candidate'] as const) {
     const score = document[system];
-    if (!isCounts(score) || typeof (score as { werPercent?: unknown }).werPercent !== 'number') return `the ${system} system's WER or error counts are missing`;
+    if (!isCounts(score) || typeof (score as { werPercent?: unknown }).werPercent !== 'number')
+      return `the ${system} system's WER or error counts are missing`;
   }
-  if (!isObject(delta) || !['points', 'low', 'high', 'confidence', 'probabilityWorse', 'resamples', 'seed'].every((key) => typeof delta[key] === 'number')) {
+  if (
+    !isObject(delta) ||
+    !['points', 'low', 'high', 'confidence', 'probabilityWorse', 'resamples', 'seed'].every(
+      (key) => typeof delta[key] === 'number',
+    )
+  ) {
     return '"delta" lacks its points, interval or bootstrap settings';
   }
-  if (!isObject(gate) || typeof gate.mode !== 'string' || typeof gate.thresholdPoints !== 'number' || (gate.verdict !== 'pass' && gate.verdict !== 'fail')) {
+  if (
+    !isObject(gate) ||
+    typeof gate.mode !== 'string' ||
+    typeof gate.thresholdPoints !== 'number' ||
+    (gate.verdict !== 'pass' && gate.verdict !== 'fail')
+  ) {
     return '"gate" lacks its mode, threshold or verdict';
   }
   if (!isObject(document.run)) return '"run" is missing';
   for (const [index, utterance] of (document.utterances as unknown[]).entries()) {
-    if (!isObject(utterance) || typeof utterance.id !== 'string' || typeof utterance.transcript !== 'string' || typeof utterance.transcriptNormalized !== 'string') {
+    if (
+      !isObject(utterance) ||
+      typeof utterance.id !== 'string' ||
+      typeof utterance.transcript !== 'string' ||
+      typeof utterance.transcriptNormalized !== 'string'
+    ) {
       return `utterance ${index + 1} lacks its "id" or transcript`;
     }
     for (const system of ['reference', 'candidate'] as const) {
       const output = utterance[system];
-      if (!isObject(output) || typeof output.text !== 'string' || typeof output.normalized !== 'string' || !isCounts(output.counts)) {
+      if (
+        !isObject(output) ||
+        typeof output.text !== 'string' ||
+        typeof output.normalized !== 'string' ||
+        !isCounts(output.counts)
+      ) {
         return `utterance "${utterance.id}" lacks the ${system} system's text or error counts`;
       }
     }
@@ -107,7 +159,12 @@ function findProblem(document: unknown): string | undefined {
 }
 
 function isCounts(value: unknown): value is ErrorCounts {
-  return isObject(value) && (['substitutions', 'deletions', 'insertions', 'hits', 'referenceWords'] as const).every((key) => isCount(value[key]));
+  return (
+    isObject(value) &&
+    (['substitutions', 'deletions', 'insertions', 'hits', 'referenceWords'] as const).every((key) =>
+      isCount(value[key]),
+    )
+  );
 }
 
 function isCount(value: unknown): boolean {

@@ -26,7 +26,9 @@ export function changedUtterances(utterances: readonly UtteranceRecord[]): Chang
     .filter(({ change }) => change !== 0);
   return changed.sort((a, b) => {
     if (a.change > 0 !== b.change > 0) return a.change > 0 ? -1 : 1;
-    return Math.abs(b.change) - Math.abs(a.change) || (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0);
+    return (
+      Math.abs(b.change) - Math.abs(a.change) || (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0)
+    );
   });
 }
 
@@ -36,13 +38,21 @@ export function changedTitle(shown: number, changed: number, total: number): str
 
 export function datasetLine(comparison: ScoredComparison): string {
   const { dataset } = comparison;
-  const name = [dataset.name, dataset.config && `(${dataset.config})`, dataset.split, dataset.revision && `@ ${dataset.revision.slice(0, 12)}`].filter(Boolean).join(' ');
+  const name = [
+    dataset.name,
+    dataset.config && `(${dataset.config})`,
+    dataset.split,
+    dataset.revision && `@ ${dataset.revision.slice(0, 12)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   const facts = [
     name,
     formatQuantity(comparison.utteranceCount, 'utterance'),
     formatQuantity(comparison.wordCount, 'word'),
     `${comparison.normalizer} normalizer`,
-    comparison.droppedEmptyIds.length > 0 && `${formatQuantity(comparison.droppedEmptyIds.length, 'empty reference')} dropped`,
+    comparison.droppedEmptyIds.length > 0 &&
+      `${formatQuantity(comparison.droppedEmptyIds.length, 'empty reference')} dropped`,
     comparison.failedUtterances.length > 0 && formatQuantity(comparison.failedUtterances.length, 'failed utterance'),
   ];
   return `Data set: ${facts.filter(Boolean).join(' · ')}`;

@@ -57,7 +57,9 @@ export class ResultsStore {
     }
     const problem = await this.problemOf(dir, text, key);
     if (problem) {
-      this.warn(`the stored results ${key.slice(0, 12)}… are damaged (${problem}); evaluating again and replacing them`);
+      this.warn(
+        `the stored results ${key.slice(0, 12)}… are damaged (${problem}); evaluating again and replacing them`,
+      );
       await rm(dir, { recursive: true, force: true });
       return undefined;
     }
@@ -70,13 +72,17 @@ export class ResultsStore {
     await writeDirAtomic(dir, async (temp) => {
       const listed: EntryFile[] = [];
       for (const { name, path } of files) {
-        if (name === ENTRY_FILE || name.includes('/') || name.startsWith('.')) throw new RangeError(`cannot store a file named ${JSON.stringify(name)}`);
+        if (name === ENTRY_FILE || name.includes('/') || name.startsWith('.'))
+          throw new RangeError(`cannot store a file named ${JSON.stringify(name)}`);
         await copyFile(path, join(temp, name));
         const hash = createHash('sha256');
         await hashFile(join(temp, name), hash);
         listed.push({ name, bytes: (await stat(join(temp, name))).size, sha256: hash.digest('hex') });
       }
-      await writeFileAtomic(join(temp, ENTRY_FILE), `${JSON.stringify({ version: ENTRY_VERSION, key, files: listed }, null, 2)}\n`);
+      await writeFileAtomic(
+        join(temp, ENTRY_FILE),
+        `${JSON.stringify({ version: ENTRY_VERSION, key, files: listed }, null, 2)}\n`,
+      );
     });
   }
 
@@ -88,11 +94,21 @@ export class ResultsStore {
     } catch {
       return `${ENTRY_FILE} is not JSON`;
     }
-    if (entry?.version !== ENTRY_VERSION || entry.key !== key || !Array.isArray(entry.files)) return `${ENTRY_FILE} does not describe this entry`;
+    if (entry?.version !== ENTRY_VERSION || entry.key !== key || !Array.isArray(entry.files))
+      return `${ENTRY_FILE} does not describe this entry`;
     for (const file of entry.files as Partial<EntryFile>[]) {
-      if (typeof file?.name !== 'string' || typeof file.sha256 !== 'string' || typeof file.bytes !== 'number' || file.name.includes('/')) return `${ENTRY_FILE} lists a malformed file`;
+      if (
+        typeof file?.name !== 'string' ||
+        typeof file.sha256 !== 'string' ||
+        typeof file.bytes !== 'number' ||
+        file.name.includes('/')
+      )
+        return `${ENTRY_FILE} lists a malformed file`;
       const path = join(dir, file.name);
-      const size = await stat(path).then((info) => info.size, () => undefined);
+      const size = await stat(path).then(
+        (info) => info.size,
+        () => undefined,
+      );
       if (size === undefined) return `${file.name} is missing`;
       if (size !== file.bytes) return `${file.name} has ${size} bytes, not ${file.bytes}`;
       const hash = createHash('sha256');

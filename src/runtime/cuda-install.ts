@@ -19,7 +19,10 @@ import { openZip, type ZipArchive } from './zip.js';
 
 export const GPU_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 /** The two libraries onnxruntime loads for the CUDA provider (TensorRT's, also in the package, is not needed). */
-export const CUDA_PROVIDER_LIBRARIES = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'] as const;
+export const CUDA_PROVIDER_LIBRARIES = [
+  'libonnxruntime_providers_shared.so',
+  'libonnxruntime_providers_cuda.so',
+] as const;
 const PACKAGE_LIBRARY_DIR = 'runtimes/linux-x64/native';
 /** Names the NuGet v3 service index to fetch the package from instead of nuget.org. */
 const NUGET_URL_ENV = 'QUANTGATE_NUGET_URL';
@@ -59,7 +62,9 @@ export async function installCudaProvider(options: CudaInstallOptions): Promise<
   const source: CudaInstallSource = (await hasLibraries(cached)) ? 'cache' : 'download';
   if (source === 'download') await writeDirAtomic(cached, (dir) => fetchLibraries(runtime.version, dir, options));
   await placeLibraries(cached, runtime.binDir);
-  (options.progress ?? silentProgress).info(`CUDA provider of onnxruntime ${runtime.version} installed into ${runtime.binDir}${source === 'cache' ? ` from ${cached}` : ''}`);
+  (options.progress ?? silentProgress).info(
+    `CUDA provider of onnxruntime ${runtime.version} installed into ${runtime.binDir}${source === 'cache' ? ` from ${cached}` : ''}`,
+  );
   return { source, binDir: runtime.binDir };
 }
 
@@ -71,7 +76,10 @@ async function fetchLibraries(version: string, dir: string, options: CudaInstall
     fix: `check the network, or set ${NUGET_URL_ENV} to a NuGet v3 feed that mirrors nuget.org, or use --device cpu`,
   };
   const location = await locatePackage(options.feedUrl, { id: GPU_PACKAGE_ID, version }, feed);
-  if (location.sha512 === undefined) progress.info(`${options.feedUrl} publishes no SHA-512 for ${GPU_PACKAGE_ID} ${version}; only the download's size is checked`);
+  if (location.sha512 === undefined)
+    progress.info(
+      `${options.feedUrl} publishes no SHA-512 for ${GPU_PACKAGE_ID} ${version}; only the download's size is checked`,
+    );
   const nupkg = join(dir, `${GPU_PACKAGE_ID}.${version}.nupkg`.toLowerCase());
   await downloadPackage(location, nupkg, feed);
   const archive = await openZip(nupkg);
@@ -87,7 +95,9 @@ async function fetchLibraries(version: string, dir: string, options: CudaInstall
 async function extract(archive: ZipArchive, library: string, destination: string, progress: Progress): Promise<void> {
   const entry = archive.entry(`${PACKAGE_LIBRARY_DIR}/${library}`);
   if (!entry) {
-    throw new QuantgateError(`${archive.label} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`);
+    throw new QuantgateError(
+      `${archive.label} has no ${PACKAGE_LIBRARY_DIR}/${library}, so it is not the ${GPU_PACKAGE_ID} package onnxruntime-node needs; check the feed, or use --device cpu`,
+    );
   }
   const task = progress.task(`Extracting ${library}`, { total: entry.size, unit: 'bytes' });
   await writeAtomic(destination, async (file) => {
@@ -116,6 +126,13 @@ async function placeLibraries(from: string, binDir: string): Promise<void> {
 }
 
 async function hasLibraries(dir: string): Promise<boolean> {
-  const found = await Promise.all(CUDA_PROVIDER_LIBRARIES.map((library) => stat(join(dir, library)).then((info) => info.isFile(), () => false)));
+  const found = await Promise.all(
+    CUDA_PROVIDER_LIBRARIES.map((library) =>
+      stat(join(dir, library)).then(
+        (info) => info.isFile(),
+        () => false,
+      ),
+    ),
+  );
   return found.every(Boolean);
 }

@@ -14,7 +14,13 @@ import { createGunzip } from 'node:zlib';
 import { writeAtomic, writeDirAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../net/retry.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  RetriesExhaustedError,
+  TransientError,
+  retrying,
+  type RetryPolicy,
+} from '../net/retry.js';
 import { saveWithSha512, watchedGet } from '../net/watched-get.js';
 import { readTar } from './tar.js';
 
@@ -55,12 +61,17 @@ export async function readLockedPackages(path: string, names: readonly string[])
   try {
     lock = JSON.parse(await readFile(path, 'utf8')) as typeof lock;
   } catch (error) {
-    throw new QuantgateError(`cannot read ${path} (${describeError(error)}); the action needs its package-lock.json to know which onnxruntime-node to install`, { cause: error });
+    throw new QuantgateError(
+      `cannot read ${path} (${describeError(error)}); the action needs its package-lock.json to know which onnxruntime-node to install`,
+      { cause: error },
+    );
   }
   return names.map((name) => {
     const entry = lock.packages?.[`node_modules/${name}`];
     if (typeof entry?.version !== 'string' || typeof entry.integrity !== 'string') {
-      throw new QuantgateError(`${path} pins no version and integrity for ${name}; run npm install to regenerate the lockfile (version 2 or 3)`);
+      throw new QuantgateError(
+        `${path} pins no version and integrity for ${name}; run npm install to regenerate the lockfile (version 2 or 3)`,
+      );
     }
     return { name, version: entry.version, integrity: entry.integrity };
   });
@@ -76,18 +87,33 @@ export async function installOnnxruntime(options: InstallOptions): Promise<Onnxr
   const runtime = packages.find((pkg) => pkg.name === 'onnxruntime-node');
   if (runtime === undefined) throw new Error('installOnnxruntime was not given onnxruntime-node');
   const dir = installDir(options.cacheRoot, runtime.version, platform, arch);
-  const binding = join('node_modules', 'onnxruntime-node', 'bin', 'napi-v6', platform, arch, 'onnxruntime_binding.node');
+  const binding = join(
+    'node_modules',
+    'onnxruntime-node',
+    'bin',
+    'napi-v6',
+    platform,
+    arch,
+    'onnxruntime_binding.node',
+  );
   if (await isFile(join(dir, binding))) return { dir, source: 'cache' };
 
   await writeDirAtomic(dir, async (tempDir) => {
     for (const pkg of packages) {
       const tarball = join(tempDir, `${pkg.name}-${pkg.version}.tgz`);
       await downloadTarball(pkg, options.registryUrl, tarball, progress, options.retry ?? DEFAULT_RETRY_POLICY);
-      await unpackPackage(tarball, join(tempDir, 'node_modules', pkg.name), wantedFiles(platform, arch), `${pkg.name}-${pkg.version}.tgz`);
+      await unpackPackage(
+        tarball,
+        join(tempDir, 'node_modules', pkg.name),
+        wantedFiles(platform, arch),
+        `${pkg.name}-${pkg.version}.tgz`,
+      );
       await rm(tarball);
     }
     if (!(await isFile(join(tempDir, binding)))) {
-      throw new QuantgateError(`onnxruntime-node ${runtime.version} has no binaries for ${platform}-${arch}; run the action on Linux (x64 or arm64), macOS (arm64) or Windows, or use engine: command`);
+      throw new QuantgateError(
+        `onnxruntime-node ${runtime.version} has no binaries for ${platform}-${arch}; run the action on Linux (x64 or arm64), macOS (arm64) or Windows, or use engine: command`,
+      );
     }
   });
   return { dir, source: 'download' };
@@ -105,7 +131,13 @@ export function tarballUrl(registryUrl: string, pkg: Pick<LockedPackage, 'name' 
   return `${base}${pkg.name}/-/${pkg.name.split('/').pop()}-${pkg.version}.tgz`;
 }
 
-async function downloadTarball(pkg: LockedPackage, registryUrl: string, path: string, progress: Progress, policy: RetryPolicy): Promise<void> {
+async function downloadTarball(
+  pkg: LockedPackage,
+  registryUrl: string,
+  path: string,
+  progress: Progress,
+  policy: RetryPolicy,
+): Promise<void> {
   const url = tarballUrl(registryUrl, pkg);
   const expected = sha512Of(pkg);
   const what = `downloading ${pkg.name} ${pkg.version} from ${url}`;
@@ -119,16 +151,27 @@ async function downloadTarball(pkg: LockedPackage, registryUrl: string, path: st
             policy,
             async (body, length) => {
               const actual = await saveWithSha512(body, file, progress, `${pkg.name} ${pkg.version}`, length);
-              if (actual !== expected) throw new TransientError(`the tarball's sha512 ${actual} is not the ${expected} package-lock.json pins`);
+              if (actual !== expected)
+                throw new TransientError(
+                  `the tarball's sha512 ${actual} is not the ${expected} package-lock.json pins`,
+                );
             },
-            { refused: (problem) => new QuantgateError(`${what} failed: the registry answered ${problem}; check ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`) },
+            {
+              refused: (problem) =>
+                new QuantgateError(
+                  `${what} failed: the registry answered ${problem}; check ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`,
+                ),
+            },
           );
         }),
       { what, log: (line) => progress.info(line) },
     );
   } catch (error) {
     if (!(error instanceof RetriesExhaustedError)) throw error;
-    throw new QuantgateError(`${what} failed ${error.attempts} times (last: ${error.lastCause}); check the network and ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`, { cause: error });
+    throw new QuantgateError(
+      `${what} failed ${error.attempts} times (last: ${error.lastCause}); check the network and ${NPM_REGISTRY_ENV} (unset means ${DEFAULT_NPM_REGISTRY})`,
+      { cause: error },
+    );
   }
 }
 
@@ -138,18 +181,28 @@ function sha512Of(pkg: LockedPackage): string {
     .split(/\s+/)
     .find((item) => item.startsWith('sha512-'))
     ?.slice('sha512-'.length);
-  if (!digest) throw new QuantgateError(`package-lock.json pins ${pkg.name} ${pkg.version} without a sha512 integrity ("${pkg.integrity}"); regenerate the lockfile with a current npm`);
+  if (!digest)
+    throw new QuantgateError(
+      `package-lock.json pins ${pkg.name} ${pkg.version} without a sha512 integrity ("${pkg.integrity}"); regenerate the lockfile with a current npm`,
+    );
   return digest;
 }
 
 /** Unpacks the files of the npm tarball at `path` that `wanted` accepts (paths below its top folder) into `dir`. */
-async function unpackPackage(path: string, dir: string, wanted: (path: string) => boolean, label: string): Promise<void> {
+async function unpackPackage(
+  path: string,
+  dir: string,
+  wanted: (path: string) => boolean,
+  label: string,
+): Promise<void> {
   await pipeline(createReadStream(path), createGunzip(), async (tar: AsyncIterable<Uint8Array>) => {
     await readTar(tar, label, async (entry, body) => {
       if (entry.type !== 'file') return;
       const inPackage = entry.path.split('/').slice(1);
       if (inPackage.length === 0 || inPackage.some((part) => part === '' || part === '.' || part === '..')) {
-        throw new QuantgateError(`${label} holds the unsafe path ${JSON.stringify(entry.path)}; it is not an npm package tarball`);
+        throw new QuantgateError(
+          `${label} holds the unsafe path ${JSON.stringify(entry.path)}; it is not an npm package tarball`,
+        );
       }
       if (!wanted(inPackage.join('/'))) return;
       const target = join(dir, ...inPackage);
@@ -158,7 +211,10 @@ async function unpackPackage(path: string, dir: string, wanted: (path: string) =
     });
   }).catch((error: unknown) => {
     if (error instanceof QuantgateError) throw error;
-    throw new QuantgateError(`${label} cannot be unpacked (${describeError(error)}); the download is corrupt — run again`, { cause: error });
+    throw new QuantgateError(
+      `${label} cannot be unpacked (${describeError(error)}); the download is corrupt — run again`,
+      { cause: error },
+    );
   });
 }
 

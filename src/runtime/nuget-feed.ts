@@ -7,7 +7,13 @@
 import { writeAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, TransientError, retrying, type RetryPolicy } from '../net/retry.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  RetriesExhaustedError,
+  TransientError,
+  retrying,
+  type RetryPolicy,
+} from '../net/retry.js';
 import { saveWithSha512, watchedGet } from '../net/watched-get.js';
 
 export const NUGET_ORG_INDEX = 'https://api.nuget.org/v3/index.json';
@@ -36,49 +42,79 @@ export interface FeedOptions {
 const DEFAULT_FIX = 'check the network and the feed URL';
 
 /** Where `pkg` lies on the feed at `indexUrl`, and the size and hash the feed publishes for it. */
-export async function locatePackage(indexUrl: string, pkg: NugetPackage, options: FeedOptions = {}): Promise<PackageLocation> {
+export async function locatePackage(
+  indexUrl: string,
+  pkg: NugetPackage,
+  options: FeedOptions = {},
+): Promise<PackageLocation> {
   const fix = options.fix ?? DEFAULT_FIX;
   const index = await getJson(indexUrl, 'the service index', options);
   const resources = objectField(index, 'resources');
-  if (!Array.isArray(resources)) throw new QuantgateError(`${indexUrl} is not a NuGet v3 service index (it lists no resources); ${fix}`);
-  const resource = (type: string) => resources.find((entry) => objectField(entry, '@type') === type)?.['@id'] as unknown;
+  if (!Array.isArray(resources))
+    throw new QuantgateError(`${indexUrl} is not a NuGet v3 service index (it lists no resources); ${fix}`);
+  const resource = (type: string) =>
+    resources.find((entry) => objectField(entry, '@type') === type)?.['@id'] as unknown;
   const flat = resource('PackageBaseAddress/3.0.0');
-  if (typeof flat !== 'string') throw new QuantgateError(`${indexUrl} has no PackageBaseAddress/3.0.0 resource, so it cannot serve packages; ${fix}`);
+  if (typeof flat !== 'string')
+    throw new QuantgateError(
+      `${indexUrl} has no PackageBaseAddress/3.0.0 resource, so it cannot serve packages; ${fix}`,
+    );
 
   const id = pkg.id.toLowerCase();
   const version = pkg.version.toLowerCase();
-  const versions = objectField(await getJson(`${withSlash(flat)}${id}/index.json`, `the versions of ${pkg.id}`, options, { missingOk: true }), 'versions');
+  const versions = objectField(
+    await getJson(`${withSlash(flat)}${id}/index.json`, `the versions of ${pkg.id}`, options, { missingOk: true }),
+    'versions',
+  );
   if (!Array.isArray(versions) || !versions.includes(version)) {
     throw new QuantgateError(`the NuGet feed ${indexUrl} has no ${pkg.id} ${pkg.version}; ${fix}`);
   }
-  const registrations = ['RegistrationsBaseUrl/3.6.0', 'RegistrationsBaseUrl/3.4.0', 'RegistrationsBaseUrl'].map(resource).find((url) => typeof url === 'string') as string | undefined;
-  const integrity = registrations ? await publishedIntegrity(`${withSlash(registrations)}${id}/${version}.json`, options) : {};
+  const registrations = ['RegistrationsBaseUrl/3.6.0', 'RegistrationsBaseUrl/3.4.0', 'RegistrationsBaseUrl']
+    .map(resource)
+    .find((url) => typeof url === 'string') as string | undefined;
+  const integrity = registrations
+    ? await publishedIntegrity(`${withSlash(registrations)}${id}/${version}.json`, options)
+    : {};
   return { package: pkg, url: `${withSlash(flat)}${id}/${version}/${id}.${version}.nupkg`, ...integrity };
 }
 
 /** Downloads the package to `path` (atomically), refusing bytes whose size or SHA-512 differ from what the feed published. */
-export async function downloadPackage(location: PackageLocation, path: string, options: FeedOptions = {}): Promise<void> {
+export async function downloadPackage(
+  location: PackageLocation,
+  path: string,
+  options: FeedOptions = {},
+): Promise<void> {
   const progress = options.progress ?? silentProgress;
   const label = `Downloading ${location.package.id} ${location.package.version}`;
   await withRetries(`${label} from ${location.url}`, options, () =>
     writeAtomic(path, async (file) => {
-      await watchedGet(location.url, options.retry ?? DEFAULT_RETRY_POLICY, async (body, contentLength) => {
-        const expectedSize = location.size ?? contentLength;
-        const sha512 = await saveWithSha512(body, file, progress, label, expectedSize);
-        if (expectedSize !== undefined && file.bytesWritten !== expectedSize) {
-          throw new TransientError(`received ${file.bytesWritten} bytes, not the ${expectedSize} the feed announced`);
-        }
-        if (location.sha512 !== undefined && sha512 !== location.sha512) {
-          throw new TransientError(`the download's SHA-512 ${sha512} is not the ${location.sha512} the feed publishes`);
-        }
-      }, { refused: feedRefused });
+      await watchedGet(
+        location.url,
+        options.retry ?? DEFAULT_RETRY_POLICY,
+        async (body, contentLength) => {
+          const expectedSize = location.size ?? contentLength;
+          const sha512 = await saveWithSha512(body, file, progress, label, expectedSize);
+          if (expectedSize !== undefined && file.bytesWritten !== expectedSize) {
+            throw new TransientError(`received ${file.bytesWritten} bytes, not the ${expectedSize} the feed announced`);
+          }
+          if (location.sha512 !== undefined && sha512 !== location.sha512) {
+            throw new TransientError(
+              `the download's SHA-512 ${sha512} is not the ${location.sha512} the feed publishes`,
+            );
+          }
+        },
+        { refused: feedRefused },
+      );
     }),
   );
 }
 
 /** The size and SHA-512 the catalog publishes, through the version's registration leaf; {} when the feed has none. */
 async function publishedIntegrity(leafUrl: string, options: FeedOptions): Promise<{ size?: number; sha512?: string }> {
-  const catalogUrl = objectField(await getJson(leafUrl, 'the registration leaf', options, { missingOk: true }), 'catalogEntry');
+  const catalogUrl = objectField(
+    await getJson(leafUrl, 'the registration leaf', options, { missingOk: true }),
+    'catalogEntry',
+  );
   if (typeof catalogUrl !== 'string') return {};
   const entry = await getJson(catalogUrl, 'the catalog entry', options, { missingOk: true });
   const size = objectField(entry, 'packageSize');
@@ -86,7 +122,9 @@ async function publishedIntegrity(leafUrl: string, options: FeedOptions): Promis
   const algorithm = objectField(entry, 'packageHashAlgorithm');
   return {
     ...(Number.isSafeInteger(size) && { size: size as number }),
-    ...(typeof hash === 'string' && typeof algorithm === 'string' && algorithm.toUpperCase() === 'SHA512' && { sha512: hash }),
+    ...(typeof hash === 'string' &&
+      typeof algorithm === 'string' &&
+      algorithm.toUpperCase() === 'SHA512' && { sha512: hash }),
   };
 }
 
@@ -107,7 +145,9 @@ async function getJson(url: string, what: string, options: FeedOptions, { missin
   try {
     return JSON.parse(answer.result);
   } catch (error) {
-    throw new QuantgateError(`${what} ${url} is not JSON (${describeError(error)}); ${options.fix ?? DEFAULT_FIX}`, { cause: error });
+    throw new QuantgateError(`${what} ${url} is not JSON (${describeError(error)}); ${options.fix ?? DEFAULT_FIX}`, {
+      cause: error,
+    });
   }
 }
 
@@ -121,9 +161,13 @@ async function withRetries<T>(what: string, options: FeedOptions, attempt: () =>
     return await retrying(options.retry ?? DEFAULT_RETRY_POLICY, attempt, { what, log: (line) => progress.info(line) });
   } catch (error) {
     if (error instanceof RetriesExhaustedError) {
-      throw new QuantgateError(`${what} failed ${error.attempts === 1 ? 'once' : `${error.attempts} times`} (last: ${error.lastCause}); ${options.fix ?? DEFAULT_FIX}`, { cause: error });
+      throw new QuantgateError(
+        `${what} failed ${error.attempts === 1 ? 'once' : `${error.attempts} times`} (last: ${error.lastCause}); ${options.fix ?? DEFAULT_FIX}`,
+        { cause: error },
+      );
     }
-    if (error instanceof QuantgateError) throw new QuantgateError(`${what}: ${error.message}; ${options.fix ?? DEFAULT_FIX}`, { cause: error });
+    if (error instanceof QuantgateError)
+      throw new QuantgateError(`${what}: ${error.message}; ${options.fix ?? DEFAULT_FIX}`, { cause: error });
     throw error;
   }
 }

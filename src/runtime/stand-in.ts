@@ -38,14 +38,27 @@ export { wholeModule as default };
 
 /** Makes every export above the real package's. */
 export function bindOnnxruntime(module: OnnxruntimeModule): void {
-  ({ InferenceSession, Tensor, env, listSupportedBackends, registerBackend, TRACE, TRACE_FUNC_BEGIN, TRACE_FUNC_END, TRACE_EVENT_BEGIN, TRACE_EVENT_END } = module);
+  ({
+    InferenceSession,
+    Tensor,
+    env,
+    listSupportedBackends,
+    registerBackend,
+    TRACE,
+    TRACE_FUNC_BEGIN,
+    TRACE_FUNC_END,
+    TRACE_EVENT_BEGIN,
+    TRACE_EVENT_END,
+  } = module);
   wholeModule = module;
 }
 
 /** A value that fails, naming `name`, on any use: onnxruntime was needed where the action did not install it. */
 function unbound<T>(name: string): T {
   const fail = (): never => {
-    throw new QuantgateError(`onnxruntime-node's ${name} was used before the action installed onnxruntime (a bug in quantgate's action; please report it); meanwhile use engine: command`);
+    throw new QuantgateError(
+      `onnxruntime-node's ${name} was used before the action installed onnxruntime (a bug in quantgate's action; please report it); meanwhile use engine: command`,
+    );
   };
   return new Proxy(function unboundOnnxruntime() {}, { get: fail, apply: fail, construct: fail, has: fail }) as T;
 }

@@ -31,7 +31,11 @@ const END_MARKER = 2 * BLOCK;
  * `visit` for each file, folder or link in order. `label` names the archive in errors. The source
  * is read to its end, so a caller hashing it sees all of it.
  */
-export async function readTar(source: AsyncIterable<Uint8Array> | Uint8Array, label: string, visit: TarVisitor): Promise<void> {
+export async function readTar(
+  source: AsyncIterable<Uint8Array> | Uint8Array,
+  label: string,
+  visit: TarVisitor,
+): Promise<void> {
   const extractor = extract();
   const input = new Feed(source instanceof Uint8Array ? [source] : source, extractor);
   const feeding = input.run();
@@ -43,7 +47,9 @@ export async function readTar(source: AsyncIterable<Uint8Array> | Uint8Array, la
       const size = checkedSize(header, label);
       // tar-stream gives a folder no data, so a folder with a size would leave its stream open forever.
       if (header.type === 'directory' && size !== 0) {
-        throw new QuantgateError(`${label} has a folder entry ${JSON.stringify(header.name)} that claims ${size} byte(s) of data; the download is corrupt — download it again`);
+        throw new QuantgateError(
+          `${label} has a folder entry ${JSON.stringify(header.name)} that claims ${size} byte(s) of data; the download is corrupt — download it again`,
+        );
       }
       entriesEnd = stream.offset + BLOCK + Math.ceil(size / BLOCK) * BLOCK;
       const chunks = stream[Symbol.asyncIterator]();
@@ -64,7 +70,9 @@ export async function readTar(source: AsyncIterable<Uint8Array> | Uint8Array, la
   await feeding;
   if (input.failure) throw input.failure;
   if (input.bytes - entriesEnd < END_MARKER || !input.endsInZeros) {
-    throw new QuantgateError(`${label} ends without the end-of-archive marker; the download is cut short — download it again`);
+    throw new QuantgateError(
+      `${label} ends without the end-of-archive marker; the download is cut short — download it again`,
+    );
   }
 }
 
@@ -123,7 +131,9 @@ function checkedSize(header: Header, label: string): number {
   const paxSize = (header.pax as Record<string, string> | null | undefined)?.size;
   const size = paxSize === undefined ? header.size : /^\d+$/.test(paxSize) ? Number(paxSize) : NaN;
   if (!Number.isSafeInteger(size) || size < 0) {
-    throw new QuantgateError(`${label} has an entry${header.name ? ` ${JSON.stringify(header.name)}` : ''} whose size is not a byte count; the download is corrupt — download it again`);
+    throw new QuantgateError(
+      `${label} has an entry${header.name ? ` ${JSON.stringify(header.name)}` : ''} whose size is not a byte count; the download is corrupt — download it again`,
+    );
   }
   return size;
 }

@@ -38,14 +38,20 @@ export const METHOD_STORED = 0;
 export const METHOD_DEFLATE = 8;
 
 /** Opens the zip archive at the path `source`, or held in `source`; `label` names it in errors (the path by default). */
-export async function openZip(source: string | Uint8Array, label = typeof source === 'string' ? source : 'the zip archive'): Promise<ZipArchive> {
+export async function openZip(
+  source: string | Uint8Array,
+  label = typeof source === 'string' ? source : 'the zip archive',
+): Promise<ZipArchive> {
   let zipfile: ZipFile;
   try {
     zipfile = await new Promise<ZipFile>((resolve, reject) => {
       const options = { lazyEntries: true, autoClose: false };
       const opened = (error: Error | null, zip: ZipFile) => (error ? reject(error) : resolve(zip));
       if (typeof source === 'string') {
-        openFileReader(source).then(({ reader, size }) => yauzl.fromRandomAccessReader(reader, size, options, opened), reject);
+        openFileReader(source).then(
+          ({ reader, size }) => yauzl.fromRandomAccessReader(reader, size, options, opened),
+          reject,
+        );
       } else {
         yauzl.fromBuffer(Buffer.from(source.buffer, source.byteOffset, source.byteLength), options, opened);
       }
@@ -80,7 +86,9 @@ class FileReader extends yauzl.RandomAccessReader {
   override _readStreamForRange(start: number, end: number): Readable {
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= this.size)) {
       const outside = new Readable({ read: () => undefined });
-      process.nextTick(() => outside.destroy(new RangeError(`the archive names bytes ${start}–${end} of a ${this.size}-byte file`)));
+      process.nextTick(() =>
+        outside.destroy(new RangeError(`the archive names bytes ${start}–${end} of a ${this.size}-byte file`)),
+      );
       return outside;
     }
     // fs.ReadStream closes a borrowed fd when destroyed, which yauzl does to every stream it ends.
@@ -151,13 +159,22 @@ class OpenZip implements ZipArchive {
   async *read(entry: ZipEntry): AsyncGenerator<Uint8Array> {
     const raw = this.raw.get(entry);
     if (raw === undefined) throw new Error(`read was given an entry of another archive than ${this.label}`);
-    if (entry.flags & FLAG_ENCRYPTED) throw this.corrupt(`entry ${JSON.stringify(entry.name)} is encrypted`, 'quantgate reads only unencrypted archives');
+    if (entry.flags & FLAG_ENCRYPTED)
+      throw this.corrupt(
+        `entry ${JSON.stringify(entry.name)} is encrypted`,
+        'quantgate reads only unencrypted archives',
+      );
     if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) {
-      throw this.corrupt(`entry ${JSON.stringify(entry.name)} uses compression method ${entry.method}`, 'quantgate reads only stored and deflated entries');
+      throw this.corrupt(
+        `entry ${JSON.stringify(entry.name)} uses compression method ${entry.method}`,
+        'quantgate reads only stored and deflated entries',
+      );
     }
     let stream: Readable;
     try {
-      stream = await new Promise<Readable>((resolve, reject) => this.zipfile.openReadStream(raw, (error, opened) => (error ? reject(error) : resolve(opened))));
+      stream = await new Promise<Readable>((resolve, reject) =>
+        this.zipfile.openReadStream(raw, (error, opened) => (error ? reject(error) : resolve(opened))),
+      );
     } catch (error) {
       throw damaged(this.label, error, `entry ${JSON.stringify(entry.name)}`);
     }
@@ -172,7 +189,10 @@ class OpenZip implements ZipArchive {
     } finally {
       stream.destroy();
     }
-    if (crc !== entry.crc32) throw this.corrupt(`entry ${JSON.stringify(entry.name)} has CRC-32 ${hex(crc)}, not the ${hex(entry.crc32)} its directory records`);
+    if (crc !== entry.crc32)
+      throw this.corrupt(
+        `entry ${JSON.stringify(entry.name)} has CRC-32 ${hex(crc)}, not the ${hex(entry.crc32)} its directory records`,
+      );
   }
 
   async close(): Promise<void> {
@@ -203,19 +223,31 @@ function damaged(label: string, error: unknown, subject = 'the archive'): Quantg
   if (error instanceof QuantgateError) return error;
   const text = describeError(error);
   const problems: [RegExp, string][] = [
-    [/end of central directory record signature not found|invalid comment length/i, 'has no end-of-central-directory record'],
+    [
+      /end of central directory record signature not found|invalid comment length/i,
+      'has no end-of-central-directory record',
+    ],
     [/multi-disk/i, 'is split over several disks'],
     [/zip64/i, 'has damaged zip64 records'],
     [/central directory file header signature/i, 'has a damaged central directory'],
     [/local file header signature/i, 'has no local header where the central directory says'],
-    [/overflows file bounds|unexpected EOF|names bytes .* of a \d+-byte file|the file ended at byte/i, 'runs past the end of the file'],
+    [
+      /overflows file bounds|unexpected EOF|names bytes .* of a \d+-byte file|the file ended at byte/i,
+      'runs past the end of the file',
+    ],
     [/too many bytes|not enough bytes|size mismatch/i, 'does not hold the number of bytes its directory records'],
     [/invalid relative path|absolute path|invalid characters/i, 'has a name that is not a safe relative path'],
     [/encrypt/i, 'is encrypted'],
-    [/incorrect header check|invalid (block type|distance|code|stored block|literal)|unexpected end of file|too many length/i, 'does not inflate'],
+    [
+      /incorrect header check|invalid (block type|distance|code|stored block|literal)|unexpected end of file|too many length/i,
+      'does not inflate',
+    ],
   ];
   const problem = problems.find(([pattern]) => pattern.test(text))?.[1] ?? 'has a damaged structure';
-  return new QuantgateError(`${label}: ${subject} ${problem}; it is not a zip archive, or it is corrupt or cut short — download it again`, { cause: error });
+  return new QuantgateError(
+    `${label}: ${subject} ${problem}; it is not a zip archive, or it is corrupt or cut short — download it again`,
+    { cause: error },
+  );
 }
 
 function hex(value: number): string {

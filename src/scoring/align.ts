@@ -63,7 +63,10 @@ let rowBuffers = Array.from({ length: 6 }, () => new Int32Array(256));
  * in the error raised past MAX_WORDS_PER_UTTERANCE.
  */
 export function countErrors(ref: readonly string[], hyp: readonly string[], utterance = 'an utterance'): ErrorCounts {
-  for (const [words, side] of [[ref, 'reference'], [hyp, 'hypothesis']] as const) {
+  for (const [words, side] of [
+    [ref, 'reference'],
+    [hyp, 'hypothesis'],
+  ] as const) {
     if (words.length > MAX_WORDS_PER_UTTERANCE) {
       throw new QuantgateError(
         `${utterance}: its ${side} has ${words.length} words, more than the ${MAX_WORDS_PER_UTTERANCE} words per utterance that scoring aligns; ` +
@@ -84,8 +87,16 @@ export function countErrors(ref: readonly string[], hyp: readonly string[], utte
   const leftTieBonus = rowsAreRef ? 0 : 1;
   const deletionFromAbove = rowsAreRef ? 1 : 0;
   const deletionFromLeft = 1 - deletionFromAbove;
-  if (rowBuffers[0]!.length < width) rowBuffers = Array.from({ length: 6 }, () => new Int32Array(Math.max(width, rowBuffers[0]!.length * 2)));
-  let [costs, subs, dels, nextCosts, nextSubs, nextDels] = rowBuffers as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+  if (rowBuffers[0]!.length < width)
+    rowBuffers = Array.from({ length: 6 }, () => new Int32Array(Math.max(width, rowBuffers[0]!.length * 2)));
+  let [costs, subs, dels, nextCosts, nextSubs, nextDels] = rowBuffers as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
   subs.fill(0, 0, width);
   // Row 0: an empty outer prefix against each inner prefix.
   for (let j = 0; j < width; j++) {
@@ -123,7 +134,13 @@ export function countErrors(ref: readonly string[], hyp: readonly string[], utte
   const substitutions = subs[width - 1]!;
   const deletions = dels[width - 1]!;
   const insertions = costs[width - 1]! - substitutions - deletions;
-  return { substitutions, deletions, insertions, hits: ref.length - substitutions - deletions, referenceWords: ref.length };
+  return {
+    substitutions,
+    deletions,
+    insertions,
+    hits: ref.length - substitutions - deletions,
+    referenceWords: ref.length,
+  };
 }
 
 // The cost matrix of `alignWords` is reused between calls: showing many alignments then allocates
@@ -175,12 +192,25 @@ function fillCosts(refIds: Int32Array, hypIds: Int32Array, width: number): void 
       const diagonal = costs[above + j - 1]! + (refId === hypIds[j - 1] ? 0 : 1);
       const deletion = costs[above + j]! + 1;
       const insertion = costs[row + j - 1]! + 1;
-      costs[row + j] = diagonal < deletion ? (diagonal < insertion ? diagonal : insertion) : deletion < insertion ? deletion : insertion;
+      costs[row + j] =
+        diagonal < deletion
+          ? diagonal < insertion
+            ? diagonal
+            : insertion
+          : deletion < insertion
+            ? deletion
+            : insertion;
     }
   }
 }
 
-function traceBack(ref: readonly string[], hyp: readonly string[], refIds: Int32Array, hypIds: Int32Array, width: number): Alignment {
+function traceBack(
+  ref: readonly string[],
+  hyp: readonly string[],
+  refIds: Int32Array,
+  hypIds: Int32Array,
+  width: number,
+): Alignment {
   const pairs: AlignedPair[] = [];
   let substitutions = 0;
   let deletions = 0;

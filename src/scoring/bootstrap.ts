@@ -57,7 +57,11 @@ export function pairedBootstrap(counts: PairedCounts, options: BootstrapOptions 
  * The same interval as `pairedBootstrap`, drawn in slices with a turn of the event loop between
  * them, so a large run (a million resamples are allowed) cannot keep a stop request waiting.
  */
-export async function pairedBootstrapInSlices(counts: PairedCounts, options: BootstrapOptions = {}, signal?: AbortSignal): Promise<DeltaInterval> {
+export async function pairedBootstrapInSlices(
+  counts: PairedCounts,
+  options: BootstrapOptions = {},
+  signal?: AbortSignal,
+): Promise<DeltaInterval> {
   const draw = startBootstrap(counts, options);
   for (let done = 0; done < draw.resamples; done += RESAMPLES_PER_SLICE) {
     signal?.throwIfAborted();
@@ -80,11 +84,20 @@ function startBootstrap(counts: PairedCounts, options: BootstrapOptions): Bootst
   const seed = options.seed ?? DEFAULT_SEED;
   const { words, referenceErrors, candidateErrors } = counts;
   const n = words.length;
-  if (referenceErrors.length !== n || candidateErrors.length !== n) throw new RangeError('paired counts must have one entry per utterance for both systems');
-  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
-  if (n === 0) throw new QuantgateError('there are no utterances to compare; give at least one utterance with a non-empty reference transcript');
-  if (n > MAX_RANGE) throw new QuantgateError(`${n} utterances are more than the bootstrap supports (${MAX_RANGE}); evaluate a smaller sample`);
-  if (words.some((count) => count < 1)) throw new RangeError('every utterance given to the bootstrap needs at least one reference word');
+  if (referenceErrors.length !== n || candidateErrors.length !== n)
+    throw new RangeError('paired counts must have one entry per utterance for both systems');
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (n === 0)
+    throw new QuantgateError(
+      'there are no utterances to compare; give at least one utterance with a non-empty reference transcript',
+    );
+  if (n > MAX_RANGE)
+    throw new QuantgateError(
+      `${n} utterances are more than the bootstrap supports (${MAX_RANGE}); evaluate a smaller sample`,
+    );
+  if (words.some((count) => count < 1))
+    throw new RangeError('every utterance given to the bootstrap needs at least one reference word');
 
   const random = new SeededRandom(seed);
   const deltas = new Float64Array(resamples);
@@ -108,7 +121,14 @@ function startBootstrap(counts: PairedCounts, options: BootstrapOptions): Bootst
     interval() {
       deltas.sort();
       const tail = (1 - CONFIDENCE) / 2;
-      return { low: percentile(deltas, tail), high: percentile(deltas, 1 - tail), confidence: CONFIDENCE, probabilityWorse: worse / resamples, resamples, seed };
+      return {
+        low: percentile(deltas, tail),
+        high: percentile(deltas, 1 - tail),
+        confidence: CONFIDENCE,
+        probabilityWorse: worse / resamples,
+        resamples,
+        seed,
+      };
     },
   };
 }
@@ -127,14 +147,23 @@ export interface RatioInterval {
  * mean KL divergence per step: Σ KLD / Σ steps), drawing utterances as `pairedBootstrap` does.
  * A draw whose denominators sum to zero is skipped.
  */
-export function ratioBootstrap(numerators: Float64Array, denominators: Float64Array, options: BootstrapOptions = {}): RatioInterval {
+export function ratioBootstrap(
+  numerators: Float64Array,
+  denominators: Float64Array,
+  options: BootstrapOptions = {},
+): RatioInterval {
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
   const n = numerators.length;
-  if (denominators.length !== n) throw new RangeError('a ratio bootstrap needs one numerator and one denominator per utterance');
-  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (denominators.length !== n)
+    throw new RangeError('a ratio bootstrap needs one numerator and one denominator per utterance');
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
   if (n === 0) throw new QuantgateError('there are no utterances to bootstrap; give at least one utterance');
-  if (n > MAX_RANGE) throw new QuantgateError(`${n} utterances are more than the bootstrap supports (${MAX_RANGE}); evaluate a smaller sample`);
+  if (n > MAX_RANGE)
+    throw new QuantgateError(
+      `${n} utterances are more than the bootstrap supports (${MAX_RANGE}); evaluate a smaller sample`,
+    );
   const random = new SeededRandom(seed);
   const ratios = new Float64Array(resamples);
   let kept = 0;

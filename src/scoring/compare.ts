@@ -6,7 +6,13 @@
 import type { FailedUtterance } from '../datasets/utterance.js';
 import { QuantgateError } from '../common/errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { pairedBootstrap, pairedBootstrapInSlices, type BootstrapOptions, type DeltaInterval, type PairedCounts } from './bootstrap.js';
+import {
+  pairedBootstrap,
+  pairedBootstrapInSlices,
+  type BootstrapOptions,
+  type DeltaInterval,
+  type PairedCounts,
+} from './bootstrap.js';
 import { decideGate, type GateOptions } from './gate.js';
 import type { DatasetInfo, RunInfo, ScoredComparison, SystemUtterance, UtteranceRecord } from './types.js';
 import { errorsOf, scoreCorpus, systemScore, type CorpusScore } from './wer.js';
@@ -41,7 +47,10 @@ export interface ComparisonContext {
 }
 
 /** The parts of a comparison that per-utterance scoring produces; the rest is derived from them. */
-export type ScoredUtterances = Pick<ScoredComparison, 'dataset' | 'normalizer' | 'droppedEmptyIds' | 'failedUtterances' | 'utterances' | 'run'>;
+export type ScoredUtterances = Pick<
+  ScoredComparison,
+  'dataset' | 'normalizer' | 'droppedEmptyIds' | 'failedUtterances' | 'utterances' | 'run'
+>;
 
 /**
  * Joins the utterances with each system's transcripts by id. Every utterance needs exactly one
@@ -56,8 +65,14 @@ export function pairById(
   const byId = (system: string, outputs: typeof reference) => {
     const map = new Map<string, SystemOutput>();
     for (const { id, ...output } of outputs) {
-      if (!known.has(id)) throw new QuantgateError(`the ${system} system returned a transcript for utterance "${id}", which the data set lacks; transcripts must keep the data set's ids`);
-      if (map.has(id)) throw new QuantgateError(`the ${system} system returned two transcripts for utterance "${id}"; each utterance needs exactly one`);
+      if (!known.has(id))
+        throw new QuantgateError(
+          `the ${system} system returned a transcript for utterance "${id}", which the data set lacks; transcripts must keep the data set's ids`,
+        );
+      if (map.has(id))
+        throw new QuantgateError(
+          `the ${system} system returned two transcripts for utterance "${id}"; each utterance needs exactly one`,
+        );
       map.set(id, output);
     }
     return map;
@@ -68,13 +83,19 @@ export function pairById(
     const referenceOutput = references.get(id);
     const candidateOutput = candidates.get(id);
     if (!referenceOutput || !candidateOutput) {
-      throw new QuantgateError(`the ${referenceOutput ? 'candidate' : 'reference'} system has no transcript for utterance "${id}"; both systems must transcribe the same utterances`);
+      throw new QuantgateError(
+        `the ${referenceOutput ? 'candidate' : 'reference'} system has no transcript for utterance "${id}"; both systems must transcribe the same utterances`,
+      );
     }
     return { id, transcript: text, reference: referenceOutput, candidate: candidateOutput };
   });
 }
 
-export function compareSystems(inputs: readonly ComparisonInput[], normalizer: NamedNormalizer, context: ComparisonContext): ScoredComparison {
+export function compareSystems(
+  inputs: readonly ComparisonInput[],
+  normalizer: NamedNormalizer,
+  context: ComparisonContext,
+): ScoredComparison {
   return summarizeComparison(scoreUtterances(inputs, normalizer, context), context);
 }
 
@@ -86,22 +107,36 @@ const UTTERANCES_PER_SLICE = 100;
  * the bootstrap, run in slices with a turn of the event loop between them, checking `signal`, so
  * that a stop request is seen within milliseconds on the full test set.
  */
-export async function compareSystemsInSlices(inputs: readonly ComparisonInput[], normalizer: NamedNormalizer, context: ComparisonContext, signal?: AbortSignal): Promise<ScoredComparison> {
+export async function compareSystemsInSlices(
+  inputs: readonly ComparisonInput[],
+  normalizer: NamedNormalizer,
+  context: ComparisonContext,
+  signal?: AbortSignal,
+): Promise<ScoredComparison> {
   const normalized = new Map<string, string>();
   for (let start = 0; start < inputs.length; start += UTTERANCES_PER_SLICE) {
     signal?.throwIfAborted();
     for (const input of inputs.slice(start, start + UTTERANCES_PER_SLICE)) {
-      for (const text of [input.transcript, input.reference.text, input.candidate.text]) if (!normalized.has(text)) normalized.set(text, normalizer.normalize(text));
+      for (const text of [input.transcript, input.reference.text, input.candidate.text])
+        if (!normalized.has(text)) normalized.set(text, normalizer.normalize(text));
     }
     await nextTurn();
   }
-  const scored = scoreUtterances(inputs, { name: normalizer.name, normalize: (text) => normalized.get(text)! }, context);
+  const scored = scoreUtterances(
+    inputs,
+    { name: normalizer.name, normalize: (text) => normalized.get(text)! },
+    context,
+  );
   const counts = pairedCountsOf(scored.utterances);
   return withInterval(scored, context, await pairedBootstrapInSlices(counts, context.bootstrap, signal));
 }
 
 /** Normalizes and aligns every utterance for both systems; empty transcripts are dropped and listed. */
-function scoreUtterances(inputs: readonly ComparisonInput[], normalizer: NamedNormalizer, context: ComparisonContext): ScoredUtterances {
+function scoreUtterances(
+  inputs: readonly ComparisonInput[],
+  normalizer: NamedNormalizer,
+  context: ComparisonContext,
+): ScoredUtterances {
   requireUniqueIds(inputs);
   const normalized = inputs.map((input) => ({
     id: input.id,
@@ -109,8 +144,12 @@ function scoreUtterances(inputs: readonly ComparisonInput[], normalizer: NamedNo
     reference: normalizer.normalize(input.reference.text),
     candidate: normalizer.normalize(input.candidate.text),
   }));
-  const referenceScore = scoreCorpus(normalized.map(({ id, transcript, reference }) => ({ id, reference: transcript, hypothesis: reference })));
-  const candidateScore = scoreCorpus(normalized.map(({ id, transcript, candidate }) => ({ id, reference: transcript, hypothesis: candidate })));
+  const referenceScore = scoreCorpus(
+    normalized.map(({ id, transcript, reference }) => ({ id, reference: transcript, hypothesis: reference })),
+  );
+  const candidateScore = scoreCorpus(
+    normalized.map(({ id, transcript, candidate }) => ({ id, reference: transcript, hypothesis: candidate })),
+  );
   const indexOf = new Map(inputs.map((input, index) => [input.id, index]));
   const utterances = referenceScore.utterances.map((scored, k): UtteranceRecord => {
     const index = indexOf.get(scored.id)!;
@@ -135,7 +174,10 @@ function scoreUtterances(inputs: readonly ComparisonInput[], normalizer: NamedNo
 }
 
 /** Corpus WERs, ΔWER with its bootstrap interval, and the gate verdict, from per-utterance records. */
-export function summarizeComparison(scored: ScoredUtterances, options: Pick<ComparisonContext, 'gate' | 'bootstrap'> = {}): ScoredComparison {
+export function summarizeComparison(
+  scored: ScoredUtterances,
+  options: Pick<ComparisonContext, 'gate' | 'bootstrap'> = {},
+): ScoredComparison {
   return withInterval(scored, options, pairedBootstrap(pairedCountsOf(scored.utterances), options.bootstrap));
 }
 
@@ -148,7 +190,11 @@ function pairedCountsOf(utterances: readonly UtteranceRecord[]): PairedCounts {
   };
 }
 
-function withInterval(scored: ScoredUtterances, options: Pick<ComparisonContext, 'gate'>, interval: DeltaInterval): ScoredComparison {
+function withInterval(
+  scored: ScoredUtterances,
+  options: Pick<ComparisonContext, 'gate'>,
+  interval: DeltaInterval,
+): ScoredComparison {
   const { utterances } = scored;
   const reference = systemScore(utterances.map((utterance) => utterance.reference.counts));
   const candidate = systemScore(utterances.map((utterance) => utterance.candidate.counts));

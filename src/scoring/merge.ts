@@ -49,7 +49,10 @@ const SHARED: readonly [string, (comparison: ScoredComparison) => unknown][] = [
 ];
 
 export function mergePartialResults(parts: readonly PartialResults[], options: MergeOptions = {}): ScoredComparison {
-  if (parts.length === 0) throw new QuantgateError('there are no partial results to merge; run the merge after the shard jobs that upload them');
+  if (parts.length === 0)
+    throw new QuantgateError(
+      'there are no partial results to merge; run the merge after the shard jobs that upload them',
+    );
   const shards = orderShards(parts);
   const first = shards[0]!.part;
   for (const [what, value] of SHARED) {
@@ -66,7 +69,9 @@ export function mergePartialResults(parts: readonly PartialResults[], options: M
 
   const comparisons = shards.map(({ part }) => part.comparison);
   const { shard: _shard, stageSeconds: _stageSeconds, device: _device, ...shared } = first.comparison.run;
-  const devices = [...new Set(comparisons.map((comparison) => comparison.run.device).filter((device) => device !== undefined))];
+  const devices = [
+    ...new Set(comparisons.map((comparison) => comparison.run.device).filter((device) => device !== undefined)),
+  ];
   const shardRuns: ShardRun[] = shards.map(({ label, part }) => ({
     shard: label,
     source: part.source,
@@ -99,7 +104,9 @@ function orderShards(parts: readonly PartialResults[]): NumberedShard[] {
   const numbered = parts.map((part): NumberedShard & { count: number } => {
     const text = part.comparison.run.shard;
     if (typeof text !== 'string') {
-      throw new QuantgateError(`${part.source} holds the results of a whole run, not of one shard; merge only the artifacts of jobs run with a shard input`);
+      throw new QuantgateError(
+        `${part.source} holds the results of a whole run, not of one shard; merge only the artifacts of jobs run with a shard input`,
+      );
     }
     const shard = parseShard(text, `the shard recorded in ${part.source}`);
     return { index: shard.index, count: shard.count, label: formatShard(shard), part };
@@ -107,12 +114,17 @@ function orderShards(parts: readonly PartialResults[]): NumberedShard[] {
   const count = numbered[0]!.count;
   const stranger = numbered.find((shard) => shard.count !== count);
   if (stranger) {
-    throw new QuantgateError(`${numbered[0]!.part.source} is shard ${numbered[0]!.label} but ${stranger.part.source} is shard ${stranger.label}; all shard jobs of a run need the same number of shards`);
+    throw new QuantgateError(
+      `${numbered[0]!.part.source} is shard ${numbered[0]!.label} but ${stranger.part.source} is shard ${stranger.label}; all shard jobs of a run need the same number of shards`,
+    );
   }
   const byIndex = new Map<number, NumberedShard>();
   for (const shard of numbered) {
     const twin = byIndex.get(shard.index);
-    if (twin) throw new QuantgateError(`${twin.part.source} and ${shard.part.source} are both shard ${shard.label}; give each matrix job its own shard, and each its own artifact name`);
+    if (twin)
+      throw new QuantgateError(
+        `${twin.part.source} and ${shard.part.source} are both shard ${shard.label}; give each matrix job its own shard, and each its own artifact name`,
+      );
     byIndex.set(shard.index, shard);
   }
   const missing = Array.from({ length: count }, (_, index) => index).filter((index) => !byIndex.has(index));
@@ -143,11 +155,17 @@ function requireDisjoint(shards: readonly NumberedShard[]): void {
   const owner = new Map<string, NumberedShard>();
   for (const shard of shards) {
     const { comparison } = shard.part;
-    const ids = [...comparison.utterances.map((utterance) => utterance.id), ...comparison.droppedEmptyIds, ...comparison.failedUtterances.map((failed) => failed.id)];
+    const ids = [
+      ...comparison.utterances.map((utterance) => utterance.id),
+      ...comparison.droppedEmptyIds,
+      ...comparison.failedUtterances.map((failed) => failed.id),
+    ];
     for (const id of ids) {
       const other = owner.get(id);
       if (other && other !== shard) {
-        throw new QuantgateError(`utterance "${id}" is in both shard ${other.label} and shard ${shard.label}; the shard jobs selected different utterances — give them the same dataset and max-samples`);
+        throw new QuantgateError(
+          `utterance "${id}" is in both shard ${other.label} and shard ${shard.label}; the shard jobs selected different utterances — give them the same dataset and max-samples`,
+        );
       }
       owner.set(id, shard);
     }

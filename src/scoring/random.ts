@@ -20,7 +20,8 @@ export class SeededRandom {
 
   /** `seed` is any safe non-negative integer. */
   constructor(readonly seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a safe non-negative integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new RangeError(`seed must be a safe non-negative integer, got ${seed}`);
     const mix = splitMix64(BigInt(seed));
     const [a, b] = [mix(), mix()];
     this.s0 = Number(a & 0xffffffffn);
@@ -48,7 +49,8 @@ export class SeededRandom {
    * second draw only with probability below range / 2^32.
    */
   nextBelow(range: number): number {
-    if (!(range >= 1 && range <= MAX_RANGE && range % 1 === 0)) throw new RangeError(`range must be an integer in [1, ${MAX_RANGE}], got ${range}`);
+    if (!(range >= 1 && range <= MAX_RANGE && range % 1 === 0))
+      throw new RangeError(`range must be an integer in [1, ${MAX_RANGE}], got ${range}`);
     let product = this.nextUint32() * range;
     let high = floor(product * TWO_POW_MINUS_32);
     let low = product - high * TWO_POW_32;

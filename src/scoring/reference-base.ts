@@ -65,7 +65,10 @@ export class ReferenceBaseWriter {
 
   static async create(path: string, description: Omit<ReferenceBaseHeader, 'producer'>): Promise<ReferenceBaseWriter> {
     const header: ReferenceBaseHeader = { ...description, producer: { tool: TOOL_NAME, version: TOOL_VERSION } };
-    if (!(header.k >= 1 && header.k <= header.vocabulary) || (header.distribution === 'full') !== (header.k === header.vocabulary)) {
+    if (
+      !(header.k >= 1 && header.k <= header.vocabulary) ||
+      (header.distribution === 'full') !== (header.k === header.vocabulary)
+    ) {
       throw new RangeError(`a ${header.distribution} base keeps ${header.k} of ${header.vocabulary} entries`);
     }
     const writer = new ReferenceBaseWriter(await AtomicFile.create(path), header);
@@ -86,7 +89,8 @@ export class ReferenceBaseWriter {
     record.writeUInt32LE(steps.length, at);
     at += 4;
     for (const step of steps) {
-      if (step.ids.length !== k) throw new RangeError(`a step of utterance ${id} keeps ${step.ids.length} entries, not ${k}`);
+      if (step.ids.length !== k)
+        throw new RangeError(`a step of utterance ${id} keeps ${step.ids.length} entries, not ${k}`);
       record.writeInt32LE(step.token, at);
       at += 4;
       if (!full) {
@@ -116,7 +120,10 @@ export class ReferenceBaseWriter {
 
 /** Reads and checks a whole base; any damage is a QuantgateError naming the file. */
 export async function readReferenceBase(path: string): Promise<ReferenceBase> {
-  const broken = (what: string) => new QuantgateError(`${path} is not an intact reference base (${what}); run again without --reference-base to make a new one`);
+  const broken = (what: string) =>
+    new QuantgateError(
+      `${path} is not an intact reference base (${what}); run again without --reference-base to make a new one`,
+    );
   let bytes: Buffer;
   try {
     const { size } = await stat(path);
@@ -124,13 +131,19 @@ export async function readReferenceBase(path: string): Promise<ReferenceBase> {
     bytes = await readFile(path);
   } catch (error) {
     if (error instanceof QuantgateError) throw error;
-    throw new QuantgateError(`cannot read the reference base ${path} (${describeError(error)}); check the --reference-base path`, { cause: error });
+    throw new QuantgateError(
+      `cannot read the reference base ${path} (${describeError(error)}); check the --reference-base path`,
+      { cause: error },
+    );
   }
-  if (bytes.length < MAGIC.length + 8 + CHECKSUM_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw broken('it does not start as one');
+  if (bytes.length < MAGIC.length + 8 + CHECKSUM_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    throw broken('it does not start as one');
   const version = bytes.readUInt32LE(MAGIC.length);
-  if (version !== REFERENCE_BASE_VERSION) throw broken(`format version ${version}, while this quantgate reads version ${REFERENCE_BASE_VERSION}`);
+  if (version !== REFERENCE_BASE_VERSION)
+    throw broken(`format version ${version}, while this quantgate reads version ${REFERENCE_BASE_VERSION}`);
   const bodyEnd = bytes.length - CHECKSUM_BYTES;
-  if (!createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().equals(bytes.subarray(bodyEnd))) throw broken('its checksum does not match: it is truncated or was changed');
+  if (!createHash('sha256').update(bytes.subarray(0, bodyEnd)).digest().equals(bytes.subarray(bodyEnd)))
+    throw broken('its checksum does not match: it is truncated or was changed');
 
   const reader = new Cursor(bytes, MAGIC.length + 4, bodyEnd, broken);
   const headerLength = reader.u32();
@@ -143,7 +156,8 @@ export async function readReferenceBase(path: string): Promise<ReferenceBase> {
   while (!reader.done) {
     const id = reader.bytes(reader.u32()).toString('utf8');
     const count = reader.u32();
-    if (count * stepBytes > reader.left) throw broken(`utterance ${JSON.stringify(id)} claims ${count} steps, more than the file holds`);
+    if (count * stepBytes > reader.left)
+      throw broken(`utterance ${JSON.stringify(id)} claims ${count} steps, more than the file holds`);
     if (utterances.has(id)) throw broken(`utterance ${JSON.stringify(id)} appears twice`);
     const steps: ReferenceStep[] = new Array(count);
     for (let s = 0; s < count; s++) {
@@ -163,7 +177,12 @@ export async function readReferenceBase(path: string): Promise<ReferenceBase> {
 
 /** Throws unless `base` is the reference of the run described by `expected`, naming what differs. */
 export function requireSameIdentity(base: ReferenceBaseHeader, expected: ReferenceBaseIdentity, path: string): void {
-  const labels: Record<keyof ReferenceBaseIdentity, string> = { model: 'model', engine: 'engine', device: 'device', dataset: 'dataset selection' };
+  const labels: Record<keyof ReferenceBaseIdentity, string> = {
+    model: 'model',
+    engine: 'engine',
+    device: 'device',
+    dataset: 'dataset selection',
+  };
   for (const field of Object.keys(labels) as (keyof ReferenceBaseIdentity)[]) {
     if (base.identity[field] !== expected[field]) {
       throw new QuantgateError(
@@ -183,16 +202,33 @@ function parseHeader(text: string, broken: (what: string) => QuantgateError): Re
   const h = header as Partial<ReferenceBaseHeader> | null;
   const identity = h?.identity as Partial<ReferenceBaseIdentity> | undefined;
   const identityFields = ['model', 'engine', 'device', 'dataset'] as const;
-  if (!identity || typeof identity !== 'object' || !identityFields.every((field) => typeof identity[field] === 'string')) throw broken('its header lacks the identity of its reference');
+  if (
+    !identity ||
+    typeof identity !== 'object' ||
+    !identityFields.every((field) => typeof identity[field] === 'string')
+  )
+    throw broken('its header lacks the identity of its reference');
   if (h!.distribution !== 'full' && h!.distribution !== 'top-k') throw broken('its header names no distribution kind');
   const { k, vocabulary } = h as { k: unknown; vocabulary: unknown };
-  if (!Number.isInteger(k) || !Number.isInteger(vocabulary) || (k as number) < 1 || (k as number) > (vocabulary as number) || (vocabulary as number) > 1 << 24) {
+  if (
+    !Number.isInteger(k) ||
+    !Number.isInteger(vocabulary) ||
+    (k as number) < 1 ||
+    (k as number) > (vocabulary as number) ||
+    (vocabulary as number) > 1 << 24
+  ) {
     throw broken('its header has no valid vocabulary size and entry count');
   }
-  if ((h!.distribution === 'full') !== (k === vocabulary)) throw broken('its header keeps a number of entries that does not fit its distribution kind');
+  if ((h!.distribution === 'full') !== (k === vocabulary))
+    throw broken('its header keeps a number of entries that does not fit its distribution kind');
   const producer = h!.producer as { tool?: unknown; version?: unknown } | undefined;
   return {
-    identity: { model: identity.model!, engine: identity.engine!, device: identity.device!, dataset: identity.dataset! },
+    identity: {
+      model: identity.model!,
+      engine: identity.engine!,
+      device: identity.device!,
+      dataset: identity.dataset!,
+    },
     distribution: h!.distribution,
     k: k as number,
     vocabulary: vocabulary as number,

@@ -58,18 +58,33 @@ export function logSoftmax(logits: ArrayLike<number>, offset: number, count: num
  * decoders' argmax), or every token when `k` is at least the vocabulary. Undefined for logits that
  * are not finite.
  */
-export function referenceStep(logits: ArrayLike<number>, offset: number, count: number, k: number): ReferenceStep | undefined {
+export function referenceStep(
+  logits: ArrayLike<number>,
+  offset: number,
+  count: number,
+  k: number,
+): ReferenceStep | undefined {
   const logProbs = logSoftmax(logits, offset, count);
   if (!logProbs) return undefined;
   const kept = Math.min(k, count);
   const ids = kept === count ? Int32Array.from({ length: count }, (_, i) => i) : topIndices(logProbs, kept);
   const token = kept === count ? argmax(logProbs) : ids[0]!;
   // Rounded to float32 as the base file keeps them, so a reused base gives the figures a fresh run does.
-  return { token, ids, logProbs: Float32Array.from(ids, (id) => logProbs[id]!), logRest: Math.fround(logRestOf(logProbs, ids)) };
+  return {
+    token,
+    ids,
+    logProbs: Float32Array.from(ids, (id) => logProbs[id]!),
+    logRest: Math.fround(logRestOf(logProbs, ids)),
+  };
 }
 
 /** The candidate's step against the reference's; undefined when the candidate's logits are not finite. */
-export function compareStep(reference: ReferenceStep, logits: ArrayLike<number>, offset: number, count: number): StepDamage | undefined {
+export function compareStep(
+  reference: ReferenceStep,
+  logits: ArrayLike<number>,
+  offset: number,
+  count: number,
+): StepDamage | undefined {
   const candidate = logSoftmax(logits, offset, count);
   if (!candidate) return undefined;
   let kld = 0;
@@ -77,7 +92,8 @@ export function compareStep(reference: ReferenceStep, logits: ArrayLike<number>,
     const logP = reference.logProbs[i]!;
     kld += Math.exp(logP) * (logP - candidate[reference.ids[i]!]!);
   }
-  if (reference.logRest > -Infinity) kld += Math.exp(reference.logRest) * (reference.logRest - logRestOf(candidate, reference.ids));
+  if (reference.logRest > -Infinity)
+    kld += Math.exp(reference.logRest) * (reference.logRest - logRestOf(candidate, reference.ids));
   // A KL divergence is never negative; a tiny negative sum is rounding between equal distributions.
   return { kld: Math.max(0, kld), top1: argmax(candidate) === reference.token, logProb: candidate[reference.token]! };
 }
@@ -154,8 +170,15 @@ export class DamageRecorder {
   }
 
   finish(): UtteranceDamage {
-    if (this.count !== this.reference.length) throw new RangeError(`utterance ${this.id}: ${this.count} of ${this.reference.length} steps compared`);
-    return { id: this.id, klds: this.klds, top1: this.top1, candidateLogProbs: this.candidateLogProbs, referenceLogProbs: this.referenceLogProbs };
+    if (this.count !== this.reference.length)
+      throw new RangeError(`utterance ${this.id}: ${this.count} of ${this.reference.length} steps compared`);
+    return {
+      id: this.id,
+      klds: this.klds,
+      top1: this.top1,
+      candidateLogProbs: this.candidateLogProbs,
+      referenceLogProbs: this.referenceLogProbs,
+    };
   }
 }
 
@@ -167,7 +190,10 @@ export function utteranceFigures(utterance: UtteranceDamage): { kld: number; top
 }
 
 /** The run's figures; undefined when no utterance has a step. */
-export function summarizeTokenDamage(utterances: readonly UtteranceDamage[], options: BootstrapOptions = {}): TokenDamageSummary | undefined {
+export function summarizeTokenDamage(
+  utterances: readonly UtteranceDamage[],
+  options: BootstrapOptions = {},
+): TokenDamageSummary | undefined {
   const steps = utterances.reduce((total, utterance) => total + utterance.klds.length, 0);
   if (steps === 0) return undefined;
   const all = new Float64Array(steps);

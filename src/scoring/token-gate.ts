@@ -28,7 +28,11 @@ export function decideTokenGates(summary: TokenDamageSummary, options: TokenGate
   if (options.maxKld !== undefined) {
     const mode = options.mode ?? 'point';
     const value = { point: summary.mean, lenient: summary.interval[0], strict: summary.interval[1] }[mode];
-    const figure = { point: 'the mean KLD', lenient: 'the lower bound of the mean KLD’s 95% interval', strict: 'the upper bound of the mean KLD’s 95% interval' }[mode];
+    const figure = {
+      point: 'the mean KLD',
+      lenient: 'the lower bound of the mean KLD’s 95% interval',
+      strict: 'the upper bound of the mean KLD’s 95% interval',
+    }[mode];
     const fails = value > options.maxKld;
     decisions.push({
       gate: 'max-kld',
@@ -54,7 +58,12 @@ export function decideTokenGates(summary: TokenDamageSummary, options: TokenGate
 
 /** A KL divergence in nats, with four significant digits: `0.01234`, `1.234`. */
 export function formatNats(value: number): string {
-  return value === 0 ? '0' : value.toPrecision(4).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return value === 0
+    ? '0'
+    : value
+        .toPrecision(4)
+        .replace(/(\.\d*?)0+$/, '$1')
+        .replace(/\.$/, '');
 }
 
 /** A fraction as a percentage with two decimals: `98.25%`. */

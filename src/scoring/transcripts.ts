@@ -39,7 +39,11 @@ export async function readTranscriptFile(path: string): Promise<TranscriptFile> 
   if (lines.at(-1) === '') lines.pop();
   const firstText = lines.find((line) => line.trim() !== '');
   if (firstText?.trimStart().startsWith('{')) return { path, format: 'jsonl', entries: jsonLinesEntries(text, path) };
-  return { path, format: 'lines', entries: lines.map((line, index) => ({ id: String(index + 1), text: line, line: index + 1 })) };
+  return {
+    path,
+    format: 'lines',
+    entries: lines.map((line, index) => ({ id: String(index + 1), text: line, line: index + 1 })),
+  };
 }
 
 function jsonLinesEntries(text: string, path: string): TranscriptEntry[] {
@@ -49,10 +53,13 @@ function jsonLinesEntries(text: string, path: string): TranscriptEntry[] {
     const record = value as { id?: unknown; text?: unknown } | null;
     const id = typeof record?.id === 'number' ? String(record.id) : record?.id;
     if (typeof id !== 'string' || typeof record?.text !== 'string') {
-      throw new QuantgateError(`${where} lacks a string "id" or "text"; write one {"id": …, "text": …} object per line`);
+      throw new QuantgateError(
+        `${where} lacks a string "id" or "text"; write one {"id": …, "text": …} object per line`,
+      );
     }
     const earlier = lineOfId.get(id);
-    if (earlier !== undefined) throw new QuantgateError(`${where} repeats id "${id}" of line ${earlier}; give each utterance one line`);
+    if (earlier !== undefined)
+      throw new QuantgateError(`${where} repeats id "${id}" of line ${earlier}; give each utterance one line`);
     lineOfId.set(id, line);
     return { id, text: record.text, line };
   });
@@ -62,7 +69,11 @@ function jsonLinesEntries(text: string, path: string): TranscriptEntry[] {
 export function pairTranscripts(reference: TranscriptFile, hypotheses: readonly TranscriptFile[]): PairedTranscript[] {
   const byId = reference.format === 'jsonl' && hypotheses.every((file) => file.format === 'jsonl');
   const columns = hypotheses.map((file) => (byId ? alignById(reference, file) : alignByPosition(reference, file)));
-  return reference.entries.map((entry, index) => ({ id: entry.id, reference: entry.text, hypotheses: columns.map((texts) => texts[index]!) }));
+  return reference.entries.map((entry, index) => ({
+    id: entry.id,
+    reference: entry.text,
+    hypotheses: columns.map((texts) => texts[index]!),
+  }));
 }
 
 function alignById(reference: TranscriptFile, hypothesis: TranscriptFile): string[] {
@@ -70,12 +81,16 @@ function alignById(reference: TranscriptFile, hypothesis: TranscriptFile): strin
   const referenceIds = new Set(reference.entries.map((entry) => entry.id));
   const extra = hypothesis.entries.find((entry) => !referenceIds.has(entry.id));
   if (extra) {
-    throw new QuantgateError(`${hypothesis.path} line ${extra.line} has id "${extra.id}", which ${reference.path} lacks; hypotheses must use the reference ids`);
+    throw new QuantgateError(
+      `${hypothesis.path} line ${extra.line} has id "${extra.id}", which ${reference.path} lacks; hypotheses must use the reference ids`,
+    );
   }
   return reference.entries.map((entry) => {
     const text = texts.get(entry.id);
     if (text === undefined) {
-      throw new QuantgateError(`${hypothesis.path} has no line with id "${entry.id}" (${reference.path} line ${entry.line}); every reference id needs a hypothesis`);
+      throw new QuantgateError(
+        `${hypothesis.path} has no line with id "${entry.id}" (${reference.path} line ${entry.line}); every reference id needs a hypothesis`,
+      );
     }
     return text;
   });

@@ -43,7 +43,10 @@ export function scoreCorpus(pairs: readonly TextPair[]): CorpusScore {
       droppedEmptyIds.push(pair.id);
       continue;
     }
-    utterances.push({ id: pair.id, counts: countErrors(referenceWords, splitWords(pair.hypothesis), `utterance ${pair.id}`) });
+    utterances.push({
+      id: pair.id,
+      counts: countErrors(referenceWords, splitWords(pair.hypothesis), `utterance ${pair.id}`),
+    });
   }
   if (utterances.length === 0) throw noWordsError(pairs.length);
   return { total: systemScore(utterances.map((utterance) => utterance.counts)), utterances, droppedEmptyIds };

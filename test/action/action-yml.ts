@@ -22,7 +22,8 @@ export async function readActionYml(): Promise<ActionYml> {
   let current: string | undefined;
   for (const [index, line] of lines.entries()) {
     const plain = /^ +[a-z-]+: ([^'"].*)$/.exec(line)?.[1];
-    if (plain !== undefined && /: | #/.test(plain)) throw new Error(`action.yml line ${index + 1}: quote the value, YAML cannot read "${plain}" unquoted`);
+    if (plain !== undefined && /: | #/.test(plain))
+      throw new Error(`action.yml line ${index + 1}: quote the value, YAML cannot read "${plain}" unquoted`);
     const top = /^([a-z]+):/.exec(line);
     if (top) {
       section = top[1]!;
@@ -37,7 +38,8 @@ export async function readActionYml(): Promise<ActionYml> {
       continue;
     }
     const fallback = /^ {4}default:\s*(.*)$/.exec(line);
-    if (fallback && section === 'inputs' && current) inputs.get(current)!.default = fallback[1]!.replace(/^'(.*)'$/, '$1');
+    if (fallback && section === 'inputs' && current)
+      inputs.get(current)!.default = fallback[1]!.replace(/^'(.*)'$/, '$1');
   }
   return { inputs, outputs, runs };
 }

@@ -25,7 +25,8 @@ export interface ActionRun {
 export async function bundleIntoCheckout(): Promise<string> {
   const checkout = await makeTempDir('quantgate-checkout-');
   await promisify(execFile)(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs'), join(checkout, 'dist')]);
-  for (const file of ['package.json', 'package-lock.json', 'action.yml']) await copyFile(join(repoRoot, file), join(checkout, file));
+  for (const file of ['package.json', 'package-lock.json', 'action.yml'])
+    await copyFile(join(repoRoot, file), join(checkout, file));
   return checkout;
 }
 
@@ -46,7 +47,9 @@ export async function runBundledAction(
   const outputPath = join(files, 'output');
   const summaryPath = join(files, 'summary.md');
   await Promise.all([writeFile(outputPath, ''), writeFile(summaryPath, '')]);
-  const inputVariables = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]));
+  const inputVariables = Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]),
+  );
   const child = spawn(process.execPath, [join(checkout, 'dist', 'index.js')], {
     cwd: workspace,
     env: {
@@ -76,9 +79,18 @@ export async function runBundledAction(
     child.once('close', (exitCode) => resolve(exitCode ?? -1));
   });
   const stoppedAfterMs = cancelledAt === undefined ? undefined : performance.now() - cancelledAt;
-  const run = { code, ...(stoppedAfterMs === undefined ? {} : { stoppedAfterMs }), stdout, stderr, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
+  const run = {
+    code,
+    ...(stoppedAfterMs === undefined ? {} : { stoppedAfterMs }),
+    stdout,
+    stderr,
+    outputs: parseOutputs(await readFile(outputPath, 'utf8')),
+    summary: await readFile(summaryPath, 'utf8'),
+  };
   // What the user sees of a failure: the annotations and anything on stderr.
-  for (const kind of ['error', 'warning'] as const) for (const message of annotations(run, kind)) expectCleanMessage(message, `an ::${kind}:: annotation of the action`);
+  for (const kind of ['error', 'warning'] as const)
+    for (const message of annotations(run, kind))
+      expectCleanMessage(message, `an ::${kind}:: annotation of the action`);
   expectCleanMessage(stderr, 'the stderr of the action');
   return run;
 }

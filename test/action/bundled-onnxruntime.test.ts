@@ -12,7 +12,11 @@ import { FakeNpmRegistry } from '../runtime/fake-npm-registry.js';
 import { packRealOnnxruntime } from '../runtime/packages.js';
 
 const CLIPS: { id: string; frames: Token[]; text: string }[] = [
-  { id: 'hello', frames: ['h', 'h', 'e', 'l', 'l', '<pad>', 'l', 'o', 'o', '|', 'w', 'o', 'r', 'l', 'd', 'd'], text: 'hello world' },
+  {
+    id: 'hello',
+    frames: ['h', 'h', 'e', 'l', 'l', '<pad>', 'l', 'o', 'o', '|', 'w', 'o', 'r', 'l', 'd', 'd'],
+    text: 'hello world',
+  },
   { id: 'old', frames: ['<s>', 'o', '<pad>', 'l', 'd', '</s>'], text: 'old' },
   { id: 'hero', frames: ['|', 'h', 'e', 'r', 'o'], text: 'hero' },
 ];
@@ -26,7 +30,10 @@ beforeAll(async () => {
   registry = await FakeNpmRegistry.start();
   const real = await packRealOnnxruntime();
   version = real.version;
-  const pins = [registry.publish('onnxruntime-node', real.version, real.runtime), registry.publish('onnxruntime-common', real.version, real.common)];
+  const pins = [
+    registry.publish('onnxruntime-node', real.version, real.runtime),
+    registry.publish('onnxruntime-common', real.version, real.common),
+  ];
   checkout = await bundleIntoCheckout();
   // The checkout's lockfile pins the tarballs this registry serves (packed here, so their hashes differ from npm's).
   const lockPath = join(checkout, 'package-lock.json');
@@ -37,8 +44,12 @@ beforeAll(async () => {
   workspace = await makeTempDir('quantgate-workspace-');
   await writeCtcModelFolder(join(workspace, 'ctc'));
   await mkdir(join(workspace, 'clips'));
-  for (const clip of CLIPS) await writeFile(join(workspace, 'clips', `${clip.id}.wav`), encodeWav(speak(clip.frames), SAMPLE_RATE, 'float32'));
-  await writeFile(join(workspace, 'clips', 'manifest.jsonl'), CLIPS.map(({ id, text }) => JSON.stringify({ id, audio: `${id}.wav`, text })).join('\n'));
+  for (const clip of CLIPS)
+    await writeFile(join(workspace, 'clips', `${clip.id}.wav`), encodeWav(speak(clip.frames), SAMPLE_RATE, 'float32'));
+  await writeFile(
+    join(workspace, 'clips', 'manifest.jsonl'),
+    CLIPS.map(({ id, text }) => JSON.stringify({ id, audio: `${id}.wav`, text })).join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -48,14 +59,23 @@ afterAll(async () => {
 
 test('installs onnxruntime-node into the tool cache at the first run, and evaluates the onnx-ctc engine with it', async () => {
   const toolCache = await makeTempDir('quantgate-tool-cache-');
-  const inputs = { 'model-path': 'ctc', dataset: 'clips/manifest.jsonl', device: 'cpu', cache: 'false', 'upload-artifacts': 'false', resamples: '200' };
+  const inputs = {
+    'model-path': 'ctc',
+    dataset: 'clips/manifest.jsonl',
+    device: 'cpu',
+    cache: 'false',
+    'upload-artifacts': 'false',
+    resamples: '200',
+  };
   const env = { QUANTGATE_NPM_REGISTRY: registry.url, RUNNER_TOOL_CACHE: toolCache };
 
   const first = await runBundledAction(checkout, workspace, { ...inputs, 'out-dir': 'first' }, env);
   expect(first.stderr).toBe('');
   expect(first.code).toBe(0);
   const installed = join(toolCache, 'quantgate-onnxruntime', version, `${process.platform}-${process.arch}`);
-  expect(first.stdout).toContain(`onnxruntime-node ${version} for ${process.platform}-${process.arch}: installed into ${installed}`);
+  expect(first.stdout).toContain(
+    `onnxruntime-node ${version} for ${process.platform}-${process.arch}: installed into ${installed}`,
+  );
   expect(first.stdout).toMatch(/^::group::onnxruntime\nonnxruntime-node \S+ {2}[\d.]+ MiB \/ [\d.]+ MiB {2}100%/);
   expect(first.outputs['wer-reference']).toBe('0');
   expect(first.summary).toMatch(/\| engine \| onnx-ctc on cpu \|/);
@@ -63,7 +83,9 @@ test('installs onnxruntime-node into the tool cache at the first run, and evalua
 
   const second = await runBundledAction(checkout, workspace, { ...inputs, 'out-dir': 'second' }, env);
   expect(second.code).toBe(0);
-  expect(second.stdout).toContain(`onnxruntime-node ${version} for ${process.platform}-${process.arch}: found in ${installed}`);
+  expect(second.stdout).toContain(
+    `onnxruntime-node ${version} for ${process.platform}-${process.arch}: found in ${installed}`,
+  );
   expect(registry.requests).toHaveLength(2);
   expect(second.outputs['wer-candidate']).toBe(first.outputs['wer-candidate']);
 });

@@ -35,7 +35,10 @@ export interface EvaluationFixture {
 }
 
 export async function makeEvaluationFixture(dir: string): Promise<EvaluationFixture> {
-  const modelDir = await writeTestModel(join(dir, 'model'), tinyModelTensors(), { architectures: ['TinyModel'], hidden_size: 64 });
+  const modelDir = await writeTestModel(join(dir, 'model'), tinyModelTensors(), {
+    architectures: ['TinyModel'],
+    hidden_size: 64,
+  });
   const dataDir = join(dir, 'data');
   await mkdir(join(dataDir, 'audio'), { recursive: true });
   const truth: Record<string, string> = {};
@@ -43,7 +46,10 @@ export async function makeEvaluationFixture(dir: string): Promise<EvaluationFixt
   for (const [index, text] of SENTENCES.slice(0, UTTERANCE_COUNT).entries()) {
     const id = `utt-${String(index).padStart(2, '0')}`;
     truth[id] = text;
-    const samples = Float32Array.from({ length: 8000 }, (_, i) => 0.1 * Math.sin((2 * Math.PI * (200 + 20 * index) * i) / 16000));
+    const samples = Float32Array.from(
+      { length: 8000 },
+      (_, i) => 0.1 * Math.sin((2 * Math.PI * (200 + 20 * index) * i) / 16000),
+    );
     await writeFile(join(dataDir, 'audio', `${id}.wav`), encodeWav(samples, 16000, 'pcm16'));
     lines.push(JSON.stringify({ id, audio: `audio/${id}.wav`, text }));
   }

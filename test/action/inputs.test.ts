@@ -34,15 +34,22 @@ describe('action.yml', () => {
   });
 
   test('its defaults are the defaults the action applies, the model excepted', () => {
-    const defaults = Object.fromEntries([...yml.inputs].filter(([name, input]) => input.default !== undefined && name !== 'github-token').map(([name, input]) => [name, input.default!]));
+    const defaults = Object.fromEntries(
+      [...yml.inputs]
+        .filter(([name, input]) => input.default !== undefined && name !== 'github-token')
+        .map(([name, input]) => [name, input.default!]),
+    );
     expect(defaults['model-id']).toBe('kyutai/stt-1b-en_fr');
-    expect(readActionInputs(inputsOf(defaults).getInput)).toEqual(readActionInputs(inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr' }).getInput));
+    expect(readActionInputs(inputsOf(defaults).getInput)).toEqual(
+      readActionInputs(inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr' }).getInput),
+    );
     expect(yml.inputs.get('github-token')!.default).toBe('${{ github.token }}');
   });
 
   test('its descriptions name every engine of the catalogue and the LibriSpeech pin', async () => {
     const text = await readFile(join(repoRoot, 'action.yml'), 'utf8');
-    const description = (input: string) => text.match(new RegExp(`^  ${input}:\\n    description: (.*)$`, 'm'))?.[1] ?? '';
+    const description = (input: string) =>
+      text.match(new RegExp(`^  ${input}:\\n    description: (.*)$`, 'm'))?.[1] ?? '';
     for (const engine of ENGINE_NAMES) expect(description('engine')).toContain(engine);
     expect(description('dataset-revision')).toContain(DEFAULT_DATASET_REVISION);
   });
@@ -51,14 +58,17 @@ describe('action.yml', () => {
     const set = {
       ...comparisonOutputs(sampleComparison(), { partial: false, resultsPath: 'models/eval_results.json' }),
       ...modelOutputs({ format: 'bytes', files: ['models/m-shards/shard-aa'], manifestPath: 'models/m.manifest.json' }),
-      ...publicationOutputs({ artifact: { id: 1, size: 1, url: 'https://github.com/o/r/actions/runs/1/artifacts/1' }, releaseUrl: 'https://github.com/o/r/releases/tag/v1' }),
+      ...publicationOutputs({
+        artifact: { id: 1, size: 1, url: 'https://github.com/o/r/actions/runs/1/artifacts/1' },
+        releaseUrl: 'https://github.com/o/r/releases/tag/v1',
+      }),
     };
     expect(Object.keys(set).sort()).toEqual([...yml.outputs].sort());
   });
 });
 
 describe('readActionInputs', () => {
-  test('reads the run options by their CLI names, and the action\'s own inputs', () => {
+  test("reads the run options by their CLI names, and the action's own inputs", () => {
     const inputs = readActionInputs(
       inputsOf({
         'model-id': 'kyutai/stt-1b-en_fr',
@@ -86,14 +96,21 @@ describe('readActionInputs', () => {
   });
 
   test('a model-path replaces the default model-id', () => {
-    const inputs = readActionInputs(inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr', 'model-path': 'assets/demo/quantgate-demo' }).getInput);
+    const inputs = readActionInputs(
+      inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr', 'model-path': 'assets/demo/quantgate-demo' }).getInput,
+    );
     expect(inputs.run.modelPath).toBe('assets/demo/quantgate-demo');
     expect(inputs.run.modelId).toBeUndefined();
   });
 
   test('download names a release, or an artifact by run and id', () => {
-    expect(readActionInputs(inputsOf({ mode: 'download', 'release-tag': 'v1' }).getInput)).toMatchObject({ mode: 'download', releaseTag: 'v1' });
-    expect(readActionInputs(inputsOf({ mode: 'download', 'run-id': '12', 'artifact-id': '34' }).getInput)).toMatchObject({ artifact: { runId: 12, artifactId: 34 } });
+    expect(readActionInputs(inputsOf({ mode: 'download', 'release-tag': 'v1' }).getInput)).toMatchObject({
+      mode: 'download',
+      releaseTag: 'v1',
+    });
+    expect(
+      readActionInputs(inputsOf({ mode: 'download', 'run-id': '12', 'artifact-id': '34' }).getInput),
+    ).toMatchObject({ artifact: { runId: 12, artifactId: 34 } });
   });
 
   test.each([
@@ -101,16 +118,34 @@ describe('readActionInputs', () => {
     [{ 'max-samples': '-1' }, 'input "max-samples" must be an integer ≥ 0, got "-1"'],
     [{ 'quant-type': 'q2_k' }, 'input "quant-type" must be one of q4_0, q8_0, f16, f32, got "q2_k"'],
     [{ shard: '0/4' }, 'input "shard" must be I/N with 1 ≤ I ≤ N'],
-    [{ 'reference-command': 'run {manifest} {output}' }, 'input "reference-command" and input "candidate-command" go together'],
+    [
+      { 'reference-command': 'run {manifest} {output}' },
+      'input "reference-command" and input "candidate-command" go together',
+    ],
     [{ cache: 'on' }, 'input "cache" must be true or false, got "on"'],
     [{ 'artifact-name': 'results/linux' }, 'input "artifact-name": artifact name "results/linux" contains "/"'],
     [{ repository: 'not a repo' }, 'input "repository" "not a repo" is not a GitHub repository'],
     [{ 'run-id': '12' }, 'input "run-id" and input "artifact-id" go together'],
-    [{ 'run-id': '12', 'artifact-id': '34' }, 'input "run-id" and input "artifact-id" name an artifact to download; they need mode: download'],
-    [{ mode: 'download' }, 'mode: download needs either input "release-tag", or input "run-id" with input "artifact-id"'],
-    [{ mode: 'download', 'release-tag': 'v1', 'run-id': '1', 'artifact-id': '2' }, 'mode: download needs either input "release-tag", or'],
-    [{ mode: 'merge', shard: '1/2' }, 'input "shard" is for the jobs that evaluate; leave it out of the mode: merge job'],
-    [{ mode: 'merge', 'release-tag': 'v1' }, 'input "release-tag" publishes the quantized model of a whole run, which a merge job does not have'],
+    [
+      { 'run-id': '12', 'artifact-id': '34' },
+      'input "run-id" and input "artifact-id" name an artifact to download; they need mode: download',
+    ],
+    [
+      { mode: 'download' },
+      'mode: download needs either input "release-tag", or input "run-id" with input "artifact-id"',
+    ],
+    [
+      { mode: 'download', 'release-tag': 'v1', 'run-id': '1', 'artifact-id': '2' },
+      'mode: download needs either input "release-tag", or',
+    ],
+    [
+      { mode: 'merge', shard: '1/2' },
+      'input "shard" is for the jobs that evaluate; leave it out of the mode: merge job',
+    ],
+    [
+      { mode: 'merge', 'release-tag': 'v1' },
+      'input "release-tag" publishes the quantized model of a whole run, which a merge job does not have',
+    ],
     [{ shard: '1/2', 'release-tag': 'v1' }, 'input "release-tag" publishes a whole run\'s model, not a shard\'s'],
   ])('%j is refused in one line naming the input', (values, message) => {
     const read = () => readActionInputs(inputsOf(values).getInput);

@@ -23,7 +23,10 @@ beforeAll(async () => {
   workspace = await makeTempDir('quantgate-workspace-');
   fixture = await makeEvaluationFixture(workspace);
   artifacts = await FakeArtifactService.start();
-  github = await FakeGitHubApi.start({ tokens: { 'writer-token': 'write' }, artifactDownloadUrl: (id) => artifacts.downloadUrl(id) });
+  github = await FakeGitHubApi.start({
+    tokens: { 'writer-token': 'write' },
+    artifactDownloadUrl: (id) => artifacts.downloadUrl(id),
+  });
 });
 
 afterAll(async () => {
@@ -47,7 +50,13 @@ function evaluation(dropEvery: number, inputs: Record<string, string> = {}): Rec
 }
 
 function runnerEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { GITHUB_REPOSITORY: 'octo/models', GITHUB_RUN_ID: '77', GITHUB_SERVER_URL: 'https://github.com', GITHUB_API_URL: github.url, ...extra };
+  return {
+    GITHUB_REPOSITORY: 'octo/models',
+    GITHUB_RUN_ID: '77',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: github.url,
+    ...extra,
+  };
 }
 
 describe('mode run', () => {
@@ -74,12 +83,19 @@ describe('mode run', () => {
     expect(run.summary).toContain('### quantgate WER gate: ✅ PASS');
     expect(run.summary).toMatch(/\| 0\.00% .*\| 1\.\d\d% .*\| \+1\.\d\d \|/);
     expect(run.summary).toContain('Data set:');
-    expect(run.summary).toContain('<details><summary>Utterances whose error count changed most (2 of 2 changed, of 12 scored)</summary>');
+    expect(run.summary).toContain(
+      '<details><summary>Utterances whose error count changed most (2 of 2 changed, of 12 scored)</summary>',
+    );
     expect(run.summary).toMatch(/\| engine \| command on cpu \|/);
     expect(run.summary).toMatch(/\| quantization \| Q4_0: .*<br>size .* → .* \(\d+\.\d\d× smaller\) \|/);
     expect(run.summary).toMatch(/\| this job \| .*\| .*\|/);
-    expect(annotations(run, 'notice')).toEqual([expect.stringMatching(/^quantgate WER gate PASS: reference WER 0\.00%, candidate 1\.\d\d%; ΔWER \+1\.\d\d points is within the 2\.00-point threshold$/)]);
-    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score']) expect(run.stdout).toContain(`::group::${stage}\n`);
+    expect(annotations(run, 'notice')).toEqual([
+      expect.stringMatching(
+        /^quantgate WER gate PASS: reference WER 0\.00%, candidate 1\.\d\d%; ΔWER \+1\.\d\d points is within the 2\.00-point threshold$/,
+      ),
+    ]);
+    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score'])
+      expect(run.stdout).toContain(`::group::${stage}\n`);
     expect(annotations(run, 'error')).toEqual([]);
   });
 
@@ -88,29 +104,51 @@ describe('mode run', () => {
     await cp(fixture.modelDir, join(demo, 'quantgate-demo'), { recursive: true });
     await cp(dirname(fixture.manifest), join(demo, 'testset'), { recursive: true });
     try {
-      const { 'model-path': _model, dataset: _dataset, ...inputs } = evaluation(0, { 'out-dir': join(workspace, 'out-demo') });
+      const {
+        'model-path': _model,
+        dataset: _dataset,
+        ...inputs
+      } = evaluation(0, { 'out-dir': join(workspace, 'out-demo') });
       const run = await runBundledAction(checkout, workspace, { ...inputs, 'model-id': '' }, runnerEnv());
       expect(run.code).toBe(0);
       expect(run.summary).toContain(`| model | \`${join(demo, 'quantgate-demo')}\` |`);
-      expect(run.summary).toContain(`Data set: ${join(demo, 'testset', 'manifest.jsonl')} · ${UTTERANCE_COUNT} utterances`);
+      expect(run.summary).toContain(
+        `Data set: ${join(demo, 'testset', 'manifest.jsonl')} · ${UTTERANCE_COUNT} utterances`,
+      );
     } finally {
       await rm(demo, { recursive: true });
     }
   });
 
   test('a degraded candidate fails the step with exit code 1 and one error annotation', async () => {
-    const run = await runBundledAction(checkout, workspace, evaluation(1, { 'out-dir': join(workspace, 'out-fail') }), runnerEnv());
+    const run = await runBundledAction(
+      checkout,
+      workspace,
+      evaluation(1, { 'out-dir': join(workspace, 'out-fail') }),
+      runnerEnv(),
+    );
     expect(run.code).toBe(1);
     expect(run.outputs.passed).toBe('false');
-    expect(annotations(run, 'error')).toEqual([expect.stringMatching(/^quantgate WER gate FAIL: reference WER 0\.00%, candidate \d+\.\d\d%; ΔWER \+\d+\.\d\d points exceeds the 2\.00-point threshold$/)]);
+    expect(annotations(run, 'error')).toEqual([
+      expect.stringMatching(
+        /^quantgate WER gate FAIL: reference WER 0\.00%, candidate \d+\.\d\d%; ΔWER \+\d+\.\d\d points exceeds the 2\.00-point threshold$/,
+      ),
+    ]);
     expect(run.summary).toContain('### quantgate WER gate: ❌ FAIL');
   });
 
   test('with fail-on-degradation false the failed gate only warns', async () => {
-    const run = await runBundledAction(checkout, workspace, evaluation(1, { 'out-dir': join(workspace, 'out-warn'), 'fail-on-degradation': 'false' }), runnerEnv());
+    const run = await runBundledAction(
+      checkout,
+      workspace,
+      evaluation(1, { 'out-dir': join(workspace, 'out-warn'), 'fail-on-degradation': 'false' }),
+      runnerEnv(),
+    );
     expect(run.code).toBe(0);
     expect(run.outputs.passed).toBe('false');
-    expect(annotations(run, 'warning')).toEqual([expect.stringMatching(/^quantgate WER gate FAIL: .*\(not failing the step: fail-on-degradation is false\)$/)]);
+    expect(annotations(run, 'warning')).toEqual([
+      expect.stringMatching(/^quantgate WER gate FAIL: .*\(not failing the step: fail-on-degradation is false\)$/),
+    ]);
     expect(annotations(run, 'error')).toEqual([]);
   });
 
@@ -118,7 +156,10 @@ describe('mode run', () => {
     [{ threshold: 'two' }, 'input "threshold" must be a number ≥ 0, got "two"'],
     [{ 'retention-days': '91' }, 'input "retention-days" must be an integer ≥ 1 and ≤ 90, got "91"'],
     [{ 'fail-on-degradation': 'yes' }, 'input "fail-on-degradation" must be true or false, got "yes"'],
-    [{ shard: '1/2', 'release-tag': 'v1' }, 'input "release-tag" publishes a whole run\'s model, not a shard\'s; set it on an unsharded run'],
+    [
+      { shard: '1/2', 'release-tag': 'v1' },
+      'input "release-tag" publishes a whole run\'s model, not a shard\'s; set it on an unsharded run',
+    ],
     [{ 'working-directory': 'no/such/folder' }, 'input "working-directory" no/such/folder is not a folder'],
   ])('a bad input %j stops the action before any work, with exit code 2 and one line', async (bad, message) => {
     const outDir = join(workspace, 'out-bad');
@@ -134,7 +175,12 @@ describe('mode run', () => {
     const run = await runBundledAction(
       checkout,
       workspace,
-      evaluation(0, { 'out-dir': outDir, 'upload-artifacts': 'true', 'artifact-name': 'tiny-q4', 'retention-days': '3' }),
+      evaluation(0, {
+        'out-dir': outDir,
+        'upload-artifacts': 'true',
+        'artifact-name': 'tiny-q4',
+        'retention-days': '3',
+      }),
       runnerEnv(artifacts.env),
     );
     expect(run.code).toBe(0);
@@ -143,7 +189,9 @@ describe('mode run', () => {
     expect(retentionDays).toBeCloseTo(3, 1);
     expect(run.outputs['artifact-id']).toBe(String(uploaded.id));
     expect(run.outputs['artifact-url']).toBe(`https://github.com/octo/models/actions/runs/77/artifacts/${uploaded.id}`);
-    expect(run.summary).toContain(`| artifact | https://github.com/octo/models/actions/runs/77/artifacts/${uploaded.id} |`);
+    expect(run.summary).toContain(
+      `| artifact | https://github.com/octo/models/actions/runs/77/artifacts/${uploaded.id} |`,
+    );
     const names = zipEntryNames(artifacts.zipOf(uploaded.id)!);
     const shards = (JSON.parse(run.outputs['shard-paths']!) as string[]).map((path) => path.slice(outDir.length + 1));
     expect(names.sort()).toEqual([...shards, 'model-q4.manifest.json', 'eval_results.json', 'eval_results.txt'].sort());
@@ -157,7 +205,11 @@ describe('mode run', () => {
       runnerEnv({ ACTIONS_RUNTIME_TOKEN: artifacts.runtimeToken, ACTIONS_RESULTS_URL: await unreachableUrl() }),
     );
     expect(run.code).toBe(2);
-    expect(annotations(run, 'error')).toEqual([expect.stringMatching(/^uploading artifact quantgate-results failed: the Actions results service answered ".*"; re-run the job/)]);
+    expect(annotations(run, 'error')).toEqual([
+      expect.stringMatching(
+        /^uploading artifact quantgate-results failed: the Actions results service answered ".*"; re-run the job/,
+      ),
+    ]);
     expect(run.summary).toContain('### quantgate WER gate: ✅ PASS');
   });
 
@@ -170,7 +222,9 @@ describe('mode run', () => {
       runnerEnv({ ...artifacts.env, FAKE_STT_DELAY_MS: '60000' }),
       (log) => log.includes('::group::reference'),
     );
-    expect(annotations(run, 'error')).toEqual(['quantgate: stopped by SIGINT during the reference stage; no partial file was left behind']);
+    expect(annotations(run, 'error')).toEqual([
+      'quantgate: stopped by SIGINT during the reference stage; no partial file was left behind',
+    ]);
     expect(run.code).toBe(130);
     expect(run.stoppedAfterMs).toBeLessThan(2000);
     expect(run.stdout).not.toContain('::group::publish');
@@ -189,7 +243,9 @@ describe('mode run', () => {
         (log) => log.includes('::group::publish'),
         'SIGTERM',
       );
-      expect(annotations(run, 'error')).toEqual(['quantgate: stopped by SIGTERM during the publish stage; no partial file was left behind']);
+      expect(annotations(run, 'error')).toEqual([
+        'quantgate: stopped by SIGTERM during the publish stage; no partial file was left behind',
+      ]);
       expect(run.code).toBe(143);
       expect(run.stoppedAfterMs).toBeLessThan(2000);
       expect(artifacts.artifacts.filter((artifact) => artifact.name === 'stalled' && artifact.finalized)).toEqual([]);
@@ -201,12 +257,36 @@ describe('mode run', () => {
 
   test('comments on the pull request, then updates the same comment', async () => {
     const event = join(workspace, 'event.json');
-    await writeFile(event, JSON.stringify({ pull_request: { number: 5, head: { repo: { full_name: 'octo/models' } }, base: { repo: { full_name: 'octo/models' } } } }));
-    const env = runnerEnv({ GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_WORKFLOW: 'gate', GITHUB_JOB: 'wer' });
-    const inputs = evaluation(6, { 'out-dir': join(workspace, 'out-comment'), 'comment-on-pr': 'true', 'github-token': 'writer-token' });
+    await writeFile(
+      event,
+      JSON.stringify({
+        pull_request: {
+          number: 5,
+          head: { repo: { full_name: 'octo/models' } },
+          base: { repo: { full_name: 'octo/models' } },
+        },
+      }),
+    );
+    const env = runnerEnv({
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_WORKFLOW: 'gate',
+      GITHUB_JOB: 'wer',
+    });
+    const inputs = evaluation(6, {
+      'out-dir': join(workspace, 'out-comment'),
+      'comment-on-pr': 'true',
+      'github-token': 'writer-token',
+    });
     const first = await runBundledAction(checkout, workspace, inputs, env);
     expect(first.code).toBe(0);
-    expect(github.comments).toEqual([expect.objectContaining({ repo: 'octo/models', issue: 5, body: expect.stringContaining('### quantgate WER gate: ✅ PASS') })]);
+    expect(github.comments).toEqual([
+      expect.objectContaining({
+        repo: 'octo/models',
+        issue: 5,
+        body: expect.stringContaining('### quantgate WER gate: ✅ PASS'),
+      }),
+    ]);
     const second = await runBundledAction(checkout, workspace, { ...inputs, threshold: '1.9' }, env);
     expect(second.code).toBe(0);
     expect(github.comments).toHaveLength(1);
@@ -216,15 +296,32 @@ describe('mode run', () => {
 
   test('a fork pull request gets no comment, only a notice', async () => {
     const event = join(workspace, 'fork-event.json');
-    await writeFile(event, JSON.stringify({ pull_request: { number: 6, head: { repo: { full_name: 'fork/models' } }, base: { repo: { full_name: 'octo/models' } } } }));
+    await writeFile(
+      event,
+      JSON.stringify({
+        pull_request: {
+          number: 6,
+          head: { repo: { full_name: 'fork/models' } },
+          base: { repo: { full_name: 'octo/models' } },
+        },
+      }),
+    );
     const run = await runBundledAction(
       checkout,
       workspace,
-      evaluation(0, { 'out-dir': join(workspace, 'out-fork'), 'comment-on-pr': 'true', 'github-token': 'writer-token' }),
+      evaluation(0, {
+        'out-dir': join(workspace, 'out-fork'),
+        'comment-on-pr': 'true',
+        'github-token': 'writer-token',
+      }),
       runnerEnv({ GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event }),
     );
     expect(run.code).toBe(0);
-    expect(annotations(run, 'notice')).toEqual(expect.arrayContaining([expect.stringContaining('PR comment skipped: pull request #6 comes from the fork fork/models')]));
+    expect(annotations(run, 'notice')).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('PR comment skipped: pull request #6 comes from the fork fork/models'),
+      ]),
+    );
     expect(github.comments.filter((comment) => comment.issue === 6)).toEqual([]);
   });
 });
@@ -247,7 +344,13 @@ describe('mode run with the Hub and the Actions cache', () => {
     await Promise.all([hub.close(), cache.close()]);
   });
 
-  const hubInputs = (outDir: string) => ({ ...evaluation(0, { 'out-dir': outDir, cache: 'true' }), 'model-path': '', 'model-id': 'octo/tiny-stt', 'hub-url': hub.url, 'hf-token': 'hf_secret_token_123' });
+  const hubInputs = (outDir: string) => ({
+    ...evaluation(0, { 'out-dir': outDir, cache: 'true' }),
+    'model-path': '',
+    'model-id': 'octo/tiny-stt',
+    'hub-url': hub.url,
+    'hf-token': 'hf_secret_token_123',
+  });
 
   test('the first run saves the download and the quantized model to the Actions cache, the next one, on a fresh runner, restores both', async () => {
     // Entries are found for the same paths, as on hosted runners (~/.cache/huggingface/hub, the same out-dir).
@@ -266,13 +369,17 @@ describe('mode run with the Hub and the Actions cache', () => {
     expect(first.stdout).toContain('::add-mask::hf_secret_token_123');
     expect(first.stdout.replaceAll('::add-mask::hf_secret_token_123', '')).not.toContain('hf_secret_token_123');
 
-    const downloads = hub.requests.filter((request) => request.server === 'cdn' || request.path.includes('/resolve/')).length;
+    const downloads = hub.requests.filter(
+      (request) => request.server === 'cdn' || request.path.includes('/resolve/'),
+    ).length;
     await Promise.all([rm(hfCache, { recursive: true }), rm(outDir, { recursive: true })]);
     const second = await runBundledAction(checkout, workspace, hubInputs(outDir), env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain(`from the Actions cache entry ${hubKey}`);
     expect(second.stdout).toContain(`quantized output restored from cache entry ${ggufKey} and verified`);
-    expect(hub.requests.filter((request) => request.server === 'cdn' || request.path.includes('/resolve/')).length).toBe(downloads);
+    expect(
+      hub.requests.filter((request) => request.server === 'cdn' || request.path.includes('/resolve/')).length,
+    ).toBe(downloads);
     expect(second.summary).toMatch(/\| model \| `octo\/tiny-stt` @ `[0-9a-f]{40}` \|/);
     expect(second.outputs.passed).toBe('true');
   });
@@ -286,7 +393,10 @@ describe('mode run with the Hub and the Actions cache', () => {
     );
     expect(run.code).toBe(0);
     expect(annotations(run, 'warning')).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^Failed to restore: .*ECONNREFUSED/), expect.stringMatching(/^the Actions cache did not save quantgate-hf-model-octo--tiny-stt-/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^Failed to restore: .*ECONNREFUSED/),
+        expect.stringMatching(/^the Actions cache did not save quantgate-hf-model-octo--tiny-stt-/),
+      ]),
     );
     expect(annotations(run, 'error')).toEqual([]);
     expect(run.outputs.passed).toBe('true');

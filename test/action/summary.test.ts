@@ -16,7 +16,11 @@ describe('renderJobSummary', () => {
   test('the verdict table, data set and worst utterances, then the run and its timings', () => {
     const comparison = sampleComparison();
     comparison.run.modelRevision = 'f'.repeat(40);
-    const summary = renderJobSummary({ comparison, plan, links: [['artifact', 'https://github.com/o/r/actions/runs/1/artifacts/2']] });
+    const summary = renderJobSummary({
+      comparison,
+      plan,
+      links: [['artifact', 'https://github.com/o/r/actions/runs/1/artifacts/2']],
+    });
     expect(summary.startsWith(renderMarkdownSummary(comparison).trimEnd())).toBe(true);
     expect(summary).toContain(
       [
@@ -30,13 +34,21 @@ describe('renderJobSummary', () => {
         '| artifact | https://github.com/o/r/actions/runs/1/artifacts/2 |',
       ].join('\n'),
     );
-    expect(summary).toContain(['#### Timings', '', '|  | transcribe | total |', '| :--- | ---: | ---: |', '| this job | 13s | 13s |'].join('\n'));
+    expect(summary).toContain(
+      ['#### Timings', '', '|  | transcribe | total |', '| :--- | ---: | ---: |', '| this job | 13s | 13s |'].join(
+        '\n',
+      ),
+    );
     expect(summary).not.toContain('Partial results');
   });
 
-  test('a shard\'s partial results say the merge decides', () => {
+  test("a shard's partial results say the merge decides", () => {
     const summary = renderJobSummary({ comparison: sampleComparison(), partialShard: '2/4' });
-    expect(summary.startsWith('> [!NOTE]\n> Partial results of shard 2/4: the gate is decided when the merge job combines every shard.\n\n### quantgate WER gate')).toBe(true);
+    expect(
+      summary.startsWith(
+        '> [!NOTE]\n> Partial results of shard 2/4: the gate is decided when the merge job combines every shard.\n\n### quantgate WER gate',
+      ),
+    ).toBe(true);
     expect(summary).not.toContain('| quantization |');
   });
 
@@ -44,11 +56,28 @@ describe('renderJobSummary', () => {
     const part = (shard: string, seconds: Record<string, number>) => {
       const comparison = sampleComparison();
       const half = shard === '1/2' ? comparison.utterances.slice(0, 3) : comparison.utterances.slice(3);
-      return { source: shard, comparison: { ...comparison, utterances: half, droppedEmptyIds: [], failedUtterances: [], run: { ...comparison.run, shard, stageSeconds: seconds } } };
+      return {
+        source: shard,
+        comparison: {
+          ...comparison,
+          utterances: half,
+          droppedEmptyIds: [],
+          failedUtterances: [],
+          run: { ...comparison.run, shard, stageSeconds: seconds },
+        },
+      };
     };
-    const merged = mergePartialResults([part('1/2', { load: 2, transcribe: 30 }), part('2/2', { load: 3, transcribe: 75 })]);
+    const merged = mergePartialResults([
+      part('1/2', { load: 2, transcribe: 30 }),
+      part('2/2', { load: 3, transcribe: 75 }),
+    ]);
     expect(renderJobSummary({ comparison: merged })).toContain(
-      ['|  | load | transcribe | total |', '| :--- | ---: | ---: | ---: |', '| shard 1/2 (cpu) | 2.0s | 30s | 32s |', '| shard 2/2 (cpu) | 3.0s | 1m15s | 1m18s |'].join('\n'),
+      [
+        '|  | load | transcribe | total |',
+        '| :--- | ---: | ---: | ---: |',
+        '| shard 1/2 (cpu) | 2.0s | 30s | 32s |',
+        '| shard 2/2 (cpu) | 3.0s | 1m15s | 1m18s |',
+      ].join('\n'),
     );
   });
 });

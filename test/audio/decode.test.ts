@@ -35,7 +35,13 @@ describe('WAV sample formats (sox-made, same stereo tone)', () => {
     const [left, right] = [view.readInt16LE(data + 40), view.readInt16LE(data + 42)];
     expect(reference.length).toBe(800);
     expect(reference[10]).toBeCloseTo((left / 32768 + right / 32768) / 2, 7);
-    expect(probeAudio(bytes)).toEqual({ format: 'wav', sampleRate: 16000, channels: 2, bitsPerSample: 16, frames: 800 });
+    expect(probeAudio(bytes)).toEqual({
+      format: 'wav',
+      sampleRate: 16000,
+      channels: 2,
+      bitsPerSample: 16,
+      frames: 800,
+    });
   });
 
   it.each([
@@ -63,16 +69,19 @@ describe('FLAC', () => {
 
   // Each of these ends in a frame shorter than the frame parser's look-ahead, which it drops unless
   // the decoder pads the stream.
-  it.each(['speech-1.flac', 'speech-2.flac', 'speech-3.flac', 'speech-4.flac'])('decodes %s at its declared rate and full length, repeatably', async (name) => {
-    const bytes = await load(name);
-    const header = probeAudio(bytes);
-    expect(header).toMatchObject({ format: 'flac', sampleRate: 16000, channels: 1, bitsPerSample: 16 });
-    const first = await decoder.decode(bytes);
-    const second = await decoder.decode(bytes);
-    expect(first.samples.length).toBe(header.frames);
-    expect(rms(first.samples)).toBeGreaterThan(0.01);
-    expect(maxDifference(first.samples, second.samples)).toBe(0);
-  });
+  it.each(['speech-1.flac', 'speech-2.flac', 'speech-3.flac', 'speech-4.flac'])(
+    'decodes %s at its declared rate and full length, repeatably',
+    async (name) => {
+      const bytes = await load(name);
+      const header = probeAudio(bytes);
+      expect(header).toMatchObject({ format: 'flac', sampleRate: 16000, channels: 1, bitsPerSample: 16 });
+      const first = await decoder.decode(bytes);
+      const second = await decoder.decode(bytes);
+      expect(first.samples.length).toBe(header.frames);
+      expect(rms(first.samples)).toBeGreaterThan(0.01);
+      expect(maxDifference(first.samples, second.samples)).toBe(0);
+    },
+  );
 
   it('skips a leading ID3v2 tag', async () => {
     const bytes = await load('tone-s16.flac');
@@ -85,7 +94,9 @@ describe('FLAC', () => {
     const bytes = await load('speech-2.flac');
     const corrupt = bytes.slice();
     corrupt[Math.floor(corrupt.length / 2)]! ^= 0x10;
-    await expect(decoder.decode(corrupt)).rejects.toThrow(/^FLAC: decoded \d+ of the \d+ samples STREAMINFO declares; the file is corrupt or truncated/);
+    await expect(decoder.decode(corrupt)).rejects.toThrow(
+      /^FLAC: decoded \d+ of the \d+ samples STREAMINFO declares; the file is corrupt or truncated/,
+    );
   });
 
   it('rejects a truncated file', async () => {
@@ -120,7 +131,13 @@ describe('WAV structure', () => {
   const fmt16 = (channels = 1) => chunk('fmt ', fmtBody({ tag: 1, channels, sampleRate: 8000, bitsPerSample: 16 }));
 
   it('skips unknown chunks, odd-sized ones with their pad byte, before and after fmt', async () => {
-    const wav = riffWave([chunk('LIST', new Uint8Array(7).fill(0x41)), fmt16(), chunk('junk', new Uint8Array(3)), chunk('data', toneData()), chunk('id3 ', new Uint8Array(5))]);
+    const wav = riffWave([
+      chunk('LIST', new Uint8Array(7).fill(0x41)),
+      fmt16(),
+      chunk('junk', new Uint8Array(3)),
+      chunk('data', toneData()),
+      chunk('id3 ', new Uint8Array(5)),
+    ]);
     const decoded = await decoder.decode(wav);
     expect(decoded.sampleRate).toBe(8000);
     expect(Array.from(decoded.samples)).toEqual(tone.map((value) => Math.fround(value)));
@@ -128,9 +145,19 @@ describe('WAV structure', () => {
 
   it('averages any number of channels', async () => {
     const frames = 4;
-    const interleaved = Array.from({ length: frames * 3 }, (_, i) => [0.5, -0.25, 0.125][i % 3]! * (1 + Math.floor(i / 3)) / 8);
+    const interleaved = Array.from(
+      { length: frames * 3 },
+      (_, i) => ([0.5, -0.25, 0.125][i % 3]! * (1 + Math.floor(i / 3))) / 8,
+    );
     const decoded = await decoder.decode(float32Wav(interleaved, 16000, 3));
-    expect(Array.from(decoded.samples)).toEqual(Array.from({ length: frames }, (_, f) => Math.fround(Math.fround(Math.fround(interleaved[3 * f]! + interleaved[3 * f + 1]!) + interleaved[3 * f + 2]!) * Math.fround(1 / 3))));
+    expect(Array.from(decoded.samples)).toEqual(
+      Array.from({ length: frames }, (_, f) =>
+        Math.fround(
+          Math.fround(Math.fround(interleaved[3 * f]! + interleaved[3 * f + 1]!) + interleaved[3 * f + 2]!) *
+            Math.fround(1 / 3),
+        ),
+      ),
+    );
   });
 
   it('reads WAVE_FORMAT_EXTENSIBLE with the float sub-format', async () => {
@@ -143,25 +170,80 @@ describe('WAV structure', () => {
     const data = Buffer.alloc(8);
     data.writeFloatLE(0.25, 0);
     data.writeFloatLE(-0.75, 4);
-    expect(Array.from((await decoder.decode(riffWave([chunk('fmt ', fmt), chunk('data', data)]))).samples)).toEqual([0.25, -0.75]);
+    expect(Array.from((await decoder.decode(riffWave([chunk('fmt ', fmt), chunk('data', data)]))).samples)).toEqual([
+      0.25, -0.75,
+    ]);
     fmt[30] = 0x11; // corrupt the GUID tail
-    await expect(decoder.decode(riffWave([chunk('fmt ', fmt), chunk('data', data)]))).rejects.toThrow(/unknown WAVE_FORMAT_EXTENSIBLE sub-format/);
+    await expect(decoder.decode(riffWave([chunk('fmt ', fmt), chunk('data', data)]))).rejects.toThrow(
+      /unknown WAVE_FORMAT_EXTENSIBLE sub-format/,
+    );
   });
 
   it.each([
-    ['a truncated data chunk', () => riffWave([fmt16(), chunk('data', toneData())]).subarray(0, 60), /data chunk declares 192 bytes but only 16 follow; the file is truncated/],
-    ['a partial frame', () => riffWave([fmt16(2), chunk('data', toneData().subarray(0, 190))]), /not a whole number of 4-byte frames/],
+    [
+      'a truncated data chunk',
+      () => riffWave([fmt16(), chunk('data', toneData())]).subarray(0, 60),
+      /data chunk declares 192 bytes but only 16 follow; the file is truncated/,
+    ],
+    [
+      'a partial frame',
+      () => riffWave([fmt16(2), chunk('data', toneData().subarray(0, 190))]),
+      /not a whole number of 4-byte frames/,
+    ],
     ['no fmt chunk', () => riffWave([chunk('data', toneData())]), /no fmt chunk/],
     ['no data chunk', () => riffWave([fmt16()]), /no data chunk/],
-    ['a wrong block align', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 8000, bitsPerSample: 16, blockAlign: 4 })), chunk('data', toneData())]), /block align 4 does not match 1 channels of 16 bits/],
-    ['ADPCM', () => riffWave([chunk('fmt ', fmtBody({ tag: 2, channels: 1, sampleRate: 8000, bitsPerSample: 4 })), chunk('data', toneData())]), /format tag 0x0002 is not supported/],
-    ['12-bit PCM', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 8000, bitsPerSample: 12, blockAlign: 2 })), chunk('data', toneData())]), /12-bit PCM is not supported/],
-    ['zero channels', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 0, sampleRate: 8000, bitsPerSample: 16, blockAlign: 2 })), chunk('data', toneData())]), /declares 0 channels/],
-    ['a zero sample rate', () => riffWave([chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 0, bitsPerSample: 16 })), chunk('data', toneData())]), /sample rate of 0 Hz/],
+    [
+      'a wrong block align',
+      () =>
+        riffWave([
+          chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 8000, bitsPerSample: 16, blockAlign: 4 })),
+          chunk('data', toneData()),
+        ]),
+      /block align 4 does not match 1 channels of 16 bits/,
+    ],
+    [
+      'ADPCM',
+      () =>
+        riffWave([
+          chunk('fmt ', fmtBody({ tag: 2, channels: 1, sampleRate: 8000, bitsPerSample: 4 })),
+          chunk('data', toneData()),
+        ]),
+      /format tag 0x0002 is not supported/,
+    ],
+    [
+      '12-bit PCM',
+      () =>
+        riffWave([
+          chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 8000, bitsPerSample: 12, blockAlign: 2 })),
+          chunk('data', toneData()),
+        ]),
+      /12-bit PCM is not supported/,
+    ],
+    [
+      'zero channels',
+      () =>
+        riffWave([
+          chunk('fmt ', fmtBody({ tag: 1, channels: 0, sampleRate: 8000, bitsPerSample: 16, blockAlign: 2 })),
+          chunk('data', toneData()),
+        ]),
+      /declares 0 channels/,
+    ],
+    [
+      'a zero sample rate',
+      () =>
+        riffWave([
+          chunk('fmt ', fmtBody({ tag: 1, channels: 1, sampleRate: 0, bitsPerSample: 16 })),
+          chunk('data', toneData()),
+        ]),
+      /sample rate of 0 Hz/,
+    ],
     ['NaN samples', () => float32Wav([0.5, Number.NaN], 16000), /contains samples that are infinite or not a number/],
     ['no samples', () => pcm16Wav([], 16000), /holds no samples/],
   ])('rejects %s with a one-line QuantgateError', async (_, make, message) => {
-    const error = await decoder.decode(make()).then(() => undefined, (caught: unknown) => caught);
+    const error = await decoder.decode(make()).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(QuantgateError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');

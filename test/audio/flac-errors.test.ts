@@ -27,7 +27,7 @@ function crc16(bytes: Uint8Array): number {
 async function frameLibFlacRejects(): Promise<Uint8Array> {
   const bytes = new Uint8Array(await readFile(fixture('audio', 'speech-2.flac')));
   let frame = 4;
-  for (let last = false; !last; ) {
+  for (let last = false; !last;) {
     last = (bytes[frame]! & 0x80) !== 0;
     frame += 4 + ((bytes[frame + 1]! << 16) | (bytes[frame + 2]! << 8) | bytes[frame + 3]!);
   }
@@ -71,7 +71,9 @@ describe("libFLAC's error reports", () => {
   it('become one line in our words, with nothing of the library on stderr', async () => {
     delete process.env.QUANTGATE_DEBUG;
     const { message, stderr } = await decodeCapturingStderr(await frameLibFlacRejects());
-    expect(message).toMatch(/^FLAC: the decoder lost the frame sync \(bytes that are not a frame\) at frame \d+; the file is corrupt or truncated — download or export it again$/);
+    expect(message).toMatch(
+      /^FLAC: the decoder lost the frame sync \(bytes that are not a frame\) at frame \d+; the file is corrupt or truncated — download or export it again$/,
+    );
     expect(stderr).toBe('');
   });
 

@@ -48,7 +48,8 @@ export function fmtBody({ tag, channels, sampleRate, bitsPerSample, blockAlign }
 /** 16-bit PCM WAV of float samples in [-1, 1), interleaved when `channels` > 1. */
 export function pcm16Wav(samples: ArrayLike<number>, sampleRate: number, channels = 1): Uint8Array {
   const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768))), i * 2);
+  for (let i = 0; i < samples.length; i++)
+    data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768))), i * 2);
   return riffWave([chunk('fmt ', fmtBody({ tag: 1, channels, sampleRate, bitsPerSample: 16 })), chunk('data', data)]);
 }
 

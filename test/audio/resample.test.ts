@@ -77,7 +77,11 @@ describe('Resampler', () => {
 
   it('rejects rates libsamplerate cannot handle', async () => {
     expect(() => new Resampler(0)).toThrow(QuantgateError);
-    await expect(resamplerTo(16000).resample(new Float32Array(10), 44100.5)).rejects.toThrow(/source sample rate 44100.5 Hz is not an integer/);
-    await expect(resamplerTo(192000).resample(new Float32Array(10), 100)).rejects.toThrow(/beyond libsamplerate's limit of 256/);
+    await expect(resamplerTo(16000).resample(new Float32Array(10), 44100.5)).rejects.toThrow(
+      /source sample rate 44100.5 Hz is not an integer/,
+    );
+    await expect(resamplerTo(192000).resample(new Float32Array(10), 100)).rejects.toThrow(
+      /beyond libsamplerate's limit of 256/,
+    );
   });
 });

@@ -8,7 +8,8 @@ const samples = Float32Array.from({ length: 1000 }, (_, i) => 0.8 * Math.sin(i /
 function chunkIds(bytes: Uint8Array): string[] {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ids: string[] = [];
-  for (let at = 12; at + 8 <= view.length; at += 8 + view.readUInt32LE(at + 4)) ids.push(view.toString('latin1', at, at + 4));
+  for (let at = 12; at + 8 <= view.length; at += 8 + view.readUInt32LE(at + 4))
+    ids.push(view.toString('latin1', at, at + 4));
   return ids;
 }
 
@@ -21,14 +22,24 @@ describe('encodeWav', () => {
   });
 
   it('clips PCM16 to the 16-bit range and rounds to the nearest step', () => {
-    const bytes = Buffer.from(encodeWav(Float32Array.of(1, 1.5, -1, -1.5, 0.5, 1 / 65536 + 1e-7, -0.25), 8000, 'pcm16'));
-    expect([0, 1, 2, 3, 4, 5, 6].map((i) => bytes.readInt16LE(44 + 2 * i))).toEqual([32767, 32767, -32768, -32768, 16384, 1, -8192]);
+    const bytes = Buffer.from(
+      encodeWav(Float32Array.of(1, 1.5, -1, -1.5, 0.5, 1 / 65536 + 1e-7, -0.25), 8000, 'pcm16'),
+    );
+    expect([0, 1, 2, 3, 4, 5, 6].map((i) => bytes.readInt16LE(44 + 2 * i))).toEqual([
+      32767, 32767, -32768, -32768, 16384, 1, -8192,
+    ]);
   });
 
   it('round-trips through the WAV reader at the given rate, within one PCM16 step', () => {
     const bytes = encodeWav(samples, 22050, 'pcm16');
     const header = parseWavHeader(bytes);
-    expect(header).toMatchObject({ sampleRate: 22050, channels: 1, bitsPerSample: 16, encoding: 'int', frames: samples.length });
+    expect(header).toMatchObject({
+      sampleRate: 22050,
+      channels: 1,
+      bitsPerSample: 16,
+      encoding: 'int',
+      frames: samples.length,
+    });
     const [decoded] = decodeWavChannels(bytes, header);
     expect(decoded!.every((value, i) => Math.abs(value - samples[i]!) <= 0.5 / 32768)).toBe(true);
   });
@@ -53,8 +64,11 @@ describe('encodeWav', () => {
   });
 
   it('refuses non-finite samples and impossible rates with one-line errors', () => {
-    expect(() => encodeWav(Float32Array.of(0, NaN), 16000, 'pcm16')).toThrow(new QuantgateError('WAV: sample 1 is not a number; the audio is corrupt — decode it again from the source file'));
+    expect(() => encodeWav(Float32Array.of(0, NaN), 16000, 'pcm16')).toThrow(
+      new QuantgateError('WAV: sample 1 is not a number; the audio is corrupt — decode it again from the source file'),
+    );
     expect(() => encodeWav(Float32Array.of(Infinity), 16000, 'float32')).toThrow(/sample 0 is infinite/);
-    for (const rate of [0, -16000, 16000.5, 2 ** 31]) expect(() => encodeWav(samples, rate, 'float32')).toThrow(QuantgateError);
+    for (const rate of [0, -16000, 16000.5, 2 ** 31])
+      expect(() => encodeWav(samples, rate, 'float32')).toThrow(QuantgateError);
   });
 });

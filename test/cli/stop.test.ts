@@ -29,7 +29,12 @@ interface StoppedRun {
  */
 function runUntilStopped(
   args: string[],
-  options: { tempDir: string; env?: Record<string, string>; signal: NodeJS.Signals; ready: (log: { stdout: string; stderr: string }) => boolean },
+  options: {
+    tempDir: string;
+    env?: Record<string, string>;
+    signal: NodeJS.Signals;
+    ready: (log: { stdout: string; stderr: string }) => boolean;
+  },
 ): Promise<StoppedRun> {
   const child = spawn(process.execPath, [bin, ...args], {
     env: { PATH: process.env.PATH, HOME: options.tempDir, TMPDIR: options.tempDir, ...options.env },
@@ -53,7 +58,8 @@ function runUntilStopped(
     child.once('close', (code) => {
       clearInterval(poll);
       clearTimeout(deadline);
-      if (signalledAt === undefined) return reject(new Error(`the run ended (code ${code}) before it was ready to be stopped:\n${log.stderr}`));
+      if (signalledAt === undefined)
+        return reject(new Error(`the run ended (code ${code}) before it was ready to be stopped:\n${log.stderr}`));
       resolve({ code, ...log, stoppedAfterMs: performance.now() - signalledAt });
     });
   });
@@ -63,7 +69,8 @@ function runUntilStopped(
 async function leftovers(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (/^\..+\.tmp-\d+-[0-9a-f]+$/.test(entry.name) || /^quantgate-(command|graph)-/.test(entry.name)) found.push(join(entry.parentPath, entry.name));
+    if (/^\..+\.tmp-\d+-[0-9a-f]+$/.test(entry.name) || /^quantgate-(command|graph)-/.test(entry.name))
+      found.push(join(entry.parentPath, entry.name));
   }
   return found;
 }
@@ -73,7 +80,9 @@ function lastLine(text: string): string {
 }
 
 function expectStopped(run: StoppedRun, signal: 'SIGINT' | 'SIGTERM', command: string, stage: string): void {
-  expect(lastLine(run.stderr)).toBe(`quantgate ${command}: stopped by ${signal} during the ${stage} stage; no partial file was left behind`);
+  expect(lastLine(run.stderr)).toBe(
+    `quantgate ${command}: stopped by ${signal} during the ${stage} stage; no partial file was left behind`,
+  );
   expect(run.code).toBe(signal === 'SIGINT' ? 130 : 143);
   expect(run.stoppedAfterMs).toBeLessThan(STOP_LIMIT_MS);
   expect(run.stderr).not.toContain('unexpected error');
@@ -102,11 +111,14 @@ describe('a stopped command', () => {
       hub.fault({ path: 'model.safetensors', kind: 'stall', afterBytes: 256 << 10 });
       const tempDir = await makeTempDir();
       const cacheDir = join(tempDir, 'hf-cache');
-      const run = await runUntilStopped(['download', '--model-id', 'org/slow', '--hub-url', hub.url, '--cache-dir', cacheDir], {
-        tempDir,
-        signal: 'SIGTERM',
-        ready: () => hub.bytesServed >= 256 << 10,
-      });
+      const run = await runUntilStopped(
+        ['download', '--model-id', 'org/slow', '--hub-url', hub.url, '--cache-dir', cacheDir],
+        {
+          tempDir,
+          signal: 'SIGTERM',
+          ready: () => hub.bytesServed >= 256 << 10,
+        },
+      );
       expectStopped(run, 'SIGTERM', 'download', 'download');
       expect(await leftovers(tempDir)).toEqual([]);
       const blobs = join(cacheDir, 'models--org--slow', 'blobs');
@@ -137,8 +149,26 @@ describe('a stopped command', () => {
     const tempDir = await makeTempDir();
     const outDir = join(tempDir, 'out');
     const run = await runUntilStopped(
-      ['run', '--model-path', fixture.modelDir, '--dataset', fixture.manifest, '--engine', 'command', ...commandOptions(), '--out-dir', outDir, '--resamples', '1000'],
-      { tempDir, env: slowEngine(tempDir), signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0 },
+      [
+        'run',
+        '--model-path',
+        fixture.modelDir,
+        '--dataset',
+        fixture.manifest,
+        '--engine',
+        'command',
+        ...commandOptions(),
+        '--out-dir',
+        outDir,
+        '--resamples',
+        '1000',
+      ],
+      {
+        tempDir,
+        env: slowEngine(tempDir),
+        signal: 'SIGTERM',
+        ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0,
+      },
     );
     expectStopped(run, 'SIGTERM', 'run', 'reference');
     expect(await leftovers(tempDir)).toEqual([]);
@@ -150,12 +180,15 @@ describe('a stopped command', () => {
   test('transcribe: SIGINT (Ctrl-C) stops a slow engine with exit code 130', async () => {
     const tempDir = await makeTempDir();
     const audio = join(fixtureDir, 'data', 'audio', 'utt-00.wav');
-    const run = await runUntilStopped(['transcribe', '--model', fixture.modelDir, '--engine', 'command', ...commandOptions(), audio], {
-      tempDir,
-      env: slowEngine(tempDir),
-      signal: 'SIGINT',
-      ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0,
-    });
+    const run = await runUntilStopped(
+      ['transcribe', '--model', fixture.modelDir, '--engine', 'command', ...commandOptions(), audio],
+      {
+        tempDir,
+        env: slowEngine(tempDir),
+        signal: 'SIGINT',
+        ready: () => existsSync(started(tempDir)) && enginesStillRunning().length > 0,
+      },
+    );
     expectStopped(run, 'SIGINT', 'transcribe', 'transcribe');
     expect(await leftovers(tempDir)).toEqual([]);
     expect(enginesStillRunning()).toEqual([]);
@@ -163,8 +196,15 @@ describe('a stopped command', () => {
 
   test('wer: SIGTERM during a million bootstrap resamples of a test-clean-sized corpus', async () => {
     const tempDir = await makeTempDir();
-    const lines = (errorEvery: number) => Array.from({ length: 2620 }, (_, i) => `u${i}\t${Array.from({ length: 20 }, (__, w) => ((i + w) % errorEvery === 0 ? 'wrong' : `w${w}`)).join(' ')}`).join('\n');
-    const [reference, hypothesis, baseline] = ['reference.txt', 'hypothesis.txt', 'baseline.txt'].map((name) => join(tempDir, name));
+    const lines = (errorEvery: number) =>
+      Array.from(
+        { length: 2620 },
+        (_, i) =>
+          `u${i}\t${Array.from({ length: 20 }, (__, w) => ((i + w) % errorEvery === 0 ? 'wrong' : `w${w}`)).join(' ')}`,
+      ).join('\n');
+    const [reference, hypothesis, baseline] = ['reference.txt', 'hypothesis.txt', 'baseline.txt'].map((name) =>
+      join(tempDir, name),
+    );
     await writeFile(hypothesis!, lines(7));
     await writeFile(baseline!, lines(11));
     // The reference comes through a pipe, so the test knows when the command is reading its input
@@ -172,11 +212,24 @@ describe('a stopped command', () => {
     execFileSync('mkfifo', [reference!]);
     let fed = false;
     const feeding = writeFile(reference!, lines(1e9)).then(() => (fed = true));
-    const run = await runUntilStopped(['wer', '--reference', reference!, '--hypothesis', hypothesis!, '--baseline', baseline!, '--resamples', '1000000'], {
-      tempDir,
-      signal: 'SIGTERM',
-      ready: () => fed,
-    });
+    const run = await runUntilStopped(
+      [
+        'wer',
+        '--reference',
+        reference!,
+        '--hypothesis',
+        hypothesis!,
+        '--baseline',
+        baseline!,
+        '--resamples',
+        '1000000',
+      ],
+      {
+        tempDir,
+        signal: 'SIGTERM',
+        ready: () => fed,
+      },
+    );
     await feeding;
     expectStopped(run, 'SIGTERM', 'wer', 'score');
     expect(run.stdout).toBe('');
@@ -189,8 +242,26 @@ describe('a stopped command', () => {
     await writeFile(stubborn, `trap '' TERM\necho $$ > '${started(tempDir)}'\nsleep 60 & wait $!\nwait $!\n`);
     const command = `/bin/sh '${stubborn}' {manifest} {output} ${fixtureDir}`;
     const run = await runUntilStopped(
-      ['run', '--model-path', fixture.modelDir, '--dataset', fixture.manifest, '--engine', 'command', '--reference-command', command, '--candidate-command', command, '--out-dir', join(tempDir, 'out')],
-      { tempDir, signal: 'SIGTERM', ready: () => existsSync(started(tempDir)) && enginesStillRunning(stubborn).length > 0 },
+      [
+        'run',
+        '--model-path',
+        fixture.modelDir,
+        '--dataset',
+        fixture.manifest,
+        '--engine',
+        'command',
+        '--reference-command',
+        command,
+        '--candidate-command',
+        command,
+        '--out-dir',
+        join(tempDir, 'out'),
+      ],
+      {
+        tempDir,
+        signal: 'SIGTERM',
+        ready: () => existsSync(started(tempDir)) && enginesStillRunning(stubborn).length > 0,
+      },
     );
     expectStopped(run, 'SIGTERM', 'run', 'reference');
     expect(await leftovers(tempDir)).toEqual([]);

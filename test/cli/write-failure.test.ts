@@ -19,7 +19,13 @@ test('a write failure midway leaves no output and exits 2 with one line', async 
   // 32 blocks of 512 bytes (dash) or 1 KiB (bash): far below the ~45 KB output.
   const child = spawnSync('sh', ['-c', `trap '' XFSZ; ulimit -f 32; ${quantize}`], { encoding: 'utf8' });
   expect(child.status).toBe(EXIT_ERROR);
-  expect(child.stderr.trim().split('\n').filter((line) => !line.startsWith('quantizing')).join('\n')).toMatch(
+  expect(
+    child.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !line.startsWith('quantizing'))
+      .join('\n'),
+  ).toMatch(
     /^quantgate quantize: writing .*tiny-q4\.gguf failed \(EFBIG: .*\); free space or choose a writable output path, then run again$/,
   );
   expect(await readdir(outDir)).toEqual([]);

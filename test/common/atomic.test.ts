@@ -1,6 +1,12 @@
 import { readdir, readFile, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AtomicFile, removeLiveTempPaths, writeAtomic, writeDirAtomic, writeFileAtomic } from '../../src/common/atomic.js';
+import {
+  AtomicFile,
+  removeLiveTempPaths,
+  writeAtomic,
+  writeDirAtomic,
+  writeFileAtomic,
+} from '../../src/common/atomic.js';
 import { QuantgateError } from '../../src/common/errors.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 

@@ -34,9 +34,14 @@ describe('debugDetail', () => {
     const bug = new TypeError('x is not a function');
     expect(debugDetail(bug)).toBe(bug.stack);
     const library = new SyntaxError('Unexpected token } in JSON at position 5');
-    const wrapped = new QuantgateError('config.json is not valid JSON; fix it', { cause: new Error('parse failed', { cause: library }) });
+    const wrapped = new QuantgateError('config.json is not valid JSON; fix it', {
+      cause: new Error('parse failed', { cause: library }),
+    });
     const detail = debugDetail(wrapped)!;
-    expect(detail.split('\n').filter((line) => line.startsWith('caused by '))).toEqual(['caused by Error: parse failed', 'caused by SyntaxError: Unexpected token } in JSON at position 5']);
+    expect(detail.split('\n').filter((line) => line.startsWith('caused by '))).toEqual([
+      'caused by Error: parse failed',
+      'caused by SyntaxError: Unexpected token } in JSON at position 5',
+    ]);
     expect(debugDetail(new QuantgateError('no cause'))).toBeUndefined();
     expect(failureLine(wrapped, 'hint')).toBe('config.json is not valid JSON; fix it');
   });

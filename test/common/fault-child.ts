@@ -10,7 +10,9 @@ serveParent({
     throw new QuantgateError('the input declares -1 items');
   },
   wrap: async () => {
-    throw new Error('its header is malformed', { cause: new TypeError("Cannot read properties of undefined (reading 'map')") });
+    throw new Error('its header is malformed', {
+      cause: new TypeError("Cannot read properties of undefined (reading 'map')"),
+    });
   },
   spin: async () => {
     for (;;);

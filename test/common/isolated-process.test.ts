@@ -10,7 +10,10 @@ const noCalls = async () => {
 };
 const started: IsolatedProcess[] = [];
 function isolated(options: { heapMb?: number; stallMs?: number } = {}, signal?: AbortSignal): IsolatedProcess {
-  const child = new IsolatedProcess({ entry, heapMb: options.heapMb ?? 128, stallMs: options.stallMs ?? 10_000 }, signal);
+  const child = new IsolatedProcess(
+    { entry, heapMb: options.heapMb ?? 128, stallMs: options.stallMs ?? 10_000 },
+    signal,
+  );
   started.push(child);
   return child;
 }
@@ -28,7 +31,7 @@ async function timed<T>(work: Promise<T>): Promise<{ error: unknown; ms: number 
 }
 
 describe('IsolatedProcess', () => {
-  it('answers requests, typed arrays and bigints intact, and serves the child\'s calls', async () => {
+  it("answers requests, typed arrays and bigints intact, and serves the child's calls", async () => {
     const child = isolated();
     const value = { bytes: new Uint8Array([1, 2, 3]), count: 5n };
     expect(await child.request('echo', value, noCalls)).toEqual(value);
@@ -44,7 +47,7 @@ describe('IsolatedProcess', () => {
     expect(wrapped.library).toMatch(/^TypeError: Cannot read properties of undefined/);
   });
 
-  it('passes on an error of the parent\'s own call as it is', async () => {
+  it("passes on an error of the parent's own call as it is", async () => {
     const child = isolated();
     const failure = new Error('network down');
     await expect(child.request('double', 1, async () => Promise.reject(failure))).rejects.toBe(failure);
@@ -95,9 +98,22 @@ describe('IsolatedProcess', () => {
   });
 
   it('waits for the child to exit on close, even when nothing else holds the event loop', async () => {
-    const script = await build({ entryPoints: [fileURLToPath(new URL('./close-and-exit.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' });
+    const script = await build({
+      entryPoints: [fileURLToPath(new URL('./close-and-exit.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
     // Run from the repository root, so that the script finds esbuild to bundle the child's sources.
-    const run = spawnSync(process.execPath, ['--input-type=module', '-'], { cwd: repoRoot, input: script.outputFiles[0]!.text, env: { ...process.env, FAULT_CHILD: entry.href }, encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-'], {
+      cwd: repoRoot,
+      input: script.outputFiles[0]!.text,
+      env: { ...process.env, FAULT_CHILD: entry.href },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect({ status: run.status, stdout: run.stdout.trim() }).toEqual({ status: 0, stdout: 'closed' });
   });
 });

@@ -47,7 +47,10 @@ describe('createProgress', () => {
     clock.ms = 2000;
     task.advance(3_000_000);
     task.finish('all within one step');
-    expect(written).toEqual(['comparing  3.0M values  1.5M values/s\n', 'comparing  3.0M values  1.5M values/s  in 2.0s  all within one step\n']);
+    expect(written).toEqual([
+      'comparing  3.0M values  1.5M values/s\n',
+      'comparing  3.0M values  1.5M values/s  in 2.0s  all within one step\n',
+    ]);
   });
 
   test('a terminal gets one line rewritten in place, and messages clear it first', () => {
@@ -58,7 +61,10 @@ describe('createProgress', () => {
     clock.ms = 200;
     task.advance(1);
     progress.info('F16: 4 tensors');
-    expect(written).toEqual(['\r\x1b[Kquantizing  2 tensors / 10 tensors  20%  10 tensors/s  ETA 0.8s', '\r\x1b[KF16: 4 tensors\n']);
+    expect(written).toEqual([
+      '\r\x1b[Kquantizing  2 tensors / 10 tensors  20%  10 tensors/s  ETA 0.8s',
+      '\r\x1b[KF16: 4 tensors\n',
+    ]);
   });
 
   test('silent prints nothing', () => {

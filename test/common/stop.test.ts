@@ -1,6 +1,6 @@
 import { StopControl, StoppedError } from '../../src/common/stop.js';
 
-describe('a run\'s stop request', () => {
+describe("a run's stop request", () => {
   test('names the signal and the stage that was running when it came', () => {
     const stop = new StopControl('quantize');
     stop.enter('transcribe');
@@ -11,7 +11,9 @@ describe('a run\'s stop request', () => {
     const reason = stop.signal.reason as StoppedError;
     expect(reason).toBeInstanceOf(StoppedError);
     expect(reason.exitCode).toBe(143);
-    expect(reason.line('quantgate run')).toBe('quantgate run: stopped by SIGTERM during the transcribe stage; no partial file was left behind');
+    expect(reason.line('quantgate run')).toBe(
+      'quantgate run: stopped by SIGTERM during the transcribe stage; no partial file was left behind',
+    );
     expect(stop.stopped).toBe(reason);
   });
 

@@ -170,14 +170,30 @@ export function craftParquet(file: CraftedFile): Uint8Array {
   const schema: Thrift[] = [
     { struct: { 4: { binary: 'schema' }, 5: { i32: file.rootChildren ?? file.columns.length } } },
     ...file.columns.map((column): Thrift => ({
-      struct: { 1: { i32: BYTE_ARRAY }, 3: { i32: column.repetition }, 4: { binary: column.name }, ...(column.utf8 ? { 6: { i32: UTF8 } } : {}) },
+      struct: {
+        1: { i32: BYTE_ARRAY },
+        3: { i32: column.repetition },
+        4: { binary: column.name },
+        ...(column.utf8 ? { 6: { i32: UTF8 } } : {}),
+      },
     })),
   ];
   const footer = thriftStruct({
     1: { i32: 2 },
     2: { list: schema, of: 'struct' },
     3: { i64: file.rows },
-    4: { list: [{ struct: { 1: { list: columnChunks, of: 'struct' }, 2: { i64: offset - 4 }, 3: { i64: file.groupRows ?? file.rows } } }], of: 'struct' },
+    4: {
+      list: [
+        {
+          struct: {
+            1: { list: columnChunks, of: 'struct' },
+            2: { i64: offset - 4 },
+            3: { i64: file.groupRows ?? file.rows },
+          },
+        },
+      ],
+      of: 'struct',
+    },
     ...file.footer,
   });
   chunks.push(footer, uint32(footer.length), new TextEncoder().encode('PAR1'));

@@ -1,6 +1,12 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { datasetSpecFromPath, isFailedUtterance, openDataset, type DatasetOptions, type DatasetSpec } from '../../src/datasets/dataset.js';
+import {
+  datasetSpecFromPath,
+  isFailedUtterance,
+  openDataset,
+  type DatasetOptions,
+  type DatasetSpec,
+} from '../../src/datasets/dataset.js';
 import type { FailedUtterance, Utterance } from '../../src/datasets/utterance.js';
 import { pcm16Wav } from '../audio/make-wav.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
@@ -24,7 +30,10 @@ beforeAll(async () => {
 });
 afterAll(() => removeTempDirs());
 
-async function collect(spec: DatasetSpec, options: Partial<DatasetOptions> = {}): Promise<(Utterance | FailedUtterance)[]> {
+async function collect(
+  spec: DatasetSpec,
+  options: Partial<DatasetOptions> = {},
+): Promise<(Utterance | FailedUtterance)[]> {
   const dataset = await openDataset(spec, { sampleRate: 16000, ...options });
   try {
     const items = [];
@@ -41,7 +50,10 @@ describe('openDataset', () => {
     expect(whole.map((item) => item.id)).toEqual(['utt-0', 'utt-1', 'utt-2', 'utt-3', 'utt-4', 'utt-5']);
     for (const count of [1, 2, 4, 6]) {
       const shards = [];
-      for (let index = 0; index < count; index++) shards.push(...(await collect({ kind: 'manifest', path: manifest }, { maxSamples: 6, shard: { index, count } })));
+      for (let index = 0; index < count; index++)
+        shards.push(
+          ...(await collect({ kind: 'manifest', path: manifest }, { maxSamples: 6, shard: { index, count } })),
+        );
       expect(shards).toEqual(whole);
     }
   });
@@ -54,25 +66,53 @@ describe('openDataset', () => {
       return items;
     };
     const first = await pass();
-    expect(first.map((item) => (item as Utterance).audio.length)).toEqual([0.5, 1.25, 0.75].map((seconds) => seconds * 24000));
+    expect(first.map((item) => (item as Utterance).audio.length)).toEqual(
+      [0.5, 1.25, 0.75].map((seconds) => seconds * 24000),
+    );
     expect(await pass()).toEqual(first);
     await dataset.close();
   });
 
   it('fails utterances longer than --max-duration, counting them toward --max-samples', async () => {
-    const items = await collect({ kind: 'manifest', path: manifest }, { maxSamples: 5, maxDurationSeconds: 1.25, maxFailedUtterances: 1 });
+    const items = await collect(
+      { kind: 'manifest', path: manifest },
+      { maxSamples: 5, maxDurationSeconds: 1.25, maxFailedUtterances: 1 },
+    );
     expect(items.map((item) => item.id)).toEqual(['utt-0', 'utt-1', 'utt-2', 'utt-3', 'utt-4']);
-    expect(items.filter(isFailedUtterance)).toEqual([{ id: 'utt-3', error: 'its audio lasts 2.0 s, over --max-duration 1.25 s; raise --max-duration or remove the utterance' }]);
+    expect(items.filter(isFailedUtterance)).toEqual([
+      {
+        id: 'utt-3',
+        error: 'its audio lasts 2.0 s, over --max-duration 1.25 s; raise --max-duration or remove the utterance',
+      },
+    ]);
   });
 
   it('refuses an empty dataset, an empty shard and duplicate ids', async () => {
     await writeFile(join(dir, 'empty.jsonl'), '\n');
-    expect((await quantgateRejection(openDataset({ kind: 'manifest', path: join(dir, 'empty.jsonl') }, { sampleRate: 16000 }))).message).toBe(`the dataset ${join(dir, 'empty.jsonl')} has no utterances; check its path`);
-    expect((await quantgateRejection(openDataset({ kind: 'manifest', path: manifest }, { sampleRate: 16000, maxSamples: 2, shard: { index: 0, count: 3 } }))).message).toBe(
-      'shard 1/3 selects none of the 2 utterances; use at most 2 shards',
+    expect(
+      (
+        await quantgateRejection(
+          openDataset({ kind: 'manifest', path: join(dir, 'empty.jsonl') }, { sampleRate: 16000 }),
+        )
+      ).message,
+    ).toBe(`the dataset ${join(dir, 'empty.jsonl')} has no utterances; check its path`);
+    expect(
+      (
+        await quantgateRejection(
+          openDataset(
+            { kind: 'manifest', path: manifest },
+            { sampleRate: 16000, maxSamples: 2, shard: { index: 0, count: 3 } },
+          ),
+        )
+      ).message,
+    ).toBe('shard 1/3 selects none of the 2 utterances; use at most 2 shards');
+    await writeFile(
+      join(dir, 'twice.jsonl'),
+      ['a', 'b', 'a'].map((id, i) => JSON.stringify({ id, audio: `clips/${i}.wav`, text: 'x' })).join('\n'),
     );
-    await writeFile(join(dir, 'twice.jsonl'), ['a', 'b', 'a'].map((id, i) => JSON.stringify({ id, audio: `clips/${i}.wav`, text: 'x' })).join('\n'));
-    expect((await quantgateRejection(collect({ kind: 'manifest', path: join(dir, 'twice.jsonl') }))).message).toBe(`utterance id "a" occurs twice in ${join(dir, 'twice.jsonl')}; ids must be unique — fix the dataset`);
+    expect((await quantgateRejection(collect({ kind: 'manifest', path: join(dir, 'twice.jsonl') }))).message).toBe(
+      `utterance id "a" occurs twice in ${join(dir, 'twice.jsonl')}; ids must be unique — fix the dataset`,
+    );
   });
 
   it.each([
@@ -82,14 +122,22 @@ describe('openDataset', () => {
     [{ maxSamples: -2 }, '--max-samples must be a whole number ≥ 0 (0 for all), got -2'],
     [{ shard: { index: 2, count: 2 } }, '--shard 3/2 is not a shard'],
   ])('rejects bad options %j before opening the dataset', async (options, message) => {
-    expect((await quantgateRejection(openDataset({ kind: 'manifest', path: join(dir, 'absent.jsonl') }, { sampleRate: 16000, ...options }))).message).toContain(message);
+    expect(
+      (
+        await quantgateRejection(
+          openDataset({ kind: 'manifest', path: join(dir, 'absent.jsonl') }, { sampleRate: 16000, ...options }),
+        )
+      ).message,
+    ).toContain(message);
   });
 });
 
 describe('datasetSpecFromPath', () => {
   it('tells datasets apart by extension and folder contents', async () => {
     expect(await datasetSpecFromPath('data/test.parquet')).toEqual({ kind: 'parquet', files: ['data/test.parquet'] });
-    expect(await datasetSpecFromPath('https://host/datasets/x/resolve/main/clean/test/0000.parquet?download=1')).toEqual({ kind: 'parquet', files: ['https://host/datasets/x/resolve/main/clean/test/0000.parquet?download=1'] });
+    expect(
+      await datasetSpecFromPath('https://host/datasets/x/resolve/main/clean/test/0000.parquet?download=1'),
+    ).toEqual({ kind: 'parquet', files: ['https://host/datasets/x/resolve/main/clean/test/0000.parquet?download=1'] });
     expect(await datasetSpecFromPath('set.jsonl')).toEqual({ kind: 'manifest', path: 'set.jsonl' });
     expect(await datasetSpecFromPath('set.CSV')).toEqual({ kind: 'manifest', path: 'set.CSV' });
 
@@ -99,7 +147,11 @@ describe('datasetSpecFromPath', () => {
     await writeFile(join(parquetFolder, '0000.parquet'), '');
     await writeFile(join(parquetFolder, 'README.md'), '');
     const spec = await datasetSpecFromPath(parquetFolder);
-    expect(spec).toEqual({ kind: 'parquet', name: parquetFolder, files: expect.arrayContaining([join(parquetFolder, '0000.parquet'), join(parquetFolder, '0001.parquet')]) });
+    expect(spec).toEqual({
+      kind: 'parquet',
+      name: parquetFolder,
+      files: expect.arrayContaining([join(parquetFolder, '0000.parquet'), join(parquetFolder, '0001.parquet')]),
+    });
     expect(spec.kind === 'parquet' && spec.files).toHaveLength(2);
 
     const libri = join(dir, 'libri', '1', '2');
@@ -109,8 +161,14 @@ describe('datasetSpecFromPath', () => {
   });
 
   it('names what it cannot use', async () => {
-    expect((await quantgateRejection(datasetSpecFromPath('https://host/set.jsonl'))).message).toBe('https://host/set.jsonl: only parquet files can be read from a URL; download the dataset and pass its local path');
-    expect((await quantgateRejection(datasetSpecFromPath(join(dir, 'nothing-here')))).message).toMatch(/^cannot read the dataset .*nothing-here \(.*ENOENT.*\); check the path$/);
-    expect((await quantgateRejection(datasetSpecFromPath(join(dir, 'clips', '0.wav')))).message).toBe(`${join(dir, 'clips', '0.wav')} is not a dataset: pass a .parquet file, a .jsonl or .csv manifest, or a LibriSpeech folder`);
+    expect((await quantgateRejection(datasetSpecFromPath('https://host/set.jsonl'))).message).toBe(
+      'https://host/set.jsonl: only parquet files can be read from a URL; download the dataset and pass its local path',
+    );
+    expect((await quantgateRejection(datasetSpecFromPath(join(dir, 'nothing-here')))).message).toMatch(
+      /^cannot read the dataset .*nothing-here \(.*ENOENT.*\); check the path$/,
+    );
+    expect((await quantgateRejection(datasetSpecFromPath(join(dir, 'clips', '0.wav')))).message).toBe(
+      `${join(dir, 'clips', '0.wav')} is not a dataset: pass a .parquet file, a .jsonl or .csv manifest, or a LibriSpeech folder`,
+    );
   });
 });

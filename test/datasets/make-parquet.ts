@@ -11,7 +11,11 @@ export interface LibriSpeechRow {
   audio: Uint8Array | null;
 }
 
-export async function writeLibriSpeechParquet(path: string, rows: LibriSpeechRow[], rowGroupSize: number): Promise<void> {
+export async function writeLibriSpeechParquet(
+  path: string,
+  rows: LibriSpeechRow[],
+  rowGroupSize: number,
+): Promise<void> {
   const buffer = parquetWriteBuffer({
     columnData: [
       { name: 'file', data: rows.map((row) => `${row.id}.flac`) },

@@ -42,7 +42,13 @@ afterAll(removeTempDirs);
 /** The one audio value, as a v1 PLAIN page of a required column. */
 function audioColumn(): CraftedColumn {
   const body = plainByteArrays([AUDIO]);
-  return { name: 'audio', repetition: REQUIRED, codec: UNCOMPRESSED, values: 1, pages: page(dataPageHeader(1, body.length), body) };
+  return {
+    name: 'audio',
+    repetition: REQUIRED,
+    codec: UNCOMPRESSED,
+    values: 1,
+    pages: page(dataPageHeader(1, body.length), body),
+  };
 }
 
 /** The transcript column (optional, so it has definition levels) with the given pages. */
@@ -58,8 +64,20 @@ const goodTextPage = () => {
 /** A v2 data page of one value whose definition levels are `levels`; `v2` changes its header. */
 function textPageV2(levels: Uint8Array, v2: ThriftFields = {}): Uint8Array {
   const body = concat(levels, plainByteArrays(['HELLO WORLD']));
-  const header = { 1: { i32: PLAIN }, 2: { i32: 0 }, 3: { i32: 1 }, 4: { i32: PLAIN }, 5: { i32: levels.length }, 6: { i32: 0 }, 7: { bool: false }, ...v2 };
-  return page({ 1: { i32: DATA_PAGE_V2 }, 2: { i32: body.length }, 3: { i32: body.length }, 8: { struct: header } }, body);
+  const header = {
+    1: { i32: PLAIN },
+    2: { i32: 0 },
+    3: { i32: 1 },
+    4: { i32: PLAIN },
+    5: { i32: levels.length },
+    6: { i32: 0 },
+    7: { bool: false },
+    ...v2,
+  };
+  return page(
+    { 1: { i32: DATA_PAGE_V2 }, 2: { i32: body.length }, 3: { i32: body.length }, 8: { struct: header } },
+    body,
+  );
 }
 // The page type field is 1 and num_values is field 1 of the v2 header; fix what the spread above set.
 const v2 = (levels: Uint8Array, changes: ThriftFields = {}) => textPageV2(levels, { 1: { i32: 1 }, ...changes });
@@ -67,18 +85,25 @@ const v2 = (levels: Uint8Array, changes: ThriftFields = {}) => textPageV2(levels
 let fileNumber = 0;
 async function write(file: Partial<CraftedFile> & { text?: CraftedColumn }): Promise<string> {
   const path = join(dir, `crafted-${fileNumber++}.parquet`);
-  await writeFile(path, craftParquet({ rows: 1, columns: [audioColumn(), file.text ?? textColumn(goodTextPage())], ...file }));
+  await writeFile(
+    path,
+    craftParquet({ rows: 1, columns: [audioColumn(), file.text ?? textColumn(goodTextPage())], ...file }),
+  );
   return path;
 }
 
 /** Opens the file and loads every record; the error it ends with, and how long that took. */
-async function readAllOf(path: string, signal?: AbortSignal): Promise<{ error: Error | undefined; ms: number; records: { id: string; text: string }[] }> {
+async function readAllOf(
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ error: Error | undefined; ms: number; records: { id: string; text: string }[] }> {
   const start = Date.now();
   const records: { id: string; text: string }[] = [];
   let source: DatasetSource | undefined;
   try {
     source = await openParquetSource({ files: [path], signal });
-    for await (const record of source.records(0, source.size)) records.push({ id: record.id, text: (await record.load()).text });
+    for await (const record of source.records(0, source.size))
+      records.push({ id: record.id, text: (await record.load()).text });
     return { error: undefined, ms: Date.now() - start, records };
   } catch (error) {
     return { error: error as Error, ms: Date.now() - start, records };
@@ -110,7 +135,9 @@ describe('schema child counts (hyparquet: TypeError in schemaTree)', () => {
   it('a root claiming more children than the schema lists', async () => {
     const path = await write({ rootChildren: 3 });
     const message = expectCleanMessage((await readAllOf(path)).error);
-    expect(message).toBe(`${path} is not a readable parquet file (schema element "schema" declares 3 children, but only 2 elements follow it); download it again`);
+    expect(message).toBe(
+      `${path} is not a readable parquet file (schema element "schema" declares 3 children, but only 2 elements follow it); download it again`,
+    );
   });
 
   it('a negative child count', async () => {
@@ -138,7 +165,9 @@ describe('row counts', () => {
   it("a row group's num_rows that disagrees with its columns' values", async () => {
     const path = await write({ rows: 5, groupRows: 5 });
     const message = expectCleanMessage((await readAllOf(path)).error);
-    expect(message).toBe(`${path}, row group 0: column "audio" holds 1 values, but its row group declares 5 rows; the file is corrupt — download it again`);
+    expect(message).toBe(
+      `${path}, row group 0: column "audio" holds 1 values, but its row group declares 5 rows; the file is corrupt — download it again`,
+    );
   });
 });
 
@@ -151,13 +180,19 @@ describe('a DataPageHeaderV2 without repetition_levels_byte_length (hyparquet: e
     const path = await write({ text: textColumn(v2(levels, { 6: undefined })) });
     const { error, ms } = await readAllOf(path);
     const message = expectCleanMessage(error);
-    expect(message).toBe(`${path}, row group 0: column "text", page 0: its data page v2 header has no repetition levels byte length; the file is corrupt — download it again`);
+    expect(message).toBe(
+      `${path}, row group 0: column "text", page 0: its data page v2 header has no repetition levels byte length; the file is corrupt — download it again`,
+    );
     expect(ms).toBeLessThan(5000);
   });
 
   it('unchecked, hangs hyparquet, and the watchdog still ends it within its bound', async () => {
     const path = await write({ text: textColumn(v2(levels, { 6: undefined })) });
-    const unchecked = new IsolatedProcess({ entry: new URL('./unchecked-parquet-child.js', import.meta.url), heapMb: 128, stallMs: 1500 });
+    const unchecked = new IsolatedProcess({
+      entry: new URL('./unchecked-parquet-child.js', import.meta.url),
+      heapMb: 128,
+      stallMs: 1500,
+    });
     try {
       await unchecked.request('ready', null, async () => undefined);
       const start = Date.now();
@@ -175,20 +210,30 @@ describe('a huge run-length count in the definition levels (hyparquet: V8 fatal 
   const HUGE = 2 ** 31 - 1;
 
   it('in levels the checks can see (v2, or uncompressed v1) is refused precisely', async () => {
-    const v2Message = expectCleanMessage((await readAllOf(await write({ text: textColumn(v2(rleRun(HUGE, 1))) }))).error);
-    expect(v2Message).toContain(`row group 0: column "text", page 0: its definition levels repeat a value ${HUGE} times, past the page's 1 values; the file is corrupt`);
+    const v2Message = expectCleanMessage(
+      (await readAllOf(await write({ text: textColumn(v2(rleRun(HUGE, 1))) }))).error,
+    );
+    expect(v2Message).toContain(
+      `row group 0: column "text", page 0: its definition levels repeat a value ${HUGE} times, past the page's 1 values; the file is corrupt`,
+    );
     const body = concat(v1Levels(rleRun(HUGE, 1)), plainByteArrays(['HELLO WORLD']));
-    const v1Message = expectCleanMessage((await readAllOf(await write({ text: textColumn(page(dataPageHeader(1, body.length), body)) }))).error);
+    const v1Message = expectCleanMessage(
+      (await readAllOf(await write({ text: textColumn(page(dataPageHeader(1, body.length), body)) }))).error,
+    );
     expect(v1Message).toContain(`its definition levels repeat a value ${HUGE} times`);
   });
 
   it('inside a compressed page, kills only the reader process: a clean error, and this process lives on', async () => {
     const body = concat(v1Levels(rleRun(HUGE, 1)), plainByteArrays(['HELLO WORLD']));
     const compressed = snappyLiteral(body);
-    const path = await write({ text: textColumn(page(dataPageHeader(1, body.length, compressed.length), compressed), SNAPPY) });
+    const path = await write({
+      text: textColumn(page(dataPageHeader(1, body.length, compressed.length), compressed), SNAPPY),
+    });
     const { error, ms } = await readAllOf(path);
     const message = expectCleanMessage(error);
-    expect(message).toBe(`${path}, row group 0: decoding it needed more than the reader's 512 MB of memory; the file is corrupt — download it again`);
+    expect(message).toBe(
+      `${path}, row group 0: decoding it needed more than the reader's 512 MB of memory; the file is corrupt — download it again`,
+    );
     expect(ms).toBeLessThan(60_000);
     // Still here, and still reading.
     expect((await readAllOf(await write({}))).records).toHaveLength(1);
@@ -211,7 +256,9 @@ describe("hyparquet's own error text stays out of the message", () => {
     const bad = goodTextPage();
     bad[1] = 7 * 2; // the zigzag varint of field 1, the page type
     const message = expectCleanMessage((await readAllOf(await write({ text: textColumn(bad) }))).error);
-    expect(message).toContain('row group 0: column "text", page 0: its header declares page type 7, outside 0 to 3; the file is corrupt');
+    expect(message).toContain(
+      'row group 0: column "text", page 0: its header declares page type 7, outside 0 to 3; the file is corrupt',
+    );
   });
 
   it('a value longer than its page: our words, and the library text only with QUANTGATE_DEBUG=1', async () => {
@@ -219,7 +266,9 @@ describe("hyparquet's own error text stays out of the message", () => {
     const path = await write({ text: textColumn(page(dataPageHeader(1, body.length), body)) });
     delete process.env.QUANTGATE_DEBUG;
     const message = expectCleanMessage((await readAllOf(path)).error);
-    expect(message).toBe(`${path}, row group 0: the parquet decoder rejected its data; the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression`);
+    expect(message).toBe(
+      `${path}, row group 0: the parquet decoder rejected its data; the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression`,
+    );
 
     process.env.QUANTGATE_DEBUG = '1';
     const written: string[] = [];
@@ -240,7 +289,9 @@ describe('an AbortSignal', () => {
   it('stops a read in progress at once, killing the reader process', async () => {
     const body = concat(v1Levels(rleRun(2 ** 31 - 1, 1)), plainByteArrays(['HELLO WORLD']));
     const compressed = snappyLiteral(body);
-    const path = await write({ text: textColumn(page(dataPageHeader(1, body.length, compressed.length), compressed), SNAPPY) });
+    const path = await write({
+      text: textColumn(page(dataPageHeader(1, body.length, compressed.length), compressed), SNAPPY),
+    });
     const controller = new AbortController();
     const source = await openParquetSource({ files: [path], signal: controller.signal });
     try {
@@ -258,7 +309,10 @@ describe('an AbortSignal', () => {
 
   it('given to openDataset, reaches the parquet reader', async () => {
     const controller = new AbortController();
-    const dataset = await openDataset({ kind: 'parquet', files: [await write({})] }, { sampleRate: 16000, signal: controller.signal });
+    const dataset = await openDataset(
+      { kind: 'parquet', files: [await write({})] },
+      { sampleRate: 16000, signal: controller.signal },
+    );
     try {
       controller.abort(new Error('stopped before reading'));
       const read = async () => {

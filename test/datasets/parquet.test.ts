@@ -4,13 +4,24 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { AudioDecoder } from '../../src/audio/decode.js';
 import { resampledLength } from '../../src/audio/resample.js';
 import { QuantgateError } from '../../src/common/errors.js';
-import { isFailedUtterance, openDataset, type Dataset, type DatasetOptions, type DatasetSpec } from '../../src/datasets/dataset.js';
+import {
+  isFailedUtterance,
+  openDataset,
+  type Dataset,
+  type DatasetOptions,
+  type DatasetSpec,
+} from '../../src/datasets/dataset.js';
 import type { FailedUtterance, Utterance } from '../../src/datasets/utterance.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { startRangeServer, type RangeServer } from '../servers/range-server.js';
 import { writeLibriSpeechParquet, type LibriSpeechRow } from './make-parquet.js';
 
-const TEXTS = ['THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG', 'SHE SELLS SEA SHELLS BY THE SEA SHORE', 'A STITCH IN TIME SAVES NINE', 'EVERY CLOUD HAS A SILVER LINING'];
+const TEXTS = [
+  'THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG',
+  'SHE SELLS SEA SHELLS BY THE SEA SHORE',
+  'A STITCH IN TIME SAVES NINE',
+  'EVERY CLOUD HAS A SILVER LINING',
+];
 let dir: string;
 let speech: Uint8Array[];
 let decodedSpeech: Float32Array[];
@@ -21,7 +32,9 @@ const utteranceId = (i: number) => `1089-134686-${String(i).padStart(4, '0')}`;
 
 beforeAll(async () => {
   dir = await makeTempDir();
-  speech = await Promise.all([1, 2, 3, 4].map(async (n) => new Uint8Array(await readFile(fixture('audio', `speech-${n}.flac`)))));
+  speech = await Promise.all(
+    [1, 2, 3, 4].map(async (n) => new Uint8Array(await readFile(fixture('audio', `speech-${n}.flac`)))),
+  );
   const decoder = new AudioDecoder();
   decodedSpeech = [];
   for (const bytes of speech) decodedSpeech.push((await decoder.decode(bytes)).samples);
@@ -35,7 +48,10 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-async function readAll(spec: DatasetSpec, options: Partial<DatasetOptions> = {}): Promise<{ dataset: Dataset; items: (Utterance | FailedUtterance)[] }> {
+async function readAll(
+  spec: DatasetSpec,
+  options: Partial<DatasetOptions> = {},
+): Promise<{ dataset: Dataset; items: (Utterance | FailedUtterance)[] }> {
   const dataset = await openDataset(spec, { sampleRate: 16000, ...options });
   try {
     const items = [];
@@ -46,13 +62,27 @@ async function readAll(spec: DatasetSpec, options: Partial<DatasetOptions> = {})
   }
 }
 
-const utterances = (items: (Utterance | FailedUtterance)[]) => items.filter((item): item is Utterance => !isFailedUtterance(item));
+const utterances = (items: (Utterance | FailedUtterance)[]) =>
+  items.filter((item): item is Utterance => !isFailedUtterance(item));
 
 describe('parquet datasets (openslr/librispeech_asr layout)', () => {
   it('yields the first N utterances in order with their transcripts and decoded audio', async () => {
-    const spec: DatasetSpec = { kind: 'parquet', files: [join(dir, 'test.parquet')], name: 'openslr/librispeech_asr', split: 'test.clean', revision: '71cacbfb' };
+    const spec: DatasetSpec = {
+      kind: 'parquet',
+      files: [join(dir, 'test.parquet')],
+      name: 'openslr/librispeech_asr',
+      split: 'test.clean',
+      revision: '71cacbfb',
+    };
     const { dataset, items } = await readAll(spec, { maxSamples: 5 });
-    expect(dataset.info).toEqual({ kind: 'parquet', name: 'openslr/librispeech_asr', split: 'test.clean', revision: '71cacbfb', available: 12, selected: 5 });
+    expect(dataset.info).toEqual({
+      kind: 'parquet',
+      name: 'openslr/librispeech_asr',
+      split: 'test.clean',
+      revision: '71cacbfb',
+      available: 12,
+      selected: 5,
+    });
     expect(items.map((item) => item.id)).toEqual([0, 1, 2, 3, 4].map(utteranceId));
     const good = utterances(items);
     expect(good.map((item) => item.text)).toEqual([0, 1, 2, 3, 0].map((i) => TEXTS[i]));
@@ -63,8 +93,13 @@ describe('parquet datasets (openslr/librispeech_asr layout)', () => {
   });
 
   it('resamples to the rate the engine asks for', async () => {
-    const { items } = await readAll({ kind: 'parquet', files: [join(dir, 'test.parquet')] }, { sampleRate: 24000, maxSamples: 2 });
-    expect(utterances(items).map((item) => [item.sampleRate, item.audio.length])).toEqual([0, 1].map((i) => [24000, resampledLength(decodedSpeech[i]!.length, 16000, 24000)]));
+    const { items } = await readAll(
+      { kind: 'parquet', files: [join(dir, 'test.parquet')] },
+      { sampleRate: 24000, maxSamples: 2 },
+    );
+    expect(utterances(items).map((item) => [item.sampleRate, item.audio.length])).toEqual(
+      [0, 1].map((i) => [24000, resampledLength(decodedSpeech[i]!.length, 16000, 24000)]),
+    );
   });
 
   it('orders files by name and shards across a file boundary', async () => {
@@ -93,7 +128,10 @@ describe('parquet datasets (openslr/librispeech_asr layout)', () => {
       rowGroupSize: 2,
     });
     await writeFile(path, new Uint8Array(buffer));
-    const { items } = await readAll({ kind: 'parquet', files: [path], columns: { audio: 'speech', text: 'sentence' } }, { maxSamples: 0 });
+    const { items } = await readAll(
+      { kind: 'parquet', files: [path], columns: { audio: 'speech', text: 'sentence' } },
+      { maxSamples: 0 },
+    );
     expect(utterances(items).map(({ id, text, audio }) => [id, text, audio.length])).toEqual([
       ['0', 'first', decodedSpeech[0]!.length],
       ['1', 'second', decodedSpeech[1]!.length],
@@ -102,20 +140,35 @@ describe('parquet datasets (openslr/librispeech_asr layout)', () => {
   });
 
   it.each([
-    [{ text: 'transcription' }, `no column "transcription" (columns: file, audio, text, speaker_id, chapter_id, id); set --text-column to the column holding the transcripts`],
-    [{ audio: 'speaker_id' }, `column "speaker_id" is INT64, not audio (a struct with a binary "bytes" field, or binary); set --audio-column`],
+    [
+      { text: 'transcription' },
+      `no column "transcription" (columns: file, audio, text, speaker_id, chapter_id, id); set --text-column to the column holding the transcripts`,
+    ],
+    [
+      { audio: 'speaker_id' },
+      `column "speaker_id" is INT64, not audio (a struct with a binary "bytes" field, or binary); set --audio-column`,
+    ],
     [{ text: 'audio' }, `column "audio" is a struct of bytes, path, not text; set --text-column`],
     [{ id: 'utterance' }, `no column "utterance"`],
   ])('names a missing or mistyped column %j, the columns present and the option', async (columns, message) => {
-    const error = await openDataset({ kind: 'parquet', files: [join(dir, 'test.parquet')], columns }, { sampleRate: 16000 }).catch((caught: unknown) => caught);
+    const error = await openDataset(
+      { kind: 'parquet', files: [join(dir, 'test.parquet')], columns },
+      { sampleRate: 16000 },
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(QuantgateError);
     expect((error as Error).message).toContain(message);
   });
 
   it('refuses files that are not parquet, or missing', async () => {
     await writeFile(join(dir, 'not.parquet'), 'just text, no footer');
-    await expect(openDataset({ kind: 'parquet', files: [join(dir, 'not.parquet')] }, { sampleRate: 16000 })).rejects.toThrow(/not\.parquet is not a readable parquet file \(.*\); download it again/);
-    await expect(openDataset({ kind: 'parquet', files: [join(dir, 'absent.parquet')] }, { sampleRate: 16000 })).rejects.toThrow(/cannot read .*absent\.parquet \(.*ENOENT: no such file or directory.*\); check the dataset path$/);
+    await expect(
+      openDataset({ kind: 'parquet', files: [join(dir, 'not.parquet')] }, { sampleRate: 16000 }),
+    ).rejects.toThrow(/not\.parquet is not a readable parquet file \(.*\); download it again/);
+    await expect(
+      openDataset({ kind: 'parquet', files: [join(dir, 'absent.parquet')] }, { sampleRate: 16000 }),
+    ).rejects.toThrow(
+      /cannot read .*absent\.parquet \(.*ENOENT: no such file or directory.*\); check the dataset path$/,
+    );
   });
 });
 
@@ -125,7 +178,18 @@ describe('failed utterances in parquet rows', () => {
     const corrupt = speech[1]!.slice();
     corrupt[Math.floor(corrupt.length / 2)]! ^= 0x40;
     path = join(dir, 'damaged.parquet');
-    await writeLibriSpeechParquet(path, [rows[0]!, { ...rows[1]!, audio: corrupt }, rows[2]!, { ...rows[3]!, audio: null }, { ...rows[4]!, text: null }, rows[5]!], 2);
+    await writeLibriSpeechParquet(
+      path,
+      [
+        rows[0]!,
+        { ...rows[1]!, audio: corrupt },
+        rows[2]!,
+        { ...rows[3]!, audio: null },
+        { ...rows[4]!, text: null },
+        rows[5]!,
+      ],
+      2,
+    );
   });
 
   it('with --max-failed-utterances 0, stops at the first and names it', async () => {
@@ -134,23 +198,33 @@ describe('failed utterances in parquet rows', () => {
     const run = async () => {
       for await (const item of dataset) seen.push(item.id);
     };
-    await expect(run()).rejects.toThrow(`1 utterance failed, more than --max-failed-utterances 0 allows: ${utteranceId(1)} (FLAC: decoded`);
+    await expect(run()).rejects.toThrow(
+      `1 utterance failed, more than --max-failed-utterances 0 allows: ${utteranceId(1)} (FLAC: decoded`,
+    );
     expect(seen).toEqual([utteranceId(0)]);
     await dataset.close();
   });
 
   it('within the limit, yields each failure in place and carries on', async () => {
     const { items } = await readAll({ kind: 'parquet', files: [path] }, { maxSamples: 0, maxFailedUtterances: 3 });
-    expect(items.map((item) => [item.id, isFailedUtterance(item)])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [utteranceId(i), [1, 3, 4].includes(i)]));
+    expect(items.map((item) => [item.id, isFailedUtterance(item)])).toEqual(
+      [0, 1, 2, 3, 4, 5].map((i) => [utteranceId(i), [1, 3, 4].includes(i)]),
+    );
     const failures = items.filter(isFailedUtterance).map((item) => item.error);
     expect(failures[0]).toMatch(/^FLAC: decoded \d+ of the \d+ samples STREAMINFO declares/);
-    expect(failures[1]).toBe(`row 3 has no audio bytes in column "audio" (only a path, ${utteranceId(3)}.flac); use a dataset revision that embeds the audio, such as refs/convert/parquet`);
+    expect(failures[1]).toBe(
+      `row 3 has no audio bytes in column "audio" (only a path, ${utteranceId(3)}.flac); use a dataset revision that embeds the audio, such as refs/convert/parquet`,
+    );
     expect(failures[2]).toBe('row 4 has no transcript in column "text"; fix the dataset or remove the row');
   });
 
   it('one past the limit throws, naming every failure so far', async () => {
-    await expect(readAll({ kind: 'parquet', files: [path] }, { maxSamples: 0, maxFailedUtterances: 2 })).rejects.toThrow(
-      new RegExp(`^3 utterances failed, more than --max-failed-utterances 2 allows: ${utteranceId(1)} \\(FLAC: .*\\), ${utteranceId(3)} \\(row 3 has no audio bytes.*\\), ${utteranceId(4)} \\(row 4 has no transcript.*\\); fix or remove them, or raise --max-failed-utterances$`),
+    await expect(
+      readAll({ kind: 'parquet', files: [path] }, { maxSamples: 0, maxFailedUtterances: 2 }),
+    ).rejects.toThrow(
+      new RegExp(
+        `^3 utterances failed, more than --max-failed-utterances 2 allows: ${utteranceId(1)} \\(FLAC: .*\\), ${utteranceId(3)} \\(row 3 has no audio bytes.*\\), ${utteranceId(4)} \\(row 4 has no transcript.*\\); fix or remove them, or raise --max-failed-utterances$`,
+      ),
     );
   });
 });
@@ -160,7 +234,11 @@ describe('parquet over HTTP range requests', () => {
   let size: number;
   beforeAll(async () => {
     big = join(dir, 'remote.parquet');
-    await writeLibriSpeechParquet(big, Array.from({ length: 80 }, (_, i) => ({ id: utteranceId(i), text: TEXTS[i % 4]!, audio: speech[i % 4]! })), 2);
+    await writeLibriSpeechParquet(
+      big,
+      Array.from({ length: 80 }, (_, i) => ({ id: utteranceId(i), text: TEXTS[i % 4]!, audio: speech[i % 4]! })),
+      2,
+    );
     size = (await stat(big)).size;
   });
   const serve = async (options: Omit<Parameters<typeof startRangeServer>[0], 'files'> = {}) => {
@@ -171,8 +249,13 @@ describe('parquet over HTTP range requests', () => {
 
   it('reads the first N utterances with range requests, fetching a small part of the file', async () => {
     const server = await serve({ etag: true });
-    const { items } = await readAll({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] }, { maxSamples: 3 });
-    expect(utterances(items).map(({ id, audio }) => [id, audio])).toEqual([0, 1, 2].map((i) => [utteranceId(i), decodedSpeech[i]]));
+    const { items } = await readAll(
+      { kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] },
+      { maxSamples: 3 },
+    );
+    expect(utterances(items).map(({ id, audio }) => [id, audio])).toEqual(
+      [0, 1, 2].map((i) => [utteranceId(i), decodedSpeech[i]]),
+    );
     const gets = server.requests.filter((request) => request.method === 'GET');
     expect(gets.length).toBeGreaterThan(1);
     expect(gets.every((request) => request.range !== undefined && request.status === 206)).toBe(true);
@@ -181,21 +264,29 @@ describe('parquet over HTTP range requests', () => {
 
   it('reads only the shard it is asked for', async () => {
     const server = await serve();
-    const { items } = await readAll({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] }, { maxSamples: 0, shard: { index: 3, count: 4 } });
+    const { items } = await readAll(
+      { kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] },
+      { maxSamples: 0, shard: { index: 3, count: 4 } },
+    );
     expect(items.map((item) => item.id)).toEqual(Array.from({ length: 20 }, (_, i) => utteranceId(60 + i)));
     expect(server.bytesSent()).toBeLessThan(size * 0.3);
   });
 
   it('sizes the file with a one-byte range where HEAD is refused', async () => {
     const server = await serve({ fault: (request) => (request.method === 'HEAD' ? 403 : undefined) });
-    const { items } = await readAll({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] }, { maxSamples: 1 });
+    const { items } = await readAll(
+      { kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] },
+      { maxSamples: 1 },
+    );
     expect(items.map((item) => item.id)).toEqual([utteranceId(0)]);
     expect(server.requests[1]).toMatchObject({ method: 'GET', range: 'bytes=0-0', status: 206, bytes: 1 });
   });
 
   it('refuses a server that ignores ranges rather than downloading everything', async () => {
     const server = await serve({ ranges: false });
-    await expect(openDataset({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] }, { sampleRate: 16000 })).rejects.toThrow(
+    await expect(
+      openDataset({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] }, { sampleRate: 16000 }),
+    ).rejects.toThrow(
       /test\.parquet: the server ignores HTTP Range requests, so the file cannot be streamed; download it and pass the local path$/,
     );
   });
@@ -204,7 +295,14 @@ describe('parquet over HTTP range requests', () => {
     const faults: (503 | 408 | 'drop')[] = [503, 'drop', 408];
     const server = await serve({ fault: (request) => (request.method === 'GET' ? faults.shift() : undefined) });
     const lines: string[] = [];
-    const { items } = await readAll({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')], http: { retry: { baseDelayMs: 1 }, log: (line) => lines.push(line) } }, { maxSamples: 1 });
+    const { items } = await readAll(
+      {
+        kind: 'parquet',
+        files: [server.urlFor('/datasets/test.parquet')],
+        http: { retry: { baseDelayMs: 1 }, log: (line) => lines.push(line) },
+      },
+      { maxSamples: 1 },
+    );
     expect(items.map((item) => item.id)).toEqual([utteranceId(0)]);
     expect(server.requests.slice(1, 5).map(({ status }) => status)).toEqual([503, 0, 408, 206]);
     const url = server.urlFor('/datasets/test.parquet');
@@ -217,26 +315,51 @@ describe('parquet over HTTP range requests', () => {
 
   it('gives up after the last attempt, and names HTTP errors', async () => {
     const down = await serve({ fault: () => 503 });
-    await expect(openDataset({ kind: 'parquet', files: [down.urlFor('/datasets/test.parquet')], http: { retry: { baseDelayMs: 1, attempts: 2 } } }, { sampleRate: 16000 })).rejects.toThrow(
+    await expect(
+      openDataset(
+        {
+          kind: 'parquet',
+          files: [down.urlFor('/datasets/test.parquet')],
+          http: { retry: { baseDelayMs: 1, attempts: 2 } },
+        },
+        { sampleRate: 16000 },
+      ),
+    ).rejects.toThrow(
       /test\.parquet: HTTP 503 Service Unavailable after 2 attempts; check the network or the server, then run again$/,
     );
     const unreachable = await serve({ fault: () => 'drop' });
-    await expect(openDataset({ kind: 'parquet', files: [unreachable.urlFor('/datasets/test.parquet')], http: { retry: { baseDelayMs: 1, attempts: 2 } } }, { sampleRate: 16000 })).rejects.toThrow(
+    await expect(
+      openDataset(
+        {
+          kind: 'parquet',
+          files: [unreachable.urlFor('/datasets/test.parquet')],
+          http: { retry: { baseDelayMs: 1, attempts: 2 } },
+        },
+        { sampleRate: 16000 },
+      ),
+    ).rejects.toThrow(
       /test\.parquet: UND_ERR_SOCKET: other side closed after 2 attempts; check the network or the server, then run again$/,
     );
     const server = await serve();
-    await expect(openDataset({ kind: 'parquet', files: [server.urlFor('/datasets/missing.parquet')] }, { sampleRate: 16000 })).rejects.toThrow(/missing\.parquet: HTTP 404 Not Found; check the URL, the dataset name and its revision$/);
+    await expect(
+      openDataset({ kind: 'parquet', files: [server.urlFor('/datasets/missing.parquet')] }, { sampleRate: 16000 }),
+    ).rejects.toThrow(/missing\.parquet: HTTP 404 Not Found; check the URL, the dataset name and its revision$/);
   });
 
   it('refuses a file that changes on the server while being read', async () => {
     const server = await serve({ etag: true });
-    const dataset = await openDataset({ kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] }, { sampleRate: 16000, maxSamples: 1 });
+    const dataset = await openDataset(
+      { kind: 'parquet', files: [server.urlFor('/datasets/test.parquet')] },
+      { sampleRate: 16000, maxSamples: 1 },
+    );
     const later = new Date(Date.now() + 60_000);
     await utimes(big, later, later);
     const run = async () => {
       for await (const item of dataset) expect(item).toBeDefined();
     };
-    await expect(run()).rejects.toThrow(/changed on the server while being read \(ETag ".*" became ".*"\); pin the dataset revision and run again$/);
+    await expect(run()).rejects.toThrow(
+      /changed on the server while being read \(ETag ".*" became ".*"\); pin the dataset revision and run again$/,
+    );
     await dataset.close();
   });
 });

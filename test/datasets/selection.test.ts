@@ -8,15 +8,27 @@ describe('selectUtterances', () => {
   });
 
   it('splits the N into contiguous shards that cover them exactly once, sizes within one', () => {
-    for (const [available, maxSamples, count] of [[2620, 100, 3], [2620, 0, 7], [10, 10, 10], [5, 0, 2], [1000, 999, 4]] as const) {
-      const shards = Array.from({ length: count }, (_, index) => selectUtterances(available, maxSamples, { index, count }));
+    for (const [available, maxSamples, count] of [
+      [2620, 100, 3],
+      [2620, 0, 7],
+      [10, 10, 10],
+      [5, 0, 2],
+      [1000, 999, 4],
+    ] as const) {
+      const shards = Array.from({ length: count }, (_, index) =>
+        selectUtterances(available, maxSamples, { index, count }),
+      );
       const covered = shards.flatMap(({ start, end }) => Array.from({ length: end - start }, (_, i) => start + i));
       const total = maxSamples === 0 ? available : Math.min(available, maxSamples);
       expect(covered).toEqual(Array.from({ length: total }, (_, i) => i));
       const sizes = shards.map(({ start, end }) => end - start);
       expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
     }
-    expect(selectUtterances(2620, 100, { index: 1, count: 3 })).toEqual({ start: 33, end: 66, selectedBeforeShard: 100 });
+    expect(selectUtterances(2620, 100, { index: 1, count: 3 })).toEqual({
+      start: 33,
+      end: 66,
+      selectedBeforeShard: 100,
+    });
   });
 
   it('rejects bad limits and shards', () => {
@@ -34,7 +46,9 @@ describe('parseShard', () => {
   });
 
   it.each(['0/4', '5/4', '1/0', '-1/4', '1', 'a/b', '1.5/4'])('rejects %j', (text) => {
-    expect(() => parseShard(text)).toThrow(`--shard must be I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four matrix jobs), got "${text}"`);
+    expect(() => parseShard(text)).toThrow(
+      `--shard must be I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four matrix jobs), got "${text}"`,
+    );
   });
 
   it('names the option as the caller spells it', () => {

@@ -10,6 +10,9 @@ serveParent({
   ready: async () => true,
   read: async (path: string) => {
     const bytes = await readFile(path);
-    return parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), utf8: false });
+    return parquetReadObjects({
+      file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+      utf8: false,
+    });
   },
 });

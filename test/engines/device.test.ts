@@ -13,7 +13,10 @@ afterAll(removeTempDirs);
 
 const GPU = 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)';
 
-function probes(gpu: string | undefined, prepareCuda: () => Promise<void> = async () => undefined): DeviceProbes & { prepared: number } {
+function probes(
+  gpu: string | undefined,
+  prepareCuda: () => Promise<void> = async () => undefined,
+): DeviceProbes & { prepared: number } {
   const counted = {
     prepared: 0,
     findNvidiaGpu: async () => gpu,
@@ -27,7 +30,12 @@ function probes(gpu: string | undefined, prepareCuda: () => Promise<void> = asyn
 
 async function resolve(choice: DeviceChoice, deviceProbes: DeviceProbes, onnxruntime?: boolean) {
   const progress = recordingProgress();
-  const device = await resolveDevice(choice, { env: {}, progress, probes: deviceProbes, ...(onnxruntime !== undefined && { onnxruntime }) });
+  const device = await resolveDevice(choice, {
+    env: {},
+    progress,
+    probes: deviceProbes,
+    ...(onnxruntime !== undefined && { onnxruntime }),
+  });
   return { device, lines: progress.lines };
 }
 
@@ -47,17 +55,30 @@ describe('resolveDevice', () => {
   test('auto without a GPU falls back to CPU with a notice saying why', async () => {
     expect(await resolve('auto', probes(undefined))).toEqual({
       device: 'cpu',
-      lines: ['device: CPU, since no NVIDIA GPU is visible (nvidia-smi -L lists none, and there is no /proc/driver/nvidia/version)'],
+      lines: [
+        'device: CPU, since no NVIDIA GPU is visible (nvidia-smi -L lists none, and there is no /proc/driver/nvidia/version)',
+      ],
     });
   });
 
   test('auto falls back to CPU when the CUDA provider cannot be had; cuda fails with the same cause', async () => {
-    const broken = () => probes(GPU, async () => Promise.reject(new QuantgateError('the CUDA provider does not load (libcudnn.so.9: cannot open shared object file); install cuDNN 9')));
+    const broken = () =>
+      probes(GPU, async () =>
+        Promise.reject(
+          new QuantgateError(
+            'the CUDA provider does not load (libcudnn.so.9: cannot open shared object file); install cuDNN 9',
+          ),
+        ),
+      );
     expect(await resolve('auto', broken())).toEqual({
       device: 'cpu',
-      lines: [`device: CPU, since CUDA is unavailable: the CUDA provider does not load (libcudnn.so.9: cannot open shared object file); install cuDNN 9`],
+      lines: [
+        `device: CPU, since CUDA is unavailable: the CUDA provider does not load (libcudnn.so.9: cannot open shared object file); install cuDNN 9`,
+      ],
     });
-    await expect(resolve('cuda', broken())).rejects.toThrow(/^--device cuda: the CUDA provider does not load \(libcudnn\.so\.9: cannot open shared object file\); install cuDNN 9$/);
+    await expect(resolve('cuda', broken())).rejects.toThrow(
+      /^--device cuda: the CUDA provider does not load \(libcudnn\.so\.9: cannot open shared object file\); install cuDNN 9$/,
+    );
   });
 
   test('cuda without a GPU is an error naming the fix', async () => {
@@ -73,7 +94,12 @@ describe('resolveDevice', () => {
   });
 
   test('a bug in a probe is not mistaken for a missing device', async () => {
-    await expect(resolve('auto', probes(GPU, async () => Promise.reject(new TypeError('boom'))))).rejects.toThrow(TypeError);
+    await expect(
+      resolve(
+        'auto',
+        probes(GPU, async () => Promise.reject(new TypeError('boom'))),
+      ),
+    ).rejects.toThrow(TypeError);
   });
 });
 
@@ -81,7 +107,12 @@ describe('resolveDevice with the CUDA libraries fetched from a NuGet feed', () =
   const VERSION = '1.30.0';
   let nuget: FakeNuget;
   beforeAll(async () => {
-    const nupkg = buildZip(CUDA_PROVIDER_LIBRARIES.map((name) => ({ name: `runtimes/linux-x64/native/${name}`, data: Buffer.from(`dummy ${name}`) })));
+    const nupkg = buildZip(
+      CUDA_PROVIDER_LIBRARIES.map((name) => ({
+        name: `runtimes/linux-x64/native/${name}`,
+        data: Buffer.from(`dummy ${name}`),
+      })),
+    );
     nuget = await FakeNuget.start([{ id: GPU_PACKAGE_ID, version: VERSION, nupkg }]);
   });
   afterAll(() => nuget.close());
@@ -91,7 +122,12 @@ describe('resolveDevice with the CUDA libraries fetched from a NuGet feed', () =
     const root = await makeTempDir();
     const binDir = join(root, 'bin');
     await mkdir(binDir);
-    const install = { feedUrl, cacheDir: join(root, 'cache'), runtime: { version: VERSION, binDir }, retry: { attempts: 2, baseDelayMs: 1, stallTimeoutMs: 5000 } };
+    const install = {
+      feedUrl,
+      cacheDir: join(root, 'cache'),
+      runtime: { version: VERSION, binDir },
+      retry: { attempts: 2, baseDelayMs: 1, stallTimeoutMs: 5000 },
+    };
     return { findNvidiaGpu: async () => GPU, prepareCuda: async () => void (await installCudaProvider(install)) };
   }
 
@@ -103,8 +139,14 @@ describe('resolveDevice with the CUDA libraries fetched from a NuGet feed', () =
     nuget.inject({ kind: 'corrupt', times: 4 });
     const auto = await resolve('auto', await installingProbes(nuget.indexUrl));
     expect(auto.device).toBe('cpu');
-    expect(auto.lines).toEqual([expect.stringMatching(/^device: CPU, since CUDA is unavailable: Downloading .* failed 2 times \(last: the download's SHA-512 /)]);
-    await expect(resolve('cuda', await installingProbes(nuget.indexUrl))).rejects.toThrow(/^--device cuda: Downloading Microsoft\.ML\.OnnxRuntime\.Gpu\.Linux 1\.30\.0 .* failed 2 times/);
+    expect(auto.lines).toEqual([
+      expect.stringMatching(
+        /^device: CPU, since CUDA is unavailable: Downloading .* failed 2 times \(last: the download's SHA-512 /,
+      ),
+    ]);
+    await expect(resolve('cuda', await installingProbes(nuget.indexUrl))).rejects.toThrow(
+      /^--device cuda: Downloading Microsoft\.ML\.OnnxRuntime\.Gpu\.Linux 1\.30\.0 .* failed 2 times/,
+    );
   });
 
   test('a feed that is down falls back to CPU under auto and fails under cuda', async () => {
@@ -113,8 +155,12 @@ describe('resolveDevice with the CUDA libraries fetched from a NuGet feed', () =
     await down.close();
     const auto = await resolve('auto', await installingProbes(url));
     expect(auto.device).toBe('cpu');
-    expect(auto.lines[0]).toMatch(/^device: CPU, since CUDA is unavailable: reading the service index .* failed 2 times \(last: .*ECONNREFUSED/);
-    await expect(resolve('cuda', await installingProbes(url))).rejects.toThrow(/^--device cuda: reading the service index .*ECONNREFUSED.*; check the network, or set QUANTGATE_NUGET_URL/);
+    expect(auto.lines[0]).toMatch(
+      /^device: CPU, since CUDA is unavailable: reading the service index .* failed 2 times \(last: .*ECONNREFUSED/,
+    );
+    await expect(resolve('cuda', await installingProbes(url))).rejects.toThrow(
+      /^--device cuda: reading the service index .*ECONNREFUSED.*; check the network, or set QUANTGATE_NUGET_URL/,
+    );
   });
 });
 
@@ -130,9 +176,16 @@ describe('findNvidiaGpu', () => {
   test('falls back to the driver version file, and finds nothing without either', async () => {
     const dir = await makeTempDir();
     const versionFile = join(dir, 'version');
-    await writeFile(versionFile, 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\nGCC version: gcc 12\n');
-    expect(await findNvidiaGpu({ versionFile, listCommand: ['false'] })).toBe('NVIDIA driver NVRM version: NVIDIA UNIX x86_64 Kernel Module 550.54.15 Tue Mar 5 22:23:56 UTC 2024');
-    expect(await findNvidiaGpu({ versionFile, listCommand: [join(dir, 'no-such-command')] })).toMatch(/^NVIDIA driver /);
+    await writeFile(
+      versionFile,
+      'NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\nGCC version: gcc 12\n',
+    );
+    expect(await findNvidiaGpu({ versionFile, listCommand: ['false'] })).toBe(
+      'NVIDIA driver NVRM version: NVIDIA UNIX x86_64 Kernel Module 550.54.15 Tue Mar 5 22:23:56 UTC 2024',
+    );
+    expect(await findNvidiaGpu({ versionFile, listCommand: [join(dir, 'no-such-command')] })).toMatch(
+      /^NVIDIA driver /,
+    );
     expect(await findNvidiaGpu({ versionFile: join(dir, 'absent'), listCommand: ['false'] })).toBeUndefined();
   });
 });

@@ -27,7 +27,9 @@ describe('engineFactories', () => {
   });
 
   test('checks the command templates up front', () => {
-    expect(() => engineFactories({ referenceCommand: commands.referenceCommand })).toThrow(/has a reference command but no candidate command/);
+    expect(() => engineFactories({ referenceCommand: commands.referenceCommand })).toThrow(
+      /has a reference command but no candidate command/,
+    );
   });
 });
 
@@ -43,7 +45,9 @@ describe('selectEngine', () => {
     await expect(selectEngine(engineFactories(), 'onnx-ctc', { dir: emptyDir })).rejects.toThrow(
       /^--engine onnx-ctc cannot run .*other: it needs model\.onnx and vocab\.json in the model folder \(a Hugging Face wav2vec2\/HuBERT CTC export\)$/,
     );
-    await expect(selectEngine(engineFactories(), 'command', { dir: ctcDir })).rejects.toThrow(/^--engine command cannot run .*: it needs --reference-command and --candidate-command$/);
+    await expect(selectEngine(engineFactories(), 'command', { dir: ctcDir })).rejects.toThrow(
+      /^--engine command cannot run .*: it needs --reference-command and --candidate-command$/,
+    );
   });
 
   test('an engine missing from the list is named with the ones there are', async () => {
@@ -60,11 +64,17 @@ describe('selectEngine', () => {
   });
 
   test('Kyutai STT models on the Hub go to the kyutai-stt engine', async () => {
-    expect((await selectEngine(engineFactories(), 'auto', { dir: emptyDir, repoId: 'kyutai/stt-1b-en_fr' })).name).toBe('kyutai-stt');
+    expect((await selectEngine(engineFactories(), 'auto', { dir: emptyDir, repoId: 'kyutai/stt-1b-en_fr' })).name).toBe(
+      'kyutai-stt',
+    );
   });
 
   test('works with any list of factories, so more engines slot in', async () => {
-    const custom: EngineFactory = { name: 'custom', accepts: async () => true, open: async () => Promise.reject(new Error('unused')) };
+    const custom: EngineFactory = {
+      name: 'custom',
+      accepts: async () => true,
+      open: async () => Promise.reject(new Error('unused')),
+    };
     expect(await selectEngine([...engineFactories(), custom], 'auto', { dir: emptyDir })).toBe(custom);
   });
 });

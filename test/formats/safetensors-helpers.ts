@@ -15,7 +15,8 @@ export async function writeRawSafetensors(
   data: Uint8Array | number = 0,
   declaredLength?: bigint,
 ): Promise<string> {
-  const headerBytes = header instanceof Uint8Array ? header : Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
+  const headerBytes =
+    header instanceof Uint8Array ? header : Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(declaredLength ?? BigInt(headerBytes.byteLength));
   const dataBytes = typeof data === 'number' ? Buffer.alloc(data) : data;

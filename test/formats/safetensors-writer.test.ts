@@ -1,7 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSafetensors } from '../../src/formats/safetensors.js';
-import { writeSafetensors, type SafetensorsSink, type SafetensorsTensorSpec } from '../../src/formats/safetensors-writer.js';
+import {
+  writeSafetensors,
+  type SafetensorsSink,
+  type SafetensorsTensorSpec,
+} from '../../src/formats/safetensors-writer.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 
 afterAll(removeTempDirs);
@@ -14,7 +18,8 @@ describe('the safetensors writer', () => {
     try {
       await writeSafetensors(copy, reader.tensors, async (sink) => {
         for (const tensor of reader.tensors) {
-          for await (const chunk of reader.chunks(tensor, { maxBytes: 4096, elementMultiple: 32 })) await sink.write(tensor.name, chunk);
+          for await (const chunk of reader.chunks(tensor, { maxBytes: 4096, elementMultiple: 32 }))
+            await sink.write(tensor.name, chunk);
         }
       });
     } finally {
@@ -37,7 +42,8 @@ describe('the safetensors writer', () => {
       },
       { metadata: { format: 'pt' } },
     );
-    const json = '{"__metadata__":{"format":"pt"},"1":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[],"data_offsets":[4,8]}}';
+    const json =
+      '{"__metadata__":{"format":"pt"},"1":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[],"data_offsets":[4,8]}}';
     const headerLength = Math.ceil(json.length / 8) * 8;
     const bytes = await readFile(path);
     expect(bytes.readBigUInt64LE(0)).toBe(BigInt(headerLength));
@@ -72,28 +78,56 @@ describe('the safetensors writer', () => {
     { name: 'b', dtype: 'F16', shape: [2, 2] },
   ];
   const misuses: [string, (sink: SafetensorsSink) => Promise<void>, RegExp][] = [
-    ['a tensor short of bytes at the end', async (sink) => {
-      await sink.write('a', new Uint8Array(8));
-      await sink.write('b', new Uint8Array(6));
-    }, /is incomplete: tensor "b" received 6 of its 8 bytes$/],
-    ['a tensor never written', (sink) => sink.write('a', new Uint8Array(8)), /is incomplete: tensor "b" received 0 of its 8 bytes$/],
-    ['a tensor given too many bytes', async (sink) => {
-      await sink.write('a', new Uint8Array(4));
-      await sink.write('a', new Uint8Array(5));
-    }, /^tensor "a" received 9 bytes, more than its 8$/],
-    ['the next tensor begun early', async (sink) => {
-      await sink.write('a', new Uint8Array(4));
-      await sink.write('b', new Uint8Array(8));
-    }, /^data for tensor "b" arrived while tensor "a" received 4 of its 8 bytes; fill tensors in order$/],
-    ['tensors out of order', (sink) => sink.write('b', new Uint8Array(8)), /^data for tensor "b" arrived while tensor "a" received 0 of its 8 bytes/],
-    ['a tensor not in the list', async (sink) => {
-      await sink.write('a', new Uint8Array(8));
-      await sink.write('b', new Uint8Array(8));
-      await sink.write('c', new Uint8Array(1));
-    }, /^data for tensor "c" arrived for .*, which has no such tensor left to fill$/],
-    ['overlapping writes', async (sink) => {
-      await Promise.all([sink.write('a', new Uint8Array(4)), sink.write('a', new Uint8Array(4))]);
-    }, /writes to .* overlap; await each write before the next$/],
+    [
+      'a tensor short of bytes at the end',
+      async (sink) => {
+        await sink.write('a', new Uint8Array(8));
+        await sink.write('b', new Uint8Array(6));
+      },
+      /is incomplete: tensor "b" received 6 of its 8 bytes$/,
+    ],
+    [
+      'a tensor never written',
+      (sink) => sink.write('a', new Uint8Array(8)),
+      /is incomplete: tensor "b" received 0 of its 8 bytes$/,
+    ],
+    [
+      'a tensor given too many bytes',
+      async (sink) => {
+        await sink.write('a', new Uint8Array(4));
+        await sink.write('a', new Uint8Array(5));
+      },
+      /^tensor "a" received 9 bytes, more than its 8$/,
+    ],
+    [
+      'the next tensor begun early',
+      async (sink) => {
+        await sink.write('a', new Uint8Array(4));
+        await sink.write('b', new Uint8Array(8));
+      },
+      /^data for tensor "b" arrived while tensor "a" received 4 of its 8 bytes; fill tensors in order$/,
+    ],
+    [
+      'tensors out of order',
+      (sink) => sink.write('b', new Uint8Array(8)),
+      /^data for tensor "b" arrived while tensor "a" received 0 of its 8 bytes/,
+    ],
+    [
+      'a tensor not in the list',
+      async (sink) => {
+        await sink.write('a', new Uint8Array(8));
+        await sink.write('b', new Uint8Array(8));
+        await sink.write('c', new Uint8Array(1));
+      },
+      /^data for tensor "c" arrived for .*, which has no such tensor left to fill$/,
+    ],
+    [
+      'overlapping writes',
+      async (sink) => {
+        await Promise.all([sink.write('a', new Uint8Array(4)), sink.write('a', new Uint8Array(4))]);
+      },
+      /writes to .* overlap; await each write before the next$/,
+    ],
   ];
   test.each(misuses)('%s is refused and leaves no file', async (_, fill, message) => {
     const dir = await makeTempDir();
@@ -103,15 +137,33 @@ describe('the safetensors writer', () => {
 
   const badSpecs: [string, SafetensorsTensorSpec[], RegExp][] = [
     ['a repeated name', [specs[0]!, specs[0]!], /tensor name "a" is reserved or repeated/],
-    ['the reserved name __metadata__', [{ name: '__metadata__', dtype: 'F32', shape: [1] }], /tensor name "__metadata__" is reserved or repeated/],
-    ['an unknown dtype', [{ name: 'a', dtype: 'F12' as 'F32', shape: [1] }], /tensor "a" has dtype F12, which is not a safetensors dtype/],
-    ['a negative dimension', [{ name: 'a', dtype: 'F32', shape: [2, -1] }], /tensor "a" has shape \[2,-1\]; dimensions must be non-negative integers/],
-    ['sub-byte elements that leave a partial byte', [{ name: 'a', dtype: 'F4', shape: [3] }], /tensor "a" \(F4 \[3\]\) does not fill a whole, addressable number of bytes/],
+    [
+      'the reserved name __metadata__',
+      [{ name: '__metadata__', dtype: 'F32', shape: [1] }],
+      /tensor name "__metadata__" is reserved or repeated/,
+    ],
+    [
+      'an unknown dtype',
+      [{ name: 'a', dtype: 'F12' as 'F32', shape: [1] }],
+      /tensor "a" has dtype F12, which is not a safetensors dtype/,
+    ],
+    [
+      'a negative dimension',
+      [{ name: 'a', dtype: 'F32', shape: [2, -1] }],
+      /tensor "a" has shape \[2,-1\]; dimensions must be non-negative integers/,
+    ],
+    [
+      'sub-byte elements that leave a partial byte',
+      [{ name: 'a', dtype: 'F4', shape: [3] }],
+      /tensor "a" \(F4 \[3\]\) does not fill a whole, addressable number of bytes/,
+    ],
   ];
   test.each(badSpecs)('a tensor list with %s is refused before anything is written', async (_, tensors, message) => {
     const dir = await makeTempDir();
     let filled = false;
-    await expect(writeSafetensors(join(dir, 'out.safetensors'), tensors, async () => void (filled = true))).rejects.toThrow(message);
+    await expect(
+      writeSafetensors(join(dir, 'out.safetensors'), tensors, async () => void (filled = true)),
+    ).rejects.toThrow(message);
     expect(filled).toBe(false);
     expect(await readdir(dir)).toEqual([]);
   });

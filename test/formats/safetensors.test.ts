@@ -47,8 +47,21 @@ describe('reading a file written by the safetensors library', () => {
     expect(reader.files.map((file) => file.path)).toEqual([realFile]);
     expect(reader.files[0]!.metadata).toEqual({});
     expect(reader.tensors).toHaveLength(27);
-    expect(reader.tensors[0]).toEqual({ name: 'emb.0.weight', dtype: 'F32', shape: [65, 64], elementCount: 4160, byteLength: 16640, file: realFile, dataOffset: 8 + 2496 });
-    expect(reader.tensor('out_norm.alpha')).toMatchObject({ shape: [1, 1, 64], elementCount: 64, byteLength: 256, dataOffset: 8 + 2496 + 139264 });
+    expect(reader.tensors[0]).toEqual({
+      name: 'emb.0.weight',
+      dtype: 'F32',
+      shape: [65, 64],
+      elementCount: 4160,
+      byteLength: 16640,
+      file: realFile,
+      dataOffset: 8 + 2496,
+    });
+    expect(reader.tensor('out_norm.alpha')).toMatchObject({
+      shape: [1, 1, 64],
+      elementCount: 64,
+      byteLength: 256,
+      dataOffset: 8 + 2496 + 139264,
+    });
     expect(reader.tensors.at(-1)!.name).toBe('transformer.layers.1.self_attn.out_projs.0.weight');
     expect(reader.tensor('no.such.tensor')).toBeUndefined();
   });
@@ -57,7 +70,9 @@ describe('reading a file written by the safetensors library', () => {
     const emb2 = reader.tensor('emb.2.weight')!;
     expect(Buffer.from(await reader.readRange(emb2, 0, 4)).toString('hex')).toBe('8aaf9e3d03f4d93d65ed133ea6648fbd');
     const last = reader.tensors.at(-1)!;
-    expect(Buffer.from(await reader.readRange(last, last.elementCount - 2, 2)).toString('hex')).toBe('7817763e5145413e');
+    expect(Buffer.from(await reader.readRange(last, last.elementCount - 2, 2)).toString('hex')).toBe(
+      '7817763e5145413e',
+    );
     const inProj = reader.tensor('transformer.layers.0.self_attn.in_projs.0.weight')!;
     const hash = createHash('sha256');
     for await (const chunk of reader.chunks(inProj, { maxBytes: 1000, elementMultiple: 32 })) hash.update(chunk);
@@ -106,7 +121,14 @@ describe('reading float tensors', () => {
       const f16 = await reader.readRange(reader.tensor('f16')!, 998, 2);
       expect([...new Uint16Array(f16.buffer, 0, 2)]).toEqual([(998 * 37) & 0xffff, (999 * 37) & 0xffff]);
       const bf16 = await reader.readRange(reader.tensor('bf16')!, 0, 6);
-      expect([...new Uint16Array(bf16.buffer, 0, 6)].map(bfloat16ToNumber)).toEqual([1, -3, bfloat16ToNumber(1), Infinity, -0, 3.140625]);
+      expect([...new Uint16Array(bf16.buffer, 0, 6)].map(bfloat16ToNumber)).toEqual([
+        1,
+        -3,
+        bfloat16ToNumber(1),
+        Infinity,
+        -0,
+        3.140625,
+      ]);
     } finally {
       await reader.close();
     }
@@ -114,7 +136,12 @@ describe('reading float tensors', () => {
 
   test('F16 bytes are little-endian halves', async () => {
     const dir = await makeTempDir();
-    const path = await writeRawSafetensors(dir, 'half.safetensors', { h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] } }, Uint8Array.of(0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b));
+    const path = await writeRawSafetensors(
+      dir,
+      'half.safetensors',
+      { h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] } },
+      Uint8Array.of(0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b),
+    );
     const reader = await openSafetensors(path);
     const bytes = await reader.readRange(reader.tensors[0]!, 0, 3);
     await reader.close();
@@ -142,8 +169,12 @@ describe('reading float tensors', () => {
   test('a chunk size too small for one group of elements is refused', async () => {
     const reader = await openSafetensors(await writeFloats());
     try {
-      await expect(collect(reader.chunks(reader.tensor('f16')!, { maxBytes: 63, elementMultiple: 32 }))).rejects.toThrow(RangeError);
-      await expect(collect(reader.chunks(reader.tensor('f16')!, { maxBytes: 64, elementMultiple: 0 }))).rejects.toThrow(RangeError);
+      await expect(
+        collect(reader.chunks(reader.tensor('f16')!, { maxBytes: 63, elementMultiple: 32 })),
+      ).rejects.toThrow(RangeError);
+      await expect(collect(reader.chunks(reader.tensor('f16')!, { maxBytes: 64, elementMultiple: 0 }))).rejects.toThrow(
+        RangeError,
+      );
     } finally {
       await reader.close();
     }
@@ -153,13 +184,25 @@ describe('reading float tensors', () => {
     const reader = await openSafetensors(realFile);
     const file = await readFile(realFile);
     try {
-      const requests = reader.tensors.flatMap((tensor) => [0, 1, 2].map((part) => ({ tensor, start: Math.floor((part * tensor.elementCount) / 3), count: Math.ceil(tensor.elementCount / 3) - part })));
-      const results = await Promise.all(requests.map(({ tensor, start, count }) => reader.readRange(tensor, start, Math.max(0, count))));
+      const requests = reader.tensors.flatMap((tensor) =>
+        [0, 1, 2].map((part) => ({
+          tensor,
+          start: Math.floor((part * tensor.elementCount) / 3),
+          count: Math.ceil(tensor.elementCount / 3) - part,
+        })),
+      );
+      const results = await Promise.all(
+        requests.map(({ tensor, start, count }) => reader.readRange(tensor, start, Math.max(0, count))),
+      );
       requests.forEach(({ tensor, start, count }, i) => {
         const from = tensor.dataOffset + start * 4;
         expect(Buffer.from(results[i]!).equals(file.subarray(from, from + Math.max(0, count) * 4))).toBe(true);
       });
-      const streams = await Promise.all(reader.tensors.map(async (tensor) => Buffer.concat(await collect(reader.chunks(tensor, { maxBytes: 4096, elementMultiple: 32 })))));
+      const streams = await Promise.all(
+        reader.tensors.map(async (tensor) =>
+          Buffer.concat(await collect(reader.chunks(tensor, { maxBytes: 4096, elementMultiple: 32 }))),
+        ),
+      );
       streams.forEach((bytes, i) => {
         const tensor = reader.tensors[i]!;
         expect(bytes.equals(file.subarray(tensor.dataOffset, tensor.dataOffset + tensor.byteLength))).toBe(true);
@@ -174,10 +217,14 @@ describe('reading float tensors', () => {
     const other = await openSafetensors(realFile);
     await other.close();
     const tensor = reader.tensor('out_norm.alpha')!;
-    await expect(reader.readRange(tensor, 60, 5)).rejects.toThrow(/elements \[60, 65\) are outside tensor "out_norm.alpha" of 64 elements/);
+    await expect(reader.readRange(tensor, 60, 5)).rejects.toThrow(
+      /elements \[60, 65\) are outside tensor "out_norm.alpha" of 64 elements/,
+    );
     await expect(reader.readRange(tensor, -1, 1)).rejects.toThrow(RangeError);
     await expect(reader.readRange(tensor, 0.5, 1)).rejects.toThrow(RangeError);
-    await expect(reader.readRange(other.tensor('out_norm.alpha')!, 0, 1)).rejects.toThrow(/does not come from this safetensors reader/);
+    await expect(reader.readRange(other.tensor('out_norm.alpha')!, 0, 1)).rejects.toThrow(
+      /does not come from this safetensors reader/,
+    );
     await reader.close();
     await reader.close();
     await expect(reader.readRange(tensor, 0, 1)).rejects.toThrow(/after the safetensors reader was closed/);
@@ -201,7 +248,9 @@ describe('reading float tensors', () => {
   test('a failed read-ahead reaches the caller at the chunk it concerns, after the chunks before it', async () => {
     const dir = await makeTempDir();
     const path = join(dir, 'cut.safetensors');
-    await writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [64] }], (sink) => sink.write('w', new Uint8Array(256).fill(7)));
+    await writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [64] }], (sink) =>
+      sink.write('w', new Uint8Array(256).fill(7)),
+    );
     const reader = await openSafetensors(path);
     try {
       await truncate(path, reader.tensors[0]!.dataOffset + 128);
@@ -209,7 +258,9 @@ describe('reading float tensors', () => {
       expect([...((await chunks.next()).value as Uint8Array)]).toEqual(Array<number>(128).fill(7));
       // the second chunk's read fails meanwhile, while nobody awaits it
       await sleep(50);
-      await expect(chunks.next()).rejects.toThrow(/cut\.safetensors: the file ended at byte \d+ while 128 more bytes were expected/);
+      await expect(chunks.next()).rejects.toThrow(
+        /cut\.safetensors: the file ended at byte \d+ while 128 more bytes were expected/,
+      );
     } finally {
       await reader.close();
     }
@@ -218,13 +269,17 @@ describe('reading float tensors', () => {
   test('a file cut short after opening is a clear error, not short data', async () => {
     const dir = await makeTempDir();
     const path = join(dir, 'shrinking.safetensors');
-    await writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [256] }], (sink) => sink.write('w', new Uint8Array(1024)));
+    await writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [256] }], (sink) =>
+      sink.write('w', new Uint8Array(1024)),
+    );
     const reader = await openSafetensors(path);
     try {
       await truncate(path, 8 + 600);
       const error = await reader.readRange(reader.tensors[0]!, 0, 256).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(QuantgateError);
-      expect((error as Error).message).toMatch(/shrinking\.safetensors: the file ended at byte \d+ while \d+ more bytes were expected; it is truncated or changed while being read — download it again/);
+      expect((error as Error).message).toMatch(
+        /shrinking\.safetensors: the file ended at byte \d+ while \d+ more bytes were expected; it is truncated or changed while being read — download it again/,
+      );
     } finally {
       await reader.close();
     }
@@ -258,7 +313,9 @@ describe('tensors quantgate cannot read as float', () => {
       await expect(reader.readRange(reader.tensor('steps')!, 0, 1)).rejects.toThrow(
         `${path}: tensor "steps" has dtype I64, which quantgate cannot read as float weights (only F32, F16, BF16); export the model with float weights`,
       );
-      await expect(collect(reader.chunks(reader.tensor('fp8')!, { maxBytes: 64 }))).rejects.toThrow(/tensor "fp8" has dtype F8_E4M3, which quantgate cannot read as float/);
+      await expect(collect(reader.chunks(reader.tensor('fp8')!, { maxBytes: 64 }))).rejects.toThrow(
+        /tensor "fp8" has dtype F8_E4M3, which quantgate cannot read as float/,
+      );
       expect((await reader.readRange(reader.tensor('w')!, 0, 1)).byteLength).toBe(4);
     } finally {
       await reader.close();
@@ -283,7 +340,12 @@ describe('tensor order and layout', () => {
 
   test('a null __metadata__ reads as no metadata, as in the reference', async () => {
     const dir = await makeTempDir();
-    const path = await writeRawSafetensors(dir, 'null.safetensors', { __metadata__: null, w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 4);
+    const path = await writeRawSafetensors(
+      dir,
+      'null.safetensors',
+      { __metadata__: null, w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } },
+      4,
+    );
     const reader = await openSafetensors(path);
     await reader.close();
     expect(reader.files[0]!.metadata).toEqual({});
@@ -294,7 +356,15 @@ describe('tensor order and layout', () => {
     const dir = await makeTempDir();
     const data = Buffer.alloc(40);
     data.writeFloatLE(7.5, 16);
-    const path = await writeRawSafetensors(dir, 'gaps.safetensors', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [16, 20] } }, data);
+    const path = await writeRawSafetensors(
+      dir,
+      'gaps.safetensors',
+      {
+        a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+        b: { dtype: 'F32', shape: [1], data_offsets: [16, 20] },
+      },
+      data,
+    );
     const reader = await openSafetensors(path);
     try {
       expect(Buffer.from(await reader.readRange(reader.tensor('b')!, 0, 1)).readFloatLE(0)).toBe(7.5);
@@ -305,38 +375,148 @@ describe('tensor order and layout', () => {
 });
 
 describe('malformed files are refused with one line naming the file, the problem and the fix', () => {
-  const f32 = (begin: number, end: number, shape = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+  const f32 = (begin: number, end: number, shape = [(end - begin) / 4]) => ({
+    dtype: 'F32',
+    shape,
+    data_offsets: [begin, end],
+  });
   const redownload = '— download it again';
   const cases: [string, (dir: string) => Promise<string>, string][] = [
-    ['a file shorter than 8 bytes', async (dir) => {
-      await writeFile(join(dir, 'm.safetensors'), Buffer.alloc(5));
-      return join(dir, 'm.safetensors');
-    }, `the file is 5 bytes, shorter than the 8-byte header length; the file is truncated or not safetensors ${redownload}`],
-    ['a zero header length', (dir) => writeRawSafetensors(dir, 'm.safetensors', '{}', 8, 0n), `the header length is 0; the file is corrupt or not safetensors ${redownload}`],
-    ['an absurd header length', (dir) => writeRawSafetensors(dir, 'm.safetensors', '{}', 0, 9_000_000_000_000n), `header length 9000000000000 exceeds the 100000000-byte limit of the format; the file is corrupt or not safetensors ${redownload}`],
-    ['a header length past the end of the file', (dir) => writeRawSafetensors(dir, 'm.safetensors', '{}', 0, 1000n), `header length 1000 exceeds the file size 10 bytes; the file is truncated or not safetensors ${redownload}`],
-    ['a header that is not UTF-8', (dir) => writeRawSafetensors(dir, 'm.safetensors', Uint8Array.of(0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d)), `the header is not valid UTF-8; the file is corrupt or not safetensors ${redownload}`],
-    ['a header that is not JSON', (dir) => writeRawSafetensors(dir, 'm.safetensors', '{"a": '), 'the header is not valid JSON ('],
-    ['a header that is not an object', (dir) => writeRawSafetensors(dir, 'm.safetensors', '[1,2]'), `the header is an array, not a JSON object; the file is corrupt or not safetensors ${redownload}`],
-    ['__metadata__ with a non-string value', (dir) => writeRawSafetensors(dir, 'm.safetensors', { __metadata__: { format: 'pt', total: 3 } }), '__metadata__ entry "total" is a number, not a string'],
-    ['__metadata__ that is not an object', (dir) => writeRawSafetensors(dir, 'm.safetensors', { __metadata__: 'pt' }), '__metadata__ is a string, not an object of strings'],
-    ['an entry that is not an object', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: [1] }), 'tensor "w" is an array, not an object with dtype, shape and data_offsets'],
-    ['an entry without dtype', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { shape: [1], data_offsets: [0, 4] } }, 4), 'tensor "w" has no dtype'],
-    ['an entry without shape', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', data_offsets: [0, 4] } }, 4), 'tensor "w" has no shape'],
-    ['an entry without data_offsets', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1] } }, 4), 'tensor "w" has no data_offsets'],
-    ['an unknown dtype', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F99', shape: [1], data_offsets: [0, 4] } }, 4), 'tensor "w" has dtype "F99", which is not a safetensors dtype (BOOL, F4,'],
-    ['a dtype that is not a string', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 32, shape: [1], data_offsets: [0, 4] } }, 4), 'tensor "w" has dtype 32, which is not a safetensors dtype'],
-    ['a negative dimension', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 4, [-1]) }, 4), 'tensor "w" has shape [-1]; dimensions must be non-negative integers'],
-    ['a fractional dimension', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 4, [0.5, 2]) }, 4), 'tensor "w" has shape [0.5,2]; dimensions must be non-negative integers'],
-    ['a shape that is not a list', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: 1, data_offsets: [0, 4] } }, 4), 'tensor "w" has shape 1; dimensions must be non-negative integers'],
-    ['data_offsets that are not a pair', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4, 8] } }, 8), 'tensor "w" has data_offsets [0,4,8]; they must be two integers [begin, end] with 0 ≤ begin ≤ end'],
-    ['data_offsets that are not integers', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: ['0', 4] } }, 4), 'tensor "w" has data_offsets ["0",4]'],
-    ['data_offsets with begin after end', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, 8), 'tensor "w" has data_offsets [8,4]'],
-    ['a size that does not match the shape', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 12, [2, 2]) }, 12), `tensor "w" (F32 [2,2]) needs 16 bytes but its data_offsets [0, 12] span 12; the file is corrupt or not safetensors ${redownload}`],
-    ['sub-byte elements that do not fill whole bytes', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F4', shape: [3], data_offsets: [0, 2] } }, 2), 'tensor "w" holds 3 F4 elements, which do not fill whole bytes'],
-    ['a shape too large to address', (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 4, [2 ** 30, 2 ** 30]) }, 4), 'tensor "w" has shape [1073741824,1073741824], too many elements to address'],
-    ['offsets beyond the data section (a truncated file)', (dir) => writeRawSafetensors(dir, 'm.safetensors', { a: f32(0, 8), w: f32(8, 24) }, 20), `tensor "w" ends at byte 24 of the data section, but the file holds only 20 data bytes; the file is truncated ${redownload}`],
-    ['overlapping tensors', (dir) => writeRawSafetensors(dir, 'm.safetensors', { a: f32(0, 16), b: f32(16, 24), c: f32(12, 20) }, 24), 'tensors "a" [0, 16] and "c" [12, 20] overlap in the data section'],
+    [
+      'a file shorter than 8 bytes',
+      async (dir) => {
+        await writeFile(join(dir, 'm.safetensors'), Buffer.alloc(5));
+        return join(dir, 'm.safetensors');
+      },
+      `the file is 5 bytes, shorter than the 8-byte header length; the file is truncated or not safetensors ${redownload}`,
+    ],
+    [
+      'a zero header length',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', '{}', 8, 0n),
+      `the header length is 0; the file is corrupt or not safetensors ${redownload}`,
+    ],
+    [
+      'an absurd header length',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', '{}', 0, 9_000_000_000_000n),
+      `header length 9000000000000 exceeds the 100000000-byte limit of the format; the file is corrupt or not safetensors ${redownload}`,
+    ],
+    [
+      'a header length past the end of the file',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', '{}', 0, 1000n),
+      `header length 1000 exceeds the file size 10 bytes; the file is truncated or not safetensors ${redownload}`,
+    ],
+    [
+      'a header that is not UTF-8',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', Uint8Array.of(0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d)),
+      `the header is not valid UTF-8; the file is corrupt or not safetensors ${redownload}`,
+    ],
+    [
+      'a header that is not JSON',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', '{"a": '),
+      'the header is not valid JSON (',
+    ],
+    [
+      'a header that is not an object',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', '[1,2]'),
+      `the header is an array, not a JSON object; the file is corrupt or not safetensors ${redownload}`,
+    ],
+    [
+      '__metadata__ with a non-string value',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { __metadata__: { format: 'pt', total: 3 } }),
+      '__metadata__ entry "total" is a number, not a string',
+    ],
+    [
+      '__metadata__ that is not an object',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { __metadata__: 'pt' }),
+      '__metadata__ is a string, not an object of strings',
+    ],
+    [
+      'an entry that is not an object',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: [1] }),
+      'tensor "w" is an array, not an object with dtype, shape and data_offsets',
+    ],
+    [
+      'an entry without dtype',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { shape: [1], data_offsets: [0, 4] } }, 4),
+      'tensor "w" has no dtype',
+    ],
+    [
+      'an entry without shape',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', data_offsets: [0, 4] } }, 4),
+      'tensor "w" has no shape',
+    ],
+    [
+      'an entry without data_offsets',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1] } }, 4),
+      'tensor "w" has no data_offsets',
+    ],
+    [
+      'an unknown dtype',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F99', shape: [1], data_offsets: [0, 4] } }, 4),
+      'tensor "w" has dtype "F99", which is not a safetensors dtype (BOOL, F4,',
+    ],
+    [
+      'a dtype that is not a string',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 32, shape: [1], data_offsets: [0, 4] } }, 4),
+      'tensor "w" has dtype 32, which is not a safetensors dtype',
+    ],
+    [
+      'a negative dimension',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 4, [-1]) }, 4),
+      'tensor "w" has shape [-1]; dimensions must be non-negative integers',
+    ],
+    [
+      'a fractional dimension',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 4, [0.5, 2]) }, 4),
+      'tensor "w" has shape [0.5,2]; dimensions must be non-negative integers',
+    ],
+    [
+      'a shape that is not a list',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: 1, data_offsets: [0, 4] } }, 4),
+      'tensor "w" has shape 1; dimensions must be non-negative integers',
+    ],
+    [
+      'data_offsets that are not a pair',
+      (dir) =>
+        writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4, 8] } }, 8),
+      'tensor "w" has data_offsets [0,4,8]; they must be two integers [begin, end] with 0 ≤ begin ≤ end',
+    ],
+    [
+      'data_offsets that are not integers',
+      (dir) =>
+        writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: ['0', 4] } }, 4),
+      'tensor "w" has data_offsets ["0",4]',
+    ],
+    [
+      'data_offsets with begin after end',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, 8),
+      'tensor "w" has data_offsets [8,4]',
+    ],
+    [
+      'a size that does not match the shape',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 12, [2, 2]) }, 12),
+      `tensor "w" (F32 [2,2]) needs 16 bytes but its data_offsets [0, 12] span 12; the file is corrupt or not safetensors ${redownload}`,
+    ],
+    [
+      'sub-byte elements that do not fill whole bytes',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: { dtype: 'F4', shape: [3], data_offsets: [0, 2] } }, 2),
+      'tensor "w" holds 3 F4 elements, which do not fill whole bytes',
+    ],
+    [
+      'a shape too large to address',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { w: f32(0, 4, [2 ** 30, 2 ** 30]) }, 4),
+      'tensor "w" has shape [1073741824,1073741824], too many elements to address',
+    ],
+    [
+      'offsets beyond the data section (a truncated file)',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { a: f32(0, 8), w: f32(8, 24) }, 20),
+      `tensor "w" ends at byte 24 of the data section, but the file holds only 20 data bytes; the file is truncated ${redownload}`,
+    ],
+    [
+      'overlapping tensors',
+      (dir) => writeRawSafetensors(dir, 'm.safetensors', { a: f32(0, 16), b: f32(16, 24), c: f32(12, 20) }, 24),
+      'tensors "a" [0, 16] and "c" [12, 20] overlap in the data section',
+    ],
   ];
 
   test.each(cases)('%s', async (_, make, message) => {

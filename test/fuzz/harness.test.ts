@@ -13,14 +13,21 @@ describe('inputAt', () => {
 
   test('starts with the seeds, then gives the same mutants for the same seed on every call', () => {
     expect(inputAt(seeds, 'json', 1, 't', 0)).toBe(seeds[0]);
-    const first = Array.from({ length: 200 }, (_, i) => Buffer.from(inputAt(seeds, 'json', 1, 't', i + 2)).toString('base64'));
-    const again = Array.from({ length: 200 }, (_, i) => Buffer.from(inputAt(seeds, 'json', 1, 't', i + 2)).toString('base64'));
+    const first = Array.from({ length: 200 }, (_, i) =>
+      Buffer.from(inputAt(seeds, 'json', 1, 't', i + 2)).toString('base64'),
+    );
+    const again = Array.from({ length: 200 }, (_, i) =>
+      Buffer.from(inputAt(seeds, 'json', 1, 't', i + 2)).toString('base64'),
+    );
     expect(again).toEqual(first);
     expect(new Set(first).size).toBeGreaterThan(150);
   });
 
   test('another seed or another target gives other mutants', () => {
-    const of = (runSeed: number, target: string) => Array.from({ length: 50 }, (_, i) => Buffer.from(inputAt(seeds, 'json', runSeed, target, i + 2)).toString('base64')).join();
+    const of = (runSeed: number, target: string) =>
+      Array.from({ length: 50 }, (_, i) =>
+        Buffer.from(inputAt(seeds, 'json', runSeed, target, i + 2)).toString('base64'),
+      ).join();
     expect(of(2, 't')).not.toEqual(of(1, 't'));
     expect(of(1, 'u')).not.toEqual(of(1, 't'));
   });
@@ -52,7 +59,11 @@ describe('inputAt', () => {
 describe('packParts', () => {
   test('round-trips, and reads a damaged container leniently', () => {
     const parts = [text('one'), new Uint8Array(0), text('three')];
-    expect(unpackParts(packParts(parts), 8).map((part) => new TextDecoder().decode(part))).toEqual(['one', '', 'three']);
+    expect(unpackParts(packParts(parts), 8).map((part) => new TextDecoder().decode(part))).toEqual([
+      'one',
+      '',
+      'three',
+    ]);
     const damaged = packParts(parts).subarray(0, 12);
     expect(unpackParts(damaged, 8).length).toBeLessThanOrEqual(3);
     expect(unpackParts(new Uint8Array([255, 255, 255, 255, 9, 9]), 8).length).toBeLessThanOrEqual(1);
@@ -68,7 +79,9 @@ describe('classify', () => {
     for (const message of ['tensor w has undefined elements', 'ratio NaN× its step', 'got [object Object]']) {
       expect(classify(new QuantgateError(message), '/tmp/x')).toMatchObject({ kind: 'crash' });
     }
-    expect(classify(new TypeError("Cannot read properties of undefined (reading 'map')"), '/tmp/x').signature).toMatch(/^TypeError thrown at /);
+    expect(classify(new TypeError("Cannot read properties of undefined (reading 'map')"), '/tmp/x').signature).toMatch(
+      /^TypeError thrown at /,
+    );
     expect(classify('a string', '/tmp/x').kind).toBe('crash');
   });
 
@@ -106,7 +119,20 @@ describe('targets', () => {
   });
 
   test('the seeds of most targets are accepted, so mutants reach past the first checks', async () => {
-    for (const name of ['safetensors', 'gguf', 'gguf-split', 'byte-shards', 'manifest', 'parquet', 'flac', 'wav', 'transcripts', 'tar', 'zip', 'hub']) {
+    for (const name of [
+      'safetensors',
+      'gguf',
+      'gguf-split',
+      'byte-shards',
+      'manifest',
+      'parquet',
+      'flac',
+      'wav',
+      'transcripts',
+      'tar',
+      'zip',
+      'hub',
+    ]) {
       const [seed] = await TARGETS.find((target) => target.name === name)!.seeds();
       expect([name, (await outcomeOf(name, seed!)).kind]).toEqual([name, 'accepted']);
     }

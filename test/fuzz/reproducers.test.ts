@@ -16,7 +16,8 @@ const GENERATED: Record<string, () => Uint8Array> = {
   'config-nested-6000-deep': () => new TextEncoder().encode(`${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`),
   'transcripts-40000-words-each-side': () => {
     // Not number words: the Whisper normalizer would fold those into one number.
-    const line = (words: string[]) => new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => words[i % 3]).join(' '));
+    const line = (words: string[]) =>
+      new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => words[i % 3]).join(' '));
     return packParts([line(['cat', 'dog', 'bird']), line(['fish', 'cow', 'hen'])]);
   },
 };
@@ -25,26 +26,82 @@ const reproducer = async (name: string) => GENERATED[name]?.() ?? readFile(join(
 
 /** [target, file, what it did before its fix]. */
 const FIXED: [string, string, string][] = [
-  ['jsonl', 'jsonl-lone-cr.bin', "a lone CR in a manifest line: JSON.parse's message quoted it, and the error was two lines on a terminal"],
-  ['config', 'config-nested-6000-deep', 'config.json nested 6,000 deep: the recursive walk of gguf-metadata.ts overflows the stack'],
-  ['transcripts', 'transcripts-40000-words-each-side', 'one utterance of 40,000 words on each side: the alignment matrix is rows × columns'],
-  ['gguf', 'gguf-q4-tensor-without-dimensions.bin', 'a Q4_0 tensor with 0 dimensions: "gives tensor … undefined elements per row"'],
+  [
+    'jsonl',
+    'jsonl-lone-cr.bin',
+    "a lone CR in a manifest line: JSON.parse's message quoted it, and the error was two lines on a terminal",
+  ],
+  [
+    'config',
+    'config-nested-6000-deep',
+    'config.json nested 6,000 deep: the recursive walk of gguf-metadata.ts overflows the stack',
+  ],
+  [
+    'transcripts',
+    'transcripts-40000-words-each-side',
+    'one utterance of 40,000 words on each side: the alignment matrix is rows × columns',
+  ],
+  [
+    'gguf',
+    'gguf-q4-tensor-without-dimensions.bin',
+    'a Q4_0 tensor with 0 dimensions: "gives tensor … undefined elements per row"',
+  ],
   ['manifest', 'manifest-without-version.bin', 'a manifest without manifestVersion: "manifestVersion is undefined"'],
-  ['parquet', 'parquet-library-text-undefined.bin', 'hyparquet\'s own text: "Cannot read properties of undefined (reading \'map\')"'],
-  ['parquet', 'parquet-bitpack-offset-nan.bin', 'a page header without repetition_levels_byte_length: "bitpack offset NaN"'],
+  [
+    'parquet',
+    'parquet-library-text-undefined.bin',
+    "hyparquet's own text: \"Cannot read properties of undefined (reading 'map')\"",
+  ],
+  [
+    'parquet',
+    'parquet-bitpack-offset-nan.bin',
+    'a page header without repetition_levels_byte_length: "bitpack offset NaN"',
+  ],
   ['parquet', 'parquet-hang.bin', 'hyparquet spins forever'],
   ['tar', 'tar-checksum-nan.bin', 'a checksum field that is not octal: "checksum NaN"'],
   ['tar', 'tar-hang.bin', 'a size field that is not octal: the reader loops forever'],
   ['wav', 'wav-nan-samples-message.bin', 'float samples that are not numbers: the message says "NaN"'],
   ['hub', 'hub-revision-without-sha.bin', 'a revision answer without "sha": "(got undefined)"'],
-  ['hub', 'hub-undici-assertion.bin', "a chunked answer with more bytes after it: undici's parser throws an AssertionError outside any promise (uncaught)"],
-  ['hub', 'hub-gzip-answer-cut-short-hang.bin', 'a gzip-encoded chunked answer cut short: fetch never ends, past the stall timeout'],
-  ['zip', 'zip-zip64-offset-past-end.bin', "a zip64 record pointing past the end of the file: yauzl's file reader passed the offset to fs.read, which threw outside any callback's handler"],
-  ['transcripts', 'transcripts-near-the-word-ceiling.bin', 'two lines of nearly 20,000 words each (the ceiling then): aligning them took longer than any bound'],
-  ['hub', 'hub-listing-not-json.bin', "a listing that is not JSON: @huggingface/hub's SyntaxError passes through callHub"],
-  ['hub', 'hub-listing-not-a-list.bin', 'a listing that is a JSON object: TypeError "items is not iterable" from @huggingface/hub'],
-  ['hub', 'hub-empty-file-listed.bin', 'a listed file of size 0: ENOENT opening its .incomplete file, which no transfer had created (a real empty file failed too)'],
-  ['hub', 'hub-partial-answer-without-range.bin', 'a file answered with 206 and no Content-Range: "resumed at the wrong offset (undefined, …)"'],
+  [
+    'hub',
+    'hub-undici-assertion.bin',
+    "a chunked answer with more bytes after it: undici's parser throws an AssertionError outside any promise (uncaught)",
+  ],
+  [
+    'hub',
+    'hub-gzip-answer-cut-short-hang.bin',
+    'a gzip-encoded chunked answer cut short: fetch never ends, past the stall timeout',
+  ],
+  [
+    'zip',
+    'zip-zip64-offset-past-end.bin',
+    "a zip64 record pointing past the end of the file: yauzl's file reader passed the offset to fs.read, which threw outside any callback's handler",
+  ],
+  [
+    'transcripts',
+    'transcripts-near-the-word-ceiling.bin',
+    'two lines of nearly 20,000 words each (the ceiling then): aligning them took longer than any bound',
+  ],
+  [
+    'hub',
+    'hub-listing-not-json.bin',
+    "a listing that is not JSON: @huggingface/hub's SyntaxError passes through callHub",
+  ],
+  [
+    'hub',
+    'hub-listing-not-a-list.bin',
+    'a listing that is a JSON object: TypeError "items is not iterable" from @huggingface/hub',
+  ],
+  [
+    'hub',
+    'hub-empty-file-listed.bin',
+    'a listed file of size 0: ENOENT opening its .incomplete file, which no transfer had created (a real empty file failed too)',
+  ],
+  [
+    'hub',
+    'hub-partial-answer-without-range.bin',
+    'a file answered with 206 and no Content-Range: "resumed at the wrong offset (undefined, …)"',
+  ],
 ];
 
 let dir: string;
@@ -56,7 +113,15 @@ beforeAll(async () => {
   await mkdir('.fuzz', { recursive: true });
   dir = await mkdtemp(join('.fuzz', 'test-child-'));
   childModule = join(process.cwd(), dir, 'child.mjs');
-  await build({ entryPoints: ['fuzz/child.ts'], outfile: childModule, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'error' });
+  await build({
+    entryPoints: ['fuzz/child.ts'],
+    outfile: childModule,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'error',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -66,9 +131,12 @@ afterAll(async () => {
 
 /** How the input ends in a fuzz child: within 5 s, a heap of 512 MiB. */
 async function isolatedOutcome(target: string, input: Uint8Array): Promise<string> {
-  if (!hosts.has(target)) hosts.set(target, new Host(target, [input], 0, { timeoutMs: 5000, memoryMb: 512 }, childModule));
+  if (!hosts.has(target))
+    hosts.set(target, new Host(target, [input], 0, { timeoutMs: 5000, memoryMb: 512 }, childModule));
   const outcome = await hosts.get(target)!.check(input);
-  return outcome.kind === 'accepted' || outcome.kind === 'clean' ? 'accepted or clean error' : `${outcome.kind}: ${outcome.signature}`;
+  return outcome.kind === 'accepted' || outcome.kind === 'clean'
+    ? 'accepted or clean error'
+    : `${outcome.kind}: ${outcome.signature}`;
 }
 
 describe('fuzz reproducers', () => {
@@ -80,7 +148,11 @@ describe('fuzz reproducers', () => {
 describe('the fuzz child', () => {
   test.each([
     ['self-test-hang', { timeoutMs: 1000, memoryMb: 128 }, /^hang$/],
-    ['self-test-fatal', { timeoutMs: 60_000, memoryMb: 96 }, /^abort: the process died \(SIG[A-Z]+\).*(heap|memory|invalid)/i],
+    [
+      'self-test-fatal',
+      { timeoutMs: 60_000, memoryMb: 96 },
+      /^abort: the process died \(SIG[A-Z]+\).*(heap|memory|invalid)/i,
+    ],
     ['self-test-memory', { timeoutMs: 60_000, memoryMb: 96 }, /^abort: resident memory passed 448 MiB$/],
   ] as const)('%s: caught, and the harness lives on', async (target, bounds, expected) => {
     const host = new Host(target, [], 0, bounds, childModule);

@@ -11,10 +11,14 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCli(argv: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const capture = (append: (text: string) => void) => new Writable({ write: (chunk, _encoding, done) => (append(String(chunk)), done()) });
+  const capture = (append: (text: string) => void) =>
+    new Writable({ write: (chunk, _encoding, done) => (append(String(chunk)), done()) });
   const stdin = new PassThrough();
   stdin.end(options.stdin ?? '');
   const code = await main(argv, {

@@ -11,7 +11,9 @@ const VIOLATION = Symbol('bad message');
 export function badMessageError(text: string, where: string): Error | undefined {
   const found = LEAKED_INTERNALS.exec(text);
   if (!found) return undefined;
-  const error = new Error(`${where} contains "${found[0]}", which no message may show; name the cause in words instead: ${JSON.stringify(text)}`);
+  const error = new Error(
+    `${where} contains "${found[0]}", which no message may show; name the cause in words instead: ${JSON.stringify(text)}`,
+  );
   Object.defineProperty(error, VIOLATION, { value: true });
   return error;
 }

@@ -15,9 +15,11 @@ export interface TestTensor {
 }
 
 export function encodeValues(dtype: TestTensor['dtype'], values: Float32Array): Uint8Array {
-  if (dtype === 'F32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  if (dtype === 'F32')
+    return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const bits = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) bits[i] = dtype === 'F16' ? f32ToF16Bits(values[i]!) : f32ToBf16Bits(values[i]!);
+  for (let i = 0; i < values.length; i++)
+    bits[i] = dtype === 'F16' ? f32ToF16Bits(values[i]!) : f32ToBf16Bits(values[i]!);
   return new Uint8Array(bits.buffer);
 }
 
@@ -29,11 +31,16 @@ export function weights(count: number, seed: number, scale = 0.05): Float32Array
     return (state + 1) / 4294967297;
   };
   const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) values[i] = scale * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  for (let i = 0; i < count; i++)
+    values[i] = scale * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
   return values;
 }
 
-export async function writeTestModel(dir: string, tensors: TestTensor[], config?: Record<string, unknown>): Promise<string> {
+export async function writeTestModel(
+  dir: string,
+  tensors: TestTensor[],
+  config?: Record<string, unknown>,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeSafetensors(
     join(dir, 'model.safetensors'),

@@ -16,15 +16,31 @@ export function floatInput(dims: readonly number[], values: ArrayLike<number>): 
 }
 
 export function int64Input(dims: readonly number[], values: readonly number[]): Tensor {
-  return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
+  return new Tensor(
+    'int64',
+    BigInt64Array.from(values, (value) => BigInt(value)),
+    dims,
+  );
 }
 
 /** Each output's dims and values after one run of `model` (a model or its encoded bytes). */
-export async function runModel(model: ModelProto | Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Output>> {
-  const session = await InferenceSession.create(model instanceof Uint8Array ? model : encodeModel(model), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+export async function runModel(
+  model: ModelProto | Uint8Array,
+  feeds: Record<string, Tensor>,
+): Promise<Record<string, Output>> {
+  const session = await InferenceSession.create(model instanceof Uint8Array ? model : encodeModel(model), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   try {
     const results = await session.run(feeds);
-    return Object.fromEntries(Object.entries(results).map(([name, tensor]) => [name, { dims: [...tensor.dims], data: Array.from(tensor.data as ArrayLike<number | bigint>, Number) }]));
+    return Object.fromEntries(
+      Object.entries(results).map(([name, tensor]) => [
+        name,
+        { dims: [...tensor.dims], data: Array.from(tensor.data as ArrayLike<number | bigint>, Number) },
+      ]),
+    );
   } finally {
     await session.release();
   }

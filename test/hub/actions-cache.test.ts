@@ -11,7 +11,15 @@ import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 const REPO = 'kyutai/stt-tiny';
 const WEIGHTS = Buffer.from(Array.from({ length: 30_000 }, (_, i) => (i * 7919) % 251));
 const CONFIG = '{"dim": 64}';
-const ACTIONS_VARIABLES = ['ACTIONS_CACHE_SERVICE_V2', 'ACTIONS_RESULTS_URL', 'ACTIONS_RUNTIME_TOKEN', 'ACTIONS_CACHE_URL', 'RUNNER_TEMP', 'GITHUB_WORKSPACE', 'GITHUB_SERVER_URL'];
+const ACTIONS_VARIABLES = [
+  'ACTIONS_CACHE_SERVICE_V2',
+  'ACTIONS_RESULTS_URL',
+  'ACTIONS_RUNTIME_TOKEN',
+  'ACTIONS_CACHE_URL',
+  'RUNNER_TEMP',
+  'GITHUB_WORKSPACE',
+  'GITHUB_SERVER_URL',
+];
 
 let hub: FakeHub;
 let service: FakeActionsCache;
@@ -48,7 +56,12 @@ afterAll(removeTempDirs);
 function recordingLogger(): CacheLogger & { infos: string[]; warnings: string[] } {
   const infos: string[] = [];
   const warnings: string[] = [];
-  return { infos, warnings, info: (message) => void infos.push(message), warning: (message) => void warnings.push(message) };
+  return {
+    infos,
+    warnings,
+    info: (message) => void infos.push(message),
+    warning: (message) => void warnings.push(message),
+  };
 }
 
 function request(cacheDir: string, tasks: string[] = []): SnapshotRequest {
@@ -58,7 +71,10 @@ function request(cacheDir: string, tasks: string[] = []): SnapshotRequest {
     hubUrl: hub.url,
     env: {},
     retry: { attempts: 2, baseDelayMs: 5, stallTimeoutMs: 2000 },
-    progress: { info: () => undefined, task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }) },
+    progress: {
+      info: () => undefined,
+      task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }),
+    },
   };
 }
 
@@ -69,7 +85,9 @@ describe('downloadWithActionsCache', () => {
     const first = await downloadWithActionsCache(request(cacheDir), logger);
     expect(first).toMatchObject({ restored: false, saved: true });
     expect(first.snapshot.bytesDownloaded).toBe(WEIGHTS.length + CONFIG.length);
-    expect(first.cacheKey).toMatch(new RegExp(`^quantgate-hf-model-kyutai--stt-tiny-${first.snapshot.revision}-[0-9a-f]{16}$`));
+    expect(first.cacheKey).toMatch(
+      new RegExp(`^quantgate-hf-model-kyutai--stt-tiny-${first.snapshot.revision}-[0-9a-f]{16}$`),
+    );
     expect(service.savedKeys).toEqual([first.cacheKey]);
     expect(service.calls).toEqual(['GetCacheEntryDownloadURL', 'CreateCacheEntry', 'FinalizeCacheEntryUpload']);
     expect(service.blobs.requests.map((request) => `${request.operation} ${request.status}`)).toEqual(['PutBlob 201']);
@@ -110,7 +128,11 @@ describe('downloadWithActionsCache', () => {
     expect(result).toMatchObject({ restored: false, saved: false });
     expect(result.snapshot.files).toHaveLength(2);
     expect(actionsLog.join('')).toMatch(/::warning::Failed to restore: .*ECONNREFUSED/);
-    expect(logger.warnings).toEqual([expect.stringMatching(/^the Actions cache did not save quantgate-hf-model-.*; the next run downloads from the Hub again$/)]);
+    expect(logger.warnings).toEqual([
+      expect.stringMatching(
+        /^the Actions cache did not save quantgate-hf-model-.*; the next run downloads from the Hub again$/,
+      ),
+    ]);
   });
 
   test('a read-only cache (save refused) costs a warning, and the run goes on', async () => {
@@ -133,4 +155,3 @@ describe('downloadWithActionsCache', () => {
     expect(service.calls).toEqual([]);
   });
 });
-

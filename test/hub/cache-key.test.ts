@@ -9,12 +9,20 @@ const files = [
 ];
 
 function plan(overrides: Partial<SnapshotPlan> = {}, type: 'model' | 'dataset' = 'model'): SnapshotPlan {
-  return { cache: new RepoCache('/cache', { type, id: 'kyutai/stt-1b-en_fr' }), requestedRevision: 'main', revision: COMMIT, files, ...overrides };
+  return {
+    cache: new RepoCache('/cache', { type, id: 'kyutai/stt-1b-en_fr' }),
+    requestedRevision: 'main',
+    revision: COMMIT,
+    files,
+    ...overrides,
+  };
 }
 
 describe('actionsCacheKey', () => {
   test('names the type, repo and commit, then hashes the file set', () => {
-    expect(actionsCacheKey(plan())).toMatch(new RegExp(`^quantgate-hf-model-kyutai--stt-1b-en_fr-${COMMIT}-[0-9a-f]{16}$`));
+    expect(actionsCacheKey(plan())).toMatch(
+      new RegExp(`^quantgate-hf-model-kyutai--stt-1b-en_fr-${COMMIT}-[0-9a-f]{16}$`),
+    );
   });
 
   test('is the same for the same file set in any order, and differs when any file, the commit or the type differs', () => {

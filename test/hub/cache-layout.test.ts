@@ -36,7 +36,9 @@ describe('RepoCache', () => {
     expect(cache.dir).toBe(join(cacheDir, 'datasets--openslr--librispeech_asr'));
     expect(cache.blobPath(BLOB)).toBe(join(cache.dir, 'blobs', BLOB));
     expect(cache.incompletePath(BLOB)).toBe(join(cache.dir, 'blobs', `${BLOB}.incomplete`));
-    expect(cache.snapshotFile(COMMIT, 'test/0.parquet')).toBe(join(cache.dir, 'snapshots', COMMIT, 'test', '0.parquet'));
+    expect(cache.snapshotFile(COMMIT, 'test/0.parquet')).toBe(
+      join(cache.dir, 'snapshots', COMMIT, 'test', '0.parquet'),
+    );
     expect(() => cache.blobPath('../../x')).toThrow(/is not a sha256 or git sha1/);
     expect(() => cache.snapshotDir('main')).toThrow(/not a 40-hex commit sha/);
   });

@@ -39,7 +39,9 @@ describe('followFile', () => {
     const follower = followFile(path, blobHashRecipe(sha256, content.length));
     await truncate(path, 1000);
     follower.written(content.length);
-    await expect(follower.digest()).rejects.toThrow(`${path} ends at byte 1000, before the ${content.length} bytes said to be written`);
+    await expect(follower.digest()).rejects.toThrow(
+      `${path} ends at byte 1000, before the ${content.length} bytes said to be written`,
+    );
   });
 
   test('cancel stops a worker that waits for more bytes', async () => {

@@ -3,9 +3,12 @@ import { QuantgateError } from '../../src/common/errors.js';
 import { joinInside } from '../../src/hub/repo-path.js';
 
 describe('joinInside', () => {
-  test.each(['config.json', 'mimi/encoder.safetensors', 'a/b/c.d', '..hidden', 'x..y/z', 'name with spaces.json'])('accepts %s', (path) => {
-    expect(joinInside('/cache/snap', path, 'repo file')).toBe(join('/cache/snap', path));
-  });
+  test.each(['config.json', 'mimi/encoder.safetensors', 'a/b/c.d', '..hidden', 'x..y/z', 'name with spaces.json'])(
+    'accepts %s',
+    (path) => {
+      expect(joinInside('/cache/snap', path, 'repo file')).toBe(join('/cache/snap', path));
+    },
+  );
 
   test.each([
     ['', 'empty'],
@@ -21,10 +24,14 @@ describe('joinInside', () => {
     ['a\0b', 'contains a NUL character'],
   ])('refuses %j (%s), naming the path', (path, problem) => {
     expect(() => joinInside('/cache/snap', path, 'repo file')).toThrow(QuantgateError);
-    expect(() => joinInside('/cache/snap', path, 'repo file')).toThrow(`repo file "${path}" is unsafe (${problem}); quantgate refuses to write it`);
+    expect(() => joinInside('/cache/snap', path, 'repo file')).toThrow(
+      `repo file "${path}" is unsafe (${problem}); quantgate refuses to write it`,
+    );
   });
 
   test('a revision name gets the revision fix', () => {
-    expect(() => joinInside('/cache/refs', '../main', 'revision')).toThrow(/revision "..\/main" is unsafe .* pass a branch, tag or 40-hex commit sha/);
+    expect(() => joinInside('/cache/refs', '../main', 'revision')).toThrow(
+      /revision "..\/main" is unsafe .* pass a branch, tag or 40-hex commit sha/,
+    );
   });
 });

@@ -63,9 +63,25 @@ describe('downloadSnapshot', () => {
     const result = await download(cacheDir, { progress });
 
     const repoDir = join(cacheDir, 'models--kyutai--stt-tiny');
-    expect(result).toMatchObject({ repoId: REPO, repoType: 'model', revision: sha, requestedRevision: 'main', dir: join(repoDir, 'snapshots', sha) });
-    expect(result.files.map((file) => file.path).sort()).toEqual(['config.json', 'mimi/encoder.safetensors', 'model.safetensors', 'tokenizer_en_fr_audio_8000.model']);
-    expect(result.files.find((file) => file.path === 'model.safetensors')).toEqual({ path: 'model.safetensors', size: WEIGHTS.length, sha256: sha256(WEIGHTS), fromCache: false });
+    expect(result).toMatchObject({
+      repoId: REPO,
+      repoType: 'model',
+      revision: sha,
+      requestedRevision: 'main',
+      dir: join(repoDir, 'snapshots', sha),
+    });
+    expect(result.files.map((file) => file.path).sort()).toEqual([
+      'config.json',
+      'mimi/encoder.safetensors',
+      'model.safetensors',
+      'tokenizer_en_fr_audio_8000.model',
+    ]);
+    expect(result.files.find((file) => file.path === 'model.safetensors')).toEqual({
+      path: 'model.safetensors',
+      size: WEIGHTS.length,
+      sha256: sha256(WEIGHTS),
+      fromCache: false,
+    });
     expect(result.files.find((file) => file.path === 'config.json')?.sha256).toBeUndefined();
     expect(result.bytesDownloaded).toBe(WEIGHTS.length + MIMI.length + CONFIG.length + TOKENIZER.length);
 
@@ -92,7 +108,12 @@ describe('downloadSnapshot', () => {
     const served = hub.bytesServed;
     const progress = recordingProgress();
     const tasks: string[] = [];
-    const again = await download(cacheDir, { progress: { ...progress, task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }) } });
+    const again = await download(cacheDir, {
+      progress: {
+        ...progress,
+        task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }),
+      },
+    });
     expect(again.bytesDownloaded).toBe(0);
     expect(again.files.every((file) => file.fromCache)).toBe(true);
     expect(hub.bytesServed).toBe(served);
@@ -104,7 +125,10 @@ describe('downloadSnapshot', () => {
     const cacheDir = await makeTempDir();
     await download(cacheDir);
     const newConfig = JSON.stringify({ dim: 4096 });
-    const second = await hub.commit(REPO, [...MODEL_FILES.filter((file) => file.path !== 'config.json'), { path: 'config.json', content: newConfig }]);
+    const second = await hub.commit(REPO, [
+      ...MODEL_FILES.filter((file) => file.path !== 'config.json'),
+      { path: 'config.json', content: newConfig },
+    ]);
     const result = await download(cacheDir);
     expect(result.revision).toBe(second);
     expect(result.bytesDownloaded).toBe(newConfig.length);
@@ -135,7 +159,9 @@ describe('downloadSnapshot', () => {
     const result = await download(cacheDir, { include: ['*.json'] });
     expect(result.files.map((file) => file.path).sort()).toEqual(['added_tokens.json', 'config.json']);
     expect(await readFile(join(result.dir, 'added_tokens.json'), 'utf8')).toBe('');
-    expect(hub.requests.filter((request) => request.server === 'cdn' || request.path?.includes('/resolve/'))).toHaveLength(1);
+    expect(
+      hub.requests.filter((request) => request.server === 'cdn' || request.path?.includes('/resolve/')),
+    ).toHaveLength(1);
     expect((await download(cacheDir, { include: ['*.json'] })).bytesDownloaded).toBe(0);
   });
 
@@ -154,7 +180,9 @@ describe('downloadSnapshot', () => {
     const result = await download(cacheDir, { include: ['*.safetensors', '*.bin'], exclude: ['mimi/'] });
     expect(result.files.map((file) => file.path)).toEqual(['model.safetensors']);
     const error = await quantgateRejection(download(cacheDir, { include: ['*.gguf'] }));
-    expect(error.message).toMatch(/no file matches --include \*\.gguf \(pickle checkpoints never do\); it has model\.safetensors, .*pytorch_model\.bin — adjust --include$/);
+    expect(error.message).toMatch(
+      /no file matches --include \*\.gguf \(pickle checkpoints never do\); it has model\.safetensors, .*pytorch_model\.bin — adjust --include$/,
+    );
   });
 
   test('pickle checkpoints are never downloaded, even when a glob lets them through, and the log says so', async () => {
@@ -164,7 +192,9 @@ describe('downloadSnapshot', () => {
     expect(result.files.map((file) => file.path)).toContain('README.md');
     expect(result.files.map((file) => file.path)).not.toContain('pytorch_model.bin');
     expect(hub.downloadsOf('pytorch_model.bin')).toEqual([]);
-    expect(progress.lines).toContain('skipping pytorch_model.bin: pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl, .pickle) can run code when loaded, so quantgate never downloads them');
+    expect(progress.lines).toContain(
+      'skipping pytorch_model.bin: pickle checkpoints (.bin, .pt, .pth, .ckpt, .pkl, .pickle) can run code when loaded, so quantgate never downloads them',
+    );
     const onlyPickles = await quantgateRejection(download(await makeTempDir(), { include: ['*.bin'] }));
     expect(onlyPickles.message).toMatch(/no file matches --include \*\.bin/);
   });
@@ -174,10 +204,16 @@ describe('downloadSnapshot', () => {
     const shard = bytes(5000, 9);
     await hub.commit('openslr/tiny-librispeech', [{ path: 'test/0000.parquet', content: shard }], { type: 'dataset' });
     const cacheDir = await makeTempDir();
-    const result = await download(cacheDir, { repoId: 'openslr/tiny-librispeech', repoType: 'dataset', include: ['*.parquet'] });
+    const result = await download(cacheDir, {
+      repoId: 'openslr/tiny-librispeech',
+      repoType: 'dataset',
+      include: ['*.parquet'],
+    });
     expect(result.dir).toContain(join(cacheDir, 'datasets--openslr--tiny-librispeech', 'snapshots'));
     expect(sha256(await readFile(join(result.dir, 'test/0000.parquet')))).toBe(sha256(shard));
-    expect(hub.requests.some((request) => request.path.startsWith('/datasets/openslr/tiny-librispeech/resolve/'))).toBe(true);
+    expect(hub.requests.some((request) => request.path.startsWith('/datasets/openslr/tiny-librispeech/resolve/'))).toBe(
+      true,
+    );
   });
 
   test('a file listed but missing on the Hub (404) fails at once, naming it', async () => {
@@ -194,7 +230,9 @@ describe('downloadSnapshot', () => {
     expect((await quantgateRejection(download(cacheDir, { revision: 'no-such-branch' }))).message).toMatch(
       /^kyutai\/stt-tiny@no-such-branch: not found on .*HTTP 404.*check --model-id, --repo-type and --revision$/,
     );
-    expect((await quantgateRejection(download(cacheDir, { repoId: 'kyutai/missing' }))).message).toMatch(/kyutai\/missing@main: not found/);
+    expect((await quantgateRejection(download(cacheDir, { repoId: 'kyutai/missing' }))).message).toMatch(
+      /kyutai\/missing@main: not found/,
+    );
   });
 
   test('a gated repo without a token (401) or with a token lacking access (403) explains how to get access', async () => {
@@ -206,7 +244,9 @@ describe('downloadSnapshot', () => {
       `kyutai/stt-tiny: the Hub refused access (HTTP 401); the model is gated, private or does not exist — accept its terms on ${hub.url}/kyutai/stt-tiny or pass a token with access (--hf-token or HF_TOKEN)`,
     );
     const wrongToken = await quantgateRejection(download(cacheDir, { token: 'hf_other' }));
-    expect(wrongToken.message).toMatch(/HTTP 403.*check that the token given \(--hf-token or HF_TOKEN\) has read access/);
+    expect(wrongToken.message).toMatch(
+      /HTTP 403.*check that the token given \(--hf-token or HF_TOKEN\) has read access/,
+    );
     const granted = await download(cacheDir, { env: { HF_TOKEN: 'hf_granted' } });
     expect(granted.files).toHaveLength(4);
   });
@@ -219,18 +259,32 @@ describe('downloadSnapshot', () => {
     const secrets: string[] = [];
     await download(cacheDir, { token, onSecret: (secret) => secrets.push(secret) });
     expect(secrets).toEqual([token]);
-    expect(hub.requests.filter((request) => request.server === 'hub').every((request) => request.authorization === `Bearer ${token}`)).toBe(true);
-    expect(hub.requests.filter((request) => request.server === 'cdn').every((request) => request.authorization === undefined)).toBe(true);
+    expect(
+      hub.requests
+        .filter((request) => request.server === 'hub')
+        .every((request) => request.authorization === `Bearer ${token}`),
+    ).toBe(true);
+    expect(
+      hub.requests
+        .filter((request) => request.server === 'cdn')
+        .every((request) => request.authorization === undefined),
+    ).toBe(true);
 
     // A server that echoes the Authorization header back in the error text the message quotes.
     const fresh = await makeTempDir();
-    hub.fault({ path: /\/revision\/main$/, kind: 'status', status: 404, body: (request) => `no such revision for ${request.headers.authorization}` });
+    hub.fault({
+      path: /\/revision\/main$/,
+      kind: 'status',
+      status: 404,
+      body: (request) => `no such revision for ${request.headers.authorization}`,
+    });
     const error = await quantgateRejection(download(fresh, { token }));
     expect(error.message).toContain('no such revision for Bearer ***');
     expect(`${error.message}\n${error.stack}\n${String(error.cause)}`).not.toContain(token);
     for (const dir of [cacheDir, fresh]) {
       for (const path of await tree(dir)) {
-        if ((await lstat(join(dir, path))).isFile()) expect((await readFile(join(dir, path))).includes(token)).toBe(false);
+        if ((await lstat(join(dir, path))).isFile())
+          expect((await readFile(join(dir, path))).includes(token)).toBe(false);
       }
     }
   });
@@ -296,32 +350,50 @@ describe('downloadSnapshot', () => {
     const cacheDir = await makeTempDir();
     const result = await download(cacheDir, { progress });
     expect(sha256(await readFile(join(result.dir, 'model.safetensors')))).toBe(sha256(WEIGHTS));
-    expect(progress.lines.some((line) => line.startsWith(`model.safetensors: the bytes received do not match the sha256 ${sha256(WEIGHTS)}`))).toBe(true);
+    expect(
+      progress.lines.some((line) =>
+        line.startsWith(`model.safetensors: the bytes received do not match the sha256 ${sha256(WEIGHTS)}`),
+      ),
+    ).toBe(true);
 
     hub.fault({ path: 'model.safetensors', kind: 'corrupt', times: FAST_RETRY.attempts });
     const fresh = await makeTempDir();
     const error = await quantgateRejection(download(fresh));
-    expect(error.message).toMatch(/downloading model\.safetensors failed 3 times, last: the bytes received do not match the sha256/);
+    expect(error.message).toMatch(
+      /downloading model\.safetensors failed 3 times, last: the bytes received do not match the sha256/,
+    );
     const blobs = await readdir(join(fresh, 'models--kyutai--stt-tiny', 'blobs'));
     expect(blobs.filter((name) => name.startsWith(sha256(WEIGHTS)))).toEqual([]);
   });
 
   test('a blob of 16 MiB or more, hashed by a worker thread as it arrives, resumes, restarts and is checked alike', async () => {
     const large = bytes(17 * 2 ** 20 + 3, 9);
-    await hub.commit(REPO, [{ path: 'model.safetensors', content: large }, { path: 'config.json', content: CONFIG }]);
+    await hub.commit(REPO, [
+      { path: 'model.safetensors', content: large },
+      { path: 'config.json', content: CONFIG },
+    ]);
     const blob = (cacheDir: string) => join(cacheDir, 'models--kyutai--stt-tiny', 'blobs', sha256(large));
 
     hub.fault({ path: 'model.safetensors', kind: 'truncate', afterBytes: 5_000_000 });
     const resumed = await makeTempDir();
     await download(resumed);
-    expect(hub.downloadsOf('model.safetensors').filter((request) => request.server === 'cdn').map((request) => request.range)).toEqual([undefined, 'bytes=5000000-']);
+    expect(
+      hub
+        .downloadsOf('model.safetensors')
+        .filter((request) => request.server === 'cdn')
+        .map((request) => request.range),
+    ).toEqual([undefined, 'bytes=5000000-']);
     expect(sha256(await readFile(blob(resumed)))).toBe(sha256(large));
 
     hub.fault({ path: 'model.safetensors', kind: 'corrupt' });
     const progress = recordingProgress();
     const corrupted = await makeTempDir();
     await download(corrupted, { progress });
-    expect(progress.lines.some((line) => line.startsWith(`model.safetensors: the bytes received do not match the sha256 ${sha256(large)}`))).toBe(true);
+    expect(
+      progress.lines.some((line) =>
+        line.startsWith(`model.safetensors: the bytes received do not match the sha256 ${sha256(large)}`),
+      ),
+    ).toBe(true);
     expect(sha256(await readFile(blob(corrupted)))).toBe(sha256(large));
 
     const restarted = await makeTempDir();
@@ -351,12 +423,24 @@ describe('downloadSnapshot', () => {
   });
 
   test('a listed path that would escape the snapshot folder is refused before anything is written', async () => {
-    for (const path of ['../../../evil.json', '/etc/evil.json', 'a//b.json', 'dir\\..\\evil.json', 'C:evil.json', './config.json']) {
+    for (const path of [
+      '../../../evil.json',
+      '/etc/evil.json',
+      'a//b.json',
+      'dir\\..\\evil.json',
+      'C:evil.json',
+      './config.json',
+    ]) {
       const hubForPath = await FakeHub.start();
       hubForPath.createRepo(REPO);
-      await hubForPath.commit(REPO, [{ path: 'config.json', content: CONFIG }, { path, content: '{}' }]);
+      await hubForPath.commit(REPO, [
+        { path: 'config.json', content: CONFIG },
+        { path, content: '{}' },
+      ]);
       const cacheDir = await makeTempDir();
-      const error = await quantgateRejection(downloadSnapshot({ repoId: REPO, cacheDir, hubUrl: hubForPath.url, env: {}, retry: FAST_RETRY }));
+      const error = await quantgateRejection(
+        downloadSnapshot({ repoId: REPO, cacheDir, hubUrl: hubForPath.url, env: {}, retry: FAST_RETRY }),
+      );
       await hubForPath.close();
       expect(error.message).toContain(`repo file "${path}" is unsafe`);
       expect(hubForPath.requests.some((request) => request.path.includes('/resolve/'))).toBe(false);
@@ -381,7 +465,9 @@ describe('downloadSnapshot', () => {
     const progress = recordingProgress();
     const result = await download(await makeTempDir(), { progress });
     expect(result.files).toHaveLength(4);
-    expect(progress.lines.some((line) => /Hub request .*\/revision\/main: no data for 0\.3 s; try 2 of 3 in /.test(line))).toBe(true);
+    expect(
+      progress.lines.some((line) => /Hub request .*\/revision\/main: no data for 0\.3 s; try 2 of 3 in /.test(line)),
+    ).toBe(true);
   });
 
   test('offline mode uses refs/ and the cache only, and names what is missing', async () => {
@@ -393,12 +479,20 @@ describe('downloadSnapshot', () => {
     const hit = await download(cacheDir, { offline: true, include: ['*.json', 'model.safetensors'] });
     expect(hit).toMatchObject({ revision: sha, bytesDownloaded: 0 });
     expect(sha256(await readFile(join(hit.dir, 'model.safetensors')))).toBe(sha256(WEIGHTS));
-    expect((await download(cacheDir, { env: { HF_HUB_OFFLINE: '1' }, revision: sha, include: ['config.json'] })).files).toHaveLength(1);
+    expect(
+      (await download(cacheDir, { env: { HF_HUB_OFFLINE: '1' }, revision: sha, include: ['config.json'] })).files,
+    ).toHaveLength(1);
 
     const miss = await quantgateRejection(download(cacheDir, { offline: true }));
-    expect(miss.message).toMatch(/^offline: 2 file\(s\) of kyutai\/stt-tiny@[0-9a-f]{40} are missing or damaged in .*: mimi\/encoder\.safetensors, tokenizer_en_fr_audio_8000\.model; run once online \(no --offline, HF_HUB_OFFLINE unset\)/);
-    expect((await quantgateRejection(download(cacheDir, { offline: true, revision: 'v2' }))).message).toMatch(/^offline: kyutai\/stt-tiny@v2 was never resolved online/);
-    expect((await quantgateRejection(download(await makeTempDir(), { offline: true, revision: sha }))).message).toMatch(/is not in the cache/);
+    expect(miss.message).toMatch(
+      /^offline: 2 file\(s\) of kyutai\/stt-tiny@[0-9a-f]{40} are missing or damaged in .*: mimi\/encoder\.safetensors, tokenizer_en_fr_audio_8000\.model; run once online \(no --offline, HF_HUB_OFFLINE unset\)/,
+    );
+    expect((await quantgateRejection(download(cacheDir, { offline: true, revision: 'v2' }))).message).toMatch(
+      /^offline: kyutai\/stt-tiny@v2 was never resolved online/,
+    );
+    expect((await quantgateRejection(download(await makeTempDir(), { offline: true, revision: sha }))).message).toMatch(
+      /is not in the cache/,
+    );
     expect(hub.requests.length).toBe(requestsBefore);
   });
 
@@ -409,9 +503,20 @@ describe('downloadSnapshot', () => {
     await rm(join(cacheDir, 'models--kyutai--stt-tiny', '.quantgate'), { recursive: true });
     const progress = recordingProgress();
     const tasks: string[] = [];
-    const result = await download(cacheDir, { offline: true, progress: { ...progress, task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }) } });
+    const result = await download(cacheDir, {
+      offline: true,
+      progress: {
+        ...progress,
+        task: (label) => (tasks.push(label), { advance: () => undefined, finish: () => undefined }),
+      },
+    });
     expect(result.revision).toBe(sha);
-    expect(result.files.map((file) => file.path).sort()).toEqual(['config.json', 'mimi/encoder.safetensors', 'model.safetensors', 'tokenizer_en_fr_audio_8000.model']);
+    expect(result.files.map((file) => file.path).sort()).toEqual([
+      'config.json',
+      'mimi/encoder.safetensors',
+      'model.safetensors',
+      'tokenizer_en_fr_audio_8000.model',
+    ]);
     // Without quantgate's record, each blob is hashed once against its name.
     expect(tasks).toEqual(['verifying kyutai/stt-tiny']);
   });
@@ -420,9 +525,20 @@ describe('downloadSnapshot', () => {
     await hub.commit(REPO, MODEL_FILES);
     const home = await makeTempDir();
     const hubCache = await makeTempDir();
-    const viaHome = await downloadSnapshot({ repoId: REPO, hubUrl: hub.url, env: { HF_HOME: home }, include: ['config.json'] });
+    const viaHome = await downloadSnapshot({
+      repoId: REPO,
+      hubUrl: hub.url,
+      env: { HF_HOME: home },
+      include: ['config.json'],
+    });
     expect(relative(home, viaHome.dir)).toBe(join('hub', 'models--kyutai--stt-tiny', 'snapshots', viaHome.revision));
-    const viaHubCache = await downloadSnapshot({ repoId: REPO, env: { HF_HOME: home, HF_HUB_CACHE: hubCache, HF_ENDPOINT: hub.url }, include: ['config.json'] });
-    expect(relative(hubCache, viaHubCache.dir)).toBe(join('models--kyutai--stt-tiny', 'snapshots', viaHubCache.revision));
+    const viaHubCache = await downloadSnapshot({
+      repoId: REPO,
+      env: { HF_HOME: home, HF_HUB_CACHE: hubCache, HF_ENDPOINT: hub.url },
+      include: ['config.json'],
+    });
+    expect(relative(hubCache, viaHubCache.dir)).toBe(
+      join('models--kyutai--stt-tiny', 'snapshots', viaHubCache.revision),
+    );
   });
 });

@@ -31,7 +31,10 @@ describe('redaction', () => {
 
   test('a QuantgateError is rebuilt without the secret or its cause; other errors are cleaned in place', () => {
     const cause = new Error('server said hf_secret');
-    const cleaned = redactError(new QuantgateError('token hf_secret refused', { cause }), 'hf_secret') as QuantgateError;
+    const cleaned = redactError(
+      new QuantgateError('token hf_secret refused', { cause }),
+      'hf_secret',
+    ) as QuantgateError;
     expect(cleaned).toBeInstanceOf(QuantgateError);
     expect(cleaned.message).toBe('token *** refused');
     expect(cleaned.cause).toBeUndefined();

@@ -15,7 +15,11 @@ beforeEach(async () => {
     if (request.url === '/gzip-cut-short') {
       // Headers flushed, then a gzip body that stops midway: fetch decompresses it as it comes.
       response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
-      response.write(gzipSync(JSON.stringify({ sha: 'a'.repeat(40), files: Array.from({ length: 50 }, (_, i) => `file-${i}`) })).subarray(0, 40));
+      response.write(
+        gzipSync(
+          JSON.stringify({ sha: 'a'.repeat(40), files: Array.from({ length: 50 }, (_, i) => `file-${i}`) }),
+        ).subarray(0, 40),
+      );
       return;
     }
     if (request.url === '/slow-body') {
@@ -38,12 +42,16 @@ describe('watchedFetch', () => {
     expect(missing.status).toBe(404);
     await missing.cancel();
     for (const status of [408, 429, 500, 503]) {
-      await expect(watchedFetch(`${server.origin}/${status}`, {}, { stallTimeoutMs: 2000, env: {} })).rejects.toThrow(TransientError);
+      await expect(watchedFetch(`${server.origin}/${status}`, {}, { stallTimeoutMs: 2000, env: {} })).rejects.toThrow(
+        TransientError,
+      );
     }
   });
 
   test('no answer, or a body that stops, fails the try after the stall timeout', async () => {
-    await expect(watchedFetch(`${server.origin}/hang`, {}, { stallTimeoutMs: 200, env: {} })).rejects.toThrow(new TransientError('no data for 0.2 s'));
+    await expect(watchedFetch(`${server.origin}/hang`, {}, { stallTimeoutMs: 200, env: {} })).rejects.toThrow(
+      new TransientError('no data for 0.2 s'),
+    );
     const slow = await watchedFetch(`${server.origin}/slow-body`, {}, { stallTimeoutMs: 200, env: {} });
     await expect(slow.bytes()).rejects.toThrow(new TransientError('no data for 0.2 s'));
   });
@@ -53,16 +61,26 @@ describe('watchedFetch', () => {
     const cut = await watchedFetch(`${server.origin}/gzip-cut-short`, {}, { stallTimeoutMs: 200, env: {} });
     await expect(cut.bytes()).rejects.toThrow(new TransientError('no data for 0.2 s'));
     const iterated = await watchedFetch(`${server.origin}/gzip-cut-short`, {}, { stallTimeoutMs: 200, env: {} });
-    await expect((async () => { for await (const chunk of iterated.body) void chunk; })()).rejects.toThrow(TransientError);
+    await expect(
+      (async () => {
+        for await (const chunk of iterated.body) void chunk;
+      })(),
+    ).rejects.toThrow(TransientError);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   test("an abort ends the request at once with the abort's reason, before the answer or during the body", async () => {
     const reason = new Error('stopping: SIGTERM');
     const started = Date.now();
-    await expect(watchedFetch(`${server.origin}/hang`, {}, { stallTimeoutMs: 30_000, env: {}, signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(
+      watchedFetch(`${server.origin}/hang`, {}, { stallTimeoutMs: 30_000, env: {}, signal: AbortSignal.timeout(100) }),
+    ).rejects.toMatchObject({ name: 'TimeoutError' });
     const controller = new AbortController();
-    const slow = await watchedFetch(`${server.origin}/slow-body`, {}, { stallTimeoutMs: 30_000, env: {}, signal: controller.signal });
+    const slow = await watchedFetch(
+      `${server.origin}/slow-body`,
+      {},
+      { stallTimeoutMs: 30_000, env: {}, signal: controller.signal },
+    );
     setTimeout(() => controller.abort(reason), 50);
     await expect(slow.bytes()).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -75,9 +93,15 @@ describe('httpGet', () => {
     const started = Date.now();
     const controller = new AbortController();
     setTimeout(() => controller.abort(reason), 50);
-    await expect(httpGet(`${server.origin}/hang`, {}, { stallTimeoutMs: 30_000, env: {}, signal: controller.signal })).rejects.toBe(reason);
+    await expect(
+      httpGet(`${server.origin}/hang`, {}, { stallTimeoutMs: 30_000, env: {}, signal: controller.signal }),
+    ).rejects.toBe(reason);
     const during = new AbortController();
-    const slow = await httpGet(`${server.origin}/slow-body`, {}, { stallTimeoutMs: 30_000, env: {}, signal: during.signal });
+    const slow = await httpGet(
+      `${server.origin}/slow-body`,
+      {},
+      { stallTimeoutMs: 30_000, env: {}, signal: during.signal },
+    );
     setTimeout(() => during.abort(reason), 50);
     await expect(slow.readBody(() => undefined)).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -35,7 +35,10 @@ class RawServer {
     this.server = secure ? tls.createServer(TLS, onSocket) : net.createServer(onSocket);
   }
 
-  static async start(script: (socket: Socket) => void | Promise<void>, options: { secure?: boolean } = {}): Promise<RawServer> {
+  static async start(
+    script: (socket: Socket) => void | Promise<void>,
+    options: { secure?: boolean } = {},
+  ): Promise<RawServer> {
     const server = new RawServer(script, options.secure ?? false);
     await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
     return server;
@@ -69,7 +72,10 @@ async function bodyOf(response: HttpGetResponse, pieces: number[] = []): Promise
 }
 
 const servers: RawServer[] = [];
-async function serve(script: (socket: Socket) => void | Promise<void>, options: { secure?: boolean } = {}): Promise<RawServer> {
+async function serve(
+  script: (socket: Socket) => void | Promise<void>,
+  options: { secure?: boolean } = {},
+): Promise<RawServer> {
   const server = await RawServer.start(script, options);
   servers.push(server);
   return server;
@@ -82,8 +88,18 @@ afterEach(async () => {
 describe('httpGet', () => {
   test('sends one GET with the given headers and reads a content-length body that arrives in pieces', async () => {
     const body = Buffer.from('0123456789'.repeat(300_000));
-    const server = await serve((socket) => writeInParts(socket, [`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Linked: a\r\nx-linked: b\r\n\r\n`, body.subarray(0, 7), body.subarray(7)]));
-    const response = await httpGet(server.url(), { authorization: 'Bearer t', range: 'bytes=0-' }, { stallTimeoutMs: STALL_MS });
+    const server = await serve((socket) =>
+      writeInParts(socket, [
+        `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Linked: a\r\nx-linked: b\r\n\r\n`,
+        body.subarray(0, 7),
+        body.subarray(7),
+      ]),
+    );
+    const response = await httpGet(
+      server.url(),
+      { authorization: 'Bearer t', range: 'bytes=0-' },
+      { stallTimeoutMs: STALL_MS },
+    );
     expect(response.status).toBe(200);
     expect(response.statusMessage).toBe('OK');
     expect(response.headers['content-length']).toBe(String(body.length));
@@ -111,7 +127,10 @@ describe('httpGet', () => {
   });
 
   test('decodes a chunked body split anywhere, with chunk extensions and a trailer', async () => {
-    const encoded = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=x\r\nhello\r\n1A\r\n' + 'abcdefghijklmnopqrstuvwxyz' + '\r\n0\r\nx-checksum: 1\r\n\r\n';
+    const encoded =
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=x\r\nhello\r\n1A\r\n' +
+      'abcdefghijklmnopqrstuvwxyz' +
+      '\r\n0\r\nx-checksum: 1\r\n\r\n';
     const server = await serve((socket) => writeInParts(socket, encoded.match(/.{1,4}/gs)!));
     const response = await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS });
     expect((await bodyOf(response)).toString()).toBe('helloabcdefghijklmnopqrstuvwxyz');
@@ -122,18 +141,27 @@ describe('httpGet', () => {
       await writeInParts(socket, ['HTTP/1.1 200 OK\r\n\r\nfirst ', 'second']);
       socket.end();
     });
-    expect((await bodyOf(await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS }))).toString()).toBe('first second');
+    expect((await bodyOf(await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS }))).toString()).toBe(
+      'first second',
+    );
   });
 
   test('skips an interim 100 Continue answer', async () => {
-    const server = await serve((socket) => writeInParts(socket, ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok']));
+    const server = await serve((socket) =>
+      writeInParts(socket, ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok']),
+    );
     const response = await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS });
     expect(response.status).toBe(200);
     expect((await bodyOf(response)).toString()).toBe('ok');
   });
 
   test('a redirect answer can be discarded, which closes its connection', async () => {
-    const server = await serve((socket) => writeInParts(socket, ['HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\ncontent-length: 100000\r\n\r\n', 'x'.repeat(10)]));
+    const server = await serve((socket) =>
+      writeInParts(socket, [
+        'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\ncontent-length: 100000\r\n\r\n',
+        'x'.repeat(10),
+      ]),
+    );
     const response = await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS });
     expect(response.status).toBe(302);
     expect(response.headers.location).toBe('/elsewhere');
@@ -161,7 +189,9 @@ describe('httpGet', () => {
 
   test('a server that stops sending is cut off after the stall timeout, before or during the body', async () => {
     const silent = await serve(() => undefined);
-    await expect(httpGet(silent.url(), {}, { stallTimeoutMs: 200 })).rejects.toThrow(new TransientError('no data for 0.2 s'));
+    await expect(httpGet(silent.url(), {}, { stallTimeoutMs: 200 })).rejects.toThrow(
+      new TransientError('no data for 0.2 s'),
+    );
     const stalled = await serve((socket) => writeInParts(socket, ['HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nxx']));
     const response = await httpGet(stalled.url(), {}, { stallTimeoutMs: 200 });
     await expect(bodyOf(response)).rejects.toThrow(new TransientError('no data for 0.2 s'));
@@ -176,7 +206,11 @@ describe('httpGet', () => {
   test.each([
     ['a non-HTTP answer', 'SSH-2.0-OpenSSH\r\n\r\n', /not HTTP\/1\.1 \(it starts "SSH-2\.0-OpenSSH"\)/],
     ['a malformed header line', 'HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /malformed header line "no colon here"/],
-    ['a malformed content-length', 'HTTP/1.1 200 OK\r\ncontent-length: 12abc\r\n\r\n', /malformed content-length "12abc"/],
+    [
+      'a malformed content-length',
+      'HTTP/1.1 200 OK\r\ncontent-length: 12abc\r\n\r\n',
+      /malformed content-length "12abc"/,
+    ],
   ])('%s fails transiently, naming what was wrong', async (_, answer, message) => {
     const server = await serve((socket) => writeInParts(socket, [answer]));
     const failure = httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS });
@@ -185,13 +219,19 @@ describe('httpGet', () => {
   });
 
   test('a malformed chunk size fails the body transiently', async () => {
-    const server = await serve((socket) => writeInParts(socket, ['HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n']));
+    const server = await serve((socket) =>
+      writeInParts(socket, ['HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n']),
+    );
     const response = await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS });
-    await expect(bodyOf(response)).rejects.toThrow(new TransientError('the chunked body has a malformed size line "zz"'));
+    await expect(bodyOf(response)).rejects.toThrow(
+      new TransientError('the chunked body has a malformed size line "zz"'),
+    );
   });
 
   test('an error thrown by the consumer ends the request and comes back unchanged', async () => {
-    const server = await serve((socket) => writeInParts(socket, ['HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345', '67890']));
+    const server = await serve((socket) =>
+      writeInParts(socket, ['HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345', '67890']),
+    );
     const response = await httpGet(server.url(), {}, { stallTimeoutMs: STALL_MS });
     const diskFull = new Error('ENOSPC');
     await expect(
@@ -204,17 +244,26 @@ describe('httpGet', () => {
 
   test('refuses header values that would smuggle in lines of their own', async () => {
     const server = await serve(() => undefined);
-    await expect(httpGet(server.url(), { authorization: 'Bearer t\r\nx-evil: 1' }, { stallTimeoutMs: STALL_MS })).rejects.toThrow('the request header "authorization" has characters HTTP forbids; check the value given for it (a token with a stray line break?)');
+    await expect(
+      httpGet(server.url(), { authorization: 'Bearer t\r\nx-evil: 1' }, { stallTimeoutMs: STALL_MS }),
+    ).rejects.toThrow(
+      'the request header "authorization" has characters HTTP forbids; check the value given for it (a token with a stray line break?)',
+    );
     expect(server.requests).toEqual([]);
   });
 
   test('refuses a URL that is neither http nor https', async () => {
-    await expect(httpGet('ftp://mirror.example/file', {}, { stallTimeoutMs: STALL_MS })).rejects.toThrow('cannot download ftp://mirror.example: only http: and https: URLs are supported; check --hub-url or HF_ENDPOINT');
+    await expect(httpGet('ftp://mirror.example/file', {}, { stallTimeoutMs: STALL_MS })).rejects.toThrow(
+      'cannot download ftp://mirror.example: only http: and https: URLs are supported; check --hub-url or HF_ENDPOINT',
+    );
   });
 
   test('speaks TLS, checking the certificate against the name in the URL', async () => {
     const body = Buffer.alloc(200_000, 7);
-    const server = await serve((socket) => writeInParts(socket, [`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`, body]), { secure: true });
+    const server = await serve(
+      (socket) => writeInParts(socket, [`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`, body]),
+      { secure: true },
+    );
     for (const host of ['127.0.0.1', 'localhost']) {
       const response = await httpGet(server.url(host), {}, { stallTimeoutMs: STALL_MS, ca: TLS.cert });
       expect((await bodyOf(response)).equals(body)).toBe(true);
@@ -236,8 +285,12 @@ describe('httpGet', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const origin = `https://localhost:${(server.address() as AddressInfo).port}`;
     try {
-      expect((await bodyOf(await httpGet(`${origin}/chunked`, {}, { stallTimeoutMs: STALL_MS, ca: TLS.cert }))).toString()).toBe('one two');
-      expect((await bodyOf(await httpGet(`${origin}/plain`, {}, { stallTimeoutMs: STALL_MS, ca: TLS.cert }))).toString()).toBe('plain');
+      expect(
+        (await bodyOf(await httpGet(`${origin}/chunked`, {}, { stallTimeoutMs: STALL_MS, ca: TLS.cert }))).toString(),
+      ).toBe('one two');
+      expect(
+        (await bodyOf(await httpGet(`${origin}/plain`, {}, { stallTimeoutMs: STALL_MS, ca: TLS.cert }))).toString(),
+      ).toBe('plain');
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -33,8 +33,14 @@ describe('proxyFor', () => {
 
   test('https URLs use https_proxy or HTTPS_PROXY, http URLs http_proxy or HTTP_PROXY, the lower-case name first', () => {
     const env = { HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:2', HTTP_PROXY: 'http://plain:3' };
-    expect(proxyFor(new URL('https://huggingface.co/x'), env)).toEqual({ url: new URL('http://lower:2'), variable: 'https_proxy' });
-    expect(proxyFor(new URL('http://example.com/x'), env)).toEqual({ url: new URL('http://plain:3'), variable: 'HTTP_PROXY' });
+    expect(proxyFor(new URL('https://huggingface.co/x'), env)).toEqual({
+      url: new URL('http://lower:2'),
+      variable: 'https_proxy',
+    });
+    expect(proxyFor(new URL('http://example.com/x'), env)).toEqual({
+      url: new URL('http://plain:3'),
+      variable: 'HTTP_PROXY',
+    });
     expect(proxied('https://huggingface.co/', { HTTPS_PROXY: 'http://upper:1' })).toBe('http://upper:1/');
     // As in curl and @actions/http-client, an https URL does not fall back to HTTP_PROXY.
     expect(proxied('https://huggingface.co/', { HTTP_PROXY: 'http://plain:3' })).toBeUndefined();
@@ -44,10 +50,16 @@ describe('proxyFor', () => {
 
   test('an address without a scheme means http://, and credentials are kept for the proxy but never shown', async () => {
     expect(proxied('https://huggingface.co/', { HTTPS_PROXY: 'proxy.corp:3128' })).toBe('http://proxy.corp:3128/');
-    expect(proxied('https://huggingface.co/', { HTTPS_PROXY: 'http://me:s%40cret@proxy.corp:3128' })).toBe('http://me:s%40cret@proxy.corp:3128/');
+    expect(proxied('https://huggingface.co/', { HTTPS_PROXY: 'http://me:s%40cret@proxy.corp:3128' })).toBe(
+      'http://me:s%40cret@proxy.corp:3128/',
+    );
     for (const value of ['socks5://proxy.corp:1080', 'http://', 'http://me:hunter2@[bad']) {
-      const error = await quantgateRejection(Promise.resolve().then(() => proxyFor(new URL('https://huggingface.co/'), { HTTPS_PROXY: value })));
-      expect(error.message).toMatch(/^HTTPS_PROXY=".*" is not a proxy address quantgate can use; give an http:\/\/ or https:\/\/ proxy/);
+      const error = await quantgateRejection(
+        Promise.resolve().then(() => proxyFor(new URL('https://huggingface.co/'), { HTTPS_PROXY: value })),
+      );
+      expect(error.message).toMatch(
+        /^HTTPS_PROXY=".*" is not a proxy address quantgate can use; give an http:\/\/ or https:\/\/ proxy/,
+      );
       expect(error.message).not.toContain('hunter2');
     }
   });
@@ -81,7 +93,9 @@ describe('proxyFor', () => {
     ['', 'https://huggingface.co/', false],
   ])('NO_PROXY=%j for %s: bypassed %s', (list, url, bypassed) => {
     expect(bypassesProxy(new URL(url), { NO_PROXY: list })).toBe(bypassed);
-    expect(proxied(url, { HTTPS_PROXY: 'http://proxy:1', HTTP_PROXY: 'http://proxy:1', no_proxy: list }) === undefined).toBe(bypassed);
+    expect(
+      proxied(url, { HTTPS_PROXY: 'http://proxy:1', HTTP_PROXY: 'http://proxy:1', no_proxy: list }) === undefined,
+    ).toBe(bypassed);
   });
 
   test('no_proxy wins over NO_PROXY, and loopback addresses are proxied unless listed, as curl does', () => {
@@ -113,7 +127,14 @@ describe('requests through a proxy', () => {
 
   const hubAt = (host: string) => hub.url.replace('127.0.0.1', host);
   const port = (url: string) => new URL(url).port;
-  const download = async (env: NodeJS.ProcessEnv) => downloadSnapshot({ repoId: REPO, cacheDir: await makeTempDir(), hubUrl: hubAt('localhost'), env, retry: FAST_RETRY });
+  const download = async (env: NodeJS.ProcessEnv) =>
+    downloadSnapshot({
+      repoId: REPO,
+      cacheDir: await makeTempDir(),
+      hubUrl: hubAt('localhost'),
+      env,
+      retry: FAST_RETRY,
+    });
 
   test('the Hub client sends its API calls, listing pages and blob downloads through HTTP_PROXY', async () => {
     const result = await download({ HTTP_PROXY: proxy.url() });
@@ -148,16 +169,26 @@ describe('requests through a proxy', () => {
     try {
       await download({ HTTP_PROXY: guarded.url('me:s3cret') });
       expect(guarded.targets().length).toBeGreaterThan(0);
-      expect(guarded.requests.every((request) => request.authorization === `Basic ${Buffer.from('me:s3cret').toString('base64')}`)).toBe(true);
+      expect(
+        guarded.requests.every(
+          (request) => request.authorization === `Basic ${Buffer.from('me:s3cret').toString('base64')}`,
+        ),
+      ).toBe(true);
 
       const error = await quantgateRejection(download({ HTTP_PROXY: guarded.url('me:wrong') }));
-      expect(error.message).toMatch(/^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) refused the connection to localhost:\d+ \(HTTP 407 Proxy Authentication Required\); put the proxy's user name and password in HTTP_PROXY/);
+      expect(error.message).toMatch(
+        /^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) refused the connection to localhost:\d+ \(HTTP 407 Proxy Authentication Required\); put the proxy's user name and password in HTTP_PROXY/,
+      );
       expect(error.message).toContain('or list localhost in NO_PROXY to connect directly');
       expect(error.message).not.toContain('wrong');
 
       // fetch's own CONNECT tunnel for https, refused before any TLS begins.
-      const tunnel = await quantgateRejection(watchedFetch('https://localhost:8443/x', {}, { stallTimeoutMs: 2000, env: { HTTPS_PROXY: guarded.url() } }));
-      expect(tunnel.message).toMatch(/^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY\) refused the connection to localhost:8443 \(HTTP 407\); put the proxy's user name and password in HTTPS_PROXY/);
+      const tunnel = await quantgateRejection(
+        watchedFetch('https://localhost:8443/x', {}, { stallTimeoutMs: 2000, env: { HTTPS_PROXY: guarded.url() } }),
+      );
+      expect(tunnel.message).toMatch(
+        /^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY\) refused the connection to localhost:8443 \(HTTP 407\); put the proxy's user name and password in HTTPS_PROXY/,
+      );
       expect(guarded.requests.at(-1)).toMatchObject({ method: 'CONNECT', target: 'localhost:8443', refused: 407 });
     } finally {
       await guarded.close();
@@ -171,9 +202,19 @@ describe('requests through a proxy', () => {
       const response = await httpGet(url, {}, { stallTimeoutMs: 2000, env: { HTTP_PROXY: guarded.url('me:s3cret') } });
       expect(response.status).toBe(200);
       response.discard();
-      expect(guarded.requests).toEqual([expect.objectContaining({ method: 'GET', target: `127.0.0.1:${port(hub.url)}`, path: `/api/models/${REPO}/revision/main` })]);
-      const error = await quantgateRejection(httpGet(url, {}, { stallTimeoutMs: 2000, env: { HTTP_PROXY: guarded.url() } }));
-      expect(error.message).toMatch(/^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) refused the connection to 127\.0\.0\.1:\d+ \(HTTP 407 Proxy Authentication Required\)/);
+      expect(guarded.requests).toEqual([
+        expect.objectContaining({
+          method: 'GET',
+          target: `127.0.0.1:${port(hub.url)}`,
+          path: `/api/models/${REPO}/revision/main`,
+        }),
+      ]);
+      const error = await quantgateRejection(
+        httpGet(url, {}, { stallTimeoutMs: 2000, env: { HTTP_PROXY: guarded.url() } }),
+      );
+      expect(error.message).toMatch(
+        /^the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) refused the connection to 127\.0\.0\.1:\d+ \(HTTP 407 Proxy Authentication Required\)/,
+      );
     } finally {
       await guarded.close();
     }
@@ -182,29 +223,47 @@ describe('requests through a proxy', () => {
   test('httpGet tunnels https through CONNECT and reads the body through it; a refused tunnel names the proxy', async () => {
     const body = Buffer.alloc(2_000_000, 3);
     const server = tls.createServer(TLS, (socket) => {
-      socket.once('data', () => socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`), body])));
+      socket.once('data', () =>
+        socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`), body])),
+      );
       socket.on('error', () => undefined);
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
       const url = `https://localhost:${(server.address() as AddressInfo).port}/blob`;
-      const response = await httpGet(url, {}, { stallTimeoutMs: 2000, ca: TLS.cert, env: { HTTPS_PROXY: proxy.url() } });
+      const response = await httpGet(
+        url,
+        {},
+        { stallTimeoutMs: 2000, ca: TLS.cert, env: { HTTPS_PROXY: proxy.url() } },
+      );
       const chunks: Buffer[] = [];
       await response.readBody((bytes) => chunks.push(Buffer.from(bytes)));
       expect(Buffer.concat(chunks).equals(body)).toBe(true);
-      expect(proxy.requests).toEqual([expect.objectContaining({ method: 'CONNECT', target: `localhost:${port(url)}` })]);
+      expect(proxy.requests).toEqual([
+        expect.objectContaining({ method: 'CONNECT', target: `localhost:${port(url)}` }),
+      ]);
 
       const guarded = await ForwardProxy.start({ credentials: 'me:s3cret' });
       try {
-        const error = await quantgateRejection(httpGet(url, {}, { stallTimeoutMs: 2000, ca: TLS.cert, env: { https_proxy: guarded.url('me:wrong') } }));
-        expect(error.message).toMatch(/^the proxy http:\/\/127\.0\.0\.1:\d+ \(https_proxy\) refused the connection to localhost:\d+ \(HTTP 407 Proxy Authentication Required\); put the proxy's user name and password in https_proxy/);
+        const error = await quantgateRejection(
+          httpGet(url, {}, { stallTimeoutMs: 2000, ca: TLS.cert, env: { https_proxy: guarded.url('me:wrong') } }),
+        );
+        expect(error.message).toMatch(
+          /^the proxy http:\/\/127\.0\.0\.1:\d+ \(https_proxy\) refused the connection to localhost:\d+ \(HTTP 407 Proxy Authentication Required\); put the proxy's user name and password in https_proxy/,
+        );
       } finally {
         await guarded.close();
       }
       // NO_PROXY reaches the server directly.
       proxy.requests.splice(0);
-      (await httpGet(url, {}, { stallTimeoutMs: 2000, ca: TLS.cert, env: { HTTPS_PROXY: proxy.url(), NO_PROXY: 'localhost' } })).discard();
+      (
+        await httpGet(
+          url,
+          {},
+          { stallTimeoutMs: 2000, ca: TLS.cert, env: { HTTPS_PROXY: proxy.url(), NO_PROXY: 'localhost' } },
+        )
+      ).discard();
       expect(proxy.requests).toEqual([]);
     } finally {
       await new Promise((resolve) => server.close(resolve));
@@ -215,7 +274,9 @@ describe('requests through a proxy', () => {
     const down = new URL(await unreachableUrl()).origin;
     const got = httpGet(`${hub.url}/x`, {}, { stallTimeoutMs: 2000, env: { HTTP_PROXY: down } });
     await expect(got).rejects.toThrow(TransientError);
-    await expect(got).rejects.toThrow(`connect ECONNREFUSED ${down.slice('http://'.length)} (connecting to the proxy ${down} (HTTP_PROXY))`);
+    await expect(got).rejects.toThrow(
+      `connect ECONNREFUSED ${down.slice('http://'.length)} (connecting to the proxy ${down} (HTTP_PROXY))`,
+    );
     const fetched = watchedFetch(`${hub.url}/x`, {}, { stallTimeoutMs: 2000, env: { HTTP_PROXY: down } });
     await expect(fetched).rejects.toThrow(TransientError);
     await expect(fetched).rejects.toThrow(`(through the proxy ${down} (HTTP_PROXY))`);
@@ -230,7 +291,9 @@ describe('requests through a proxy', () => {
       expect(proxy.requests.map((request) => request.method)).toEqual(['HEAD', 'GET']);
 
       proxy.requests.splice(0);
-      const direct = await openRandomAccess(server.urlFor('/data.bin'), { env: { HTTP_PROXY: proxy.url(), NO_PROXY: '127.0.0.1' } });
+      const direct = await openRandomAccess(server.urlFor('/data.bin'), {
+        env: { HTTP_PROXY: proxy.url(), NO_PROXY: '127.0.0.1' },
+      });
       expect(Buffer.from(await direct.slice(0, 5)).equals(expected.subarray(0, 5))).toBe(true);
       expect(proxy.requests).toEqual([]);
     } finally {
@@ -250,12 +313,18 @@ describe('requests through a proxy', () => {
         for await (const chunk of body) chunks.push(chunk);
         return Buffer.concat(chunks).toString();
       };
-      const got = await watchedGet(`${server.origin}/pkg.tgz`, FAST_RETRY, readAll, { refused: (problem) => new QuantgateError(problem), env });
+      const got = await watchedGet(`${server.origin}/pkg.tgz`, FAST_RETRY, readAll, {
+        refused: (problem) => new QuantgateError(problem),
+        env,
+      });
       expect(got?.result).toBe('{"path":"/pkg.tgz"}');
       const client = createGitHubClient({ apiUrl: server.origin, env });
       const { data } = await client.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' });
       expect(data).toEqual({ path: '/repos/o/r' });
-      expect(proxy.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['GET /pkg.tgz', 'GET /repos/o/r']);
+      expect(proxy.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        'GET /pkg.tgz',
+        'GET /repos/o/r',
+      ]);
     } finally {
       await server.close();
     }

@@ -11,7 +11,12 @@ import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 afterAll(removeTempDirs);
 
 function utterance(index: number, samples: number): Utterance {
-  return { id: `u${index}`, text: `text ${index}`, sampleRate: 24000, audio: Float32Array.from({ length: samples }, (_, i) => Math.sin(i * (index + 1)) / (i + 1)) };
+  return {
+    id: `u${index}`,
+    text: `text ${index}`,
+    sampleRate: 24000,
+    audio: Float32Array.from({ length: samples }, (_, i) => Math.sin(i * (index + 1)) / (i + 1)),
+  };
 }
 
 describe('AudioSpool', () => {
@@ -44,6 +49,10 @@ describe('AudioSpool', () => {
     const file = join(parent, 'not-a-folder');
     await writeFile(file, 'x');
     await expect(AudioSpool.create(file)).rejects.toThrow(QuantgateError);
-    await expect(AudioSpool.create(file)).rejects.toThrow(new RegExp(`^cannot make a temporary folder for decoded audio in ${file} \\(.*\\); choose a writable --out-dir with free space$`));
+    await expect(AudioSpool.create(file)).rejects.toThrow(
+      new RegExp(
+        `^cannot make a temporary folder for decoded audio in ${file} \\(.*\\); choose a writable --out-dir with free space$`,
+      ),
+    );
   });
 });

@@ -14,7 +14,8 @@ import { makeTempDir, removeTempDirs, repoRoot } from '../helpers/paths.js';
 afterAll(removeTempDirs);
 
 /** A config.json of `depth` nested objects, written as text since JSON.stringify itself recurses. */
-const nestedConfig = (depth: number) => `{"model_type":"tiny-test","dim":64,${'"a":{'.repeat(depth - 1)}"x":1${'}'.repeat(depth - 1)}}`;
+const nestedConfig = (depth: number) =>
+  `{"model_type":"tiny-test","dim":64,${'"a":{'.repeat(depth - 1)}"x":1${'}'.repeat(depth - 1)}}`;
 
 describe('GGUF metadata of a quantized model', () => {
   const entries = buildGgufMetadata({
@@ -23,7 +24,18 @@ describe('GGUF metadata of a quantized model', () => {
     fileType: 2,
     repoId: 'kyutai/stt-1b-en_fr',
     revision: 'a'.repeat(40),
-    config: { dim: 2048, num_heads: 16, num_layers: 16, context: 750, max_period: 100000, hidden_scale: 4.125, delays: [0, 0], stt_config: { audio_delay_seconds: 0.5 }, lm_gen_config: null, moshi_name: 'model.safetensors' },
+    config: {
+      dim: 2048,
+      num_heads: 16,
+      num_layers: 16,
+      context: 750,
+      max_period: 100000,
+      hidden_scale: 4.125,
+      delays: [0, 0],
+      stt_config: { audio_delay_seconds: 0.5 },
+      lm_gen_config: null,
+      moshi_name: 'model.safetensors',
+    },
   });
   const byKey = new Map(entries.map((entry) => [entry.key, entry]));
 
@@ -36,9 +48,15 @@ describe('GGUF metadata of a quantized model', () => {
     ]);
   });
 
-  test('source and tool are recorded, the Hub repo under the GGUF spec\'s general.source keys', () => {
-    expect(byKey.get('general.source.url')).toMatchObject({ type: GgufValueType.STRING, value: 'https://huggingface.co/kyutai/stt-1b-en_fr' });
-    expect(byKey.get('general.source.huggingface.repository')).toMatchObject({ type: GgufValueType.STRING, value: 'kyutai/stt-1b-en_fr' });
+  test("source and tool are recorded, the Hub repo under the GGUF spec's general.source keys", () => {
+    expect(byKey.get('general.source.url')).toMatchObject({
+      type: GgufValueType.STRING,
+      value: 'https://huggingface.co/kyutai/stt-1b-en_fr',
+    });
+    expect(byKey.get('general.source.huggingface.repository')).toMatchObject({
+      type: GgufValueType.STRING,
+      value: 'kyutai/stt-1b-en_fr',
+    });
     expect(byKey.get('quantgate.source.revision')?.value).toBe('a'.repeat(40));
     expect(byKey.get('quantgate.tool.name')?.value).toBe('quantgate');
     expect(byKey.get('quantgate.tool.version')?.value).toBe(TOOL_VERSION);
@@ -51,15 +69,33 @@ describe('GGUF metadata of a quantized model', () => {
     expect(byKey.get('kyutai-stt.context_length')?.value).toBe(750);
     expect(byKey.get('kyutai-stt.rope.freq_base')).toMatchObject({ type: GgufValueType.FLOAT32, value: 100000 });
     expect(byKey.get('kyutai-stt.hidden_scale')).toMatchObject({ type: GgufValueType.FLOAT32, value: 4.125 });
-    expect(byKey.get('kyutai-stt.delays')).toMatchObject({ type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value: [0, 0] });
+    expect(byKey.get('kyutai-stt.delays')).toMatchObject({
+      type: GgufValueType.ARRAY,
+      itemType: GgufValueType.INT32,
+      value: [0, 0],
+    });
     expect(byKey.get('kyutai-stt.stt_config.audio_delay_seconds')?.value).toBe(0.5);
     expect(byKey.has('kyutai-stt.dim')).toBe(false);
     expect(byKey.has('kyutai-stt.lm_gen_config')).toBe(false);
   });
 
   test('Kyutai STT gets the sizes the seed records: the gated MLP width, the text and the audio vocabularies', () => {
-    const seedConfig = { dim: 2048, num_heads: 16, num_layers: 16, context: 750, max_period: 100000.0, hidden_scale: 4.125, gating: 'silu', text_card: 8000, card: 2048 };
-    const seed = new Map(buildGgufMetadata({ architecture: 'kyutai-stt', name: 'stt-1b-en_fr', fileType: 2, config: seedConfig }).map((entry) => [entry.key, entry]));
+    const seedConfig = {
+      dim: 2048,
+      num_heads: 16,
+      num_layers: 16,
+      context: 750,
+      max_period: 100000.0,
+      hidden_scale: 4.125,
+      gating: 'silu',
+      text_card: 8000,
+      card: 2048,
+    };
+    const seed = new Map(
+      buildGgufMetadata({ architecture: 'kyutai-stt', name: 'stt-1b-en_fr', fileType: 2, config: seedConfig }).map(
+        (entry) => [entry.key, entry],
+      ),
+    );
     expect(seed.get('kyutai-stt.feed_forward_length')).toMatchObject({ type: GgufValueType.UINT32, value: 5632 });
     expect(seed.get('kyutai-stt.vocab_size')).toMatchObject({ type: GgufValueType.UINT32, value: 8000 });
     expect(seed.get('kyutai-stt.audio_vocab_size')).toMatchObject({ type: GgufValueType.UINT32, value: 2049 });
@@ -68,7 +104,14 @@ describe('GGUF metadata of a quantized model', () => {
   });
 
   test('a standard key takes the type llama.cpp reads; a value that type cannot hold keeps its config name', () => {
-    const other = new Map(buildGgufMetadata({ architecture: 'llama', name: 'm', fileType: 2, config: { rope_theta: 500000, max_position_embeddings: 1.5, vocab_size: 32000 } }).map((entry) => [entry.key, entry]));
+    const other = new Map(
+      buildGgufMetadata({
+        architecture: 'llama',
+        name: 'm',
+        fileType: 2,
+        config: { rope_theta: 500000, max_position_embeddings: 1.5, vocab_size: 32000 },
+      }).map((entry) => [entry.key, entry]),
+    );
     expect(other.get('llama.rope.freq_base')).toMatchObject({ type: GgufValueType.FLOAT32, value: 500000 });
     expect(other.get('llama.vocab_size')).toMatchObject({ type: GgufValueType.UINT32, value: 32000 });
     expect(other.has('llama.context_length')).toBe(false);
@@ -76,15 +119,24 @@ describe('GGUF metadata of a quantized model', () => {
     expect(other.has('general.source.url')).toBe(false);
   });
 
-  test('nested objects flatten in the config\'s order, down to MAX_CONFIG_DEPTH levels', () => {
+  test("nested objects flatten in the config's order, down to MAX_CONFIG_DEPTH levels", () => {
     let deepest: Record<string, unknown> = { x: 1 };
     for (let level = 1; level < MAX_CONFIG_DEPTH; level++) deepest = { a: deepest };
-    const keys = buildGgufMetadata({ architecture: 't', name: 'm', fileType: 2, config: { first: { b: 1, c: { d: 2 } }, deep: deepest, last: 3 } })
+    const keys = buildGgufMetadata({
+      architecture: 't',
+      name: 'm',
+      fileType: 2,
+      config: { first: { b: 1, c: { d: 2 } }, deep: deepest, last: 3 },
+    })
       .map((entry) => entry.key)
       .filter((key) => key.startsWith('t.'));
     expect(keys).toEqual(['t.first.b', 't.first.c.d', `t.deep.${'a.'.repeat(MAX_CONFIG_DEPTH - 1)}x`, 't.last']);
-    expect(() => buildGgufMetadata({ architecture: 't', name: 'm', fileType: 2, config: { deep: { a: deepest } } })).toThrow(
-      new QuantgateError(`config.json nests objects more than ${MAX_CONFIG_DEPTH} levels deep (at "deep.${'a.'.repeat(MAX_CONFIG_DEPTH - 1)}a"), deeper than any model config; fix or remove config.json`),
+    expect(() =>
+      buildGgufMetadata({ architecture: 't', name: 'm', fileType: 2, config: { deep: { a: deepest } } }),
+    ).toThrow(
+      new QuantgateError(
+        `config.json nests objects more than ${MAX_CONFIG_DEPTH} levels deep (at "deep.${'a.'.repeat(MAX_CONFIG_DEPTH - 1)}a"), deeper than any model config; fix or remove config.json`,
+      ),
     );
   });
 
@@ -95,10 +147,18 @@ describe('GGUF metadata of a quantized model', () => {
 });
 
 describe('GGUF metadata as written', () => {
-  test('a dump of a quantized Kyutai STT model shows rope.freq_base as FLOAT32, the seed\'s keys and the Hub source', async () => {
-    const config = JSON.parse(await readFile(join(repoRoot, 'test/fixtures/kyutai/lm_config.json'), 'utf8')) as Record<string, unknown>;
+  test("a dump of a quantized Kyutai STT model shows rope.freq_base as FLOAT32, the seed's keys and the Hub source", async () => {
+    const config = JSON.parse(await readFile(join(repoRoot, 'test/fixtures/kyutai/lm_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const modelDir = await writeTestModel(join(await makeTempDir(), 'snapshot'), tinyModelTensors(), config);
-    const { output } = await quantizeModel({ model: modelDir, outDir: await makeTempDir(), repoId: 'kyutai/stt-1b-en_fr', revision: 'b'.repeat(40) });
+    const { output } = await quantizeModel({
+      model: modelDir,
+      outDir: await makeTempDir(),
+      repoId: 'kyutai/stt-1b-en_fr',
+      revision: 'b'.repeat(40),
+    });
     const gguf = await openGguf(output!.files[0]!);
     const dump = await dumpGguf(gguf).finally(() => gguf.close());
     // lm_config.json: dim 64, hidden_scale 4.125 (gated width 2·264/3 = 176), text_card 48, card 64.
@@ -121,7 +181,9 @@ describe('GGUF metadata as written', () => {
   });
 
   test('a local folder gives its own name', async () => {
-    const modelDir = await writeTestModel(join(await makeTempDir(), 'my-model'), tinyModelTensors(), { model_type: 'tiny-test' });
+    const modelDir = await writeTestModel(join(await makeTempDir(), 'my-model'), tinyModelTensors(), {
+      model_type: 'tiny-test',
+    });
     const { output } = await quantizeModel({ model: `${modelDir}/`, outDir: await makeTempDir() });
     const gguf = await openGguf(output!.files[0]!);
     const dump = await dumpGguf(gguf).finally(() => gguf.close());
@@ -136,18 +198,24 @@ describe('GGUF metadata as written', () => {
     const { code, stdout, stderr } = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^quantgate quantize: config\.json nests objects more than 32 levels deep \(at "(a\.){32}a"\), deeper than any model config; fix or remove config\.json\n$/);
+    expect(stderr).toMatch(
+      /^quantgate quantize: config\.json nests objects more than 32 levels deep \(at "(a\.){32}a"\), deeper than any model config; fix or remove config\.json\n$/,
+    );
     expect(await readdir(outDir)).toEqual([]);
   });
 
-  test('a config.json that is not JSON is named in words; JSON.parse\'s own text comes only with QUANTGATE_DEBUG=1', async () => {
+  test("a config.json that is not JSON is named in words; JSON.parse's own text comes only with QUANTGATE_DEBUG=1", async () => {
     const modelDir = await writeTestModel(join(await makeTempDir(), 'broken'), tinyModelTensors());
     await writeFile(join(modelDir, 'config.json'), '{"dim": 64,');
     const outDir = await makeTempDir();
     const plain = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`]);
     expect(plain.code).toBe(2);
-    expect(plain.stderr).toBe(`quantgate quantize: ${join(modelDir, 'config.json')} is not valid JSON; fix or remove it\n`);
-    const debug = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`], { env: { QUANTGATE_DEBUG: '1' } });
+    expect(plain.stderr).toBe(
+      `quantgate quantize: ${join(modelDir, 'config.json')} is not valid JSON; fix or remove it\n`,
+    );
+    const debug = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`], {
+      env: { QUANTGATE_DEBUG: '1' },
+    });
     const [line, ...detail] = debug.stderr.trimEnd().split('\n');
     expect(line).toBe(plain.stderr.trimEnd());
     expect(detail[0]).toMatch(/^caused by SyntaxError: .*JSON/);

@@ -24,27 +24,44 @@ describe('neededBytes', () => {
 
 describe('fitBatchSize', () => {
   test('keeps the batch size asked for when it fits', () => {
-    const fit = fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: 6 * GiB, device: 'cpu' });
+    const fit = fitBatchSize({
+      estimates: [reference, candidate],
+      batchSize: 8,
+      availableBytes: 6 * GiB,
+      device: 'cpu',
+    });
     expect(fit).toEqual({ batchSize: 8, neededBytes: neededBytes([reference, candidate], 8) });
   });
 
   test('lowers it to the largest batch size that fits', () => {
     const available = neededBytes([reference, candidate], 5) + 1;
-    expect(fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: available, device: 'cpu' }).batchSize).toBe(5);
-    expect(fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: available - 2, device: 'cpu' }).batchSize).toBe(4);
+    expect(
+      fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: available, device: 'cpu' })
+        .batchSize,
+    ).toBe(5);
+    expect(
+      fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: available - 2, device: 'cpu' })
+        .batchSize,
+    ).toBe(4);
   });
 
   test('fails when not even one utterance at a time fits, saying how much is needed and how to reduce it', () => {
-    const attempt = () => fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: 3 * GiB, device: 'cpu' });
+    const attempt = () =>
+      fitBatchSize({ estimates: [reference, candidate], batchSize: 8, availableBytes: 3 * GiB, device: 'cpu' });
     expect(attempt).toThrow(QuantgateError);
     expect(attempt).toThrow(
       'the run needs about 4.42 GiB of memory even one utterance at a time, but only 3.00 GiB is available; run with --device cuda on a machine with an NVIDIA GPU, or free memory on this machine or take one with more, or set --max-duration to leave out long utterances',
     );
-    expect(() => fitBatchSize({ estimates: [reference], batchSize: 1, availableBytes: GiB, device: 'cuda' })).toThrow(/is available; free memory on this machine or take one with more, or set --max-duration/);
+    expect(() => fitBatchSize({ estimates: [reference], batchSize: 1, availableBytes: GiB, device: 'cuda' })).toThrow(
+      /is available; free memory on this machine or take one with more, or set --max-duration/,
+    );
   });
 
   test('with no estimates only the process baseline counts', () => {
-    expect(fitBatchSize({ estimates: [], batchSize: 8, availableBytes: GiB, device: 'cpu' })).toEqual({ batchSize: 8, neededBytes: PROCESS_BASELINE_BYTES });
+    expect(fitBatchSize({ estimates: [], batchSize: 8, availableBytes: GiB, device: 'cpu' })).toEqual({
+      batchSize: 8,
+      neededBytes: PROCESS_BASELINE_BYTES,
+    });
   });
 });
 
@@ -54,8 +71,12 @@ describe('availableBytes', () => {
   });
 
   test('is capped by what is left under a cgroup limit', () => {
-    expect(availableBytes({ free: 20 * GiB, total: 23 * GiB, cgroupLimit: 7 * GiB, cgroupUsage: 1 * GiB })).toBe(6 * GiB);
-    expect(availableBytes({ free: 3 * GiB, total: 23 * GiB, cgroupLimit: 7 * GiB, cgroupUsage: 1 * GiB })).toBe(3 * GiB);
+    expect(availableBytes({ free: 20 * GiB, total: 23 * GiB, cgroupLimit: 7 * GiB, cgroupUsage: 1 * GiB })).toBe(
+      6 * GiB,
+    );
+    expect(availableBytes({ free: 3 * GiB, total: 23 * GiB, cgroupLimit: 7 * GiB, cgroupUsage: 1 * GiB })).toBe(
+      3 * GiB,
+    );
     expect(availableBytes({ free: 3 * GiB, total: 23 * GiB, cgroupLimit: 7 * GiB, cgroupUsage: 8 * GiB })).toBe(0);
   });
 

@@ -17,7 +17,9 @@ describe('run options', () => {
     expect(readRunOptions(optionValues({})).datasetRevision).toBe(pin);
     expect(readRunOptions(optionValues({ dataset: 'openslr/librispeech_asr' })).datasetRevision).toBe(pin);
     expect(readRunOptions(optionValues({ dataset: 'org/other' })).datasetRevision).toBe('main');
-    expect(readRunOptions(optionValues({ dataset: 'openslr/librispeech_asr', 'dataset-revision': 'main' })).datasetRevision).toBe('main');
+    expect(
+      readRunOptions(optionValues({ dataset: 'openslr/librispeech_asr', 'dataset-revision': 'main' })).datasetRevision,
+    ).toBe('main');
   });
 
   test('--keep-single-file is read as a switch, unset by default', () => {
@@ -38,7 +40,16 @@ describe('run options', () => {
         offline: true,
       }),
     );
-    expect(options).toMatchObject({ modelId: 'kyutai/stt-1b-en_fr', maxShardBytes: 524288, keep: ['a.*', 'b.*'], shard: { index: 1, count: 4 }, maxSamples: 0, threshold: 1.5, gateMode: 'strict', offline: true });
+    expect(options).toMatchObject({
+      modelId: 'kyutai/stt-1b-en_fr',
+      maxShardBytes: 524288,
+      keep: ['a.*', 'b.*'],
+      shard: { index: 1, count: 4 },
+      maxSamples: 0,
+      threshold: 1.5,
+      gateMode: 'strict',
+      offline: true,
+    });
   });
 
   test.each([

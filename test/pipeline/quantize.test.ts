@@ -16,7 +16,11 @@ const tensors = tinyModelTensors();
 let modelDir: string;
 
 beforeAll(async () => {
-  modelDir = await writeTestModel(join(await makeTempDir(), 'tiny'), tensors, { model_type: 'tiny-test', dim: 64, num_layers: 1 });
+  modelDir = await writeTestModel(join(await makeTempDir(), 'tiny'), tensors, {
+    model_type: 'tiny-test',
+    dim: 64,
+    num_layers: 1,
+  });
 });
 
 describe('quantize stage', () => {
@@ -37,32 +41,58 @@ describe('quantize stage', () => {
         const info = gguf.tensors.find((tensor) => tensor.name === source.name)!;
         expect(info.type).toBe(planned.type);
         expect(info.ne).toEqual([...source.shape].reverse());
-        const expected = encode(planned.type as TargetType, decodeSource(source.dtype, encodeValues(source.dtype, source.values)));
+        const expected = encode(
+          planned.type as TargetType,
+          decodeSource(source.dtype, encodeValues(source.dtype, source.values)),
+        );
         expect(Buffer.from(await gguf.read(source.name)).equals(Buffer.from(expected))).toBe(true);
       }
     } finally {
       await gguf.close();
     }
-    expect(plan.tensors.map((tensor) => tensor.type)).toEqual(['Q4_0', 'F32', 'Q4_0', 'Q4_0', 'F16', 'F32', 'Q4_0', 'F16']);
+    expect(plan.tensors.map((tensor) => tensor.type)).toEqual([
+      'Q4_0',
+      'F32',
+      'Q4_0',
+      'Q4_0',
+      'F16',
+      'F32',
+      'Q4_0',
+      'F16',
+    ]);
     const manifest = await verifyManifest(output!.manifestPath);
-    expect(manifest).toMatchObject({ format: 'single', tensorCount: tensors.length, source: { path: join(modelDir, 'model.safetensors') } });
+    expect(manifest).toMatchObject({
+      format: 'single',
+      tensorCount: tensors.length,
+      source: { path: join(modelDir, 'model.safetensors') },
+    });
   });
 
   test('byte shards concatenate to exactly the single file', async () => {
     const singleDir = await makeTempDir();
     const single = await quantizeModel({ model: modelDir, outDir: singleDir, maxShardBytes: 0 });
     const shardedDir = await makeTempDir();
-    const sharded = await quantizeModel({ model: modelDir, outDir: shardedDir, maxShardBytes: 8000, repoId: 'org/tiny', revision: 'c'.repeat(40) });
+    const sharded = await quantizeModel({
+      model: modelDir,
+      outDir: shardedDir,
+      maxShardBytes: 8000,
+      repoId: 'org/tiny',
+      revision: 'c'.repeat(40),
+    });
     expect(sharded.output?.format).toBe('bytes');
     const parts = await Promise.all(sharded.output!.files.map((file) => readFile(file)));
     const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
-    const names = 'abcdefghij'.slice(0, Math.ceil(total / 8000)).split('').map((letter) => `tiny-q4-shards/shard-a${letter}`);
+    const names = 'abcdefghij'
+      .slice(0, Math.ceil(total / 8000))
+      .split('')
+      .map((letter) => `tiny-q4-shards/shard-a${letter}`);
     expect(sharded.output!.files.map((file) => file.slice(shardedDir.length + 1))).toEqual(names);
     expect(parts.slice(0, -1).every((part) => part.byteLength === 8000)).toBe(true);
     // Same tensors, different source keys: compare the data sections through the reader.
     const [a, b] = [await single.output!.open(), await sharded.output!.open()];
     try {
-      for (const tensor of tensors) expect(Buffer.from(await b.read(tensor.name)).equals(Buffer.from(await a.read(tensor.name)))).toBe(true);
+      for (const tensor of tensors)
+        expect(Buffer.from(await b.read(tensor.name)).equals(Buffer.from(await a.read(tensor.name)))).toBe(true);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -81,7 +111,12 @@ describe('quantize stage', () => {
 
   test('gguf-split parts each parse and together hold every tensor exactly once', async () => {
     const outDir = await makeTempDir();
-    const { output } = await quantizeModel({ model: modelDir, outDir, maxShardBytes: 12000, shardFormat: 'gguf-split' });
+    const { output } = await quantizeModel({
+      model: modelDir,
+      outDir,
+      maxShardBytes: 12000,
+      shardFormat: 'gguf-split',
+    });
     expect(output?.format).toBe('gguf-split');
     const names: string[] = [];
     for (const file of output!.files) {
@@ -127,27 +162,40 @@ describe('quantize stage', () => {
   test('NaN in a tensor is refused by name and leaves no output', async () => {
     const poisoned = weights(192 * 64, 3);
     poisoned[5000] = Number.NaN;
-    const dir = await writeTestModel(join(await makeTempDir(), 'nan'), tensors.map((tensor) => (tensor.name.endsWith('in_proj_weight') ? { ...tensor, values: poisoned } : tensor)));
+    const dir = await writeTestModel(
+      join(await makeTempDir(), 'nan'),
+      tensors.map((tensor) => (tensor.name.endsWith('in_proj_weight') ? { ...tensor, values: poisoned } : tensor)),
+    );
     const outDir = await makeTempDir();
     const failure = quantizeModel({ model: dir, outDir, maxShardBytes: 5000 });
     await expect(failure).rejects.toThrow(QuantgateError);
-    await expect(failure).rejects.toThrow(/layers\.0\.self_attn\.in_proj_weight holds a value that is infinite or not a number \(first at element 5000\)/);
+    await expect(failure).rejects.toThrow(
+      /layers\.0\.self_attn\.in_proj_weight holds a value that is infinite or not a number \(first at element 5000\)/,
+    );
     expect(await readdir(outDir)).toEqual([]);
   });
 
   test('infinity in a tensor written as F16 is refused too', async () => {
     const values = weights(64 * 176, 5);
     values[100] = Number.POSITIVE_INFINITY;
-    const dir = await writeTestModel(join(await makeTempDir(), 'inf'), [{ name: 'ragged.weight', dtype: 'F32', shape: [64, 176], values }]);
-    await expect(quantizeModel({ model: dir, outDir: await makeTempDir() })).rejects.toThrow(/ragged\.weight holds a value that is infinite or not a number \(first at element 100\)/);
+    const dir = await writeTestModel(join(await makeTempDir(), 'inf'), [
+      { name: 'ragged.weight', dtype: 'F32', shape: [64, 176], values },
+    ]);
+    await expect(quantizeModel({ model: dir, outDir: await makeTempDir() })).rejects.toThrow(
+      /ragged\.weight holds a value that is infinite or not a number \(first at element 100\)/,
+    );
   });
 
   test('finite values beyond the F16 range are refused with the way out', async () => {
     const values = weights(64 * 176, 5);
     values[64 * 176 - 1] = 1e6;
-    const dir = await writeTestModel(join(await makeTempDir(), 'big'), [{ name: 'ragged.weight', dtype: 'F32', shape: [64, 176], values }]);
+    const dir = await writeTestModel(join(await makeTempDir(), 'big'), [
+      { name: 'ragged.weight', dtype: 'F32', shape: [64, 176], values },
+    ]);
     const outDir = await makeTempDir();
-    await expect(quantizeModel({ model: dir, outDir })).rejects.toThrow(/ragged\.weight has a value beyond the F16 range .* at element 11263; keep it in F32 with --keep 'ragged\.weight'/);
+    await expect(quantizeModel({ model: dir, outDir })).rejects.toThrow(
+      /ragged\.weight has a value beyond the F16 range .* at element 11263; keep it in F32 with --keep 'ragged\.weight'/,
+    );
     expect(await readdir(outDir)).toEqual([]);
   });
 
@@ -157,7 +205,9 @@ describe('quantize stage', () => {
     const written = await quantizeModel(source);
     const reused = await reuseQuantized(source);
     expect(reused?.output?.files).toEqual(written.output?.files);
-    expect(reused?.plan.tensors.map((tensor) => tensor.type)).toEqual(written.plan.tensors.map((tensor) => tensor.type));
+    expect(reused?.plan.tensors.map((tensor) => tensor.type)).toEqual(
+      written.plan.tensors.map((tensor) => tensor.type),
+    );
     expect(await reuseQuantized({ ...source, revision: 'e'.repeat(40) })).toBeUndefined();
     await appendFile(written.output!.files[1]!, 'x');
     expect(await reuseQuantized(source)).toBeUndefined();
@@ -167,7 +217,14 @@ describe('quantize stage', () => {
     const base = { model: modelDir, outDir: '/out', repoId: 'org/tiny', revision: 'd'.repeat(40) };
     const key = quantizedCacheKey(base);
     expect(key).toMatch(/^quantgate-gguf-org--tiny-d{40}-\d+\.\d+\.\d+-[0-9a-f]{16}$/);
-    for (const change of [{ type: 'q8_0' as const }, { keep: ['a'] }, { skip: ['b'] }, { maxShardBytes: 1 }, { shardFormat: 'gguf-split' as const }, { revision: 'f'.repeat(40) }]) {
+    for (const change of [
+      { type: 'q8_0' as const },
+      { keep: ['a'] },
+      { skip: ['b'] },
+      { maxShardBytes: 1 },
+      { shardFormat: 'gguf-split' as const },
+      { revision: 'f'.repeat(40) },
+    ]) {
       expect(quantizedCacheKey({ ...base, ...change })).not.toBe(key);
     }
     expect(quantizedCacheKey({ ...base, outDir: '/elsewhere' })).toBe(key);

@@ -17,7 +17,12 @@ import { FakeHub } from '../servers/fake-hub.js';
 
 afterAll(removeTempDirs);
 
-const TEXTS = ['the quick brown fox jumps over the lazy dog', 'she sells sea shells by the sea shore', 'a stitch in time saves nine', 'every cloud has a silver lining'];
+const TEXTS = [
+  'the quick brown fox jumps over the lazy dog',
+  'she sells sea shells by the sea shore',
+  'a stitch in time saves nine',
+  'every cloud has a silver lining',
+];
 const ids = Array.from({ length: 8 }, (_, i) => `1089-134686-${String(i).padStart(4, '0')}`);
 
 let hub: FakeHub;
@@ -56,12 +61,27 @@ describe('quantgate run', () => {
   test('evaluates a Hub dataset, downloading only the split it needs, and passes a faithful candidate', async () => {
     const outDir = await makeTempDir();
     const cacheDir = await makeTempDir();
-    const run = await runCli(['run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', cacheDir, ...commands(0), '--out-dir', outDir]);
+    const run = await runCli([
+      'run',
+      '--model-path',
+      modelDir,
+      '--dataset',
+      'org/speech',
+      '--hub-url',
+      hub.url,
+      '--cache-dir',
+      cacheDir,
+      ...commands(0),
+      '--out-dir',
+      outDir,
+    ]);
     expect(run.stderr).not.toMatch(/quantgate run:/);
     expect(run.code).toBe(EXIT_OK);
     expect(run.stdout).toMatch(/reference\s+0\.00%/);
     expect(run.stdout).toContain('PASS (point mode, threshold 2.00 points)');
-    const downloads = hub.requests.filter((request) => request.path.includes('/resolve/')).map((request) => request.path);
+    const downloads = hub.requests
+      .filter((request) => request.path.includes('/resolve/'))
+      .map((request) => request.path);
     expect(downloads.some((path) => path.endsWith('all/test.clean/0000.parquet'))).toBe(true);
     expect(downloads.some((path) => path.includes('train.clean'))).toBe(false);
     const results = JSON.parse(await readFile(join(outDir, 'eval_results.json'), 'utf8'));
@@ -71,7 +91,20 @@ describe('quantgate run', () => {
 
   test('a degraded candidate fails the gate with exit code 1, and still writes its results', async () => {
     const outDir = await makeTempDir();
-    const run = await runCli(['run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', await makeTempDir(), ...commands(2), '--out-dir', outDir]);
+    const run = await runCli([
+      'run',
+      '--model-path',
+      modelDir,
+      '--dataset',
+      'org/speech',
+      '--hub-url',
+      hub.url,
+      '--cache-dir',
+      await makeTempDir(),
+      ...commands(2),
+      '--out-dir',
+      outDir,
+    ]);
     expect(run.code).toBe(EXIT_GATE_FAILED);
     expect(run.stdout).toMatch(/FAIL \(point mode, threshold 2\.00 points\)/);
     expect(await readFile(join(outDir, 'eval_results.txt'), 'utf8')).toMatch(/FAIL/);
@@ -96,19 +129,40 @@ describe('quantgate run', () => {
     );
     const truth = join(dir, 'truth.json');
     await writeFile(truth, JSON.stringify(Object.fromEntries(ids.map((id, i) => [id, TEXTS[i % 4]]))));
-    const command = (variant: string) => `'${process.execPath}' '${script}' ${variant} {manifest} {output} '${truth}' '${log}'`;
+    const command = (variant: string) =>
+      `'${process.execPath}' '${script}' ${variant} {manifest} {output} '${truth}' '${log}'`;
     const outDir = await makeTempDir();
     const run = await runCli([
-      'run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', await makeTempDir(),
-      '--reference-command', command('reference'), '--candidate-command', command('candidate'), '--batch-size', '3', '--out-dir', outDir,
+      'run',
+      '--model-path',
+      modelDir,
+      '--dataset',
+      'org/speech',
+      '--hub-url',
+      hub.url,
+      '--cache-dir',
+      await makeTempDir(),
+      '--reference-command',
+      command('reference'),
+      '--candidate-command',
+      command('candidate'),
+      '--batch-size',
+      '3',
+      '--out-dir',
+      outDir,
     ]);
     expect(run.code).toBe(EXIT_OK);
-    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((line) => line.split(' '));
+    const calls = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
     expect(calls.map(([variant]) => variant)).toEqual([...ids.map(() => 'reference'), ...ids.map(() => 'candidate')]);
-    const heard = (variant: string) => calls.filter((call) => call[0] === variant).map(([, id, hash]) => `${id} ${hash}`);
+    const heard = (variant: string) =>
+      calls.filter((call) => call[0] === variant).map(([, id, hash]) => `${id} ${hash}`);
     expect(heard('candidate')).toEqual(heard('reference'));
     expect(heard('reference').map((entry) => entry.split(' ')[0])).toEqual(ids);
-    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score']) expect(run.stderr).toContain(`── ${stage}\n`);
+    for (const stage of ['model', 'quantize', 'dataset', 'reference', 'candidate', 'score'])
+      expect(run.stderr).toContain(`── ${stage}\n`);
     expect((await readdir(outDir)).filter((name) => name.startsWith('.quantgate-audio-'))).toEqual([]);
   });
 
@@ -116,8 +170,21 @@ describe('quantgate run', () => {
     const outDir = await makeTempDir();
     const [, reference] = commands(0);
     const run = await runCli([
-      'run', '--model-path', modelDir, '--dataset', 'org/speech', '--hub-url', hub.url, '--cache-dir', await makeTempDir(),
-      '--reference-command', reference!, '--candidate-command', `'${process.execPath}' -e 'process.exit(3)' {manifest} {output}`, '--out-dir', outDir,
+      'run',
+      '--model-path',
+      modelDir,
+      '--dataset',
+      'org/speech',
+      '--hub-url',
+      hub.url,
+      '--cache-dir',
+      await makeTempDir(),
+      '--reference-command',
+      reference!,
+      '--candidate-command',
+      `'${process.execPath}' -e 'process.exit(3)' {manifest} {output}`,
+      '--out-dir',
+      outDir,
     ]);
     expect(run.code).toBe(EXIT_ERROR);
     expect(run.stderr).toMatch(/── candidate\n/);
@@ -136,7 +203,10 @@ describe('quantgate run', () => {
     const modelFolder = await writeGoldenModel(await makeTempDir(), { model_type: undefined });
     hub.createRepo('kyutai/stt-golden-test');
     const files = await readdir(modelFolder);
-    const commit = await hub.commit('kyutai/stt-golden-test', files.map((name) => ({ path: name, content: { file: join(modelFolder, name) } })));
+    const commit = await hub.commit(
+      'kyutai/stt-golden-test',
+      files.map((name) => ({ path: name, content: { file: join(modelFolder, name) } })),
+    );
     const data = await makeTempDir();
     await mkdir(join(data, 'audio'));
     const lines = await Promise.all(
@@ -147,20 +217,47 @@ describe('quantgate run', () => {
     );
     await writeFile(join(data, 'manifest.jsonl'), `${lines.join('\n')}\n`);
     const outDir = await makeTempDir();
-    const hubOptions = ['--model-id', 'kyutai/stt-golden-test', '--hub-url', hub.url, '--cache-dir', await makeTempDir()];
-    const run = await runCli(['run', ...hubOptions, '--dataset', join(data, 'manifest.jsonl'), '--normalizer', 'none', '--threshold', '100', '--out-dir', outDir]);
+    const hubOptions = [
+      '--model-id',
+      'kyutai/stt-golden-test',
+      '--hub-url',
+      hub.url,
+      '--cache-dir',
+      await makeTempDir(),
+    ];
+    const run = await runCli([
+      'run',
+      ...hubOptions,
+      '--dataset',
+      join(data, 'manifest.jsonl'),
+      '--normalizer',
+      'none',
+      '--threshold',
+      '100',
+      '--out-dir',
+      outDir,
+    ]);
     expect(run.stderr).not.toMatch(/quantgate run:/);
     expect(run.code).toBe(EXIT_OK);
     const results = JSON.parse(await readFile(join(outDir, 'eval_results.json'), 'utf8'));
-    expect(results.run).toMatchObject({ modelId: 'kyutai/stt-golden-test', modelRevision: commit, engine: 'kyutai-stt', device: 'cpu' });
+    expect(results.run).toMatchObject({
+      modelId: 'kyutai/stt-golden-test',
+      modelRevision: commit,
+      engine: 'kyutai-stt',
+      device: 'cpu',
+    });
     expect(results.utterances).toHaveLength(2);
     // The memory check ran before loading, from the engine's estimate.
-    expect(run.stderr).toMatch(/^memory: the run needs about \d+\.\d+ MiB at batch size 8 for utterances up to 35 s; \d+\.\d+ GiB is available$/m);
+    expect(run.stderr).toMatch(
+      /^memory: the run needs about \d+\.\d+ MiB at batch size 8 for utterances up to 35 s; \d+\.\d+ GiB is available$/m,
+    );
     // The kyutai-stt preset: its architecture, the LM's linear weights in Q4_0, the unused extra heads left out.
     const gguf = await openGgufModel(join(outDir, 'stt-golden-test-q4.gguf'));
     try {
       expect(gguf.metadata.find((entry) => entry.key === 'general.architecture')?.value).toBe('kyutai-stt');
-      expect(gguf.tensors.find((tensor) => tensor.name === 'transformer.layers.0.gating.linear_in.weight')?.type).toBe('Q4_0');
+      expect(gguf.tensors.find((tensor) => tensor.name === 'transformer.layers.0.gating.linear_in.weight')?.type).toBe(
+        'Q4_0',
+      );
       expect(gguf.tensors.some((tensor) => tensor.name.startsWith('extra_heads.'))).toBe(false);
     } finally {
       await gguf.close();

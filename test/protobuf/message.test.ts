@@ -1,4 +1,10 @@
-import { decodeMessage, defineSchema, encodeMessage, type Message, type MessageSchema } from '../../src/protobuf/message.js';
+import {
+  decodeMessage,
+  defineSchema,
+  encodeMessage,
+  type Message,
+  type MessageSchema,
+} from '../../src/protobuf/message.js';
 import { MalformedProtoError, ProtoReader, ProtoWriter, WireType } from '../../src/protobuf/wire.js';
 
 interface Sample extends Message {
@@ -78,7 +84,11 @@ describe('schema-driven messages', () => {
     const packedDims = new ProtoWriter();
     packedDims.varint(2);
     packedDims.varint(300);
-    const bytes = wire([[10, WireType.LENGTH_DELIMITED, packedDims.finish()], ...unpackedFloats.map((entry) => [...entry] as [number, WireType, number]), [11, WireType.VARINT, -5n]]);
+    const bytes = wire([
+      [10, WireType.LENGTH_DELIMITED, packedDims.finish()],
+      ...unpackedFloats.map((entry) => [...entry] as [number, WireType, number]),
+      [11, WireType.VARINT, -5n],
+    ]);
     const decoded = decode(bytes);
     expect(decoded.dims).toEqual([2, 300]);
     expect(decoded.values).toEqual([1.5, -2]);
@@ -86,7 +96,14 @@ describe('schema-driven messages', () => {
     const floats = new Uint8Array(8);
     new DataView(floats.buffer).setFloat32(0, 1.5, true);
     new DataView(floats.buffer).setFloat32(4, -2, true);
-    expect(encode(decoded)).toEqual(wire([[10, WireType.VARINT, 2], [10, WireType.VARINT, 300], [11, WireType.VARINT, -5n], [12, WireType.LENGTH_DELIMITED, floats]]));
+    expect(encode(decoded)).toEqual(
+      wire([
+        [10, WireType.VARINT, 2],
+        [10, WireType.VARINT, 300],
+        [11, WireType.VARINT, -5n],
+        [12, WireType.LENGTH_DELIMITED, floats],
+      ]),
+    );
   });
 
   it('keeps unknown fields verbatim and writes them back in field-number order', () => {
@@ -117,12 +134,27 @@ describe('schema-driven messages', () => {
   });
 
   it('lets the last of a repeated singular field win', () => {
-    expect(decode(wire([[1, WireType.VARINT, 1], [1, WireType.VARINT, 2]])).id).toBe(2);
+    expect(
+      decode(
+        wire([
+          [1, WireType.VARINT, 1],
+          [1, WireType.VARINT, 2],
+        ]),
+      ).id,
+    ).toBe(2);
   });
 
   it.each([
-    ['a known field with the wrong wire type', wire([[2, WireType.VARINT, 1]]), /Sample.name \(field 2\) has wire type 0, expected 2 at byte 0/],
-    ['a string that is not UTF-8', wire([[2, WireType.LENGTH_DELIMITED, [0xc3, 0x28]]]), /Sample.name is not valid UTF-8/],
+    [
+      'a known field with the wrong wire type',
+      wire([[2, WireType.VARINT, 1]]),
+      /Sample.name \(field 2\) has wire type 0, expected 2 at byte 0/,
+    ],
+    [
+      'a string that is not UTF-8',
+      wire([[2, WireType.LENGTH_DELIMITED, [0xc3, 0x28]]]),
+      /Sample.name is not valid UTF-8/,
+    ],
     ['an int64-number beyond 2^53', wire([[1, WireType.VARINT, 2n ** 60n]]), /Sample.id is beyond 2\^53/],
     ['a nested message cut short', wire([[8, WireType.LENGTH_DELIMITED, [0x12, 0x05, 0x61]]]), /runs past the end/],
   ])('refuses %s', (_, bytes, message) => {

@@ -15,11 +15,14 @@ describe('varints', () => {
     expect(varintBytes(-1n)).toEqual(varintBytes(-1));
   });
 
-  it.each([0n, 1n, 127n, 128n, 300n, 2n ** 31n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -300n, -(2n ** 63n)])('round-trips %p as int64', (value) => {
-    const reader = new ProtoReader(Uint8Array.from(varintBytes(value)));
-    expect(BigInt.asIntN(64, reader.varint())).toBe(value);
-    expect(reader.done).toBe(true);
-  });
+  it.each([0n, 1n, 127n, 128n, 300n, 2n ** 31n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -300n, -(2n ** 63n)])(
+    'round-trips %p as int64',
+    (value) => {
+      const reader = new ProtoReader(Uint8Array.from(varintBytes(value)));
+      expect(BigInt.asIntN(64, reader.varint())).toBe(value);
+      expect(reader.done).toBe(true);
+    },
+  );
 
   it('reads safe integers as numbers and refuses larger ones there', () => {
     expect(new ProtoReader(Uint8Array.from(varintBytes(2 ** 53 - 1))).uint()).toBe(2 ** 53 - 1);

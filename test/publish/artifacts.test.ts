@@ -14,7 +14,10 @@ let artifacts: typeof import('../../src/publish/artifacts.js');
 
 beforeAll(async () => {
   service = await FakeArtifactService.start();
-  github = await FakeGitHubApi.start({ tokens: { 'reader-token': 'read' }, artifactDownloadUrl: (id) => service.downloadUrl(id) });
+  github = await FakeGitHubApi.start({
+    tokens: { 'reader-token': 'read' },
+    artifactDownloadUrl: (id) => service.downloadUrl(id),
+  });
   Object.assign(process.env, service.env, {
     GITHUB_API_URL: github.url,
     GITHUB_SERVER_URL: 'https://github.com',
@@ -60,15 +63,23 @@ describe('uploadResultsArtifact', () => {
 
     const out = await makeTempDir();
     const downloaded = await artifacts.downloadRunArtifacts({ prefix: 'quantgate-stt-round', dir: out });
-    expect(downloaded).toEqual([{ name: 'quantgate-stt-roundtrip', id: uploaded.id, dir: join(out, 'quantgate-stt-roundtrip') }]);
+    expect(downloaded).toEqual([
+      { name: 'quantgate-stt-roundtrip', id: uploaded.id, dir: join(out, 'quantgate-stt-roundtrip') },
+    ]);
     expect(await treeOf(downloaded[0]!.dir)).toEqual(await treeOf(model.dir));
   });
 
   test('refuses names GitHub refuses, before contacting the service', async () => {
     const model = await byteShardModel();
     const calls = service.calls.length;
-    for (const [name, shown] of [['results/linux', '"/"'], ['a:b', '":"'], ['..', 'is empty or only dots']] as const) {
-      const error = await artifacts.uploadResultsArtifact({ name, files: model.all, rootDir: model.dir }).catch((caught: unknown) => caught);
+    for (const [name, shown] of [
+      ['results/linux', '"/"'],
+      ['a:b', '":"'],
+      ['..', 'is empty or only dots'],
+    ] as const) {
+      const error = await artifacts
+        .uploadResultsArtifact({ name, files: model.all, rootDir: model.dir })
+        .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(QuantgateError);
       expect((error as Error).message).toContain(shown);
     }
@@ -77,23 +88,29 @@ describe('uploadResultsArtifact', () => {
 
   test('refuses a retention outside 1–90 days, files outside the root folder, missing ones and refused characters', async () => {
     const model = await byteShardModel();
-    await expect(artifacts.uploadResultsArtifact({ name: 'r', files: model.all, rootDir: model.dir, retentionDays: 91 })).rejects.toThrow(
-      'artifact retention of 91 days is not a whole number from 1 to 90; choose one in that range',
-    );
+    await expect(
+      artifacts.uploadResultsArtifact({ name: 'r', files: model.all, rootDir: model.dir, retentionDays: 91 }),
+    ).rejects.toThrow('artifact retention of 91 days is not a whole number from 1 to 90; choose one in that range');
     const elsewhere = join(await makeTempDir(), 'stray.txt');
     await writeFile(elsewhere, 'x');
-    await expect(artifacts.uploadResultsArtifact({ name: 'r', files: [elsewhere], rootDir: model.dir })).rejects.toThrow(`${elsewhere} is not inside the artifact's root folder`);
-    await expect(artifacts.uploadResultsArtifact({ name: 'r', files: [join(model.dir, 'missing.gguf')], rootDir: model.dir })).rejects.toThrow(/missing\.gguf is missing, so it cannot be uploaded/);
+    await expect(
+      artifacts.uploadResultsArtifact({ name: 'r', files: [elsewhere], rootDir: model.dir }),
+    ).rejects.toThrow(`${elsewhere} is not inside the artifact's root folder`);
+    await expect(
+      artifacts.uploadResultsArtifact({ name: 'r', files: [join(model.dir, 'missing.gguf')], rootDir: model.dir }),
+    ).rejects.toThrow(/missing\.gguf is missing, so it cannot be uploaded/);
     await writeFile(join(model.dir, 'eval:results.txt'), 'x');
-    await expect(artifacts.uploadResultsArtifact({ name: 'r', files: [join(model.dir, 'eval:results.txt')], rootDir: model.dir })).rejects.toThrow(
-      'eval:results.txt contains ":", which GitHub refuses in artifact files; rename it',
-    );
+    await expect(
+      artifacts.uploadResultsArtifact({ name: 'r', files: [join(model.dir, 'eval:results.txt')], rootDir: model.dir }),
+    ).rejects.toThrow('eval:results.txt contains ":", which GitHub refuses in artifact files; rename it');
   });
 
   test('a second artifact of the same name in the run is refused with the fix', async () => {
     const model = await byteShardModel();
     await artifacts.uploadResultsArtifact({ name: 'quantgate-twice', files: model.all, rootDir: model.dir });
-    await expect(artifacts.uploadResultsArtifact({ name: 'quantgate-twice', files: model.all, rootDir: model.dir })).rejects.toThrow(
+    await expect(
+      artifacts.uploadResultsArtifact({ name: 'quantgate-twice', files: model.all, rootDir: model.dir }),
+    ).rejects.toThrow(
       /^uploading artifact quantgate-twice failed: the Actions results service answered ".*already exists.*"; give each job of the run its own artifact name$/,
     );
   });
@@ -105,9 +122,13 @@ describe('uploadResultsArtifact', () => {
     await down.close();
     process.env.ACTIONS_RESULTS_URL = url;
     try {
-      const error = await artifacts.uploadResultsArtifact({ name: 'quantgate-down', files: model.all, rootDir: model.dir }).catch((caught: unknown) => caught);
+      const error = await artifacts
+        .uploadResultsArtifact({ name: 'quantgate-down', files: model.all, rootDir: model.dir })
+        .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(QuantgateError);
-      expect((error as Error).message).toMatch(/^uploading artifact quantgate-down failed: the Actions results service answered ".*ECONNREFUSED"; re-run the job, and check githubstatus\.com if it keeps failing$/);
+      expect((error as Error).message).toMatch(
+        /^uploading artifact quantgate-down failed: the Actions results service answered ".*ECONNREFUSED"; re-run the job, and check githubstatus\.com if it keeps failing$/,
+      );
     } finally {
       process.env.ACTIONS_RESULTS_URL = service.env.ACTIONS_RESULTS_URL;
     }
@@ -117,7 +138,9 @@ describe('uploadResultsArtifact', () => {
     const model = await byteShardModel();
     delete process.env.ACTIONS_RUNTIME_TOKEN;
     try {
-      await expect(artifacts.uploadResultsArtifact({ name: 'r', files: model.all, rootDir: model.dir })).rejects.toThrow(
+      await expect(
+        artifacts.uploadResultsArtifact({ name: 'r', files: model.all, rootDir: model.dir }),
+      ).rejects.toThrow(
         'uploading artifact r needs a GitHub Actions job (ACTIONS_RUNTIME_TOKEN is unset); run it in a workflow step, or turn artifact upload off',
       );
     } finally {
@@ -140,13 +163,17 @@ describe('downloadRunArtifacts', () => {
   });
 
   test('no matching artifact names the ones there are', async () => {
-    await expect(artifacts.downloadRunArtifacts({ prefix: 'nothing-', dir: await makeTempDir() })).rejects.toThrow(/^this run has no artifact whose name starts with "nothing-" \(it has .*merge-a.*\); run the merge job after/);
+    await expect(artifacts.downloadRunArtifacts({ prefix: 'nothing-', dir: await makeTempDir() })).rejects.toThrow(
+      /^this run has no artifact whose name starts with "nothing-" \(it has .*merge-a.*\); run the merge job after/,
+    );
   });
 
   test('an artifact whose zip changed after upload is refused and leaves no folder', async () => {
     const model = await byteShardModel();
     const { id } = await artifacts.uploadResultsArtifact({ name: 'tampered', files: model.all, rootDir: model.dir });
-    const blob = service.blobs.requests.find((request) => request.operation === 'PutBlockList' && request.blob.includes(`/${id}/`))!.blob;
+    const blob = service.blobs.requests.find(
+      (request) => request.operation === 'PutBlockList' && request.blob.includes(`/${id}/`),
+    )!.blob;
     const zip = Buffer.from(service.blobs.read(blob)!);
     zip[zip.byteLength - 30] ^= 0xff; // in the zip's end record: the files still extract, the digest differs
     service.blobs.write(blob, zip, 'application/zip');
@@ -159,20 +186,30 @@ describe('downloadRunArtifacts', () => {
 });
 
 describe('downloadArtifactFromRun', () => {
-  test('downloads another run\'s artifact through the REST API', async () => {
+  test("downloads another run's artifact through the REST API", async () => {
     const model = await byteShardModel();
     const { id } = await artifacts.uploadResultsArtifact({ name: 'public-path', files: model.all, rootDir: model.dir });
     const out = await makeTempDir();
-    await artifacts.downloadArtifactFromRun({ repo: { owner: 'octo', repo: 'models' }, runId: 4242, artifactId: id, token: 'reader-token', dir: out });
+    await artifacts.downloadArtifactFromRun({
+      repo: { owner: 'octo', repo: 'models' },
+      runId: 4242,
+      artifactId: id,
+      token: 'reader-token',
+      dir: out,
+    });
     expect(await treeOf(out)).toEqual(await treeOf(model.dir));
   });
 
   test('an unknown artifact and a bad token each name their fix', async () => {
     const repo = { owner: 'octo', repo: 'models' };
     const dir = await makeTempDir();
-    await expect(artifacts.downloadArtifactFromRun({ repo, runId: 4242, artifactId: 99999, token: 'reader-token', dir })).rejects.toThrow(
+    await expect(
+      artifacts.downloadArtifactFromRun({ repo, runId: 4242, artifactId: 99999, token: 'reader-token', dir }),
+    ).rejects.toThrow(
       /^downloading artifact 99999 of run 4242 in octo\/models failed \(.*\); check --repo, --run-id and --artifact-id/,
     );
-    await expect(artifacts.downloadArtifactFromRun({ repo, runId: 4242, artifactId: 1000, token: 'wrong', dir })).rejects.toThrow(/failed \(.*\); pass a token that can read the repository's actions/);
+    await expect(
+      artifacts.downloadArtifactFromRun({ repo, runId: 4242, artifactId: 1000, token: 'wrong', dir }),
+    ).rejects.toThrow(/failed \(.*\); pass a token that can read the repository's actions/);
   });
 });

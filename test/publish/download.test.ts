@@ -19,12 +19,22 @@ let client: import('../../src/publish/github.js').GitHubClient;
 
 beforeAll(async () => {
   service = await FakeArtifactService.start();
-  github = await FakeGitHubApi.start({ tokens: { 'writer-token': 'write', 'reader-token': 'read' }, artifactDownloadUrl: (id) => service.downloadUrl(id) });
-  Object.assign(process.env, service.env, { GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'octo/models', GITHUB_RUN_ID: '77' });
+  github = await FakeGitHubApi.start({
+    tokens: { 'writer-token': 'write', 'reader-token': 'read' },
+    artifactDownloadUrl: (id) => service.downloadUrl(id),
+  });
+  Object.assign(process.env, service.env, {
+    GITHUB_API_URL: github.url,
+    GITHUB_REPOSITORY: 'octo/models',
+    GITHUB_RUN_ID: '77',
+  });
   download = await import('../../src/publish/download.js');
   publish = await import('../../src/publish/release.js');
   artifacts = await import('../../src/publish/artifacts.js');
-  client = (await import('../../src/publish/github.js')).createGitHubClient({ apiUrl: github.url, token: 'writer-token' });
+  client = (await import('../../src/publish/github.js')).createGitHubClient({
+    apiUrl: github.url,
+    token: 'writer-token',
+  });
 });
 
 afterAll(async () => {
@@ -64,7 +74,12 @@ describe('downloadFromRelease', () => {
   test('keeps gguf-split files as they are, with a manifest that verifies them', async () => {
     const model = await splitModel();
     const out = await outputFolder();
-    const result = await download.downloadFromRelease({ client, release: await released(model), out, ggufName: 'unused.gguf' });
+    const result = await download.downloadFromRelease({
+      client,
+      release: await released(model),
+      out,
+      ggufName: 'unused.gguf',
+    });
     expect(result.files).toEqual([...model.files.map((path) => join(out, basename(path))), join(out, 'manifest.json')]);
     for (const path of model.files) expect(await readFile(join(out, basename(path)))).toEqual(await readFile(path));
     await expect(verifyManifest(join(out, 'manifest.json'))).resolves.toMatchObject({ format: 'gguf-split' });
@@ -73,7 +88,9 @@ describe('downloadFromRelease', () => {
   test('a shard whose bytes differ from the manifest is refused and nothing is written', async () => {
     const model = await byteShardModel(4096);
     const release = await released(model);
-    const asset = github.releases.find((candidate) => candidate.tag === release.tag)!.assets.find((candidate) => candidate.name === 'shard-ac')!;
+    const asset = github.releases
+      .find((candidate) => candidate.tag === release.tag)!
+      .assets.find((candidate) => candidate.name === 'shard-ac')!;
     asset.served = Buffer.from(asset.data);
     asset.served[100] ^= 0x01;
     const out = await outputFolder();
@@ -91,17 +108,23 @@ describe('downloadFromRelease', () => {
     const [first, second] = github.releases.find((candidate) => candidate.tag === release.tag)!.assets;
     first!.served = Buffer.concat([first!.data, Buffer.from('extra')]);
     const out = await outputFolder();
-    await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(/^model-00001-of-00002\.gguf from release .* is longer than the 10000 bytes its manifest lists; /);
+    await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(
+      /^model-00001-of-00002\.gguf from release .* is longer than the 10000 bytes its manifest lists; /,
+    );
     first!.served = undefined;
     second!.served = second!.data.subarray(1);
-    await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(`has ${second!.data.byteLength - 1} bytes, but its manifest lists ${second!.data.byteLength}`);
+    await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(
+      `has ${second!.data.byteLength - 1} bytes, but its manifest lists ${second!.data.byteLength}`,
+    );
     expect(await readdir(out)).toEqual(['keep.txt']);
   });
 
   test('a missing tag, a missing manifest, a lacking file and an invalid manifest each name the fix', async () => {
     const out = await outputFolder();
     const repo = { owner: 'octo', repo: 'models' };
-    await expect(download.downloadFromRelease({ client, release: { ...repo, tag: 'no-such-tag' }, out })).rejects.toThrow(
+    await expect(
+      download.downloadFromRelease({ client, release: { ...repo, tag: 'no-such-tag' }, out }),
+    ).rejects.toThrow(
       'octo/models has no release with tag no-such-tag; check the tag and the repository, or publish the release first',
     );
     github.addRelease('octo/models', 'bare', [{ name: 'notes.txt', data: Buffer.from('x') }]);
@@ -111,11 +134,16 @@ describe('downloadFromRelease', () => {
     const model = await byteShardModel(8192);
     const release = await released(model);
     const assets = github.releases.find((candidate) => candidate.tag === release.tag)!.assets;
-    assets.splice(assets.findIndex((asset) => asset.name === 'shard-ab'), 1);
+    assets.splice(
+      assets.findIndex((asset) => asset.name === 'shard-ab'),
+      1,
+    );
     await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(
       `release ${release.tag} of octo/models lacks shards/shard-ab, which its manifest manifest.json lists; publish all the files of the model again`,
     );
-    github.addRelease('octo/models', 'broken', [{ name: 'manifest.json', data: Buffer.from('{"manifestVersion": 1}') }]);
+    github.addRelease('octo/models', 'broken', [
+      { name: 'manifest.json', data: Buffer.from('{"manifestVersion": 1}') },
+    ]);
     await expect(download.downloadFromRelease({ client, release: { ...repo, tag: 'broken' }, out })).rejects.toThrow(
       /^manifest\.json in release broken of octo\/models is not a usable manifest \(.* is not a valid quantgate manifest: format is missing, not one of single, bytes, gguf-split; /,
     );
@@ -125,22 +153,49 @@ describe('downloadFromRelease', () => {
   test('with two manifests, --manifest picks one; --gguf-name names the rebuilt file', async () => {
     const model = await byteShardModel(8192);
     const release = await released(model);
-    github.releases.find((candidate) => candidate.tag === release.tag)!.assets.push({ id: 99999, name: 'other.manifest.json', data: Buffer.from('{}'), contentType: 'application/json' });
+    github.releases
+      .find((candidate) => candidate.tag === release.tag)!
+      .assets.push({
+        id: 99999,
+        name: 'other.manifest.json',
+        data: Buffer.from('{}'),
+        contentType: 'application/json',
+      });
     const out = await outputFolder();
-    await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(`holds 2 manifests (manifest.json, other.manifest.json); choose one with --manifest`);
-    const result = await download.downloadFromRelease({ client, release, out, manifest: 'manifest.json', ggufName: 'stt-q4_0.gguf' });
+    await expect(download.downloadFromRelease({ client, release, out })).rejects.toThrow(
+      `holds 2 manifests (manifest.json, other.manifest.json); choose one with --manifest`,
+    );
+    const result = await download.downloadFromRelease({
+      client,
+      release,
+      out,
+      manifest: 'manifest.json',
+      ggufName: 'stt-q4_0.gguf',
+    });
     expect(result.files).toEqual([join(out, 'stt-q4_0.gguf')]);
     expect(await readFile(result.files[0]!)).toEqual(model.original);
-    await expect(download.downloadFromRelease({ client, release, out, manifest: 'manifest.json', ggufName: '../x.gguf' })).rejects.toThrow('--gguf-name "../x.gguf" is not a plain file name');
+    await expect(
+      download.downloadFromRelease({ client, release, out, manifest: 'manifest.json', ggufName: '../x.gguf' }),
+    ).rejects.toThrow('--gguf-name "../x.gguf" is not a plain file name');
   });
 });
 
 describe('downloadFromArtifact', () => {
-  test('takes the model out of another run\'s artifact and leaves only the rebuilt GGUF', async () => {
+  test("takes the model out of another run's artifact and leaves only the rebuilt GGUF", async () => {
     const model = await byteShardModel(4096);
-    const { id } = await artifacts.uploadResultsArtifact({ name: 'quantgate-results', files: model.all, rootDir: model.dir });
+    const { id } = await artifacts.uploadResultsArtifact({
+      name: 'quantgate-results',
+      files: model.all,
+      rootDir: model.dir,
+    });
     const out = await outputFolder();
-    const result = await download.downloadFromArtifact({ repo: { owner: 'octo', repo: 'models' }, runId: 77, artifactId: id, token: 'reader-token', out });
+    const result = await download.downloadFromArtifact({
+      repo: { owner: 'octo', repo: 'models' },
+      runId: 77,
+      artifactId: id,
+      token: 'reader-token',
+      out,
+    });
     expect(result.files).toEqual([join(out, 'stt-1b-en_fr.gguf')]);
     expect(await readFile(result.files[0]!)).toEqual(model.original);
     expect((await readdir(out)).sort()).toEqual(['keep.txt', 'stt-1b-en_fr.gguf']);
@@ -149,10 +204,24 @@ describe('downloadFromArtifact', () => {
   test('a shard changed before upload is caught against the manifest, and the staging folder is removed', async () => {
     const model = await byteShardModel(4096);
     await writeFile(model.files[1]!, Buffer.alloc((await readFile(model.files[1]!)).byteLength, 7));
-    const { id } = await artifacts.uploadResultsArtifact({ name: 'quantgate-corrupt', files: model.all, rootDir: model.dir });
+    const { id } = await artifacts.uploadResultsArtifact({
+      name: 'quantgate-corrupt',
+      files: model.all,
+      rootDir: model.dir,
+    });
     const out = await outputFolder();
-    await expect(download.downloadFromArtifact({ repo: { owner: 'octo', repo: 'models' }, runId: 77, artifactId: id, token: 'reader-token', out })).rejects.toThrow(
-      new RegExp(`^shards/shard-ab from artifact ${id} of run 77 in octo/models has sha256 [0-9a-f]{64}, but its manifest lists [0-9a-f]{64}; `),
+    await expect(
+      download.downloadFromArtifact({
+        repo: { owner: 'octo', repo: 'models' },
+        runId: 77,
+        artifactId: id,
+        token: 'reader-token',
+        out,
+      }),
+    ).rejects.toThrow(
+      new RegExp(
+        `^shards/shard-ab from artifact ${id} of run 77 in octo/models has sha256 [0-9a-f]{64}, but its manifest lists [0-9a-f]{64}; `,
+      ),
     );
     expect(await readdir(out)).toEqual(['keep.txt']);
   });

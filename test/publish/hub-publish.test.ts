@@ -33,7 +33,9 @@ afterAll(async () => {
 });
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 test('a dry run writes the exact files a publish would upload, card included, and contacts nobody', async () => {
@@ -53,9 +55,12 @@ test('a publish creates the repo and commits every file once; a re-publish of th
   expect(first.commit?.oid).toMatch(/^[0-9a-f]{40}$/);
   const onHub = new Map(hub.filesAt('org/demo-q4')!.map((file) => [file.path, file.sha256]));
   expect([...onHub.keys()].sort()).toEqual([...first.files].sort());
-  for (const path of first.files.filter((each) => each !== 'README.md')) expect(onHub.get(path)).toBe(await sha256(join(outDir, ...path.split('/'))));
+  for (const path of first.files.filter((each) => each !== 'README.md'))
+    expect(onHub.get(path)).toBe(await sha256(join(outDir, ...path.split('/'))));
   // The shards went through the LFS batch API and the CDN, not inside the commit.
-  expect(hub.requests.filter((request) => request.server === 'cdn' && request.method === 'PUT').length).toBeGreaterThan(1);
+  expect(hub.requests.filter((request) => request.server === 'cdn' && request.method === 'PUT').length).toBeGreaterThan(
+    1,
+  );
 
   const commits = hub.commitsMade.length;
   const again = await publishToHub({ outDir, repo: 'org/demo-q4', hubUrl: hub.url, token: TOKEN });
@@ -75,9 +80,13 @@ test('an upload that fails mid-way commits nothing', async () => {
   hub.createRepo('org/fails', { writeTokens: [TOKEN] });
   hub.fault({ path: /^\/lfs-upload\//, kind: 'status', status: 500, times: 1 });
   const commits = hub.commitsMade.length;
-  const error = await publishToHub({ outDir, repo: 'org/fails', hubUrl: hub.url, token: TOKEN }).catch((caught: unknown) => caught);
+  const error = await publishToHub({ outDir, repo: 'org/fails', hubUrl: hub.url, token: TOKEN }).catch(
+    (caught: unknown) => caught,
+  );
   expect(isQuantgateError(error)).toBe(true);
-  expect((error as Error).message).toMatch(/^could not upload to org\/fails on the Hub \(.+\); nothing was committed, so the repo is as it was: run again$/);
+  expect((error as Error).message).toMatch(
+    /^could not upload to org\/fails on the Hub \(.+\); nothing was committed, so the repo is as it was: run again$/,
+  );
   expect(hub.commitsMade.length).toBe(commits);
   expect(hub.filesAt('org/fails')).toBeUndefined();
 });
@@ -87,7 +96,9 @@ test.each([
   ['a read-only token', 'hf_read', 403],
 ])('%s: the error names the missing write access', async (_case, token, status) => {
   hub.createRepo('org/locked', { writeTokens: [TOKEN] });
-  const error = await publishToHub({ outDir, repo: 'org/locked', hubUrl: hub.url, ...(token && { token }) }).catch((caught: unknown) => caught);
+  const error = await publishToHub({ outDir, repo: 'org/locked', hubUrl: hub.url, ...(token && { token }) }).catch(
+    (caught: unknown) => caught,
+  );
   expect((error as Error).message).toBe(
     `the Hub refused to let this token write to org/locked (HTTP ${status}); pass --hf-token (input hf-token) with a token that has write access to org`,
   );

@@ -19,7 +19,14 @@ const MANIFEST: Manifest = {
   tool: { name: 'quantgate', version: '0.1.0' },
 };
 const DAMAGE: TokenDamageSummary = {
-  mean: 0.0123, interval: [0.011, 0.0135], median: 0.004, p99: 0.2, max: 1.5, top1Agreement: 0.9812, perplexityRatio: 1.0123, steps: 19000,
+  mean: 0.0123,
+  interval: [0.011, 0.0135],
+  median: 0.004,
+  p99: 0.2,
+  max: 1.5,
+  top1Agreement: 0.9812,
+  perplexityRatio: 1.0123,
+  steps: 19000,
   bootstrap: { confidence: 0.95, resamples: 10000, seed: 1 },
 };
 
@@ -30,7 +37,10 @@ function input(overrides: Partial<ModelCardInput> = {}): ModelCardInput {
     comparison: sampleComparison(),
     tokenDamage: DAMAGE,
     license: 'cc-by-4.0',
-    tensorTypes: [{ type: 'Q4_0', tensors: 300, bytes: 900_000_000 }, { type: 'F32', tensors: 100, bytes: 1_000_000 }],
+    tensorTypes: [
+      { type: 'Q4_0', tensors: 300, bytes: 900_000_000 },
+      { type: 'F32', tensors: 100, bytes: 1_000_000 },
+    ],
     quantgateVersion: '0.1.0',
     provenance: { runUrl: 'https://github.com/org/repo/actions/runs/42' },
     ...overrides,
@@ -58,10 +68,24 @@ test('the front matter links the source model, copies its license, tags the repo
         results: [
           {
             task: { type: 'automatic-speech-recognition', name: 'Automatic Speech Recognition' },
-            dataset: { name: 'LibriSpeech (clean)', type: 'openslr/librispeech_asr', config: 'clean', split: 'test', revision: comparison.dataset.revision },
+            dataset: {
+              name: 'LibriSpeech (clean)',
+              type: 'openslr/librispeech_asr',
+              config: 'clean',
+              split: 'test',
+              revision: comparison.dataset.revision,
+            },
             metrics: [
-              { type: 'wer', value: Math.round(comparison.reference.werPercent * 100) / 100, name: 'WER of the float model (reference)' },
-              { type: 'wer', value: Math.round(comparison.candidate.werPercent * 100) / 100, name: 'WER of this quantized file' },
+              {
+                type: 'wer',
+                value: Math.round(comparison.reference.werPercent * 100) / 100,
+                name: 'WER of the float model (reference)',
+              },
+              {
+                type: 'wer',
+                value: Math.round(comparison.candidate.werPercent * 100) / 100,
+                name: 'WER of this quantized file',
+              },
             ],
           },
         ],
@@ -75,7 +99,13 @@ test('LibriSpeech’s parquet split name becomes the Hub’s config and split', 
   const dotted = { ...comparison, dataset: { name: 'openslr/librispeech_asr', split: 'test.clean', revision: 'r' } };
   const { matter } = split(renderModelCard(input({ comparison: dotted })));
   const [result] = (matter['model-index'] as { results: { dataset: unknown }[] }[])[0]!.results;
-  expect(result!.dataset).toEqual({ name: 'LibriSpeech (clean)', type: 'openslr/librispeech_asr', config: 'clean', split: 'test', revision: 'r' });
+  expect(result!.dataset).toEqual({
+    name: 'LibriSpeech (clean)',
+    type: 'openslr/librispeech_asr',
+    config: 'clean',
+    split: 'test',
+    revision: 'r',
+  });
 });
 
 test('the body lists the shard URLs in order, the cat command, the results with KLD, the tensor types and every sha256', () => {
@@ -99,8 +129,13 @@ test('the body lists the shard URLs in order, the cat command, the results with 
 
 test('without an evaluation or a source repo the card says so and keeps no model-index', () => {
   const local: Manifest = { ...MANIFEST, format: 'single', files: [MANIFEST.files[2]!], source: { path: '/models/m' } };
-  const { matter, body } = split(renderModelCard(input({ manifest: local, comparison: undefined, tokenDamage: undefined, license: undefined })));
-  expect(matter).toEqual({ tags: ['gguf', 'quantgate', 'automatic-speech-recognition', 'speech-to-text', 'q4_0'], pipeline_tag: 'automatic-speech-recognition' });
+  const { matter, body } = split(
+    renderModelCard(input({ manifest: local, comparison: undefined, tokenDamage: undefined, license: undefined })),
+  );
+  expect(matter).toEqual({
+    tags: ['gguf', 'quantgate', 'automatic-speech-recognition', 'speech-to-text', 'q4_0'],
+    pipeline_tag: 'automatic-speech-recognition',
+  });
   expect(body).toContain('This file was not evaluated.');
   expect(body).toContain('One file, `stt-1b-en_fr-q4_0.gguf`');
   expect(body).toContain('- source: a local folder (/models/m)');

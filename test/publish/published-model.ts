@@ -28,7 +28,8 @@ export async function byteShardModel(shardBytes = 4096): Promise<PublishedModel>
   const dir = await makeTempDir('quantgate-publish-');
   await mkdir(join(dir, 'shards'));
   const parts: Buffer[] = [];
-  for (let offset = 0; offset < original.byteLength; offset += shardBytes) parts.push(original.subarray(offset, offset + shardBytes));
+  for (let offset = 0; offset < original.byteLength; offset += shardBytes)
+    parts.push(original.subarray(offset, offset + shardBytes));
   const files = parts.map((_, index) => join(dir, 'shards', byteShardName(index)));
   await Promise.all(parts.map((part, index) => writeFile(files[index]!, part)));
   return finish(dir, 'bytes', files, parts, original);
@@ -44,11 +45,21 @@ export async function splitModel(): Promise<PublishedModel> {
   return finish(dir, 'gguf-split', files, parts, original);
 }
 
-async function finish(dir: string, format: OutputFormat, files: string[], parts: Buffer[], original: Buffer): Promise<PublishedModel> {
+async function finish(
+  dir: string,
+  format: OutputFormat,
+  files: string[],
+  parts: Buffer[],
+  original: Buffer,
+): Promise<PublishedModel> {
   const manifestPath = join(dir, 'manifest.json');
   await writeManifest(manifestPath, {
     format,
-    files: files.map((path, index) => ({ path, size: parts[index]!.byteLength, sha256: createHash('sha256').update(parts[index]!).digest('hex') })),
+    files: files.map((path, index) => ({
+      path,
+      size: parts[index]!.byteLength,
+      sha256: createHash('sha256').update(parts[index]!).digest('hex'),
+    })),
     tensorCount: 8,
     source: { repoId: REPO_ID, revision: '0123456789abcdef0123456789abcdef01234567' },
     tool: { name: 'quantgate', version: '0.1.0' },

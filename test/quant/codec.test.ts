@@ -43,7 +43,9 @@ describe('the golden set exercises the edge cases', () => {
   test('a scale beyond fp16 range is stored as infinity, with the quants still computed', () => {
     const row45 = Array.from({ length: 8 }, (_, i) => block(45, i));
     expect(row45.some((b) => b[0] === 0x00 && (b[1] & 0x7f) === 0x7c)).toBe(true);
-    expect(firstDifference(encode('Q4_0', inputValues.subarray(45 * 256, 46 * 256)), q4.subarray(45 * 8 * 18, 46 * 8 * 18))).toBe('identical');
+    expect(
+      firstDifference(encode('Q4_0', inputValues.subarray(45 * 256, 46 * 256)), q4.subarray(45 * 8 * 18, 46 * 8 * 18)),
+    ).toBe('identical');
   });
 
   test('a subnormal scale (1/d overflows) gives all-zero quants', () => {
@@ -66,7 +68,9 @@ describe('the golden set exercises the edge cases', () => {
     const values = new Float32Array(32);
     values[0] = 127;
     values.set([0.5, -0.5, 1.5, -2.5, Math.fround(0.49999997)], 1);
-    expect(Array.from(encode('Q8_0', values).subarray(2, 8), (byte) => (byte << 24) >> 24)).toEqual([127, 1, -1, 2, -3, 0]);
+    expect(Array.from(encode('Q8_0', values).subarray(2, 8), (byte) => (byte << 24) >> 24)).toEqual([
+      127, 1, -1, 2, -3, 0,
+    ]);
   });
 });
 
@@ -100,10 +104,14 @@ describe('decode', () => {
 
 describe('rejects sizes that are not whole blocks', () => {
   test('encode', () => {
-    expect(() => encode('Q4_0', new Float32Array(33))).toThrow('Q4_0 holds values in blocks of 32; 33 values is not a whole number of blocks');
+    expect(() => encode('Q4_0', new Float32Array(33))).toThrow(
+      'Q4_0 holds values in blocks of 32; 33 values is not a whole number of blocks',
+    );
   });
   test('decode', () => {
     expect(() => decode('Q8_0', new Uint8Array(33), 32)).toThrow('32 Q8_0 values take 34 bytes, not 33');
-    expect(() => decodeSource('BF16', new Uint8Array(3))).toThrow('BF16 values take 2 bytes each; 3 bytes is not a whole number of them');
+    expect(() => decodeSource('BF16', new Uint8Array(3))).toThrow(
+      'BF16 values take 2 bytes each; 3 bytes is not a whole number of them',
+    );
   });
 });

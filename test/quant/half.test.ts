@@ -63,7 +63,9 @@ describe('IEEE half', () => {
         ];
         for (const [value, want] of cases) {
           if (f32ToF16Bits(value) !== (sign | want)) {
-            throw new Error(`${value} became 0x${f32ToF16Bits(value).toString(16)}, want 0x${(sign | want).toString(16)}`);
+            throw new Error(
+              `${value} became 0x${f32ToF16Bits(value).toString(16)}, want 0x${(sign | want).toString(16)}`,
+            );
           }
         }
       }
@@ -87,7 +89,8 @@ describe('IEEE half', () => {
   test('matches ggml on the golden inputs', () => {
     const want = golden16('f16.bin');
     goldenInput().forEach((value, i) => {
-      if (f32ToF16Bits(value) !== want[i]) throw new Error(`input ${i} (${value}): 0x${f32ToF16Bits(value).toString(16)} != 0x${want[i].toString(16)}`);
+      if (f32ToF16Bits(value) !== want[i])
+        throw new Error(`input ${i} (${value}): 0x${f32ToF16Bits(value).toString(16)} != 0x${want[i].toString(16)}`);
     });
   });
 });
@@ -115,7 +118,8 @@ describe('bfloat16', () => {
   test('matches ggml on the golden inputs', () => {
     const want = golden16('bf16.bin');
     goldenInput().forEach((value, i) => {
-      if (f32ToBf16Bits(value) !== want[i]) throw new Error(`input ${i} (${value}): 0x${f32ToBf16Bits(value).toString(16)} != 0x${want[i].toString(16)}`);
+      if (f32ToBf16Bits(value) !== want[i])
+        throw new Error(`input ${i} (${value}): 0x${f32ToBf16Bits(value).toString(16)} != 0x${want[i].toString(16)}`);
     });
   });
 });

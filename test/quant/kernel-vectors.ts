@@ -51,7 +51,11 @@ export function stressBlocks(blocks: number, seed: number): Float32Array {
       out[pick(32)] = largest;
       out[pick(32)] = -largest;
     } else if (kind === 2) {
-      out.forEach((_, j) => (out[j] = next() < 0.5 ? 0 : next() < 0.5 ? -0 : f32FromBits(pick(0x800000) | (next() < 0.5 ? 0x80000000 : 0))));
+      out.forEach(
+        (_, j) =>
+          (out[j] =
+            next() < 0.5 ? 0 : next() < 0.5 ? -0 : f32FromBits(pick(0x800000) | (next() < 0.5 ? 0x80000000 : 0))),
+      );
     } else if (kind === 3) {
       out.forEach((_, j) => (out[j] = gaussian() * 10 ** (next() * 34 + 4)));
     } else if (kind === 4 || kind === 5) {
@@ -98,7 +102,6 @@ export function every16BitPattern(): Uint8Array {
   return out;
 }
 
-
 /**
  * The first place where the kernel's output differs from the scalar codec's, or 'identical'.
  * A NaN's payload bits are not specified, so two NaNs (as values, or as a block's scale) match.
@@ -111,12 +114,15 @@ export function difference(target: TargetType, got: Uint8Array, want: Uint8Array
   const describe = (at: number) => `byte ${at}: ${got[at]} != ${want[at]}`;
   if (target === 'F32') {
     for (let at = 0; at < got.length; at += 4) {
-      const same = g.getUint32(at, true) === w.getUint32(at, true) || (Number.isNaN(g.getFloat32(at, true)) && Number.isNaN(w.getFloat32(at, true)));
+      const same =
+        g.getUint32(at, true) === w.getUint32(at, true) ||
+        (Number.isNaN(g.getFloat32(at, true)) && Number.isNaN(w.getFloat32(at, true)));
       if (!same) return describe(at);
     }
   } else if (target === 'F16') {
     for (let at = 0; at < got.length; at += 2) {
-      if (g.getUint16(at, true) !== w.getUint16(at, true) && !(halfIsNaN(g, at) && halfIsNaN(w, at))) return describe(at);
+      if (g.getUint16(at, true) !== w.getUint16(at, true) && !(halfIsNaN(g, at) && halfIsNaN(w, at)))
+        return describe(at);
     }
   } else {
     const blockBytes = target === 'Q4_0' ? 18 : 34;

@@ -55,7 +55,11 @@ afterAll(removeTempDirs);
       for (const target of ['Q4_0', 'Q8_0', 'F16', 'F32'] as TargetType[]) {
         const want = await committed.convert({ source, target, bytes: bytes.slice() });
         const got = await rebuilt.convert({ source, target, bytes: bytes.slice() });
-        expect({ source, target, difference: difference(target, got.data, want.data) }).toEqual({ source, target, difference: 'identical' });
+        expect({ source, target, difference: difference(target, got.data, want.data) }).toEqual({
+          source,
+          target,
+          difference: 'identical',
+        });
         expect(got.firstNonFinite).toBe(want.firstNonFinite);
       }
     }

@@ -16,13 +16,20 @@ const kyutai: SourceTensor[] = [
   { name: 'extra_heads.0.weight', dtype: 'BF16', shape: [6, 2048] },
 ];
 
-const typeOf = (plan: ReturnType<typeof planTensors>, name: string) => plan.tensors.find((tensor) => tensor.name === name)?.type;
+const typeOf = (plan: ReturnType<typeof planTensors>, name: string) =>
+  plan.tensors.find((tensor) => tensor.name === name)?.type;
 
 describe('tensor plan defaults', () => {
   const plan = planTensors(kyutai);
 
   test('weights with whole blocks along ne0 become Q4_0, embeddings included', () => {
-    for (const name of ['emb.0.weight', 'text_emb.weight', 'transformer.layers.0.self_attn.in_proj_weight', 'transformer.layers.0.gating.linear_out.weight', 'text_linear.weight']) {
+    for (const name of [
+      'emb.0.weight',
+      'text_emb.weight',
+      'transformer.layers.0.self_attn.in_proj_weight',
+      'transformer.layers.0.gating.linear_out.weight',
+      'text_linear.weight',
+    ]) {
       expect(typeOf(plan, name)).toBe('Q4_0');
     }
   });
@@ -35,7 +42,7 @@ describe('tensor plan defaults', () => {
   test('ne is the reversed shape and sizes follow the block geometry', () => {
     const inProj = plan.tensors.find((tensor) => tensor.name.endsWith('in_proj_weight'))!;
     expect(inProj.ne).toEqual([2048, 6144]);
-    expect(inProj.bytes).toBe((6144 * 2048 / 32) * 18);
+    expect(inProj.bytes).toBe(((6144 * 2048) / 32) * 18);
     expect(inProj.sourceBytes).toBe(6144 * 2048 * 2);
     expect(plan.fileType).toBe(LLAMA_FILE_TYPE.Q4_0);
   });
@@ -74,7 +81,10 @@ describe('tensor plan options', () => {
   });
 
   test('when no tensor takes the requested type, the file type follows what the weights became', () => {
-    const ragged = [{ name: 'proj.weight', dtype: 'BF16', shape: [64, 40] }, { name: 'norm.weight', dtype: 'F32', shape: [40] }];
+    const ragged = [
+      { name: 'proj.weight', dtype: 'BF16', shape: [64, 40] },
+      { name: 'norm.weight', dtype: 'F32', shape: [40] },
+    ];
     expect(planTensors(ragged, { type: 'q4_0' }).fileType).toBe(LLAMA_FILE_TYPE.F16);
     expect(planTensors([ragged[1]!], { type: 'q4_0' }).fileType).toBe(LLAMA_FILE_TYPE.F32);
   });

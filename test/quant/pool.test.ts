@@ -25,7 +25,11 @@ function firstNonFiniteOf(values: Float32Array): number {
   return values.findIndex((value) => !Number.isFinite(value));
 }
 
-async function expectMatchesScalar(source: SourceType, bytes: Uint8Array, targets: TargetType[] = TARGETS): Promise<void> {
+async function expectMatchesScalar(
+  source: SourceType,
+  bytes: Uint8Array,
+  targets: TargetType[] = TARGETS,
+): Promise<void> {
   const values = decodeSource(source, bytes);
   for (const target of targets) {
     const result = await pool.convert({ source, target, bytes: bytes.slice() });
@@ -39,9 +43,17 @@ async function expectMatchesScalar(source: SourceType, bytes: Uint8Array, target
 
 describe('the kernel matches the scalar codecs and ggml', () => {
   test('on the golden float32 inputs, byte for byte against ggml', async () => {
-    for (const [target, file] of [['Q4_0', 'q4_0.bin'], ['Q8_0', 'q8_0.bin'], ['F16', 'f16.bin'], ['F32', 'input.f32']] as const) {
+    for (const [target, file] of [
+      ['Q4_0', 'q4_0.bin'],
+      ['Q8_0', 'q8_0.bin'],
+      ['F16', 'f16.bin'],
+      ['F32', 'input.f32'],
+    ] as const) {
       const { data, firstNonFinite } = await pool.convert({ source: 'F32', target, bytes: golden('input.f32') });
-      expect({ target, difference: difference(target, data, golden(file)) }).toEqual({ target, difference: 'identical' });
+      expect({ target, difference: difference(target, data, golden(file)) }).toEqual({
+        target,
+        difference: 'identical',
+      });
       expect(firstNonFinite).toBe(-1);
     }
   });
@@ -83,7 +95,10 @@ describe('jobs', () => {
   });
 
   test('an empty job gives empty data', async () => {
-    expect(await pool.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(0) })).toEqual({ data: new Uint8Array(0), firstNonFinite: -1 });
+    expect(await pool.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(0) })).toEqual({
+      data: new Uint8Array(0),
+      firstNonFinite: -1,
+    });
   });
 
   test('a job longer than a kernel chunk, ending in a partial block, converts whole', async () => {
@@ -124,7 +139,11 @@ describe('jobs', () => {
     const offset = 1000;
     writeFileSync(path, Buffer.concat([Buffer.alloc(offset, 7), bytes, Buffer.alloc(64, 9)]));
     for (const target of TARGETS) {
-      const fromFile = await pool.convert({ source: 'BF16', target, range: { path, position: offset, length: bytes.byteLength } });
+      const fromFile = await pool.convert({
+        source: 'BF16',
+        target,
+        range: { path, position: offset, length: bytes.byteLength },
+      });
       const fromBytes = await pool.convert({ source: 'BF16', target, bytes: bytes.slice() });
       expect(Buffer.from(fromFile.data).equals(Buffer.from(fromBytes.data))).toBe(true);
       expect(fromFile.firstNonFinite).toBe(fromBytes.firstNonFinite);
@@ -134,10 +153,14 @@ describe('jobs', () => {
   test('a file range the file does not hold is a clear error, and the pool goes on', async () => {
     const path = join(await makeTempDir(), 'short.bin');
     writeFileSync(path, Buffer.alloc(100));
-    await expect(pool.convert({ source: 'BF16', target: 'Q4_0', range: { path, position: 0, length: 128 } })).rejects.toThrow(
+    await expect(
+      pool.convert({ source: 'BF16', target: 'Q4_0', range: { path, position: 0, length: 128 } }),
+    ).rejects.toThrow(
       /^reading .*short\.bin failed \(the file ended at byte 100, inside a tensor\); check the disk and that the file is not changing, then run again$/,
     );
-    await expect(pool.convert({ source: 'BF16', target: 'Q4_0', range: { path: `${path}.absent`, position: 0, length: 64 } })).rejects.toThrow(/^reading .*absent failed \(ENOENT/);
+    await expect(
+      pool.convert({ source: 'BF16', target: 'Q4_0', range: { path: `${path}.absent`, position: 0, length: 64 } }),
+    ).rejects.toThrow(/^reading .*absent failed \(ENOENT/);
     expect((await pool.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(64) })).data).toHaveLength(18);
   });
 
@@ -159,18 +182,28 @@ describe('jobs', () => {
     await expect(pool.convert({ source: 'F16', target: 'F32', bytes: new Uint8Array(3) })).rejects.toThrow(
       '3 bytes is not a whole number of F16 values of 2 bytes',
     );
-    await expect(pool.convert({ source: 'Q4_0' as SourceType, target: 'F32', bytes: new Uint8Array(18) })).rejects.toThrow(
-      'cannot convert from Q4_0; sources are F32, F16, BF16',
-    );
-    await expect(pool.convert({ source: 'F32', target: 'BF16' as TargetType, bytes: new Uint8Array(4) })).rejects.toThrow(
-      'cannot convert to BF16; targets are F32, F16, Q4_0, Q8_0',
-    );
+    await expect(
+      pool.convert({ source: 'Q4_0' as SourceType, target: 'F32', bytes: new Uint8Array(18) }),
+    ).rejects.toThrow('cannot convert from Q4_0; sources are F32, F16, BF16');
+    await expect(
+      pool.convert({ source: 'F32', target: 'BF16' as TargetType, bytes: new Uint8Array(4) }),
+    ).rejects.toThrow('cannot convert to BF16; targets are F32, F16, Q4_0, Q8_0');
   });
 });
 
 /** A WebAssembly binary from its sections (each shorter than 128 bytes). */
 function wasmModule(...sections: Array<[id: number, body: number[]]>): Uint8Array {
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...sections.flatMap(([id, body]) => [id, body.length, ...body])]);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    ...sections.flatMap(([id, body]) => [id, body.length, ...body]),
+  ]);
 }
 const wasmName = (text: string) => [text.length, ...Buffer.from(text)];
 
@@ -181,8 +214,31 @@ describe('failures settle every job instead of hanging', () => {
       [1, [2, 0x60, 0, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]],
       [3, [4, 0, 0, 0, 1]],
       [5, [1, 0, 1]],
-      [7, [5, ...wasmName('memory'), 2, 0, ...wasmName('source_area'), 0, 0, ...wasmName('target_area'), 0, 1, ...wasmName('chunk_values'), 0, 2, ...wasmName('convert'), 0, 3]],
-      [10, [4, 5, 0, 0x41, 0x80, 0x08, 0x0b, 5, 0, 0x41, 0x80, 0x10, 0x0b, 5, 0, 0x41, 0x80, 0x08, 0x0b, 3, 0, 0x00, 0x0b]],
+      [
+        7,
+        [
+          5,
+          ...wasmName('memory'),
+          2,
+          0,
+          ...wasmName('source_area'),
+          0,
+          0,
+          ...wasmName('target_area'),
+          0,
+          1,
+          ...wasmName('chunk_values'),
+          0,
+          2,
+          ...wasmName('convert'),
+          0,
+          3,
+        ],
+      ],
+      [
+        10,
+        [4, 5, 0, 0x41, 0x80, 0x08, 0x0b, 5, 0, 0x41, 0x80, 0x10, 0x0b, 5, 0, 0x41, 0x80, 0x08, 0x0b, 3, 0, 0x00, 0x0b],
+      ],
     );
     const broken = createConvertPool({ threads: 1, kernelWasm: trapping });
     try {
@@ -199,9 +255,13 @@ describe('failures settle every job instead of hanging', () => {
     const unlinkable = wasmModule([1, [1, 0x60, 0, 0]], [2, [1, ...wasmName('env'), ...wasmName('missing'), 0, 0]]);
     const broken = createConvertPool({ threads: 2, kernelWasm: unlinkable });
     try {
-      const jobs = Array.from({ length: 5 }, () => broken.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) }));
+      const jobs = Array.from({ length: 5 }, () =>
+        broken.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) }),
+      );
       await Promise.all(jobs.map((job) => expect(job).rejects.toThrow(/^a conversion worker crashed: .*Import/)));
-      await expect(broken.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) })).rejects.toThrow(/a conversion worker crashed/);
+      await expect(broken.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) })).rejects.toThrow(
+        /a conversion worker crashed/,
+      );
     } finally {
       await broken.close();
     }
@@ -209,15 +269,23 @@ describe('failures settle every job instead of hanging', () => {
 
   test('close rejects the jobs still pending and every later one', async () => {
     const closing = createConvertPool({ threads: 1 });
-    const pending = Array.from({ length: 4 }, () => closing.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(1 << 20) }));
-    const settled = pending.map((job) => expect(job).rejects.toThrow('the conversion pool was closed before this job finished'));
+    const pending = Array.from({ length: 4 }, () =>
+      closing.convert({ source: 'BF16', target: 'Q4_0', bytes: new Uint8Array(1 << 20) }),
+    );
+    const settled = pending.map((job) =>
+      expect(job).rejects.toThrow('the conversion pool was closed before this job finished'),
+    );
     await closing.close();
     await Promise.all(settled);
-    await expect(closing.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) })).rejects.toThrow('the conversion pool was closed');
+    await expect(closing.convert({ source: 'F32', target: 'F32', bytes: new Uint8Array(4) })).rejects.toThrow(
+      'the conversion pool was closed',
+    );
   });
 
   test('rejects a thread count that is not a positive whole number', () => {
-    expect(() => createConvertPool({ threads: 0 })).toThrow('a conversion pool needs a whole number of threads, at least 1, not 0');
+    expect(() => createConvertPool({ threads: 0 })).toThrow(
+      'a conversion pool needs a whole number of threads, at least 1, not 0',
+    );
   });
 });
 
@@ -235,10 +303,20 @@ test('works from a single-file esbuild bundle, and idle workers let the process 
     ].join('\n'),
   );
   const bundle = join(dir, 'bundle.mjs');
-  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: bundle,
+    logLevel: 'silent',
+  });
   const run = spawnSync(process.execPath, [bundle], { encoding: 'utf8', timeout: 20_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
-  const expected = encode('Q4_0', Float32Array.from({ length: 64 }, (_, i) => (i - 31.5) / 8));
+  const expected = encode(
+    'Q4_0',
+    Float32Array.from({ length: 64 }, (_, i) => (i - 31.5) / 8),
+  );
   expect(JSON.parse(run.stdout)).toEqual({ data: Array.from(expected), firstNonFinite: -1 });
 });

@@ -39,7 +39,9 @@ Data set: openslr/librispeech_asr (clean) test @ 71ba8e1b8d37 · 5 utterances ·
     const unchanged = comparison.utterances.map((record) => ({ ...record, candidate: { ...record.reference } }));
     const markdown = renderMarkdownSummary(summarizeComparison({ ...comparison, utterances: unchanged }));
     expect(markdown.startsWith('### quantgate WER gate: ✅ PASS\n')).toBe(true);
-    expect(markdown).toContain('| 3.45% (S 1, D 0, I 0) | 3.45% (S 1, D 0, I 0) | +0.00 | [+0.00, +0.00] | 0.000 | 2.00 (point) | **✅ PASS** |');
+    expect(markdown).toContain(
+      '| 3.45% (S 1, D 0, I 0) | 3.45% (S 1, D 0, I 0) | +0.00 | [+0.00, +0.00] | 0.000 | 2.00 (point) | **✅ PASS** |',
+    );
     expect(markdown).not.toContain('<details>');
   });
 });

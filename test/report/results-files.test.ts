@@ -1,7 +1,12 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
-import { RESULTS_SCHEMA_VERSION, formatEvalResultsText, readEvalResults, writeEvalResults } from '../../src/report/results-files.js';
+import {
+  RESULTS_SCHEMA_VERSION,
+  formatEvalResultsText,
+  readEvalResults,
+  writeEvalResults,
+} from '../../src/report/results-files.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { sampleComparison } from './comparison.js';
 
@@ -52,7 +57,11 @@ describe('eval_results files', () => {
     const cases: [string, unknown, RegExp][] = [
       ['v2.json', { ...good, schemaVersion: 2 }, /schema version 2 is not the supported 1/],
       ['no-gate.json', { ...good, gate: undefined }, /"gate" lacks its mode, threshold or verdict/],
-      ['no-counts.json', { ...good, utterances: [{ ...good.utterances[0], candidate: { text: 'x', normalized: 'x' } }] }, /utterance "1089-0000" lacks the candidate system's text or error counts/],
+      [
+        'no-counts.json',
+        { ...good, utterances: [{ ...good.utterances[0], candidate: { text: 'x', normalized: 'x' } }] },
+        /utterance "1089-0000" lacks the candidate system's text or error counts/,
+      ],
       ['list.json', [good], /not a JSON object/],
     ];
     for (const [name, document, message] of cases) {
@@ -63,12 +72,16 @@ describe('eval_results files', () => {
     }
     const broken = join(dir, 'broken.json');
     await writeFile(broken, '{"schemaVersion": 1,');
-    await expect(readEvalResults(broken)).rejects.toThrow(new RegExp(`^cannot read ${broken} \\(.*\\); give an eval_results.json written by quantgate$`));
+    await expect(readEvalResults(broken)).rejects.toThrow(
+      new RegExp(`^cannot read ${broken} \\(.*\\); give an eval_results.json written by quantgate$`),
+    );
   });
 
   test('an unwritable output folder is a one-line error', async () => {
     const blocker = join(await makeTempDir(), 'file');
     await writeFile(blocker, '');
-    await expect(writeEvalResults(join(blocker, 'results'), sampleComparison())).rejects.toThrow(/^cannot create output folder .*; choose a writable --out-dir$/);
+    await expect(writeEvalResults(join(blocker, 'results'), sampleComparison())).rejects.toThrow(
+      /^cannot create output folder .*; choose a writable --out-dir$/,
+    );
   });
 });

@@ -12,7 +12,16 @@ const BASE: ResultKey = {
   device: 'cpu',
   engineOptions: { batchSize: 8, candidateMode: 'matmulnbits', baseTopK: 32 },
   weights: ['model.gguf:aa'],
-  dataset: { name: 'openslr/librispeech_asr', revision: '71cacbf', config: 'clean', split: 'test', maxSamples: 100, maxDurationSeconds: 20, shard: '1/4', ids: ['a', 'b'] },
+  dataset: {
+    name: 'openslr/librispeech_asr',
+    revision: '71cacbf',
+    config: 'clean',
+    split: 'test',
+    maxSamples: 100,
+    maxDurationSeconds: 20,
+    shard: '1/4',
+    ids: ['a', 'b'],
+  },
   reference: 'f'.repeat(64),
 };
 
@@ -46,7 +55,16 @@ describe('the result key', () => {
   test('nothing else does: member order and absent members', () => {
     const reordered: ResultKey = {
       reference: BASE.reference,
-      dataset: { ids: ['a', 'b'], shard: '1/4', maxDurationSeconds: 20, maxSamples: 100, split: 'test', config: 'clean', revision: '71cacbf', name: 'openslr/librispeech_asr' },
+      dataset: {
+        ids: ['a', 'b'],
+        shard: '1/4',
+        maxDurationSeconds: 20,
+        maxSamples: 100,
+        split: 'test',
+        config: 'clean',
+        revision: '71cacbf',
+        name: 'openslr/librispeech_asr',
+      },
       weights: ['model.gguf:aa'],
       engineOptions: { baseTopK: 32, candidateMode: 'matmulnbits', batchSize: 8, unused: undefined },
       device: 'cpu',

@@ -35,15 +35,20 @@ test.each<[string, (dir: string) => Promise<void>]>([
   ['a truncated file', async (dir) => writeFile(join(dir, 'transcripts.json'), '{"a":')],
   ['a missing file', async (dir) => (await import('node:fs/promises')).rm(join(dir, 'transcripts.json'))],
   ['a broken entry list', async (dir) => writeFile(join(dir, 'entry.json'), '{"version":1,')],
-  ['an entry of another key', async (dir) => {
-    const entry = JSON.parse(await readFile(join(dir, 'entry.json'), 'utf8'));
-    await writeFile(join(dir, 'entry.json'), JSON.stringify({ ...entry, key: 'cd'.repeat(32) }));
-  }],
+  [
+    'an entry of another key',
+    async (dir) => {
+      const entry = JSON.parse(await readFile(join(dir, 'entry.json'), 'utf8'));
+      await writeFile(join(dir, 'entry.json'), JSON.stringify({ ...entry, key: 'cd'.repeat(32) }));
+    },
+  ],
 ])('%s makes the entry damaged: reported, removed, and missing', async (_case, damage) => {
   const { store, warnings } = await storeWithEntry();
   await damage(store.entryDir(KEY));
   expect(await store.get(KEY)).toBeUndefined();
-  expect(warnings).toEqual([expect.stringMatching(/^the stored results abababababab… are damaged \(.+\); evaluating again and replacing them$/)]);
+  expect(warnings).toEqual([
+    expect.stringMatching(/^the stored results abababababab… are damaged \(.+\); evaluating again and replacing them$/),
+  ]);
   expect(await readdir(join(store.root, 'ab'))).toEqual([]);
 });
 

@@ -21,8 +21,19 @@ function unpadded(archive: Buffer): Buffer {
 }
 
 const tarBases = [
-  unpadded(tarArchive([{ path: 'package/package.json', content: '{"name":"p"}' }, { path: 'package/bin/tool', content: 'x'.repeat(700), mode: 0o755 }])),
-  unpadded(tarArchive([{ path: 'package/', type: 'directory' }, { path: `package/${'deep/'.repeat(25)}f.js`, content: 'pax' }, { path: `package/${'gnu/'.repeat(30)}g.js`, content: 'gnu', longPath: 'gnu' }])),
+  unpadded(
+    tarArchive([
+      { path: 'package/package.json', content: '{"name":"p"}' },
+      { path: 'package/bin/tool', content: 'x'.repeat(700), mode: 0o755 },
+    ]),
+  ),
+  unpadded(
+    tarArchive([
+      { path: 'package/', type: 'directory' },
+      { path: `package/${'deep/'.repeat(25)}f.js`, content: 'pax' },
+      { path: `package/${'gnu/'.repeat(30)}g.js`, content: 'gnu', longPath: 'gnu' },
+    ]),
+  ),
 ];
 const library = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.alloc(3000, 7)]);
 const zipFiles = [
@@ -33,7 +44,10 @@ const zipBases = [buildZip(zipFiles), buildZip(zipFiles, { zip64: true, comment:
 
 /** Every outcome that is not a clean refusal or a successful read, and the input stuck on, if any. */
 function failures(run: FuzzRun): unknown[] {
-  return [...run.outcomes.filter((outcome) => outcome.result === 'crash'), ...(run.hung === undefined ? [] : [{ hung: run.hung }])];
+  return [
+    ...run.outcomes.filter((outcome) => outcome.result === 'crash'),
+    ...(run.hung === undefined ? [] : [{ hung: run.hung }]),
+  ];
 }
 
 function messages(run: FuzzRun): (string | undefined)[] {
@@ -49,7 +63,8 @@ describe('the tar reader', () => {
   };
   const withSize = (field: Uint8Array) => withSizeAt(base, field);
   const text = (value: string) => new TextEncoder().encode(value.padEnd(12, '\0'));
-  const base256 = (first: number, rest: number[]) => Uint8Array.from([first, ...Array<number>(11 - rest.length).fill(first === 0xff ? 0xff : 0), ...rest]);
+  const base256 = (first: number, rest: number[]) =>
+    Uint8Array.from([first, ...Array<number>(11 - rest.length).fill(first === 0xff ? 0xff : 0), ...rest]);
 
   test('refuses size fields that are not sizes, in one line, without hanging', async () => {
     const run = await runArchiveInputs('tar', [
@@ -61,7 +76,8 @@ describe('the tar reader', () => {
       withSize(text('77777777777')), // 8 GiB, far past the input
     ]);
     expect(failures(run)).toEqual([]);
-    const notASize = /^fuzz\.tar has an entry( "package\/package\.json")? whose size is not a byte count; the download is corrupt — download it again$/;
+    const notASize =
+      /^fuzz\.tar has an entry( "package\/package\.json")? whose size is not a byte count; the download is corrupt — download it again$/;
     expect(messages(run)).toEqual([
       ...Array(5).fill(expect.stringMatching(notASize)),
       'fuzz.tar ends in the middle of an entry; the download is cut short — download it again',
@@ -82,21 +98,34 @@ describe('the tar reader', () => {
     });
     const run = await runArchiveInputs('tar', inputs);
     expect(failures(run)).toEqual([]);
-    for (const message of messages(run)) expect(message).toMatch(/^fuzz\.tar has an entry( "package\/.*f\.js")? whose size is not a byte count; the download is corrupt — download it again$/);
+    for (const message of messages(run))
+      expect(message).toMatch(
+        /^fuzz\.tar has an entry( "package\/.*f\.js")? whose size is not a byte count; the download is corrupt — download it again$/,
+      );
   });
 
   test('refuses a folder with a size, whose data tar-stream would never end', async () => {
-    const folder = unpadded(tarArchive([{ path: 'package/', type: 'directory' }, { path: 'package/f', content: 'x' }]));
+    const folder = unpadded(
+      tarArchive([
+        { path: 'package/', type: 'directory' },
+        { path: 'package/f', content: 'x' },
+      ]),
+    );
     const run = await runArchiveInputs('tar', [withSizeAt(folder, text('00000000001'))]);
     expect(failures(run)).toEqual([]);
-    expect(messages(run)).toEqual(['fuzz.tar has a folder entry "package/" that claims 1 byte(s) of data; the download is corrupt — download it again']);
+    expect(messages(run)).toEqual([
+      'fuzz.tar has a folder entry "package/" that claims 1 byte(s) of data; the download is corrupt — download it again',
+    ]);
   });
 
   test('refuses an archive cut anywhere before its end marker', async () => {
     const cuts = Array.from({ length: Math.ceil(base.length / 37) }, (_, i) => base.subarray(0, i * 37));
     const run = await runArchiveInputs('tar', cuts);
     expect(failures(run)).toEqual([]);
-    for (const message of messages(run)) expect(message).toMatch(/^fuzz\.tar (ends in the middle of an entry|ends without the end-of-archive marker); the download is cut short — download it again$/);
+    for (const message of messages(run))
+      expect(message).toMatch(
+        /^fuzz\.tar (ends in the middle of an entry|ends without the end-of-archive marker); the download is cut short — download it again$/,
+      );
   });
 
   test(`${MUTATIONS} mutated archives (seed ${SEED}) are each read or refused cleanly, none hangs`, async () => {
@@ -135,7 +164,8 @@ describe('the zip reader', () => {
     expect(failures(run)).toEqual([]);
     // yauzl reads the directory by its entry count; a size field past the end changes nothing it reads.
     expect(run.outcomes.map((outcome) => outcome.result)).toEqual(['refused', 'accepted', ...Array(9).fill('refused')]);
-    for (const message of messages(run).filter((message) => message !== 'accepted')) expect(message).toMatch(/^fuzz\.zip: (the archive|entry \S+) /);
+    for (const message of messages(run).filter((message) => message !== 'accepted'))
+      expect(message).toMatch(/^fuzz\.zip: (the archive|entry \S+) /);
   });
 
   test('refuses an archive cut anywhere', async () => {

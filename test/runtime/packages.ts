@@ -11,8 +11,15 @@ export const FAKE_VERSION = '9.8.7';
 /** onnxruntime-node with dummy binaries for two platforms, an install script and a README. */
 export function fakeRuntimeTarball(): Buffer {
   return tgz([
-    { path: 'package/package.json', content: JSON.stringify({ name: 'onnxruntime-node', version: FAKE_VERSION, main: 'dist/index.js' }) },
-    { path: 'package/dist/index.js', content: "module.exports = { ...require('onnxruntime-common'), binding: require('../bin/napi-v6/linux/x64/onnxruntime_binding.json') };" },
+    {
+      path: 'package/package.json',
+      content: JSON.stringify({ name: 'onnxruntime-node', version: FAKE_VERSION, main: 'dist/index.js' }),
+    },
+    {
+      path: 'package/dist/index.js',
+      content:
+        "module.exports = { ...require('onnxruntime-common'), binding: require('../bin/napi-v6/linux/x64/onnxruntime_binding.json') };",
+    },
     { path: 'package/bin/napi-v6/linux/x64/onnxruntime_binding.node', content: 'linux-x64 binding' },
     { path: 'package/bin/napi-v6/linux/x64/onnxruntime_binding.json', content: '{"platform":"linux-x64"}' },
     { path: 'package/bin/napi-v6/linux/x64/libonnxruntime.so.1', content: 'linux-x64 library' },
@@ -24,8 +31,18 @@ export function fakeRuntimeTarball(): Buffer {
 
 export function fakeCommonTarball(): Buffer {
   return tgz([
-    { path: 'package/package.json', content: JSON.stringify({ name: 'onnxruntime-common', version: FAKE_VERSION, exports: { require: './dist/cjs/index.js' } }) },
-    { path: 'package/dist/cjs/index.js', content: 'exports.InferenceSession = { create() {} }; exports.Tensor = class Tensor {};' },
+    {
+      path: 'package/package.json',
+      content: JSON.stringify({
+        name: 'onnxruntime-common',
+        version: FAKE_VERSION,
+        exports: { require: './dist/cjs/index.js' },
+      }),
+    },
+    {
+      path: 'package/dist/cjs/index.js',
+      content: 'exports.InferenceSession = { create() {} }; exports.Tensor = class Tensor {};',
+    },
   ]);
 }
 
@@ -35,7 +52,8 @@ export async function packInstalled(name: string, wanted: (path: string) => bool
   const entries: TarInput[] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     const path = relative(dir, join(entry.parentPath, entry.name)).split('\\').join('/');
-    if (entry.isFile() && wanted(path)) entries.push({ path: `package/${path}`, content: await readFile(join(dir, path)) });
+    if (entry.isFile() && wanted(path))
+      entries.push({ path: `package/${path}`, content: await readFile(join(dir, path)) });
   }
   return tgz(entries);
 }
@@ -43,9 +61,14 @@ export async function packInstalled(name: string, wanted: (path: string) => bool
 /** What onnxruntime-node loads on this machine, and onnxruntime-common whole. */
 export async function packRealOnnxruntime(): Promise<{ runtime: Buffer; common: Buffer; version: string }> {
   const binaries = `bin/napi-v6/${process.platform}/${process.arch}/`;
-  const { version } = JSON.parse(await readFile(join(repoRoot, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(
+    await readFile(join(repoRoot, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8'),
+  ) as { version: string };
   return {
-    runtime: await packInstalled('onnxruntime-node', (path) => path === 'package.json' || path.startsWith('dist/') || path.startsWith(binaries)),
+    runtime: await packInstalled(
+      'onnxruntime-node',
+      (path) => path === 'package.json' || path.startsWith('dist/') || path.startsWith(binaries),
+    ),
     common: await packInstalled('onnxruntime-common', () => true),
     version,
   };

@@ -16,12 +16,17 @@ describe('the onnxruntime-node stand-in of the bundle', () => {
 
   test('fails clearly when used before the action loaded onnxruntime', () => {
     expect(() => standIn.InferenceSession.create).toThrow(QuantgateError);
-    expect(() => new standIn.Tensor('float32', [1], [1])).toThrow("onnxruntime-node's Tensor was used before the action installed onnxruntime");
+    expect(() => new standIn.Tensor('float32', [1], [1])).toThrow(
+      "onnxruntime-node's Tensor was used before the action installed onnxruntime",
+    );
   });
 
   test('loading binds every export to the package, live', async () => {
     // Here the package is resolvable beside the sources, as in a checkout after npm ci.
-    expect(await loadOnnxruntime({ env: {}, progress: silentProgress })).toEqual({ source: 'beside the action', location: resolvedOnnxruntime() });
+    expect(await loadOnnxruntime({ env: {}, progress: silentProgress })).toEqual({
+      source: 'beside the action',
+      location: resolvedOnnxruntime(),
+    });
     for (const name of standIn.ONNXRUNTIME_EXPORTS) expect([name, standIn[name]]).toEqual([name, real[name]]);
     expect(standIn.default).toBe(real);
   });

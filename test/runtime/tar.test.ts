@@ -74,14 +74,36 @@ describe('readTar', () => {
     archive[124] = 0x80;
     archive[135] = 5;
     archive.fill(0x20, 148, 156);
-    archive.write(`${archive.subarray(0, 512).reduce((sum, byte) => sum + byte, 0).toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    expect(await readAll(archive)).toEqual([{ entry: expect.objectContaining({ path: 'package/f', size: 5 }), content: 'hello' }]);
+    archive.write(
+      `${archive
+        .subarray(0, 512)
+        .reduce((sum, byte) => sum + byte, 0)
+        .toString(8)
+        .padStart(6, '0')}\0 `,
+      148,
+      'latin1',
+    );
+    expect(await readAll(archive)).toEqual([
+      { entry: expect.objectContaining({ path: 'package/f', size: 5 }), content: 'hello' },
+    ]);
   });
 
   test.each([
-    ['a damaged header', (archive: Buffer) => (archive[10] = 0x41, archive), 'test.tgz has a damaged tar header; the download is corrupt — download it again'],
-    ['an archive cut inside an entry', (archive: Buffer) => archive.subarray(0, 512 + 100), 'test.tgz ends in the middle of an entry; the download is cut short'],
-    ['an archive without its end marker', (archive: Buffer) => archive.subarray(0, 1024), 'test.tgz ends without the end-of-archive marker'],
+    [
+      'a damaged header',
+      (archive: Buffer) => ((archive[10] = 0x41), archive),
+      'test.tgz has a damaged tar header; the download is corrupt — download it again',
+    ],
+    [
+      'an archive cut inside an entry',
+      (archive: Buffer) => archive.subarray(0, 512 + 100),
+      'test.tgz ends in the middle of an entry; the download is cut short',
+    ],
+    [
+      'an archive without its end marker',
+      (archive: Buffer) => archive.subarray(0, 1024),
+      'test.tgz ends without the end-of-archive marker',
+    ],
   ])('refuses %s in one line', async (_case, damage, message) => {
     const attempt = readAll(damage(tarArchive([{ path: 'package/f', content: 'x'.repeat(300) }])));
     await expect(attempt).rejects.toThrow(QuantgateError);

@@ -30,7 +30,9 @@ export function tarArchive(entries: readonly TarInput[]): Buffer {
       }
       name = name.slice(0, 100);
     }
-    blocks.push(header(name, type === 'file' ? content.length : 0, flag, entry.mode ?? (type === 'directory' ? 0o755 : 0o644)));
+    blocks.push(
+      header(name, type === 'file' ? content.length : 0, flag, entry.mode ?? (type === 'directory' ? 0o755 : 0o644)),
+    );
     if (type === 'file') blocks.push(padded(content));
   }
   blocks.push(Buffer.alloc(2 * BLOCK));
@@ -63,7 +65,8 @@ function header(name: string, size: number, flag: string, mode: number): Buffer 
 function paxRecord(key: string, value: string): Buffer {
   const body = ` ${key}=${value}\n`;
   let length = Buffer.byteLength(body) + 1;
-  while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body);
+  while (String(length).length + Buffer.byteLength(body) !== length)
+    length = String(length).length + Buffer.byteLength(body);
   return Buffer.from(`${length}${body}`);
 }
 

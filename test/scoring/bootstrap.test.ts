@@ -1,4 +1,10 @@
-import { DEFAULT_RESAMPLES, DEFAULT_SEED, pairedBootstrap, pairedBootstrapInSlices, type PairedCounts } from '../../src/scoring/bootstrap.js';
+import {
+  DEFAULT_RESAMPLES,
+  DEFAULT_SEED,
+  pairedBootstrap,
+  pairedBootstrapInSlices,
+  type PairedCounts,
+} from '../../src/scoring/bootstrap.js';
 import { SeededRandom } from '../../src/scoring/random.js';
 
 function syntheticCounts(seed: number, n: number): PairedCounts {
@@ -20,7 +26,11 @@ describe('pairedBootstrap', () => {
     const first = pairedBootstrap(counts, { resamples: 2000, seed: 5 });
     expect(pairedBootstrap(counts, { resamples: 2000, seed: 5 })).toEqual(first);
     const other = pairedBootstrap(counts, { resamples: 2000, seed: 6 });
-    expect([other.low, other.high, other.probabilityWorse]).not.toEqual([first.low, first.high, first.probabilityWorse]);
+    expect([other.low, other.high, other.probabilityWorse]).not.toEqual([
+      first.low,
+      first.high,
+      first.probabilityWorse,
+    ]);
     expect(first).toMatchObject({ resamples: 2000, seed: 5, confidence: 0.95 });
     expect(first.low).toBeLessThan(first.high);
   });
@@ -83,7 +93,13 @@ describe('pairedBootstrap', () => {
   test('rejects mismatched inputs and empty utterances', () => {
     const counts = syntheticCounts(4, 10);
     expect(() => pairedBootstrap({ ...counts, candidateErrors: new Int32Array(9) })).toThrow(RangeError);
-    expect(() => pairedBootstrap({ words: new Int32Array(0), referenceErrors: new Int32Array(0), candidateErrors: new Int32Array(0) })).toThrow(/no utterances to compare/);
+    expect(() =>
+      pairedBootstrap({
+        words: new Int32Array(0),
+        referenceErrors: new Int32Array(0),
+        candidateErrors: new Int32Array(0),
+      }),
+    ).toThrow(/no utterances to compare/);
     expect(() => pairedBootstrap({ ...counts, words: new Int32Array(10) })).toThrow(RangeError);
   });
 });
@@ -97,14 +113,20 @@ describe('pairedBootstrapInSlices', () => {
 
   test('gives the interval pairedBootstrap gives, also when the resamples are not a whole number of slices', async () => {
     for (const resamples of [1, 99, 1001]) {
-      expect(await pairedBootstrapInSlices(counts, { resamples, seed: 3 })).toEqual(pairedBootstrap(counts, { resamples, seed: 3 }));
+      expect(await pairedBootstrapInSlices(counts, { resamples, seed: 3 })).toEqual(
+        pairedBootstrap(counts, { resamples, seed: 3 }),
+      );
     }
   });
 
   test('a run of a million resamples ends at once when its signal is aborted', async () => {
     const controller = new AbortController();
     const started = performance.now();
-    const testClean = { words: new Int32Array(2620).fill(20), referenceErrors: new Int32Array(2620).fill(1), candidateErrors: new Int32Array(2620).fill(2) };
+    const testClean = {
+      words: new Int32Array(2620).fill(20),
+      referenceErrors: new Int32Array(2620).fill(1),
+      candidateErrors: new Int32Array(2620).fill(2),
+    };
     const run = pairedBootstrapInSlices(testClean, { resamples: 1_000_000 }, controller.signal);
     setTimeout(() => controller.abort(new Error('stopped')), 20);
     await expect(run).rejects.toThrow('stopped');

@@ -1,5 +1,12 @@
 import { QuantgateError } from '../../src/common/errors.js';
-import { compareSystems, compareSystemsInSlices, pairById, summarizeComparison, type ComparisonInput, type NamedNormalizer } from '../../src/scoring/compare.js';
+import {
+  compareSystems,
+  compareSystemsInSlices,
+  pairById,
+  summarizeComparison,
+  type ComparisonInput,
+  type NamedNormalizer,
+} from '../../src/scoring/compare.js';
 
 const lowercase: NamedNormalizer = { name: 'lowercase', normalize: (text) => text.toLowerCase().replace(/[.,]/g, '') };
 const dataset = { name: 'test-set', split: 'test' };
@@ -9,15 +16,33 @@ function inputs(count: number, referenceErrors: number, candidateErrors: number)
   return Array.from({ length: count }, (_, i) => {
     const words = Array.from({ length: 10 }, (__, w) => `w${w}`);
     const output = (errors: number) => words.map((word, w) => (i * 10 + w < errors ? 'wrong' : word)).join(' ');
-    return { id: `u${i}`, transcript: words.join(' '), reference: { text: output(referenceErrors) }, candidate: { text: output(candidateErrors) } };
+    return {
+      id: `u${i}`,
+      transcript: words.join(' '),
+      reference: { text: output(referenceErrors) },
+      candidate: { text: output(candidateErrors) },
+    };
   });
 }
 
 describe('pairById', () => {
-  const utterances = [{ id: 'a', text: 'one' }, { id: 'b', text: 'two' }];
+  const utterances = [
+    { id: 'a', text: 'one' },
+    { id: 'b', text: 'two' },
+  ];
 
   test('joins both systems by id in data set order, keeping timings', () => {
-    const paired = pairById(utterances, [{ id: 'b', text: 'B' }, { id: 'a', text: 'A', ms: 12 }], [{ id: 'a', text: 'a' }, { id: 'b', text: 'b' }]);
+    const paired = pairById(
+      utterances,
+      [
+        { id: 'b', text: 'B' },
+        { id: 'a', text: 'A', ms: 12 },
+      ],
+      [
+        { id: 'a', text: 'a' },
+        { id: 'b', text: 'b' },
+      ],
+    );
     expect(paired).toEqual([
       { id: 'a', transcript: 'one', reference: { text: 'A', ms: 12 }, candidate: { text: 'a' } },
       { id: 'b', transcript: 'two', reference: { text: 'B' }, candidate: { text: 'b' } },
@@ -25,10 +50,19 @@ describe('pairById', () => {
   });
 
   test('a missing, unknown or repeated id is an error naming it', () => {
-    const both = [{ id: 'a', text: 'A' }, { id: 'b', text: 'B' }];
-    expect(() => pairById(utterances, both, [{ id: 'a', text: 'a' }])).toThrow('the candidate system has no transcript for utterance "b"');
-    expect(() => pairById(utterances, [...both, { id: 'c', text: 'C' }], both)).toThrow(/reference system returned a transcript for utterance "c", which the data set lacks/);
-    expect(() => pairById(utterances, both, [...both, { id: 'a', text: 'again' }])).toThrow(/candidate system returned two transcripts for utterance "a"/);
+    const both = [
+      { id: 'a', text: 'A' },
+      { id: 'b', text: 'B' },
+    ];
+    expect(() => pairById(utterances, both, [{ id: 'a', text: 'a' }])).toThrow(
+      'the candidate system has no transcript for utterance "b"',
+    );
+    expect(() => pairById(utterances, [...both, { id: 'c', text: 'C' }], both)).toThrow(
+      /reference system returned a transcript for utterance "c", which the data set lacks/,
+    );
+    expect(() => pairById(utterances, both, [...both, { id: 'a', text: 'again' }])).toThrow(
+      /candidate system returned two transcripts for utterance "a"/,
+    );
     expect(() => pairById([...utterances, { id: 'a', text: 'x' }], both, both)).toThrow(QuantgateError);
   });
 });
@@ -37,9 +71,19 @@ describe('compareSystems', () => {
   test('normalizes, scores both systems and records every utterance', () => {
     const comparison = compareSystems(
       [
-        { id: 'a', transcript: 'Hello, World.', reference: { text: 'hello world', ms: 5 }, candidate: { text: 'hello word' } },
+        {
+          id: 'a',
+          transcript: 'Hello, World.',
+          reference: { text: 'hello world', ms: 5 },
+          candidate: { text: 'hello word' },
+        },
         { id: 'silent', transcript: '...', reference: { text: 'uh' }, candidate: { text: '' } },
-        { id: 'b', transcript: 'Good morning', reference: { text: 'good morning to you' }, candidate: { text: 'good morning' } },
+        {
+          id: 'b',
+          transcript: 'Good morning',
+          reference: { text: 'good morning to you' },
+          candidate: { text: 'good morning' },
+        },
       ],
       lowercase,
       { dataset, run: { engine: 'fake' } },
@@ -61,8 +105,17 @@ describe('compareSystems', () => {
       id: 'a',
       transcript: 'Hello, World.',
       transcriptNormalized: 'hello world',
-      reference: { text: 'hello world', normalized: 'hello world', counts: { substitutions: 0, deletions: 0, insertions: 0, hits: 2, referenceWords: 2 }, ms: 5 },
-      candidate: { text: 'hello word', normalized: 'hello word', counts: { substitutions: 1, deletions: 0, insertions: 0, hits: 1, referenceWords: 2 } },
+      reference: {
+        text: 'hello world',
+        normalized: 'hello world',
+        counts: { substitutions: 0, deletions: 0, insertions: 0, hits: 2, referenceWords: 2 },
+        ms: 5,
+      },
+      candidate: {
+        text: 'hello word',
+        normalized: 'hello word',
+        counts: { substitutions: 1, deletions: 0, insertions: 0, hits: 1, referenceWords: 2 },
+      },
     });
   });
 
@@ -79,16 +132,24 @@ describe('compareSystems', () => {
   });
 
   test('gate and bootstrap options reach the result', () => {
-    const comparison = compareSystems(inputs(10, 0, 3), lowercase, { dataset, gate: { mode: 'lenient', thresholdPoints: 5 }, bootstrap: { seed: 9, resamples: 200 } });
+    const comparison = compareSystems(inputs(10, 0, 3), lowercase, {
+      dataset,
+      gate: { mode: 'lenient', thresholdPoints: 5 },
+      bootstrap: { seed: 9, resamples: 200 },
+    });
     expect(comparison.gate).toMatchObject({ mode: 'lenient', thresholdPoints: 5, verdict: 'pass' });
     expect(comparison.delta).toMatchObject({ seed: 9, resamples: 200, probabilityWorse: expect.any(Number) });
   });
 
   test('repeated ids are an error, also when merging records', () => {
     const [first] = inputs(1, 0, 0);
-    expect(() => compareSystems([first!, first!], lowercase, { dataset })).toThrow('utterance id "u0" appears twice; ids must be unique');
+    expect(() => compareSystems([first!, first!], lowercase, { dataset })).toThrow(
+      'utterance id "u0" appears twice; ids must be unique',
+    );
     const part = compareSystems(inputs(2, 0, 0), lowercase, { dataset });
-    expect(() => summarizeComparison({ ...part, utterances: [...part.utterances, ...part.utterances] })).toThrow('utterance id "u0" appears twice');
+    expect(() => summarizeComparison({ ...part, utterances: [...part.utterances, ...part.utterances] })).toThrow(
+      'utterance id "u0" appears twice',
+    );
   });
 
   test('summarizing the concatenated records of two halves reproduces the whole comparison', () => {
@@ -103,16 +164,24 @@ describe('compareSystems', () => {
 
 describe('compareSystemsInSlices', () => {
   test('gives exactly the comparison compareSystems gives', async () => {
-    const many = inputs(450, 37, 91).map((input, i) => ({ ...input, transcript: i % 2 ? input.transcript.toUpperCase() : input.transcript }));
+    const many = inputs(450, 37, 91).map((input, i) => ({
+      ...input,
+      transcript: i % 2 ? input.transcript.toUpperCase() : input.transcript,
+    }));
     const context = { dataset, bootstrap: { resamples: 1234, seed: 7 } };
     expect(await compareSystemsInSlices(many, lowercase, context)).toEqual(compareSystems(many, lowercase, context));
   });
 
-  test('stops between slices when its signal is aborted, with the signal\'s reason', async () => {
+  test("stops between slices when its signal is aborted, with the signal's reason", async () => {
     const controller = new AbortController();
     let normalized = 0;
     const counting: NamedNormalizer = { name: 'counting', normalize: (text) => (normalized++, text) };
-    const run = compareSystemsInSlices(inputs(1000, 0, 0), counting, { dataset, bootstrap: { resamples: 1_000_000 } }, controller.signal);
+    const run = compareSystemsInSlices(
+      inputs(1000, 0, 0),
+      counting,
+      { dataset, bootstrap: { resamples: 1_000_000 } },
+      controller.signal,
+    );
     controller.abort(new Error('stop now'));
     await expect(run).rejects.toThrow('stop now');
     expect(normalized).toBeLessThan(3000);

@@ -1,6 +1,9 @@
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, decideGate, type GateMode } from '../../src/scoring/gate.js';
 
-const input = (deltaPoints: number, low: number, high: number) => ({ deltaPoints, interval: { low, high, confidence: 0.95 } });
+const input = (deltaPoints: number, low: number, high: number) => ({
+  deltaPoints,
+  interval: { low, high, confidence: 0.95 },
+});
 
 describe('decideGate', () => {
   test('defaults to point mode with a 2-point threshold', () => {
@@ -32,13 +35,20 @@ describe('decideGate', () => {
   });
 
   test('a custom threshold is used and reported', () => {
-    expect(decideGate(input(0.6, 0.2, 1), { thresholdPoints: 0.5 })).toMatchObject({ verdict: 'fail', thresholdPoints: 0.5 });
+    expect(decideGate(input(0.6, 0.2, 1), { thresholdPoints: 0.5 })).toMatchObject({
+      verdict: 'fail',
+      thresholdPoints: 0.5,
+    });
   });
 
   test('the reason names the tested figure and the threshold', () => {
     expect(decideGate(input(2.5, 2.1, 2.9)).reason).toBe('ΔWER +2.50 points exceeds the 2.00-point threshold');
     expect(decideGate(input(-0.3, -0.8, 0.1)).reason).toBe('ΔWER -0.30 points is within the 2.00-point threshold');
-    expect(decideGate(input(2.5, 2.1, 2.9), { mode: 'lenient' }).reason).toMatch(/^even the lower bound of the 95% interval, \+2\.10 points, exceeds/);
-    expect(decideGate(input(1.5, 0.8, 2.2), { mode: 'strict' }).reason).toMatch(/^the upper bound of the 95% interval, \+2\.20 points, exceeds .*cannot be ruled out$/);
+    expect(decideGate(input(2.5, 2.1, 2.9), { mode: 'lenient' }).reason).toMatch(
+      /^even the lower bound of the 95% interval, \+2\.10 points, exceeds/,
+    );
+    expect(decideGate(input(1.5, 0.8, 2.2), { mode: 'strict' }).reason).toMatch(
+      /^the upper bound of the 95% interval, \+2\.20 points, exceeds .*cannot be ruled out$/,
+    );
   });
 });

@@ -39,7 +39,13 @@ function shard(index: number, count: number, run: RunInfo = {}): PartialResults 
     source: `artifact results-shard-${index}-of-${count}`,
     comparison: compareSystems(inputs.slice(start, end), normalizer, {
       dataset,
-      run: { ...RUN, device: index === 2 ? 'cuda' : 'cpu', shard: `${index}/${count}`, stageSeconds: { transcribe: index }, ...run },
+      run: {
+        ...RUN,
+        device: index === 2 ? 'cuda' : 'cpu',
+        shard: `${index}/${count}`,
+        stageSeconds: { transcribe: index },
+        ...run,
+      },
       bootstrap,
     }),
     manifest,
@@ -48,8 +54,16 @@ function shard(index: number, count: number, run: RunInfo = {}): PartialResults 
 
 describe('mergePartialResults', () => {
   test('merged shards equal the comparison of all utterances at once, whatever order they arrive in', () => {
-    const whole = compareSystems(inputs, normalizer, { dataset, run: RUN, bootstrap, gate: { thresholdPoints: 1, mode: 'strict' } });
-    const merged = mergePartialResults([shard(3, 3), shard(1, 3), shard(2, 3)], { bootstrap, gate: { thresholdPoints: 1, mode: 'strict' } });
+    const whole = compareSystems(inputs, normalizer, {
+      dataset,
+      run: RUN,
+      bootstrap,
+      gate: { thresholdPoints: 1, mode: 'strict' },
+    });
+    const merged = mergePartialResults([shard(3, 3), shard(1, 3), shard(2, 3)], {
+      bootstrap,
+      gate: { thresholdPoints: 1, mode: 'strict' },
+    });
     const { run, ...figures } = merged;
     const { run: _wholeRun, ...wholeFigures } = whole;
     expect(figures).toEqual(wholeFigures);
@@ -66,21 +80,52 @@ describe('mergePartialResults', () => {
     });
   });
 
-  test('the merge decides the gate with its own threshold, not the shards\' partial verdicts', () => {
+  test("the merge decides the gate with its own threshold, not the shards' partial verdicts", () => {
     const parts = [shard(1, 2), shard(2, 2)];
     expect(mergePartialResults(parts, { bootstrap, gate: { thresholdPoints: 10 } }).gate.verdict).toBe('pass');
     expect(mergePartialResults(parts, { bootstrap, gate: { thresholdPoints: 0.5 } }).gate.verdict).toBe('fail');
   });
 
   test.each([
-    ['a missing shard', () => [shard(1, 3), shard(3, 3)], 'shard 2/3 is missing (found 1/3, 3/3); every shard job must finish and upload its results before the merge — re-run the failed ones'],
+    [
+      'a missing shard',
+      () => [shard(1, 3), shard(3, 3)],
+      'shard 2/3 is missing (found 1/3, 3/3); every shard job must finish and upload its results before the merge — re-run the failed ones',
+    ],
     ['two missing shards', () => [shard(2, 4), shard(3, 4)], 'shards 1/4, 4/4 are missing (found 2/4, 3/4)'],
-    ['a shard twice', () => [shard(1, 2), shard(2, 2), { ...shard(2, 2), source: 'artifact copy' }], 'artifact results-shard-2-of-2 and artifact copy are both shard 2/2; give each matrix job its own shard'],
-    ['shards of different counts', () => [shard(1, 2), shard(2, 3)], 'artifact results-shard-1-of-2 is shard 1/2 but artifact results-shard-2-of-3 is shard 2/3'],
-    ['a whole run', () => [{ ...shard(1, 1), comparison: { ...shard(1, 1).comparison, run: RUN } }], 'holds the results of a whole run, not of one shard'],
-    ['another model revision', () => [shard(1, 2), shard(2, 2, { modelRevision: 'd'.repeat(40) })], `are shards of different runs (model revision "${'b'.repeat(40)}" vs "${'d'.repeat(40)}")`],
-    ['another engine', () => [shard(1, 2), shard(2, 2, { engine: 'command' })], 'are shards of different runs (engine "onnx-ctc" vs "command")'],
-    ['other quantized files', () => [shard(1, 2), { ...shard(2, 2), manifest: { ...manifest, files: [{ ...manifest.files[0]!, sha256: 'e'.repeat(64) }] } }], 'evaluated different quantized files (their manifests differ)'],
+    [
+      'a shard twice',
+      () => [shard(1, 2), shard(2, 2), { ...shard(2, 2), source: 'artifact copy' }],
+      'artifact results-shard-2-of-2 and artifact copy are both shard 2/2; give each matrix job its own shard',
+    ],
+    [
+      'shards of different counts',
+      () => [shard(1, 2), shard(2, 3)],
+      'artifact results-shard-1-of-2 is shard 1/2 but artifact results-shard-2-of-3 is shard 2/3',
+    ],
+    [
+      'a whole run',
+      () => [{ ...shard(1, 1), comparison: { ...shard(1, 1).comparison, run: RUN } }],
+      'holds the results of a whole run, not of one shard',
+    ],
+    [
+      'another model revision',
+      () => [shard(1, 2), shard(2, 2, { modelRevision: 'd'.repeat(40) })],
+      `are shards of different runs (model revision "${'b'.repeat(40)}" vs "${'d'.repeat(40)}")`,
+    ],
+    [
+      'another engine',
+      () => [shard(1, 2), shard(2, 2, { engine: 'command' })],
+      'are shards of different runs (engine "onnx-ctc" vs "command")',
+    ],
+    [
+      'other quantized files',
+      () => [
+        shard(1, 2),
+        { ...shard(2, 2), manifest: { ...manifest, files: [{ ...manifest.files[0]!, sha256: 'e'.repeat(64) }] } },
+      ],
+      'evaluated different quantized files (their manifests differ)',
+    ],
     ['nothing', () => [], 'there are no partial results to merge'],
   ])('refuses %s in one line', (_case, parts, message) => {
     const attempt = () => mergePartialResults(parts(), { bootstrap });
@@ -90,9 +135,24 @@ describe('mergePartialResults', () => {
 
   test('refuses shards of another data set, normalizer or overlapping selections', () => {
     const other = shard(2, 2);
-    expect(() => mergePartialResults([shard(1, 2), { ...other, comparison: { ...other.comparison, dataset: { ...dataset, split: 'test.other' } } }])).toThrow('(split "test.clean" vs "test.other")');
-    expect(() => mergePartialResults([shard(1, 2), { ...other, comparison: { ...other.comparison, normalizer: 'whisper' } }])).toThrow('(normalizer "basic" vs "whisper")');
-    const overlapping = { ...other, comparison: { ...other.comparison, utterances: [...other.comparison.utterances, shard(1, 2).comparison.utterances[0]!] } };
-    expect(() => mergePartialResults([shard(1, 2), overlapping])).toThrow('utterance "u00" is in both shard 1/2 and shard 2/2; the shard jobs selected different utterances');
+    expect(() =>
+      mergePartialResults([
+        shard(1, 2),
+        { ...other, comparison: { ...other.comparison, dataset: { ...dataset, split: 'test.other' } } },
+      ]),
+    ).toThrow('(split "test.clean" vs "test.other")');
+    expect(() =>
+      mergePartialResults([shard(1, 2), { ...other, comparison: { ...other.comparison, normalizer: 'whisper' } }]),
+    ).toThrow('(normalizer "basic" vs "whisper")');
+    const overlapping = {
+      ...other,
+      comparison: {
+        ...other.comparison,
+        utterances: [...other.comparison.utterances, shard(1, 2).comparison.utterances[0]!],
+      },
+    };
+    expect(() => mergePartialResults([shard(1, 2), overlapping])).toThrow(
+      'utterance "u00" is in both shard 1/2 and shard 2/2; the shard jobs selected different utterances',
+    );
   });
 });

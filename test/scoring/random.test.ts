@@ -6,9 +6,13 @@ describe('SeededRandom', () => {
   // 11520, 0, 5927040, 70819200).
   test('reproduces xoshiro128** seeded through SplitMix64', () => {
     const zero = new SeededRandom(0);
-    expect(Array.from({ length: 5 }, () => zero.nextUint32())).toEqual([3737715805, 2584255861, 2876756834, 3286328325, 1553311962]);
+    expect(Array.from({ length: 5 }, () => zero.nextUint32())).toEqual([
+      3737715805, 2584255861, 2876756834, 3286328325, 1553311962,
+    ]);
     const answer = new SeededRandom(42);
-    expect(Array.from({ length: 5 }, () => answer.nextUint32())).toEqual([1776835114, 4165204688, 17111135, 2317295270, 2792088233]);
+    expect(Array.from({ length: 5 }, () => answer.nextUint32())).toEqual([
+      1776835114, 4165204688, 17111135, 2317295270, 2792088233,
+    ]);
   });
 
   test('nextBelow is uniform over its range', () => {

@@ -90,13 +90,21 @@ describe('the top-32 approximation', () => {
    * candidate perturbed by noise of the size 4-bit weights cause, at several temperatures.
    */
   function trial(random: SeededRandom, vocabulary: number, temperature: number, noise: number) {
-    const gaussian = () => Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
-    const reference = Float32Array.from({ length: vocabulary }, (_, i) => (gaussian() * 2 + (i < 5 ? 8 : 0)) / temperature);
+    const gaussian = () =>
+      Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
+    const reference = Float32Array.from(
+      { length: vocabulary },
+      (_, i) => (gaussian() * 2 + (i < 5 ? 8 : 0)) / temperature,
+    );
     const candidate = reference.map((value) => value + gaussian() * noise);
     const p = Array.from(logSoftmax(reference, 0, vocabulary)!, Math.exp);
     const q = Array.from(logSoftmax(candidate, 0, vocabulary)!, Math.exp);
     const step = referenceStep(reference, 0, vocabulary, 32)!;
-    return { full: klDivergence(p, q), approximate: compareStep(step, candidate, 0, vocabulary)!.kld, rest: Math.exp(step.logRest) };
+    return {
+      full: klDivergence(p, q),
+      approximate: compareStep(step, candidate, 0, vocabulary)!.kld,
+      rest: Math.exp(step.logRest),
+    };
   }
 
   // The documented bound (docs/ENGINES.md): the approximation never exceeds the full KLD, and where
@@ -122,8 +130,20 @@ describe('the top-32 approximation', () => {
 });
 
 describe('the run', () => {
-  function utterance(id: string, klds: number[], top1: number[], candidate: number[], reference: number[]): UtteranceDamage {
-    return { id, klds: Float64Array.from(klds), top1: Uint8Array.from(top1), candidateLogProbs: Float64Array.from(candidate), referenceLogProbs: Float64Array.from(reference) };
+  function utterance(
+    id: string,
+    klds: number[],
+    top1: number[],
+    candidate: number[],
+    reference: number[],
+  ): UtteranceDamage {
+    return {
+      id,
+      klds: Float64Array.from(klds),
+      top1: Uint8Array.from(top1),
+      candidateLogProbs: Float64Array.from(candidate),
+      referenceLogProbs: Float64Array.from(reference),
+    };
   }
 
   test('mean, median, p99, max, top-1 agreement and perplexity ratio equal a hand computation', () => {
@@ -152,7 +172,13 @@ describe('the run', () => {
     const utterances = Array.from({ length: 40 }, (_, u) => {
       const steps = 5 + random.nextBelow(20);
       const klds = Array.from({ length: steps }, () => random.nextFloat() * 0.1);
-      return utterance(`u${u}`, klds, klds.map(() => 1), klds.map(() => -1), klds.map(() => -1));
+      return utterance(
+        `u${u}`,
+        klds,
+        klds.map(() => 1),
+        klds.map(() => -1),
+        klds.map(() => -1),
+      );
     });
     const first = summarizeTokenDamage(utterances, { resamples: 500, seed: 1 })!;
     expect(summarizeTokenDamage(utterances, { resamples: 500, seed: 1 })).toEqual(first);

@@ -31,14 +31,28 @@ test.each([
 
 test('the top-1 gate passes at its minimum and fails below it; each gate reports its own verdict', () => {
   expect(decideTokenGates(SUMMARY, { minTop1Agreement: 0.975 })).toEqual([
-    { gate: 'min-top1-agreement', limit: 0.975, value: 0.975, verdict: 'pass', reason: 'the top-1 agreement, 97.50%, is at or above the 97.50% minimum' },
+    {
+      gate: 'min-top1-agreement',
+      limit: 0.975,
+      value: 0.975,
+      verdict: 'pass',
+      reason: 'the top-1 agreement, 97.50%, is at or above the 97.50% minimum',
+    },
   ]);
   const both = decideTokenGates(SUMMARY, { maxKld: 0.05, minTop1Agreement: 0.99 });
-  expect(both.map(({ gate, verdict }) => [gate, verdict])).toEqual([['max-kld', 'pass'], ['min-top1-agreement', 'fail']]);
+  expect(both.map(({ gate, verdict }) => [gate, verdict])).toEqual([
+    ['max-kld', 'pass'],
+    ['min-top1-agreement', 'fail'],
+  ]);
   expect(both[0]!.reason).toBe('the mean KLD, 0.02 nats, is within the 0.05-nat limit');
 });
 
 test('figures', () => {
-  expect([formatNats(0), formatNats(0.012345), formatNats(1.5), formatNats(0.1)]).toEqual(['0', '0.01235', '1.5', '0.1']);
+  expect([formatNats(0), formatNats(0.012345), formatNats(1.5), formatNats(0.1)]).toEqual([
+    '0',
+    '0.01235',
+    '1.5',
+    '0.1',
+  ]);
   expect(formatShare(0.98251)).toBe('98.25%');
 });

@@ -50,8 +50,12 @@ describe('readTranscriptFile', () => {
 
 describe('pairTranscripts', () => {
   test('JSON Lines files pair by id in the reference order', async () => {
-    const reference = await readTranscriptFile(await file('ref.jsonl', '{"id":"a","text":"A"}\n{"id":"b","text":"B"}\n'));
-    const hypothesis = await readTranscriptFile(await file('hyp.jsonl', '{"id":"b","text":"hb"}\n{"id":"a","text":"ha"}\n'));
+    const reference = await readTranscriptFile(
+      await file('ref.jsonl', '{"id":"a","text":"A"}\n{"id":"b","text":"B"}\n'),
+    );
+    const hypothesis = await readTranscriptFile(
+      await file('hyp.jsonl', '{"id":"b","text":"hb"}\n{"id":"a","text":"ha"}\n'),
+    );
     expect(pairTranscripts(reference, [hypothesis])).toEqual([
       { id: 'a', reference: 'A', hypotheses: ['ha'] },
       { id: 'b', reference: 'B', hypotheses: ['hb'] },
@@ -60,7 +64,9 @@ describe('pairTranscripts', () => {
 
   test('otherwise files pair line by line', async () => {
     const reference = await readTranscriptFile(await file('ref.txt', 'A\nB\n'));
-    const hypothesis = await readTranscriptFile(await file('hyp.jsonl', '{"id":"x","text":"h1"}\n{"id":"y","text":"h2"}\n'));
+    const hypothesis = await readTranscriptFile(
+      await file('hyp.jsonl', '{"id":"x","text":"h1"}\n{"id":"y","text":"h2"}\n'),
+    );
     const baseline = await readTranscriptFile(await file('base.txt', 'b1\nb2'));
     expect(pairTranscripts(reference, [hypothesis, baseline])).toEqual([
       { id: '1', reference: 'A', hypotheses: ['h1', 'b1'] },
@@ -77,10 +83,18 @@ describe('pairTranscripts', () => {
       `${hypothesisPath} has 2 utterances but ${referencePath} has 3, so ${referencePath} line 3 has no counterpart`,
     );
 
-    const referenceJson = await readTranscriptFile(await file('ref.jsonl', '{"id":"a","text":"A"}\n{"id":"b","text":"B"}\n'));
+    const referenceJson = await readTranscriptFile(
+      await file('ref.jsonl', '{"id":"a","text":"A"}\n{"id":"b","text":"B"}\n'),
+    );
     const lacking = await readTranscriptFile(await file('lacking.jsonl', '{"id":"a","text":"ha"}\n'));
-    expect(() => pairTranscripts(referenceJson, [lacking])).toThrow(`${lacking.path} has no line with id "b" (${referenceJson.path} line 2)`);
-    const extra = await readTranscriptFile(await file('extra.jsonl', '{"id":"a","text":"ha"}\n{"id":"b","text":"hb"}\n{"id":"z","text":"hz"}\n'));
-    expect(() => pairTranscripts(referenceJson, [extra])).toThrow(`${extra.path} line 3 has id "z", which ${referenceJson.path} lacks`);
+    expect(() => pairTranscripts(referenceJson, [lacking])).toThrow(
+      `${lacking.path} has no line with id "b" (${referenceJson.path} line 2)`,
+    );
+    const extra = await readTranscriptFile(
+      await file('extra.jsonl', '{"id":"a","text":"ha"}\n{"id":"b","text":"hb"}\n{"id":"z","text":"hz"}\n'),
+    );
+    expect(() => pairTranscripts(referenceJson, [extra])).toThrow(
+      `${extra.path} line 3 has id "z", which ${referenceJson.path} lacks`,
+    );
   });
 });

@@ -33,7 +33,11 @@ export class FakeActionsCache extends TwirpService {
 
   /** The variables a runner sets that make @actions/cache use this service. */
   get env(): Record<string, string> {
-    return { ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_RESULTS_URL: this.url, ACTIONS_RUNTIME_TOKEN: 'fake-runtime-token' };
+    return {
+      ACTIONS_CACHE_SERVICE_V2: 'True',
+      ACTIONS_RESULTS_URL: this.url,
+      ACTIONS_RUNTIME_TOKEN: 'fake-runtime-token',
+    };
   }
 
   /** Keys of the entries saved and finalized so far. */
@@ -46,21 +50,30 @@ export class FakeActionsCache extends TwirpService {
     const version = String(input.version ?? '');
     switch (method) {
       case 'CreateCacheEntry': {
-        if (this.readOnly) return twirpOk({ ok: false, message: 'cache write denied: the token of this run is read-only' });
-        if (this.entries.some((entry) => entry.key === key && entry.version === version)) return twirpOk({ ok: false, message: `cache entry ${key} already exists` });
+        if (this.readOnly)
+          return twirpOk({ ok: false, message: 'cache write denied: the token of this run is read-only' });
+        if (this.entries.some((entry) => entry.key === key && entry.version === version))
+          return twirpOk({ ok: false, message: `cache entry ${key} already exists` });
         const entry: Entry = { id: this.entries.length + 1, key, version, finalized: false };
         this.entries.push(entry);
         return twirpOk({ ok: true, signed_upload_url: this.blobs.signedUrl(blobName(entry)) });
       }
       case 'FinalizeCacheEntryUpload': {
-        const entry = this.entries.find((candidate) => candidate.key === key && candidate.version === version && !candidate.finalized);
-        if (!entry || this.blobs.read(blobName(entry))?.byteLength !== Number(input.size_bytes)) return twirpOk({ ok: false, message: 'the upload is incomplete' });
+        const entry = this.entries.find(
+          (candidate) => candidate.key === key && candidate.version === version && !candidate.finalized,
+        );
+        if (!entry || this.blobs.read(blobName(entry))?.byteLength !== Number(input.size_bytes))
+          return twirpOk({ ok: false, message: 'the upload is incomplete' });
         entry.finalized = true;
         return twirpOk({ ok: true, entry_id: String(entry.id) });
       }
       case 'GetCacheEntryDownloadURL': {
         const match = this.entries.find((entry) => entry.finalized && entry.key === key && entry.version === version);
-        return twirpOk(match ? { ok: true, signed_download_url: this.blobs.signedUrl(blobName(match)), matched_key: match.key } : { ok: false, signed_download_url: '', matched_key: '' });
+        return twirpOk(
+          match
+            ? { ok: true, signed_download_url: this.blobs.signedUrl(blobName(match)), matched_key: match.key }
+            : { ok: false, signed_download_url: '', matched_key: '' },
+        );
       }
       default:
         return twirpError(404, 'bad_route', `no method ${method}`);

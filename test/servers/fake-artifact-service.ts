@@ -28,7 +28,9 @@ export class FakeArtifactService extends TwirpService {
   readonly artifacts: FakeArtifact[] = [];
   readonly runBackendId = randomUUID();
   readonly jobBackendId = randomUUID();
-  readonly runtimeToken = fakeJwt({ scp: `Actions.GenericRead:${randomUUID()} Actions.Results:${this.runBackendId}:${this.jobBackendId}` });
+  readonly runtimeToken = fakeJwt({
+    scp: `Actions.GenericRead:${randomUUID()} Actions.Results:${this.runBackendId}:${this.jobBackendId}`,
+  });
 
   private constructor(blobs: FakeAzureBlob) {
     super('github.actions.results.api.v1.ArtifactService', blobs);
@@ -58,17 +60,33 @@ export class FakeArtifactService extends TwirpService {
   }
 
   protected answer(method: string, input: Record<string, unknown>, request: IncomingMessage): TwirpReply {
-    if (request.headers.authorization !== `Bearer ${this.runtimeToken}`) return twirpError(401, 'unauthenticated', 'invalid runtime token');
-    if (input.workflow_run_backend_id !== this.runBackendId || input.workflow_job_run_backend_id !== this.jobBackendId) {
+    if (request.headers.authorization !== `Bearer ${this.runtimeToken}`)
+      return twirpError(401, 'unauthenticated', 'invalid runtime token');
+    if (
+      input.workflow_run_backend_id !== this.runBackendId ||
+      input.workflow_job_run_backend_id !== this.jobBackendId
+    ) {
       return twirpError(403, 'permission_denied', 'backend ids do not match the token');
     }
-    const inRun = this.artifacts.filter((artifact) => artifact.finalized && artifact.runBackendId === this.runBackendId);
+    const inRun = this.artifacts.filter(
+      (artifact) => artifact.finalized && artifact.runBackendId === this.runBackendId,
+    );
     switch (method) {
       case 'CreateArtifact': {
         const name = String(input.name ?? '');
-        if (input.version !== 7) return twirpError(400, 'invalid_argument', `unsupported artifact version ${String(input.version)}`);
-        if (inRun.some((artifact) => artifact.name === name)) return twirpError(409, 'already_exists', `an artifact with the name ${name} already exists on this run`);
-        const artifact: FakeArtifact = { id: 1000 + this.artifacts.length, name, runBackendId: this.runBackendId, jobBackendId: this.jobBackendId, size: 0, finalized: false, createdAt: new Date() };
+        if (input.version !== 7)
+          return twirpError(400, 'invalid_argument', `unsupported artifact version ${String(input.version)}`);
+        if (inRun.some((artifact) => artifact.name === name))
+          return twirpError(409, 'already_exists', `an artifact with the name ${name} already exists on this run`);
+        const artifact: FakeArtifact = {
+          id: 1000 + this.artifacts.length,
+          name,
+          runBackendId: this.runBackendId,
+          jobBackendId: this.jobBackendId,
+          size: 0,
+          finalized: false,
+          createdAt: new Date(),
+        };
         if (typeof input.expires_at === 'string') artifact.expiresAt = new Date(input.expires_at);
         this.artifacts.push(artifact);
         return twirpOk({ ok: true, signed_upload_url: this.blobs.signedUrl(blobName(artifact)) });
@@ -76,7 +94,8 @@ export class FakeArtifactService extends TwirpService {
       case 'FinalizeArtifact': {
         const artifact = this.artifacts.find((candidate) => candidate.name === input.name && !candidate.finalized);
         const uploaded = artifact && this.blobs.read(blobName(artifact));
-        if (!artifact || !uploaded || uploaded.byteLength !== Number(input.size)) return twirpOk({ ok: false, artifact_id: '0' });
+        if (!artifact || !uploaded || uploaded.byteLength !== Number(input.size))
+          return twirpOk({ ok: false, artifact_id: '0' });
         artifact.finalized = true;
         artifact.size = uploaded.byteLength;
         if (typeof input.hash === 'string') artifact.digest = input.hash;
@@ -85,7 +104,11 @@ export class FakeArtifactService extends TwirpService {
       case 'ListArtifacts': {
         const nameFilter = input.name_filter as string | undefined;
         const idFilter = input.id_filter as string | undefined;
-        const listed = inRun.filter((artifact) => (nameFilter === undefined || artifact.name === nameFilter) && (idFilter === undefined || String(artifact.id) === idFilter));
+        const listed = inRun.filter(
+          (artifact) =>
+            (nameFilter === undefined || artifact.name === nameFilter) &&
+            (idFilter === undefined || String(artifact.id) === idFilter),
+        );
         return twirpOk({
           artifacts: listed.map((artifact) => ({
             workflow_run_backend_id: artifact.runBackendId,

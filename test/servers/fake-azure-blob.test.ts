@@ -31,7 +31,12 @@ describe('FakeAzureBlob', () => {
     const properties = await client.getProperties();
     expect(properties.contentLength).toBe(5000);
     expect(properties.contentType).toBe('application/x-test');
-    expect(store.requests.map((request) => `${request.operation} ${request.status}`)).toEqual(['PutBlob 201', 'GetBlob 200', 'GetBlob 206', 'GetBlobProperties 200']);
+    expect(store.requests.map((request) => `${request.operation} ${request.status}`)).toEqual([
+      'PutBlob 201',
+      'GetBlob 200',
+      'GetBlob 206',
+      'GetBlobProperties 200',
+    ]);
   });
 
   test('assembles a streamed upload from its blocks in the committed order', async () => {
@@ -39,7 +44,9 @@ describe('FakeAzureBlob', () => {
     const client = new BlockBlobClient(store.signedUrl('container/nested/streamed.bin'));
     await client.uploadStream(Readable.from([data.subarray(0, 2000), data.subarray(2000)]), 1024, 2);
     expect(store.read('container/nested/streamed.bin')).toEqual(data);
-    const operations = store.requests.filter((request) => request.blob === 'container/nested/streamed.bin').map((request) => request.operation);
+    const operations = store.requests
+      .filter((request) => request.blob === 'container/nested/streamed.bin')
+      .map((request) => request.operation);
     expect(operations).toEqual(['PutBlock', 'PutBlock', 'PutBlock', 'PutBlock', 'PutBlockList']);
   });
 
@@ -47,7 +54,11 @@ describe('FakeAzureBlob', () => {
     const signed = new URL(store.signedUrl('container/single.bin'));
     signed.searchParams.set('sig', 'forged');
     await expect(new BlockBlobClient(signed.toString()).download()).rejects.toMatchObject({ statusCode: 403 });
-    await expect(new BlockBlobClient(store.signedUrl('container/absent.bin')).download()).rejects.toMatchObject({ statusCode: 404 });
-    await expect(new BlockBlobClient(store.signedUrl('container/single.bin')).download(6000)).rejects.toMatchObject({ statusCode: 416 });
+    await expect(new BlockBlobClient(store.signedUrl('container/absent.bin')).download()).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(new BlockBlobClient(store.signedUrl('container/single.bin')).download(6000)).rejects.toMatchObject({
+      statusCode: 416,
+    });
   });
 });

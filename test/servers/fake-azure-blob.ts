@@ -78,16 +78,32 @@ export class FakeAzureBlob {
     const comp = url.searchParams.get('comp');
     const method = request.method ?? 'GET';
     const operation =
-      method === 'PUT' ? (comp === 'block' ? 'PutBlock' : comp === 'blocklist' ? 'PutBlockList' : 'PutBlob') : method === 'HEAD' ? 'GetBlobProperties' : 'GetBlob';
+      method === 'PUT'
+        ? comp === 'block'
+          ? 'PutBlock'
+          : comp === 'blocklist'
+            ? 'PutBlockList'
+            : 'PutBlob'
+        : method === 'HEAD'
+          ? 'GetBlobProperties'
+          : 'GetBlob';
     const entry: BlobRequest = { method, blob, operation, status: 0 };
     this.requests.push(entry);
     const reply = (status: number, headers: Record<string, string> = {}, body?: Buffer | string) => {
       entry.status = status;
-      response.writeHead(status, { 'x-ms-request-id': randomBytes(8).toString('hex'), 'x-ms-version': '2024-08-04', ...headers });
+      response.writeHead(status, {
+        'x-ms-request-id': randomBytes(8).toString('hex'),
+        'x-ms-version': '2024-08-04',
+        ...headers,
+      });
       response.end(method === 'HEAD' ? undefined : body);
     };
     const fail = (status: number, code: string) =>
-      reply(status, { 'x-ms-error-code': code, 'content-type': 'application/xml' }, `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+      reply(
+        status,
+        { 'x-ms-error-code': code, 'content-type': 'application/xml' },
+        `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`,
+      );
 
     const body = await readBody(request);
     if (this.holdUploads && method === 'PUT') return;
@@ -102,7 +118,9 @@ export class FakeAzureBlob {
     }
     if (operation === 'PutBlockList') {
       const blocks = this.uncommitted.get(blob) ?? new Map<string, Buffer>();
-      const ids = [...body.toString('utf8').matchAll(/<(?:Latest|Uncommitted|Committed)>([^<]*)<\//g)].map((match) => match[1]!);
+      const ids = [...body.toString('utf8').matchAll(/<(?:Latest|Uncommitted|Committed)>([^<]*)<\//g)].map(
+        (match) => match[1]!,
+      );
       if (ids.some((id) => !blocks.has(id))) return fail(400, 'InvalidBlockList');
       this.write(blob, Buffer.concat(ids.map((id) => blocks.get(id)!)), headerText(request, 'x-ms-blob-content-type'));
       this.uncommitted.delete(blob);
@@ -115,16 +133,28 @@ export class FakeAzureBlob {
 
     const stored = this.blobs.get(blob);
     if (!stored) return fail(404, 'BlobNotFound');
-    const common = { etag: stored.etag, 'last-modified': stored.modified.toUTCString(), 'content-type': stored.contentType, 'accept-ranges': 'bytes', 'x-ms-blob-type': 'BlockBlob' };
+    const common = {
+      etag: stored.etag,
+      'last-modified': stored.modified.toUTCString(),
+      'content-type': stored.contentType,
+      'accept-ranges': 'bytes',
+      'x-ms-blob-type': 'BlockBlob',
+    };
     const rangeHeader = headerText(request, 'x-ms-range') ?? headerText(request, 'range');
-    if (rangeHeader === undefined) return reply(200, { ...common, 'content-length': String(stored.data.byteLength) }, stored.data);
+    if (rangeHeader === undefined)
+      return reply(200, { ...common, 'content-length': String(stored.data.byteLength) }, stored.data);
     const range = /^bytes=(\d+)-(\d*)$/.exec(rangeHeader);
     const size = stored.data.byteLength;
-    if (!range || Number(range[1]) >= size) return reply(416, { 'content-range': `bytes */${size}`, 'x-ms-error-code': 'InvalidRange' });
+    if (!range || Number(range[1]) >= size)
+      return reply(416, { 'content-range': `bytes */${size}`, 'x-ms-error-code': 'InvalidRange' });
     const start = Number(range[1]);
     const end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
     const slice = stored.data.subarray(start, end + 1);
-    reply(206, { ...common, 'content-length': String(slice.byteLength), 'content-range': `bytes ${start}-${end}/${size}` }, slice);
+    reply(
+      206,
+      { ...common, 'content-length': String(slice.byteLength), 'content-range': `bytes ${start}-${end}/${size}` },
+      slice,
+    );
   }
 
   private signature(blob: string): string {

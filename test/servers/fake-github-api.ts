@@ -71,7 +71,13 @@ export class FakeGitHubApi {
 
   addRelease(repo: string, tag: string, assets: { name: string; data: Buffer }[] = []): FakeRelease {
     const release: FakeRelease = { id: this.nextId++, tag, repo, targetCommitish: 'main', draft: false, assets: [] };
-    for (const asset of assets) release.assets.push({ id: this.nextId++, name: asset.name, data: asset.data, contentType: 'application/octet-stream' });
+    for (const asset of assets)
+      release.assets.push({
+        id: this.nextId++,
+        name: asset.name,
+        data: asset.data,
+        contentType: 'application/octet-stream',
+      });
     this.releases.push(release);
     return release;
   }
@@ -94,7 +100,10 @@ export class FakeGitHubApi {
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
       logged.status = status;
       const text = body === undefined ? '' : JSON.stringify(body);
-      response.writeHead(status, { ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }), ...headers });
+      response.writeHead(status, {
+        ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+        ...headers,
+      });
       response.end(text);
     };
     const body = await readBody(request);
@@ -102,7 +111,8 @@ export class FakeGitHubApi {
     const access = this.access(request);
     if (access === 'none') return send(401, { message: 'Bad credentials', status: '401' });
     const writing = method !== 'GET' && method !== 'HEAD';
-    if (writing && access !== 'write') return send(403, { message: 'Resource not accessible by integration', status: '403' });
+    if (writing && access !== 'write')
+      return send(403, { message: 'Resource not accessible by integration', status: '403' });
 
     const route = (pattern: string) => matchRoute(pattern, url.pathname);
     let params: Record<string, string> | undefined;
@@ -116,14 +126,24 @@ export class FakeGitHubApi {
       return void response.end(served);
     }
     if (method === 'GET' && (params = route('/repos/:owner/:repo/releases/tags/:tag'))) {
-      const release = this.releases.find((candidate) => candidate.repo === repoOf(params!) && candidate.tag === params!.tag && !candidate.draft);
+      const release = this.releases.find(
+        (candidate) => candidate.repo === repoOf(params!) && candidate.tag === params!.tag && !candidate.draft,
+      );
       return release ? send(200, this.releaseJson(release)) : send(404, { message: 'Not Found' });
     }
     if (method === 'POST' && (params = route('/repos/:owner/:repo/releases'))) {
-      const input = JSON.parse(body.toString('utf8')) as { tag_name?: string; target_commitish?: string; draft?: boolean };
-      if (!input.tag_name) return send(422, { message: 'Validation Failed', errors: [{ field: 'tag_name', code: 'missing_field' }] });
+      const input = JSON.parse(body.toString('utf8')) as {
+        tag_name?: string;
+        target_commitish?: string;
+        draft?: boolean;
+      };
+      if (!input.tag_name)
+        return send(422, { message: 'Validation Failed', errors: [{ field: 'tag_name', code: 'missing_field' }] });
       if (this.releases.some((candidate) => candidate.repo === repoOf(params!) && candidate.tag === input.tag_name)) {
-        return send(422, { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }] });
+        return send(422, {
+          message: 'Validation Failed',
+          errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }],
+        });
       }
       const release = this.addRelease(repoOf(params), input.tag_name);
       release.targetCommitish = input.target_commitish ?? 'main';
@@ -133,17 +153,25 @@ export class FakeGitHubApi {
     if (method === 'GET' && (params = route('/repos/:owner/:repo/releases/:release/assets'))) {
       const release = this.findRelease(repoOf(params), Number(params.release));
       if (!release) return send(404, { message: 'Not Found' });
-      return this.sendPage(url, release.assets.map((asset) => this.assetJson(release, asset)), send);
+      return this.sendPage(
+        url,
+        release.assets.map((asset) => this.assetJson(release, asset)),
+        send,
+      );
     }
     if ((params = route('/repos/:owner/:repo/releases/assets/:asset'))) {
-      const release = this.releases.find((candidate) => candidate.repo === repoOf(params!) && candidate.assets.some((asset) => asset.id === Number(params!.asset)));
+      const release = this.releases.find(
+        (candidate) =>
+          candidate.repo === repoOf(params!) && candidate.assets.some((asset) => asset.id === Number(params!.asset)),
+      );
       const asset = release?.assets.find((candidate) => candidate.id === Number(params!.asset));
       if (!release || !asset) return send(404, { message: 'Not Found' });
       if (method === 'DELETE') {
         release.assets.splice(release.assets.indexOf(asset), 1);
         return send(204);
       }
-      if (method === 'GET' && request.headers.accept === 'application/octet-stream') return send(302, undefined, { location: `${this.url}/downloads/${asset.id}` });
+      if (method === 'GET' && request.headers.accept === 'application/octet-stream')
+        return send(302, undefined, { location: `${this.url}/downloads/${asset.id}` });
       if (method === 'GET') return send(200, this.assetJson(release, asset));
     }
     if (method === 'POST' && (params = route('/uploads/repos/:owner/:repo/releases/:release/assets'))) {
@@ -151,24 +179,46 @@ export class FakeGitHubApi {
       if (!release) return send(404, { message: 'Not Found' });
       const name = url.searchParams.get('name') ?? '';
       if (request.headers['content-length'] === undefined) return send(411, { message: 'Length Required' });
-      if (Number(request.headers['content-length']) !== body.byteLength) return send(400, { message: 'body length differs from Content-Length' });
-      if (!/^[A-Za-z0-9._+-]+$/.test(name) || name.startsWith('.')) return send(422, { message: 'Validation Failed', errors: [{ field: 'name', code: 'invalid' }] });
-      if (release.assets.some((asset) => asset.name === name)) return send(422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }] });
-      const asset: FakeAsset = { id: this.nextId++, name, data: body, contentType: String(request.headers['content-type'] ?? 'application/octet-stream') };
+      if (Number(request.headers['content-length']) !== body.byteLength)
+        return send(400, { message: 'body length differs from Content-Length' });
+      if (!/^[A-Za-z0-9._+-]+$/.test(name) || name.startsWith('.'))
+        return send(422, { message: 'Validation Failed', errors: [{ field: 'name', code: 'invalid' }] });
+      if (release.assets.some((asset) => asset.name === name))
+        return send(422, {
+          message: 'Validation Failed',
+          errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }],
+        });
+      const asset: FakeAsset = {
+        id: this.nextId++,
+        name,
+        data: body,
+        contentType: String(request.headers['content-type'] ?? 'application/octet-stream'),
+      };
       release.assets.push(asset);
       return send(201, this.assetJson(release, asset));
     }
     if (method === 'GET' && (params = route('/repos/:owner/:repo/issues/:issue/comments'))) {
-      const listed = this.comments.filter((comment) => comment.repo === repoOf(params!) && comment.issue === Number(params!.issue));
-      return this.sendPage(url, listed.map((comment) => this.commentJson(comment)), send);
+      const listed = this.comments.filter(
+        (comment) => comment.repo === repoOf(params!) && comment.issue === Number(params!.issue),
+      );
+      return this.sendPage(
+        url,
+        listed.map((comment) => this.commentJson(comment)),
+        send,
+      );
     }
     if (method === 'POST' && (params = route('/repos/:owner/:repo/issues/:issue/comments'))) {
       const input = JSON.parse(body.toString('utf8')) as { body?: string };
       if (!input.body) return send(422, { message: 'Validation Failed' });
-      return send(201, this.commentJson(this.addComment(repoOf(params), Number(params.issue), input.body, 'github-actions[bot]')));
+      return send(
+        201,
+        this.commentJson(this.addComment(repoOf(params), Number(params.issue), input.body, 'github-actions[bot]')),
+      );
     }
     if (method === 'PATCH' && (params = route('/repos/:owner/:repo/issues/comments/:comment'))) {
-      const comment = this.comments.find((candidate) => candidate.repo === repoOf(params!) && candidate.id === Number(params!.comment));
+      const comment = this.comments.find(
+        (candidate) => candidate.repo === repoOf(params!) && candidate.id === Number(params!.comment),
+      );
       if (!comment) return send(404, { message: 'Not Found' });
       comment.body = (JSON.parse(body.toString('utf8')) as { body: string }).body;
       return send(200, this.commentJson(comment));
@@ -187,7 +237,11 @@ export class FakeGitHubApi {
     return (token !== undefined && this.options.tokens?.[token]) || 'none';
   }
 
-  private sendPage(url: URL, items: unknown[], send: (status: number, body?: unknown, headers?: Record<string, string>) => void): void {
+  private sendPage(
+    url: URL,
+    items: unknown[],
+    send: (status: number, body?: unknown, headers?: Record<string, string>) => void,
+  ): void {
     const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.options.maxPerPage ?? 100);
     const page = Number(url.searchParams.get('page') ?? 1);
     const last = Math.max(1, Math.ceil(items.length / perPage));
@@ -197,7 +251,8 @@ export class FakeGitHubApi {
       next.searchParams.set('per_page', String(perPage));
       return next.toString();
     };
-    const links: Record<string, string> = page < last ? { link: `<${link(page + 1)}>; rel="next", <${link(last)}>; rel="last"` } : {};
+    const links: Record<string, string> =
+      page < last ? { link: `<${link(page + 1)}>; rel="next", <${link(last)}>; rel="last"` } : {};
     send(200, items.slice((page - 1) * perPage, page * perPage), links);
   }
 
@@ -251,7 +306,9 @@ function matchRoute(pattern: string, path: string): Record<string, string> | und
     return '([^/]+)';
   });
   const match = new RegExp(`^${source}$`).exec(path);
-  return match ? Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)])) : undefined;
+  return match
+    ? Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)]))
+    : undefined;
 }
 
 function repoOf(params: Record<string, string>): string {

@@ -111,7 +111,16 @@ export class FakeHub {
   /** Makes (or replaces) a repo; with `tokens` it is gated and only those bearer tokens may read it. */
   createRepo(id: string, options: { type?: FakeRepoType; tokens?: string[]; writeTokens?: string[] } = {}): void {
     const type = options.type ?? 'model';
-    this.repos.set(`${type}:${id}`, { type, id, ...(options.tokens ? { tokens: options.tokens } : {}), writeTokens: options.writeTokens ?? [], pullRequests: 0, lfsObjects: new Set(), refs: new Map(), commits: new Map() });
+    this.repos.set(`${type}:${id}`, {
+      type,
+      id,
+      ...(options.tokens ? { tokens: options.tokens } : {}),
+      writeTokens: options.writeTokens ?? [],
+      pullRequests: 0,
+      lfsObjects: new Set(),
+      refs: new Map(),
+      commits: new Map(),
+    });
   }
 
   /** Lets `token` create repos in `namespace` (POST /api/repos/create), with write access to them. */
@@ -120,7 +129,11 @@ export class FakeHub {
   }
 
   /** The files of `id` at `revision` (a branch, a `refs/pr/N` or a sha), with their contents' sha256; undefined when absent. */
-  filesAt(id: string, revision = 'main', type: FakeRepoType = 'model'): { path: string; sha256: string; size: number }[] | undefined {
+  filesAt(
+    id: string,
+    revision = 'main',
+    type: FakeRepoType = 'model',
+  ): { path: string; sha256: string; size: number }[] | undefined {
     const repo = this.repo(type, id);
     const sha = repo?.refs.get(revision) ?? revision;
     return repo?.commits.get(sha)?.map(({ path, sha256, size }) => ({ path, sha256, size }));
@@ -130,7 +143,11 @@ export class FakeHub {
   readonly commitsMade: { repo: string; revision: string; sha: string; summary: string; pullRequest?: number }[] = [];
 
   /** Commits `files` as the whole tree of a new commit on `branch` (default main); returns its sha. */
-  async commit(id: string, files: FakeFile[], options: { type?: FakeRepoType; branch?: string; tag?: string } = {}): Promise<string> {
+  async commit(
+    id: string,
+    files: FakeFile[],
+    options: { type?: FakeRepoType; branch?: string; tag?: string } = {},
+  ): Promise<string> {
     const repo = this.repo(options.type ?? 'model', id);
     if (!repo) throw new Error(`fake hub: no ${options.type ?? 'model'} repo ${id}; call createRepo first`);
     const stored = await Promise.all(files.map(storeFile));
@@ -148,7 +165,10 @@ export class FakeHub {
 
   /** The logged requests for resolve URLs and CDN downloads of `path`. */
   downloadsOf(path: string): LoggedRequest[] {
-    return this.requests.filter((request) => request.path.endsWith(`/${path}`) && (request.server === 'cdn' || request.path.includes('/resolve/')));
+    return this.requests.filter(
+      (request) =>
+        request.path.endsWith(`/${path}`) && (request.server === 'cdn' || request.path.includes('/resolve/')),
+    );
   }
 
   async close(): Promise<void> {
@@ -175,7 +195,10 @@ export class FakeHub {
     const statusFault = this.takeFault(path, ['status', 'hang']);
     if (statusFault?.kind === 'hang') return;
     if (statusFault?.kind === 'status') {
-      const body = typeof statusFault.body === 'function' ? statusFault.body(request) : (statusFault.body ?? `fake hub: injected ${statusFault.status}`);
+      const body =
+        typeof statusFault.body === 'function'
+          ? statusFault.body(request)
+          : (statusFault.body ?? `fake hub: injected ${statusFault.status}`);
       return sendJson(response, statusFault.status, { error: body });
     }
     // A client that gives up mid-body (an aborted upload) leaves nothing to answer.
@@ -184,32 +207,83 @@ export class FakeHub {
     if (server === 'cdn') return this.serveCdn(request, response, path);
     if (request.method === 'POST') return settle(this.serveWrite(request, response, url));
     const api = /^\/api\/(models|datasets)\/(.+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
-    if (api) return this.serveApi(request, response, url, api[1] === 'models' ? 'model' : 'dataset', decodeURIComponent(api[2]!), api[3]!, decodeURIComponent(api[4]!));
+    if (api)
+      return this.serveApi(
+        request,
+        response,
+        url,
+        api[1] === 'models' ? 'model' : 'dataset',
+        decodeURIComponent(api[2]!),
+        api[3]!,
+        decodeURIComponent(api[4]!),
+      );
     const resolve = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
-    if (resolve) return this.serveResolve(request, response, resolve[1] ? 'dataset' : 'model', decodeURIComponent(resolve[2]!), decodeURIComponent(resolve[3]!), decodeURIComponent(resolve[4]!));
+    if (resolve)
+      return this.serveResolve(
+        request,
+        response,
+        resolve[1] ? 'dataset' : 'model',
+        decodeURIComponent(resolve[2]!),
+        decodeURIComponent(resolve[3]!),
+        decodeURIComponent(resolve[4]!),
+      );
     sendJson(response, 404, { error: `fake hub: no route for ${request.method} ${url.pathname}` });
   }
 
-  private serveApi(request: IncomingMessage, response: ServerResponse, url: URL, type: FakeRepoType, id: string, endpoint: string, revision: string): void {
+  private serveApi(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    type: FakeRepoType,
+    id: string,
+    endpoint: string,
+    revision: string,
+  ): void {
     const found = this.findCommit(request, response, type, id, revision);
     if (!found) return;
     const { repo, sha, files } = found;
     if (endpoint === 'revision') {
-      return sendJson(response, 200, { _id: sha.slice(0, 24), id, sha, private: false, gated: repo.tokens ? 'manual' : false, downloads: 0, likes: 0, lastModified: new Date(0).toISOString() });
+      return sendJson(response, 200, {
+        _id: sha.slice(0, 24),
+        id,
+        sha,
+        private: false,
+        gated: repo.tokens ? 'manual' : false,
+        downloads: 0,
+        likes: 0,
+        lastModified: new Date(0).toISOString(),
+      });
     }
-    if (url.searchParams.get('recursive') !== 'true') return sendJson(response, 400, { error: 'fake hub: only recursive tree listings are served' });
+    if (url.searchParams.get('recursive') !== 'true')
+      return sendJson(response, 400, { error: 'fake hub: only recursive tree listings are served' });
     const entries = treeEntries(files);
     const cursor = Number(url.searchParams.get('cursor') ?? 0);
     const page = entries.slice(cursor, cursor + this.pageSize);
-    const next = cursor + this.pageSize < entries.length ? `<${this.url}${url.pathname}?recursive=true&expand=false&cursor=${cursor + this.pageSize}>; rel="next"` : undefined;
+    const next =
+      cursor + this.pageSize < entries.length
+        ? `<${this.url}${url.pathname}?recursive=true&expand=false&cursor=${cursor + this.pageSize}>; rel="next"`
+        : undefined;
     sendJson(response, 200, page, next ? { link: next } : {});
   }
 
-  private serveResolve(request: IncomingMessage, response: ServerResponse, type: FakeRepoType, id: string, revision: string, path: string): void {
+  private serveResolve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    type: FakeRepoType,
+    id: string,
+    revision: string,
+    path: string,
+  ): void {
     const found = this.findCommit(request, response, type, id, revision);
     if (!found) return;
     const file = found.files.find((candidate) => candidate.path === path);
-    if (!file) return sendJson(response, 404, { error: `fake hub: ${path} not in ${id}@${revision}` }, { 'x-error-code': 'EntryNotFound' });
+    if (!file)
+      return sendJson(
+        response,
+        404,
+        { error: `fake hub: ${path} not in ${id}@${revision}` },
+        { 'x-error-code': 'EntryNotFound' },
+      );
     const headers = { 'x-repo-commit': found.sha };
     if (file.lfs) {
       response.writeHead(302, {
@@ -228,28 +302,54 @@ export class FakeHub {
     const body = await readBody(request);
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     if (url.pathname === '/api/repos/create') {
-      const { name, organization, type } = JSON.parse(body.toString('utf8')) as { name: string; organization?: string; type?: FakeRepoType };
+      const { name, organization, type } = JSON.parse(body.toString('utf8')) as {
+        name: string;
+        organization?: string;
+        type?: FakeRepoType;
+      };
       const namespace = organization ?? name.split('/')[0]!;
       const id = name.includes('/') ? name : `${namespace}/${name}`;
-      if (!token || this.creators.get(namespace) !== token) return sendJson(response, token ? 403 : 401, { error: `You don't have the rights to create a model under the namespace "${namespace}"` });
-      if (this.repo(type ?? 'model', id)) return sendJson(response, 409, { error: 'You already created this model repo', url: `${this.url}/${id}` });
+      if (!token || this.creators.get(namespace) !== token)
+        return sendJson(response, token ? 403 : 401, {
+          error: `You don't have the rights to create a model under the namespace "${namespace}"`,
+        });
+      if (this.repo(type ?? 'model', id))
+        return sendJson(response, 409, { error: 'You already created this model repo', url: `${this.url}/${id}` });
       this.createRepo(id, { type: type ?? 'model', writeTokens: [token] });
       return sendJson(response, 200, { url: `${this.url}/${id}`, name: id });
     }
-    const write = /^\/(?:api\/(models|datasets)\/(.+)\/(preupload|commit)\/([^/]+)|(datasets\/)?(.+)\.git\/info\/lfs\/objects\/batch)$/.exec(url.pathname);
+    const write =
+      /^\/(?:api\/(models|datasets)\/(.+)\/(preupload|commit)\/([^/]+)|(datasets\/)?(.+)\.git\/info\/lfs\/objects\/batch)$/.exec(
+        url.pathname,
+      );
     if (!write) return sendJson(response, 404, { error: `fake hub: no route for POST ${url.pathname}` });
     const type: FakeRepoType = write[1] === 'datasets' || write[5] ? 'dataset' : 'model';
     const id = decodeURIComponent(write[2] ?? write[6]!);
     const repo = this.repo(type, id);
     if (!repo) return sendJson(response, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
     if (!token || !repo.writeTokens.includes(token)) {
-      return sendJson(response, token ? 403 : 401, { error: token ? `You don't have the rights to write to ${id}` : 'Invalid credentials in Authorization header' });
+      return sendJson(response, token ? 403 : 401, {
+        error: token ? `You don't have the rights to write to ${id}` : 'Invalid credentials in Authorization header',
+      });
     }
     if (write[3] === 'preupload') {
       const { files } = JSON.parse(body.toString('utf8')) as { files: { path: string }[] };
-      return sendJson(response, 200, { files: files.map(({ path }) => ({ path, uploadMode: isLfsPath(path) ? 'lfs' : 'regular', shouldIgnore: false })) });
+      return sendJson(response, 200, {
+        files: files.map(({ path }) => ({
+          path,
+          uploadMode: isLfsPath(path) ? 'lfs' : 'regular',
+          shouldIgnore: false,
+        })),
+      });
     }
-    if (write[3] === 'commit') return this.applyCommit(response, repo, decodeURIComponent(write[4]!), url.searchParams.get('create_pr') === '1', body.toString('utf8'));
+    if (write[3] === 'commit')
+      return this.applyCommit(
+        response,
+        repo,
+        decodeURIComponent(write[4]!),
+        url.searchParams.get('create_pr') === '1',
+        body.toString('utf8'),
+      );
     const { objects } = JSON.parse(body.toString('utf8')) as { objects: { oid: string; size: number }[] };
     response.writeHead(200, { 'content-type': 'application/vnd.git-lfs+json' });
     response.end(
@@ -258,7 +358,9 @@ export class FakeHub {
         objects: objects.map(({ oid, size }) => ({
           oid,
           size,
-          ...(repo.lfsObjects.has(oid) ? {} : { actions: { upload: { href: `${this.cdnUrl}/lfs-upload/${encodeURIComponent(repo.id)}/${oid}` } } }),
+          ...(repo.lfsObjects.has(oid)
+            ? {}
+            : { actions: { upload: { href: `${this.cdnUrl}/lfs-upload/${encodeURIComponent(repo.id)}/${oid}` } } }),
         })),
       }),
     );
@@ -269,24 +371,46 @@ export class FakeHub {
     const body = await readBody(request);
     if (!target) return sendJson(response, 404, { error: 'fake cdn: no such upload' });
     const oid = target[2]!;
-    if (createHash('sha256').update(body).digest('hex') !== oid) return sendJson(response, 400, { error: 'fake cdn: the body does not match its oid' });
+    if (createHash('sha256').update(body).digest('hex') !== oid)
+      return sendJson(response, 400, { error: 'fake cdn: the body does not match its oid' });
     this.uploads.set(`${target[1]}:${oid}`, body);
     response.writeHead(200, { etag: `"${oid}"` });
     response.end();
   }
 
   /** Applies an NDJSON commit on top of `revision`'s tree (or of main, as a new pull request). */
-  private async applyCommit(response: ServerResponse, repo: Repo, revision: string, pullRequest: boolean, ndjson: string): Promise<void> {
-    const lines = ndjson.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { key: string; value: Record<string, string | number> });
+  private async applyCommit(
+    response: ServerResponse,
+    repo: Repo,
+    revision: string,
+    pullRequest: boolean,
+    ndjson: string,
+  ): Promise<void> {
+    const lines = ndjson
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { key: string; value: Record<string, string | number> });
     const header = lines.find((line) => line.key === 'header')?.value ?? {};
     const parent = repo.refs.get(revision);
     const tree = new Map((parent ? repo.commits.get(parent)! : []).map((file) => [file.path, file]));
     for (const { key, value } of lines) {
       if (key === 'file') {
-        tree.set(String(value.path), await storeFile({ path: String(value.path), content: Buffer.from(String(value.content), 'base64'), lfs: false }));
+        tree.set(
+          String(value.path),
+          await storeFile({
+            path: String(value.path),
+            content: Buffer.from(String(value.content), 'base64'),
+            lfs: false,
+          }),
+        );
       } else if (key === 'lfsFile') {
-        const content = this.uploads.get(`${repo.id}:${value.oid}`) ?? (repo.lfsObjects.has(String(value.oid)) ? this.blobs.get(String(value.oid))?.source : undefined);
-        if (content === undefined) return sendJson(response, 400, { error: `fake hub: LFS object ${value.oid} of ${value.path} was never uploaded` });
+        const content =
+          this.uploads.get(`${repo.id}:${value.oid}`) ??
+          (repo.lfsObjects.has(String(value.oid)) ? this.blobs.get(String(value.oid))?.source : undefined);
+        if (content === undefined)
+          return sendJson(response, 400, {
+            error: `fake hub: LFS object ${value.oid} of ${value.path} was never uploaded`,
+          });
         const stored = await storeFile({ path: String(value.path), content, lfs: true });
         this.blobs.set(stored.sha256, stored);
         repo.lfsObjects.add(stored.sha256);
@@ -300,7 +424,13 @@ export class FakeHub {
     const number = pullRequest ? ++repo.pullRequests : undefined;
     const ref = number === undefined ? revision : `refs/pr/${number}`;
     repo.refs.set(ref, sha);
-    this.commitsMade.push({ repo: repo.id, revision: ref, sha, summary: String(header.summary ?? ''), ...(number === undefined ? {} : { pullRequest: number }) });
+    this.commitsMade.push({
+      repo: repo.id,
+      revision: ref,
+      sha,
+      summary: String(header.summary ?? ''),
+      ...(number === undefined ? {} : { pullRequest: number }),
+    });
     sendJson(response, 200, {
       commitOid: sha,
       commitUrl: `${this.url}/${repo.id}/commit/${sha}`,
@@ -316,22 +446,47 @@ export class FakeHub {
   }
 
   /** Finds the repo and commit, answering 401/403/404 itself (and returning undefined) as the Hub does. */
-  private findCommit(request: IncomingMessage, response: ServerResponse, type: FakeRepoType, id: string, revision: string) {
+  private findCommit(
+    request: IncomingMessage,
+    response: ServerResponse,
+    type: FakeRepoType,
+    id: string,
+    revision: string,
+  ) {
     const repo = this.repo(type, id);
-    if (!repo) return void sendJson(response, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
+    if (!repo)
+      return void sendJson(response, 404, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
     if (repo.tokens) {
       const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
       if (!token || !repo.tokens.includes(token)) {
-        return void sendJson(response, token ? 403 : 401, { error: `Access to ${type} ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.` }, { 'x-error-code': 'GatedRepo' });
+        return void sendJson(
+          response,
+          token ? 403 : 401,
+          {
+            error: `Access to ${type} ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+          },
+          { 'x-error-code': 'GatedRepo' },
+        );
       }
     }
     const sha = repo.refs.get(revision) ?? (repo.commits.has(revision) ? revision : undefined);
     const files = sha ? repo.commits.get(sha) : undefined;
-    if (!sha || !files) return void sendJson(response, 404, { error: `Invalid rev id: ${revision}` }, { 'x-error-code': 'RevisionNotFound' });
+    if (!sha || !files)
+      return void sendJson(
+        response,
+        404,
+        { error: `Invalid rev id: ${revision}` },
+        { 'x-error-code': 'RevisionNotFound' },
+      );
     return { repo, sha, files };
   }
 
-  private serveBytes(request: IncomingMessage, response: ServerResponse, file: StoredFile, headers: Record<string, string>): void {
+  private serveBytes(
+    request: IncomingMessage,
+    response: ServerResponse,
+    file: StoredFile,
+    headers: Record<string, string>,
+  ): void {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://fake').pathname);
     const fault = this.takeFault(path, ['truncate', 'stall', 'corrupt', 'ignore-range']);
     const range = fault?.kind === 'ignore-range' ? undefined : parseRange(request.headers.range, file.size);
@@ -351,10 +506,14 @@ export class FakeHub {
     if (end < start) return void response.end();
     const limit = fault?.kind === 'truncate' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
     let sent = 0;
-    const source = typeof file.source === 'string' ? createReadStream(file.source, { start, end, highWaterMark: 1 << 20 }) : Readable.from([file.source.subarray(start, end + 1)]);
+    const source =
+      typeof file.source === 'string'
+        ? createReadStream(file.source, { start, end, highWaterMark: 1 << 20 })
+        : Readable.from([file.source.subarray(start, end + 1)]);
     source.on('data', (data: Buffer) => {
       let chunk = data.subarray(0, Math.max(0, limit - sent));
-      if (fault?.kind === 'corrupt' && sent === 0 && chunk.byteLength > 0) chunk = Buffer.concat([Buffer.from([chunk[0]! ^ 0xff]), chunk.subarray(1)]);
+      if (fault?.kind === 'corrupt' && sent === 0 && chunk.byteLength > 0)
+        chunk = Buffer.concat([Buffer.from([chunk[0]! ^ 0xff]), chunk.subarray(1)]);
       sent += chunk.byteLength;
       this.bytesServed += chunk.byteLength;
       const flushed = () => {
@@ -372,7 +531,11 @@ export class FakeHub {
   }
 
   private takeFault(path: string, kinds: Fault['kind'][]): Fault | undefined {
-    const index = this.faults.findIndex((fault) => kinds.includes(fault.kind) && (typeof fault.path === 'string' ? path.endsWith(`/${fault.path}`) : fault.path.test(path)));
+    const index = this.faults.findIndex(
+      (fault) =>
+        kinds.includes(fault.kind) &&
+        (typeof fault.path === 'string' ? path.endsWith(`/${fault.path}`) : fault.path.test(path)),
+    );
     const fault = this.faults[index];
     if (!fault) return undefined;
     const remaining = (fault.times ?? 1) - 1;
@@ -388,18 +551,27 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 }
 
 async function storeFile(file: FakeFile): Promise<StoredFile> {
-  const source = typeof file.content === 'string' ? Buffer.from(file.content) : Buffer.isBuffer(file.content) ? file.content : file.content.file;
+  const source =
+    typeof file.content === 'string'
+      ? Buffer.from(file.content)
+      : Buffer.isBuffer(file.content)
+        ? file.content
+        : file.content.file;
   const size = typeof source === 'string' ? (await stat(source)).size : source.byteLength;
   const sha256 = createHash('sha256');
   const gitSha1 = createHash('sha1').update(`blob ${size}\0`);
-  for await (const chunk of typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : [source]) {
+  for await (const chunk of typeof source === 'string'
+    ? createReadStream(source, { highWaterMark: 1 << 20 })
+    : [source]) {
     sha256.update(chunk as Buffer);
     gitSha1.update(chunk as Buffer);
   }
   const lfs = file.lfs ?? isLfsPath(file.path);
   const digest = sha256.digest('hex');
   const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${digest}\nsize ${size}\n`;
-  const oid = lfs ? createHash('sha1').update(`blob ${pointer.length}\0${pointer}`).digest('hex') : gitSha1.digest('hex');
+  const oid = lfs
+    ? createHash('sha1').update(`blob ${pointer.length}\0${pointer}`).digest('hex')
+    : gitSha1.digest('hex');
   return { path: file.path, size, lfs, oid, sha256: digest, source };
 }
 
@@ -416,9 +588,23 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 
 /** The Hub's recursive tree: folders first as they appear, then files; LFS files carry their pointer's oid and the lfs block. */
 function treeEntries(files: StoredFile[]): unknown[] {
-  const folders = [...new Set(files.flatMap((file) => file.path.split('/').slice(0, -1).map((_, index, parts) => parts.slice(0, index + 1).join('/'))))];
+  const folders = [
+    ...new Set(
+      files.flatMap((file) =>
+        file.path
+          .split('/')
+          .slice(0, -1)
+          .map((_, index, parts) => parts.slice(0, index + 1).join('/')),
+      ),
+    ),
+  ];
   return [
-    ...folders.map((path) => ({ type: 'directory', oid: createHash('sha1').update(path).digest('hex'), size: 0, path })),
+    ...folders.map((path) => ({
+      type: 'directory',
+      oid: createHash('sha1').update(path).digest('hex'),
+      size: 0,
+      path,
+    })),
     ...files.map((file) => ({
       type: 'file',
       oid: file.oid,
@@ -430,7 +616,10 @@ function treeEntries(files: StoredFile[]): unknown[] {
 }
 
 /** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined when absent or malformed (served whole). */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header ?? '');
   if (!match || (match[1] === '' && match[2] === '')) return undefined;
   const start = match[1] === '' ? Math.max(0, size - Number(match[2])) : Number(match[1]);

@@ -60,7 +60,8 @@ export class FakeNuget {
     const statusFault = this.take((fault) => fault.kind === 'status' && fault.path.test(path));
     if (statusFault?.kind === 'status') return void response.writeHead(statusFault.status).end('fault');
 
-    const json = (body: unknown) => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (body: unknown) =>
+      void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (path === '/v3/index.json') {
       return json({
         version: '3.0.0',
@@ -73,7 +74,9 @@ export class FakeNuget {
     }
     let match = /^\/v3\/flat\/([^/]+)\/index\.json$/.exec(path);
     if (match) {
-      const versions = this.packages.filter((pkg) => pkg.id.toLowerCase() === match![1]).map((pkg) => pkg.version.toLowerCase());
+      const versions = this.packages
+        .filter((pkg) => pkg.id.toLowerCase() === match![1])
+        .map((pkg) => pkg.version.toLowerCase());
       return versions.length > 0 ? json({ versions }) : void response.writeHead(404).end();
     }
     match = /^\/v3\/flat\/([^/]+)\/([^/]+)\/([^/]+)\.nupkg$/.exec(path);
@@ -83,7 +86,8 @@ export class FakeNuget {
       const body = Buffer.from(pkg.nupkg);
       if (this.take((fault) => fault.kind === 'corrupt')) body[body.length >> 1] ^= 0xff;
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-      if (this.take((fault) => fault.kind === 'truncate')) return void response.write(body.subarray(0, body.length >> 1), () => response.destroy());
+      if (this.take((fault) => fault.kind === 'truncate'))
+        return void response.write(body.subarray(0, body.length >> 1), () => response.destroy());
       return void response.end(body);
     }
     match = /^\/v3\/registration\/([^/]+)\/([^/]+)\.json$/.exec(path);
@@ -98,8 +102,16 @@ export class FakeNuget {
     match = /^\/v3\/catalog\/(.+)\.json$/.exec(path);
     const pkg = match && this.packages.find((each) => `${each.id}.${each.version}`.toLowerCase() === match![1]);
     if (pkg) {
-      const hash = this.faults.some((fault) => fault.kind === 'no-hash') ? {} : { packageHash: createHash('sha512').update(pkg.nupkg).digest('base64'), packageHashAlgorithm: 'SHA512' };
-      return json({ '@type': ['PackageDetails', 'catalog:Permalink'], id: pkg.id, version: pkg.version, packageSize: pkg.nupkg.length, ...hash });
+      const hash = this.faults.some((fault) => fault.kind === 'no-hash')
+        ? {}
+        : { packageHash: createHash('sha512').update(pkg.nupkg).digest('base64'), packageHashAlgorithm: 'SHA512' };
+      return json({
+        '@type': ['PackageDetails', 'catalog:Permalink'],
+        id: pkg.id,
+        version: pkg.version,
+        packageSize: pkg.nupkg.length,
+        ...hash,
+      });
     }
     response.writeHead(404).end();
   }

@@ -34,11 +34,14 @@ export class ForwardProxy {
       }
       const headers = { ...request.headers };
       delete headers['proxy-authorization'];
-      const upstream = http.request({ host: target.hostname, port: target.port || 80, method: request.method, path: entry.path, headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
-        answer.pipe(response);
-        answer.on('error', () => response.destroy());
-      });
+      const upstream = http.request(
+        { host: target.hostname, port: target.port || 80, method: request.method, path: entry.path, headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
+          answer.pipe(response);
+          answer.on('error', () => response.destroy());
+        },
+      );
       upstream.on('error', () => response.destroy());
       response.on('close', () => upstream.destroy());
       request.pipe(upstream);
@@ -48,7 +51,9 @@ export class ForwardProxy {
       client.on('error', () => undefined);
       const entry = this.record(request, request.url ?? '', undefined);
       if (entry.refused) {
-        client.end('HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="test proxy"\r\ncontent-length: 0\r\n\r\n');
+        client.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="test proxy"\r\ncontent-length: 0\r\n\r\n',
+        );
         return;
       }
       const [host, port] = splitAuthority(request.url ?? '');
@@ -91,8 +96,15 @@ export class ForwardProxy {
 
   private record(request: IncomingMessage, target: string, path: string | undefined): ProxiedRequest {
     const authorization = request.headers['proxy-authorization'];
-    const allowed = this.credentials === undefined || authorization === `Basic ${Buffer.from(this.credentials).toString('base64')}`;
-    const entry: ProxiedRequest = { method: request.method ?? '', target, ...(path !== undefined && { path }), ...(authorization && { authorization }), ...(!allowed && { refused: 407 }) };
+    const allowed =
+      this.credentials === undefined || authorization === `Basic ${Buffer.from(this.credentials).toString('base64')}`;
+    const entry: ProxiedRequest = {
+      method: request.method ?? '',
+      target,
+      ...(path !== undefined && { path }),
+      ...(authorization && { authorization }),
+      ...(!allowed && { refused: 407 }),
+    };
     this.requests.push(entry);
     return entry;
   }

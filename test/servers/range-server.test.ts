@@ -36,9 +36,15 @@ describe('range server', () => {
     expect(part.headers.get('content-range')).toBe('bytes 10-19/1000');
     expect(await body(part)).toEqual(content.subarray(10, 20));
 
-    expect(await body(await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=990-' } }))).toEqual(content.subarray(990));
-    expect(await body(await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=-5' } }))).toEqual(content.subarray(995));
-    expect(await body(await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=900-5000' } }))).toEqual(content.subarray(900));
+    expect(await body(await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=990-' } }))).toEqual(
+      content.subarray(990),
+    );
+    expect(await body(await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=-5' } }))).toEqual(
+      content.subarray(995),
+    );
+    expect(await body(await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=900-5000' } }))).toEqual(
+      content.subarray(900),
+    );
 
     expect(server.requests.map(({ method, status, bytes }) => [method, status, bytes])).toEqual([
       ['GET', 200, 1000],
@@ -76,8 +82,12 @@ describe('range server', () => {
     const etag = (await fetch(server.urlFor('/data.bin'), { method: 'HEAD' })).headers.get('etag')!;
     expect(etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
     expect((await fetch(server.urlFor('/data.bin'), { headers: { 'If-None-Match': etag } })).status).toBe(304);
-    expect((await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=0-9', 'If-Range': etag } })).status).toBe(206);
-    expect((await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=0-9', 'If-Range': '"stale"' } })).status).toBe(200);
+    expect(
+      (await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=0-9', 'If-Range': etag } })).status,
+    ).toBe(206);
+    expect(
+      (await fetch(server.urlFor('/data.bin'), { headers: { Range: 'bytes=0-9', 'If-Range': '"stale"' } })).status,
+    ).toBe(200);
   });
 
   it('can ignore ranges, or inject faults', async () => {

@@ -61,9 +61,20 @@ export async function startRangeServer(options: RangeServerOptions): Promise<Ran
   };
 }
 
-async function handle(request: IncomingMessage, response: ServerResponse, options: RangeServerOptions, requests: LoggedRequest[]): Promise<void> {
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: RangeServerOptions,
+  requests: LoggedRequest[],
+): Promise<void> {
   const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-  const entry: LoggedRequest = { method: request.method ?? 'GET', path, status: 0, bytes: 0, ...(request.headers.range ? { range: request.headers.range } : {}) };
+  const entry: LoggedRequest = {
+    method: request.method ?? 'GET',
+    path,
+    status: 0,
+    bytes: 0,
+    ...(request.headers.range ? { range: request.headers.range } : {}),
+  };
   requests.push(entry);
   const send = (status: number, headers: Record<string, string | number> = {}) => {
     entry.status = status;
@@ -95,7 +106,11 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
 
   const size = info.size;
   const etag = options.etag ? `"${size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"` : undefined;
-  const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', ...(options.ranges === false ? {} : { 'Accept-Ranges': 'bytes' }), ...(etag ? { ETag: etag } : {}) };
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    ...(options.ranges === false ? {} : { 'Accept-Ranges': 'bytes' }),
+    ...(etag ? { ETag: etag } : {}),
+  };
   if (etag && request.headers['if-none-match'] === etag) {
     send(304, headers);
     response.end();

@@ -26,7 +26,9 @@ describe('every error a test provokes is checked for leaked internals', () => {
 
   test('clean messages and words that merely contain the names pass', () => {
     expect(() => {
-      throw new QuantgateError('the value is not a number; an undefinedness check failed? no: "nan" and "Undefined" are words here');
+      throw new QuantgateError(
+        'the value is not a number; an undefinedness check failed? no: "nan" and "Undefined" are words here',
+      );
     }).toThrow(QuantgateError);
     expect(badMessageError('undefinedness, NaNs, Nancy', 'text')).toBeUndefined();
     expect(badMessageError('got undefined', 'stderr')?.message).toMatch(/^stderr contains "undefined"/);

@@ -44,7 +44,10 @@ function matchersOf(actual: unknown, matchers: object): object {
         return (...expected: unknown[]) => {
           const found: Error[] = [];
           const wrapped = wrapThrowing(actual as (...args: unknown[]) => unknown, found);
-          return afterMatcher(() => jestExpect(wrapped).toThrow(...(expected as Parameters<ReturnType<Expect>['toThrow']>)), found);
+          return afterMatcher(
+            () => jestExpect(wrapped).toThrow(...(expected as Parameters<ReturnType<Expect>['toThrow']>)),
+            found,
+          );
         };
       }
       if (property === 'rejects' && actual !== null && typeof (actual as { then?: unknown })?.then === 'function') {
@@ -59,7 +62,8 @@ function matchersOf(actual: unknown, matchers: object): object {
           get(rejectTarget, matcher) {
             const run = rejectTarget[matcher];
             if (typeof run !== 'function') return run;
-            return (...expected: unknown[]) => afterMatcher(() => (run as (...a: unknown[]) => unknown)(...expected), found);
+            return (...expected: unknown[]) =>
+              afterMatcher(() => (run as (...a: unknown[]) => unknown)(...expected), found);
           },
         });
       }

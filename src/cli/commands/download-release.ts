@@ -48,7 +48,11 @@ Exit status: 0 downloaded and verified, 2 an error.
   run: runDownloadRelease,
 };
 
-async function runDownloadRelease(values: OptionValues, _positionals: string[], context: CommandContext): Promise<number> {
+async function runDownloadRelease(
+  values: OptionValues,
+  _positionals: string[],
+  context: CommandContext,
+): Promise<number> {
   const { env } = context;
   const tag = stringOption(values, 'tag');
   const runId = numberOption(values, 'run-id', { integer: true, min: 1 });
@@ -57,9 +61,13 @@ async function runDownloadRelease(values: OptionValues, _positionals: string[], 
     throw new QuantgateError('give either --tag <tag> or --run-id <id> with --artifact-id <id>; see --help');
   }
   const repoText = stringOption(values, 'repo') ?? env.GITHUB_REPOSITORY;
-  if (!repoText) throw new QuantgateError('--repo <owner/name> is required outside GitHub Actions (GITHUB_REPOSITORY is unset)');
+  if (!repoText)
+    throw new QuantgateError('--repo <owner/name> is required outside GitHub Actions (GITHUB_REPOSITORY is unset)');
   // The GitHub client and the artifact SDK load only now, so that --help stays fast.
-  const [{ downloadFromArtifact, downloadFromRelease }, { createGitHubClient, parseRepo }] = await Promise.all([import('../../publish/download.js'), import('../../publish/github.js')]);
+  const [{ downloadFromArtifact, downloadFromRelease }, { createGitHubClient, parseRepo }] = await Promise.all([
+    import('../../publish/download.js'),
+    import('../../publish/github.js'),
+  ]);
   const repo = parseRepo(repoText, stringOption(values, 'repo') === undefined ? 'GITHUB_REPOSITORY' : '--repo');
   const token = stringOption(values, 'token') || env.GITHUB_TOKEN || env.GH_TOKEN || undefined;
   const manifest = stringOption(values, 'manifest');
@@ -74,10 +82,18 @@ async function runDownloadRelease(values: OptionValues, _positionals: string[], 
   context.stop?.enter('download');
   let model: DownloadedModel;
   if (tag !== undefined) {
-    model = await downloadFromRelease({ ...options, client: createGitHubClient({ env, ...(token ? { token } : {}) }), release: { ...repo, tag } });
+    model = await downloadFromRelease({
+      ...options,
+      client: createGitHubClient({ env, ...(token ? { token } : {}) }),
+      release: { ...repo, tag },
+    });
   } else {
-    if (runId === undefined || artifactId === undefined) throw new QuantgateError('--run-id and --artifact-id go together; give both (they are in the artifact\'s URL)');
-    if (!token) throw new QuantgateError('downloading an artifact needs a token even for a public repository; set GITHUB_TOKEN or pass --token');
+    if (runId === undefined || artifactId === undefined)
+      throw new QuantgateError("--run-id and --artifact-id go together; give both (they are in the artifact's URL)");
+    if (!token)
+      throw new QuantgateError(
+        'downloading an artifact needs a token even for a public repository; set GITHUB_TOKEN or pass --token',
+      );
     model = await downloadFromArtifact({ ...options, repo, runId, artifactId, token });
   }
   for (const file of model.files) context.stdout.write(`${file}\n`);

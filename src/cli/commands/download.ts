@@ -5,7 +5,14 @@ import { formatBytes } from '../../common/format.js';
 import { createProgress } from '../../common/progress.js';
 import { DEFAULT_INCLUDE } from '../../hub/plan.js';
 import { downloadSnapshot } from '../../hub/snapshot.js';
-import { choiceOption, flagOption, listOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
+import {
+  choiceOption,
+  flagOption,
+  listOption,
+  requiredString,
+  stringOption,
+  type OptionValues,
+} from '../../common/option-values.js';
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 
 export const downloadCommand: Command = {
@@ -64,7 +71,9 @@ async function runDownload(values: OptionValues, _positionals: string[], context
     signal: context.stop?.signal,
   });
   const cached = snapshot.files.filter((file) => file.fromCache).length;
-  progress.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} file${snapshot.files.length === 1 ? '' : 's'}, ${formatBytes(snapshot.bytesDownloaded)} downloaded, ${cached} already in the cache`);
+  progress.info(
+    `${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} file${snapshot.files.length === 1 ? '' : 's'}, ${formatBytes(snapshot.bytesDownloaded)} downloaded, ${cached} already in the cache`,
+  );
   context.stdout.write(`${snapshot.dir}\n`);
   return EXIT_OK;
 }

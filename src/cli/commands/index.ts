@@ -10,7 +10,11 @@ export const commands: readonly CommandEntry[] = [
     summary: 'quantize, evaluate original and quantized WER, and gate (offline demo with no arguments)',
     load: async () => (await import('./run.js')).runCommand,
   },
-  { name: 'quantize', summary: 'quantize safetensors weights to sharded GGUF (Q4_0 by default)', load: async () => (await import('./quantize.js')).quantizeCommand },
+  {
+    name: 'quantize',
+    summary: 'quantize safetensors weights to sharded GGUF (Q4_0 by default)',
+    load: async () => (await import('./quantize.js')).quantizeCommand,
+  },
   {
     name: 'verify',
     summary: 'check a quantized model: GGUF structure, manifest sha256s, values against the source',
@@ -21,7 +25,11 @@ export const commands: readonly CommandEntry[] = [
     summary: 'transcribe audio files with an engine, from the original weights or a quantized GGUF',
     load: async () => (await import('./transcribe.js')).transcribeCommand,
   },
-  { name: 'download', summary: 'download a model or dataset from the Hugging Face Hub into the shared cache', load: async () => (await import('./download.js')).downloadCommand },
+  {
+    name: 'download',
+    summary: 'download a model or dataset from the Hugging Face Hub into the shared cache',
+    load: async () => (await import('./download.js')).downloadCommand,
+  },
   {
     name: 'normalize',
     summary: 'normalize transcripts on stdin the way WER scoring does, one line out per line in',

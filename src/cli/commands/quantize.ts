@@ -11,7 +11,15 @@ import { maxShardBytesOption } from '../../pipeline/options.js';
 import { SHARD_FORMATS } from '../../formats/gguf/output-layout.js';
 import { quantizeModel } from '../../pipeline/quantize.js';
 import { formatPlanTable } from '../../report/plan-table.js';
-import { choiceOption, flagOption, listOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
+import {
+  choiceOption,
+  flagOption,
+  listOption,
+  numberOption,
+  requiredString,
+  stringOption,
+  type OptionValues,
+} from '../../common/option-values.js';
 import { EXIT_OK, type Command } from '../command.js';
 
 const DEFAULT_OUT_DIR = 'models';
@@ -106,10 +114,16 @@ names the .gguf itself (shards and the manifest take its base name) or a folder.
 };
 
 /** The weights to quantize: a local path, or a Hub snapshot whose commit the GGUF records. */
-async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progress: Progress, signal: AbortSignal | undefined): Promise<{ model: string; repoId?: string; revision?: string }> {
+async function modelSource(
+  values: OptionValues,
+  env: NodeJS.ProcessEnv,
+  progress: Progress,
+  signal: AbortSignal | undefined,
+): Promise<{ model: string; repoId?: string; revision?: string }> {
   const modelId = stringOption(values, 'model-id');
   if (modelId === undefined) return { model: requiredString(values, 'model-path') };
-  if (stringOption(values, 'model-path') !== undefined) throw new QuantgateError('--model-path and --model-id both name a model; give one');
+  if (stringOption(values, 'model-path') !== undefined)
+    throw new QuantgateError('--model-path and --model-id both name a model; give one');
   // The Hub client loads only for a Hub model.
   const { downloadSnapshot } = await import('../../hub/snapshot.js');
   const snapshot = await downloadSnapshot({
@@ -134,12 +148,15 @@ async function modelSource(values: OptionValues, env: NodeJS.ProcessEnv, progres
 function resolveOut(values: OptionValues): { outDir: string; name?: string } {
   const outDir = stringOption(values, 'out-dir');
   const out = stringOption(values, 'out');
-  if (outDir !== undefined && out !== undefined) throw new QuantgateError('--out is the older spelling of --out-dir; give one of them');
+  if (outDir !== undefined && out !== undefined)
+    throw new QuantgateError('--out is the older spelling of --out-dir; give one of them');
   if (outDir !== undefined) return { outDir };
   if (out === undefined) return { outDir: DEFAULT_OUT_DIR };
   if (/[/\\]$/.test(out) || isDirectory(out)) return { outDir: out };
   if (extname(out) !== '.gguf') {
-    throw new QuantgateError(`--out ${out} should end in .gguf (the single-file name; shards go beside it) or name a folder`);
+    throw new QuantgateError(
+      `--out ${out} should end in .gguf (the single-file name; shards go beside it) or name a folder`,
+    );
   }
   return { outDir: dirname(out), name: basename(out, '.gguf') };
 }

@@ -5,18 +5,52 @@
 import { createProgress } from '../../common/progress.js';
 import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
 import { SHARD_FORMATS } from '../../formats/gguf/output-layout.js';
-import { DEFAULT_DATASET, DEFAULT_DATASET_REVISION, DEFAULT_RUN_OPTIONS, readRunOptions } from '../../pipeline/options.js';
+import {
+  DEFAULT_DATASET,
+  DEFAULT_DATASET_REVISION,
+  DEFAULT_RUN_OPTIONS,
+  readRunOptions,
+} from '../../pipeline/options.js';
 import { renderTextSummary } from '../../report/terminal.js';
 import { formatPlanTotals } from '../../report/plan-table.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
 
 const TEXT_OPTIONS = [
-  'model-id', 'revision', 'model-path', 'hf-token', 'hub-url', 'cache-dir',
-  'quant-type', 'max-shard-size', 'shard-format', 'preset',
-  'dataset', 'dataset-revision', 'dataset-config', 'split', 'max-samples', 'max-duration', 'max-failed-utterances',
-  'audio-column', 'text-column', 'id-column', 'shard', 'normalizer',
-  'engine', 'reference-command', 'candidate-command', 'command-timeout', 'candidate-mode', 'device', 'batch-size',
-  'threshold', 'gate-mode', 'seed', 'resamples', 'out-dir', 'threads',
+  'model-id',
+  'revision',
+  'model-path',
+  'hf-token',
+  'hub-url',
+  'cache-dir',
+  'quant-type',
+  'max-shard-size',
+  'shard-format',
+  'preset',
+  'dataset',
+  'dataset-revision',
+  'dataset-config',
+  'split',
+  'max-samples',
+  'max-duration',
+  'max-failed-utterances',
+  'audio-column',
+  'text-column',
+  'id-column',
+  'shard',
+  'normalizer',
+  'engine',
+  'reference-command',
+  'candidate-command',
+  'command-timeout',
+  'candidate-mode',
+  'device',
+  'batch-size',
+  'threshold',
+  'gate-mode',
+  'seed',
+  'resamples',
+  'out-dir',
+  'threads',
 ] as const;
 
 const options: OptionSpec = {
@@ -83,7 +117,12 @@ As in \`quantgate quantize\`, --model and --type are accepted for --model-path a
     const runOptions = readRunOptions(values);
     const { runPipeline } = await import('../../pipeline/run.js');
     const progress = createProgress({ stream: context.stderr });
-    const result = await runPipeline(runOptions, { progress, env: context.env, signal: context.stop?.signal, onStage: (stage) => context.stop?.enter(stage) });
+    const result = await runPipeline(runOptions, {
+      progress,
+      env: context.env,
+      signal: context.stop?.signal,
+      onStage: (stage) => context.stop?.enter(stage),
+    });
     context.stdout.write(
       [
         '',

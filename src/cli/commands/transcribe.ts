@@ -74,9 +74,14 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
       progress,
     });
     const factory = await selectEngine(factories, choiceOption(values, 'engine', ENGINE_NAMES) ?? 'auto', { dir });
-    const device = await resolveDevice(choiceOption(values, 'device', DEVICES) ?? 'auto', { env: context.env, progress, onnxruntime: runsOnOnnxruntime(factory.name) });
+    const device = await resolveDevice(choiceOption(values, 'device', DEVICES) ?? 'auto', {
+      env: context.env,
+      progress,
+      onnxruntime: runsOnOnnxruntime(factory.name),
+    });
     const gguf = stringOption(values, 'gguf');
-    const variant: Variant = gguf === undefined ? { kind: 'reference' } : { kind: 'candidate', quantized: await quantizedModelAt(gguf) };
+    const variant: Variant =
+      gguf === undefined ? { kind: 'reference' } : { kind: 'candidate', quantized: await quantizedModelAt(gguf) };
     const engine = await factory.open({ dir }, variant, { device });
     context.stop?.enter('transcribe');
     const decoder = new AudioDecoder();
@@ -91,7 +96,15 @@ Audio files are WAV or FLAC, resampled to the engine's rate. Each transcript is 
         }
         const transcripts = await engine.transcribe(utterances, signal);
         transcripts.forEach(({ text, tokens }, i) => {
-          const line = json ? JSON.stringify({ file: batch[i], text, engine: engine.name, device: engine.device, ...(tokens && { tokens }) }) : `${batch[i]}\t${text}`;
+          const line = json
+            ? JSON.stringify({
+                file: batch[i],
+                text,
+                engine: engine.name,
+                device: engine.device,
+                ...(tokens && { tokens }),
+              })
+            : `${batch[i]}\t${text}`;
           context.stdout.write(`${line}\n`);
         });
       }
@@ -114,7 +127,12 @@ async function readUtterance(file: string, decoder: AudioDecoder, resampler: Res
   }
   try {
     const { samples, sampleRate } = await decoder.decode(bytes);
-    return { id: file, audio: await resampler.resample(samples, sampleRate), sampleRate: resampler.targetRate, text: '' };
+    return {
+      id: file,
+      audio: await resampler.resample(samples, sampleRate),
+      sampleRate: resampler.targetRate,
+      text: '',
+    };
   } catch (error) {
     if (!isQuantgateError(error)) throw error;
     throw new QuantgateError(`${file}: ${error.message}`, { cause: error });

@@ -20,7 +20,10 @@ usage: quantgate verify <model.gguf | shard folder | split part | manifest.json>
   aliases: { model: 'model-path' },
   allowPositionals: true,
   async run(values, positionals, context) {
-    if (positionals.length !== 1) throw new QuantgateError('verify takes one path: the .gguf, the shard folder, a split part or the manifest; see --help');
+    if (positionals.length !== 1)
+      throw new QuantgateError(
+        'verify takes one path: the .gguf, the shard folder, a split part or the manifest; see --help',
+      );
     const report = await verifyQuantized({
       path: positionals[0]!,
       manifest: stringOption(values, 'manifest'),
@@ -29,9 +32,14 @@ usage: quantgate verify <model.gguf | shard folder | split part | manifest.json>
     });
     const lines = [`structure: OK, ${report.tensorCount} tensors in ${report.path}`];
     if (report.manifest) {
-      lines.push(`manifest: OK, ${report.manifest.files.length} ${report.manifest.format} file(s), ${formatBytes(report.manifest.totalSize)}, every size and sha256 as listed in ${report.manifest.path}`);
+      lines.push(
+        `manifest: OK, ${report.manifest.files.length} ${report.manifest.format} file(s), ${formatBytes(report.manifest.totalSize)}, every size and sha256 as listed in ${report.manifest.path}`,
+      );
     } else lines.push('manifest: none found beside the output (pass --manifest to check the files)');
-    if (report.tensors) lines.push(`values: OK, every tensor within its quantization step of the source; worst per type: ${worstPerType(report.tensors)}`);
+    if (report.tensors)
+      lines.push(
+        `values: OK, every tensor within its quantization step of the source; worst per type: ${worstPerType(report.tensors)}`,
+      );
     else lines.push('values: not checked (pass --model-path with the source model)');
     context.stdout.write(`${lines.join('\n')}\n`);
     return EXIT_OK;

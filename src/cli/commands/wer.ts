@@ -2,7 +2,14 @@
 // two systems — the scoring stage on its own, for transcripts produced anywhere.
 
 import { QuantgateError } from '../../common/errors.js';
-import { choiceOption, flagOption, numberOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
+import {
+  choiceOption,
+  flagOption,
+  numberOption,
+  requiredString,
+  stringOption,
+  type OptionValues,
+} from '../../common/option-values.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
 import { renderTextSummary } from '../../report/terminal.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
@@ -66,7 +73,8 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
   const json = flagOption(values, 'json') ?? false;
   if (baselinePath === undefined) {
     const misplaced = COMPARISON_OPTIONS.find((name) => values.raw(name) !== undefined);
-    if (misplaced) throw new QuantgateError(`--${misplaced} applies to a comparison and needs --baseline <file>; see --help`);
+    if (misplaced)
+      throw new QuantgateError(`--${misplaced} applies to a comparison and needs --baseline <file>; see --help`);
   }
   const gate = {
     mode: choiceOption(values, 'gate-mode', GATE_MODES),
@@ -78,17 +86,28 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
   };
 
   context.stop?.enter('score');
-  const files = await Promise.all([referencePath, hypothesisPath, ...(baselinePath === undefined ? [] : [baselinePath])].map(readTranscriptFile));
+  const files = await Promise.all(
+    [referencePath, hypothesisPath, ...(baselinePath === undefined ? [] : [baselinePath])].map(readTranscriptFile),
+  );
   const [reference, hypothesis, baseline] = files;
   const paired = pairTranscripts(reference!, baseline ? [hypothesis!, baseline] : [hypothesis!]);
 
   if (!baseline) {
-    const score = scoreCorpus(paired.map(({ id, reference: text, hypotheses: [hypothesisText] }) => ({ id, reference: normalizer.normalize(text), hypothesis: normalizer.normalize(hypothesisText!) })));
+    const score = scoreCorpus(
+      paired.map(({ id, reference: text, hypotheses: [hypothesisText] }) => ({
+        id,
+        reference: normalizer.normalize(text),
+        hypothesis: normalizer.normalize(hypothesisText!),
+      })),
+    );
     const { total } = score;
     if (json) {
-      context.stdout.write(`${JSON.stringify({ normalizer: normalizer.name, utteranceCount: score.utterances.length, droppedEmptyIds: score.droppedEmptyIds, ...total }, null, 2)}\n`);
+      context.stdout.write(
+        `${JSON.stringify({ normalizer: normalizer.name, utteranceCount: score.utterances.length, droppedEmptyIds: score.droppedEmptyIds, ...total }, null, 2)}\n`,
+      );
     } else {
-      const dropped = score.droppedEmptyIds.length > 0 ? `; ${score.droppedEmptyIds.length} empty references dropped` : '';
+      const dropped =
+        score.droppedEmptyIds.length > 0 ? `; ${score.droppedEmptyIds.length} empty references dropped` : '';
       context.stdout.write(
         `WER ${formatPercent(total.werPercent)} (S ${formatInteger(total.substitutions)}, D ${formatInteger(total.deletions)}, I ${formatInteger(total.insertions)}; ` +
           `${formatInteger(total.referenceWords)} words in ${formatInteger(score.utterances.length)} utterances, ${normalizer.name} normalizer${dropped})\n`,
@@ -103,7 +122,12 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
     reference: { text: baselineText! },
     candidate: { text: candidateText! },
   }));
-  const comparison = await compareSystemsInSlices(inputs, normalizer, { dataset: { name: referencePath }, gate, bootstrap }, context.stop?.signal);
+  const comparison = await compareSystemsInSlices(
+    inputs,
+    normalizer,
+    { dataset: { name: referencePath }, gate, bootstrap },
+    context.stop?.signal,
+  );
   if (json) {
     const { utterances: _perUtterance, ...summary } = comparison;
     context.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -12,7 +12,11 @@ import { encodeWav, type WavEncoding } from '../../audio/wav-writer.js';
  * and `<dir>/manifest.jsonl`; returns the manifest's path. `dir` must be absolute, as the paths
  * in the manifest are built from it.
  */
-export async function writeBatchInput(dir: string, utterances: readonly Utterance[], encoding: WavEncoding): Promise<string> {
+export async function writeBatchInput(
+  dir: string,
+  utterances: readonly Utterance[],
+  encoding: WavEncoding,
+): Promise<string> {
   const audioDir = join(dir, 'audio');
   await mkdir(audioDir);
   const manifestPath = join(dir, 'manifest.jsonl');

@@ -11,7 +11,8 @@ import type { Transcript } from '../engine.js';
 export type OutputProblem = { ok: false; problem: string; fix: string };
 export type OutputCheck = { ok: true; transcripts: Transcript[] } | OutputProblem;
 
-const ONE_LINE_EACH = 'write exactly one JSON line {"id": ..., "text": ...} per manifest entry, with the id copied unchanged';
+const ONE_LINE_EACH =
+  'write exactly one JSON line {"id": ..., "text": ...} per manifest entry, with the id copied unchanged';
 
 /** The transcripts in the order of `ids`, or what is wrong with the file at `path`. */
 export async function readBatchOutput(path: string, ids: readonly string[]): Promise<OutputCheck> {
@@ -20,7 +21,11 @@ export async function readBatchOutput(path: string, ids: readonly string[]): Pro
     handle = await open(path);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT'
-      ? { ok: false, problem: 'wrote no output file', fix: 'write the transcripts as JSON lines to the path given by {output}' }
+      ? {
+          ok: false,
+          problem: 'wrote no output file',
+          fix: 'write the transcripts as JSON lines to the path given by {output}',
+        }
       : unreadable(error);
   }
 
@@ -35,9 +40,18 @@ export async function readBatchOutput(path: string, ids: readonly string[]): Pro
       const transcript = parseLine(text, lineNumber);
       if ('problem' in transcript) return transcript;
       const earlier = found.get(transcript.id);
-      if (earlier) return { ok: false, problem: `output lines ${earlier.line} and ${lineNumber} both have id ${quoted(transcript.id)}`, fix: ONE_LINE_EACH };
+      if (earlier)
+        return {
+          ok: false,
+          problem: `output lines ${earlier.line} and ${lineNumber} both have id ${quoted(transcript.id)}`,
+          fix: ONE_LINE_EACH,
+        };
       if (!expected.has(transcript.id)) {
-        return { ok: false, problem: `output line ${lineNumber} has id ${quoted(transcript.id)}, which is not in the manifest`, fix: ONE_LINE_EACH };
+        return {
+          ok: false,
+          problem: `output line ${lineNumber} has id ${quoted(transcript.id)}, which is not in the manifest`,
+          fix: ONE_LINE_EACH,
+        };
       }
       found.set(transcript.id, { line: lineNumber, transcript });
     }
@@ -61,7 +75,11 @@ export async function readBatchOutput(path: string, ids: readonly string[]): Pro
 }
 
 function unreadable(error: unknown): OutputProblem {
-  return { ok: false, problem: `left an output file that cannot be read (${describeError(error)})`, fix: 'write the transcripts as a plain JSON-lines file at the path given by {output}' };
+  return {
+    ok: false,
+    problem: `left an output file that cannot be read (${describeError(error)})`,
+    fix: 'write the transcripts as a plain JSON-lines file at the path given by {output}',
+  };
 }
 
 function parseLine(text: string, lineNumber: number): Transcript | OutputProblem {
@@ -70,19 +88,35 @@ function parseLine(text: string, lineNumber: number): Transcript | OutputProblem
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, problem: `${where} is not valid JSON (it starts ${quoted(text)})`, fix: 'write one JSON object per line, with no other output in that file' };
+    return {
+      ok: false,
+      problem: `${where} is not valid JSON (it starts ${quoted(text)})`,
+      fix: 'write one JSON object per line, with no other output in that file',
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, problem: `${where} is not a JSON object`, fix: 'write one JSON object {"id": ..., "text": ...} per line' };
+    return {
+      ok: false,
+      problem: `${where} is not a JSON object`,
+      fix: 'write one JSON object {"id": ..., "text": ...} per line',
+    };
   }
   const { id, text: transcriptText, tokens } = value as Record<string, unknown>;
   if (typeof id !== 'string') return { ok: false, problem: `${where} has no string "id"`, fix: ONE_LINE_EACH };
   if (typeof transcriptText !== 'string') {
-    return { ok: false, problem: `${where} (id ${quoted(id)}) has no string "text"`, fix: 'give every line its transcript as a string "text" ("" when nothing was recognised)' };
+    return {
+      ok: false,
+      problem: `${where} (id ${quoted(id)}) has no string "text"`,
+      fix: 'give every line its transcript as a string "text" ("" when nothing was recognised)',
+    };
   }
   if (tokens === undefined) return { id, text: transcriptText };
   if (!Array.isArray(tokens) || !tokens.every(Number.isInteger)) {
-    return { ok: false, problem: `${where} (id ${quoted(id)}) has "tokens" that are not an array of integers`, fix: 'write the token ids as integers, or leave "tokens" out' };
+    return {
+      ok: false,
+      problem: `${where} (id ${quoted(id)}) has "tokens" that are not an array of integers`,
+      fix: 'write the token ids as integers, or leave "tokens" out',
+    };
   }
   return { id, text: transcriptText, tokens: tokens as number[] };
 }

@@ -62,7 +62,9 @@ export function createCommandEngineFactory(options: CommandEngineOptions): Engin
     accepts: async () => templates !== undefined,
     async open(model, variant, { device }) {
       if (!templates) {
-        throw new QuantgateError('the command engine has no commands to run; configure both the reference and the candidate command templates');
+        throw new QuantgateError(
+          'the command engine has no commands to run; configure both the reference and the candidate command templates',
+        );
       }
       const template = variant.kind === 'reference' ? templates.reference : templates.candidate;
       return new CommandEngine(variant.kind, template, placeholderValues(model, variant, device), settings);
@@ -118,9 +120,14 @@ class CommandEngine implements Engine {
     const seen = new Set<string>();
     for (const { id, sampleRate } of batch) {
       if (sampleRate !== this.sampleRate) {
-        throw new Error(`utterance ${id} is at ${sampleRate} Hz but the command engine asked for ${this.sampleRate} Hz; the datasets stage must resample it`);
+        throw new Error(
+          `utterance ${id} is at ${sampleRate} Hz but the command engine asked for ${this.sampleRate} Hz; the datasets stage must resample it`,
+        );
       }
-      if (seen.has(id)) throw new QuantgateError(`utterance id ${JSON.stringify(id)} appears twice; the command protocol needs unique ids — fix the dataset manifest`);
+      if (seen.has(id))
+        throw new QuantgateError(
+          `utterance id ${JSON.stringify(id)} appears twice; the command protocol needs unique ids — fix the dataset manifest`,
+        );
       seen.add(id);
     }
   }
@@ -133,7 +140,10 @@ class CommandEngine implements Engine {
     try {
       const manifest = await writeBatchInput(dir, utterances, wavEncoding).catch((error: unknown) => {
         if (error instanceof QuantgateError) throw error;
-        throw new QuantgateError(`cannot write the ${this.label}'s audio and manifest into ${dir} (${describeError(error)}); free space there or choose another temp folder`, { cause: error });
+        throw new QuantgateError(
+          `cannot write the ${this.label}'s audio and manifest into ${dir} (${describeError(error)}); free space there or choose another temp folder`,
+          { cause: error },
+        );
       });
       const output = join(dir, 'output.jsonl');
       logger?.info(`${this.label}: transcribing ${formatCount(utterances.length)} utterances`);
@@ -146,7 +156,10 @@ class CommandEngine implements Engine {
       });
       const exitProblem = this.exitProblem(outcome);
       if (exitProblem) throw this.failure(exitProblem, outcome.stderrTail);
-      const checked = await readBatchOutput(output, utterances.map(({ id }) => id));
+      const checked = await readBatchOutput(
+        output,
+        utterances.map(({ id }) => id),
+      );
       if (!checked.ok) throw this.failure(checked, outcome.stderrTail);
       return checked.transcripts;
     } finally {
@@ -157,13 +170,22 @@ class CommandEngine implements Engine {
 
   private exitProblem({ code, signal, timedOut }: GroupOutcome): Omit<OutputProblem, 'ok'> | undefined {
     if (timedOut) {
-      return { problem: `did not finish within ${this.settings.timeoutSeconds} s and was stopped`, fix: 'raise the command timeout, or find where the command hangs' };
+      return {
+        problem: `did not finish within ${this.settings.timeoutSeconds} s and was stopped`,
+        fix: 'raise the command timeout, or find where the command hangs',
+      };
     }
     if (signal) {
-      return { problem: `was killed by ${signal}`, fix: 'it may have run out of memory — lower the batch size, or run the command by hand to see what stopped it' };
+      return {
+        problem: `was killed by ${signal}`,
+        fix: 'it may have run out of memory — lower the batch size, or run the command by hand to see what stopped it',
+      };
     }
     if (code !== 0) {
-      return { problem: `exited with code ${code}`, fix: 'fix the command so that it exits with 0 after writing {output} (run it by hand on a manifest of a few WAV files to debug it)' };
+      return {
+        problem: `exited with code ${code}`,
+        fix: 'fix the command so that it exits with 0 after writing {output} (run it by hand on a manifest of a few WAV files to debug it)',
+      };
     }
     return undefined;
   }
@@ -179,7 +201,10 @@ async function makeScratchDir(tempDir: string): Promise<string> {
     await mkdir(tempDir, { recursive: true });
     return await mkdtemp(join(tempDir, 'quantgate-command-'));
   } catch (error) {
-    throw new QuantgateError(`cannot make a scratch folder in ${tempDir} (${describeError(error)}); choose a writable temp folder`, { cause: error });
+    throw new QuantgateError(
+      `cannot make a scratch folder in ${tempDir} (${describeError(error)}); choose a writable temp folder`,
+      { cause: error },
+    );
   }
 }
 
@@ -187,19 +212,28 @@ function parseTemplates({ referenceCommand, candidateCommand }: CommandEngineOpt
   if (referenceCommand === undefined && candidateCommand === undefined) return undefined;
   if (referenceCommand === undefined || candidateCommand === undefined) {
     const [given, missing] = referenceCommand === undefined ? ['candidate', 'reference'] : ['reference', 'candidate'];
-    throw new QuantgateError(`the command engine has a ${given} command but no ${missing} command; configure both, as the gate compares the two`);
+    throw new QuantgateError(
+      `the command engine has a ${given} command but no ${missing} command; configure both, as the gate compares the two`,
+    );
   }
   const reference = parseCommandTemplate(referenceCommand, 'reference command');
   const candidate = parseCommandTemplate(candidateCommand, 'candidate command');
-  for (const [label, template] of [['reference command', reference], ['candidate command', candidate]] as const) {
+  for (const [label, template] of [
+    ['reference command', reference],
+    ['candidate command', candidate],
+  ] as const) {
     for (const required of ['manifest', 'output'] as const) {
       if (!template.uses.has(required)) {
-        throw new QuantgateError(`${label} never uses {${required}}, so it cannot know which file to ${required === 'manifest' ? 'read' : 'write'}; pass {manifest} and {output} to it`);
+        throw new QuantgateError(
+          `${label} never uses {${required}}, so it cannot know which file to ${required === 'manifest' ? 'read' : 'write'}; pass {manifest} and {output} to it`,
+        );
       }
     }
   }
   if (reference.uses.has('gguf')) {
-    throw new QuantgateError('reference command uses {gguf}, which names the quantized model and exists only for the candidate command; load the original weights from {model_dir}');
+    throw new QuantgateError(
+      'reference command uses {gguf}, which names the quantized model and exists only for the candidate command; load the original weights from {model_dir}',
+    );
   }
   return { reference, candidate };
 }
@@ -207,13 +241,19 @@ function parseTemplates({ referenceCommand, candidateCommand }: CommandEngineOpt
 function checkSettings(options: CommandEngineOptions): Settings {
   const { sampleRate = DEFAULT_SAMPLE_RATE, timeoutSeconds, batchSize } = options;
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
-    throw new QuantgateError(`command engine sample rate ${sampleRate} is not a positive whole number of Hz; use e.g. 16000`);
+    throw new QuantgateError(
+      `command engine sample rate ${sampleRate} is not a positive whole number of Hz; use e.g. 16000`,
+    );
   }
   if (timeoutSeconds !== undefined && !(timeoutSeconds > 0 && Number.isFinite(timeoutSeconds))) {
-    throw new QuantgateError(`command timeout ${timeoutSeconds} s is not a positive number of seconds; give e.g. 3600, or none for no limit`);
+    throw new QuantgateError(
+      `command timeout ${timeoutSeconds} s is not a positive number of seconds; give e.g. 3600, or none for no limit`,
+    );
   }
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new QuantgateError(`command batch size ${batchSize} is not a positive whole number; give e.g. 256, or none to run all utterances at once`);
+    throw new QuantgateError(
+      `command batch size ${batchSize} is not a positive whole number; give e.g. 256, or none to run all utterances at once`,
+    );
   }
   const env = options.env ?? process.env;
   // Longest first, so a secret that contains another is replaced whole.
@@ -237,7 +277,11 @@ function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
 }
 
 function placeholderValues(model: ModelSource, variant: Variant, device: Device): PresetValues {
-  return { model_dir: resolve(model.dir), gguf: variant.kind === 'candidate' ? ggufPath(variant.quantized) : '', device };
+  return {
+    model_dir: resolve(model.dir),
+    gguf: variant.kind === 'candidate' ? ggufPath(variant.quantized) : '',
+    device,
+  };
 }
 
 /** The file a GGUF runtime opens: the .gguf, the first split (llama.cpp finds the rest), or the folder of byte shards. */

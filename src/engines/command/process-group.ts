@@ -42,7 +42,11 @@ export async function runProcessGroup(command: string, options: GroupRunOptions)
   const redact = options.redact ?? ((text: string) => text);
 
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: options.env });
+    const child = spawn('/bin/sh', ['-c', command], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: options.env,
+    });
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     let stderrWindow = '';
@@ -89,7 +93,12 @@ export async function runProcessGroup(command: string, options: GroupRunOptions)
     child.on('error', (error) => {
       if (child.pid !== undefined) return; // a running child reports its end through 'close'
       settle();
-      reject(new QuantgateError(`cannot start /bin/sh (${describeError(error)}); the command engine needs a POSIX shell at /bin/sh`, { cause: error }));
+      reject(
+        new QuantgateError(
+          `cannot start /bin/sh (${describeError(error)}); the command engine needs a POSIX shell at /bin/sh`,
+          { cause: error },
+        ),
+      );
     });
     child.on('close', (code, signal) => {
       settle();
@@ -122,7 +131,10 @@ function visibleText(line: string): string {
 }
 
 function tailOf(text: string): string {
-  const lines = text.split('\n').map((line) => visibleText(line).trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((line) => visibleText(line).trim())
+    .filter(Boolean);
   const tail = lines.slice(-TAIL_LINES).join(' ⏎ ');
   return tail.length > TAIL_CHARS ? `…${tail.slice(-(TAIL_CHARS - 1))}` : tail;
 }

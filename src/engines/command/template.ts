@@ -24,13 +24,16 @@ const PLACEHOLDER_AT = /\{([A-Za-z_][A-Za-z0-9_]*)\}/y;
  * hold `{text}`); unquoted, every `{name}` must be a known placeholder.
  */
 export function parseCommandTemplate(text: string, label: string): CommandTemplate {
-  if (!text.trim()) throw new QuantgateError(`${label} is empty; give the shell command that transcribes the manifest {manifest} into {output}`);
+  if (!text.trim())
+    throw new QuantgateError(
+      `${label} is empty; give the shell command that transcribes the manifest {manifest} into {output}`,
+    );
   const parts: (string | { placeholder: Placeholder })[] = [];
   const uses = new Set<Placeholder>();
   let quote: "'" | '"' | undefined;
   let literalStart = 0;
 
-  for (let at = 0; at < text.length; ) {
+  for (let at = 0; at < text.length;) {
     const char = text[at]!;
     if (char === '\\' && quote !== "'") {
       at += 2; // the escaped character is literal
@@ -48,9 +51,14 @@ export function parseCommandTemplate(text: string, label: string): CommandTempla
         at++;
         continue;
       }
-      if (!KNOWN.has(name)) throw new QuantgateError(`${label}: unknown placeholder {${name}}; the placeholders are ${KNOWN_LIST} — fix the name, or quote the braces ('{${name}}') if they are meant literally`);
+      if (!KNOWN.has(name))
+        throw new QuantgateError(
+          `${label}: unknown placeholder {${name}}; the placeholders are ${KNOWN_LIST} — fix the name, or quote the braces ('{${name}}') if they are meant literally`,
+        );
       if (quote !== undefined) {
-        throw new QuantgateError(`${label}: {${name}} is inside ${quote} quotes; quantgate quotes each placeholder's value itself, so write it bare (e.g. --in {${name}}, not --in "{${name}}")`);
+        throw new QuantgateError(
+          `${label}: {${name}} is inside ${quote} quotes; quantgate quotes each placeholder's value itself, so write it bare (e.g. --in {${name}}, not --in "{${name}}")`,
+        );
       }
       if (at > literalStart) parts.push(text.slice(literalStart, at));
       parts.push({ placeholder: name as Placeholder });
@@ -68,7 +76,9 @@ export function parseCommandTemplate(text: string, label: string): CommandTempla
 
 /** The shell text with every placeholder replaced by its single-quoted value. */
 export function renderCommand(template: CommandTemplate, values: Record<Placeholder, string>): string {
-  return template.parts.map((part) => (typeof part === 'string' ? part : shellQuote(values[part.placeholder]))).join('');
+  return template.parts
+    .map((part) => (typeof part === 'string' ? part : shellQuote(values[part.placeholder])))
+    .join('');
 }
 
 /** `value` as one shell word: single quotes keep everything literal, and `'` itself becomes '\''. */

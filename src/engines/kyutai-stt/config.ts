@@ -49,7 +49,14 @@ export interface MimiConfig {
     dilationBase: number;
     compress: number;
   };
-  transformer: { dModel: number; numHeads: number; numLayers: number; dimFeedforward: number; context: number; maxPeriod: number };
+  transformer: {
+    dModel: number;
+    numHeads: number;
+    numLayers: number;
+    dimFeedforward: number;
+    context: number;
+    maxPeriod: number;
+  };
   quantizer: { dimension: number; bins: number; nQ: number };
   /** Codebooks the encoder outputs: the LM's `n_q`. */
   codebooks: number;
@@ -76,12 +83,36 @@ const DEFAULT_MIMI: Json = {
   sample_rate: 24000,
   frame_rate: 12.5,
   seanet: {
-    dimension: 512, n_filters: 64, n_residual_layers: 1, ratios: [8, 6, 5, 4], kernel_size: 7, residual_kernel_size: 3, last_kernel_size: 3,
-    dilation_base: 2, compress: 2, causal: true, pad_mode: 'constant', norm: 'none', activation: 'ELU', true_skip: true,
+    dimension: 512,
+    n_filters: 64,
+    n_residual_layers: 1,
+    ratios: [8, 6, 5, 4],
+    kernel_size: 7,
+    residual_kernel_size: 3,
+    last_kernel_size: 3,
+    dilation_base: 2,
+    compress: 2,
+    causal: true,
+    pad_mode: 'constant',
+    norm: 'none',
+    activation: 'ELU',
+    true_skip: true,
   },
   transformer: {
-    d_model: 512, num_heads: 8, num_layers: 8, dim_feedforward: 2048, context: 250, max_period: 10000, causal: true, norm: 'layer_norm',
-    gating: 'none', positional_embedding: 'rope', conv_layout: true, input_dimension: 512, output_dimensions: [512], layer_scale: 0.01,
+    d_model: 512,
+    num_heads: 8,
+    num_layers: 8,
+    dim_feedforward: 2048,
+    context: 250,
+    max_period: 10000,
+    causal: true,
+    norm: 'layer_norm',
+    gating: 'none',
+    positional_embedding: 'rope',
+    conv_layout: true,
+    input_dimension: 512,
+    output_dimensions: [512],
+    layer_scale: 0.01,
   },
   quantizer: { dimension: 256, n_q: 32, bins: 2048, input_dimension: 512, output_dimension: 512 },
 };
@@ -97,7 +128,9 @@ export async function readKyutaiConfig(dir: string): Promise<KyutaiConfig> {
   const mimiSource = mimiName ? join(dir, mimiName) : 'moshi’s built-in Mimi config';
   const mimi = parseMimiConfig(mimiRaw, mimiSource, lm.nQ);
   if (mimi.quantizer.bins !== lm.card) {
-    throw new QuantgateError(`${path}: the LM reads audio tokens 0–${lm.card - 1} (card ${lm.card}) but Mimi (${mimiSource}) has codebooks of ${mimi.quantizer.bins}; the LM and Mimi do not belong together — check config.json`);
+    throw new QuantgateError(
+      `${path}: the LM reads audio tokens 0–${lm.card - 1} (card ${lm.card}) but Mimi (${mimiSource}) has codebooks of ${mimi.quantizer.bins}; the LM and Mimi do not belong together — check config.json`,
+    );
   }
   return {
     lm,
@@ -138,7 +171,10 @@ export function parseLmConfig(raw: Json, source: string): LmConfig {
   if (!(norm in NORM_EPS)) unsupported(source, 'norm', norm, `it supports ${Object.keys(NORM_EPS).join(', ')}`);
   const nQ = read.int('n_q');
   const delays = read.ints('delays', Array<number>(nQ + 1).fill(0));
-  if (delays.length !== nQ + 1) throw new QuantgateError(`${source}: "delays" has ${delays.length} entries but n_q ${nQ} needs ${nQ + 1} (text, then each codebook); fix the config`);
+  if (delays.length !== nQ + 1)
+    throw new QuantgateError(
+      `${source}: "delays" has ${delays.length} entries but n_q ${nQ} needs ${nQ + 1} (text, then each codebook); fix the config`,
+    );
   const config: LmConfig = {
     dim: read.int('dim'),
     numHeads: read.int('num_heads'),
@@ -152,9 +188,12 @@ export function parseLmConfig(raw: Json, source: string): LmConfig {
     delays,
   };
   if (config.dim % config.numHeads !== 0 || (config.dim / config.numHeads) % 2 !== 0) {
-    throw new QuantgateError(`${source}: dim ${config.dim} does not split into ${config.numHeads} heads of an even size; fix the config`);
+    throw new QuantgateError(
+      `${source}: dim ${config.dim} does not split into ${config.numHeads} heads of an even size; fix the config`,
+    );
   }
-  if (config.context < 2) throw new QuantgateError(`${source}: context ${config.context} is below 2 steps; fix the config`);
+  if (config.context < 2)
+    throw new QuantgateError(`${source}: context ${config.context} is below 2 steps; fix the config`);
   return config;
 }
 
@@ -187,8 +226,18 @@ export function parseMimiConfig(raw: Json, source: string, codebooks: number): M
   const dModel = transformer.int('d_model');
   const dimension = seanet.int('dimension');
   const outputs = transformer.ints('output_dimensions', [dModel]);
-  if (transformer.int('input_dimension', dModel) !== dimension || dModel !== dimension || outputs.length !== 1 || outputs[0] !== dModel) {
-    unsupported(source, 'transformer.d_model', dModel, `it needs the transformer to work at the SEANet dimension ${dimension}, without projections`);
+  if (
+    transformer.int('input_dimension', dModel) !== dimension ||
+    dModel !== dimension ||
+    outputs.length !== 1 ||
+    outputs[0] !== dModel
+  ) {
+    unsupported(
+      source,
+      'transformer.d_model',
+      dModel,
+      `it needs the transformer to work at the SEANet dimension ${dimension}, without projections`,
+    );
   }
   const config: MimiConfig = {
     sampleRate: reader(raw, source).int('sample_rate'),
@@ -216,7 +265,9 @@ export function parseMimiConfig(raw: Json, source: string, codebooks: number): M
     codebooks,
   };
   if (codebooks < 1 || codebooks > config.quantizer.nQ) {
-    throw new QuantgateError(`the LM reads ${codebooks} audio codebooks but Mimi (${source}) has ${config.quantizer.nQ}; the LM and Mimi do not belong together — check config.json`);
+    throw new QuantgateError(
+      `the LM reads ${codebooks} audio codebooks but Mimi (${source}) has ${config.quantizer.nQ}; the LM and Mimi do not belong together — check config.json`,
+    );
   }
   return config;
 }
@@ -226,13 +277,18 @@ async function readJson(path: string): Promise<Json> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new QuantgateError(`cannot read ${path} (${describeError(error)}); a Kyutai STT model folder needs it — download the model again`, { cause: error });
+    throw new QuantgateError(
+      `cannot read ${path} (${describeError(error)}); a Kyutai STT model folder needs it — download the model again`,
+      { cause: error },
+    );
   }
   try {
     return object(JSON.parse(text), 'the file', path);
   } catch (error) {
     if (error instanceof QuantgateError) throw error;
-    throw new QuantgateError(`${path} is not valid JSON (${describeError(error)}); download the model again`, { cause: error });
+    throw new QuantgateError(`${path} is not valid JSON (${describeError(error)}); download the model again`, {
+      cause: error,
+    });
   }
 }
 
@@ -248,7 +304,9 @@ function optionalString(raw: Json, key: string, source: string): string | undefi
 }
 
 function unsupported(source: string, key: string, value: unknown, why: string): never {
-  throw new QuantgateError(`${source}: ${key} ${jsonText(value)} is not supported by the kyutai-stt engine (${why}); use the command engine for this model`);
+  throw new QuantgateError(
+    `${source}: ${key} ${jsonText(value)} is not supported by the kyutai-stt engine (${why}); use the command engine for this model`,
+  );
 }
 
 /** Typed reads of one JSON object's keys; a missing key takes `fallback`, or is an error without one. */
@@ -257,7 +315,9 @@ function reader(raw: Json, source: string) {
     const found = raw[key];
     if (found === undefined && fallback !== undefined) return fallback;
     if (!check(found)) {
-      throw new QuantgateError(`${source}: "${key}" is ${found === undefined ? 'missing' : JSON.stringify(found)}, not ${kind}; fix or download the config again`);
+      throw new QuantgateError(
+        `${source}: "${key}" is ${found === undefined ? 'missing' : JSON.stringify(found)}, not ${kind}; fix or download the config again`,
+      );
     }
     return found;
   };

@@ -62,14 +62,23 @@ export class LmStepper {
   /** Runs one step for the first `tokens.length / (1 + n_q)` streams (rows of [text, audio…]). */
   async run(tokens: BigInt64Array, withHidden = false): Promise<StepResult> {
     const active = tokens.length / (this.config.nQ + 1);
-    if (!Number.isInteger(active) || active < 1 || active > this.streams) throw new RangeError(`${tokens.length} tokens do not make rows for 1 to ${this.streams} streams`);
+    if (!Number.isInteger(active) || active < 1 || active > this.streams)
+      throw new RangeError(`${tokens.length} tokens do not make rows for 1 to ${this.streams} streams`);
     const feeds: Record<string, ort.Tensor> = {
       [LM_INPUTS.tokens]: new ort.Tensor('int64', tokens, [active, this.config.nQ + 1]),
       [LM_INPUTS.position]: new ort.Tensor('int64', BigInt64Array.of(BigInt(this.step)), []),
     };
     for (let layer = 0; layer < this.layers; layer++) {
-      feeds[LM_INPUTS.pastKey(layer)] = new ort.Tensor('float32', this.keys[layer]!.subarray(0, active * this.slotValues), [active, this.heads, this.headDim, this.slots]);
-      feeds[LM_INPUTS.pastValue(layer)] = new ort.Tensor('float32', this.values[layer]!.subarray(0, active * this.slotValues), [active, this.heads, this.slots, this.headDim]);
+      feeds[LM_INPUTS.pastKey(layer)] = new ort.Tensor(
+        'float32',
+        this.keys[layer]!.subarray(0, active * this.slotValues),
+        [active, this.heads, this.headDim, this.slots],
+      );
+      feeds[LM_INPUTS.pastValue(layer)] = new ort.Tensor(
+        'float32',
+        this.values[layer]!.subarray(0, active * this.slotValues),
+        [active, this.heads, this.slots, this.headDim],
+      );
     }
     const fetches: string[] = [LM_OUTPUTS.logits, ...(withHidden ? [LM_OUTPUTS.hidden] : [])];
     for (let layer = 0; layer < this.layers; layer++) fetches.push(LM_OUTPUTS.key(layer), LM_OUTPUTS.value(layer));
@@ -125,13 +134,22 @@ export interface DecodeOptions {
 }
 
 /** Greedy decoding of each stream over all its frames; returns y(t) for t < frames, per stream. */
-export async function decodeGreedy(session: Pick<ort.InferenceSession, 'run'>, config: LmConfig, streams: readonly AudioCodes[], options: DecodeOptions = {}): Promise<Int32Array[]> {
+export async function decodeGreedy(
+  session: Pick<ort.InferenceSession, 'run'>,
+  config: LmConfig,
+  streams: readonly AudioCodes[],
+  options: DecodeOptions = {},
+): Promise<Int32Array[]> {
   const order = streams.map((_, index) => index).sort((a, b) => streams[b]!.frames - streams[a]!.frames);
   const longest = streams[order[0]!]?.frames ?? 0;
   const outputs = streams.map((stream) => new Int32Array(stream.frames));
   if (longest === 0) return outputs;
   const forced = options.forcedText;
-  if (forced && (forced.length !== streams.length || forced.some((text, index) => text !== undefined && text.length < streams[index]!.frames))) {
+  if (
+    forced &&
+    (forced.length !== streams.length ||
+      forced.some((text, index) => text !== undefined && text.length < streams[index]!.frames))
+  ) {
     throw new RangeError('teacher forcing needs one entry per stream, each sequence as long as its stream');
   }
   const textInputs = streams.map((_, index) => forced?.[index] ?? outputs[index]!);
@@ -147,11 +165,14 @@ export async function decodeGreedy(session: Pick<ort.InferenceSession, 'run'>, c
       const { frames, data } = streams[index]!;
       tokens[row * width] = BigInt(step <= textDelay ? config.textCard : textInputs[index]![step - 1]!);
       audioDelays.forEach((delay, codebook) => {
-        tokens[row * width + 1 + codebook] = BigInt(step <= delay ? config.card : data[codebook * frames + step - delay]!);
+        tokens[row * width + 1 + codebook] = BigInt(
+          step <= delay ? config.card : data[codebook * frames + step - delay]!,
+        );
       });
     }
     const { logits } = await stepper.run(tokens);
-    for (let row = 0; row < active; row++) outputs[order[row]!]![step] = argmax(logits, row * config.textCard, config.textCard);
+    for (let row = 0; row < active; row++)
+      outputs[order[row]!]![step] = argmax(logits, row * config.textCard, config.textCard);
     options.onStep?.({ step, streams: order.slice(0, active), inputs: tokens, logits });
   }
   return outputs;

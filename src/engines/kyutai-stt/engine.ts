@@ -16,7 +16,19 @@ import { QuantgateError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
 import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
-import type { CandidateTranscript, Device, Engine, EngineFactory, EngineOptions, ModelSource, QuantizedModel, ReferenceTranscript, TokenScoring, Transcript, Variant } from '../engine.js';
+import type {
+  CandidateTranscript,
+  Device,
+  Engine,
+  EngineFactory,
+  EngineOptions,
+  ModelSource,
+  QuantizedModel,
+  ReferenceTranscript,
+  TokenScoring,
+  Transcript,
+  Variant,
+} from '../engine.js';
 import type { SubstitutionMode } from '../onnx/candidate.js';
 import { readConfiguredNames, readKyutaiConfig, type KyutaiConfig } from './config.js';
 import { decodeGreedy, type AudioCodes } from './decoder.js';
@@ -49,7 +61,8 @@ export function createKyutaiSttEngineFactory(options: KyutaiSttOptions = {}): En
       return !('problem' in (await findKyutaiFiles(model.dir, await readConfiguredNames(model.dir))));
     },
     open: (model, variant, engineOptions) => KyutaiSttEngine.open(model, variant, engineOptions, options),
-    estimateMemory: (model, variant, engineOptions) => estimateKyutaiMemory(model, variant, engineOptions, options.candidateMode ?? 'matmulnbits'),
+    estimateMemory: (model, variant, engineOptions) =>
+      estimateKyutaiMemory(model, variant, engineOptions, options.candidateMode ?? 'matmulnbits'),
   };
 }
 
@@ -77,24 +90,49 @@ class KyutaiSttEngine implements Engine {
     this.frameSize = mimiFrameSize(config.mimi);
   }
 
-  static async open(model: ModelSource, variant: Variant, { device }: EngineOptions, options: KyutaiSttOptions): Promise<KyutaiSttEngine> {
+  static async open(
+    model: ModelSource,
+    variant: Variant,
+    { device }: EngineOptions,
+    options: KyutaiSttOptions,
+  ): Promise<KyutaiSttEngine> {
     const progress = options.progress ?? silentProgress;
     const config = await readKyutaiConfig(model.dir);
     const files = await requireKyutaiFiles(model.dir, config.names);
     const tokenizer = await readSentencePiece(files.tokenizer);
     if (tokenizer.size < config.lm.textCard) {
-      throw new QuantgateError(`${files.tokenizer} has ${tokenizer.size} pieces but the LM predicts ${config.lm.textCard} text tokens; the tokenizer belongs to another model — download the model again`);
+      throw new QuantgateError(
+        `${files.tokenizer} has ${tokenizer.size} pieces but the LM predicts ${config.lm.textCard} text tokens; the tokenizer belongs to another model — download the model again`,
+      );
     }
     // Mimi's activations for one utterance of 35 s take 0.8 GiB, which an arena would keep while the LM decodes.
-    const mimi = await buildSession(await openSafetensorsWeights(files.mimi), progress, 'Mimi encoder', (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }), device, {
-      memoryArena: false,
-    });
+    const mimi = await buildSession(
+      await openSafetensorsWeights(files.mimi),
+      progress,
+      'Mimi encoder',
+      (weights) => buildMimiGraph(config.mimi, weights, { tempDir: options.tempDir }),
+      device,
+      {
+        memoryArena: false,
+      },
+    );
     try {
-      const lmWeights = variant.kind === 'reference'
-        ? await openSafetensorsWeights(files.lm)
-        : await openGgufWeights(variant.quantized, options.candidateMode ?? 'matmulnbits', quantizedLabel(variant.quantized));
+      const lmWeights =
+        variant.kind === 'reference'
+          ? await openSafetensorsWeights(files.lm)
+          : await openGgufWeights(
+              variant.quantized,
+              options.candidateMode ?? 'matmulnbits',
+              quantizedLabel(variant.quantized),
+            );
       const compute = device === 'cuda' ? 'F16' : 'F32';
-      const lm = await buildSession(lmWeights, progress, `${variant.kind} LM`, (weights) => buildLmStepGraph(config.lm, weights, { compute, tempDir: options.tempDir }), device);
+      const lm = await buildSession(
+        lmWeights,
+        progress,
+        `${variant.kind} LM`,
+        (weights) => buildLmStepGraph(config.lm, weights, { compute, tempDir: options.tempDir }),
+        device,
+      );
       return new KyutaiSttEngine(device, config, tokenizer, mimi, lm);
     } catch (error) {
       await mimi.close();
@@ -108,7 +146,11 @@ class KyutaiSttEngine implements Engine {
     return batch.map(({ id }, index) => this.transcript(id, tokens[index]!));
   }
 
-  private async transcribeReference(batch: Utterance[], k: number, signal?: AbortSignal): Promise<ReferenceTranscript[]> {
+  private async transcribeReference(
+    batch: Utterance[],
+    k: number,
+    signal?: AbortSignal,
+  ): Promise<ReferenceTranscript[]> {
     const card = this.config.lm.textCard;
     const steps: ReferenceStep[][] = batch.map(() => []);
     const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), {
@@ -121,16 +163,26 @@ class KyutaiSttEngine implements Engine {
         }),
     });
     collectGarbage();
-    return batch.map(({ id }, index) => ({ transcript: this.transcript(id, tokens[index]!), steps: steps[index]!, vocabulary: card }));
+    return batch.map(({ id }, index) => ({
+      transcript: this.transcript(id, tokens[index]!),
+      steps: steps[index]!,
+      vocabulary: card,
+    }));
   }
 
-  private async transcribeAgainst(batch: Utterance[], reference: (id: string) => readonly ReferenceStep[], signal?: AbortSignal): Promise<CandidateTranscript[]> {
+  private async transcribeAgainst(
+    batch: Utterance[],
+    reference: (id: string) => readonly ReferenceStep[],
+    signal?: AbortSignal,
+  ): Promise<CandidateTranscript[]> {
     const card = this.config.lm.textCard;
     const codes = await this.codesOf(batch, signal);
     const recorders = batch.map(({ id }, index) => {
       const steps = reference(id);
       if (steps.length !== codes[index]!.frames) {
-        throw new QuantgateError(`utterance ${id}: the candidate runs ${codes[index]!.frames} steps but the reference ${steps.length}; compare runs of the same audio and model`);
+        throw new QuantgateError(
+          `utterance ${id}: the candidate runs ${codes[index]!.frames} steps but the reference ${steps.length}; compare runs of the same audio and model`,
+        );
       }
       return new DamageRecorder(id, steps);
     });
@@ -142,11 +194,15 @@ class KyutaiSttEngine implements Engine {
       onStep: ({ step, streams, logits }) =>
         streams.forEach((stream, row) => {
           if (stream < batch.length) return;
-          if (!recorders[stream - batch.length]!.add(logits, row * card, card)) throw notFinite('candidate', batch[stream - batch.length]!.id, step);
+          if (!recorders[stream - batch.length]!.add(logits, row * card, card))
+            throw notFinite('candidate', batch[stream - batch.length]!.id, step);
         }),
     });
     collectGarbage();
-    return batch.map(({ id }, index) => ({ transcript: this.transcript(id, tokens[index]!), damage: recorders[index]!.finish() }));
+    return batch.map(({ id }, index) => ({
+      transcript: this.transcript(id, tokens[index]!),
+      damage: recorders[index]!.finish(),
+    }));
   }
 
   private async codesOf(batch: Utterance[], signal?: AbortSignal): Promise<AudioCodes[]> {
@@ -154,7 +210,9 @@ class KyutaiSttEngine implements Engine {
     for (const utterance of batch) {
       signal?.throwIfAborted();
       if (utterance.sampleRate !== this.sampleRate) {
-        throw new Error(`utterance ${utterance.id} is at ${utterance.sampleRate} Hz but the kyutai-stt engine asked for ${this.sampleRate} Hz; the datasets stage must resample it`);
+        throw new Error(
+          `utterance ${utterance.id} is at ${utterance.sampleRate} Hz but the kyutai-stt engine asked for ${this.sampleRate} Hz; the datasets stage must resample it`,
+        );
       }
       codes.push(await this.encode(utterance.audio));
     }
@@ -181,14 +239,17 @@ class KyutaiSttEngine implements Engine {
     const codes = result[MIMI_OUTPUT]!.data as BigInt64Array;
     const data = new Int32Array(mimi.codebooks * frames);
     for (let codebook = 0; codebook < mimi.codebooks; codebook++) {
-      for (let frame = 0; frame < frames; frame++) data[codebook * frames + frame] = Number(codes[codebook * encoded + frame]!);
+      for (let frame = 0; frame < frames; frame++)
+        data[codebook * frames + frame] = Number(codes[codebook * encoded + frame]!);
     }
     return { frames, data };
   }
 }
 
 function notFinite(variant: 'reference' | 'candidate', id: string, step: number): QuantgateError {
-  return new QuantgateError(`the ${variant} LM's text logits at step ${step} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: download it again'}`);
+  return new QuantgateError(
+    `the ${variant} LM's text logits at step ${step} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: download it again'}`,
+  );
 }
 
 let collector: (() => void) | undefined;

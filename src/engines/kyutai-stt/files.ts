@@ -27,12 +27,25 @@ interface FileRule {
 
 const RULES = {
   lm: { what: 'LM weights', key: 'moshi_name', pattern: DEFAULT_LM, matches: (name: string) => name === DEFAULT_LM },
-  mimi: { what: 'Mimi weights', key: 'mimi_name', pattern: 'mimi*.safetensors', matches: (name: string) => name.startsWith('mimi') && name.endsWith('.safetensors') },
-  tokenizer: { what: 'tokenizer', key: 'tokenizer_name', pattern: '*.model', matches: (name: string) => name.endsWith('.model') },
+  mimi: {
+    what: 'Mimi weights',
+    key: 'mimi_name',
+    pattern: 'mimi*.safetensors',
+    matches: (name: string) => name.startsWith('mimi') && name.endsWith('.safetensors'),
+  },
+  tokenizer: {
+    what: 'tokenizer',
+    key: 'tokenizer_name',
+    pattern: '*.model',
+    matches: (name: string) => name.endsWith('.model'),
+  },
 } satisfies Record<keyof KyutaiFiles, FileRule>;
 
 /** The files of the model in `dir`, or what is wrong with the folder. */
-export async function findKyutaiFiles(dir: string, names: ConfiguredNames = {}): Promise<KyutaiFiles | { problem: string }> {
+export async function findKyutaiFiles(
+  dir: string,
+  names: ConfiguredNames = {},
+): Promise<KyutaiFiles | { problem: string }> {
   let entries: string[];
   try {
     entries = (await readdir(dir)).sort();
@@ -51,7 +64,10 @@ export async function findKyutaiFiles(dir: string, names: ConfiguredNames = {}):
     }
     const candidates = entries.filter(matches);
     if (candidates.length === 0) return { problem: `it has no ${what} (${pattern})` };
-    if (candidates.length > 1) return { problem: `it has several ${what} files (${candidates.join(', ')}) and config.json names none as ${key}` };
+    if (candidates.length > 1)
+      return {
+        problem: `it has several ${what} files (${candidates.join(', ')}) and config.json names none as ${key}`,
+      };
     found[role] = join(dir, candidates[0]!);
   }
   return found as KyutaiFiles;
@@ -61,7 +77,9 @@ export async function findKyutaiFiles(dir: string, names: ConfiguredNames = {}):
 export async function requireKyutaiFiles(dir: string, names: ConfiguredNames): Promise<KyutaiFiles> {
   const found = await findKyutaiFiles(dir, names);
   if ('problem' in found) {
-    throw new QuantgateError(`${dir} is not a complete Kyutai STT model folder: ${found.problem}; download the whole model repo (config.json, model.safetensors, the mimi*.safetensors and the tokenizer .model)`);
+    throw new QuantgateError(
+      `${dir} is not a complete Kyutai STT model folder: ${found.problem}; download the whole model repo (config.json, model.safetensors, the mimi*.safetensors and the tokenizer .model)`,
+    );
   }
   return found;
 }

@@ -15,7 +15,14 @@ import { holdTempPath, releaseTempPath } from '../../common/atomic.js';
 import { QuantgateError, describeError } from '../../common/errors.js';
 import { ModelBuilder, type Dim, type NodeOptions } from '../onnx/builder.js';
 import { MICROSOFT_DOMAIN } from '../onnx/candidate.js';
-import { DATA_LOCATION_EXTERNAL, DataType, type AttributeProto, type ElementType, type ModelProto, type TensorProto } from '../onnx/proto.js';
+import {
+  DATA_LOCATION_EXTERNAL,
+  DataType,
+  type AttributeProto,
+  type ElementType,
+  type ModelProto,
+  type TensorProto,
+} from '../onnx/proto.js';
 import { elementCount, float32Tensor, int64Tensor, rawTensor } from '../onnx/tensors.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -96,14 +103,19 @@ export class GraphWriter {
       ...rawTensor(name, dataType, dims, new Uint8Array(0)),
       rawData: undefined,
       dataLocation: DATA_LOCATION_EXTERNAL,
-      externalData: [entry('location', WEIGHTS_FILE), entry('offset', String(offset)), entry('length', String(bytes.length))],
+      externalData: [
+        entry('location', WEIGHTS_FILE),
+        entry('offset', String(offset)),
+        entry('length', String(bytes.length)),
+      ],
     };
     this.builder.initializer(tensor);
     return name;
   }
 
   floatWeight(base: string, dims: readonly number[], values: Float32Array): string {
-    if (values.length !== elementCount(dims)) throw new RangeError(`${base}: ${values.length} values do not fill [${dims.join(', ')}]`);
+    if (values.length !== elementCount(dims))
+      throw new RangeError(`${base}: ${values.length} values do not fill [${dims.join(', ')}]`);
     return this.weight(base, DataType.FLOAT, dims, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }
 
@@ -120,13 +132,26 @@ export class GraphWriter {
   }
 
   /** One node with one output, named from `base` (or the op type); returns the output's name. */
-  op(type: string, inputs: readonly string[], attributes: AttributeProto[] = [], base?: string, options: Omit<NodeOptions, 'attributes'> = {}): string {
+  op(
+    type: string,
+    inputs: readonly string[],
+    attributes: AttributeProto[] = [],
+    base?: string,
+    options: Omit<NodeOptions, 'attributes'> = {},
+  ): string {
     const [output] = this.ops(type, inputs, 1, attributes, base, options);
     return output!;
   }
 
   /** One node with `count` outputs. */
-  ops(type: string, inputs: readonly string[], count: number, attributes: AttributeProto[] = [], base?: string, options: Omit<NodeOptions, 'attributes'> = {}): string[] {
+  ops(
+    type: string,
+    inputs: readonly string[],
+    count: number,
+    attributes: AttributeProto[] = [],
+    base?: string,
+    options: Omit<NodeOptions, 'attributes'> = {},
+  ): string[] {
     const outputs = Array.from({ length: count }, () => this.name(base ?? type.toLowerCase()));
     this.builder.node(type, inputs, outputs, { ...options, attributes });
     return outputs;
@@ -146,9 +171,13 @@ export class GraphWriter {
   private append(bytes: Uint8Array): number {
     const offset = Math.ceil(this.offset / ALIGNMENT) * ALIGNMENT;
     try {
-      for (let written = 0; written < bytes.length; ) written += writeSync(this.weights, bytes, written, bytes.length - written, offset + written);
+      for (let written = 0; written < bytes.length;)
+        written += writeSync(this.weights, bytes, written, bytes.length - written, offset + written);
     } catch (error) {
-      throw new QuantgateError(`cannot write the engine's weights to ${join(this.dir, WEIGHTS_FILE)} (${describeError(error)}); free some space in the temp folder, or point TMPDIR at a disk with room for the model`, { cause: error });
+      throw new QuantgateError(
+        `cannot write the engine's weights to ${join(this.dir, WEIGHTS_FILE)} (${describeError(error)}); free some space in the temp folder, or point TMPDIR at a disk with room for the model`,
+        { cause: error },
+      );
     }
     this.offset = offset + bytes.length;
     return offset;

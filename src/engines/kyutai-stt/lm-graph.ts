@@ -52,7 +52,11 @@ export interface LmGraphOptions {
   tempDir?: string;
 }
 
-export async function buildLmStepGraph(config: LmConfig, weights: WeightSource, options: LmGraphOptions): Promise<OnnxGraph> {
+export async function buildLmStepGraph(
+  config: LmConfig,
+  weights: WeightSource,
+  options: LmGraphOptions,
+): Promise<OnnxGraph> {
   const { dim, numLayers, normEps } = config;
   const heads = config.numHeads;
   const headDim = dim / heads;
@@ -69,7 +73,12 @@ export async function buildLmStepGraph(config: LmConfig, weights: WeightSource, 
     };
 
     let stream = await embed(g, tokens, config, weights);
-    const rope = ropeTables(g, g.op('Reshape', [g.op('Cast', [position], [intAttribute('to', DataType.FLOAT)]), g.ints('shape', [1], [1])]), headDim, config.maxPeriod);
+    const rope = ropeTables(
+      g,
+      g.op('Reshape', [g.op('Cast', [position], [intAttribute('to', DataType.FLOAT)]), g.ints('shape', [1], [1])]),
+      headDim,
+      config.maxPeriod,
+    );
     const past = Array.from({ length: numLayers }, (_, layer) => ({
       key: g.input(LM_INPUTS.pastKey(layer), 'float32', ['batch', heads, headDim, 'slots']),
       value: g.input(LM_INPUTS.pastValue(layer), 'float32', ['batch', heads, 'slots', headDim]),
@@ -83,28 +92,64 @@ export async function buildLmStepGraph(config: LmConfig, weights: WeightSource, 
       const prefix = `transformer.layers.${layer}`;
       const [inProj, outProj] = attentionWeightNames(weights, `${prefix}.self_attn`);
 
-      const projected = linear(g, await norm(stream, `${prefix}.norm1.alpha`), await matrix(inProj, 3 * dim, dim), inProj, options.compute);
-      const [q, k, v] = g.ops('Split', [projected, g.ints('split', [3], [dim, dim, dim])], 3, [intAttribute('axis', 1)]);
+      const projected = linear(
+        g,
+        await norm(stream, `${prefix}.norm1.alpha`),
+        await matrix(inProj, 3 * dim, dim),
+        inProj,
+        options.compute,
+      );
+      const [q, k, v] = g.ops('Split', [projected, g.ints('split', [3], [dim, dim, dim])], 3, [
+        intAttribute('axis', 1),
+      ]);
       const query = rotate(g, g.op('Reshape', [q!, headShape]), 3, headDim, rope);
       const key = rotate(g, g.op('Reshape', [k!, headShape]), 3, headDim, rope);
       const value = g.op('Reshape', [v!, headShape]);
       g.output(key, LM_OUTPUTS.key(layer), 'float32', ['batch', heads, headDim]);
       g.output(value, LM_OUTPUTS.value(layer), 'float32', ['batch', heads, headDim]);
 
-      const attended = attend(g, { query, key, value, pastKey: past[layer]!.key, pastValue: past[layer]!.value, mask, split }, heads, headDim);
+      const attended = attend(
+        g,
+        { query, key, value, pastKey: past[layer]!.key, pastValue: past[layer]!.value, mask, split },
+        heads,
+        headDim,
+      );
       const merged = g.op('Reshape', [attended, g.ints('shape', [2], [0, dim])]);
       stream = g.op('Add', [stream, linear(g, merged, await matrix(outProj, dim, dim), outProj, options.compute)]);
 
       const hiddenSize = weights.shape(`${prefix}.gating.linear_out.weight`)[1]!;
-      const gateUp = linear(g, await norm(stream, `${prefix}.norm2.alpha`), await matrix(`${prefix}.gating.linear_in.weight`, 2 * hiddenSize, dim), `${prefix}.gating.linear_in.weight`, options.compute);
-      const [gate, up] = g.ops('Split', [gateUp, g.ints('split', [2], [hiddenSize, hiddenSize])], 2, [intAttribute('axis', 1)]);
+      const gateUp = linear(
+        g,
+        await norm(stream, `${prefix}.norm2.alpha`),
+        await matrix(`${prefix}.gating.linear_in.weight`, 2 * hiddenSize, dim),
+        `${prefix}.gating.linear_in.weight`,
+        options.compute,
+      );
+      const [gate, up] = g.ops('Split', [gateUp, g.ints('split', [2], [hiddenSize, hiddenSize])], 2, [
+        intAttribute('axis', 1),
+      ]);
       const gated = g.op('Mul', [silu(g, gate!), up!]);
-      stream = g.op('Add', [stream, linear(g, gated, await matrix(`${prefix}.gating.linear_out.weight`, dim, hiddenSize), `${prefix}.gating.linear_out.weight`, options.compute)]);
+      stream = g.op('Add', [
+        stream,
+        linear(
+          g,
+          gated,
+          await matrix(`${prefix}.gating.linear_out.weight`, dim, hiddenSize),
+          `${prefix}.gating.linear_out.weight`,
+          options.compute,
+        ),
+      ]);
     }
 
     const hidden = await norm(stream, 'out_norm.alpha');
     g.output(hidden, LM_OUTPUTS.hidden, 'float32', ['batch', dim]);
-    const logits = linear(g, hidden, await matrix('text_linear.weight', config.textCard, dim), 'text_linear.weight', options.compute);
+    const logits = linear(
+      g,
+      hidden,
+      await matrix('text_linear.weight', config.textCard, dim),
+      'text_linear.weight',
+      options.compute,
+    );
     g.output(logits, LM_OUTPUTS.logits, 'float32', ['batch', config.textCard]);
   }, options.tempDir);
 }
@@ -117,7 +162,8 @@ async function embed(g: GraphWriter, tokens: string, config: LmConfig, weights: 
     return g.op('Gather', [table, g.op('Gather', [tokens, g.ints('column', [], [column])], [intAttribute('axis', 1)])]);
   };
   const parts: string[] = [];
-  for (let codebook = 0; codebook < config.nQ; codebook++) parts.push(await lookup(codebook + 1, `emb.${codebook}.weight`, config.card + 1));
+  for (let codebook = 0; codebook < config.nQ; codebook++)
+    parts.push(await lookup(codebook + 1, `emb.${codebook}.weight`, config.card + 1));
   parts.push(await lookup(0, 'text_emb.weight', config.textCard + 1));
   return parts.reduce((sum, part) => g.op('Add', [sum, part]));
 }
@@ -125,7 +171,11 @@ async function embed(g: GraphWriter, tokens: string, config: LmConfig, weights: 
 /** [slots + 1]: 0 for the ring slots already written and for the current step, −∞ for the rest. */
 function ringMask(g: GraphWriter, position: string, slots: string): string {
   const slot = g.op('Range', [g.ints('zero', [], [0]), g.op('Squeeze', [slots]), g.ints('one', [], [1])]);
-  const written = g.op('Where', [g.op('Less', [slot, position]), g.floats('open', [], [0]), g.floats('closed', [], [-Infinity])]);
+  const written = g.op('Where', [
+    g.op('Less', [slot, position]),
+    g.floats('open', [], [0]),
+    g.floats('closed', [], [-Infinity]),
+  ]);
   return g.op('Concat', [written, g.floats('current', [1], [0])], [intAttribute('axis', 0)]);
 }
 
@@ -145,10 +195,26 @@ interface AttentionValues {
 function attend(g: GraphWriter, values: AttentionValues, heads: number, headDim: number): string {
   const query = g.op('Reshape', [values.query, g.ints('shape', [4], [0, heads, 1, headDim])]);
   const pastScores = g.op('MatMul', [query, values.pastKey]);
-  const currentScore = g.op('ReduceSum', [g.op('Mul', [values.query, values.key]), g.ints('axes', [1], [-1])], [intAttribute('keepdims', 1)]);
-  const scores = g.op('Concat', [pastScores, g.op('Unsqueeze', [currentScore, g.ints('axes', [1], [2])])], [intAttribute('axis', -1)]);
+  const currentScore = g.op(
+    'ReduceSum',
+    [g.op('Mul', [values.query, values.key]), g.ints('axes', [1], [-1])],
+    [intAttribute('keepdims', 1)],
+  );
+  const scores = g.op(
+    'Concat',
+    [pastScores, g.op('Unsqueeze', [currentScore, g.ints('axes', [1], [2])])],
+    [intAttribute('axis', -1)],
+  );
   const scaled = g.op('Add', [g.op('Mul', [scores, g.floats('scale', [], [1 / Math.sqrt(headDim)])]), values.mask]);
-  const [pastWeights, currentWeight] = g.ops('Split', [g.op('Softmax', [scaled], [intAttribute('axis', -1)]), values.split], 2, [intAttribute('axis', -1)]);
-  const current = g.op('Mul', [currentWeight!, g.op('Reshape', [values.value, g.ints('shape', [4], [0, heads, 1, headDim])])]);
+  const [pastWeights, currentWeight] = g.ops(
+    'Split',
+    [g.op('Softmax', [scaled], [intAttribute('axis', -1)]), values.split],
+    2,
+    [intAttribute('axis', -1)],
+  );
+  const current = g.op('Mul', [
+    currentWeight!,
+    g.op('Reshape', [values.value, g.ints('shape', [4], [0, heads, 1, headDim])]),
+  ]);
   return g.op('Add', [g.op('MatMul', [pastWeights!, values.pastValue]), current]);
 }

@@ -33,7 +33,10 @@ export async function estimateKyutaiMemory(
   const config = await readKyutaiConfig(model.dir);
   const files = await requireKyutaiFiles(model.dir, config.names);
   const computeBytes = device === 'cuda' ? 2 : 4;
-  const lm = variant.kind === 'reference' ? await floatLmBytes(files.lm, computeBytes) : await quantizedLmBytes(variant.quantized, mode, computeBytes);
+  const lm =
+    variant.kind === 'reference'
+      ? await floatLmBytes(files.lm, computeBytes)
+      : await quantizedLmBytes(variant.quantized, mode, computeBytes);
   const samples = Math.ceil(maxSeconds * config.mimi.sampleRate);
   const { frames, encoded } = framing(config, samples);
   const mimiInput = encoded * mimiFrameSize(config.mimi);
@@ -61,13 +64,21 @@ async function floatLmBytes(path: string, computeBytes: number): Promise<number>
   try {
     return reader.tensors
       .filter(({ name }) => !name.startsWith(UNUSED_PREFIX))
-      .reduce((sum, { name, shape, elementCount }) => sum + elementCount * (isMatrix(name, shape.length) ? computeBytes : FLOAT32_BYTES), 0);
+      .reduce(
+        (sum, { name, shape, elementCount }) =>
+          sum + elementCount * (isMatrix(name, shape.length) ? computeBytes : FLOAT32_BYTES),
+        0,
+      );
   } finally {
     await reader.close();
   }
 }
 
-async function quantizedLmBytes(quantized: QuantizedModel, mode: SubstitutionMode, computeBytes: number): Promise<number> {
+async function quantizedLmBytes(
+  quantized: QuantizedModel,
+  mode: SubstitutionMode,
+  computeBytes: number,
+): Promise<number> {
   const gguf = await quantized.open();
   try {
     return gguf.tensors
@@ -75,7 +86,8 @@ async function quantizedLmBytes(quantized: QuantizedModel, mode: SubstitutionMod
       .reduce((sum, { name, type, ne }) => {
         const elements = ne.reduce((product, dim) => product * dim, 1);
         if (!isMatrix(name, ne.length)) return sum + elements * FLOAT32_BYTES;
-        if (type === 'Q4_0' && mode === 'matmulnbits') return sum + elements * Q4_0_NIBBLE_BYTES_PER_VALUE + (elements / GGML_TYPES.Q4_0.blockSize) * computeBytes;
+        if (type === 'Q4_0' && mode === 'matmulnbits')
+          return sum + elements * Q4_0_NIBBLE_BYTES_PER_VALUE + (elements / GGML_TYPES.Q4_0.blockSize) * computeBytes;
         return sum + elements * computeBytes;
       }, 0);
   } finally {
@@ -87,7 +99,9 @@ async function quantizedLmBytes(quantized: QuantizedModel, mode: SubstitutionMod
 async function mimiEncoderBytes(path: string): Promise<number> {
   const reader = await openSafetensors(path);
   try {
-    return reader.tensors.filter(({ name }) => !/^(decoder|upsample)/.test(name)).reduce((sum, { elementCount }) => sum + elementCount * FLOAT32_BYTES, 0);
+    return reader.tensors
+      .filter(({ name }) => !/^(decoder|upsample)/.test(name))
+      .reduce((sum, { elementCount }) => sum + elementCount * FLOAT32_BYTES, 0);
   } finally {
     await reader.close();
   }

@@ -44,7 +44,10 @@ const SHAPE_FRAMES = 25;
  * audio in whole frames, the audio delay's silence), of which the prefix takes `prefixFrames`,
  * and the `encoded` frames Mimi runs on, padded up to a multiple of SHAPE_FRAMES.
  */
-export function framing({ stt, mimi }: Pick<KyutaiConfig, 'stt' | 'mimi'>, sampleCount: number): { frames: number; encoded: number; prefixFrames: number } {
+export function framing(
+  { stt, mimi }: Pick<KyutaiConfig, 'stt' | 'mimi'>,
+  sampleCount: number,
+): { frames: number; encoded: number; prefixFrames: number } {
   const chunks = (seconds: number) => Math.ceil(seconds * mimi.frameRate);
   const prefixFrames = chunks(stt.silencePrefixSeconds);
   const frames = prefixFrames + Math.ceil(sampleCount / mimiFrameSize(mimi)) + chunks(stt.audioDelaySeconds);
@@ -52,7 +55,11 @@ export function framing({ stt, mimi }: Pick<KyutaiConfig, 'stt' | 'mimi'>, sampl
 }
 
 /** Input `audio` float32 [batch, 1, samples], samples a multiple of the frame size; output `codes` int64 [batch, codebooks, frames]. */
-export async function buildMimiGraph(config: MimiConfig, weights: WeightSource, options: MimiGraphOptions = {}): Promise<OnnxGraph> {
+export async function buildMimiGraph(
+  config: MimiConfig,
+  weights: WeightSource,
+  options: MimiGraphOptions = {},
+): Promise<OnnxGraph> {
   return GraphWriter.write(async (g) => {
     const audio = g.input(MIMI_INPUT, 'float32', ['batch', 1, 'samples']);
     const encoded = await seanet(g, audio, config, weights);
@@ -75,7 +82,9 @@ function downsampleStride(config: MimiConfig): number {
   const encoderRate = config.sampleRate / hopLength(config);
   const stride = encoderRate / config.frameRate;
   if (!Number.isInteger(stride)) {
-    throw new QuantgateError(`Mimi's config gives an encoder rate of ${encoderRate} Hz (sample rate over the product of the ratios), not a whole multiple of its frame rate ${config.frameRate} Hz; fix the Mimi config`);
+    throw new QuantgateError(
+      `Mimi's config gives an encoder rate of ${encoderRate} Hz (sample rate over the product of the ratios), not a whole multiple of its frame rate ${config.frameRate} Hz; fix the Mimi config`,
+    );
   }
   return stride;
 }
@@ -91,7 +100,11 @@ interface ConvSpec {
 /** moshi's StreamingConv1d (with bias) on a whole clip: left padding of (k − 1)·dilation + 1 − stride zeros. */
 async function conv(g: GraphWriter, x: string, weights: WeightSource, prefix: string, spec: ConvSpec): Promise<string> {
   const { input, output, kernel, stride = 1, dilation = 1 } = spec;
-  const inputs = [x, await floatWeight(g, weights, `${prefix}.weight`, [output, input, kernel]), await floatWeight(g, weights, `${prefix}.bias`, [output])];
+  const inputs = [
+    x,
+    await floatWeight(g, weights, `${prefix}.weight`, [output, input, kernel]),
+    await floatWeight(g, weights, `${prefix}.bias`, [output]),
+  ];
   const padding = (kernel - 1) * dilation + 1 - stride;
   return g.op('Conv', inputs, [
     intsAttribute('kernel_shape', [kernel]),
@@ -103,7 +116,17 @@ async function conv(g: GraphWriter, x: string, weights: WeightSource, prefix: st
 
 /** moshi's SEANetEncoder: its `model` list holds convolutions, residual blocks and ELUs in order. */
 async function seanet(g: GraphWriter, audio: string, config: MimiConfig, weights: WeightSource): Promise<string> {
-  const { nFilters, dimension, kernelSize, residualKernelSize, lastKernelSize, nResidualLayers, dilationBase, compress, ratios } = config.seanet;
+  const {
+    nFilters,
+    dimension,
+    kernelSize,
+    residualKernelSize,
+    lastKernelSize,
+    nResidualLayers,
+    dilationBase,
+    compress,
+    ratios,
+  } = config.seanet;
   const layer = (index: number) => `encoder.model.${index}.conv.conv`;
   let channels = nFilters;
   let x = await conv(g, audio, weights, layer(0), { input: 1, output: channels, kernel: kernelSize });
@@ -112,18 +135,40 @@ async function seanet(g: GraphWriter, audio: string, config: MimiConfig, weights
     for (let j = 0; j < nResidualLayers; j++) {
       const block = `encoder.model.${index}.block`;
       const hidden = channels / compress;
-      const narrowed = await conv(g, elu(g, x), weights, `${block}.1.conv.conv`, { input: channels, output: hidden, kernel: residualKernelSize, dilation: dilationBase ** j });
-      x = g.op('Add', [x, await conv(g, elu(g, narrowed), weights, `${block}.3.conv.conv`, { input: hidden, output: channels, kernel: 1 })]);
+      const narrowed = await conv(g, elu(g, x), weights, `${block}.1.conv.conv`, {
+        input: channels,
+        output: hidden,
+        kernel: residualKernelSize,
+        dilation: dilationBase ** j,
+      });
+      x = g.op('Add', [
+        x,
+        await conv(g, elu(g, narrowed), weights, `${block}.3.conv.conv`, {
+          input: hidden,
+          output: channels,
+          kernel: 1,
+        }),
+      ]);
       index++;
     }
-    x = await conv(g, elu(g, x), weights, layer(index + 1), { input: channels, output: 2 * channels, kernel: 2 * ratio, stride: ratio });
+    x = await conv(g, elu(g, x), weights, layer(index + 1), {
+      input: channels,
+      output: 2 * channels,
+      kernel: 2 * ratio,
+      stride: ratio,
+    });
     channels *= 2;
     index += 2;
   }
   return conv(g, elu(g, x), weights, layer(index + 1), { input: channels, output: dimension, kernel: lastKernelSize });
 }
 
-async function floatWeight(g: GraphWriter, weights: WeightSource, name: string, shape: readonly number[]): Promise<string> {
+async function floatWeight(
+  g: GraphWriter,
+  weights: WeightSource,
+  name: string,
+  shape: readonly number[],
+): Promise<string> {
   expectShape(weights, name, shape);
   return g.floatWeight(name, shape, await weights.floats(name));
 }
@@ -151,7 +196,11 @@ async function transformer(g: GraphWriter, x: string, config: MimiConfig, weight
   const steps = g.op('Range', [g.ints('zero', [], [0]), g.op('Squeeze', [time]), g.ints('one', [], [1])]);
   const rope = ropeTables(g, g.op('Cast', [steps], [intAttribute('to', DataType.FLOAT)]), headDim, maxPeriod);
   const mask = windowMask(g, steps, context);
-  const heads = g.op('Concat', [g.ints('batch', [1], [-1]), time, g.ints('heads', [2], [numHeads, headDim])], [intAttribute('axis', 0)]);
+  const heads = g.op(
+    'Concat',
+    [g.ints('batch', [1], [-1]), time, g.ints('heads', [2], [numHeads, headDim])],
+    [intAttribute('axis', 0)],
+  );
   let stream = g.op('Reshape', [timeMajor, g.ints('shape', [2], [-1, dModel])]);
 
   for (let layer = 0; layer < numLayers; layer++) {
@@ -159,30 +208,89 @@ async function transformer(g: GraphWriter, x: string, config: MimiConfig, weight
     const vector = (name: string) => floats(weights, `${prefix}.${name}`, dModel);
     const [inProj, outProj] = attentionWeightNames(weights, `${prefix}.self_attn`);
 
-    const normed = layerNorm(g, stream, await vector('norm1.weight'), await vector('norm1.bias'), LAYER_NORM_EPS, `${prefix}.norm1`);
-    const [q, k, v] = g.ops('Split', [linear(g, normed, await matrix(weights, inProj, 3 * dModel, dModel), inProj, 'F32'), g.ints('split', [3], [dModel, dModel, dModel])], 3, [intAttribute('axis', 1)]);
-    const perHead = (value: string) => g.op('Transpose', [g.op('Reshape', [value, heads])], [intsAttribute('perm', [0, 2, 1, 3])]);
+    const normed = layerNorm(
+      g,
+      stream,
+      await vector('norm1.weight'),
+      await vector('norm1.bias'),
+      LAYER_NORM_EPS,
+      `${prefix}.norm1`,
+    );
+    const [q, k, v] = g.ops(
+      'Split',
+      [
+        linear(g, normed, await matrix(weights, inProj, 3 * dModel, dModel), inProj, 'F32'),
+        g.ints('split', [3], [dModel, dModel, dModel]),
+      ],
+      3,
+      [intAttribute('axis', 1)],
+    );
+    const perHead = (value: string) =>
+      g.op('Transpose', [g.op('Reshape', [value, heads])], [intsAttribute('perm', [0, 2, 1, 3])]);
     const query = rotate(g, perHead(q!), 4, headDim, rope);
     const keyT = g.op('Transpose', [rotate(g, perHead(k!), 4, headDim, rope)], [intsAttribute('perm', [0, 1, 3, 2])]);
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [query, keyT]), g.floats('scale', [], [1 / Math.sqrt(headDim)])]), mask]);
+    const scores = g.op('Add', [
+      g.op('Mul', [g.op('MatMul', [query, keyT]), g.floats('scale', [], [1 / Math.sqrt(headDim)])]),
+      mask,
+    ]);
     const attended = g.op('MatMul', [g.op('Softmax', [scores], [intAttribute('axis', -1)]), perHead(v!)]);
-    const merged = g.op('Reshape', [g.op('Transpose', [attended], [intsAttribute('perm', [0, 2, 1, 3])]), g.ints('shape', [2], [-1, dModel])]);
+    const merged = g.op('Reshape', [
+      g.op('Transpose', [attended], [intsAttribute('perm', [0, 2, 1, 3])]),
+      g.ints('shape', [2], [-1, dModel]),
+    ]);
     const attention = linear(g, merged, await matrix(weights, outProj, dModel, dModel), outProj, 'F32');
-    stream = g.op('Add', [stream, g.op('Mul', [attention, g.floats(`${prefix}.layer_scale_1`, [dModel], await vector('layer_scale_1.scale'))])]);
+    stream = g.op('Add', [
+      stream,
+      g.op('Mul', [attention, g.floats(`${prefix}.layer_scale_1`, [dModel], await vector('layer_scale_1.scale'))]),
+    ]);
 
-    const normed2 = layerNorm(g, stream, await vector('norm2.weight'), await vector('norm2.bias'), LAYER_NORM_EPS, `${prefix}.norm2`);
-    const hidden = gelu(g, linear(g, normed2, await matrix(weights, `${prefix}.linear1.weight`, dimFeedforward, dModel), `${prefix}.linear1`, 'F32'));
-    const feedForward = linear(g, hidden, await matrix(weights, `${prefix}.linear2.weight`, dModel, dimFeedforward), `${prefix}.linear2`, 'F32');
-    stream = g.op('Add', [stream, g.op('Mul', [feedForward, g.floats(`${prefix}.layer_scale_2`, [dModel], await vector('layer_scale_2.scale'))])]);
+    const normed2 = layerNorm(
+      g,
+      stream,
+      await vector('norm2.weight'),
+      await vector('norm2.bias'),
+      LAYER_NORM_EPS,
+      `${prefix}.norm2`,
+    );
+    const hidden = gelu(
+      g,
+      linear(
+        g,
+        normed2,
+        await matrix(weights, `${prefix}.linear1.weight`, dimFeedforward, dModel),
+        `${prefix}.linear1`,
+        'F32',
+      ),
+    );
+    const feedForward = linear(
+      g,
+      hidden,
+      await matrix(weights, `${prefix}.linear2.weight`, dModel, dimFeedforward),
+      `${prefix}.linear2`,
+      'F32',
+    );
+    stream = g.op('Add', [
+      stream,
+      g.op('Mul', [feedForward, g.floats(`${prefix}.layer_scale_2`, [dModel], await vector('layer_scale_2.scale'))]),
+    ]);
   }
-  const restored = g.op('Reshape', [stream, g.op('Concat', [g.ints('batch', [1], [-1]), time, g.ints('channels', [1], [dModel])], [intAttribute('axis', 0)])]);
+  const restored = g.op('Reshape', [
+    stream,
+    g.op('Concat', [g.ints('batch', [1], [-1]), time, g.ints('channels', [1], [dModel])], [intAttribute('axis', 0)]),
+  ]);
   return g.op('Transpose', [restored], [intsAttribute('perm', [0, 2, 1])]);
 }
 
 /** 0 where query t may see key p (0 ≤ t − p < context), −∞ elsewhere: [time, time]. */
 function windowMask(g: GraphWriter, steps: string, context: number): string {
-  const delta = g.op('Sub', [g.op('Unsqueeze', [steps, g.ints('axes', [1], [1])]), g.op('Unsqueeze', [steps, g.ints('axes', [1], [0])])]);
-  const visible = g.op('And', [g.op('GreaterOrEqual', [delta, g.ints('zero', [], [0])]), g.op('Less', [delta, g.ints('context', [], [context])])]);
+  const delta = g.op('Sub', [
+    g.op('Unsqueeze', [steps, g.ints('axes', [1], [1])]),
+    g.op('Unsqueeze', [steps, g.ints('axes', [1], [0])]),
+  ]);
+  const visible = g.op('And', [
+    g.op('GreaterOrEqual', [delta, g.ints('zero', [], [0])]),
+    g.op('Less', [delta, g.ints('context', [], [context])]),
+  ]);
   return g.op('Where', [visible, g.floats('open', [], [0]), g.floats('closed', [], [-Infinity])]);
 }
 
@@ -190,12 +298,17 @@ function windowMask(g: GraphWriter, steps: string, context: number): string {
 async function downsample(g: GraphWriter, x: string, config: MimiConfig, weights: WeightSource): Promise<string> {
   const stride = downsampleStride(config);
   const kernel = 2 * stride;
-  const padded = g.op('Pad', [x, g.ints('pads', [6], [0, 0, kernel - stride, 0, 0, 0])], [stringAttribute('mode', 'edge')]);
+  const padded = g.op(
+    'Pad',
+    [x, g.ints('pads', [6], [0, 0, kernel - stride, 0, 0, 0])],
+    [stringAttribute('mode', 'edge')],
+  );
   const channels = config.seanet.dimension;
-  return g.op('Conv', [padded, await floatWeight(g, weights, 'downsample.conv.conv.conv.weight', [channels, channels, kernel])], [
-    intsAttribute('kernel_shape', [kernel]),
-    intsAttribute('strides', [stride]),
-  ]);
+  return g.op(
+    'Conv',
+    [padded, await floatWeight(g, weights, 'downsample.conv.conv.conv.weight', [channels, channels, kernel])],
+    [intsAttribute('kernel_shape', [kernel]), intsAttribute('strides', [stride])],
+  );
 }
 
 /**
@@ -205,14 +318,26 @@ async function downsample(g: GraphWriter, x: string, config: MimiConfig, weights
  */
 async function quantize(g: GraphWriter, latent: string, config: MimiConfig, weights: WeightSource): Promise<string> {
   const codes: string[] = [];
-  for (const [group, levels] of [['rvq_first', 1], ['rvq_rest', config.codebooks - 1]] as const) {
+  for (const [group, levels] of [
+    ['rvq_first', 1],
+    ['rvq_rest', config.codebooks - 1],
+  ] as const) {
     if (levels === 0) continue;
     const prefix = `quantizer.${group}`;
-    const projection = await floatWeight(g, weights, `${prefix}.input_proj.weight`, [config.quantizer.dimension, config.seanet.dimension, 1]);
+    const projection = await floatWeight(g, weights, `${prefix}.input_proj.weight`, [
+      config.quantizer.dimension,
+      config.seanet.dimension,
+      1,
+    ]);
     const projected = g.op('Conv', [latent, projection], [intsAttribute('kernel_shape', [1])]);
     let residual = g.op('Transpose', [projected], [intsAttribute('perm', [0, 2, 1])]);
     for (let level = 0; level < levels; level++) {
-      const centroids = await codebook(weights, `${prefix}.vq.layers.${level}._codebook`, config.quantizer.bins, config.quantizer.dimension);
+      const centroids = await codebook(
+        weights,
+        `${prefix}.vq.layers.${level}._codebook`,
+        config.quantizer.bins,
+        config.quantizer.dimension,
+      );
       const code = nearest(g, residual, centroids, `${prefix}.${level}`, config.quantizer.dimension);
       codes.push(g.op('Unsqueeze', [code.index, g.ints('axes', [1], [1])]));
       residual = g.op('Sub', [residual, code.centroid]);
@@ -235,7 +360,13 @@ function pick(weights: WeightSource, names: readonly string[]): string {
   return names.find((name) => weights.has(name)) ?? names[0]!;
 }
 
-function nearest(g: GraphWriter, x: string, centroids: Float32Array, base: string, dimension: number): { index: string; centroid: string } {
+function nearest(
+  g: GraphWriter,
+  x: string,
+  centroids: Float32Array,
+  base: string,
+  dimension: number,
+): { index: string; centroid: string } {
   const count = centroids.length / dimension;
   const transposed = new Float32Array(centroids.length);
   const norms = new Float32Array(count);
@@ -251,8 +382,14 @@ function nearest(g: GraphWriter, x: string, centroids: Float32Array, base: strin
   const table = g.floatWeight(`${base}.centroids`, [count, dimension], centroids);
   const products = g.op('MatMul', [x, g.floatWeight(`${base}.centroids_t`, [dimension, count], transposed)]);
   const squares = g.op('ReduceSum', [g.op('Mul', [x, x]), g.ints('axes', [1], [-1])], [intAttribute('keepdims', 1)]);
-  const distances = g.op('Add', [g.op('Sub', [squares, g.op('Mul', [products, g.floats('two', [], [2])])]), g.floats(`${base}.norms`, [count], norms)]);
-  const index = g.op('ArgMin', [distances], [intAttribute('axis', -1), intAttribute('keepdims', 0), intAttribute('select_last_index', 0)]);
+  const distances = g.op('Add', [
+    g.op('Sub', [squares, g.op('Mul', [products, g.floats('two', [], [2])])]),
+    g.floats(`${base}.norms`, [count], norms),
+  ]);
+  const index = g.op(
+    'ArgMin',
+    [distances],
+    [intAttribute('axis', -1), intAttribute('keepdims', 0), intAttribute('select_last_index', 0)],
+  );
   return { index, centroid: g.op('Gather', [table, index]) };
 }
-

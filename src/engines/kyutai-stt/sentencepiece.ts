@@ -64,7 +64,9 @@ export async function readSentencePiece(path: string): Promise<SentencePieceDeco
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new QuantgateError(`cannot read the tokenizer ${path} (${describeError(error)}); download the model again`, { cause: error });
+    throw new QuantgateError(`cannot read the tokenizer ${path} (${describeError(error)}); download the model again`, {
+      cause: error,
+    });
   }
   return parseSentencePiece(bytes, path);
 }
@@ -78,14 +80,21 @@ export function parseSentencePiece(bytes: Uint8Array, source: string): SentenceP
     while (!reader.done) {
       const { field, wireType } = reader.tag();
       if (field === 1 && wireType === WireType.LENGTH_DELIMITED) pieces.push(readPiece(reader.nested()));
-      else if (field === 3 && wireType === WireType.LENGTH_DELIMITED) addDummyPrefix = readAddDummyPrefix(reader.nested());
+      else if (field === 3 && wireType === WireType.LENGTH_DELIMITED)
+        addDummyPrefix = readAddDummyPrefix(reader.nested());
       else reader.skip(wireType);
     }
-    if (pieces.length === 0) throw new QuantgateError(`${source} holds no pieces; it is not a SentencePiece model — download the tokenizer again`);
+    if (pieces.length === 0)
+      throw new QuantgateError(
+        `${source} holds no pieces; it is not a SentencePiece model — download the tokenizer again`,
+      );
     return new SentencePieceDecoder(pieces, addDummyPrefix);
   } catch (error) {
     if (!(error instanceof MalformedProtoError)) throw error;
-    throw new QuantgateError(`${source}: not a valid SentencePiece model (${error.message}); the file is truncated or not a tokenizer — download it again`, { cause: error });
+    throw new QuantgateError(
+      `${source}: not a valid SentencePiece model (${error.message}); the file is truncated or not a tokenizer — download it again`,
+      { cause: error },
+    );
   }
 }
 
@@ -95,7 +104,8 @@ function readPiece(reader: ProtoReader): Piece {
   let type: number = PieceType.NORMAL;
   while (!reader.done) {
     const { field, wireType } = reader.tag();
-    if (field === 1 && wireType === WireType.LENGTH_DELIMITED) piece = new TextDecoder().decode(reader.lengthDelimited());
+    if (field === 1 && wireType === WireType.LENGTH_DELIMITED)
+      piece = new TextDecoder().decode(reader.lengthDelimited());
     else if (field === 3 && wireType === WireType.VARINT) type = reader.uint();
     else reader.skip(wireType);
   }

@@ -26,7 +26,12 @@ export interface SessionOptions {
   memoryArena?: boolean;
 }
 
-export async function startSession(graph: OnnxGraph, device: Device, what: string, options: SessionOptions = {}): Promise<GraphSession> {
+export async function startSession(
+  graph: OnnxGraph,
+  device: Device,
+  what: string,
+  options: SessionOptions = {},
+): Promise<GraphSession> {
   let session: ort.InferenceSession;
   try {
     const path = join(graph.dir, MODEL_FILE);
@@ -38,7 +43,10 @@ export async function startSession(graph: OnnxGraph, device: Device, what: strin
   } catch (error) {
     await disposeGraph(graph);
     if (device !== 'cuda') throw error;
-    throw new QuantgateError(`onnxruntime could not start the ${what} on CUDA (${describeError(error)}); check that the CUDA and cuDNN libraries onnxruntime needs are installed, or run with --device cpu`, { cause: error });
+    throw new QuantgateError(
+      `onnxruntime could not start the ${what} on CUDA (${describeError(error)}); check that the CUDA and cuDNN libraries onnxruntime needs are installed, or run with --device cpu`,
+      { cause: error },
+    );
   }
   return {
     run: session.run.bind(session),

@@ -44,7 +44,11 @@ export async function openSafetensorsWeights(path: string): Promise<WeightSource
  * The tensors of a quantized GGUF. In `matmulnbits` mode Q4_0 matrices keep their blocks; every
  * other tensor, and every tensor in `dequant` mode, is decoded to float.
  */
-export async function openGgufWeights(quantized: QuantizedModel, mode: SubstitutionMode, label: string): Promise<WeightSource> {
+export async function openGgufWeights(
+  quantized: QuantizedModel,
+  mode: SubstitutionMode,
+  label: string,
+): Promise<WeightSource> {
   return new GgufWeights(await quantized.open(), mode, label);
 }
 
@@ -89,7 +93,9 @@ class SafetensorsWeights implements WeightSource {
   private async convert(name: string, target: FloatType): Promise<Uint8Array> {
     const tensor = this.tensor(name);
     if (!isFloatDtype(tensor.dtype)) {
-      throw new QuantgateError(`${this.label}: tensor ${name} has dtype ${tensor.dtype}, not a float type; the file is not a Kyutai checkpoint — download it again`);
+      throw new QuantgateError(
+        `${this.label}: tensor ${name} has dtype ${tensor.dtype}, not a float type; the file is not a Kyutai checkpoint — download it again`,
+      );
     }
     const bytes = await this.reader.readRange(tensor, 0, tensor.elementCount);
     return (await this.pool.convert({ source: tensor.dtype, target, bytes })).data;
@@ -117,15 +123,21 @@ class GgufWeights implements WeightSource {
 
   async floats(name: string): Promise<Float32Array> {
     const { type, ne } = this.tensor(name);
-    return decode(type, await this.gguf.read(name), ne.reduce((product, dim) => product * dim, 1));
+    return decode(
+      type,
+      await this.gguf.read(name),
+      ne.reduce((product, dim) => product * dim, 1),
+    );
   }
 
   async matrix(name: string, floatType: FloatType): Promise<MatrixWeight> {
     const tensor = this.tensor(name);
     const [rows, cols] = matrixShape(this.label, name, this.shape(name));
-    if (tensor.type === 'Q4_0' && this.mode === 'matmulnbits') return { type: 'Q4_0', rows, cols, bytes: await this.gguf.read(name) };
+    if (tensor.type === 'Q4_0' && this.mode === 'matmulnbits')
+      return { type: 'Q4_0', rows, cols, bytes: await this.gguf.read(name) };
     const values = await this.floats(name);
-    const bytes = floatType === 'F32' ? new Uint8Array(values.buffer, values.byteOffset, values.byteLength) : encode('F16', values);
+    const bytes =
+      floatType === 'F32' ? new Uint8Array(values.buffer, values.byteOffset, values.byteLength) : encode('F16', values);
     return { type: floatType, rows, cols, bytes };
   }
 
@@ -136,7 +148,9 @@ class GgufWeights implements WeightSource {
   private tensor(name: string): { type: GgmlTypeName; ne: readonly number[] } {
     const tensor = this.byName.get(name);
     if (!tensor) {
-      throw new QuantgateError(`${this.label} has no tensor ${name}, which the Kyutai LM needs; quantize the model again without leaving that tensor out (--skip)`);
+      throw new QuantgateError(
+        `${this.label} has no tensor ${name}, which the Kyutai LM needs; quantize the model again without leaving that tensor out (--skip)`,
+      );
     }
     return tensor;
   }
@@ -146,15 +160,22 @@ class GgufWeights implements WeightSource {
 export function expectShape(weights: WeightSource, name: string, expected: readonly number[]): void {
   const shape = weights.shape(name);
   if (shape.length !== expected.length || shape.some((size, i) => size !== expected[i])) {
-    throw new QuantgateError(`${weights.label}: ${name} has shape [${shape.join(', ')}] where the model's config needs [${expected.join(', ')}]; the weights and the config are from different models — download the model again`);
+    throw new QuantgateError(
+      `${weights.label}: ${name} has shape [${shape.join(', ')}] where the model's config needs [${expected.join(', ')}]; the weights and the config are from different models — download the model again`,
+    );
   }
 }
 
 function matrixShape(label: string, name: string, shape: readonly number[]): [number, number] {
-  if (shape.length !== 2) throw new QuantgateError(`${label}: tensor ${name} has shape [${shape.join(', ')}], not a matrix; the file does not hold a Kyutai STT model`);
+  if (shape.length !== 2)
+    throw new QuantgateError(
+      `${label}: tensor ${name} has shape [${shape.join(', ')}], not a matrix; the file does not hold a Kyutai STT model`,
+    );
   return [shape[0]!, shape[1]!];
 }
 
 function missingTensor(label: string, name: string): QuantgateError {
-  return new QuantgateError(`${label} has no tensor ${name}; it is not the checkpoint the model's config.json describes — download the model again`);
+  return new QuantgateError(
+    `${label} has no tensor ${name}; it is not the checkpoint the model's config.json describes — download the model again`,
+  );
 }

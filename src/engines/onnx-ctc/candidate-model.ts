@@ -23,7 +23,12 @@ export interface CandidateModelOptions {
 }
 
 /** Builds the candidate from `modelPath`, `quantized` and the safetensors weights in `weightsDir`. */
-export async function buildCandidateModel(modelPath: string, weightsDir: string, quantized: QuantizedModel, options: CandidateModelOptions): Promise<CandidateModel> {
+export async function buildCandidateModel(
+  modelPath: string,
+  weightsDir: string,
+  quantized: QuantizedModel,
+  options: CandidateModelOptions,
+): Promise<CandidateModel> {
   const model = await readModel(modelPath);
   const tensors = await quantized.open();
   let weights: Promise<SafetensorsReader> | undefined;
@@ -31,11 +36,18 @@ export async function buildCandidateModel(modelPath: string, weightsDir: string,
     weights ??= openSafetensors(weightsDir);
     const reader = await weights;
     const tensor = reader.tensor(name);
-    if (!tensor) throw new QuantgateError(`GGUF tensor "${name}" is not in ${reader.source}, so the GGUF was not quantized from these weights; quantize this model folder again`);
+    if (!tensor)
+      throw new QuantgateError(
+        `GGUF tensor "${name}" is not in ${reader.source}, so the GGUF was not quantized from these weights; quantize this model folder again`,
+      );
     return decodeSource(tensor.dtype as SourceType, await reader.readRange(tensor, 0, tensor.elementCount));
   };
   try {
-    const candidate = await buildCandidate(model, tensors, { mode: options.mode, original, progress: options.progress ?? silentProgress });
+    const candidate = await buildCandidate(model, tensors, {
+      mode: options.mode,
+      original,
+      progress: options.progress ?? silentProgress,
+    });
     return { bytes: encodeModel(candidate.model), coverage: candidate.coverage };
   } finally {
     await tensors.close();

@@ -4,7 +4,10 @@
 
 /** Ids of the best path through `frames` rows of `classes` logits, collapsed, without blanks. */
 export function greedyCtc(logits: Float32Array, frames: number, classes: number, blank: number): number[] {
-  if (logits.length < frames * classes) throw new RangeError(`${frames} frames of ${classes} classes need ${frames * classes} logits, not ${logits.length}`);
+  if (logits.length < frames * classes)
+    throw new RangeError(
+      `${frames} frames of ${classes} classes need ${frames * classes} logits, not ${logits.length}`,
+    );
   const ids: number[] = [];
   let previous = -1;
   for (let frame = 0; frame < frames; frame++) {

@@ -9,7 +9,17 @@ import { QuantgateError, describeError } from '../../common/errors.js';
 import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
 import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
-import type { CandidateTranscript, Device, Engine, EngineFactory, ModelSource, ReferenceTranscript, TokenScoring, Transcript, Variant } from '../engine.js';
+import type {
+  CandidateTranscript,
+  Device,
+  Engine,
+  EngineFactory,
+  ModelSource,
+  ReferenceTranscript,
+  TokenScoring,
+  Transcript,
+  Variant,
+} from '../engine.js';
 import { summarizeCoverage, type CandidateCoverage, type SubstitutionMode } from '../onnx/candidate.js';
 import { sessionOptions } from '../../runtime/session-options.js';
 import { padBatch } from './batch.js';
@@ -47,10 +57,16 @@ export function createOnnxCtcEngineFactory(options: OnnxCtcOptions = {}): OnnxCt
     accepts: (model) => hasCtcModelFiles(model.dir),
     async open(model, variant, { device }) {
       const settings = await readCtcModelSettings(model.dir);
-      if (variant.kind === 'reference') return new CtcEngine(await openSession(settings.modelPath, device, MODEL_FILE), settings, device);
+      if (variant.kind === 'reference')
+        return new CtcEngine(await openSession(settings.modelPath, device, MODEL_FILE), settings, device);
       const candidate = await buildCandidateModel(settings.modelPath, model.dir, variant.quantized, { mode, progress });
       progress.info(`onnx-ctc candidate (${mode}): ${summarizeCoverage(candidate.coverage)}`);
-      return new CtcEngine(await openSession(candidate.bytes, device, `the candidate built from ${MODEL_FILE}`), settings, device, candidate.coverage);
+      return new CtcEngine(
+        await openSession(candidate.bytes, device, `the candidate built from ${MODEL_FILE}`),
+        settings,
+        device,
+        candidate.coverage,
+      );
     },
   };
 }
@@ -59,14 +75,21 @@ async function openSession(model: string | Uint8Array, device: Device, what: str
   let session: InferenceSession;
   try {
     const options = sessionOptions(device);
-    session = await (typeof model === 'string' ? InferenceSession.create(model, options) : InferenceSession.create(model, options));
+    session = await (typeof model === 'string'
+      ? InferenceSession.create(model, options)
+      : InferenceSession.create(model, options));
   } catch (error) {
-    throw new QuantgateError(`onnxruntime cannot load ${what} (${describeError(error).split('\n')[0]}); export the model again with a recent exporter (opset 17 or later)`, { cause: error });
+    throw new QuantgateError(
+      `onnxruntime cannot load ${what} (${describeError(error).split('\n')[0]}); export the model again with a recent exporter (opset 17 or later)`,
+      { cause: error },
+    );
   }
   const problem = interfaceProblem(session);
   if (problem) {
     await session.release();
-    throw new QuantgateError(`${what}: ${problem}; the onnx-ctc engine runs CTC exports that take "${INPUT}" [batch, samples] (and optionally "${MASK}") and return "${OUTPUT}" [batch, frames, vocab]`);
+    throw new QuantgateError(
+      `${what}: ${problem}; the onnx-ctc engine runs CTC exports that take "${INPUT}" [batch, samples] (and optionally "${MASK}") and return "${OUTPUT}" [batch, frames, vocab]`,
+    );
   }
   return session;
 }
@@ -76,7 +99,8 @@ function interfaceProblem({ inputNames, outputNames }: InferenceSession): string
   if (!inputNames.includes(INPUT)) return `it has no "${INPUT}" input`;
   const unknown = inputNames.filter((name) => name !== INPUT && name !== MASK);
   if (unknown.length > 0) return `it takes inputs the engine cannot fill (${unknown.join(', ')})`;
-  if (!outputNames.includes(OUTPUT) && outputNames.length !== 1) return `it has no "${OUTPUT}" output among ${outputNames.join(', ')}`;
+  if (!outputNames.includes(OUTPUT) && outputNames.length !== 1)
+    return `it has no "${OUTPUT}" output among ${outputNames.join(', ')}`;
   return undefined;
 }
 
@@ -116,7 +140,11 @@ class CtcEngine implements OnnxCtcEngine {
     return (await this.decode(batch, signal)).map(({ transcript }) => transcript);
   }
 
-  private async transcribeReference(batch: Utterance[], k: number, signal?: AbortSignal): Promise<ReferenceTranscript[]> {
+  private async transcribeReference(
+    batch: Utterance[],
+    k: number,
+    signal?: AbortSignal,
+  ): Promise<ReferenceTranscript[]> {
     return (await this.decode(batch, signal)).map(({ transcript, logits, frames, classes }) => {
       const steps: ReferenceStep[] = new Array(frames);
       for (let frame = 0; frame < frames; frame++) {
@@ -128,21 +156,31 @@ class CtcEngine implements OnnxCtcEngine {
     });
   }
 
-  private async transcribeAgainst(batch: Utterance[], reference: (id: string) => readonly ReferenceStep[], signal?: AbortSignal): Promise<CandidateTranscript[]> {
+  private async transcribeAgainst(
+    batch: Utterance[],
+    reference: (id: string) => readonly ReferenceStep[],
+    signal?: AbortSignal,
+  ): Promise<CandidateTranscript[]> {
     return (await this.decode(batch, signal)).map(({ transcript, logits, frames, classes }) => {
       const steps = reference(transcript.id);
       if (steps.length !== frames) {
-        throw new QuantgateError(`utterance ${transcript.id}: the candidate gives ${frames} frames but the reference ${steps.length}; compare runs of the same audio and model`);
+        throw new QuantgateError(
+          `utterance ${transcript.id}: the candidate gives ${frames} frames but the reference ${steps.length}; compare runs of the same audio and model`,
+        );
       }
       const recorder = new DamageRecorder(transcript.id, steps);
-      for (let frame = 0; frame < frames; frame++) if (!recorder.add(logits, frame * classes, classes)) throw notFinite('candidate', transcript.id, frame);
+      for (let frame = 0; frame < frames; frame++)
+        if (!recorder.add(logits, frame * classes, classes)) throw notFinite('candidate', transcript.id, frame);
       return { transcript, damage: recorder.finish() };
     });
   }
 
   private async decode(batch: Utterance[], signal?: AbortSignal): Promise<DecodedUtterance[]> {
     for (const { id, sampleRate } of batch) {
-      if (sampleRate !== this.sampleRate) throw new Error(`utterance ${id} is at ${sampleRate} Hz but the onnx-ctc engine needs ${this.sampleRate} Hz; the datasets stage must resample it`);
+      if (sampleRate !== this.sampleRate)
+        throw new Error(
+          `utterance ${id} is at ${sampleRate} Hz but the onnx-ctc engine needs ${this.sampleRate} Hz; the datasets stage must resample it`,
+        );
     }
     if (batch.length === 0) return [];
     const decoded: DecodedUtterance[] = new Array(batch.length);
@@ -178,7 +216,9 @@ class CtcEngine implements OnnxCtcEngine {
     try {
       outputs = await this.session.run(feeds);
     } catch (error) {
-      const longest = utterances.reduce((best, utterance) => (utterance.audio.length > best.audio.length ? utterance : best));
+      const longest = utterances.reduce((best, utterance) =>
+        utterance.audio.length > best.audio.length ? utterance : best,
+      );
       throw new QuantgateError(
         `onnxruntime failed on a batch of ${utterances.length} utterance(s), the longest ${longest.id} of ${longest.audio.length} samples (${describeError(error).split('\n')[0]}); leave out audio too short for the model, or try --batch-size 1 to find the utterance`,
         { cause: error },
@@ -187,7 +227,9 @@ class CtcEngine implements OnnxCtcEngine {
     const logits = outputs[this.output];
     const [batchSize, frames, classes] = logits.dims;
     if (logits.type !== 'float32' || logits.dims.length !== 3 || batchSize !== utterances.length) {
-      throw new QuantgateError(`${MODEL_FILE} returned ${logits.type} ${this.output} of shape [${logits.dims.join(', ')}], not float32 [${utterances.length}, frames, vocab]; export the CTC head's logits`);
+      throw new QuantgateError(
+        `${MODEL_FILE} returned ${logits.type} ${this.output} of shape [${logits.dims.join(', ')}], not float32 [${utterances.length}, frames, vocab]; export the CTC head's logits`,
+      );
     }
     this.checkFrameCount(samples, frames);
     const data = logits.data as Float32Array;
@@ -196,7 +238,12 @@ class CtcEngine implements OnnxCtcEngine {
       const valid = rule.kind === 'unknown' ? frames : Math.min(frames, framesFor(rule, utterance.audio.length));
       const own = data.subarray(row * frames * classes, (row * frames + valid) * classes);
       const tokens = greedyCtc(own, valid, classes, vocabulary.blank);
-      return { transcript: { id: utterance.id, text: vocabulary.text(tokens), tokens }, logits: own, frames: valid, classes };
+      return {
+        transcript: { id: utterance.id, text: vocabulary.text(tokens), tokens },
+        logits: own,
+        frames: valid,
+        classes,
+      };
     });
   }
 
@@ -211,7 +258,9 @@ class CtcEngine implements OnnxCtcEngine {
 }
 
 function notFinite(variant: 'reference' | 'candidate', id: string, frame: number): QuantgateError {
-  return new QuantgateError(`the ${variant}'s logits at frame ${frame} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: export it again'}`);
+  return new QuantgateError(
+    `the ${variant}'s logits at frame ${frame} of utterance ${id} are not finite (NaN or infinity); the ${variant === 'candidate' ? 'quantized model is broken: check it with quantgate verify' : 'model is broken: export it again'}`,
+  );
 }
 
 /** Indices of `batch` grouped by audio length, groups in order of first appearance. */

@@ -18,13 +18,17 @@ const DEFAULT_ADAPTER_STRIDE = 2;
 
 /** The frame rule `config` describes; `source` names the file in errors. */
 export function frameRule(config: Readonly<Record<string, unknown>>, source: string): FrameRule {
-  const invalid = (key: string, expected: string) => new QuantgateError(`${source}: ${key} is ${jsonText(config[key])}, not ${expected}; use the config.json exported with the model`);
+  const invalid = (key: string, expected: string) =>
+    new QuantgateError(
+      `${source}: ${key} is ${jsonText(config[key])}, not ${expected}; use the config.json exported with the model`,
+    );
   // conv_stride marks the feature encoder: other models use a lone conv_kernel for some other convolution.
   if (config.conv_stride !== undefined) {
     const kernels = config.conv_kernel;
     const strides = config.conv_stride;
     if (!isPositiveIntegers(kernels)) throw invalid('conv_kernel', 'a list of positive integers');
-    if (!isPositiveIntegers(strides) || strides.length !== kernels.length) throw invalid('conv_stride', `a list of ${kernels.length} positive integers, one per conv_kernel`);
+    if (!isPositiveIntegers(strides) || strides.length !== kernels.length)
+      throw invalid('conv_stride', `a list of ${kernels.length} positive integers, one per conv_kernel`);
     const layers = kernels.map((kernel, i) => ({ kernel, stride: strides[i] }));
     if (config.add_adapter === true) {
       const count = config.num_adapter_layers ?? DEFAULT_ADAPTER_LAYERS;
@@ -36,7 +40,8 @@ export function frameRule(config: Readonly<Record<string, unknown>>, source: str
     return { kind: 'convolutions', layers };
   }
   if (config.inputs_to_logits_ratio !== undefined) {
-    if (!isPositiveInteger(config.inputs_to_logits_ratio)) throw invalid('inputs_to_logits_ratio', 'a positive integer');
+    if (!isPositiveInteger(config.inputs_to_logits_ratio))
+      throw invalid('inputs_to_logits_ratio', 'a positive integer');
     return { kind: 'ratio', samplesPerFrame: config.inputs_to_logits_ratio };
   }
   return { kind: 'unknown' };

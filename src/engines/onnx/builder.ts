@@ -3,7 +3,17 @@
 // nodes, attributes and value infos. Engines assemble whole graphs with it; tests build small ones.
 
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
-import { AttributeType, ELEMENT_TYPES, type AttributeProto, type ElementType, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
+import {
+  AttributeType,
+  ELEMENT_TYPES,
+  type AttributeProto,
+  type ElementType,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
 
 /** A dimension: a fixed size, or a name for a size known only at run time. */
 export type Dim = number | string;
@@ -38,9 +48,18 @@ export class ModelBuilder {
 
   constructor(options: ModelBuilderOptions = {}) {
     const opset = options.opset ?? MIN_OPSET;
-    if (!Number.isInteger(opset) || opset < MIN_OPSET) throw new RangeError(`opset ${opset} is below ${MIN_OPSET}, the lowest the builder writes`);
+    if (!Number.isInteger(opset) || opset < MIN_OPSET)
+      throw new RangeError(`opset ${opset} is below ${MIN_OPSET}, the lowest the builder writes`);
     this.opsets.set('', opset);
-    this.graph = { name: options.graphName ?? 'main', node: [], initializer: [], input: [], output: [], valueInfo: [], unknownFields: [] };
+    this.graph = {
+      name: options.graphName ?? 'main',
+      node: [],
+      initializer: [],
+      input: [],
+      output: [],
+      valueInfo: [],
+      unknownFields: [],
+    };
   }
 
   /** Imports `version` of operator set `domain`, e.g. ('com.microsoft', 1). */
@@ -69,7 +88,10 @@ export class ModelBuilder {
 
   /** Appends a node; nodes must be added in an order where each input already exists. */
   node(opType: string, inputs: readonly string[], outputs: readonly string[], options: NodeOptions = {}): this {
-    if (!this.opsets.has(options.domain ?? '')) throw new RangeError(`node ${opType} uses domain "${options.domain}", which has no opset import; call opset() first`);
+    if (!this.opsets.has(options.domain ?? ''))
+      throw new RangeError(
+        `node ${opType} uses domain "${options.domain}", which has no opset import; call opset() first`,
+      );
     for (const output of outputs) this.claim(output);
     this.graph.node.push(makeNode(opType, inputs, outputs, options));
     return this;
@@ -83,8 +105,20 @@ export class ModelBuilder {
       irVersion: IR_VERSION_FOR_OPSET.find(([maxOpset]) => opset <= maxOpset)?.[1] ?? LATEST_IR_VERSION,
       producerName: TOOL_NAME,
       producerVersion: TOOL_VERSION,
-      graph: { name, node: [...node], initializer: [...initializer], input: [...input], output: [...output], valueInfo: [], unknownFields: [] },
-      opsetImport: [...this.opsets].map(([domain, opsetVersion]) => ({ domain, version: opsetVersion, unknownFields: [] })),
+      graph: {
+        name,
+        node: [...node],
+        initializer: [...initializer],
+        input: [...input],
+        output: [...output],
+        valueInfo: [],
+        unknownFields: [],
+      },
+      opsetImport: [...this.opsets].map(([domain, opsetVersion]) => ({
+        domain,
+        version: opsetVersion,
+        unknownFields: [],
+      })),
       metadataProps: [],
       unknownFields: [],
     };
@@ -97,7 +131,12 @@ export class ModelBuilder {
   }
 }
 
-export function makeNode(opType: string, inputs: readonly string[], outputs: readonly string[], options: NodeOptions = {}): NodeProto {
+export function makeNode(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  options: NodeOptions = {},
+): NodeProto {
   return {
     opType,
     input: [...inputs],
@@ -111,11 +150,17 @@ export function makeNode(opType: string, inputs: readonly string[], outputs: rea
 
 /** A tensor-typed ValueInfoProto; without `shape` the rank is left unknown. */
 export function valueInfo(name: string, type: ElementType, shape?: readonly Dim[]): ValueInfoProto {
-  const dims = shape?.map((dim) => (typeof dim === 'number' ? { dimValue: dim, unknownFields: [] } : { dimParam: dim, unknownFields: [] }));
+  const dims = shape?.map((dim) =>
+    typeof dim === 'number' ? { dimValue: dim, unknownFields: [] } : { dimParam: dim, unknownFields: [] },
+  );
   return {
     name,
     type: {
-      tensorType: { elemType: ELEMENT_TYPES[type], ...(dims && { shape: { dim: dims, unknownFields: [] } }), unknownFields: [] },
+      tensorType: {
+        elemType: ELEMENT_TYPES[type],
+        ...(dims && { shape: { dim: dims, unknownFields: [] } }),
+        unknownFields: [],
+      },
       unknownFields: [],
     },
     unknownFields: [],

@@ -19,7 +19,13 @@ import { allGraphs, nodeFloat, nodeInt, nodeSubgraphs } from './graph.js';
 import { Q4_0_BLOCK_VALUES, q4_0ToMatMulNBits, type MatMulNBitsWeight } from './matmulnbits.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
 import { elementCount, rawTensor, transposeMatrix } from './tensors.js';
-import { matchWeights, type OriginalValues, type QuantizedTensorInfo, type WeightLayout, type WeightMatch } from './weight-match.js';
+import {
+  matchWeights,
+  type OriginalValues,
+  type QuantizedTensorInfo,
+  type WeightLayout,
+  type WeightMatch,
+} from './weight-match.js';
 
 export const MICROSOFT_DOMAIN = 'com.microsoft';
 const QUANTIZED_TYPES: ReadonlySet<GgmlTypeName> = new Set(['Q4_0', 'Q8_0']);
@@ -69,13 +75,22 @@ export interface Candidate {
 }
 
 /** Builds the candidate from the float `model`; `model` itself is not modified. */
-export async function buildCandidate(model: ModelProto, quantized: QuantizedTensors, options: CandidateOptions = {}): Promise<Candidate> {
+export async function buildCandidate(
+  model: ModelProto,
+  quantized: QuantizedTensors,
+  options: CandidateOptions = {},
+): Promise<Candidate> {
   const mode = options.mode ?? 'matmulnbits';
   const progress = options.progress ?? silentProgress;
   const graph = model.graph;
   if (!graph) throw new RangeError('the model has no graph');
   const targets = quantized.tensors.filter((tensor) => tensor.type !== 'F32');
-  const matches = new Map((await matchWeights(graph.initializer, targets, options.original, progress)).map((match) => [match.tensor.name, match]));
+  const matches = new Map(
+    (await matchWeights(graph.initializer, targets, options.original, progress)).map((match) => [
+      match.tensor.name,
+      match,
+    ]),
+  );
   const uses = collectUses(graph);
   const graphOutputs = new Set(graph.output.map((output) => output.name));
 
@@ -96,7 +111,11 @@ export async function buildCandidate(model: ModelProto, quantized: QuantizedTens
 
   const edit = new GraphEdit(graph);
   const substituted: SubstitutedTensor[] = [];
-  const task = progress.task('Substituting GGUF tensors into the ONNX graph', { total: placed.length, unit: 'count', unitName: 'tensors' });
+  const task = progress.task('Substituting GGUF tensors into the ONNX graph', {
+    total: placed.length,
+    unit: 'count',
+    unitName: 'tensors',
+  });
   for (const { match, plan } of placed) {
     const { tensor, initializer } = match;
     const bytes = await quantized.read(tensor.name);
@@ -126,7 +145,10 @@ export async function buildCandidate(model: ModelProto, quantized: QuantizedTens
     model: {
       ...model,
       graph: edit.apply(),
-      opsetImport: usesMatMulNBits && !importsMicrosoft ? [...model.opsetImport, { domain: MICROSOFT_DOMAIN, version: 1, unknownFields: [] }] : model.opsetImport,
+      opsetImport:
+        usesMatMulNBits && !importsMicrosoft
+          ? [...model.opsetImport, { domain: MICROSOFT_DOMAIN, version: 1, unknownFields: [] }]
+          : model.opsetImport,
     },
     coverage: { mode, substituted, missing },
   };
@@ -134,9 +156,11 @@ export async function buildCandidate(model: ModelProto, quantized: QuantizedTens
 
 /** One line for logs: how many GGUF tensors and parameters reached the graph, and how. */
 export function summarizeCoverage(coverage: CandidateCoverage): string {
-  const parameters = (entries: readonly { parameters: number }[]) => formatCount(entries.reduce((sum, entry) => sum + entry.parameters, 0));
+  const parameters = (entries: readonly { parameters: number }[]) =>
+    formatCount(entries.reduce((sum, entry) => sum + entry.parameters, 0));
   const group = (entries: readonly { parameters: number }[]) => `${entries.length} (${parameters(entries)})`;
-  const by = (substitution: SubstitutedTensor['substitution']) => coverage.substituted.filter((entry) => entry.substitution === substitution);
+  const by = (substitution: SubstitutedTensor['substitution']) =>
+    coverage.substituted.filter((entry) => entry.substitution === substitution);
   const { substituted, missing } = coverage;
   let text = `${substituted.length} GGUF tensors (${parameters(substituted)} parameters) substituted into the ONNX graph: ${group(by('matmulnbits'))} through MatMulNBits, ${group(by('dequant'))} dequantized`;
   if (by('mixed').length > 0) text += `, ${group(by('mixed'))} partly each`;
@@ -161,7 +185,8 @@ function collectUses(graph: GraphProto): Map<string, Use[]> {
     node.input.forEach((name, index) => add(name, { node, index, nested: false }));
     for (const subgraph of nodeSubgraphs(node)) {
       for (const inner of allGraphs(subgraph)) {
-        for (const innerNode of inner.node) innerNode.input.forEach((name, index) => add(name, { node: innerNode, index, nested: true }));
+        for (const innerNode of inner.node)
+          innerNode.input.forEach((name, index) => add(name, { node: innerNode, index, nested: true }));
       }
     }
   }
@@ -169,7 +194,9 @@ function collectUses(graph: GraphProto): Map<string, Use[]> {
 }
 
 function missingReason(original: OriginalValues | undefined): string {
-  return original ? 'no float32 initializer has its name, or its content in either orientation' : 'no float32 initializer has its name, and no original weights were given to compare content';
+  return original
+    ? 'no float32 initializer has its name, or its content in either orientation'
+    : 'no float32 initializer has its name, and no original weights were given to compare content';
 }
 
 function refuseLostQuantizedTensors(missing: readonly MissingTensor[]): void {
@@ -230,8 +257,18 @@ function useBlocker(use: Use, layout: WeightLayout): string | undefined {
 }
 
 /** MatMul(A, W) → MatMulNBits(A, B, scales); Gemm(A, W, C) → MatMulNBits(A, B, scales) + C. */
-function matMulNBitsNodes(node: NodeProto, [packed, scales]: readonly [string, string], weight: MatMulNBitsWeight, edit: GraphEdit): NodeProto[] {
-  const attributes = [intAttribute('K', weight.k), intAttribute('N', weight.n), intAttribute('bits', 4), intAttribute('block_size', Q4_0_BLOCK_VALUES)];
+function matMulNBitsNodes(
+  node: NodeProto,
+  [packed, scales]: readonly [string, string],
+  weight: MatMulNBitsWeight,
+  edit: GraphEdit,
+): NodeProto[] {
+  const attributes = [
+    intAttribute('K', weight.k),
+    intAttribute('N', weight.n),
+    intAttribute('bits', 4),
+    intAttribute('block_size', Q4_0_BLOCK_VALUES),
+  ];
   const [a, , bias] = node.input;
   const options = { domain: MICROSOFT_DOMAIN, attributes, ...(node.name !== undefined && { name: node.name }) };
   if (!bias) return [makeNode('MatMulNBits', [a, packed, scales], node.output, options)];
@@ -247,7 +284,12 @@ function dequantized({ tensor, initializer, layout }: WeightMatch, bytes: Uint8A
   const [cols, rows] = tensor.ne;
   const gguf = decode(tensor.type, bytes, elementCount(tensor.ne));
   const values = layout === 'transposed' ? transposeMatrix(gguf, rows, cols) : gguf;
-  return { ...initializer, dataType: DataType.FLOAT, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), floatData: [] };
+  return {
+    ...initializer,
+    dataType: DataType.FLOAT,
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    floatData: [],
+  };
 }
 
 /** Edits to one graph, collected and then applied into a new graph; the original is not touched. */
@@ -260,8 +302,10 @@ class GraphEdit {
 
   constructor(private readonly graph: GraphProto) {
     for (const each of allGraphs(graph)) {
-      for (const value of [...each.input, ...each.output, ...each.valueInfo, ...each.initializer]) if (value.name) this.taken.add(value.name);
-      for (const node of each.node) for (const name of [...node.output, node.name ?? '']) if (name) this.taken.add(name);
+      for (const value of [...each.input, ...each.output, ...each.valueInfo, ...each.initializer])
+        if (value.name) this.taken.add(value.name);
+      for (const node of each.node)
+        for (const name of [...node.output, node.name ?? '']) if (name) this.taken.add(name);
     }
   }
 
@@ -276,8 +320,18 @@ class GraphEdit {
   /** Adds MatMulNBits' B and scales initializers for the weight `weightName`; returns their names. */
   addMatMulNBitsWeight(weightName: string, weight: MatMulNBitsWeight): [string, string] {
     const blocks = weight.k / Q4_0_BLOCK_VALUES;
-    const packed = rawTensor(this.freshName(`${weightName}_Q4_0`), DataType.UINT8, [weight.n, blocks, Q4_0_BLOCK_VALUES / 2], weight.packed);
-    const scales = rawTensor(this.freshName(`${weightName}_scales`), DataType.FLOAT, [weight.n, blocks], new Uint8Array(weight.scales.buffer, weight.scales.byteOffset, weight.scales.byteLength));
+    const packed = rawTensor(
+      this.freshName(`${weightName}_Q4_0`),
+      DataType.UINT8,
+      [weight.n, blocks, Q4_0_BLOCK_VALUES / 2],
+      weight.packed,
+    );
+    const scales = rawTensor(
+      this.freshName(`${weightName}_scales`),
+      DataType.FLOAT,
+      [weight.n, blocks],
+      new Uint8Array(weight.scales.buffer, weight.scales.byteOffset, weight.scales.byteLength),
+    );
     this.added.push(packed, scales);
     return [packed.name!, scales.name!];
   }
@@ -292,7 +346,9 @@ class GraphEdit {
   }
 
   apply(): GraphProto {
-    const removed = new Set([...this.initializers].filter(([, replacement]) => !replacement).map(([initializer]) => initializer.name));
+    const removed = new Set(
+      [...this.initializers].filter(([, replacement]) => !replacement).map(([initializer]) => initializer.name),
+    );
     const kept = (value: { name?: string }) => !removed.has(value.name);
     return {
       ...this.graph,

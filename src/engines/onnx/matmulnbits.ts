@@ -24,9 +24,11 @@ export interface MatMulNBitsWeight {
 
 /** Repacks the Q4_0 blocks of a weight with `n` rows of `k` values (ggml ne = [k, n]). */
 export function q4_0ToMatMulNBits(blocks: Uint8Array, n: number, k: number): MatMulNBitsWeight {
-  if (k % Q4_0_BLOCK_VALUES !== 0) throw new RangeError(`Q4_0 rows hold whole blocks of ${Q4_0_BLOCK_VALUES}; ${k} values is not`);
+  if (k % Q4_0_BLOCK_VALUES !== 0)
+    throw new RangeError(`Q4_0 rows hold whole blocks of ${Q4_0_BLOCK_VALUES}; ${k} values is not`);
   const blockCount = (n * k) / Q4_0_BLOCK_VALUES;
-  if (blocks.length !== blockCount * BLOCK_BYTES) throw new RangeError(`${n}×${k} Q4_0 values take ${blockCount * BLOCK_BYTES} bytes, not ${blocks.length}`);
+  if (blocks.length !== blockCount * BLOCK_BYTES)
+    throw new RangeError(`${n}×${k} Q4_0 values take ${blockCount * BLOCK_BYTES} bytes, not ${blocks.length}`);
   const packed = new Uint8Array(blockCount * PACKED_BYTES);
   const scales = new Float32Array(blockCount);
   const view = new DataView(blocks.buffer, blocks.byteOffset, blocks.byteLength);

@@ -17,11 +17,20 @@ export function decodeModel(bytes: Uint8Array, source = 'model.onnx'): ModelProt
     model = decodeMessage(ModelSchema, new ProtoReader(bytes));
   } catch (error) {
     if (!(error instanceof MalformedProtoError)) throw error;
-    throw new QuantgateError(`${source}: not a valid ONNX model (${error.message}); the file is truncated or not ONNX — export or download it again`, { cause: error });
+    throw new QuantgateError(
+      `${source}: not a valid ONNX model (${error.message}); the file is truncated or not ONNX — export or download it again`,
+      { cause: error },
+    );
   }
-  const missing = [model.irVersion === undefined && 'IR version', model.opsetImport.length === 0 && 'opset import', !model.graph && 'graph'].filter(Boolean);
+  const missing = [
+    model.irVersion === undefined && 'IR version',
+    model.opsetImport.length === 0 && 'opset import',
+    !model.graph && 'graph',
+  ].filter(Boolean);
   if (missing.length > 0) {
-    throw new QuantgateError(`${source}: not an ONNX model (it has no ${missing.join(', no ')}); pass a model.onnx exported by an ONNX exporter`);
+    throw new QuantgateError(
+      `${source}: not an ONNX model (it has no ${missing.join(', no ')}); pass a model.onnx exported by an ONNX exporter`,
+    );
   }
   refuseExternalData(model, source);
   return model;
@@ -36,7 +45,9 @@ export async function readModel(path: string): Promise<ModelProto> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new QuantgateError(`cannot read ONNX model ${path} (${describeError(error)}); check the path`, { cause: error });
+    throw new QuantgateError(`cannot read ONNX model ${path} (${describeError(error)}); check the path`, {
+      cause: error,
+    });
   }
   return decodeModel(bytes, path);
 }

@@ -10,7 +10,17 @@ import { DataType, type TensorProto } from './proto.js';
 
 /** A TensorProto of `dataType` whose raw_data is `bytes` (kept as given, not copied). */
 export function rawTensor(name: string, dataType: number, dims: readonly number[], bytes: Uint8Array): TensorProto {
-  return { name, dataType, dims: [...dims], rawData: bytes, floatData: [], int32Data: [], int64Data: [], externalData: [], unknownFields: [] };
+  return {
+    name,
+    dataType,
+    dims: [...dims],
+    rawData: bytes,
+    floatData: [],
+    int32Data: [],
+    int64Data: [],
+    externalData: [],
+    unknownFields: [],
+  };
 }
 
 export function float32Tensor(name: string, dims: readonly number[], values: ArrayLike<number>): TensorProto {
@@ -24,7 +34,16 @@ export function float16Tensor(name: string, dims: readonly number[], values: Arr
 }
 
 export function int64Tensor(name: string, dims: readonly number[], values: readonly (number | bigint)[]): TensorProto {
-  return rawTensor(name, DataType.INT64, dims, bytesOf(BigInt64Array.from(values, (value) => BigInt(value)), elementCount(dims), name));
+  return rawTensor(
+    name,
+    DataType.INT64,
+    dims,
+    bytesOf(
+      BigInt64Array.from(values, (value) => BigInt(value)),
+      elementCount(dims),
+      name,
+    ),
+  );
 }
 
 export function uint8Tensor(name: string, dims: readonly number[], values: ArrayLike<number>): TensorProto {
@@ -50,7 +69,9 @@ export function tensorFloat32(tensor: TensorProto): Float32Array {
     const bits = tensor.rawData ? viewAs(tensor, tensor.rawData, Uint16Array) : Uint16Array.from(tensor.int32Data);
     return checkCount(tensor, Float32Array.from(bits, f16BitsToF32), count);
   }
-  throw new QuantgateError(`tensor "${tensor.name ?? ''}" has ONNX data type ${tensor.dataType}, not float32 or float16; only float tensors can be read as weights`);
+  throw new QuantgateError(
+    `tensor "${tensor.name ?? ''}" has ONNX data type ${tensor.dataType}, not float32 or float16; only float tensors can be read as weights`,
+  );
 }
 
 /** A FLOAT tensor's values as little-endian float32 bytes (a view of raw_data when it has one). */
@@ -63,7 +84,8 @@ export function float32Bytes(tensor: TensorProto): Uint8Array {
 
 /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */
 export function transposeMatrix(values: Float32Array, rows: number, cols: number): Float32Array {
-  if (values.length !== rows * cols) throw new RangeError(`${values.length} values do not form a ${rows}×${cols} matrix`);
+  if (values.length !== rows * cols)
+    throw new RangeError(`${values.length} values do not form a ${rows}×${cols} matrix`);
   const out = new Float32Array(values.length);
   for (let row = 0; row < rows; row++) {
     const from = row * cols;
@@ -72,16 +94,27 @@ export function transposeMatrix(values: Float32Array, rows: number, cols: number
   return out;
 }
 
-function bytesOf(values: Float32Array | Uint16Array | BigInt64Array | Uint8Array, expected: number, name: string): Uint8Array {
-  if (values.length !== expected) throw new RangeError(`tensor "${name}": ${values.length} values do not fill dims of ${expected} elements`);
+function bytesOf(
+  values: Float32Array | Uint16Array | BigInt64Array | Uint8Array,
+  expected: number,
+  name: string,
+): Uint8Array {
+  if (values.length !== expected)
+    throw new RangeError(`tensor "${name}": ${values.length} values do not fill dims of ${expected} elements`);
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 /** `bytes` as a typed array, copying only when their offset is not aligned to the element size. */
-function viewAs<T extends Float32Array | Uint16Array>(tensor: TensorProto, bytes: Uint8Array, type: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }): T {
+function viewAs<T extends Float32Array | Uint16Array>(
+  tensor: TensorProto,
+  bytes: Uint8Array,
+  type: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+): T {
   const size = type.BYTES_PER_ELEMENT;
   if (bytes.length % size !== 0) {
-    throw new QuantgateError(`tensor "${tensor.name ?? ''}" has ${bytes.length} bytes of raw data, not a whole number of ${size}-byte elements; the model is corrupt — export it again`);
+    throw new QuantgateError(
+      `tensor "${tensor.name ?? ''}" has ${bytes.length} bytes of raw data, not a whole number of ${size}-byte elements; the model is corrupt — export it again`,
+    );
   }
   const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   return new type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.length / size);
@@ -89,7 +122,9 @@ function viewAs<T extends Float32Array | Uint16Array>(tensor: TensorProto, bytes
 
 function checkCount(tensor: TensorProto, values: Float32Array, expected: number): Float32Array {
   if (values.length !== expected) {
-    throw new QuantgateError(`tensor "${tensor.name ?? ''}" holds ${values.length} values but its dims [${tensor.dims.join(', ')}] need ${expected}; the model is corrupt — export it again`);
+    throw new QuantgateError(
+      `tensor "${tensor.name ?? ''}" holds ${values.length} values but its dims [${tensor.dims.join(', ')}] need ${expected}; the model is corrupt — export it again`,
+    );
   }
   return values;
 }

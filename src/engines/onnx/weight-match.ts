@@ -54,17 +54,28 @@ export async function matchWeights(
   if (unnamed.length === 0 || !original) return matches;
 
   const counts = new Set(unnamed.map((tensor) => elementCount(tensor.ne)));
-  const index = new ContentIndex(floats.filter((initializer) => !claimed.has(initializer) && counts.has(elementCount(initializer.dims))));
-  const task = progress.task('Matching GGUF tensors to ONNX initializers by content', { total: unnamed.length, unit: 'count', unitName: 'tensors' });
+  const index = new ContentIndex(
+    floats.filter((initializer) => !claimed.has(initializer) && counts.has(elementCount(initializer.dims))),
+  );
+  const task = progress.task('Matching GGUF tensors to ONNX initializers by content', {
+    total: unnamed.length,
+    unit: 'count',
+    unitName: 'tensors',
+  });
   for (const tensor of unnamed) {
     const values = await original(tensor.name);
     const count = elementCount(tensor.ne);
     if (values.length !== count) {
-      throw new QuantgateError(`the original of GGUF tensor "${tensor.name}" has ${values.length} values, but the GGUF tensor has ${count}; pass the safetensors the GGUF was quantized from`);
+      throw new QuantgateError(
+        `the original of GGUF tensor "${tensor.name}" has ${values.length} values, but the GGUF tensor has ${count}; pass the safetensors the GGUF was quantized from`,
+      );
     }
     const [cols, rows] = tensor.ne;
     const same = index.take(values, 'same', rows, cols);
-    const transposed = !same && tensor.ne.length === 2 && rows > 1 && cols > 1 ? index.take(values, 'transposed', rows, cols) : undefined;
+    const transposed =
+      !same && tensor.ne.length === 2 && rows > 1 && cols > 1
+        ? index.take(values, 'transposed', rows, cols)
+        : undefined;
     const initializer = same ?? transposed;
     if (initializer) matches.push({ tensor, initializer, layout: same ? 'same' : 'transposed', matchedBy: 'content' });
     task.advance(1);
@@ -100,7 +111,8 @@ class ContentIndex {
    */
   take(values: Float32Array, layout: WeightLayout, rows: number, cols: number): TensorProto | undefined {
     const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
-    const original = layout === 'same' ? (i: number) => words[i] : (i: number) => words[(i % rows) * cols + Math.floor(i / rows)];
+    const original =
+      layout === 'same' ? (i: number) => words[i] : (i: number) => words[(i % rows) * cols + Math.floor(i / rows)];
     const list = this.byFingerprint.get(fingerprint(values.length, original));
     const at = list?.findIndex((initializer) => sameBits(initializerBits(initializer), original, values.length)) ?? -1;
     return at >= 0 ? list!.splice(at, 1)[0] : undefined;
@@ -114,7 +126,9 @@ function initializerBits(initializer: TensorProto): Bits {
   const bytes = float32Bytes(initializer);
   const count = elementCount(initializer.dims);
   if (bytes.length !== count * 4) {
-    throw new QuantgateError(`initializer "${initializer.name}" has ${bytes.length} bytes of data, but its dims [${initializer.dims.join(', ')}] need ${count * 4}; the model is corrupt — export it again`);
+    throw new QuantgateError(
+      `initializer "${initializer.name}" has ${bytes.length} bytes of data, but its dims [${initializer.dims.join(', ')}] need ${count * 4}; the model is corrupt — export it again`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return (index) => view.getUint32(index * 4, true);

@@ -44,7 +44,12 @@ export function byteShardName(index: number): string {
  * Writes the GGUF planned in `layout` as byte shards of at most `shardBytes` into the folder
  * `dir` (replacing it only once complete). `fill` writes every tensor through the writer it gets.
  */
-export async function writeByteShards(dir: string, layout: GgufLayout, shardBytes: number, fill: (writer: GgufDataWriter) => Promise<void>): Promise<WrittenFile[]> {
+export async function writeByteShards(
+  dir: string,
+  layout: GgufLayout,
+  shardBytes: number,
+  fill: (writer: GgufDataWriter) => Promise<void>,
+): Promise<WrittenFile[]> {
   checkShardBytes(shardBytes);
   return writeDirAtomic(dir, async (tempDir) => {
     const sink = new ByteShardSink(tempDir, dir, shardBytes);
@@ -64,12 +69,19 @@ export async function writeByteShards(dir: string, layout: GgufLayout, shardByte
  * Cuts the GGUF file at `source` into byte shards of at most `shardBytes` in the folder `dir`, as
  * `writeByteShards` would have written them; `onBytes` hears the progress.
  */
-export async function copyIntoByteShards(source: string, dir: string, shardBytes: number, onBytes: (count: number) => void = () => undefined): Promise<WrittenFile[]> {
+export async function copyIntoByteShards(
+  source: string,
+  dir: string,
+  shardBytes: number,
+  onBytes: (count: number) => void = () => undefined,
+): Promise<WrittenFile[]> {
   checkShardBytes(shardBytes);
   return writeDirAtomic(dir, async (tempDir) => {
     const sink = new ByteShardSink(tempDir, dir, shardBytes);
     try {
-      for await (const chunk of createReadStream(source, { highWaterMark: COPY_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+      for await (const chunk of createReadStream(source, {
+        highWaterMark: COPY_CHUNK_BYTES,
+      }) as AsyncIterable<Buffer>) {
         await sink.write(chunk);
         onBytes(chunk.byteLength);
       }
@@ -83,7 +95,9 @@ export async function copyIntoByteShards(source: string, dir: string, shardBytes
 
 function checkShardBytes(shardBytes: number): void {
   if (!Number.isSafeInteger(shardBytes) || shardBytes < 1) {
-    throw new QuantgateError(`byte shard size ${shardBytes} is not a whole number of bytes ≥ 1; choose a positive shard size`);
+    throw new QuantgateError(
+      `byte shard size ${shardBytes} is not a whole number of bytes ≥ 1; choose a positive shard size`,
+    );
   }
 }
 

@@ -9,7 +9,9 @@ import type { GgufScalarType } from './metadata.js';
 import type { GgufFile } from './reader.js';
 
 export async function dumpGguf(file: GgufFile): Promise<string> {
-  const lines = [`version ${file.version} alignment ${file.alignment} data_offset ${file.dataOffset} n_kv ${file.metadata.length} n_tensors ${file.tensors.length}`];
+  const lines = [
+    `version ${file.version} alignment ${file.alignment} data_offset ${file.dataOffset} n_kv ${file.metadata.length} n_tensors ${file.tensors.length}`,
+  ];
   for (const entry of file.metadata) {
     if (entry.type === GgufValueType.ARRAY) {
       const items = (entry.value as unknown[]).map((item) => ` ${formatValue(entry.itemType, item)}`).join('');
@@ -22,7 +24,9 @@ export async function dumpGguf(file: GgufFile): Promise<string> {
     const ne = [...tensor.ne, ...Array<number>(GGML_MAX_DIMS - tensor.ne.length).fill(1)];
     const hash = new Fnv1a64();
     for await (const chunk of file.readChunks(tensor.name)) hash.update(chunk);
-    lines.push(`tensor ${tensor.name} type=${tensor.type.toLowerCase()} ne=[${ne.join(',')}] off=${tensor.offset} size=${tensor.size} fnv=${hash.hex()}`);
+    lines.push(
+      `tensor ${tensor.name} type=${tensor.type.toLowerCase()} ne=[${ne.join(',')}] off=${tensor.offset} size=${tensor.size} fnv=${hash.hex()}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

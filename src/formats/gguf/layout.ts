@@ -4,7 +4,17 @@
 // padding to the alignment). The total file size is known from the plan alone.
 
 import { QuantgateError } from '../../common/errors.js';
-import { GGML_MAX_DIMS, GGML_MAX_NAME, GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgufValueType, KEY, type GgmlTypeName } from './constants.js';
+import {
+  GGML_MAX_DIMS,
+  GGML_MAX_NAME,
+  GGML_TYPES,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_VERSION,
+  GgufValueType,
+  KEY,
+  type GgmlTypeName,
+} from './constants.js';
 import { SCALAR_BYTES, findMetadata, type GgufMetadataEntry, type GgufScalarType } from './metadata.js';
 
 export interface GgufTensorSpec {
@@ -44,7 +54,11 @@ export function alignUp(value: number, alignment: number): number {
  * `options.alignment`, else from a `general.alignment` entry, else ggml's default of 32; a
  * non-default one is appended as `general.alignment` (UINT32) unless the metadata has it already.
  */
-export function planGguf(metadata: readonly GgufMetadataEntry[], tensors: readonly GgufTensorSpec[], options: { alignment?: number } = {}): GgufLayout {
+export function planGguf(
+  metadata: readonly GgufMetadataEntry[],
+  tensors: readonly GgufTensorSpec[],
+  options: { alignment?: number } = {},
+): GgufLayout {
   const { alignment, entries } = resolveAlignment(metadata, options.alignment);
   checkMetadata(entries);
   const infos = placeTensors(tensors, alignment);
@@ -80,20 +94,30 @@ export function tensorDataSize(tensor: GgufTensorSpec): number {
 /** Bytes before the key-value section: magic, version, tensor count, key count. */
 export const FIXED_HEADER_BYTES = 24;
 
-function resolveAlignment(metadata: readonly GgufMetadataEntry[], requested: number | undefined): { alignment: number; entries: GgufMetadataEntry[] } {
+function resolveAlignment(
+  metadata: readonly GgufMetadataEntry[],
+  requested: number | undefined,
+): { alignment: number; entries: GgufMetadataEntry[] } {
   const entries = [...metadata];
   const stored = findMetadata(metadata, KEY.alignment);
   if (stored && stored.type !== GgufValueType.UINT32) {
-    throw new QuantgateError(`metadata key ${KEY.alignment} has GGUF type ${stored.type} but ggml requires UINT32 (${GgufValueType.UINT32}); store it as UINT32`);
+    throw new QuantgateError(
+      `metadata key ${KEY.alignment} has GGUF type ${stored.type} but ggml requires UINT32 (${GgufValueType.UINT32}); store it as UINT32`,
+    );
   }
   const alignment = requested ?? (stored?.value as number | undefined) ?? GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment < 1 || alignment > 2 ** 31 || (alignment & (alignment - 1)) !== 0) {
-    throw new QuantgateError(`GGUF alignment ${alignment} is not a power of two; ggml's reader refuses it — use 32 or another power of two`);
+    throw new QuantgateError(
+      `GGUF alignment ${alignment} is not a power of two; ggml's reader refuses it — use 32 or another power of two`,
+    );
   }
   if (stored && stored.value !== alignment) {
-    throw new QuantgateError(`metadata key ${KEY.alignment} says ${String(stored.value)} but the alignment asked for is ${alignment}; drop the key or make them agree`);
+    throw new QuantgateError(
+      `metadata key ${KEY.alignment} says ${String(stored.value)} but the alignment asked for is ${alignment}; drop the key or make them agree`,
+    );
   }
-  if (!stored && alignment !== GGUF_DEFAULT_ALIGNMENT) entries.push({ key: KEY.alignment, type: GgufValueType.UINT32, value: alignment });
+  if (!stored && alignment !== GGUF_DEFAULT_ALIGNMENT)
+    entries.push({ key: KEY.alignment, type: GgufValueType.UINT32, value: alignment });
   return { alignment, entries };
 }
 
@@ -113,12 +137,16 @@ const BIGINT_RANGES: Partial<Record<GgufScalarType, readonly [bigint, bigint]>> 
 function checkMetadata(entries: readonly GgufMetadataEntry[]): void {
   const seen = new Set<string>();
   for (const entry of entries) {
-    if (entry.key === '') throw new QuantgateError('a GGUF metadata key is empty; ggml refuses empty keys — give every entry a name');
-    if (seen.has(entry.key)) throw new QuantgateError(`GGUF metadata key ${entry.key} appears twice; ggml refuses duplicate keys — keep one`);
+    if (entry.key === '')
+      throw new QuantgateError('a GGUF metadata key is empty; ggml refuses empty keys — give every entry a name');
+    if (seen.has(entry.key))
+      throw new QuantgateError(`GGUF metadata key ${entry.key} appears twice; ggml refuses duplicate keys — keep one`);
     seen.add(entry.key);
     if (entry.type === GgufValueType.ARRAY) {
       if (!(entry.itemType in SCALAR_BYTES) && entry.itemType !== GgufValueType.STRING) {
-        throw new QuantgateError(`metadata key ${entry.key}: arrays of GGUF type ${entry.itemType as number} cannot be written; ggml reads arrays of scalars and strings only`);
+        throw new QuantgateError(
+          `metadata key ${entry.key}: arrays of GGUF type ${entry.itemType as number} cannot be written; ggml reads arrays of scalars and strings only`,
+        );
       }
       for (const item of entry.value) checkScalar(entry.key, entry.itemType, item);
     } else {
@@ -140,7 +168,9 @@ function checkScalar(key: string, type: GgufScalarType, value: unknown): void {
           ? typeof value === 'string'
           : typeof value === 'number';
   if (!fits) {
-    throw new QuantgateError(`metadata key ${key}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)} is not a valid ${GgufValueType[type]} value; pass a value of the declared type and range`);
+    throw new QuantgateError(
+      `metadata key ${key}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)} is not a valid ${GgufValueType[type]} value; pass a value of the declared type and range`,
+    );
   }
 }
 
@@ -160,20 +190,34 @@ function checkTensor(tensor: GgufTensorSpec, names: Set<string>): void {
   const nameBytes = Buffer.byteLength(name, 'utf8');
   if (nameBytes === 0) throw new QuantgateError('a tensor has an empty name; ggml needs a name for every tensor');
   if (nameBytes >= GGML_MAX_NAME) {
-    throw new QuantgateError(`tensor name "${name}" is ${nameBytes} bytes; ggml's reader refuses names of ${GGML_MAX_NAME} bytes or more (GGML_MAX_NAME) — shorten it`);
+    throw new QuantgateError(
+      `tensor name "${name}" is ${nameBytes} bytes; ggml's reader refuses names of ${GGML_MAX_NAME} bytes or more (GGML_MAX_NAME) — shorten it`,
+    );
   }
-  if (names.has(name)) throw new QuantgateError(`tensor name "${name}" appears twice; ggml's reader refuses duplicate names — give each tensor its own`);
+  if (names.has(name))
+    throw new QuantgateError(
+      `tensor name "${name}" appears twice; ggml's reader refuses duplicate names — give each tensor its own`,
+    );
   names.add(name);
   const info = GGML_TYPES[type];
-  if (!info) throw new QuantgateError(`tensor "${name}" has type ${String(type)}, which quantgate cannot write; use one of ${Object.keys(GGML_TYPES).join(', ')}`);
+  if (!info)
+    throw new QuantgateError(
+      `tensor "${name}" has type ${String(type)}, which quantgate cannot write; use one of ${Object.keys(GGML_TYPES).join(', ')}`,
+    );
   if (ne.length < 1 || ne.length > GGML_MAX_DIMS) {
-    throw new QuantgateError(`tensor "${name}" has ${ne.length} dimensions; ggml handles 1 to ${GGML_MAX_DIMS} — reshape it`);
+    throw new QuantgateError(
+      `tensor "${name}" has ${ne.length} dimensions; ggml handles 1 to ${GGML_MAX_DIMS} — reshape it`,
+    );
   }
   if (!ne.every((n) => Number.isSafeInteger(n) && n >= 0)) {
-    throw new QuantgateError(`tensor "${name}" has shape [${ne.join(', ')}]; every dimension must be a whole number ≥ 0`);
+    throw new QuantgateError(
+      `tensor "${name}" has shape [${ne.join(', ')}]; every dimension must be a whole number ≥ 0`,
+    );
   }
   if (ne[0]! % info.blockSize !== 0) {
-    throw new QuantgateError(`tensor "${name}" has ${ne[0]} elements per row, not a multiple of the ${type} block size ${info.blockSize}; ggml's reader refuses it — store it in a non-block type such as F16`);
+    throw new QuantgateError(
+      `tensor "${name}" has ${ne[0]} elements per row, not a multiple of the ${type} block size ${info.blockSize}; ggml's reader refuses it — store it in a non-block type such as F16`,
+    );
   }
   if (!Number.isSafeInteger(ne.reduce((product, n) => product * n, 1))) {
     throw new QuantgateError(`tensor "${name}" with shape [${ne.join(', ')}] has too many elements to address`);
@@ -187,12 +231,22 @@ function stringSize(text: string): number {
 function valueSize(entry: GgufMetadataEntry): number {
   if (entry.type === GgufValueType.STRING) return stringSize(entry.value);
   if (entry.type !== GgufValueType.ARRAY) return SCALAR_BYTES[entry.type];
-  const items = entry.itemType === GgufValueType.STRING ? entry.value.reduce((sum, item) => sum + stringSize(item), 0) : entry.value.length * SCALAR_BYTES[entry.itemType];
+  const items =
+    entry.itemType === GgufValueType.STRING
+      ? entry.value.reduce((sum, item) => sum + stringSize(item), 0)
+      : entry.value.length * SCALAR_BYTES[entry.itemType];
   return 4 + 8 + items;
 }
 
-function encodeHeader(metadata: readonly GgufMetadataEntry[], tensors: readonly GgufTensorInfo[], alignment: number): Uint8Array {
-  const unpadded = FIXED_HEADER_BYTES + metadataByteSize(metadata) + tensors.reduce((sum, tensor) => sum + tensorInfoByteSize(tensor), 0);
+function encodeHeader(
+  metadata: readonly GgufMetadataEntry[],
+  tensors: readonly GgufTensorInfo[],
+  alignment: number,
+): Uint8Array {
+  const unpadded =
+    FIXED_HEADER_BYTES +
+    metadataByteSize(metadata) +
+    tensors.reduce((sum, tensor) => sum + tensorInfoByteSize(tensor), 0);
   const out = new HeaderEncoder(alignUp(unpadded, alignment));
   out.u32(GGUF_MAGIC);
   out.u32(GGUF_VERSION);
@@ -216,7 +270,8 @@ function encodeHeader(metadata: readonly GgufMetadataEntry[], tensors: readonly 
     out.i32(GGML_TYPES[tensor.type].id);
     out.u64(BigInt(tensor.offset));
   }
-  if (out.position !== unpadded) throw new Error(`GGUF header encoded ${out.position} bytes but ${unpadded} were planned`);
+  if (out.position !== unpadded)
+    throw new Error(`GGUF header encoded ${out.position} bytes but ${unpadded} were planned`);
   return out.bytes;
 }
 

@@ -25,7 +25,6 @@ import { silentProgress, type Progress } from '../../common/progress.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-layout.js';
 import type { WrittenFile } from './sink.js';
 
-
 export interface ManifestFile {
   path: string;
   size: number;
@@ -88,10 +87,15 @@ export async function readManifest(manifestPath: string): Promise<Manifest> {
   try {
     parsed = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (error) {
-    throw new QuantgateError(`cannot read manifest ${manifestPath} (${describeError(error)}); download it again`, { cause: error });
+    throw new QuantgateError(`cannot read manifest ${manifestPath} (${describeError(error)}); download it again`, {
+      cause: error,
+    });
   }
   const problem = manifestProblem(parsed);
-  if (problem) throw new QuantgateError(`${manifestPath} is not a valid quantgate manifest: ${problem}; download it again or write it anew`);
+  if (problem)
+    throw new QuantgateError(
+      `${manifestPath} is not a valid quantgate manifest: ${problem}; download it again or write it anew`,
+    );
   return parsed as Manifest;
 }
 
@@ -106,7 +110,8 @@ export async function verifyManifest(manifestPath: string, options: { progress?:
   const check = async (file: ManifestFile, size: number | undefined, path: string) => {
     if (size === undefined) bad.push(`${file.path} (missing)`);
     else if (size !== file.size) bad.push(`${file.path} (${size} bytes, expected ${file.size})`);
-    else if ((await sha256Of(path, (bytes) => task.advance(bytes))) !== file.sha256) bad.push(`${file.path} (sha256 differs)`);
+    else if ((await sha256Of(path, (bytes) => task.advance(bytes))) !== file.sha256)
+      bad.push(`${file.path} (sha256 differs)`);
   };
   for (const file of manifest.files) {
     const path = join(dirname(manifestPath), ...file.path.split('/'));
@@ -121,7 +126,9 @@ export async function verifyManifest(manifestPath: string, options: { progress?:
   task.finish();
   const listed = manifest.files.length + (manifest.singleFile ? 1 : 0);
   if (bad.length > 0) {
-    throw new QuantgateError(`${bad.length} of ${listed} files do not match ${manifestPath}: ${bad.join(', ')}; download ${bad.length === 1 ? 'it' : 'them'} again`);
+    throw new QuantgateError(
+      `${bad.length} of ${listed} files do not match ${manifestPath}: ${bad.join(', ')}; download ${bad.length === 1 ? 'it' : 'them'} again`,
+    );
   }
   return manifest;
 }
@@ -136,17 +143,24 @@ function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const manifest = value as Partial<Record<keyof Manifest, unknown>>;
   if (manifest.manifestVersion !== 1) return `manifestVersion is ${jsonText(manifest.manifestVersion)}, not 1`;
-  if (!OUTPUT_FORMATS.includes(manifest.format as OutputFormat)) return `format is ${jsonText(manifest.format)}, not one of ${OUTPUT_FORMATS.join(', ')}`;
+  if (!OUTPUT_FORMATS.includes(manifest.format as OutputFormat))
+    return `format is ${jsonText(manifest.format)}, not one of ${OUTPUT_FORMATS.join(', ')}`;
   if (!Array.isArray(manifest.files) || manifest.files.length === 0) return 'files is not a non-empty list';
-  const listed = [...(manifest.files as unknown[]), ...(manifest.singleFile === undefined ? [] : [manifest.singleFile])];
+  const listed = [
+    ...(manifest.files as unknown[]),
+    ...(manifest.singleFile === undefined ? [] : [manifest.singleFile]),
+  ];
   for (const [index, file] of listed.entries()) {
     const problem = fileProblem(file as Partial<ManifestFile> | undefined, index);
     if (problem) return problem;
   }
-  if (manifest.singleFile !== undefined && manifest.format !== 'bytes') return `singleFile is listed for format ${manifest.format}, which is not cut from one file`;
+  if (manifest.singleFile !== undefined && manifest.format !== 'bytes')
+    return `singleFile is listed for format ${manifest.format}, which is not cut from one file`;
   const sum = (manifest.files as ManifestFile[]).reduce((total, file) => total + file.size, 0);
-  if (manifest.totalSize !== sum) return `totalSize is ${jsonText(manifest.totalSize)}, not the sum of the file sizes, ${sum}`;
-  if (!Number.isSafeInteger(manifest.tensorCount) || (manifest.tensorCount as number) < 0) return 'tensorCount is not a whole number';
+  if (manifest.totalSize !== sum)
+    return `totalSize is ${jsonText(manifest.totalSize)}, not the sum of the file sizes, ${sum}`;
+  if (!Number.isSafeInteger(manifest.tensorCount) || (manifest.tensorCount as number) < 0)
+    return 'tensorCount is not a whole number';
   if (typeof manifest.source !== 'object' || manifest.source === null) return 'source is not an object';
   const tool = manifest.tool as Partial<Manifest['tool']> | undefined;
   if (typeof tool?.name !== 'string' || typeof tool.version !== 'string') return 'tool has no name and version';

@@ -13,12 +13,17 @@ export async function openGgufModel(path: string): Promise<GgufModel> {
   try {
     isFolder = (await stat(path)).isDirectory();
   } catch (error) {
-    throw new QuantgateError(`${path} cannot be opened (${describeError(error)}); pass a .gguf file, a byte-shard folder or a gguf-split part`, { cause: error });
+    throw new QuantgateError(
+      `${path} cannot be opened (${describeError(error)}); pass a .gguf file, a byte-shard folder or a gguf-split part`,
+      { cause: error },
+    );
   }
   if (!isFolder) return isGgufSplitPath(path) ? openGgufSplit(path) : openGguf(path);
   const names = (await readdir(path)).sort();
   const firstPart = names.find(isGgufSplitPath);
   if (firstPart) return openGgufSplit(join(path, firstPart));
   if (names.some((name) => name.startsWith(BYTE_SHARD_PREFIX))) return openGguf(path);
-  throw new QuantgateError(`${path} holds neither byte shards (${BYTE_SHARD_PREFIX}aa, …) nor gguf-split parts; pass the folder quantgate wrote or a .gguf file`);
+  throw new QuantgateError(
+    `${path} holds neither byte shards (${BYTE_SHARD_PREFIX}aa, …) nor gguf-split parts; pass the folder quantgate wrote or a .gguf file`,
+  );
 }

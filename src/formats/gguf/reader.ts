@@ -4,7 +4,16 @@
 // fails with a one-line error naming the file instead of exhausting memory.
 
 import { QuantgateError } from '../../common/errors.js';
-import { GGML_MAX_DIMS, GGML_MAX_NAME, GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, KEY, ggmlTypeById } from './constants.js';
+import {
+  GGML_MAX_DIMS,
+  GGML_MAX_NAME,
+  GGML_TYPES,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GgufValueType,
+  KEY,
+  ggmlTypeById,
+} from './constants.js';
 import { alignUp, type GgufTensorInfo } from './layout.js';
 import { SCALAR_BYTES, findMetadata, isScalarType, type GgufMetadataEntry, type GgufScalarType } from './metadata.js';
 import { openSource, type RandomAccessSource } from './source.js';
@@ -63,7 +72,8 @@ async function readGguf(source: RandomAccessSource): Promise<GgufFile> {
   const keys = new Set<string>();
   for (let i = 0; i < kvCount; i++) {
     const entry = await readEntry(cursor, i);
-    if (keys.has(entry.key)) throw cursor.fail(`has the key ${entry.key} twice; the file is corrupt — convert it again`);
+    if (keys.has(entry.key))
+      throw cursor.fail(`has the key ${entry.key} twice; the file is corrupt — convert it again`);
     keys.add(entry.key);
     metadata.push(entry);
   }
@@ -74,7 +84,9 @@ async function readGguf(source: RandomAccessSource): Promise<GgufFile> {
   for (let i = 0; i < tensorCount; i++) {
     const tensor = await readTensorInfo(cursor, names);
     if (tensor.offset !== expectedOffset) {
-      throw cursor.fail(`tensor ${tensor.name} is at data offset ${tensor.offset} but ggml expects ${expectedOffset} (the previous tensors' sizes, each padded to ${alignment}); the file is corrupt — convert it again`);
+      throw cursor.fail(
+        `tensor ${tensor.name} is at data offset ${tensor.offset} but ggml expects ${expectedOffset} (the previous tensors' sizes, each padded to ${alignment}); the file is corrupt — convert it again`,
+      );
     }
     expectedOffset += alignUp(tensor.size, alignment);
     tensors.push(tensor);
@@ -82,20 +94,29 @@ async function readGguf(source: RandomAccessSource): Promise<GgufFile> {
   const dataOffset = alignUp(cursor.position, alignment);
   const last = tensors.at(-1);
   if (last && dataOffset + last.offset + last.size > source.size) {
-    throw cursor.fail(`tensor ${last.name} ends at byte ${dataOffset + last.offset + last.size} but the file has ${source.size}; it is truncated — download it again`);
+    throw cursor.fail(
+      `tensor ${last.name} ends at byte ${dataOffset + last.offset + last.size} but the file has ${source.size}; it is truncated — download it again`,
+    );
   }
   return openedFile(source, { version, alignment, dataOffset, metadata, tensors });
 }
 
-function openedFile(source: RandomAccessSource, header: Pick<GgufFile, 'version' | 'alignment' | 'dataOffset' | 'metadata' | 'tensors'>): GgufFile {
+function openedFile(
+  source: RandomAccessSource,
+  header: Pick<GgufFile, 'version' | 'alignment' | 'dataOffset' | 'metadata' | 'tensors'>,
+): GgufFile {
   const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
   const find = (name: string) => {
     const tensor = byName.get(name);
-    if (!tensor) throw new QuantgateError(`${source.name} has no tensor named ${name}; it holds another model — point to the right file`);
+    if (!tensor)
+      throw new QuantgateError(
+        `${source.name} has no tensor named ${name}; it holds another model — point to the right file`,
+      );
     return tensor;
   };
   async function* readChunks(name: string, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
-    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new Error(`chunk size ${chunkBytes} is not a positive whole number of bytes`);
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1)
+      throw new Error(`chunk size ${chunkBytes} is not a positive whole number of bytes`);
     const tensor = find(name);
     const start = header.dataOffset + tensor.offset;
     for (let done = 0; done < tensor.size; done += chunkBytes) {
@@ -117,10 +138,14 @@ function openedFile(source: RandomAccessSource, header: Pick<GgufFile, 'version'
 async function readVersion(cursor: HeaderCursor): Promise<number> {
   const version = await cursor.u32('the version');
   if (version === 0 || (version & 0xffff) === 0) {
-    throw cursor.fail(`has version 0x${version.toString(16)}, which is a big-endian GGUF or not a GGUF; quantgate reads little-endian GGUF v2 and v3 — convert it again`);
+    throw cursor.fail(
+      `has version 0x${version.toString(16)}, which is a big-endian GGUF or not a GGUF; quantgate reads little-endian GGUF v2 and v3 — convert it again`,
+    );
   }
   if (version < 2 || version > 3) {
-    throw cursor.fail(`is GGUF version ${version}; quantgate reads versions 2 and 3 — convert it with a current llama.cpp`);
+    throw cursor.fail(
+      `is GGUF version ${version}; quantgate reads versions 2 and 3 — convert it with a current llama.cpp`,
+    );
   }
   return version;
 }
@@ -131,51 +156,80 @@ async function readEntry(cursor: HeaderCursor, index: number): Promise<GgufMetad
   const type = await cursor.i32(`the type of ${key}`);
   if (type === GgufValueType.ARRAY) {
     const itemType = await cursor.i32(`the item type of ${key}`);
-    if (!isScalarType(itemType)) throw cursor.fail(`key ${key} is an array of unknown GGUF type ${itemType}; the file is corrupt or newer than quantgate — convert it again`);
-    const length = await cursor.count(`the length of ${key}`, itemType === GgufValueType.STRING ? 8 : SCALAR_BYTES[itemType]);
+    if (!isScalarType(itemType))
+      throw cursor.fail(
+        `key ${key} is an array of unknown GGUF type ${itemType}; the file is corrupt or newer than quantgate — convert it again`,
+      );
+    const length = await cursor.count(
+      `the length of ${key}`,
+      itemType === GgufValueType.STRING ? 8 : SCALAR_BYTES[itemType],
+    );
     const value = await cursor.array(itemType, length, key);
     return { key, type, itemType, value } as GgufMetadataEntry;
   }
-  if (!isScalarType(type)) throw cursor.fail(`key ${key} has unknown GGUF type ${type}; the file is corrupt or newer than quantgate — convert it again`);
+  if (!isScalarType(type))
+    throw cursor.fail(
+      `key ${key} has unknown GGUF type ${type}; the file is corrupt or newer than quantgate — convert it again`,
+    );
   return { key, type, value: await cursor.scalar(type, key) } as GgufMetadataEntry;
 }
 
 function readAlignment(cursor: HeaderCursor, metadata: readonly GgufMetadataEntry[]): number {
   const entry = findMetadata(metadata, KEY.alignment);
   if (!entry) return GGUF_DEFAULT_ALIGNMENT;
-  if (entry.type !== GgufValueType.UINT32) throw cursor.fail(`stores ${KEY.alignment} as GGUF type ${entry.type}, not UINT32 as ggml requires; convert it again`);
-  if (entry.value === 0 || (entry.value & (entry.value - 1)) !== 0) throw cursor.fail(`has ${KEY.alignment} ${entry.value}, not a power of two; convert it again`);
+  if (entry.type !== GgufValueType.UINT32)
+    throw cursor.fail(
+      `stores ${KEY.alignment} as GGUF type ${entry.type}, not UINT32 as ggml requires; convert it again`,
+    );
+  if (entry.value === 0 || (entry.value & (entry.value - 1)) !== 0)
+    throw cursor.fail(`has ${KEY.alignment} ${entry.value}, not a power of two; convert it again`);
   return entry.value;
 }
 
 async function readTensorInfo(cursor: HeaderCursor, names: Set<string>): Promise<GgufTensorInfo> {
   const name = await cursor.string('a tensor name');
   const nameBytes = Buffer.byteLength(name, 'utf8');
-  if (nameBytes >= GGML_MAX_NAME) throw cursor.fail(`has tensor name "${name}" of ${nameBytes} bytes; ggml refuses names of ${GGML_MAX_NAME} bytes or more — convert it with shorter names`);
+  if (nameBytes >= GGML_MAX_NAME)
+    throw cursor.fail(
+      `has tensor name "${name}" of ${nameBytes} bytes; ggml refuses names of ${GGML_MAX_NAME} bytes or more — convert it with shorter names`,
+    );
   if (names.has(name)) throw cursor.fail(`has tensor ${name} twice; the file is corrupt — convert it again`);
   names.add(name);
   const dims = await cursor.u32(`the dimension count of ${name}`);
-  if (dims > GGML_MAX_DIMS) throw cursor.fail(`gives tensor ${name} ${dims} dimensions, more than ggml's ${GGML_MAX_DIMS}; the file is corrupt — convert it again`);
+  if (dims > GGML_MAX_DIMS)
+    throw cursor.fail(
+      `gives tensor ${name} ${dims} dimensions, more than ggml's ${GGML_MAX_DIMS}; the file is corrupt — convert it again`,
+    );
   const ne: number[] = [];
   for (let d = 0; d < dims; d++) {
     const n = await cursor.i64(`dimension ${d} of ${name}`);
-    if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) throw cursor.fail(`gives tensor ${name} dimension ${d} of ${n} elements; the file is corrupt — convert it again`);
+    if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER))
+      throw cursor.fail(`gives tensor ${name} dimension ${d} of ${n} elements; the file is corrupt — convert it again`);
     ne.push(Number(n));
   }
   const typeId = await cursor.i32(`the type of ${name}`);
   const type = ggmlTypeById(typeId);
   if (!type) {
-    throw cursor.fail(`gives tensor ${name} ggml type ${typeId}, which quantgate does not read (it reads ${Object.values(GGML_TYPES).map((info) => `${info.name}=${info.id}`).join(', ')}); convert the model to one of these`);
+    throw cursor.fail(
+      `gives tensor ${name} ggml type ${typeId}, which quantgate does not read (it reads ${Object.values(GGML_TYPES)
+        .map((info) => `${info.name}=${info.id}`)
+        .join(', ')}); convert the model to one of these`,
+    );
   }
   // A tensor without dimensions is one value, so a row of 1.
   const rowLength = ne[0] ?? 1;
   if (rowLength % type.blockSize !== 0) {
     const row = ne.length === 0 ? 'no dimensions (a single value)' : `${rowLength} elements per row`;
-    throw cursor.fail(`gives ${type.name} tensor ${name} ${row}, not a multiple of the ${type.name} block size ${type.blockSize}; the file is corrupt — convert it again`);
+    throw cursor.fail(
+      `gives ${type.name} tensor ${name} ${row}, not a multiple of the ${type.name} block size ${type.blockSize}; the file is corrupt — convert it again`,
+    );
   }
   const elements = ne.reduce((product, n) => product * n, 1);
   const size = (elements / type.blockSize) * type.typeSize;
-  if (!Number.isSafeInteger(size)) throw cursor.fail(`gives tensor ${name} shape [${ne.join(', ')}], too large to address; the file is corrupt — convert it again`);
+  if (!Number.isSafeInteger(size))
+    throw cursor.fail(
+      `gives tensor ${name} shape [${ne.join(', ')}], too large to address; the file is corrupt — convert it again`,
+    );
   const offset = await cursor.i64(`the offset of ${name}`, true);
   return { name, type: type.name, ne, offset: Number(offset), size };
 }
@@ -216,7 +270,9 @@ class HeaderCursor {
     const count = this.view.getBigUint64(at, true);
     const left = this.source.size - this.position;
     if (count * BigInt(minBytes) > BigInt(left)) {
-      throw this.fail(`claims ${count} for ${what}, more than the ${left} bytes left can hold; the file is corrupt or truncated — download it again`);
+      throw this.fail(
+        `claims ${count} for ${what}, more than the ${left} bytes left can hold; the file is corrupt or truncated — download it again`,
+      );
     }
     return Number(count);
   }
@@ -225,7 +281,9 @@ class HeaderCursor {
     const length = await this.i64(`the length of ${what}`, true);
     const left = this.source.size - this.position;
     if (length > BigInt(left)) {
-      throw this.fail(`says ${what} is ${length} bytes long at byte ${this.position - 8} but only ${left} bytes are left; the file is truncated or corrupt — download it again`);
+      throw this.fail(
+        `says ${what} is ${length} bytes long at byte ${this.position - 8} but only ${left} bytes are left; the file is truncated or corrupt — download it again`,
+      );
     }
     const at = await this.take(Number(length), what);
     return utf8.decode(this.window.subarray(at, at + Number(length)));
@@ -252,7 +310,9 @@ class HeaderCursor {
   /** Advances past `length` bytes and returns where they start in the window. */
   private async take(length: number, what: string): Promise<number> {
     if (this.position + length > this.source.size) {
-      throw this.fail(`ends inside the header: ${what} at byte ${this.position} needs ${length} bytes but the file has ${this.source.size}; it is truncated — download it again`);
+      throw this.fail(
+        `ends inside the header: ${what} at byte ${this.position} needs ${length} bytes but the file has ${this.source.size}; it is truncated — download it again`,
+      );
     }
     if (this.position + length > this.windowStart + this.window.byteLength) {
       const size = Math.min(Math.max(length, 1 << 16), this.source.size - this.position);
@@ -266,7 +326,11 @@ class HeaderCursor {
   }
 }
 
-function scalarAt(view: DataView, at: number, type: Exclude<GgufScalarType, GgufValueType.STRING>): number | bigint | boolean {
+function scalarAt(
+  view: DataView,
+  at: number,
+  type: Exclude<GgufScalarType, GgufValueType.STRING>,
+): number | bigint | boolean {
   switch (type) {
     case GgufValueType.UINT8:
       return view.getUint8(at);

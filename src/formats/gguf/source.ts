@@ -53,7 +53,10 @@ async function openByteShardSource(dir: string): Promise<RandomAccessSource> {
       let done = 0;
       while (done < length) {
         const part = parts[index++];
-        if (!part) throw new QuantgateError(`${dir}: read past the last shard at byte ${position + done}; a shard is missing — download every shard again`);
+        if (!part)
+          throw new QuantgateError(
+            `${dir}: read past the last shard at byte ${position + done}; a shard is missing — download every shard again`,
+          );
         const from = position + done - part.start;
         const take = Math.min(part.size - from, length - done);
         // Opened per read: a folder may hold more shards than a process may keep open.
@@ -73,7 +76,10 @@ async function openByteShardSource(dir: string): Promise<RandomAccessSource> {
 
 async function listShards(dir: string): Promise<ShardPart[]> {
   const names = new Set((await readdir(dir)).filter((name) => name.startsWith(BYTE_SHARD_PREFIX)));
-  if (names.size === 0) throw new QuantgateError(`${dir} holds no ${BYTE_SHARD_PREFIX}* files; point to a folder of byte shards or to a .gguf file`);
+  if (names.size === 0)
+    throw new QuantgateError(
+      `${dir} holds no ${BYTE_SHARD_PREFIX}* files; point to a folder of byte shards or to a .gguf file`,
+    );
   const parts: ShardPart[] = [];
   let start = 0;
   for (let index = 0; index < names.size; index++) {
@@ -89,7 +95,9 @@ async function listShards(dir: string): Promise<ShardPart[]> {
   const full = parts[0]!.size;
   const short = parts.slice(0, -1).find((part) => part.size !== full);
   if (short) {
-    throw new QuantgateError(`${short.path} is ${short.size} bytes but the shards before the last are ${full}; it is truncated — download it again`);
+    throw new QuantgateError(
+      `${short.path} is ${short.size} bytes but the shards before the last are ${full}; it is truncated — download it again`,
+    );
   }
   return parts;
 }
@@ -119,7 +127,10 @@ async function readFully(handle: FileHandle, path: string, position: number, len
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, length - done, position + done);
-    if (bytesRead === 0) throw new QuantgateError(`${path} ended at byte ${position + done} while ${length - done} more bytes were expected; it changed while being read — download it again`);
+    if (bytesRead === 0)
+      throw new QuantgateError(
+        `${path} ended at byte ${position + done} while ${length - done} more bytes were expected; it changed while being read — download it again`,
+      );
     done += bytesRead;
   }
   return out;

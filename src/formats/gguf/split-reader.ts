@@ -27,7 +27,10 @@ export function isGgufSplitPath(path: string): boolean {
 /** Opens the whole set that the part at `path` (any of them) belongs to. */
 export async function openGgufSplit(path: string): Promise<GgufSplitSet> {
   const match = PART_NAME.exec(basename(path));
-  if (!match) throw new QuantgateError(`${path} is not named like a gguf-split part (<name>-00001-of-00003.gguf); point to one of the split files`);
+  if (!match)
+    throw new QuantgateError(
+      `${path} is not named like a gguf-split part (<name>-00001-of-00003.gguf); point to one of the split files`,
+    );
   const [, name, , countText] = match;
   const count = Number(countText);
   if (count < 1) throw new QuantgateError(`${path} names a split of 0 files; point to a real gguf-split part`);
@@ -36,7 +39,9 @@ export async function openGgufSplit(path: string): Promise<GgufSplitSet> {
     for (let index = 0; index < count; index++) {
       const partPath = join(dirname(path), ggufSplitFileName(name!, index, count));
       if (!(await stat(partPath).catch(() => undefined))) {
-        throw new QuantgateError(`${partPath} is missing (part ${index + 1} of ${count}); download every part of the split model`);
+        throw new QuantgateError(
+          `${partPath} is missing (part ${index + 1} of ${count}); download every part of the split model`,
+        );
       }
       parts.push(await openGguf(partPath));
       checkSplitKeys(parts[index]!, index, count);
@@ -55,11 +60,20 @@ function checkSplitKeys(part: GgufFile, index: number, count: number): void {
   ];
   for (const { key, type, value } of expected) {
     const entry = findMetadata(part.metadata, key);
-    if (!entry || entry.type !== type) throw new QuantgateError(`${part.path} has no ${GgufValueType[type]} key ${key}; it is not a gguf-split part — download the split model again`);
-    if (entry.value !== value) throw new QuantgateError(`${part.path} says ${key} = ${String(entry.value)} but its name says ${value}; the parts come from different splits — download them again`);
+    if (!entry || entry.type !== type)
+      throw new QuantgateError(
+        `${part.path} has no ${GgufValueType[type]} key ${key}; it is not a gguf-split part — download the split model again`,
+      );
+    if (entry.value !== value)
+      throw new QuantgateError(
+        `${part.path} says ${key} = ${String(entry.value)} but its name says ${value}; the parts come from different splits — download them again`,
+      );
   }
   const total = findMetadata(part.metadata, KEY.splitTensorsCount);
-  if (!total || total.type !== GgufValueType.INT32) throw new QuantgateError(`${part.path} has no INT32 key ${KEY.splitTensorsCount}; it is not a gguf-split part — download the split model again`);
+  if (!total || total.type !== GgufValueType.INT32)
+    throw new QuantgateError(
+      `${part.path} has no INT32 key ${KEY.splitTensorsCount}; it is not a gguf-split part — download the split model again`,
+    );
 }
 
 function joinParts(parts: readonly GgufFile[]): GgufSplitSet {
@@ -68,20 +82,31 @@ function joinParts(parts: readonly GgufFile[]): GgufSplitSet {
   for (const part of parts) {
     for (const tensor of part.tensors) {
       const other = owner.get(tensor.name);
-      if (other) throw new QuantgateError(`tensor ${tensor.name} is in both ${other.path} and ${part.path}; the parts come from different splits — download them again`);
+      if (other)
+        throw new QuantgateError(
+          `tensor ${tensor.name} is in both ${other.path} and ${part.path}; the parts come from different splits — download them again`,
+        );
       owner.set(tensor.name, part);
       tensors.push(tensor);
     }
   }
   const declared = findMetadata(parts[0]!.metadata, KEY.splitTensorsCount)!.value as number;
   const disagreeing = parts.find((part) => findMetadata(part.metadata, KEY.splitTensorsCount)!.value !== declared);
-  if (disagreeing) throw new QuantgateError(`${disagreeing.path} disagrees with ${parts[0]!.path} on ${KEY.splitTensorsCount}; the parts come from different splits — download them again`);
+  if (disagreeing)
+    throw new QuantgateError(
+      `${disagreeing.path} disagrees with ${parts[0]!.path} on ${KEY.splitTensorsCount}; the parts come from different splits — download them again`,
+    );
   if (tensors.length !== declared) {
-    throw new QuantgateError(`the ${parts.length} parts of ${parts[0]!.path} hold ${tensors.length} tensors but ${KEY.splitTensorsCount} says ${declared}; a part is from another split — download them again`);
+    throw new QuantgateError(
+      `the ${parts.length} parts of ${parts[0]!.path} hold ${tensors.length} tensors but ${KEY.splitTensorsCount} says ${declared}; a part is from another split — download them again`,
+    );
   }
   const partOf = (name: string) => {
     const part = owner.get(name);
-    if (!part) throw new QuantgateError(`${parts[0]!.path} and its other parts have no tensor named ${name}; they hold another model — point to the right files`);
+    if (!part)
+      throw new QuantgateError(
+        `${parts[0]!.path} and its other parts have no tensor named ${name}; they hold another model — point to the right files`,
+      );
     return part;
   };
   return {

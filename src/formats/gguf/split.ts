@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { AtomicFile, writeDirAtomic } from '../../common/atomic.js';
 import { QuantgateError } from '../../common/errors.js';
 import { GgufValueType, KEY } from './constants.js';
-import { FIXED_HEADER_BYTES, alignUp, metadataByteSize, planGguf, tensorDataSize, tensorInfoByteSize, type GgufLayout, type GgufTensorSpec } from './layout.js';
+import {
+  FIXED_HEADER_BYTES,
+  alignUp,
+  metadataByteSize,
+  planGguf,
+  tensorDataSize,
+  tensorInfoByteSize,
+  type GgufLayout,
+  type GgufTensorSpec,
+} from './layout.js';
 import type { GgufMetadataEntry } from './metadata.js';
 import { HashingSink, type WrittenFile } from './sink.js';
 import { GgufWriter, type GgufDataWriter } from './writer.js';
@@ -37,10 +46,16 @@ function splitKeys(index: number, count: number, tensorCount: number): GgufMetad
  * Partitions `tensors` greedily, in order, into files of at most `maxFileBytes` each and lays
  * each file out. Split keys already in `metadata` are replaced, as gguf-split does.
  */
-export function planGgufSplit(metadata: readonly GgufMetadataEntry[], tensors: readonly GgufTensorSpec[], options: { maxFileBytes: number; alignment?: number }): GgufLayout[] {
+export function planGgufSplit(
+  metadata: readonly GgufMetadataEntry[],
+  tensors: readonly GgufTensorSpec[],
+  options: { maxFileBytes: number; alignment?: number },
+): GgufLayout[] {
   const { maxFileBytes } = options;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 1) {
-    throw new QuantgateError(`maximum split file size ${maxFileBytes} is not a whole number of bytes ≥ 1; choose a positive size`);
+    throw new QuantgateError(
+      `maximum split file size ${maxFileBytes} is not a whole number of bytes ≥ 1; choose a positive size`,
+    );
   }
   const splitKeyNames = new Set<string>([KEY.splitNo, KEY.splitCount, KEY.splitTensorsCount]);
   const modelKeys = metadata.filter((entry) => !splitKeyNames.has(entry.key));
@@ -48,7 +63,8 @@ export function planGgufSplit(metadata: readonly GgufMetadataEntry[], tensors: r
   const { alignment } = first;
   const later = planGguf(splitKeys(1, 2, tensors.length), [], { alignment });
   // Key values have fixed sizes, so placeholder split numbers give the real header sizes.
-  const keyBytes = (index: number) => FIXED_HEADER_BYTES + metadataByteSize(index === 0 ? first.metadata : later.metadata);
+  const keyBytes = (index: number) =>
+    FIXED_HEADER_BYTES + metadataByteSize(index === 0 ? first.metadata : later.metadata);
 
   let current: GgufTensorSpec[] = [];
   const groups = [current];
@@ -68,7 +84,9 @@ export function planGgufSplit(metadata: readonly GgufMetadataEntry[], tensors: r
     dataBytes += tensorBytes;
   }
   if (groups.length > MAX_SPLIT_FILES) {
-    throw new QuantgateError(`splitting at ${maxFileBytes} bytes per file needs ${groups.length} files, more than gguf-split's ${MAX_SPLIT_FILES}; raise the maximum file size`);
+    throw new QuantgateError(
+      `splitting at ${maxFileBytes} bytes per file needs ${groups.length} files, more than gguf-split's ${MAX_SPLIT_FILES}; raise the maximum file size`,
+    );
   }
   return groups.map((group, index) => {
     const keys = splitKeys(index, groups.length, tensors.length);
@@ -81,7 +99,12 @@ export function planGgufSplit(metadata: readonly GgufMetadataEntry[], tensors: r
  * replaced only once every file is complete. `fill` writes all tensors, in order, through the
  * writer it gets, which routes each to its file.
  */
-export async function writeGgufSplit(dir: string, name: string, parts: readonly GgufLayout[], fill: (writer: GgufDataWriter) => Promise<void>): Promise<WrittenFile[]> {
+export async function writeGgufSplit(
+  dir: string,
+  name: string,
+  parts: readonly GgufLayout[],
+  fill: (writer: GgufDataWriter) => Promise<void>,
+): Promise<WrittenFile[]> {
   return writeDirAtomic(dir, async (tempDir) => {
     const opened: { file: AtomicFile; sink: HashingSink; writer: GgufWriter | undefined }[] = [];
     const startNext = async () => {
@@ -105,7 +128,11 @@ export async function writeGgufSplit(dir: string, name: string, parts: readonly 
       for (const [index, part] of opened.entries()) {
         part.writer!.finish();
         await part.file.commit();
-        written.push({ path: join(dir, ggufSplitFileName(name, index, parts.length)), size: part.sink.bytesWritten, sha256: part.sink.digest() });
+        written.push({
+          path: join(dir, ggufSplitFileName(name, index, parts.length)),
+          size: part.sink.bytesWritten,
+          sha256: part.sink.digest(),
+        });
       }
       return written;
     } catch (error) {

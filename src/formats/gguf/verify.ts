@@ -51,11 +51,15 @@ const F16_TINY = 2 ** -24;
 export async function verifyQuantized(options: VerifyOptions): Promise<VerifyReport> {
   const progress = options.progress ?? silentProgress;
   const { output, manifestPath } = locate(options);
-  const manifest = manifestPath ? { ...(await verifyManifest(manifestPath, { progress })), path: manifestPath } : undefined;
+  const manifest = manifestPath
+    ? { ...(await verifyManifest(manifestPath, { progress })), path: manifestPath }
+    : undefined;
   const gguf = await openGgufModel(output);
   try {
     if (manifest && manifest.tensorCount !== gguf.tensors.length) {
-      throw new QuantgateError(`${output} holds ${gguf.tensors.length} tensors but its manifest ${manifestPath} lists ${manifest.tensorCount}; download or quantize it again`);
+      throw new QuantgateError(
+        `${output} holds ${gguf.tensors.length} tensors but its manifest ${manifestPath} lists ${manifest.tensorCount}; download or quantize it again`,
+      );
     }
     const report: VerifyReport = { path: output, tensorCount: gguf.tensors.length, ...(manifest && { manifest }) };
     if (options.model === undefined) return report;
@@ -67,8 +71,13 @@ export async function verifyQuantized(options: VerifyOptions): Promise<VerifyRep
     }
     const bad = report.tensors.filter((tensor) => !(tensor.worstRatio <= 1));
     if (bad.length > 0) {
-      const named = bad.slice(0, 5).map((tensor) => `${tensor.name} (${stepExcess(tensor.worstRatio)})`).join(', ');
-      throw new QuantgateError(`${bad.length} tensor(s) of ${output} do not decode to within their quantization step of ${options.model}: ${named}; the GGUF was not made from this model — quantize it again`);
+      const named = bad
+        .slice(0, 5)
+        .map((tensor) => `${tensor.name} (${stepExcess(tensor.worstRatio)})`)
+        .join(', ');
+      throw new QuantgateError(
+        `${bad.length} tensor(s) of ${output} do not decode to within their quantization step of ${options.model}: ${named}; the GGUF was not made from this model — quantize it again`,
+      );
     }
     return report;
   } finally {
@@ -78,7 +87,9 @@ export async function verifyQuantized(options: VerifyOptions): Promise<VerifyRep
 
 /** How far a tensor strays, in words: a value that is infinite or not a number has no ratio to show. */
 function stepExcess(worstRatio: number): string {
-  return Number.isFinite(worstRatio) ? `${worstRatio.toFixed(2)}× its step` : 'a value that is infinite or not a number';
+  return Number.isFinite(worstRatio)
+    ? `${worstRatio.toFixed(2)}× its step`
+    : 'a value that is infinite or not a number';
 }
 
 /** The quantized output and its manifest, from whichever of the two `path` names. */
@@ -94,24 +105,38 @@ function outputOfManifest(manifestPath: string): string {
   const name = outputBaseName(manifestPath);
   const found = Object.values(outputPaths(dirname(manifestPath), name)).find((candidate) => existsSync(candidate));
   if (found) return found;
-  throw new QuantgateError(`no ${name}.gguf, ${name}-shards or ${name}-split beside ${manifestPath}; download the files the manifest lists into its folder`);
+  throw new QuantgateError(
+    `no ${name}.gguf, ${name}-shards or ${name}-split beside ${manifestPath}; download the files the manifest lists into its folder`,
+  );
 }
 
 async function checkValues(gguf: GgufModel, source: SafetensorsReader, progress: Progress): Promise<TensorCheck[]> {
-  const task = progress.task('comparing with the source', { total: gguf.tensors.reduce((sum, tensor) => sum + count(tensor.ne), 0), unit: 'count', unitName: 'values' });
+  const task = progress.task('comparing with the source', {
+    total: gguf.tensors.reduce((sum, tensor) => sum + count(tensor.ne), 0),
+    unit: 'count',
+    unitName: 'values',
+  });
   const checks: TensorCheck[] = [];
   for (const tensor of gguf.tensors) {
     const original = source.tensor(tensor.name);
-    if (!original) throw new QuantgateError(`tensor ${tensor.name} of the GGUF is not in the source model; pass the model it was quantized from`);
+    if (!original)
+      throw new QuantgateError(
+        `tensor ${tensor.name} of the GGUF is not in the source model; pass the model it was quantized from`,
+      );
     const shape = [...tensor.ne].reverse();
     if (original.shape.length !== shape.length || original.shape.some((dim, i) => dim !== shape[i])) {
-      throw new QuantgateError(`tensor ${tensor.name} is [${shape.join(', ')}] in the GGUF but [${original.shape.join(', ')}] in the source; pass the model it was quantized from`);
+      throw new QuantgateError(
+        `tensor ${tensor.name} is [${shape.join(', ')}] in the GGUF but [${original.shape.join(', ')}] in the source; pass the model it was quantized from`,
+      );
     }
     const { blockSize, typeSize } = GGML_TYPES[tensor.type];
     const elements = count(tensor.ne);
     let worstRatio = 0;
     // Both sides come in chunks of CHUNK_ELEMENTS values, so the i-th chunks hold the same values.
-    const sourceChunks = source.chunks(original, { maxBytes: CHUNK_ELEMENTS * (SAFETENSORS_DTYPE_BITS[original.dtype] / 8), elementMultiple: blockSize });
+    const sourceChunks = source.chunks(original, {
+      maxBytes: CHUNK_ELEMENTS * (SAFETENSORS_DTYPE_BITS[original.dtype] / 8),
+      elementMultiple: blockSize,
+    });
     try {
       for await (const bytes of gguf.readChunks(tensor.name, (CHUNK_ELEMENTS / blockSize) * typeSize)) {
         const chunkElements = (bytes.byteLength / typeSize) * blockSize;

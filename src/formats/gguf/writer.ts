@@ -36,7 +36,8 @@ export class GgufWriter implements GgufDataWriter {
 
   async writeTensor(name: string, chunks: TensorChunks): Promise<void> {
     const tensor = this.layout.tensors[this.next];
-    if (!tensor) throw new Error(`GGUF writer got tensor "${name}" after all ${this.layout.tensors.length} planned tensors`);
+    if (!tensor)
+      throw new Error(`GGUF writer got tensor "${name}" after all ${this.layout.tensors.length} planned tensors`);
     if (tensor.name !== name) throw new Error(`GGUF writer expected tensor "${tensor.name}" next but got "${name}"`);
     let written = 0;
     for await (const chunk of chunks) {
@@ -55,7 +56,9 @@ export class GgufWriter implements GgufDataWriter {
   /** Fails unless every planned tensor was written. */
   finish(): void {
     if (!this.complete) {
-      throw new Error(`GGUF writer finished after ${this.next} of ${this.layout.tensors.length} tensors; "${this.layout.tensors[this.next]!.name}" is missing`);
+      throw new Error(
+        `GGUF writer finished after ${this.next} of ${this.layout.tensors.length} tensors; "${this.layout.tensors[this.next]!.name}" is missing`,
+      );
     }
   }
 }
@@ -64,7 +67,11 @@ export class GgufWriter implements GgufDataWriter {
  * Writes `layout` to `path` atomically: `fill` writes every tensor through the writer it gets;
  * if it throws, no file is left behind.
  */
-export async function writeGgufFile(path: string, layout: GgufLayout, fill: (writer: GgufDataWriter) => Promise<void>): Promise<WrittenFile> {
+export async function writeGgufFile(
+  path: string,
+  layout: GgufLayout,
+  fill: (writer: GgufDataWriter) => Promise<void>,
+): Promise<WrittenFile> {
   let written: WrittenFile | undefined;
   await writeAtomic(path, async (file) => {
     const sink = new HashingSink(file);

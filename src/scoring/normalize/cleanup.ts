@@ -19,8 +19,22 @@ export function removeSymbols(text: string): string {
 
 /** Letters that NFKD does not split into a base letter and a combining mark. */
 const UNSPLIT_LETTERS = new Map<string, string>([
-  ['œ', 'oe'], ['Œ', 'OE'], ['ø', 'o'], ['Ø', 'O'], ['æ', 'ae'], ['Æ', 'AE'], ['ß', 'ss'], ['ẞ', 'SS'],
-  ['đ', 'd'], ['Đ', 'D'], ['ð', 'd'], ['Ð', 'D'], ['þ', 'th'], ['Þ', 'th'], ['ł', 'l'], ['Ł', 'L'],
+  ['œ', 'oe'],
+  ['Œ', 'OE'],
+  ['ø', 'o'],
+  ['Ø', 'O'],
+  ['æ', 'ae'],
+  ['Æ', 'AE'],
+  ['ß', 'ss'],
+  ['ẞ', 'SS'],
+  ['đ', 'd'],
+  ['Đ', 'D'],
+  ['ð', 'd'],
+  ['Ð', 'D'],
+  ['þ', 'th'],
+  ['Þ', 'th'],
+  ['ł', 'l'],
+  ['Ł', 'L'],
 ]);
 const DIACRITIC_OR_SYMBOL = new RegExp(`[\\p{M}\\p{S}\\p{P}${[...UNSPLIT_LETTERS.keys()].join('')}]`, 'gu');
 const NONSPACING_MARK = /^\p{Mn}$/u;

@@ -23,10 +23,43 @@ type NumberWord =
 
 type Kind = NumberWord['kind'];
 
-const ONES = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const ONES = [
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+];
 const TENS = ['twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 /** Each one a thousand times the one before it, from a thousand on. */
-const MULTIPLIERS = ['hundred', 'thousand', 'million', 'billion', 'trillion', 'quadrillion', 'quintillion', 'sextillion', 'septillion', 'octillion', 'nonillion', 'decillion'];
+const MULTIPLIERS = [
+  'hundred',
+  'thousand',
+  'million',
+  'billion',
+  'trillion',
+  'quadrillion',
+  'quintillion',
+  'sextillion',
+  'septillion',
+  'octillion',
+  'nonillion',
+  'decillion',
+];
 
 /** The 139 words the reader treats as part of a number; no word is in two categories. */
 const VOCABULARY: ReadonlyMap<string, NumberWord> = (() => {
@@ -34,23 +67,57 @@ const VOCABULARY: ReadonlyMap<string, NumberWord> = (() => {
   const add = (name: string, word: NumberWord) => words.set(name, word);
   for (const name of ['o', 'oh', 'zero']) add(name, { kind: 'zero' });
   ONES.forEach((name, index) => add(name, { kind: 'one', value: BigInt(index + 1) }));
-  ONES.forEach((name, index) => add(name === 'six' ? 'sixes' : `${name}s`, { kind: 'one-suffixed', value: BigInt(index + 1), suffix: 's' }));
-  const irregularOrdinals: [string, number, string][] = [['zeroth', 0, 'th'], ['first', 1, 'st'], ['second', 2, 'nd'], ['third', 3, 'rd'], ['fifth', 5, 'th'], ['twelfth', 12, 'th']];
-  for (const [name, value, suffix] of irregularOrdinals) add(name, { kind: 'one-suffixed', value: BigInt(value), suffix });
+  ONES.forEach((name, index) =>
+    add(name === 'six' ? 'sixes' : `${name}s`, { kind: 'one-suffixed', value: BigInt(index + 1), suffix: 's' }),
+  );
+  const irregularOrdinals: [string, number, string][] = [
+    ['zeroth', 0, 'th'],
+    ['first', 1, 'st'],
+    ['second', 2, 'nd'],
+    ['third', 3, 'rd'],
+    ['fifth', 5, 'th'],
+    ['twelfth', 12, 'th'],
+  ];
+  for (const [name, value, suffix] of irregularOrdinals)
+    add(name, { kind: 'one-suffixed', value: BigInt(value), suffix });
   ONES.forEach((name, index) => {
     const value = index + 1;
     // Whisper's rule makes "eighth" but "nineth": "ninth" stays a plain word.
-    if (value > 3 && value !== 5 && value !== 12) add(`${name}${name.endsWith('t') ? 'h' : 'th'}`, { kind: 'one-suffixed', value: BigInt(value), suffix: 'th' });
+    if (value > 3 && value !== 5 && value !== 12)
+      add(`${name}${name.endsWith('t') ? 'h' : 'th'}`, { kind: 'one-suffixed', value: BigInt(value), suffix: 'th' });
   });
   TENS.forEach((name, index) => add(name, { kind: 'ten', value: BigInt(20 + 10 * index) }));
-  TENS.forEach((name, index) => add(name.replaceAll('y', 'ies'), { kind: 'ten-suffixed', value: BigInt(20 + 10 * index), suffix: 's' }));
-  TENS.forEach((name, index) => add(name.replaceAll('y', 'ieth'), { kind: 'ten-suffixed', value: BigInt(20 + 10 * index), suffix: 'th' }));
+  TENS.forEach((name, index) =>
+    add(name.replaceAll('y', 'ies'), { kind: 'ten-suffixed', value: BigInt(20 + 10 * index), suffix: 's' }),
+  );
+  TENS.forEach((name, index) =>
+    add(name.replaceAll('y', 'ieth'), { kind: 'ten-suffixed', value: BigInt(20 + 10 * index), suffix: 'th' }),
+  );
   const multiplierValue = (index: number) => (index === 0 ? 100n : 1000n ** BigInt(index));
   MULTIPLIERS.forEach((name, index) => add(name, { kind: 'multiplier', value: multiplierValue(index) }));
-  MULTIPLIERS.forEach((name, index) => add(`${name}s`, { kind: 'multiplier-suffixed', value: multiplierValue(index), suffix: 's' }));
-  MULTIPLIERS.forEach((name, index) => add(`${name}th`, { kind: 'multiplier-suffixed', value: multiplierValue(index), suffix: 'th' }));
-  for (const [name, symbol] of [['minus', '-'], ['negative', '-'], ['plus', '+'], ['positive', '+']] as const) add(name, { kind: 'sign', symbol });
-  const currencies = [['pound', '£'], ['pounds', '£'], ['euro', '€'], ['euros', '€'], ['dollar', '$'], ['dollars', '$'], ['cent', '¢'], ['cents', '¢']] as const;
+  MULTIPLIERS.forEach((name, index) =>
+    add(`${name}s`, { kind: 'multiplier-suffixed', value: multiplierValue(index), suffix: 's' }),
+  );
+  MULTIPLIERS.forEach((name, index) =>
+    add(`${name}th`, { kind: 'multiplier-suffixed', value: multiplierValue(index), suffix: 'th' }),
+  );
+  for (const [name, symbol] of [
+    ['minus', '-'],
+    ['negative', '-'],
+    ['plus', '+'],
+    ['positive', '+'],
+  ] as const)
+    add(name, { kind: 'sign', symbol });
+  const currencies = [
+    ['pound', '£'],
+    ['pounds', '£'],
+    ['euro', '€'],
+    ['euros', '€'],
+    ['dollar', '$'],
+    ['dollars', '$'],
+    ['cent', '¢'],
+    ['cents', '¢'],
+  ] as const;
   for (const [name, symbol] of currencies) add(name, { kind: 'currency', symbol });
   add('per', { kind: 'percent', symbol: '%', before: 'cent' });
   add('percent', { kind: 'percent', symbol: '%' });
@@ -290,7 +357,11 @@ function prepare(text: string): string {
     const lastWord = words.at(-1);
     parts.push(isDigitWord(lastWord) || kindOf(lastWord) === 'multiplier' ? 'point five' : 'and a half');
   });
-  return parts.join(' ').replace(LETTER_THEN_DIGIT, '$1 $2').replace(DIGIT_THEN_LETTER, '$1 $2').replace(SPACED_SUFFIX, '$1$2');
+  return parts
+    .join(' ')
+    .replace(LETTER_THEN_DIGIT, '$1 $2')
+    .replace(DIGIT_THEN_LETTER, '$1 $2')
+    .replace(SPACED_SUFFIX, '$1$2');
 }
 
 const AMOUNT_AND_CENTS = new RegExp(`([€£$])([0-9]+) (?:and )?¢([0-9]{1,2})${WORD_END}`, 'gu');
@@ -300,7 +371,10 @@ const LONE_ONE = new RegExp(`${WORD_START}1(s?)${WORD_END}`, 'gu');
 /** "$2 and ¢7" → "$2.07", "$0.07" → "¢7", and a lone "1" or "1s" spelled "one"/"ones". */
 function finish(text: string): string {
   return text
-    .replace(AMOUNT_AND_CENTS, (_match, currency: string, amount: string, cents: string) => `${currency}${amount}.${cents.padStart(2, '0')}`)
+    .replace(
+      AMOUNT_AND_CENTS,
+      (_match, currency: string, amount: string, cents: string) => `${currency}${amount}.${cents.padStart(2, '0')}`,
+    )
     .replace(ZERO_AMOUNT_CENTS, (_match, cents: string) => `¢${Number(cents)}`)
     .replace(LONE_ONE, 'one$1');
 }

@@ -15,20 +15,60 @@ const SPACE_BEFORE_APOSTROPHE = new RegExp(`${SPACE}+'`, 'gu');
 /** Whole words replaced wherever they stand alone. */
 const WORDS: [string, string][] = [
   // contractions
-  ["won't", 'will not'], ["can't", 'can not'], ["let's", 'let us'], ["ain't", 'aint'], ["y'all", 'you all'],
-  ['wanna', 'want to'], ['gotta', 'got to'], ['gonna', 'going to'], ["i'ma", 'i am going to'], ['imma', 'i am going to'],
-  ['woulda', 'would have'], ['coulda', 'could have'], ['shoulda', 'should have'], ["ma'am", 'madam'],
+  ["won't", 'will not'],
+  ["can't", 'can not'],
+  ["let's", 'let us'],
+  ["ain't", 'aint'],
+  ["y'all", 'you all'],
+  ['wanna', 'want to'],
+  ['gotta', 'got to'],
+  ['gonna', 'going to'],
+  ["i'ma", 'i am going to'],
+  ['imma', 'i am going to'],
+  ['woulda', 'would have'],
+  ['coulda', 'could have'],
+  ['shoulda', 'should have'],
+  ["ma'am", 'madam'],
   // titles, whose trailing space Whisper keeps
-  ['mr', 'mister '], ['mrs', 'missus '], ['st', 'saint '], ['dr', 'doctor '], ['prof', 'professor '], ['capt', 'captain '],
-  ['gov', 'governor '], ['ald', 'alderman '], ['gen', 'general '], ['sen', 'senator '], ['rep', 'representative '],
-  ['pres', 'president '], ['rev', 'reverend '], ['hon', 'honorable '], ['asst', 'assistant '], ['assoc', 'associate '],
-  ['lt', 'lieutenant '], ['col', 'colonel '], ['jr', 'junior '], ['sr', 'senior '], ['esq', 'esquire '],
+  ['mr', 'mister '],
+  ['mrs', 'missus '],
+  ['st', 'saint '],
+  ['dr', 'doctor '],
+  ['prof', 'professor '],
+  ['capt', 'captain '],
+  ['gov', 'governor '],
+  ['ald', 'alderman '],
+  ['gen', 'general '],
+  ['sen', 'senator '],
+  ['rep', 'representative '],
+  ['pres', 'president '],
+  ['rev', 'reverend '],
+  ['hon', 'honorable '],
+  ['asst', 'assistant '],
+  ['assoc', 'associate '],
+  ['lt', 'lieutenant '],
+  ['col', 'colonel '],
+  ['jr', 'junior '],
+  ['sr', 'senior '],
+  ['esq', 'esquire '],
 ];
 
 /** Endings replaced wherever they end a word: perfect tenses ("'s done" is ambiguous), then the general contractions. */
 const ENDINGS: [string, string][] = [
-  ["'d been", ' had been'], ["'s been", ' has been'], ["'d gone", ' had gone'], ["'s gone", ' has gone'], ["'d done", ' had done'], ["'s got", ' has got'],
-  ["n't", ' not'], ["'re", ' are'], ["'s", ' is'], ["'d", ' would'], ["'ll", ' will'], ["'t", ' not'], ["'ve", ' have'], ["'m", ' am'],
+  ["'d been", ' had been'],
+  ["'s been", ' has been'],
+  ["'d gone", ' had gone'],
+  ["'s gone", ' has gone'],
+  ["'d done", ' had done'],
+  ["'s got", ' has got'],
+  ["n't", ' not'],
+  ["'re", ' are'],
+  ["'s", ' is'],
+  ["'d", ' would'],
+  ["'ll", ' will'],
+  ["'t", ' not'],
+  ["'ve", ' have'],
+  ["'m", ' am'],
 ];
 
 /**
@@ -37,8 +77,16 @@ const ENDINGS: [string, string][] = [
  * than the Unicode word-boundary regex.
  */
 const EXPANSIONS: readonly { literal: string; pattern: RegExp; expansion: string }[] = [
-  ...WORDS.map(([word, expansion]) => ({ literal: word, pattern: new RegExp(`${WORD_START}${word}${WORD_END}`, 'gu'), expansion })),
-  ...ENDINGS.map(([ending, expansion]) => ({ literal: ending, pattern: new RegExp(`${ending}${WORD_END}`, 'gu'), expansion })),
+  ...WORDS.map(([word, expansion]) => ({
+    literal: word,
+    pattern: new RegExp(`${WORD_START}${word}${WORD_END}`, 'gu'),
+    expansion,
+  })),
+  ...ENDINGS.map(([ending, expansion]) => ({
+    literal: ending,
+    pattern: new RegExp(`${ending}${WORD_END}`, 'gu'),
+    expansion,
+  })),
 ];
 
 const THOUSANDS_COMMA = /(\p{Nd}),(\p{Nd})/gu;
@@ -48,9 +96,7 @@ const PREFIX_SYMBOL_NOT_BEFORE_DIGIT = /[.$¢€£]([^0-9])/gu;
 const PERCENT_NOT_AFTER_DIGIT = /([^0-9])%/gu;
 
 export function normalizeWhisperEnglish(text: string): string {
-  let result = removeBracketedText(text.toLowerCase())
-    .replace(HESITATIONS, '')
-    .replace(SPACE_BEFORE_APOSTROPHE, "'");
+  let result = removeBracketedText(text.toLowerCase()).replace(HESITATIONS, '').replace(SPACE_BEFORE_APOSTROPHE, "'");
   for (const { literal, pattern, expansion } of EXPANSIONS) {
     if (result.includes(literal)) result = result.replace(pattern, expansion);
   }

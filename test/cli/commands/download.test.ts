@@ -36,8 +36,20 @@ describe('quantgate download', () => {
 
   test('options override the environment, and --offline answers from the cache alone', async () => {
     const cache = await makeTempDir();
-    const options = ['--model-id', 'kyutai/stt-tiny', '--cache-dir', cache, '--hub-url', hub.url, '--hf-token', 'hf_cli_token'];
-    const online = await run([...options, '--include', 'model.safetensors,config.json'], { HF_ENDPOINT: 'http://127.0.0.1:9', HF_TOKEN: 'hf_wrong' });
+    const options = [
+      '--model-id',
+      'kyutai/stt-tiny',
+      '--cache-dir',
+      cache,
+      '--hub-url',
+      hub.url,
+      '--hf-token',
+      'hf_cli_token',
+    ];
+    const online = await run([...options, '--include', 'model.safetensors,config.json'], {
+      HF_ENDPOINT: 'http://127.0.0.1:9',
+      HF_TOKEN: 'hf_wrong',
+    });
     const requests = hub.requests.length;
     const offline = await run(['--model-id', 'kyutai/stt-tiny', '--cache-dir', cache, '--offline'], {});
     expect(offline).toMatchObject({ code: EXIT_OK, stdout: online.stdout });
@@ -47,7 +59,11 @@ describe('quantgate download', () => {
   test('bad options fail with one line naming them', async () => {
     const failure = (stderr: RegExp) => ({ code: EXIT_ERROR, stdout: '', stderr: expect.stringMatching(stderr) });
     expect(await run([], {})).toEqual(failure(/^quantgate download: --model-id is required; see --help\n$/));
-    expect(await run(['--model-id', 'x/y', '--repo-type', 'space'], {})).toEqual(failure(/^quantgate download: --repo-type must be one of model, dataset, got "space"\n$/));
-    expect(await run(['--model-id', 'x/y', '--hub-url', 'ftp://hub'], {})).toEqual(failure(/^quantgate download: [^\n]*Hub address "ftp:\/\/hub" must be http or https[^\n]*\n$/));
+    expect(await run(['--model-id', 'x/y', '--repo-type', 'space'], {})).toEqual(
+      failure(/^quantgate download: --repo-type must be one of model, dataset, got "space"\n$/),
+    );
+    expect(await run(['--model-id', 'x/y', '--hub-url', 'ftp://hub'], {})).toEqual(
+      failure(/^quantgate download: [^\n]*Hub address "ftp:\/\/hub" must be http or https[^\n]*\n$/),
+    );
   });
 });

@@ -28,7 +28,18 @@ describe('quantgate quantize', () => {
 
   test('--dry-run prints only the plan', async () => {
     const outDir = join(await makeTempDir(), 'nothing');
-    const run = await runCli(['quantize', '--model', modelDir, '--out', `${outDir}/`, '--dry-run', '--type', 'q8_0', '--skip', 'head.*']);
+    const run = await runCli([
+      'quantize',
+      '--model',
+      modelDir,
+      '--out',
+      `${outDir}/`,
+      '--dry-run',
+      '--type',
+      'q8_0',
+      '--skip',
+      'head.*',
+    ]);
     expect(run.code).toBe(EXIT_OK);
     expect(run.stdout).toContain('Q8_0');
     expect(run.stdout).toContain('head.weight  (left out: matches --skip)');
@@ -38,7 +49,17 @@ describe('quantgate quantize', () => {
 
   test('--max-shard-size takes decimal MB and --shard-format picks the layout', async () => {
     const outDir = await makeTempDir();
-    const run = await runCli(['quantize', '--model', modelDir, '--out', outDir, '--max-shard-size', '0.01', '--shard-format', 'gguf-split']);
+    const run = await runCli([
+      'quantize',
+      '--model',
+      modelDir,
+      '--out',
+      outDir,
+      '--max-shard-size',
+      '0.01',
+      '--shard-format',
+      'gguf-split',
+    ]);
     expect(run.code).toBe(EXIT_OK);
     expect(run.stdout).toMatch(/wrote \d+ gguf-split files/);
     expect((await readdir(join(outDir, 'tiny-q4-split')))[0]).toMatch(/^tiny-q4-00001-of-0000\d\.gguf$/);
@@ -46,7 +67,17 @@ describe('quantgate quantize', () => {
 
   test('takes the names `run` and the action use: --model-path, --quant-type, --out-dir', async () => {
     const outDir = await makeTempDir();
-    const run = await runCli(['quantize', '--model-path', modelDir, '--quant-type', 'q8_0', '--out-dir', outDir, '--max-shard-size', '0']);
+    const run = await runCli([
+      'quantize',
+      '--model-path',
+      modelDir,
+      '--quant-type',
+      'q8_0',
+      '--out-dir',
+      outDir,
+      '--max-shard-size',
+      '0',
+    ]);
     expect(run.code).toBe(EXIT_OK);
     expect((await readdir(outDir)).sort()).toEqual(['tiny-q8.gguf', 'tiny-q8.manifest.json']);
   });
@@ -79,16 +110,40 @@ describe('quantgate quantize', () => {
     expect(manifest.singleFile?.size).toBe(single.byteLength);
     expect(manifest.totalSize).toBe(single.byteLength);
 
-    const dropped = await runCli(['quantize', '--model-path', modelDir, '--out-dir', kept, '--max-shard-size', '0.01', '--no-keep-single-file']);
+    const dropped = await runCli([
+      'quantize',
+      '--model-path',
+      modelDir,
+      '--out-dir',
+      kept,
+      '--max-shard-size',
+      '0.01',
+      '--no-keep-single-file',
+    ]);
     expect(dropped.code).toBe(EXIT_OK);
     expect((await readdir(kept)).sort()).toEqual(['tiny-q4-shards', 'tiny-q4.manifest.json']);
     expect((await readManifest(join(kept, 'tiny-q4.manifest.json'))).singleFile).toBeUndefined();
 
-    const split = await runCli(['quantize', '--model-path', modelDir, '--out-dir', kept, '--max-shard-size', '0.01', '--shard-format', 'gguf-split', '--keep-single-file']);
+    const split = await runCli([
+      'quantize',
+      '--model-path',
+      modelDir,
+      '--out-dir',
+      kept,
+      '--max-shard-size',
+      '0.01',
+      '--shard-format',
+      'gguf-split',
+      '--keep-single-file',
+    ]);
     expect(split.code).toBe(EXIT_ERROR);
-    expect(split.stderr).toMatch(/^quantgate quantize: --keep-single-file keeps the .gguf that byte shards are cut from; .*use --shard-format bytes/);
+    expect(split.stderr).toMatch(
+      /^quantgate quantize: --keep-single-file keeps the .gguf that byte shards are cut from; .*use --shard-format bytes/,
+    );
     const both = await runCli(['quantize', '--model-path', modelDir, '--keep-single-file', '--no-keep-single-file']);
-    expect(both.stderr).toBe('quantgate quantize: --keep-single-file and --no-keep-single-file contradict each other; give one\n');
+    expect(both.stderr).toBe(
+      'quantgate quantize: --keep-single-file and --no-keep-single-file contradict each other; give one\n',
+    );
   });
 
   test.each([
@@ -125,9 +180,21 @@ describe('quantgate quantize', () => {
   const weight = (offsets: [number, number], dtype = 'F32') => ({ dtype, shape: [2, 32], data_offsets: offsets });
 
   test.each([
-    ['a truncated file', async () => (await readFile(join(modelDir, 'model.safetensors'))).subarray(0, 3000), /the file is truncated — download it again/],
-    ['overlapping tensors', async () => safetensors({ 'a.weight': weight([0, 256]), 'b.weight': weight([128, 384]) }, new Uint8Array(384)), /overlap/],
-    ['an unknown dtype', async () => safetensors({ 'a.weight': weight([0, 64], 'Q7') }, new Uint8Array(64)), /"a\.weight".*Q7/],
+    [
+      'a truncated file',
+      async () => (await readFile(join(modelDir, 'model.safetensors'))).subarray(0, 3000),
+      /the file is truncated — download it again/,
+    ],
+    [
+      'overlapping tensors',
+      async () => safetensors({ 'a.weight': weight([0, 256]), 'b.weight': weight([128, 384]) }, new Uint8Array(384)),
+      /overlap/,
+    ],
+    [
+      'an unknown dtype',
+      async () => safetensors({ 'a.weight': weight([0, 64], 'Q7') }, new Uint8Array(64)),
+      /"a\.weight".*Q7/,
+    ],
   ])('%s is one line, exit code 2, and no output', async (_name, bytes, message) => {
     const dir = await makeTempDir();
     await writeFile(join(dir, 'model.safetensors'), await bytes());
@@ -151,19 +218,53 @@ describe('quantgate quantize', () => {
     const hub = await FakeHub.start();
     try {
       hub.createRepo('org/tiny');
-      const commit = await hub.commit('org/tiny', [{ path: 'model.safetensors', content: { file: join(modelDir, 'model.safetensors') } }]);
+      const commit = await hub.commit('org/tiny', [
+        { path: 'model.safetensors', content: { file: join(modelDir, 'model.safetensors') } },
+      ]);
       const outDir = await makeTempDir();
-      const run = await runCli(['quantize', '--model-id', 'org/tiny', '--hub-url', hub.url, '--cache-dir', await makeTempDir(), '--out', outDir]);
+      const run = await runCli([
+        'quantize',
+        '--model-id',
+        'org/tiny',
+        '--hub-url',
+        hub.url,
+        '--cache-dir',
+        await makeTempDir(),
+        '--out',
+        outDir,
+      ]);
       expect(run.code).toBe(EXIT_OK);
       const manifest = await readManifest(join(outDir, 'tiny-q4.manifest.json'));
       expect(manifest.source).toEqual({ repoId: 'org/tiny', revision: commit });
       // --revision picks a branch, resolved to its own commit.
-      const branchCommit = await hub.commit('org/tiny', [{ path: 'model.safetensors', content: { file: join(modelDir, 'model.safetensors') } }, { path: 'README.md', content: 'v2' }], { branch: 'v2' });
+      const branchCommit = await hub.commit(
+        'org/tiny',
+        [
+          { path: 'model.safetensors', content: { file: join(modelDir, 'model.safetensors') } },
+          { path: 'README.md', content: 'v2' },
+        ],
+        { branch: 'v2' },
+      );
       const onBranch = await makeTempDir();
-      const revised = await runCli(['quantize', '--model-id', 'org/tiny', '--revision', 'v2', '--hub-url', hub.url, '--cache-dir', await makeTempDir(), '--out', onBranch]);
+      const revised = await runCli([
+        'quantize',
+        '--model-id',
+        'org/tiny',
+        '--revision',
+        'v2',
+        '--hub-url',
+        hub.url,
+        '--cache-dir',
+        await makeTempDir(),
+        '--out',
+        onBranch,
+      ]);
       expect(revised.code).toBe(EXIT_OK);
       expect(branchCommit).not.toBe(commit);
-      expect((await readManifest(join(onBranch, 'tiny-q4.manifest.json'))).source).toEqual({ repoId: 'org/tiny', revision: branchCommit });
+      expect((await readManifest(join(onBranch, 'tiny-q4.manifest.json'))).source).toEqual({
+        repoId: 'org/tiny',
+        revision: branchCommit,
+      });
       const both = await runCli(['quantize', '--model-id', 'org/tiny', '--model', modelDir]);
       expect(both.stderr).toBe('quantgate quantize: --model-path and --model-id both name a model; give one\n');
     } finally {

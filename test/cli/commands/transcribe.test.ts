@@ -18,7 +18,10 @@ beforeAll(async () => {
   modelDir = await writeCtcModelFolder(join(dir, 'ctc'));
   hello = join(dir, 'hello world.wav');
   old = join(dir, 'old.wav');
-  await writeFile(hello, encodeWav(speak(['h', 'e', 'l', '<pad>', 'l', 'o', '|', 'w', 'o', 'r', 'l', 'd']), SAMPLE_RATE, 'pcm16'));
+  await writeFile(
+    hello,
+    encodeWav(speak(['h', 'e', 'l', '<pad>', 'l', 'o', '|', 'w', 'o', 'r', 'l', 'd']), SAMPLE_RATE, 'pcm16'),
+  );
   await writeFile(old, encodeWav(speak(['<s>', 'o', 'l', 'd'], { tail: 9 }), SAMPLE_RATE, 'float32'));
   const shards = await quantizeModel({ model: modelDir, outDir: join(dir, 'out'), maxShardBytes: 500, threads: 1 });
   gguf = join(dir, 'out', 'ctc-q4-shards');
@@ -36,14 +39,31 @@ describe('quantgate transcribe', () => {
   test('--json adds the engine, the device and the token ids; --device auto says why it took the CPU', async () => {
     const run = await runCli(['transcribe', '--model', modelDir, '--json', '--batch-size', '1', old]);
     expect(run.code).toBe(EXIT_OK);
-    expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+    expect(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       { file: old, text: 'old', engine: 'onnx-ctc', device: 'cpu', tokens: tokenIds(['<s>', 'o', 'l', 'd']) },
     ]);
     expect(run.stderr).toMatch(/^device: CPU, since no NVIDIA GPU is visible/);
   });
 
   test.each(['matmulnbits', 'dequant'])('--gguf runs the candidate from byte shards (%s)', async (mode) => {
-    const run = await runCli(['transcribe', '--model', modelDir, '--device', 'cpu', '--gguf', gguf, '--candidate-mode', mode, hello, old]);
+    const run = await runCli([
+      'transcribe',
+      '--model',
+      modelDir,
+      '--device',
+      'cpu',
+      '--gguf',
+      gguf,
+      '--candidate-mode',
+      mode,
+      hello,
+      old,
+    ]);
     expect(run.code).toBe(EXIT_OK);
     expect(run.stdout).toBe(`${hello}\thello world\n${old}\told\n`);
     expect(run.stderr).toMatch(new RegExp(`onnx-ctc candidate \\(${mode}\\): 2 GGUF tensors .*; none missing`));
@@ -60,9 +80,18 @@ const lines = readFileSync(manifest, 'utf8').trim().split('\\n').map((line) => J
 writeFileSync(output, lines.map((entry) => JSON.stringify({ id: entry.id, text: 'heard on ' + device })).join('\\n'));`,
     );
     const run = await runCli([
-      'transcribe', '--model', dir, '--device', 'cpu', '--engine', 'command', '--json',
-      '--reference-command', `node ${script} {manifest} {output} {device}`,
-      '--candidate-command', `node ${script} {manifest} {output} {gguf}`,
+      'transcribe',
+      '--model',
+      dir,
+      '--device',
+      'cpu',
+      '--engine',
+      'command',
+      '--json',
+      '--reference-command',
+      `node ${script} {manifest} {output} {device}`,
+      '--candidate-command',
+      `node ${script} {manifest} {output} {gguf}`,
       hello,
     ]);
     expect(run.code).toBe(EXIT_OK);
@@ -70,13 +99,28 @@ writeFileSync(output, lines.map((entry) => JSON.stringify({ id: entry.id, text: 
   });
 
   test.each([
-    [() => ['--model', modelDir], /^quantgate transcribe: no audio files given; pass WAV or FLAC files after the options$/],
+    [
+      () => ['--model', modelDir],
+      /^quantgate transcribe: no audio files given; pass WAV or FLAC files after the options$/,
+    ],
     [() => [hello], /^quantgate transcribe: --model-path is required; see --help$/],
     [() => ['--model', modelDir, '--device', 'tpu', hello], /--device must be one of auto, cpu, cuda, got "tpu"/],
-    [() => ['--model', modelDir, '--device', 'cpu', join(modelDir, 'absent.wav')], /^quantgate transcribe: cannot read .*absent\.wav \(.*ENOENT.*\); check the path$/],
-    [() => ['--model', modelDir, '--device', 'cpu', join(modelDir, 'vocab.json')], /^quantgate transcribe: .*vocab\.json: the file starts with bytes 7b 22 3c 70, not WAV or FLAC; convert the audio to WAV or FLAC$/],
-    [() => ['--model', join(modelDir, 'absent'), hello], /^quantgate transcribe: no engine can run .*absent \(command needs/],
-    [() => ['--model', modelDir, '--device', 'cpu', '--gguf', join(modelDir, 'absent.gguf'), hello], /^quantgate transcribe: .*absent\.gguf cannot be opened/],
+    [
+      () => ['--model', modelDir, '--device', 'cpu', join(modelDir, 'absent.wav')],
+      /^quantgate transcribe: cannot read .*absent\.wav \(.*ENOENT.*\); check the path$/,
+    ],
+    [
+      () => ['--model', modelDir, '--device', 'cpu', join(modelDir, 'vocab.json')],
+      /^quantgate transcribe: .*vocab\.json: the file starts with bytes 7b 22 3c 70, not WAV or FLAC; convert the audio to WAV or FLAC$/,
+    ],
+    [
+      () => ['--model', join(modelDir, 'absent'), hello],
+      /^quantgate transcribe: no engine can run .*absent \(command needs/,
+    ],
+    [
+      () => ['--model', modelDir, '--device', 'cpu', '--gguf', join(modelDir, 'absent.gguf'), hello],
+      /^quantgate transcribe: .*absent\.gguf cannot be opened/,
+    ],
   ])('bad input gets one line and exit 2 (%#)', async (args, message) => {
     const run = await runCli(['transcribe', ...args()]);
     expect(run.code).toBe(EXIT_ERROR);

@@ -33,14 +33,24 @@ beforeAll(async () => {
 afterAll(removeTempDirs);
 
 function utterance(id: string, length: number, sampleRate = 16000): Utterance {
-  return { id, audio: Float32Array.from({ length }, (_, i) => 0.5 * Math.sin(i / 3 + length)), sampleRate, text: 'never sent to the engine' };
+  return {
+    id,
+    audio: Float32Array.from({ length }, (_, i) => 0.5 * Math.sin(i / 3 + length)),
+    sampleRate,
+    text: 'never sent to the engine',
+  };
 }
 
 const reference: Variant = { kind: 'reference' };
 function candidate(files: string[], format: QuantizedModel['format']): Variant {
   return {
     kind: 'candidate',
-    quantized: { files, format, manifestPath: join(dirname(files[0]!), 'quantgate-manifest.json'), open: () => Promise.reject(new Error('the command engine never reads tensors')) },
+    quantized: {
+      files,
+      format,
+      manifestPath: join(dirname(files[0]!), 'quantgate-manifest.json'),
+      open: () => Promise.reject(new Error('the command engine never reads tensors')),
+    },
   };
 }
 
@@ -59,7 +69,8 @@ async function captured(captureDir: string): Promise<Capture[]> {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as Capture['manifest'][number]),
-      wav: async ({ audio }: { audio: string }) => new Uint8Array(await readFile(join(captureDir, run, basename(audio)))),
+      wav: async ({ audio }: { audio: string }) =>
+        new Uint8Array(await readFile(join(captureDir, run, basename(audio)))),
     })),
   );
 }
@@ -83,8 +94,14 @@ async function fakeEngine(variant: Variant, options: Partial<CommandEngineOption
 describe('command engine: the protocol', () => {
   it('writes WAVs and a manifest, runs the reference command with its placeholders, and returns transcripts in order', async () => {
     const lines: string[] = [];
-    const batch = [utterance('1089-134686-0000', 16000), utterance('id with "quotes" and spaces', 8001), utterance('3', 0)];
-    const { engine, scratch, captureDir } = await fakeEngine(reference, { logger: { info: (line) => lines.push(line) } });
+    const batch = [
+      utterance('1089-134686-0000', 16000),
+      utterance('id with "quotes" and spaces', 8001),
+      utterance('3', 0),
+    ];
+    const { engine, scratch, captureDir } = await fakeEngine(reference, {
+      logger: { info: (line) => lines.push(line) },
+    });
     expect(engine).toMatchObject({ name: 'command', sampleRate: 16000, device: 'cuda' });
 
     const transcripts = await engine.transcribe(batch);
@@ -95,7 +112,12 @@ describe('command engine: the protocol', () => {
     const [manifest, output, modelDir, device] = run!.args;
     expect(dirname(manifest!)).toBe(dirname(output!));
     expect(dirname(dirname(manifest!))).toBe(scratch);
-    expect([basename(manifest!), basename(output!), modelDir, device]).toEqual(['manifest.jsonl', 'output.jsonl', '/models/stt', 'cuda']);
+    expect([basename(manifest!), basename(output!), modelDir, device]).toEqual([
+      'manifest.jsonl',
+      'output.jsonl',
+      '/models/stt',
+      'cuda',
+    ]);
     expect(run!.manifest.map(({ id, duration }) => ({ id, duration }))).toEqual([
       { id: batch[0]!.id, duration: 1 },
       { id: batch[1]!.id, duration: 0.500062 },
@@ -105,18 +127,31 @@ describe('command engine: the protocol', () => {
       expect(dirname(entry.audio)).toBe(join(dirname(manifest!), 'audio'));
       const bytes = await run!.wav(entry);
       const header = parseWavHeader(bytes);
-      expect(header).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16, encoding: 'int', frames: batch[i]!.audio.length });
+      expect(header).toMatchObject({
+        sampleRate: 16000,
+        channels: 1,
+        bitsPerSample: 16,
+        encoding: 'int',
+        frames: batch[i]!.audio.length,
+      });
       const [samples] = decodeWavChannels(bytes, header);
       expect(samples!.every((value, j) => Math.abs(value - batch[i]!.audio[j]!) <= 0.5 / 32768)).toBe(true);
     }
-    expect(lines).toEqual(['reference command: transcribing 3 utterances', 'reference command: fake stt: model loaded', 'reference command: fake stt: 3 utterances']);
+    expect(lines).toEqual([
+      'reference command: transcribing 3 utterances',
+      'reference command: fake stt: model loaded',
+      'reference command: fake stt: 3 utterances',
+    ]);
     expect(await readdir(scratch)).toEqual([]);
   });
 
   it('passes the candidate its GGUF: the file itself, the first split, or the folder of byte shards', async () => {
     const variants: [Variant, string][] = [
       [candidate(['/out/model-q4_0.gguf'], 'single'), '/out/model-q4_0.gguf'],
-      [candidate(['/out/m-00001-of-00002.gguf', '/out/m-00002-of-00002.gguf'], 'gguf-split'), '/out/m-00001-of-00002.gguf'],
+      [
+        candidate(['/out/m-00001-of-00002.gguf', '/out/m-00002-of-00002.gguf'], 'gguf-split'),
+        '/out/m-00001-of-00002.gguf',
+      ],
       [candidate(['/out/shards/shard-aa', '/out/shards/shard-ab'], 'bytes'), '/out/shards'],
     ];
     for (const [variant, gguf] of variants) {
@@ -144,7 +179,11 @@ describe('command engine: the protocol', () => {
     const batch = ['a', 'b', 'c', 'd', 'e'].map((id) => utterance(id, 10));
     const { engine, captureDir } = await fakeEngine(reference, { batchSize: 2 });
     expect((await engine.transcribe(batch)).map(({ id }) => id)).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect((await captured(captureDir)).map((run) => run.manifest.map(({ id }) => id))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect((await captured(captureDir)).map((run) => run.manifest.map(({ id }) => id))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e'],
+    ]);
   });
 
   it('writes float32 WAVs at the configured rate when asked', async () => {
@@ -169,9 +208,13 @@ describe('command engine: the protocol', () => {
 
   it('refuses a batch at another rate than it asked for, or with a repeated id', async () => {
     const { engine, captureDir } = await fakeEngine(reference);
-    await expect(engine.transcribe([utterance('a', 10, 8000)])).rejects.toThrow('utterance a is at 8000 Hz but the command engine asked for 16000 Hz');
+    await expect(engine.transcribe([utterance('a', 10, 8000)])).rejects.toThrow(
+      'utterance a is at 8000 Hz but the command engine asked for 16000 Hz',
+    );
     await expect(engine.transcribe([utterance('a', 10), utterance('a', 20)])).rejects.toThrow(
-      new QuantgateError('utterance id "a" appears twice; the command protocol needs unique ids — fix the dataset manifest'),
+      new QuantgateError(
+        'utterance id "a" appears twice; the command protocol needs unique ids — fix the dataset manifest',
+      ),
     );
     expect(await readdir(captureDir)).toEqual([]);
   });
@@ -181,9 +224,18 @@ describe('command engine: failures', () => {
   const batch = ['a', 'b', 'c'].map((id) => utterance(id, 32));
 
   /** Runs `command` as the reference over a/b/c and returns the error's message, after checking nothing is left behind. */
-  async function failure(command: string, options: Partial<CommandEngineOptions> = {}, signal?: AbortSignal): Promise<string> {
+  async function failure(
+    command: string,
+    options: Partial<CommandEngineOptions> = {},
+    signal?: AbortSignal,
+  ): Promise<string> {
     const scratch = await makeTempDir();
-    const factory = createCommandEngineFactory({ referenceCommand: command, candidateCommand: 'true {manifest} {output}', tempDir: scratch, ...options });
+    const factory = createCommandEngineFactory({
+      referenceCommand: command,
+      candidateCommand: 'true {manifest} {output}',
+      tempDir: scratch,
+      ...options,
+    });
     const engine = await factory.open({ dir: '/models/stt' }, reference, { device: 'cpu' });
     const error = await engine.transcribe(batch, signal).then(
       () => undefined,
@@ -197,10 +249,13 @@ describe('command engine: failures', () => {
     return message;
   }
 
-  const output = (...lines: string[]) => `: {manifest}; printf '%s\\n' ${lines.map((line) => `'${line}'`).join(' ')} > {output}`;
+  const output = (...lines: string[]) =>
+    `: {manifest}; printf '%s\\n' ${lines.map((line) => `'${line}'`).join(' ')} > {output}`;
 
   it('non-zero exit: names the code and quotes the last stderr lines', async () => {
-    const message = await failure(': {manifest} {output}; i=1; while [ $i -le 12 ]; do echo "problem $i" >&2; i=$((i+1)); done; exit 3');
+    const message = await failure(
+      ': {manifest} {output}; i=1; while [ $i -le 12 ]; do echo "problem $i" >&2; i=$((i+1)); done; exit 3',
+    );
     expect(message).toBe(
       `reference command exited with code 3 (stderr: ${Array.from({ length: 10 }, (_, i) => `problem ${i + 3}`).join(' ⏎ ')}); fix the command so that it exits with 0 after writing {output} (run it by hand on a manifest of a few WAV files to debug it)`,
     );
@@ -215,9 +270,14 @@ describe('command engine: failures', () => {
   it('timeout: stops the command and everything it started within the second', async () => {
     const pidFile = join(await makeTempDir(), 'pid');
     const started = Date.now();
-    const message = await failure(`: {manifest} {output}; echo 'waiting for the model' >&2; sleep 30 & echo $! > '${pidFile}'; wait`, { timeoutSeconds: 1 });
+    const message = await failure(
+      `: {manifest} {output}; echo 'waiting for the model' >&2; sleep 30 & echo $! > '${pidFile}'; wait`,
+      { timeoutSeconds: 1 },
+    );
     expect(Date.now() - started).toBeLessThan(4000);
-    expect(message).toBe('reference command did not finish within 1 s and was stopped (stderr: waiting for the model); raise the command timeout, or find where the command hangs');
+    expect(message).toBe(
+      'reference command did not finish within 1 s and was stopped (stderr: waiting for the model); raise the command timeout, or find where the command hangs',
+    );
     expect(await hasEnded(await recordedPid(pidFile))).toBe(true);
   });
 
@@ -228,12 +288,16 @@ describe('command engine: failures', () => {
   });
 
   it('missing output file', async () => {
-    expect(await failure(': {manifest} {output}; echo done >&2')).toBe('reference command wrote no output file (stderr: done); write the transcripts as JSON lines to the path given by {output}');
+    expect(await failure(': {manifest} {output}; echo done >&2')).toBe(
+      'reference command wrote no output file (stderr: done); write the transcripts as JSON lines to the path given by {output}',
+    );
   });
 
   // Node's own errors come from another realm under jest, where describeError prints them with their class name.
   it('output that is not a file', async () => {
-    expect(await failure(': {manifest}; mkdir {output}')).toMatch(/^reference command left an output file that cannot be read \((Error: )?EISDIR: .*\(no stderr\); write the transcripts as a plain JSON-lines file/);
+    expect(await failure(': {manifest}; mkdir {output}')).toMatch(
+      /^reference command left an output file that cannot be read \((Error: )?EISDIR: .*\(no stderr\); write the transcripts as a plain JSON-lines file/,
+    );
   });
 
   it('missing ids: counts them and names the first few', async () => {
@@ -243,11 +307,15 @@ describe('command engine: failures', () => {
   });
 
   it('duplicate id: names both lines', async () => {
-    expect(await failure(output('{"id":"a","text":"x"}', '{"id":"b","text":"y"}', '{"id":"a","text":"z"}'))).toMatch(/^reference command output lines 1 and 3 both have id "a" \(no stderr\); write exactly one JSON line/);
+    expect(await failure(output('{"id":"a","text":"x"}', '{"id":"b","text":"y"}', '{"id":"a","text":"z"}'))).toMatch(
+      /^reference command output lines 1 and 3 both have id "a" \(no stderr\); write exactly one JSON line/,
+    );
   });
 
   it('unknown id', async () => {
-    expect(await failure(output('{"id":"a","text":"x"}', '{"id":"a.flac","text":"y"}'))).toMatch(/^reference command output line 2 has id "a.flac", which is not in the manifest/);
+    expect(await failure(output('{"id":"a","text":"x"}', '{"id":"a.flac","text":"y"}'))).toMatch(
+      /^reference command output line 2 has id "a.flac", which is not in the manifest/,
+    );
   });
 
   it('malformed lines: the line number counts blank lines, which are otherwise skipped', async () => {
@@ -256,19 +324,28 @@ describe('command engine: failures', () => {
     );
     expect(await failure(output('["a","x"]'))).toMatch(/^reference command output line 1 is not a JSON object/);
     expect(await failure(output('{"text":"x"}'))).toMatch(/^reference command output line 1 has no string "id"/);
-    expect(await failure(output('{"id":"a","text":null}'))).toMatch(/^reference command output line 1 \(id "a"\) has no string "text"/);
-    expect(await failure(output('{"id":"a","text":"x","tokens":[1,2.5]}'))).toMatch(/^reference command output line 1 \(id "a"\) has "tokens" that are not an array of integers/);
+    expect(await failure(output('{"id":"a","text":null}'))).toMatch(
+      /^reference command output line 1 \(id "a"\) has no string "text"/,
+    );
+    expect(await failure(output('{"id":"a","text":"x","tokens":[1,2.5]}'))).toMatch(
+      /^reference command output line 1 \(id "a"\) has "tokens" that are not an array of integers/,
+    );
   });
 
   it('keeps secrets out of the message: tokens from the environment and the given secrets', async () => {
     const env = { ...process.env, HF_TOKEN: 'hf_0123456789abcdef', TOKENIZERS_PARALLELISM: 'false' };
     const lines: string[] = [];
-    const message = await failure(': {manifest} {output}; echo "auth $HF_TOKEN with pass-phrase-42 parallel=$TOKENIZERS_PARALLELISM" >&2; exit 1', {
-      env,
-      secrets: ['pass-phrase-42'],
-      logger: { info: (line) => lines.push(line) },
-    });
-    expect(message).toMatch(/^reference command exited with code 1 \(stderr: auth \*\*\* with \*\*\* parallel=false\);/);
+    const message = await failure(
+      ': {manifest} {output}; echo "auth $HF_TOKEN with pass-phrase-42 parallel=$TOKENIZERS_PARALLELISM" >&2; exit 1',
+      {
+        env,
+        secrets: ['pass-phrase-42'],
+        logger: { info: (line) => lines.push(line) },
+      },
+    );
+    expect(message).toMatch(
+      /^reference command exited with code 1 \(stderr: auth \*\*\* with \*\*\* parallel=false\);/,
+    );
     expect(lines).toContain('reference command: auth *** with *** parallel=false');
   });
 });
@@ -282,33 +359,60 @@ describe('command engine: configuration', () => {
     expect(unconfigured.name).toBe('command');
     expect(await unconfigured.accepts({ dir: '/anything' })).toBe(false);
     await expect(unconfigured.open({ dir: '/anything' }, reference, { device: 'cpu' })).rejects.toThrow(
-      new QuantgateError('the command engine has no commands to run; configure both the reference and the candidate command templates'),
+      new QuantgateError(
+        'the command engine has no commands to run; configure both the reference and the candidate command templates',
+      ),
     );
   });
 
   it('refuses bad templates before anything runs', () => {
     const cases: [Partial<CommandEngineOptions>, string][] = [
-      [{ referenceCommand: both.referenceCommand }, 'the command engine has a reference command but no candidate command; configure both, as the gate compares the two'],
-      [{ ...both, referenceCommand: 'ref {manifest} {output} {gguf}' }, 'reference command uses {gguf}, which names the quantized model and exists only for the candidate command; load the original weights from {model_dir}'],
-      [{ ...both, candidateCommand: 'cand {gguf} {manifest} > out.jsonl' }, 'candidate command never uses {output}, so it cannot know which file to write; pass {manifest} and {output} to it'],
-      [{ ...both, referenceCommand: 'ref {output}' }, 'reference command never uses {manifest}, so it cannot know which file to read; pass {manifest} and {output} to it'],
+      [
+        { referenceCommand: both.referenceCommand },
+        'the command engine has a reference command but no candidate command; configure both, as the gate compares the two',
+      ],
+      [
+        { ...both, referenceCommand: 'ref {manifest} {output} {gguf}' },
+        'reference command uses {gguf}, which names the quantized model and exists only for the candidate command; load the original weights from {model_dir}',
+      ],
+      [
+        { ...both, candidateCommand: 'cand {gguf} {manifest} > out.jsonl' },
+        'candidate command never uses {output}, so it cannot know which file to write; pass {manifest} and {output} to it',
+      ],
+      [
+        { ...both, referenceCommand: 'ref {output}' },
+        'reference command never uses {manifest}, so it cannot know which file to read; pass {manifest} and {output} to it',
+      ],
     ];
-    for (const [options, message] of cases) expect(() => createCommandEngineFactory(options)).toThrow(new QuantgateError(message));
+    for (const [options, message] of cases)
+      expect(() => createCommandEngineFactory(options)).toThrow(new QuantgateError(message));
     expect(() => createCommandEngineFactory({ ...both, candidateCommand: 'cand {model} {manifest} {output}' })).toThrow(
       /^candidate command: unknown placeholder \{model\}; the placeholders are \{manifest\}, \{output\}, \{model_dir\}, \{gguf\}, \{device\}/,
     );
   });
 
   it('refuses impossible settings', () => {
-    expect(() => createCommandEngineFactory({ ...both, sampleRate: 16000.5 })).toThrow(/sample rate 16000.5 is not a positive whole number/);
-    expect(() => createCommandEngineFactory({ ...both, timeoutSeconds: 0 })).toThrow(/command timeout 0 s is not a positive number/);
-    expect(() => createCommandEngineFactory({ ...both, batchSize: -1 })).toThrow(/command batch size -1 is not a positive whole number/);
+    expect(() => createCommandEngineFactory({ ...both, sampleRate: 16000.5 })).toThrow(
+      /sample rate 16000.5 is not a positive whole number/,
+    );
+    expect(() => createCommandEngineFactory({ ...both, timeoutSeconds: 0 })).toThrow(
+      /command timeout 0 s is not a positive number/,
+    );
+    expect(() => createCommandEngineFactory({ ...both, batchSize: -1 })).toThrow(
+      /command batch size -1 is not a positive whole number/,
+    );
   });
 
   it('reports a temp folder it cannot use', async () => {
     const file = join(await makeTempDir(), 'a-file');
     await writeFile(file, '');
-    const engine: Engine = await createCommandEngineFactory({ ...both, tempDir: join(file, 'scratch') }).open({ dir: '/m' }, reference, { device: 'cpu' });
-    await expect(engine.transcribe([utterance('a', 1)])).rejects.toThrow(/^cannot make a scratch folder in .*a-file\/scratch \((Error: )?ENOTDIR: .*\); choose a writable temp folder$/);
+    const engine: Engine = await createCommandEngineFactory({ ...both, tempDir: join(file, 'scratch') }).open(
+      { dir: '/m' },
+      reference,
+      { device: 'cpu' },
+    );
+    await expect(engine.transcribe([utterance('a', 1)])).rejects.toThrow(
+      /^cannot make a scratch folder in .*a-file\/scratch \((Error: )?ENOTDIR: .*\); choose a writable temp folder$/,
+    );
   });
 });

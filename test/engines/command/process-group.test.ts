@@ -6,19 +6,25 @@ import { hasEnded, recordedPid } from './processes.js';
 
 afterAll(removeTempDirs);
 
-const run = (command: string, options: Partial<GroupRunOptions> = {}) => runProcessGroup(command, { env: process.env, ...options });
+const run = (command: string, options: Partial<GroupRunOptions> = {}) =>
+  runProcessGroup(command, { env: process.env, ...options });
 
 describe('runProcessGroup', () => {
   it('reports the exit code and hands over each non-blank line of stdout and stderr as it arrives', async () => {
     const lines: string[] = [];
-    const outcome = await run(`echo one; echo; printf 'two\\r\\n' >&2; printf 'thr'; printf 'ee\\n'; printf 'no newline' >&2; exit 4`, { onLine: (line) => lines.push(line) });
+    const outcome = await run(
+      `echo one; echo; printf 'two\\r\\n' >&2; printf 'thr'; printf 'ee\\n'; printf 'no newline' >&2; exit 4`,
+      { onLine: (line) => lines.push(line) },
+    );
     expect(outcome).toEqual({ code: 4, signal: null, timedOut: false, stderrTail: 'two ⏎ no newline' });
     expect(lines.sort()).toEqual(['no newline', 'one', 'three', 'two']);
   });
 
   it('keeps only the latest state of a line redrawn with carriage returns', async () => {
     const lines: string[] = [];
-    const outcome = await run(`printf 'load 10%%\\rload 50%%\\rload 100%%\\n' >&2; printf 'bar 1\\rbar 2' >&2`, { onLine: (line) => lines.push(line) });
+    const outcome = await run(`printf 'load 10%%\\rload 50%%\\rload 100%%\\n' >&2; printf 'bar 1\\rbar 2' >&2`, {
+      onLine: (line) => lines.push(line),
+    });
     expect(lines).toEqual(['load 100%', 'bar 2']);
     expect(outcome.stderrTail).toBe('load 100% ⏎ bar 2');
   });
@@ -36,7 +42,10 @@ describe('runProcessGroup', () => {
     const secret = 's3cr3t-'.repeat(10);
     const redact = (text: string) => text.split(secret).join('***');
     // The 2 KB tail begins 17 characters before the secret's end.
-    const outcome = await run(`node -e "process.stderr.write('x'.repeat(6100) + '${secret}' + 'y'.repeat(2030))"; echo 'token ${secret}'`, { onLine: (line) => lines.push(line), redact });
+    const outcome = await run(
+      `node -e "process.stderr.write('x'.repeat(6100) + '${secret}' + 'y'.repeat(2030))"; echo 'token ${secret}'`,
+      { onLine: (line) => lines.push(line), redact },
+    );
     expect(outcome.stderrTail).toMatch(/^…x+\*\*\*y{2030}$/);
     expect(lines).toContain('token ***');
     expect(lines.join('')).not.toMatch(/s3cr3t/);

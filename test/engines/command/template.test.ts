@@ -1,6 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { QuantgateError } from '../../../src/common/errors.js';
-import { PLACEHOLDERS, parseCommandTemplate, renderCommand, type Placeholder } from '../../../src/engines/command/template.js';
+import {
+  PLACEHOLDERS,
+  parseCommandTemplate,
+  renderCommand,
+  type Placeholder,
+} from '../../../src/engines/command/template.js';
 
 const values: Record<Placeholder, string> = {
   manifest: '/tmp/a b/manifest.jsonl',
@@ -18,13 +23,28 @@ function argsAfterShell(command: string): string[] {
 describe('parseCommandTemplate / renderCommand', () => {
   it('splits shell text around placeholders and records which are used', () => {
     const template = parseCommandTemplate('run --in {manifest} --out={output} | tee log', 'reference command');
-    expect(template.parts).toEqual(['run --in ', { placeholder: 'manifest' }, ' --out=', { placeholder: 'output' }, ' | tee log']);
+    expect(template.parts).toEqual([
+      'run --in ',
+      { placeholder: 'manifest' },
+      ' --out=',
+      { placeholder: 'output' },
+      ' | tee log',
+    ]);
     expect([...template.uses].sort()).toEqual(['manifest', 'output']);
   });
 
   it('passes every value through the shell as exactly one word, spaces, quotes, $ and backticks included', () => {
-    const template = parseCommandTemplate("printf '%s\\0' {manifest} {output} {model_dir} --gguf={gguf} {device}", 'candidate command');
-    expect(argsAfterShell(renderCommand(template, values))).toEqual([values.manifest, values.output, '', `--gguf=${values.gguf}`, 'cuda']);
+    const template = parseCommandTemplate(
+      "printf '%s\\0' {manifest} {output} {model_dir} --gguf={gguf} {device}",
+      'candidate command',
+    );
+    expect(argsAfterShell(renderCommand(template, values))).toEqual([
+      values.manifest,
+      values.output,
+      '',
+      `--gguf=${values.gguf}`,
+      'cuda',
+    ]);
   });
 
   it('leaves braces alone inside quotes, in ${parameter} expansions and after a backslash', () => {
@@ -44,13 +64,19 @@ describe('parseCommandTemplate / renderCommand', () => {
 
   it('refuses a placeholder inside quotes, where its quoting would break', () => {
     expect(() => parseCommandTemplate('run --in "{manifest}" {output}', 'candidate command')).toThrow(
-      new QuantgateError(`candidate command: {manifest} is inside " quotes; quantgate quotes each placeholder's value itself, so write it bare (e.g. --in {manifest}, not --in "{manifest}")`),
+      new QuantgateError(
+        `candidate command: {manifest} is inside " quotes; quantgate quotes each placeholder's value itself, so write it bare (e.g. --in {manifest}, not --in "{manifest}")`,
+      ),
     );
-    expect(() => parseCommandTemplate("run {manifest} --out='{output}'", 'candidate command')).toThrow(/\{output\} is inside ' quotes/);
+    expect(() => parseCommandTemplate("run {manifest} --out='{output}'", 'candidate command')).toThrow(
+      /\{output\} is inside ' quotes/,
+    );
   });
 
   it('refuses empty templates and unterminated quotes', () => {
     expect(() => parseCommandTemplate('  ', 'reference command')).toThrow(/^reference command is empty;/);
-    expect(() => parseCommandTemplate(`run {manifest} {output} 'oops`, 'reference command')).toThrow(new QuantgateError(`reference command has an unterminated ' quote; close it`));
+    expect(() => parseCommandTemplate(`run {manifest} {output} 'oops`, 'reference command')).toThrow(
+      new QuantgateError(`reference command has an unterminated ' quote; close it`),
+    );
   });
 });

@@ -17,7 +17,9 @@ import { fixture, makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 import { goldenInts, goldenJson, goldenLmConfig, maxDifference } from './golden.js';
 
 const TOLERANCE = 1e-4;
-const Q4_0_MATRICES = ['self_attn.in_projs.0.weight', 'self_attn.out_projs.0.weight', 'gating.linear_in.weight'].flatMap((name) => [0, 1].map((layer) => `transformer.layers.${layer}.${name}`)).concat('text_linear.weight');
+const Q4_0_MATRICES = ['self_attn.in_projs.0.weight', 'self_attn.out_projs.0.weight', 'gating.linear_in.weight']
+  .flatMap((name) => [0, 1].map((layer) => `transformer.layers.${layer}.${name}`))
+  .concat('text_linear.weight');
 
 let config: LmConfig;
 let quantized: QuantizedModel;
@@ -30,7 +32,11 @@ async function quantizeGolden(skip: string[] = []): Promise<QuantizedModel> {
   return output!;
 }
 
-async function candidateGraph(model: QuantizedModel, mode: SubstitutionMode, compute: FloatType = 'F32'): Promise<OnnxGraph> {
+async function candidateGraph(
+  model: QuantizedModel,
+  mode: SubstitutionMode,
+  compute: FloatType = 'F32',
+): Promise<OnnxGraph> {
   const weights = await openGgufWeights(model, mode, 'golden-q4.gguf');
   try {
     return await buildLmStepGraph(config, weights, { compute });
@@ -67,7 +73,10 @@ describe('candidate LM from the quantized GGUF', () => {
   let streams: AudioCodes[];
 
   beforeAll(async () => {
-    streams = [{ frames: 32, data: await goldenInts('mimi_codes_streaming.i32') }, { frames: 100, data: await goldenInts('lm_long_input_codes.i32') }];
+    streams = [
+      { frames: 32, data: await goldenInts('mimi_codes_streaming.i32') },
+      { frames: 100, data: await goldenInts('lm_long_input_codes.i32') },
+    ];
   });
 
   it('holds the LM without the VAD heads, its Q4_0 matrices as the quantizer planned them', async () => {
@@ -75,7 +84,12 @@ describe('candidate LM from the quantized GGUF', () => {
     try {
       const names = gguf.tensors.map((tensor) => tensor.name);
       expect(names.some((name) => name.startsWith('extra_heads.'))).toBe(false);
-      expect(gguf.tensors.filter((tensor) => tensor.type === 'Q4_0' && tensor.name.includes('.weight') && !tensor.name.includes('emb')).map((tensor) => tensor.name).sort()).toEqual([...Q4_0_MATRICES].sort());
+      expect(
+        gguf.tensors
+          .filter((tensor) => tensor.type === 'Q4_0' && tensor.name.includes('.weight') && !tensor.name.includes('emb'))
+          .map((tensor) => tensor.name)
+          .sort(),
+      ).toEqual([...Q4_0_MATRICES].sort());
     } finally {
       await gguf.close();
     }
@@ -112,6 +126,8 @@ describe('candidate LM from the quantized GGUF', () => {
 
   it('refuses a GGUF that left out a tensor the LM needs', async () => {
     const partial = await quantizeGolden(['text_linear.weight']);
-    await expect(candidateGraph(partial, 'matmulnbits')).rejects.toThrow(/^golden-q4\.gguf has no tensor text_linear\.weight, which the Kyutai LM needs; quantize the model again without leaving that tensor out/);
+    await expect(candidateGraph(partial, 'matmulnbits')).rejects.toThrow(
+      /^golden-q4\.gguf has no tensor text_linear\.weight, which the Kyutai LM needs; quantize the model again without leaving that tensor out/,
+    );
   });
 });

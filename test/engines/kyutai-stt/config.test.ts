@@ -44,16 +44,39 @@ describe('LM config', () => {
   });
 
   it.each([
-    ['no dep_q (moshi’s default 8)', { dep_q: undefined }, /^config\.json: dep_q 8 is not supported by the kyutai-stt engine \(it implements 0\); use the command engine/],
+    [
+      'no dep_q (moshi’s default 8)',
+      { dep_q: undefined },
+      /^config\.json: dep_q 8 is not supported by the kyutai-stt engine \(it implements 0\); use the command engine/,
+    ],
     ['no gating (moshi’s default none)', { gating: undefined }, /^config\.json: gating "none" is not supported/],
-    ['a LayerNorm', { norm: 'layer_norm' }, /^config\.json: norm "layer_norm" is not supported by the kyutai-stt engine \(it supports rms_norm, rms_norm_f32\)/],
-    ['sinusoidal positions', { positional_embedding: 'sin' }, /^config\.json: positional_embedding "sin" is not supported/],
-    ['no dim', { dim: undefined }, /^config\.json: "dim" is missing, not a non-negative integer; fix or download the config again$/],
-    ['heads that do not divide dim', { num_heads: 3 }, /^config\.json: dim 64 does not split into 3 heads of an even size/],
+    [
+      'a LayerNorm',
+      { norm: 'layer_norm' },
+      /^config\.json: norm "layer_norm" is not supported by the kyutai-stt engine \(it supports rms_norm, rms_norm_f32\)/,
+    ],
+    [
+      'sinusoidal positions',
+      { positional_embedding: 'sin' },
+      /^config\.json: positional_embedding "sin" is not supported/,
+    ],
+    [
+      'no dim',
+      { dim: undefined },
+      /^config\.json: "dim" is missing, not a non-negative integer; fix or download the config again$/,
+    ],
+    [
+      'heads that do not divide dim',
+      { num_heads: 3 },
+      /^config\.json: dim 64 does not split into 3 heads of an even size/,
+    ],
     ['too few delays', { delays: [0, 0] }, /^config\.json: "delays" has 2 entries but n_q 8 needs 9/],
     ['a one-step context', { context: 1 }, /^config\.json: context 1 is below 2 steps/],
   ])('refuses %s with a one-line error', async (_, change, message) => {
-    const config = JSON.parse(JSON.stringify({ ...(await goldenJson('lm_config.json')), ...change })) as Record<string, unknown>;
+    const config = JSON.parse(JSON.stringify({ ...(await goldenJson('lm_config.json')), ...change })) as Record<
+      string,
+      unknown
+    >;
     expect(() => parseLmConfig(config, 'config.json')).toThrow(QuantgateError);
     expect(() => parseLmConfig(config, 'config.json')).toThrow(message);
   });
@@ -65,18 +88,37 @@ describe('model config folder', () => {
     expect(config.mimi).toEqual({
       sampleRate: 24000,
       frameRate: 12.5,
-      seanet: { nFilters: 64, dimension: 512, ratios: [8, 6, 5, 4], kernelSize: 7, residualKernelSize: 3, lastKernelSize: 3, nResidualLayers: 1, dilationBase: 2, compress: 2 },
+      seanet: {
+        nFilters: 64,
+        dimension: 512,
+        ratios: [8, 6, 5, 4],
+        kernelSize: 7,
+        residualKernelSize: 3,
+        lastKernelSize: 3,
+        nResidualLayers: 1,
+        dilationBase: 2,
+        compress: 2,
+      },
       transformer: { dModel: 512, numHeads: 8, numLayers: 8, dimFeedforward: 2048, context: 250, maxPeriod: 10000 },
       quantizer: { dimension: 256, bins: 2048, nQ: 32 },
       codebooks: 8,
     });
     expect(mimiFrameSize(config.mimi)).toBe(1920);
     expect(config.stt).toEqual({ silencePrefixSeconds: 0, audioDelaySeconds: 0.5, textPaddingTokenId: 3 });
-    expect(config.names).toEqual({ lm: 'lm.safetensors', mimi: 'mimi.safetensors', tokenizer: 'tokenizer_not_provided.model' });
+    expect(config.names).toEqual({
+      lm: 'lm.safetensors',
+      mimi: 'mimi.safetensors',
+      tokenizer: 'tokenizer_not_provided.model',
+    });
   });
 
   it('reads the Mimi config config.json names, and the STT scripts’ defaults when stt_config is absent', async () => {
-    const dir = await modelDir({ ...(await goldenJson('lm_config.json')), stt_config: undefined, text_padding_token_id: 5, mimi_config_name: 'mimi.json' });
+    const dir = await modelDir({
+      ...(await goldenJson('lm_config.json')),
+      stt_config: undefined,
+      text_padding_token_id: 5,
+      mimi_config_name: 'mimi.json',
+    });
     await writeFile(join(dir, 'mimi.json'), JSON.stringify(await goldenJson('mimi_config.json')));
     const config = await readKyutaiConfig(dir);
     expect(config.mimi.seanet.nFilters).toBe(8);
@@ -86,25 +128,35 @@ describe('model config folder', () => {
 
   it('refuses an LM whose audio vocabulary is not Mimi’s codebook size', async () => {
     const dir = await modelDir(await goldenJson('lm_config.json'));
-    await expect(readKyutaiConfig(dir)).rejects.toThrow(/config\.json: the LM reads audio tokens 0–63 \(card 64\) but Mimi \(moshi’s built-in Mimi config\) has codebooks of 2048; the LM and Mimi do not belong together/);
+    await expect(readKyutaiConfig(dir)).rejects.toThrow(
+      /config\.json: the LM reads audio tokens 0–63 \(card 64\) but Mimi \(moshi’s built-in Mimi config\) has codebooks of 2048; the LM and Mimi do not belong together/,
+    );
   });
 
   it('names an unreadable or invalid config.json', async () => {
     const empty = await makeTempDir();
-    await expect(readKyutaiConfig(empty)).rejects.toThrow(/^cannot read \S+config\.json \(.*ENOENT.*\); a Kyutai STT model folder needs it/);
+    await expect(readKyutaiConfig(empty)).rejects.toThrow(
+      /^cannot read \S+config\.json \(.*ENOENT.*\); a Kyutai STT model folder needs it/,
+    );
     const dir = await makeTempDir();
     await writeFile(join(dir, 'config.json'), '{"dim": ');
-    await expect(readKyutaiConfig(dir)).rejects.toThrow(/^\S+config\.json is not valid JSON \(.*\); download the model again$/);
+    await expect(readKyutaiConfig(dir)).rejects.toThrow(
+      /^\S+config\.json is not valid JSON \(.*\); download the model again$/,
+    );
   });
 });
 
 describe('Mimi config', () => {
   it('refuses a codec whose quantizer has fewer codebooks than the LM reads', async () => {
-    expect(() => parseMimiConfig(goldenMimi, 'mimi.json', 33)).toThrow(/^the LM reads 33 audio codebooks but Mimi \(mimi\.json\) has 32; the LM and Mimi do not belong together/);
+    expect(() => parseMimiConfig(goldenMimi, 'mimi.json', 33)).toThrow(
+      /^the LM reads 33 audio codebooks but Mimi \(mimi\.json\) has 32; the LM and Mimi do not belong together/,
+    );
   });
 
   it('refuses options the encoder graph does not implement', () => {
     const seanet = { ...(goldenMimi.seanet as Record<string, unknown>), pad_mode: undefined };
-    expect(() => parseMimiConfig({ ...goldenMimi, seanet: JSON.parse(JSON.stringify(seanet)) }, 'mimi.json', 8)).toThrow(/^mimi\.json seanet: pad_mode "reflect" is not supported by the kyutai-stt engine/);
+    expect(() =>
+      parseMimiConfig({ ...goldenMimi, seanet: JSON.parse(JSON.stringify(seanet)) }, 'mimi.json', 8),
+    ).toThrow(/^mimi\.json seanet: pad_mode "reflect" is not supported by the kyutai-stt engine/);
   });
 });

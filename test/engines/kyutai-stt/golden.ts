@@ -4,7 +4,12 @@
 
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseLmConfig, parseMimiConfig, type LmConfig, type MimiConfig } from '../../../src/engines/kyutai-stt/config.js';
+import {
+  parseLmConfig,
+  parseMimiConfig,
+  type LmConfig,
+  type MimiConfig,
+} from '../../../src/engines/kyutai-stt/config.js';
 import { ProtoWriter, WireType } from '../../../src/protobuf/wire.js';
 import { fixture } from '../../helpers/paths.js';
 
@@ -73,7 +78,9 @@ export function sentencePieceModel(pieces: readonly TestPiece[], addDummyPrefix 
 
 /** The tokenizer of the golden model folder: ids 0–3 control, then "▁w4", "x5", "▁w6", … */
 export function goldenTokenizerPieces(): TestPiece[] {
-  return Array.from({ length: GOLDEN_TOKENIZER_PIECES }, (_, id) => (id <= 3 ? { piece: `<ctl${id}>`, type: 3 } : { piece: id % 2 === 0 ? `▁w${id}` : `x${id}` }));
+  return Array.from({ length: GOLDEN_TOKENIZER_PIECES }, (_, id) =>
+    id <= 3 ? { piece: `<ctl${id}>`, type: 3 } : { piece: id % 2 === 0 ? `▁w${id}` : `x${id}` },
+  );
 }
 
 /**
@@ -83,7 +90,12 @@ export function goldenTokenizerPieces(): TestPiece[] {
  */
 export async function writeGoldenModel(dir: string, config: Record<string, unknown> = {}): Promise<string> {
   const lmConfig = await goldenJson('lm_config.json');
-  const names = { moshi_name: 'model.safetensors', mimi_name: 'mimi-test.safetensors', tokenizer_name: 'tokenizer.model', mimi_config_name: 'mimi_config.json' };
+  const names = {
+    moshi_name: 'model.safetensors',
+    mimi_name: 'mimi-test.safetensors',
+    tokenizer_name: 'tokenizer.model',
+    mimi_config_name: 'mimi_config.json',
+  };
   await writeFile(join(dir, 'config.json'), JSON.stringify({ ...lmConfig, ...names, ...config }));
   await copyFile(fixture('safetensors', 'lm.safetensors'), join(dir, 'model.safetensors'));
   await copyFile(fixture('kyutai', 'mimi.safetensors'), join(dir, 'mimi-test.safetensors'));

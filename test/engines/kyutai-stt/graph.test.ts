@@ -27,8 +27,16 @@ describe('GraphWriter', () => {
     try {
       const [large, other, small] = graph.model.graph!.initializer;
       expect(large!.rawData).toBeUndefined();
-      expect(large!.externalData.map(({ key, value }) => `${key}=${value}`)).toEqual([`location=${WEIGHTS_FILE}`, 'offset=0', `length=${LARGE.byteLength}`]);
-      expect(other!.externalData.map(({ key, value }) => `${key}=${value}`)).toEqual([`location=${WEIGHTS_FILE}`, `offset=${1 << 17}`, `length=${128 * 128 * 4}`]);
+      expect(large!.externalData.map(({ key, value }) => `${key}=${value}`)).toEqual([
+        `location=${WEIGHTS_FILE}`,
+        'offset=0',
+        `length=${LARGE.byteLength}`,
+      ]);
+      expect(other!.externalData.map(({ key, value }) => `${key}=${value}`)).toEqual([
+        `location=${WEIGHTS_FILE}`,
+        `offset=${1 << 17}`,
+        `length=${128 * 128 * 4}`,
+      ]);
       expect(small!.rawData?.length).toBe(8);
       const file = await readFile(join(graph.dir, WEIGHTS_FILE));
       expect(file.length).toBe((1 << 17) + 128 * 128 * 4);
@@ -91,7 +99,10 @@ describe('GraphWriter', () => {
 
   it('the folder of a finished graph, still in use by its session, is removed by a forced stop too', async () => {
     const parent = await makeTempDir();
-    const graph = await GraphWriter.write(async (g) => void g.output(g.floatWeight('large', [128, 256], LARGE), 'y', 'float32'), parent);
+    const graph = await GraphWriter.write(
+      async (g) => void g.output(g.floatWeight('large', [128, 256], LARGE), 'y', 'float32'),
+      parent,
+    );
     expect(existsSync(join(graph.dir, WEIGHTS_FILE))).toBe(true);
     removeLiveTempPaths();
     expect(await readdir(parent)).toEqual([]);

@@ -56,11 +56,14 @@ async function teacherForced(lm: GraphSession, rows: (step: number) => number[],
 /** Greedy decoding of `streams`, with every step observed. */
 async function decode(lm: GraphSession, streams: AudioCodes[]) {
   const steps: DecodedStep[] = [];
-  const tokens = await decodeGreedy(lm, config, streams, { onStep: (step) => steps.push({ ...step, inputs: step.inputs.slice(), logits: step.logits.slice() }) });
-  const rowsOf = (stream: number) => steps.flatMap(({ streams: rows, logits }) => {
-    const row = rows.indexOf(stream);
-    return row < 0 ? [] : Array.from(logits.subarray(row * TEXT_CARD, (row + 1) * TEXT_CARD));
+  const tokens = await decodeGreedy(lm, config, streams, {
+    onStep: (step) => steps.push({ ...step, inputs: step.inputs.slice(), logits: step.logits.slice() }),
   });
+  const rowsOf = (stream: number) =>
+    steps.flatMap(({ streams: rows, logits }) => {
+      const row = rows.indexOf(stream);
+      return row < 0 ? [] : Array.from(logits.subarray(row * TEXT_CARD, (row + 1) * TEXT_CARD));
+    });
   return { tokens, steps, logits: rowsOf };
 }
 
@@ -75,7 +78,11 @@ async function longStream(): Promise<AudioCodes> {
 describe('LM step graph, teacher-forced', () => {
   it('matches forward_text over 16 positions: logits and hidden states', async () => {
     const [text, codes] = [await goldenInts('lm_input_text.i32'), await goldenInts('lm_input_codes.i32')];
-    const { logits, hidden } = await teacherForced(session, (t) => [text[t]!, ...Array.from({ length: 8 }, (_, k) => codes[k * 16 + t]!)], 16);
+    const { logits, hidden } = await teacherForced(
+      session,
+      (t) => [text[t]!, ...Array.from({ length: 8 }, (_, k) => codes[k * 16 + t]!)],
+      16,
+    );
     expect(maxDifference(logits, await goldenFloats('lm_forward_logits.f32'))).toBeLessThan(TOLERANCE);
     expect(maxDifference(hidden, await goldenFloats('lm_forward_hidden.f32'))).toBeLessThan(TOLERANCE);
   });
@@ -92,7 +99,9 @@ describe('greedy STT decoding', () => {
   it('reproduces the 32-step STT run: inputs, every token, logits', async () => {
     const { tokens, steps, logits } = await decode(session, [await sttStream()]);
     expect(Array.from(tokens[0]!)).toEqual(Array.from(await goldenInts('text_tokens.i32')));
-    expect(steps.flatMap(({ inputs }) => Array.from(inputs, Number))).toEqual(Array.from(await goldenInts('stt_lm_input_tokens.i32')));
+    expect(steps.flatMap(({ inputs }) => Array.from(inputs, Number))).toEqual(
+      Array.from(await goldenInts('stt_lm_input_tokens.i32')),
+    );
     expect(maxDifference(logits(0), await goldenFloats('text_logits.f32'))).toBeLessThan(TOLERANCE);
   });
 
@@ -109,7 +118,10 @@ describe('greedy STT decoding', () => {
     expect(Array.from(together.tokens[1]!)).toEqual(Array.from(await goldenInts('lm_long_text_tokens.i32')));
     expect(maxDifference(together.logits(0), await goldenFloats('text_logits.f32'))).toBeLessThan(TOLERANCE);
     // The short stream leaves the batch after its 32 steps; the long one runs on alone.
-    expect(together.steps.map(({ streams }) => streams.length)).toEqual([...Array<number>(32).fill(2), ...Array<number>(68).fill(1)]);
+    expect(together.steps.map(({ streams }) => streams.length)).toEqual([
+      ...Array<number>(32).fill(2),
+      ...Array<number>(68).fill(1),
+    ]);
     expect(together.steps[0]!.streams).toEqual([1, 0]);
   });
 
@@ -121,17 +133,23 @@ describe('greedy STT decoding', () => {
   it('stops when its signal is aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
-    await expect(decodeGreedy(session, config, [await sttStream()], { signal: controller.signal })).rejects.toThrow('cancelled');
+    await expect(decodeGreedy(session, config, [await sttStream()], { signal: controller.signal })).rejects.toThrow(
+      'cancelled',
+    );
   });
 
   it('accepts the legacy attention names in_proj_weight / out_proj.weight', async () => {
     const reader = await openSafetensors(fixture('safetensors', 'lm.safetensors'));
-    const tensors = await Promise.all(reader.tensors.map(async (tensor) => ({
-      name: tensor.name.replace('in_projs.0.weight', 'in_proj_weight').replace('out_projs.0.weight', 'out_proj.weight'),
-      dtype: 'F32' as const,
-      shape: [...tensor.shape],
-      values: decodeSource('F32', await reader.readRange(tensor, 0, tensor.elementCount)),
-    })));
+    const tensors = await Promise.all(
+      reader.tensors.map(async (tensor) => ({
+        name: tensor.name
+          .replace('in_projs.0.weight', 'in_proj_weight')
+          .replace('out_projs.0.weight', 'out_proj.weight'),
+        dtype: 'F32' as const,
+        shape: [...tensor.shape],
+        values: decodeSource('F32', await reader.readRange(tensor, 0, tensor.elementCount)),
+      })),
+    );
     await reader.close();
     expect(tensors.filter((tensor) => tensor.name.endsWith('in_proj_weight'))).toHaveLength(2);
     const dir = await writeTestModel(await makeTempDir(), tensors);

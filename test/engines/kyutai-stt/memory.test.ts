@@ -27,7 +27,8 @@ const SHORT = { seconds: 2, samples: 48_000, mimiSamples: 50 * 1920, ringSlots: 
 const LONG = { seconds: 10, samples: 240_000, mimiSamples: 150 * 1920, ringSlots: 63 };
 
 const mimiActivations = (mimiSamples: number) => 4 * 8 * mimiSamples * 4;
-const perUtterance = ({ samples, mimiSamples, ringSlots }: typeof SHORT) => (samples + mimiSamples) * 4 + 2 * 2 * 64 * ringSlots * 4;
+const perUtterance = ({ samples, mimiSamples, ringSlots }: typeof SHORT) =>
+  (samples + mimiSamples) * 4 + 2 * 2 * 64 * ringSlots * 4;
 
 let dir: string;
 let quantized: QuantizedModel;
@@ -43,11 +44,15 @@ describe('kyutai-stt memory estimate', () => {
   test('the reference holds its LM in float32 on the CPU, and its linear layers in float16 on CUDA', async () => {
     for (const size of [SHORT, LONG]) {
       const fixed = MIMI_ENCODER_BYTES + mimiActivations(size.mimiSamples);
-      expect(await factory.estimateMemory!({ dir }, { kind: 'reference' }, { device: 'cpu', maxSeconds: size.seconds })).toEqual({
+      expect(
+        await factory.estimateMemory!({ dir }, { kind: 'reference' }, { device: 'cpu', maxSeconds: size.seconds }),
+      ).toEqual({
         loadedBytes: (LM_MATRIX_ELEMENTS + LM_FLOAT_ELEMENTS) * 4 + fixed,
         perUtteranceBytes: perUtterance(size),
       });
-      expect(await factory.estimateMemory!({ dir }, { kind: 'reference' }, { device: 'cuda', maxSeconds: size.seconds })).toEqual({
+      expect(
+        await factory.estimateMemory!({ dir }, { kind: 'reference' }, { device: 'cuda', maxSeconds: size.seconds }),
+      ).toEqual({
         loadedBytes: LM_MATRIX_ELEMENTS * 2 + LM_FLOAT_ELEMENTS * 4 + fixed,
         perUtteranceBytes: perUtterance(size),
       });
@@ -59,12 +64,25 @@ describe('kyutai-stt memory estimate', () => {
     // candidate multiplies it in float32; the embeddings are Q4_0 in the GGUF but read as float32.
     const q4Elements = LM_MATRIX_ELEMENTS - 2 * 11264;
     const lm = q4Elements * (0.5 + 4 / 32) + 2 * 11264 * 4 + LM_FLOAT_ELEMENTS * 4;
-    const estimate = await factory.estimateMemory!({ dir }, { kind: 'candidate', quantized }, { device: 'cpu', maxSeconds: SHORT.seconds });
-    expect(estimate).toEqual({ loadedBytes: lm + MIMI_ENCODER_BYTES + mimiActivations(SHORT.mimiSamples), perUtteranceBytes: perUtterance(SHORT) });
+    const estimate = await factory.estimateMemory!(
+      { dir },
+      { kind: 'candidate', quantized },
+      { device: 'cpu', maxSeconds: SHORT.seconds },
+    );
+    expect(estimate).toEqual({
+      loadedBytes: lm + MIMI_ENCODER_BYTES + mimiActivations(SHORT.mimiSamples),
+      perUtteranceBytes: perUtterance(SHORT),
+    });
     // Dequantized, every matrix is float32, as in the reference.
     const dequant = createKyutaiSttEngineFactory({ candidateMode: 'dequant' });
-    expect((await dequant.estimateMemory!({ dir }, { kind: 'candidate', quantized }, { device: 'cpu', maxSeconds: SHORT.seconds })).loadedBytes).toBe(
-      (LM_MATRIX_ELEMENTS + LM_FLOAT_ELEMENTS) * 4 + MIMI_ENCODER_BYTES + mimiActivations(SHORT.mimiSamples),
-    );
+    expect(
+      (
+        await dequant.estimateMemory!(
+          { dir },
+          { kind: 'candidate', quantized },
+          { device: 'cpu', maxSeconds: SHORT.seconds },
+        )
+      ).loadedBytes,
+    ).toBe((LM_MATRIX_ELEMENTS + LM_FLOAT_ELEMENTS) * 4 + MIMI_ENCODER_BYTES + mimiActivations(SHORT.mimiSamples));
   });
 });

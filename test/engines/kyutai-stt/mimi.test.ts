@@ -30,11 +30,20 @@ beforeAll(async () => {
 afterAll(() => session?.close());
 
 /** Each output of one run on `clips` (equal lengths), as plain arrays. */
-async function encode(...clips: Float32Array[]): Promise<Record<string, { dims: readonly number[]; values: number[] }>> {
+async function encode(
+  ...clips: Float32Array[]
+): Promise<Record<string, { dims: readonly number[]; values: number[] }>> {
   const samples = new Float32Array(clips.length * clips[0]!.length);
   clips.forEach((clip, index) => samples.set(clip, index * clip.length));
-  const results = await session.run({ [MIMI_INPUT]: new ort.Tensor('float32', samples, [clips.length, 1, clips[0]!.length]) });
-  return Object.fromEntries(Object.entries(results).map(([name, tensor]) => [name, { dims: tensor.dims, values: Array.from(tensor.data as ArrayLike<number | bigint>, Number) }]));
+  const results = await session.run({
+    [MIMI_INPUT]: new ort.Tensor('float32', samples, [clips.length, 1, clips[0]!.length]),
+  });
+  return Object.fromEntries(
+    Object.entries(results).map(([name, tensor]) => [
+      name,
+      { dims: tensor.dims, values: Array.from(tensor.data as ArrayLike<number | bigint>, Number) },
+    ]),
+  );
 }
 
 function withSilence(clip: Float32Array, frames: number): Float32Array {
@@ -52,9 +61,15 @@ describe('Mimi encoder graph', () => {
     const outputs = await encode(audio);
     expect(outputs.seanet!.dims).toEqual([1, 64, 50]);
     expect(outputs.latent!.dims).toEqual([1, 64, 25]);
-    expect(maxDifference(outputs.seanet!.values, await goldenFloats('mimi_latent_seanet.f32'))).toBeLessThan(LATENT_TOLERANCE);
-    expect(maxDifference(outputs.transformer!.values, await goldenFloats('mimi_latent_transformer.f32'))).toBeLessThan(LATENT_TOLERANCE);
-    expect(maxDifference(outputs.latent!.values, await goldenFloats('mimi_latent_downsampled.f32'))).toBeLessThan(LATENT_TOLERANCE);
+    expect(maxDifference(outputs.seanet!.values, await goldenFloats('mimi_latent_seanet.f32'))).toBeLessThan(
+      LATENT_TOLERANCE,
+    );
+    expect(maxDifference(outputs.transformer!.values, await goldenFloats('mimi_latent_transformer.f32'))).toBeLessThan(
+      LATENT_TOLERANCE,
+    );
+    expect(maxDifference(outputs.latent!.values, await goldenFloats('mimi_latent_downsampled.f32'))).toBeLessThan(
+      LATENT_TOLERANCE,
+    );
   });
 
   it('gives moshi’s codes for the whole clip exactly', async () => {
@@ -77,7 +92,9 @@ describe('Mimi encoder graph', () => {
       const results = await all.run({ [MIMI_INPUT]: new ort.Tensor('float32', audio, [1, 1, audio.length]) });
       const codes = results[MIMI_OUTPUT]!;
       expect(codes.dims).toEqual([1, 32, 25]);
-      expect(Array.from(codes.data as BigInt64Array, Number)).toEqual(Array.from(await goldenInts('mimi_codes_all32.i32')));
+      expect(Array.from(codes.data as BigInt64Array, Number)).toEqual(
+        Array.from(await goldenInts('mimi_codes_all32.i32')),
+      );
     } finally {
       await all.close();
     }
@@ -99,7 +116,8 @@ describe('Mimi encoder graph', () => {
     // Frame t sees samples up to (t + 1)·1920: frames 0–11 end before the cut at 24000.
     const framesBeforeCut = Math.floor(CLIP_SAMPLES / 2 / mimiFrameSize(config));
     for (let codebook = 0; codebook < 8; codebook++) {
-      const row = (values: ArrayLike<number>) => Array.from(values).slice(codebook * 25, codebook * 25 + framesBeforeCut);
+      const row = (values: ArrayLike<number>) =>
+        Array.from(values).slice(codebook * 25, codebook * 25 + framesBeforeCut);
       expect(row(alone[MIMI_OUTPUT]!.values)).toEqual(row(golden));
     }
   });

@@ -69,16 +69,22 @@ describe('reading a .model file', () => {
 
   it('names a missing file in a one-line error', async () => {
     const path = join(await makeTempDir(), 'absent.model');
-    await expect(readSentencePiece(path)).rejects.toThrow(/^cannot read the tokenizer \S+absent\.model \(.*ENOENT.*\); download the model again$/);
+    await expect(readSentencePiece(path)).rejects.toThrow(
+      /^cannot read the tokenizer \S+absent\.model \(.*ENOENT.*\); download the model again$/,
+    );
   });
 
   it('refuses truncated bytes', () => {
     const bytes = sentencePieceModel(PIECES);
     expect(() => parseSentencePiece(bytes.subarray(0, bytes.length - 5), 'cut.model')).toThrow(QuantgateError);
-    expect(() => parseSentencePiece(bytes.subarray(0, bytes.length - 5), 'cut.model')).toThrow(/^cut\.model: not a valid SentencePiece model .*; the file is truncated/);
+    expect(() => parseSentencePiece(bytes.subarray(0, bytes.length - 5), 'cut.model')).toThrow(
+      /^cut\.model: not a valid SentencePiece model .*; the file is truncated/,
+    );
   });
 
   it('refuses a protobuf without pieces', () => {
-    expect(() => parseSentencePiece(new Uint8Array(0), 'empty.model')).toThrow(/^empty\.model holds no pieces; it is not a SentencePiece model/);
+    expect(() => parseSentencePiece(new Uint8Array(0), 'empty.model')).toThrow(
+      /^empty\.model holds no pieces; it is not a SentencePiece model/,
+    );
   });
 });

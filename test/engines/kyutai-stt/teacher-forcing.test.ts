@@ -10,7 +10,13 @@ import { buildLmStepGraph } from '../../../src/engines/kyutai-stt/lm-graph.js';
 import { startSession, type GraphSession } from '../../../src/engines/kyutai-stt/session.js';
 import { openGgufWeights, openSafetensorsWeights, type WeightSource } from '../../../src/engines/kyutai-stt/weights.js';
 import { quantizeModel } from '../../../src/pipeline/quantize.js';
-import { compareStep, referenceStep, summarizeTokenDamage, type ReferenceStep, type UtteranceDamage } from '../../../src/scoring/token-damage.js';
+import {
+  compareStep,
+  referenceStep,
+  summarizeTokenDamage,
+  type ReferenceStep,
+  type UtteranceDamage,
+} from '../../../src/scoring/token-damage.js';
 import { fixture, makeTempDir, removeTempDirs } from '../../helpers/paths.js';
 import { goldenInts, goldenJson, goldenLmConfig } from './golden.js';
 
@@ -32,7 +38,10 @@ async function run(lm: GraphSession, forcedText?: Int32Array[]) {
   const logits: number[][][] = streams.map(() => []);
   const tokens = await decodeGreedy(lm, config, streams, {
     ...(forcedText && { forcedText }),
-    onStep: (step) => step.streams.forEach((stream, row) => logits[stream]!.push(Array.from(step.logits.subarray(row * config.textCard, (row + 1) * config.textCard)))),
+    onStep: (step) =>
+      step.streams.forEach((stream, row) =>
+        logits[stream]!.push(Array.from(step.logits.subarray(row * config.textCard, (row + 1) * config.textCard))),
+      ),
   });
   return { tokens, logits };
 }
@@ -45,7 +54,10 @@ beforeAll(async () => {
   const { output } = await quantizeModel({ model: dir, outDir: join(dir, 'out'), threads: 1 });
   reference = await session(await openSafetensorsWeights(fixture('safetensors', 'lm.safetensors')));
   candidate = await session(await openGgufWeights(output!, 'matmulnbits', 'golden-q4.gguf'));
-  streams = [{ frames: 32, data: await goldenInts('mimi_codes_streaming.i32') }, { frames: 100, data: await goldenInts('lm_long_input_codes.i32') }];
+  streams = [
+    { frames: 32, data: await goldenInts('mimi_codes_streaming.i32') },
+    { frames: 100, data: await goldenInts('lm_long_input_codes.i32') },
+  ];
 });
 
 afterAll(async () => {
@@ -62,13 +74,19 @@ test('forced on its own tokens, the reference reproduces its tokens and logits e
 });
 
 test('forcing needs one sequence per stream, each long enough', async () => {
-  await expect(decodeGreedy(reference, config, streams, { forcedText: [new Int32Array(32)] })).rejects.toThrow(RangeError);
-  await expect(decodeGreedy(reference, config, streams, { forcedText: [new Int32Array(32), new Int32Array(99)] })).rejects.toThrow(RangeError);
+  await expect(decodeGreedy(reference, config, streams, { forcedText: [new Int32Array(32)] })).rejects.toThrow(
+    RangeError,
+  );
+  await expect(
+    decodeGreedy(reference, config, streams, { forcedText: [new Int32Array(32), new Int32Array(99)] }),
+  ).rejects.toThrow(RangeError);
 });
 
 test('the Q4_0 candidate, forced on the reference’s tokens, has a positive KLD that is the same on every run', async () => {
   const free = await run(reference);
-  const base: ReferenceStep[][] = free.logits.map((rows) => rows.map((row) => referenceStep(row, 0, config.textCard, 32)!));
+  const base: ReferenceStep[][] = free.logits.map((rows) =>
+    rows.map((row) => referenceStep(row, 0, config.textCard, 32)!),
+  );
   base.forEach((steps, stream) => expect(steps.map((step) => step.token)).toEqual(Array.from(free.tokens[stream]!)));
 
   const damage = async (): Promise<UtteranceDamage[]> => {
@@ -97,7 +115,9 @@ test('free and forced streams share a batch and decode as they do apart', async 
   const free = await run(reference);
   const candidateFree = await run(candidate);
   const candidateForced = await run(candidate, free.tokens);
-  const mixed = await decodeGreedy(candidate, config, [streams[0]!, streams[0]!], { forcedText: [undefined, free.tokens[0]!] });
+  const mixed = await decodeGreedy(candidate, config, [streams[0]!, streams[0]!], {
+    forcedText: [undefined, free.tokens[0]!],
+  });
   expect(Array.from(mixed[0]!)).toEqual(Array.from(candidateFree.tokens[0]!));
   expect(Array.from(mixed[1]!)).toEqual(Array.from(candidateForced.tokens[0]!));
 });

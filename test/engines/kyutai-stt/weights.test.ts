@@ -39,7 +39,8 @@ describe('safetensors weights', () => {
 
   it('reads BF16, F16 and F32 tensors as float32', async () => {
     await withWeights(openSafetensorsWeights(path), async (source) => {
-      for (const name of ['bf16', 'f16', 'f32']) expect(Array.from(await source.floats(name))).toEqual(Array.from(values));
+      for (const name of ['bf16', 'f16', 'f32'])
+        expect(Array.from(await source.floats(name))).toEqual(Array.from(values));
       expect(source.shape('vector')).toEqual([1, 1, 64]);
       expect(source.has('f16')).toBe(true);
       expect(source.has('absent')).toBe(false);
@@ -51,15 +52,21 @@ describe('safetensors weights', () => {
       const half = await source.matrix('bf16', 'F16');
       expect({ type: half.type, rows: half.rows, cols: half.cols }).toEqual({ type: 'F16', rows: 4, cols: 64 });
       expect(Array.from(half.bytes)).toEqual(Array.from(encode('F16', values)));
-      expect(Array.from(decode('F32', (await source.matrix('f16', 'F32')).bytes, values.length))).toEqual(Array.from(values));
+      expect(Array.from(decode('F32', (await source.matrix('f16', 'F32')).bytes, values.length))).toEqual(
+        Array.from(values),
+      );
     });
   });
 
   it('names a missing tensor and a tensor that is not a matrix', async () => {
     await withWeights(openSafetensorsWeights(path), async (source) => {
-      await expect(source.floats('absent')).rejects.toThrow(/model\.safetensors has no tensor absent; it is not the checkpoint the model's config\.json describes/);
+      await expect(source.floats('absent')).rejects.toThrow(
+        /model\.safetensors has no tensor absent; it is not the checkpoint the model's config\.json describes/,
+      );
       await expect(source.matrix('vector', 'F32')).rejects.toThrow(QuantgateError);
-      await expect(source.matrix('vector', 'F32')).rejects.toThrow(/tensor vector has shape \[1, 1, 64\], not a matrix/);
+      await expect(source.matrix('vector', 'F32')).rejects.toThrow(
+        /tensor vector has shape \[1, 1, 64\], not a matrix/,
+      );
     });
   });
 });
@@ -98,14 +105,18 @@ describe('GGUF weights', () => {
     await withWeights(openGgufWeights(model, 'dequant', 'model-q4.gguf'), async (source) => {
       const dequantized = await source.matrix('layer.weight', 'F32');
       expect(dequantized.type).toBe('F32');
-      expect(Array.from(decode('F32', dequantized.bytes, matrix.length))).toEqual(Array.from(memory.dequantized('layer.weight')));
+      expect(Array.from(decode('F32', dequantized.bytes, matrix.length))).toEqual(
+        Array.from(memory.dequantized('layer.weight')),
+      );
     });
   });
 
   it('names a tensor the GGUF left out', async () => {
     await withWeights(openGgufWeights(model, 'matmulnbits', 'model-q4.gguf'), async (source) => {
       expect(source.has('text_linear.weight')).toBe(false);
-      expect(() => source.shape('text_linear.weight')).toThrow(/^model-q4\.gguf has no tensor text_linear\.weight, which the Kyutai LM needs/);
+      expect(() => source.shape('text_linear.weight')).toThrow(
+        /^model-q4\.gguf has no tensor text_linear\.weight, which the Kyutai LM needs/,
+      );
     });
   });
 });

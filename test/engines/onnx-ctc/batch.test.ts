@@ -4,7 +4,9 @@ describe('normalizeWaveform', () => {
   test('zero mean and unit variance, with 1e-7 added to the variance as Hugging Face does', () => {
     const normalized = normalizeWaveform(Float32Array.from([1, 2, 3, 4]));
     const scale = 1 / Math.sqrt(1.25 + 1e-7);
-    expect(Array.from(normalized)).toEqual(Array.from(Float32Array.from([-1.5, -0.5, 0.5, 1.5], (value) => value * scale)));
+    expect(Array.from(normalized)).toEqual(
+      Array.from(Float32Array.from([-1.5, -0.5, 0.5, 1.5], (value) => value * scale)),
+    );
   });
 
   test('silence stays silence, and nothing stays nothing', () => {

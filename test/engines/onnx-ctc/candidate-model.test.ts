@@ -19,7 +19,10 @@ beforeAll(async () => {
   quantized = (await quantizeModel({ model: dir, outDir: await makeTempDir(), threads: 1 })).output!;
 });
 
-const input = padBatch([speak(['h', 'e', 'l', 'o', '|', 'w', 'o', 'r', 'l', 'd']), speak(['<s>', 'd', 'e', 'r'], { tail: 5 })], true);
+const input = padBatch(
+  [speak(['h', 'e', 'l', 'o', '|', 'w', 'o', 'r', 'l', 'd']), speak(['<s>', 'd', 'e', 'r'], { tail: 5 })],
+  true,
+);
 
 async function logits(model: Uint8Array): Promise<number[]> {
   return (await runModel(model, { input_values: floatInput([2, input.samples], input.values) })).logits.data;
@@ -33,7 +36,11 @@ async function dequantizedModel(): Promise<Uint8Array> {
     const read = async (name: string) => {
       const tensor = gguf.tensors.find((each) => each.name === name)!;
       expect(tensor.type).toBe('Q4_0');
-      return decode(tensor.type, await gguf.read(name), tensor.ne.reduce((a, b) => a * b, 1));
+      return decode(
+        tensor.type,
+        await gguf.read(name),
+        tensor.ne.reduce((a, b) => a * b, 1),
+      );
     };
     return encodeModel(ctcModel({ ...weights, conv: await read(CONV_WEIGHT), head: await read(HEAD_WEIGHT) }));
   } finally {
@@ -47,16 +54,21 @@ function maxDifference(a: number[], b: number[]): number {
 }
 
 describe('buildCandidateModel', () => {
-  test.each(['matmulnbits', 'dequant'] as const)('in %s mode the graph computes with exactly the GGUF dequantized weights', async (mode) => {
-    const candidate = await buildCandidateModel(join(dir, 'model.onnx'), dir, quantized, { mode });
-    const expected = await logits(await dequantizedModel());
-    // MatMulNBits sums in another order than MatMul, so allow float rounding; dequant is the same arithmetic.
-    expect(maxDifference(await logits(candidate.bytes), expected)).toBeLessThan(mode === 'dequant' ? 1e-6 : 1e-4);
-    // Q4_0 changes the weights enough to see, so this comparison can tell the GGUF's weights from the originals.
-    expect(maxDifference(await logits(encodeModel(ctcModel(ctcWeights()))), expected)).toBeGreaterThan(0.1);
-    expect(candidate.coverage.missing).toEqual([]);
-    expect(candidate.coverage.substituted.map((entry) => entry.name).sort()).toEqual([HEAD_WEIGHT, CONV_WEIGHT].sort());
-  });
+  test.each(['matmulnbits', 'dequant'] as const)(
+    'in %s mode the graph computes with exactly the GGUF dequantized weights',
+    async (mode) => {
+      const candidate = await buildCandidateModel(join(dir, 'model.onnx'), dir, quantized, { mode });
+      const expected = await logits(await dequantizedModel());
+      // MatMulNBits sums in another order than MatMul, so allow float rounding; dequant is the same arithmetic.
+      expect(maxDifference(await logits(candidate.bytes), expected)).toBeLessThan(mode === 'dequant' ? 1e-6 : 1e-4);
+      // Q4_0 changes the weights enough to see, so this comparison can tell the GGUF's weights from the originals.
+      expect(maxDifference(await logits(encodeModel(ctcModel(ctcWeights()))), expected)).toBeGreaterThan(0.1);
+      expect(candidate.coverage.missing).toEqual([]);
+      expect(candidate.coverage.substituted.map((entry) => entry.name).sort()).toEqual(
+        [HEAD_WEIGHT, CONV_WEIGHT].sort(),
+      );
+    },
+  );
 
   test('closes the GGUF it opened, also when the build fails', async () => {
     let closed = 0;
@@ -64,11 +76,17 @@ describe('buildCandidateModel', () => {
       ...quantized,
       open: async () => {
         const tensors = await openGgufModel(quantized.files[0]);
-        return { tensors: tensors.tensors, read: (name) => tensors.read(name), close: async () => (closed++, tensors.close()) };
+        return {
+          tensors: tensors.tensors,
+          read: (name) => tensors.read(name),
+          close: async () => (closed++, tensors.close()),
+        };
       },
     };
     await buildCandidateModel(join(dir, 'model.onnx'), dir, counting, { mode: 'dequant' });
-    await expect(buildCandidateModel(join(dir, 'model.onnx'), join(dir, 'absent'), counting, { mode: 'dequant' })).rejects.toThrow(/absent does not exist/);
+    await expect(
+      buildCandidateModel(join(dir, 'model.onnx'), join(dir, 'absent'), counting, { mode: 'dequant' }),
+    ).rejects.toThrow(/absent does not exist/);
     expect(closed).toBe(2);
   });
 });

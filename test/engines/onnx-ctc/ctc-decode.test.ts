@@ -31,7 +31,9 @@ describe('greedyCtc', () => {
 });
 
 describe('CtcVocabulary', () => {
-  const tokens = new Map(['<pad>', '<s>', '</s>', '<unk>', '|', 'A', 'B', "'", '[UNK]', 'ÇA'].map((token, id) => [token, id]));
+  const tokens = new Map(
+    ['<pad>', '<s>', '</s>', '<unk>', '|', 'A', 'B', "'", '[UNK]', 'ÇA'].map((token, id) => [token, id]),
+  );
   const vocabulary = new CtcVocabulary(tokens, 0, '|');
 
   test('maps ids to text, the delimiter to a space, dropping special tokens', () => {
@@ -45,6 +47,15 @@ describe('CtcVocabulary', () => {
   });
 
   test('another word delimiter', () => {
-    expect(new CtcVocabulary(new Map([['_', 0], ['x', 1]]), 2, '_').text([1, 0, 1])).toBe('x x');
+    expect(
+      new CtcVocabulary(
+        new Map([
+          ['_', 0],
+          ['x', 1],
+        ]),
+        2,
+        '_',
+      ).text([1, 0, 1]),
+    ).toBe('x x');
   });
 });

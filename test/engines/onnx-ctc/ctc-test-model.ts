@@ -80,7 +80,9 @@ export function ctcModel(weights: CtcWeights, options: { mask?: boolean } = {}):
   }
   return builder
     .node('Unsqueeze', [signal, 'channel_axis'], ['waveform'])
-    .node('Conv', ['waveform', CONV_WEIGHT], ['correlations'], { attributes: [intsAttribute('kernel_shape', [FRAME]), intsAttribute('strides', [FRAME])] })
+    .node('Conv', ['waveform', CONV_WEIGHT], ['correlations'], {
+      attributes: [intsAttribute('kernel_shape', [FRAME]), intsAttribute('strides', [FRAME])],
+    })
     .node('Transpose', ['correlations'], ['frames'], { attributes: [intsAttribute('perm', [0, 2, 1])] })
     .node('MatMul', ['frames', ONNX_HEAD_WEIGHT], ['scores'])
     .node('Add', ['scores', HEAD_BIAS], ['logits'])
@@ -101,7 +103,12 @@ export interface CtcFolderOptions {
 export async function writeCtcModelFolder(dir: string, options: CtcFolderOptions = {}): Promise<string> {
   const weights = ctcWeights();
   const frames = options.frames ?? 'convolutions';
-  const geometry = frames === 'convolutions' ? { conv_kernel: [FRAME], conv_stride: [FRAME] } : frames === 'ratio' ? { inputs_to_logits_ratio: FRAME } : {};
+  const geometry =
+    frames === 'convolutions'
+      ? { conv_kernel: [FRAME], conv_stride: [FRAME] }
+      : frames === 'ratio'
+        ? { inputs_to_logits_ratio: FRAME }
+        : {};
   await writeTestModel(
     dir,
     [
@@ -113,7 +120,14 @@ export async function writeCtcModelFolder(dir: string, options: CtcFolderOptions
   );
   await writeModel(join(dir, 'model.onnx'), ctcModel(weights, { mask: options.mask ?? false }));
   await writeFile(join(dir, 'vocab.json'), JSON.stringify(Object.fromEntries(TOKENS.map((token, id) => [token, id]))));
-  await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({ feature_extractor_type: 'Wav2Vec2FeatureExtractor', sampling_rate: SAMPLE_RATE, do_normalize: true }));
+  await writeFile(
+    join(dir, 'preprocessor_config.json'),
+    JSON.stringify({
+      feature_extractor_type: 'Wav2Vec2FeatureExtractor',
+      sampling_rate: SAMPLE_RATE,
+      do_normalize: true,
+    }),
+  );
   return dir;
 }
 

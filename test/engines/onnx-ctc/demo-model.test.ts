@@ -48,13 +48,21 @@ interface Evaluation {
 }
 
 async function evaluate(variant: Variant, candidateMode?: 'matmulnbits' | 'dequant'): Promise<Evaluation> {
-  const engine = await createOnnxCtcEngineFactory({ candidateMode }).open({ dir: demoPaths().model }, variant, { device: 'cpu' });
+  const engine = await createOnnxCtcEngineFactory({ candidateMode }).open({ dir: demoPaths().model }, variant, {
+    device: 'cpu',
+  });
   try {
     const texts: string[] = [];
     for (let start = 0; start < utterances.length; start += BATCH) {
-      texts.push(...(await engine.transcribe(utterances.slice(start, start + BATCH))).map((transcript) => transcript.text));
+      texts.push(
+        ...(await engine.transcribe(utterances.slice(start, start + BATCH))).map((transcript) => transcript.text),
+      );
     }
-    const pairs = utterances.map((utterance, i) => ({ id: utterance.id, reference: normalize(utterance.text), hypothesis: normalize(texts[i]) }));
+    const pairs = utterances.map((utterance, i) => ({
+      id: utterance.id,
+      reference: normalize(utterance.text),
+      hypothesis: normalize(texts[i]),
+    }));
     return { texts, wer: scoreCorpus(pairs).total.werPercent, coverage: engine.coverage };
   } finally {
     await engine.close();
@@ -72,33 +80,54 @@ describe('the demo model in the onnx-ctc engine', () => {
     expect(reference.wer).toBeLessThan(REFERENCE_WER_BOUND);
   });
 
-  test('a transcript does not depend on its batch: the model takes no attention mask, so lengths are not mixed', async () => {
-    const engine = await createOnnxCtcEngineFactory().open({ dir: demoPaths().model }, { kind: 'reference' }, { device: 'cpu' });
-    try {
-      const alone: string[] = [];
-      for (const utterance of utterances) alone.push((await engine.transcribe([utterance]))[0]!.text);
-      expect(reference.texts).toEqual(alone);
-    } finally {
-      await engine.close();
-    }
-  }, TIMEOUT_MS);
+  test(
+    'a transcript does not depend on its batch: the model takes no attention mask, so lengths are not mixed',
+    async () => {
+      const engine = await createOnnxCtcEngineFactory().open(
+        { dir: demoPaths().model },
+        { kind: 'reference' },
+        { device: 'cpu' },
+      );
+      try {
+        const alone: string[] = [];
+        for (const utterance of utterances) alone.push((await engine.transcribe([utterance]))[0]!.text);
+        expect(reference.texts).toEqual(alone);
+      } finally {
+        await engine.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
 
-  test('the candidate substitutes every quantized tensor, and both modes transcribe alike', async () => {
-    const fused = await evaluate({ kind: 'candidate', quantized }, 'matmulnbits');
-    const dequant = await evaluate({ kind: 'candidate', quantized }, 'dequant');
-    const gguf = await quantized.open();
-    const notFloat = gguf.tensors.filter((tensor) => tensor.type !== 'F32');
-    await gguf.close();
-    expect(notFloat.filter((tensor) => tensor.type === 'Q4_0').length).toBeGreaterThan(0);
-    for (const { coverage } of [fused, dequant]) {
-      expect(coverage!.missing).toEqual([]);
-      expect(coverage!.substituted.map((entry) => entry.name).sort()).toEqual(notFloat.map((tensor) => tensor.name).sort());
-    }
-    const viaMatMulNBits = fused.coverage!.substituted.filter((entry) => entry.substitution === 'matmulnbits').map((entry) => entry.name);
-    expect(viaMatMulNBits.sort()).toEqual(notFloat.filter((tensor) => tensor.type === 'Q4_0').map((tensor) => tensor.name).sort());
-    // Both modes compute with the same values; MatMulNBits only sums in another order.
-    expect(fused.texts.filter((text, i) => text !== dequant.texts[i]).length).toBeLessThanOrEqual(2);
-    expect(Math.abs(fused.wer - dequant.wer)).toBeLessThan(1);
-    expect(fused.wer - reference.wer).toBeLessThan(GATE_POINTS);
-  }, TIMEOUT_MS);
+  test(
+    'the candidate substitutes every quantized tensor, and both modes transcribe alike',
+    async () => {
+      const fused = await evaluate({ kind: 'candidate', quantized }, 'matmulnbits');
+      const dequant = await evaluate({ kind: 'candidate', quantized }, 'dequant');
+      const gguf = await quantized.open();
+      const notFloat = gguf.tensors.filter((tensor) => tensor.type !== 'F32');
+      await gguf.close();
+      expect(notFloat.filter((tensor) => tensor.type === 'Q4_0').length).toBeGreaterThan(0);
+      for (const { coverage } of [fused, dequant]) {
+        expect(coverage!.missing).toEqual([]);
+        expect(coverage!.substituted.map((entry) => entry.name).sort()).toEqual(
+          notFloat.map((tensor) => tensor.name).sort(),
+        );
+      }
+      const viaMatMulNBits = fused
+        .coverage!.substituted.filter((entry) => entry.substitution === 'matmulnbits')
+        .map((entry) => entry.name);
+      expect(viaMatMulNBits.sort()).toEqual(
+        notFloat
+          .filter((tensor) => tensor.type === 'Q4_0')
+          .map((tensor) => tensor.name)
+          .sort(),
+      );
+      // Both modes compute with the same values; MatMulNBits only sums in another order.
+      expect(fused.texts.filter((text, i) => text !== dequant.texts[i]).length).toBeLessThanOrEqual(2);
+      expect(Math.abs(fused.wer - dequant.wer)).toBeLessThan(1);
+      expect(fused.wer - reference.wer).toBeLessThan(GATE_POINTS);
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -13,10 +13,18 @@ describe('frameRule', () => {
 
   test('the adapter adds its strided layers, with Hugging Face defaults', () => {
     const rule = frameRule({ ...WAV2VEC2, add_adapter: true }, 'config.json');
-    expect(rule).toEqual({ kind: 'convolutions', layers: [...WAV2VEC2.conv_kernel.map((kernel, i) => ({ kernel, stride: WAV2VEC2.conv_stride[i] })), ...Array(3).fill({ kernel: 1, stride: 2 })] });
+    expect(rule).toEqual({
+      kind: 'convolutions',
+      layers: [
+        ...WAV2VEC2.conv_kernel.map((kernel, i) => ({ kernel, stride: WAV2VEC2.conv_stride[i] })),
+        ...Array(3).fill({ kernel: 1, stride: 2 }),
+      ],
+    });
     if (rule.kind === 'unknown') throw new Error('expected a rule');
     expect(framesFor(rule, 16000)).toBe(7);
-    expect(frameRule({ ...WAV2VEC2, add_adapter: true, num_adapter_layers: 1, adapter_stride: 4 }, 'c')).toMatchObject({ layers: expect.arrayContaining([{ kernel: 1, stride: 4 }]) });
+    expect(frameRule({ ...WAV2VEC2, add_adapter: true, num_adapter_layers: 1, adapter_stride: 4 }, 'c')).toMatchObject({
+      layers: expect.arrayContaining([{ kernel: 1, stride: 4 }]),
+    });
   });
 
   test('inputs_to_logits_ratio: frames whose whole stride lies in the utterance', () => {
@@ -32,12 +40,18 @@ describe('frameRule', () => {
   });
 
   test('a conv_kernel without conv_stride is some other convolution, not the feature encoder', () => {
-    expect(frameRule({ conv_kernel: 15, inputs_to_logits_ratio: 480 }, 'c')).toEqual({ kind: 'ratio', samplesPerFrame: 480 });
+    expect(frameRule({ conv_kernel: 15, inputs_to_logits_ratio: 480 }, 'c')).toEqual({
+      kind: 'ratio',
+      samplesPerFrame: 480,
+    });
     expect(frameRule({ conv_kernel: [10, 3] }, 'c')).toEqual({ kind: 'unknown' });
   });
 
   test.each([
-    [{ conv_kernel: [10, 3], conv_stride: [5] }, /^cfg: conv_stride is \[5\], not a list of 2 positive integers, one per conv_kernel; use the config.json exported with the model$/],
+    [
+      { conv_kernel: [10, 3], conv_stride: [5] },
+      /^cfg: conv_stride is \[5\], not a list of 2 positive integers, one per conv_kernel; use the config.json exported with the model$/,
+    ],
     [{ conv_kernel: [10, 0], conv_stride: [5, 2] }, /conv_kernel is \[10,0\], not a list of positive integers/],
     [{ conv_stride: [5] }, /conv_kernel is missing, not a list of positive integers/],
     [{ ...WAV2VEC2, add_adapter: true, adapter_stride: 1.5 }, /adapter_stride is 1\.5, not a positive integer/],

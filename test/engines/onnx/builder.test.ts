@@ -1,4 +1,11 @@
-import { ModelBuilder, floatAttribute, intAttribute, intsAttribute, stringAttribute, tensorAttribute } from '../../../src/engines/onnx/builder.js';
+import {
+  ModelBuilder,
+  floatAttribute,
+  intAttribute,
+  intsAttribute,
+  stringAttribute,
+  tensorAttribute,
+} from '../../../src/engines/onnx/builder.js';
 import { decodeModel, encodeModel } from '../../../src/engines/onnx/model.js';
 import { DataType } from '../../../src/engines/onnx/proto.js';
 import { float16Tensor, float32Tensor, int64Tensor, uint8Tensor } from '../../../src/engines/onnx/tensors.js';
@@ -33,10 +40,14 @@ describe('ModelBuilder', () => {
       .node('Add', ['g', 'picked'], ['sum'])
       .node('Constant', [], ['shape'], { attributes: [tensorAttribute('value', int64Tensor('shape', [2], [1, 2]))] })
       .node('Reshape', ['sum', 'shape'], ['row'])
-      .node('Constant', [], ['pads'], { attributes: [tensorAttribute('value', int64Tensor('pads', [4], [0, 1, 0, 1]))] })
+      .node('Constant', [], ['pads'], {
+        attributes: [tensorAttribute('value', int64Tensor('pads', [4], [0, 1, 0, 1]))],
+      })
       .node('Pad', ['row', 'pads'], ['padded'], { attributes: [stringAttribute('mode', 'reflect')] })
       .node('Cast', ['scale'], ['scale32'], { attributes: [intAttribute('to', DataType.FLOAT)] })
-      .node('ReduceMean', ['padded'], ['mean'], { attributes: [intsAttribute('axes', [-1]), intAttribute('keepdims', 0)] })
+      .node('ReduceMean', ['padded'], ['mean'], {
+        attributes: [intsAttribute('axes', [-1]), intAttribute('keepdims', 0)],
+      })
       .node('Mul', ['mean', 'scale32'], ['y'])
       .output('padded', 'float32', [1, 4])
       .output('y', 'float32')
@@ -63,7 +74,11 @@ describe('ModelBuilder', () => {
       .input('x', 'float32', ['n', 32])
       .initializer(uint8Tensor('b', [4, 1, 16], new Uint8Array(64)))
       .initializer(float32Tensor('s', [4, 1], [1, 2, 3, 4]))
-      .node('MatMulNBits', ['x', 'b', 's'], ['y'], { domain: 'com.microsoft', name: 'q', attributes: [intAttribute('K', 32), intAttribute('N', 4)] })
+      .node('MatMulNBits', ['x', 'b', 's'], ['y'], {
+        domain: 'com.microsoft',
+        name: 'q',
+        attributes: [intAttribute('K', 32), intAttribute('N', 4)],
+      })
       .output('y', 'float32')
       .build();
     expect(decodeModel(encodeModel(model))).toEqual(model);
@@ -71,8 +86,12 @@ describe('ModelBuilder', () => {
 
   it('refuses what would make an invalid model', () => {
     expect(() => new ModelBuilder({ opset: 13 })).toThrow(/opset 13 is below 17/);
-    expect(() => new ModelBuilder().node('MatMulNBits', ['x'], ['y'], { domain: 'com.microsoft' })).toThrow(/domain "com.microsoft", which has no opset import/);
-    expect(() => new ModelBuilder().input('x', 'float32', [1]).node('Relu', ['x'], ['x'])).toThrow(/value "x" is defined twice/);
+    expect(() => new ModelBuilder().node('MatMulNBits', ['x'], ['y'], { domain: 'com.microsoft' })).toThrow(
+      /domain "com.microsoft", which has no opset import/,
+    );
+    expect(() => new ModelBuilder().input('x', 'float32', [1]).node('Relu', ['x'], ['x'])).toThrow(
+      /value "x" is defined twice/,
+    );
     expect(() => float32Tensor('w', [2, 2], [1, 2, 3])).toThrow(/3 values do not fill dims of 4 elements/);
   });
 });

@@ -61,15 +61,50 @@ describe('buildCandidate on a model exported by torch', () => {
     const { model: candidate, coverage } = await buildCandidate(model, gguf(), { original: originals(weights) });
     const byName = Object.fromEntries(coverage.substituted.map(({ name, ...rest }) => [name, rest]));
     expect(Object.keys(byName).sort()).toEqual(['emb.weight', 'out.weight', 'pool.weight', 'proj.weight']);
-    expect(byName['emb.weight']).toMatchObject({ initializer: 'emb.weight', matchedBy: 'name', layout: 'same', substitution: 'dequant', dequantReason: 'read by Gather' });
-    expect(byName['proj.weight']).toMatchObject({ initializer: 'onnx::MatMul_18', matchedBy: 'content', layout: 'transposed', substitution: 'matmulnbits' });
-    expect(byName['out.weight']).toMatchObject({ initializer: 'onnx::MatMul_19', matchedBy: 'content', layout: 'transposed', substitution: 'matmulnbits' });
-    expect(byName['pool.weight']).toMatchObject({ initializer: 'pool.weight', matchedBy: 'name', layout: 'same', substitution: 'matmulnbits', parameters: 1024, type: 'Q4_0' });
+    expect(byName['emb.weight']).toMatchObject({
+      initializer: 'emb.weight',
+      matchedBy: 'name',
+      layout: 'same',
+      substitution: 'dequant',
+      dequantReason: 'read by Gather',
+    });
+    expect(byName['proj.weight']).toMatchObject({
+      initializer: 'onnx::MatMul_18',
+      matchedBy: 'content',
+      layout: 'transposed',
+      substitution: 'matmulnbits',
+    });
+    expect(byName['out.weight']).toMatchObject({
+      initializer: 'onnx::MatMul_19',
+      matchedBy: 'content',
+      layout: 'transposed',
+      substitution: 'matmulnbits',
+    });
+    expect(byName['pool.weight']).toMatchObject({
+      initializer: 'pool.weight',
+      matchedBy: 'name',
+      layout: 'same',
+      substitution: 'matmulnbits',
+      parameters: 1024,
+      type: 'Q4_0',
+    });
     expect(coverage.missing).toEqual([]);
 
     const graph = candidate.graph!;
-    expect(graph.node.map((node) => node.opType)).toEqual(['Gather', 'MatMulNBits', 'Add', 'Relu', 'MatMulNBits', 'Add', 'ReduceMean', 'MatMulNBits', 'Add']);
-    expect(graph.node.filter((node) => node.opType === 'MatMulNBits').every((node) => node.domain === 'com.microsoft')).toBe(true);
+    expect(graph.node.map((node) => node.opType)).toEqual([
+      'Gather',
+      'MatMulNBits',
+      'Add',
+      'Relu',
+      'MatMulNBits',
+      'Add',
+      'ReduceMean',
+      'MatMulNBits',
+      'Add',
+    ]);
+    expect(
+      graph.node.filter((node) => node.opType === 'MatMulNBits').every((node) => node.domain === 'com.microsoft'),
+    ).toBe(true);
     expect(candidate.opsetImport.map(({ domain, version }) => [domain ?? '', version])).toEqual([
       ['', 17],
       ['com.microsoft', 1],
@@ -78,14 +113,27 @@ describe('buildCandidate on a model exported by torch', () => {
     expect(initializers).not.toEqual(expect.arrayContaining(['onnx::MatMul_18']));
     expect(initializers).not.toContain('onnx::MatMul_19');
     expect(initializers).not.toContain('pool.weight');
-    expect(initializers).toEqual(expect.arrayContaining(['emb.weight', 'proj.bias', 'onnx::MatMul_18_Q4_0', 'onnx::MatMul_18_scales', 'pool.weight_Q4_0']));
+    expect(initializers).toEqual(
+      expect.arrayContaining([
+        'emb.weight',
+        'proj.bias',
+        'onnx::MatMul_18_Q4_0',
+        'onnx::MatMul_18_scales',
+        'pool.weight_Q4_0',
+      ]),
+    );
     // The float model is left as it was.
     expect(Buffer.from(encodeModel(model)).equals(modelBytes)).toBe(true);
   });
 
   it('gives the same outputs in both modes, up to summation order, and not the float outputs', async () => {
-    const run = async (mode: SubstitutionMode) => runModel((await buildCandidate(model, gguf(), { mode, original: originals(weights) })).model, feeds);
-    const [fused, dequantized, reference] = [await run('matmulnbits'), await run('dequant'), await runModel(model, feeds)];
+    const run = async (mode: SubstitutionMode) =>
+      runModel((await buildCandidate(model, gguf(), { mode, original: originals(weights) })).model, feeds);
+    const [fused, dequantized, reference] = [
+      await run('matmulnbits'),
+      await run('dequant'),
+      await runModel(model, feeds),
+    ];
     for (const output of ['logits', 'pooled']) {
       expect(fused[output].dims).toEqual(reference[output].dims);
       expect(maxAbsDifference(fused[output], dequantized[output])).toBeLessThan(1e-5);
@@ -96,7 +144,9 @@ describe('buildCandidate on a model exported by torch', () => {
 
   it('summarizes its coverage in one line', async () => {
     const { coverage } = await buildCandidate(model, gguf(), { original: originals(weights) });
-    expect(summarizeCoverage(coverage)).toBe('4 GGUF tensors (9.7k parameters) substituted into the ONNX graph: 3 (7.2k) through MatMulNBits, 1 (2.6k) dequantized; none missing');
+    expect(summarizeCoverage(coverage)).toBe(
+      '4 GGUF tensors (9.7k parameters) substituted into the ONNX graph: 3 (7.2k) through MatMulNBits, 1 (2.6k) dequantized; none missing',
+    );
   });
 
   it('refuses to build a candidate that would not measure every quantized tensor', async () => {
@@ -160,7 +210,14 @@ describe('buildCandidate effective weights', () => {
 
   it('fuses only Q4_0 matrices whose blocks run along the product, and says why not for the rest', async () => {
     const { coverage } = await buildCandidate(model, gguf, { original: originals(weights) });
-    expect(coverage.substituted.map(({ name, substitution, dequantReason, matchedBy }) => [name, matchedBy, substitution, dequantReason])).toEqual([
+    expect(
+      coverage.substituted.map(({ name, substitution, dequantReason, matchedBy }) => [
+        name,
+        matchedBy,
+        substitution,
+        dequantReason,
+      ]),
+    ).toEqual([
       ['linear.weight', 'content', 'matmulnbits', undefined],
       ['gemm.weight', 'name', 'matmulnbits', undefined],
       ['gemm8.weight', 'content', 'dequant', 'Q8_0 has no MatMulNBits form here'],
@@ -168,7 +225,9 @@ describe('buildCandidate effective weights', () => {
       ['rows.weight', 'name', 'dequant', 'MatMul multiplies across its Q4_0 blocks (its layout is [N, K])'],
     ]);
     const dequantMode = await buildCandidate(model, gguf, { mode: 'dequant', original: originals(weights) });
-    expect(new Set(dequantMode.coverage.substituted.map((entry) => entry.dequantReason))).toEqual(new Set(['dequant mode']));
+    expect(new Set(dequantMode.coverage.substituted.map((entry) => entry.dequantReason))).toEqual(
+      new Set(['dequant mode']),
+    );
     expect(dequantMode.model.opsetImport.map((opset) => opset.domain)).toEqual(['']);
   });
 });
@@ -193,8 +252,12 @@ describe('buildCandidate with uses MatMulNBits cannot take', () => {
     .build();
 
   it('keeps the dequantized weight for them and fuses the rest', async () => {
-    const { model: candidate, coverage } = await buildCandidate(model, gguf, { original: originals([shared, gemmTransA]) });
-    expect(coverage.substituted.map(({ name, substitution, dequantReason }) => [name, substitution, dequantReason])).toEqual([
+    const { model: candidate, coverage } = await buildCandidate(model, gguf, {
+      original: originals([shared, gemmTransA]),
+    });
+    expect(
+      coverage.substituted.map(({ name, substitution, dequantReason }) => [name, substitution, dequantReason]),
+    ).toEqual([
       ['shared.weight', 'mixed', 'read by Identity'],
       ['gemm.weight', 'dequant', 'Gemm with transA or alpha'],
     ]);
@@ -211,21 +274,29 @@ describe('buildCandidate with uses MatMulNBits cannot take', () => {
 describe('buildCandidate with a weight read inside a subgraph', () => {
   const shared = weight('shared.weight', 32, K, 16);
   const gguf = quantize([{ ...shared, type: 'Q4_0' }]);
-  const branch = (output: string) => new ModelBuilder().node('MatMul', ['a', 'onnx::MatMul_4'], [output]).output(output, 'float32').build().graph!;
+  const branch = (output: string) =>
+    new ModelBuilder().node('MatMul', ['a', 'onnx::MatMul_4'], [output]).output(output, 'float32').build().graph!;
   const model = new ModelBuilder()
     .input('a', 'float32', [K, K])
     .input('flag', 'int64', [])
     .initializer(float32Tensor('onnx::MatMul_4', [K, 32], transposeMatrix(shared.values, 32, K)))
     .node('MatMul', ['a', 'onnx::MatMul_4'], ['direct'])
     .node('Cast', ['flag'], ['condition'], { attributes: [intAttribute('to', DataType.BOOL)] })
-    .node('If', ['condition'], ['branched'], { attributes: [graphAttribute('then_branch', branch('then_out')), graphAttribute('else_branch', branch('else_out'))] })
+    .node('If', ['condition'], ['branched'], {
+      attributes: [
+        graphAttribute('then_branch', branch('then_out')),
+        graphAttribute('else_branch', branch('else_out')),
+      ],
+    })
     .output('direct', 'float32')
     .output('branched', 'float32')
     .build();
 
   it('keeps the dequantized weight for the subgraph and fuses the direct use', async () => {
     const { model: candidate, coverage } = await buildCandidate(model, gguf, { original: originals([shared]) });
-    expect(coverage.substituted.map(({ substitution, dequantReason }) => [substitution, dequantReason])).toEqual([['mixed', 'read by MatMul inside a subgraph']]);
+    expect(coverage.substituted.map(({ substitution, dequantReason }) => [substitution, dequantReason])).toEqual([
+      ['mixed', 'read by MatMul inside a subgraph'],
+    ]);
     const outputs = await runModel(candidate, { a: identity, flag: int64Input([], [1]) });
     const expected = normalized(transposeMatrix(gguf.dequantized('shared.weight'), 32, K));
     expect(normalized(outputs.direct.data)).toEqual(expected);
@@ -251,12 +322,23 @@ describe('buildCandidate coverage refusals', () => {
       { ...ghost, type: 'F16' },
     ]);
     const { coverage } = await buildCandidate(model, gguf, { original: originals([used, ghost]) });
-    expect(coverage.missing).toEqual([{ name: 'ghost.weight', type: 'F16', parameters: 16 * K, reason: 'no float32 initializer has its name, or its content in either orientation' }]);
+    expect(coverage.missing).toEqual([
+      {
+        name: 'ghost.weight',
+        type: 'F16',
+        parameters: 16 * K,
+        reason: 'no float32 initializer has its name, or its content in either orientation',
+      },
+    ]);
     expect(summarizeCoverage(coverage)).toMatch(/; 1 \(1\.0k\) not in the graph: ghost\.weight$/);
   });
 
   it.each([
-    ['absent from the graph', weight('ghost.weight', 16, K, 11), /"ghost\.weight" \(no float32 initializer has its name, or its content in either orientation\)/],
+    [
+      'absent from the graph',
+      weight('ghost.weight', 16, K, 11),
+      /"ghost\.weight" \(no float32 initializer has its name, or its content in either orientation\)/,
+    ],
     ['an initializer no node reads', unused, /"unused\.weight" \(its initializer "unused\.weight" feeds no node\)/],
   ])('refuses a Q8_0 tensor %s, before reading any tensor data', async (_, extra, reason) => {
     const gguf = quantize([
@@ -292,7 +374,10 @@ describe('matchWeights', () => {
   it('pairs identical tensors with distinct initializers', async () => {
     const first = weight('a.weight', 32, K, 14);
     const second = { ...first, name: 'b.weight' };
-    const initializers = [float32Tensor('onnx::X_1', [32, K], first.values), float32Tensor('onnx::X_2', [32, K], first.values)];
+    const initializers = [
+      float32Tensor('onnx::X_1', [32, K], first.values),
+      float32Tensor('onnx::X_2', [32, K], first.values),
+    ];
     const tensors = quantize([
       { ...first, type: 'Q4_0' },
       { ...second, type: 'Q4_0' },
@@ -314,7 +399,9 @@ describe('matchWeights', () => {
 
   it('refuses original values that do not fit the GGUF tensor', async () => {
     const tensors = quantize([{ ...weight('w', 32, K, 15), type: 'Q4_0' }]).tensors;
-    await expect(matchWeights([float32Tensor('v', [4], [1, 2, 3, 4])], tensors, async () => new Float32Array(10))).rejects.toThrow(
+    await expect(
+      matchWeights([float32Tensor('v', [4], [1, 2, 3, 4])], tensors, async () => new Float32Array(10)),
+    ).rejects.toThrow(
       /^the original of GGUF tensor "w" has 10 values, but the GGUF tensor has 2048; pass the safetensors the GGUF was quantized from$/,
     );
   });

@@ -36,7 +36,9 @@ describe('q4_0ToMatMulNBits', () => {
     const { packed, scales } = q4_0ToMatMulNBits(block, 1, 32);
     const element = (e: number) => (e < 16 ? e : 31 - e);
     expect(Array.from(scales)).toEqual([0.5]);
-    expect(Array.from(packed)).toEqual(Array.from({ length: 16 }, (_, i) => element(2 * i) | (element(2 * i + 1) << 4)));
+    expect(Array.from(packed)).toEqual(
+      Array.from({ length: 16 }, (_, i) => element(2 * i) | (element(2 * i + 1) << 4)),
+    );
   });
 
   it("dequantizes, by MatMulNBits' contract, to exactly ggml's values for ggml's golden blocks", async () => {
@@ -50,7 +52,9 @@ describe('q4_0ToMatMulNBits', () => {
   it('gives onnxruntime a weight that multiplies exactly like the dequantized one', async () => {
     const { blocks, dequantized } = await golden();
     // Rows whose fp16 scale overflowed dequantize to inf/NaN, which would spread through the sums.
-    const finiteRows = Array.from({ length: ROWS }, (_, row) => row).filter((row) => dequantized.subarray(row * COLS, (row + 1) * COLS).every(Number.isFinite));
+    const finiteRows = Array.from({ length: ROWS }, (_, row) => row).filter((row) =>
+      dequantized.subarray(row * COLS, (row + 1) * COLS).every(Number.isFinite),
+    );
     const rowBlocks = Buffer.concat(finiteRows.map((row) => blocks.subarray(row * ROW_BYTES, (row + 1) * ROW_BYTES)));
     const n = finiteRows.length;
     const weight = q4_0ToMatMulNBits(rowBlocks, n, COLS);
@@ -61,14 +65,22 @@ describe('q4_0ToMatMulNBits', () => {
       .initializer(float32Tensor('scales', [n, COLS / 32], weight.scales))
       .node('MatMulNBits', ['a', 'b', 'scales'], ['y'], {
         domain: 'com.microsoft',
-        attributes: [intAttribute('K', COLS), intAttribute('N', n), intAttribute('bits', 4), intAttribute('block_size', 32)],
+        attributes: [
+          intAttribute('K', COLS),
+          intAttribute('N', n),
+          intAttribute('bits', 4),
+          intAttribute('block_size', 32),
+        ],
       })
       .output('y', 'float32')
       .build();
     const identity = Float32Array.from({ length: COLS * COLS }, (_, i) => (i % (COLS + 1) === 0 ? 1 : 0));
     const { y } = await runModel(model, { a: floatInput([COLS, COLS], identity) });
     // identity × Wᵀ = Wᵀ: y[k][n] is the weight's row n, column k (adding zeros turns -0 into 0).
-    const expected = Array.from({ length: COLS * n }, (_, i) => dequantized[finiteRows[i % n] * COLS + Math.floor(i / n)] + 0);
+    const expected = Array.from(
+      { length: COLS * n },
+      (_, i) => dequantized[finiteRows[i % n] * COLS + Math.floor(i / n)] + 0,
+    );
     expect(y.dims).toEqual([COLS, n]);
     expect(y.data.map((value) => value + 0)).toEqual(expected);
   });

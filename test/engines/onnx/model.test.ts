@@ -48,7 +48,16 @@ describe('decodeModel / encodeModel', () => {
     const bytes = await readFile(torchModelPath);
     const model = decodeModel(bytes, torchModelPath);
     expect(model.producerName).toBe('pytorch');
-    expect(model.graph!.node.map((node) => node.opType)).toEqual(['Gather', 'MatMul', 'Add', 'Relu', 'MatMul', 'Add', 'ReduceMean', 'Gemm']);
+    expect(model.graph!.node.map((node) => node.opType)).toEqual([
+      'Gather',
+      'MatMul',
+      'Add',
+      'Relu',
+      'MatMul',
+      'Add',
+      'ReduceMean',
+      'Gemm',
+    ]);
     expect(Buffer.from(encodeModel(model)).equals(bytes)).toBe(true);
   });
 
@@ -112,10 +121,26 @@ describe('decodeModel / encodeModel', () => {
   });
 
   it.each([
-    ['a truncated file', async () => (await readFile(torchModelPath)).subarray(0, 30000), /x\.onnx: not a valid ONNX model \(.* at byte \d+\); the file is truncated or not ONNX/],
-    ['random bytes', async () => Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) % 256), /x\.onnx: not a valid ONNX model/],
-    ['an empty file', async () => new Uint8Array(0), /x\.onnx: not an ONNX model \(it has no IR version, no opset import, no graph\)/],
-    ['a protobuf that is not a model', async () => Uint8Array.from([0x08, 0x07]), /x\.onnx: not an ONNX model \(it has no opset import, no graph\)/],
+    [
+      'a truncated file',
+      async () => (await readFile(torchModelPath)).subarray(0, 30000),
+      /x\.onnx: not a valid ONNX model \(.* at byte \d+\); the file is truncated or not ONNX/,
+    ],
+    [
+      'random bytes',
+      async () => Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) % 256),
+      /x\.onnx: not a valid ONNX model/,
+    ],
+    [
+      'an empty file',
+      async () => new Uint8Array(0),
+      /x\.onnx: not an ONNX model \(it has no IR version, no opset import, no graph\)/,
+    ],
+    [
+      'a protobuf that is not a model',
+      async () => Uint8Array.from([0x08, 0x07]),
+      /x\.onnx: not an ONNX model \(it has no opset import, no graph\)/,
+    ],
   ])('refuses %s with a one-line error', async (_, bytes, message) => {
     const input = await bytes();
     expect(() => decodeModel(input, 'x.onnx')).toThrow(QuantgateError);
@@ -125,9 +150,16 @@ describe('decodeModel / encodeModel', () => {
   it('refuses tensors kept in external data files', () => {
     const model = linearModel();
     const weight = model.graph!.initializer[0];
-    const external = { ...weight, rawData: undefined, dataLocation: DATA_LOCATION_EXTERNAL, externalData: [{ key: 'location', value: 'weights.bin', unknownFields: [] }] };
+    const external = {
+      ...weight,
+      rawData: undefined,
+      dataLocation: DATA_LOCATION_EXTERNAL,
+      externalData: [{ key: 'location', value: 'weights.bin', unknownFields: [] }],
+    };
     const bytes = encodeModel({ ...model, graph: { ...model.graph!, initializer: [external] } });
-    expect(() => decodeModel(bytes, 'm.onnx')).toThrow(/^m\.onnx: tensor "w" keeps its data in an external file \(weights\.bin\).*save_as_external_data=False/);
+    expect(() => decodeModel(bytes, 'm.onnx')).toThrow(
+      /^m\.onnx: tensor "w" keeps its data in an external file \(weights\.bin\).*save_as_external_data=False/,
+    );
   });
 });
 
@@ -144,7 +176,9 @@ describe('readModel / writeModel', () => {
 
   it('names the file when it cannot be read or decoded', async () => {
     const dir = await makeTempDir();
-    await expect(readModel(join(dir, 'absent.onnx'))).rejects.toThrow(/^cannot read ONNX model .*absent\.onnx \(.*ENOENT.*\); check the path$/);
+    await expect(readModel(join(dir, 'absent.onnx'))).rejects.toThrow(
+      /^cannot read ONNX model .*absent\.onnx \(.*ENOENT.*\); check the path$/,
+    );
     await writeFile(join(dir, 'text.onnx'), 'not a model\n');
     await expect(readModel(join(dir, 'text.onnx'))).rejects.toThrow(/text\.onnx: not a valid ONNX model/);
   });

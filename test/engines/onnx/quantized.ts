@@ -33,7 +33,11 @@ export function quantize(weights: readonly (SourceWeight & { type: TargetType })
     },
     dequantized(name) {
       const tensor = tensors.find((each) => each.name === name)!;
-      return decode(tensor.type, bytes.get(name)!, tensor.ne.reduce((a, b) => a * b, 1));
+      return decode(
+        tensor.type,
+        bytes.get(name)!,
+        tensor.ne.reduce((a, b) => a * b, 1),
+      );
     },
   };
 }

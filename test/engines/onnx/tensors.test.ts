@@ -1,5 +1,14 @@
 import { DataType, type TensorProto } from '../../../src/engines/onnx/proto.js';
-import { float16Tensor, float32Bytes, float32Tensor, int64Tensor, rawTensor, tensorFloat32, transposeMatrix, uint8Tensor } from '../../../src/engines/onnx/tensors.js';
+import {
+  float16Tensor,
+  float32Bytes,
+  float32Tensor,
+  int64Tensor,
+  rawTensor,
+  tensorFloat32,
+  transposeMatrix,
+  uint8Tensor,
+} from '../../../src/engines/onnx/tensors.js';
 
 function typedTensor(fields: Partial<TensorProto>): TensorProto {
   return { dims: [], floatData: [], int32Data: [], int64Data: [], externalData: [], unknownFields: [], ...fields };
@@ -17,9 +26,13 @@ describe('tensor constructors', () => {
 describe('tensorFloat32', () => {
   it('reads float32 and float16 from raw data or the typed fields', () => {
     expect(Array.from(tensorFloat32(float32Tensor('f', [3], [0.5, -1, 3])))).toEqual([0.5, -1, 3]);
-    expect(Array.from(tensorFloat32(typedTensor({ dataType: DataType.FLOAT, dims: [2], floatData: [1.5, 2] })))).toEqual([1.5, 2]);
+    expect(
+      Array.from(tensorFloat32(typedTensor({ dataType: DataType.FLOAT, dims: [2], floatData: [1.5, 2] }))),
+    ).toEqual([1.5, 2]);
     expect(Array.from(tensorFloat32(float16Tensor('h', [2], [0.1, -3])))).toEqual([0.0999755859375, -3]);
-    expect(Array.from(tensorFloat32(typedTensor({ dataType: DataType.FLOAT16, dims: [1], int32Data: [0x3c00] })))).toEqual([1]);
+    expect(
+      Array.from(tensorFloat32(typedTensor({ dataType: DataType.FLOAT16, dims: [1], int32Data: [0x3c00] }))),
+    ).toEqual([1]);
   });
 
   it('reads raw data at an unaligned offset, and as a view when aligned', () => {
@@ -32,13 +45,21 @@ describe('tensorFloat32', () => {
   });
 
   it('refuses other types and data that does not fill the dims', () => {
-    expect(() => tensorFloat32(int64Tensor('i', [1], [1]))).toThrow(/tensor "i" has ONNX data type 7, not float32 or float16/);
-    expect(() => tensorFloat32(rawTensor('r', DataType.FLOAT, [3], new Uint8Array(8)))).toThrow(/tensor "r" holds 2 values but its dims \[3\] need 3; the model is corrupt/);
-    expect(() => tensorFloat32(rawTensor('o', DataType.FLOAT, [1], new Uint8Array(5)))).toThrow(/tensor "o" has 5 bytes of raw data, not a whole number of 4-byte elements/);
+    expect(() => tensorFloat32(int64Tensor('i', [1], [1]))).toThrow(
+      /tensor "i" has ONNX data type 7, not float32 or float16/,
+    );
+    expect(() => tensorFloat32(rawTensor('r', DataType.FLOAT, [3], new Uint8Array(8)))).toThrow(
+      /tensor "r" holds 2 values but its dims \[3\] need 3; the model is corrupt/,
+    );
+    expect(() => tensorFloat32(rawTensor('o', DataType.FLOAT, [1], new Uint8Array(5)))).toThrow(
+      /tensor "o" has 5 bytes of raw data, not a whole number of 4-byte elements/,
+    );
   });
 
   it('gives float32 bytes of either storage', () => {
-    expect(Array.from(float32Bytes(typedTensor({ dataType: DataType.FLOAT, dims: [1], floatData: [1] })))).toEqual([0, 0, 0x80, 0x3f]);
+    expect(Array.from(float32Bytes(typedTensor({ dataType: DataType.FLOAT, dims: [1], floatData: [1] })))).toEqual([
+      0, 0, 0x80, 0x3f,
+    ]);
   });
 });
 

@@ -55,10 +55,13 @@ describe('writeByteShards', () => {
     const dir = join(await makeTempDir(), 'shards');
     const layout = planGguf(source.metadata, source.tensors);
     const files = await writeByteShards(dir, layout, 1000, copyTensors);
-    expect(files.map((file) => file.path)).toEqual(Array.from({ length: 26 }, (_, index) => join(dir, byteShardName(index))));
+    expect(files.map((file) => file.path)).toEqual(
+      Array.from({ length: 26 }, (_, index) => join(dir, byteShardName(index))),
+    );
     expect(files.map((file) => file.size)).toEqual([...Array<number>(25).fill(1000), 952]);
     const chunks = await Promise.all(files.map((file) => readFile(file.path)));
-    for (const [index, chunk] of chunks.entries()) expect(files[index]!.sha256).toBe(createHash('sha256').update(chunk).digest('hex'));
+    for (const [index, chunk] of chunks.entries())
+      expect(files[index]!.sha256).toBe(createHash('sha256').update(chunk).digest('hex'));
     expect(Buffer.compare(Buffer.concat(chunks), reference)).toBe(0);
     expect(await readdir(dir)).toEqual(files.map((file) => file.path.slice(dir.length + 1)));
   });
@@ -89,7 +92,9 @@ describe('writeByteShards', () => {
 
   test('refuses a shard size that is not a positive whole number', async () => {
     const dir = join(await makeTempDir(), 'shards');
-    await expect(writeByteShards(dir, planGguf([], []), 0, async () => undefined)).rejects.toThrow(/byte shard size 0 is not a whole number of bytes ≥ 1/);
+    await expect(writeByteShards(dir, planGguf([], []), 0, async () => undefined)).rejects.toThrow(
+      /byte shard size 0 is not a whole number of bytes ≥ 1/,
+    );
   });
 });
 
@@ -106,7 +111,9 @@ describe('reading a shard folder', () => {
     const file = await openGguf(dir);
     try {
       // 4096 falls inside this tensor's data, so the read spans two shards
-      const tensor = file.tensors.find((candidate) => candidate.name === 'transformer.layers.0.self_attn.in_proj_weight')!;
+      const tensor = file.tensors.find(
+        (candidate) => candidate.name === 'transformer.layers.0.self_attn.in_proj_weight',
+      )!;
       const start = file.dataOffset + tensor.offset;
       expect(start < 4096 && start + tensor.size > 4096).toBe(true);
       expect(Buffer.from(await file.read(tensor.name))).toEqual(reference.subarray(start, start + tensor.size));
@@ -118,14 +125,22 @@ describe('reading a shard folder', () => {
   test('names a missing or truncated shard, or a folder without shards', async () => {
     const missing = await shardCopy();
     await rm(join(missing, 'shard-ab'));
-    await expect(openGguf(missing)).rejects.toThrow(`${missing}: shard-ab is missing among 6 shards; download every shard again`);
+    await expect(openGguf(missing)).rejects.toThrow(
+      `${missing}: shard-ab is missing among 6 shards; download every shard again`,
+    );
     const cut = await shardCopy();
     await truncate(join(cut, 'shard-ac'), 4000);
-    await expect(openGguf(cut)).rejects.toThrow(`${join(cut, 'shard-ac')} is 4000 bytes but the shards before the last are 4096; it is truncated — download it again`);
+    await expect(openGguf(cut)).rejects.toThrow(
+      `${join(cut, 'shard-ac')} is 4000 bytes but the shards before the last are 4096; it is truncated — download it again`,
+    );
     const lastCut = await shardCopy();
     await truncate(join(lastCut, 'shard-ag'), 10);
-    await expect(openGguf(lastCut)).rejects.toThrow(/tensor bf\.weight ends at byte 25952 but the file has 24586; it is truncated/);
+    await expect(openGguf(lastCut)).rejects.toThrow(
+      /tensor bf\.weight ends at byte 25952 but the file has 24586; it is truncated/,
+    );
     const empty = await makeTempDir();
-    await expect(openGguf(empty)).rejects.toThrow(`${empty} holds no shard-* files; point to a folder of byte shards or to a .gguf file`);
+    await expect(openGguf(empty)).rejects.toThrow(
+      `${empty} holds no shard-* files; point to a folder of byte shards or to a .gguf file`,
+    );
   });
 });

@@ -16,9 +16,14 @@ async function shardedOutput(): Promise<{ dir: string; manifestPath: string; inp
   const dir = await makeTempDir();
   const source = await openGguf(fixture('gguf', 'reference.gguf'));
   try {
-    const files = await writeByteShards(join(dir, 'shards'), planGguf(source.metadata, source.tensors), 10_000, async (writer) => {
-      for (const tensor of source.tensors) await writer.writeTensor(tensor.name, source.readChunks(tensor.name));
-    });
+    const files = await writeByteShards(
+      join(dir, 'shards'),
+      planGguf(source.metadata, source.tensors),
+      10_000,
+      async (writer) => {
+        for (const tensor of source.tensors) await writer.writeTensor(tensor.name, source.readChunks(tensor.name));
+      },
+    );
     const input: ManifestInput = {
       format: 'bytes',
       files,
@@ -41,7 +46,11 @@ describe('writeManifest', () => {
     expect(written).toEqual({
       manifestVersion: 1,
       format: 'bytes',
-      files: input.files.map((file, index) => ({ path: `shards/shard-a${'abc'[index]}`, size: file.size, sha256: file.sha256 })),
+      files: input.files.map((file, index) => ({
+        path: `shards/shard-a${'abc'[index]}`,
+        size: file.size,
+        sha256: file.sha256,
+      })),
       totalSize: 25952,
       tensorCount: 8,
       source: { repoId: 'kyutai/stt-1b-en_fr', revision: 'abc123' },
@@ -54,8 +63,12 @@ describe('writeManifest', () => {
   test('keeps createdAt when given and refuses files outside its folder', async () => {
     const { dir, input } = await shardedOutput();
     const nested = join(dir, 'shards', 'manifest.json');
-    expect((await writeManifest(nested, { ...input, createdAt: '2025-01-01T00:00:00.000Z' })).createdAt).toBe('2025-01-01T00:00:00.000Z');
-    await expect(writeManifest(join(dir, 'elsewhere', 'manifest.json'), input)).rejects.toThrow(/cannot list .*shard-aa, which is outside its folder/);
+    expect((await writeManifest(nested, { ...input, createdAt: '2025-01-01T00:00:00.000Z' })).createdAt).toBe(
+      '2025-01-01T00:00:00.000Z',
+    );
+    await expect(writeManifest(join(dir, 'elsewhere', 'manifest.json'), input)).rejects.toThrow(
+      /cannot list .*shard-aa, which is outside its folder/,
+    );
   });
 });
 
@@ -63,7 +76,10 @@ describe('verifyManifest', () => {
   test('accepts untouched files and reports hashing progress in bytes', async () => {
     const { manifestPath } = await shardedOutput();
     const advanced: number[] = [];
-    const progress: Progress = { task: () => ({ advance: (bytes) => advanced.push(bytes), finish: () => undefined }), info: () => undefined };
+    const progress: Progress = {
+      task: () => ({ advance: (bytes) => advanced.push(bytes), finish: () => undefined }),
+      info: () => undefined,
+    };
     expect((await verifyManifest(manifestPath, { progress })).files).toHaveLength(3);
     expect(advanced.reduce((sum, bytes) => sum + bytes, 0)).toBe(25952);
   });
@@ -78,7 +94,9 @@ describe('verifyManifest', () => {
     await writeFile(join(dir, 'shards', 'shard-ac'), changed);
     const error = await verifyManifest(manifestPath).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(QuantgateError);
-    expect((error as Error).message).toBe(`3 of 3 files do not match ${manifestPath}: shards/shard-aa (missing), shards/shard-ab (10001 bytes, expected 10000), shards/shard-ac (sha256 differs); download them again`);
+    expect((error as Error).message).toBe(
+      `3 of 3 files do not match ${manifestPath}: shards/shard-aa (missing), shards/shard-ab (10001 bytes, expected 10000), shards/shard-ac (sha256 differs); download them again`,
+    );
   });
 
   test('checks the single file kept beside byte shards where it is present, and passes without it', async () => {
@@ -94,11 +112,15 @@ describe('verifyManifest', () => {
     expect(manifest.files).toEqual(shardsSha);
     expect(manifest.totalSize).toBe(25952);
     await appendFile(single, 'x');
-    await expect(verifyManifest(manifestPath)).rejects.toThrow(`1 of 4 files do not match ${manifestPath}: model.gguf (25953 bytes, expected 25952); download it again`);
+    await expect(verifyManifest(manifestPath)).rejects.toThrow(
+      `1 of 4 files do not match ${manifestPath}: model.gguf (25953 bytes, expected 25952); download it again`,
+    );
     await rm(single);
     expect((await verifyManifest(manifestPath)).singleFile?.path).toBe('model.gguf');
     await writeFile(manifestPath, JSON.stringify({ ...(await readManifest(manifestPath)), format: 'gguf-split' }));
-    await expect(readManifest(manifestPath)).rejects.toThrow('singleFile is listed for format gguf-split, which is not cut from one file');
+    await expect(readManifest(manifestPath)).rejects.toThrow(
+      'singleFile is listed for format gguf-split, which is not cut from one file',
+    );
   });
 
   test('refuses a manifest that is not valid, saying why', async () => {
@@ -106,18 +128,31 @@ describe('verifyManifest', () => {
     const valid = JSON.parse(await readFile(manifestPath, 'utf8'));
     const expectRefused = async (manifest: unknown, reason: string) => {
       await writeFile(manifestPath, JSON.stringify(manifest));
-      await expect(verifyManifest(manifestPath)).rejects.toThrow(`${manifestPath} is not a valid quantgate manifest: ${reason}; download it again or write it anew`);
+      await expect(verifyManifest(manifestPath)).rejects.toThrow(
+        `${manifestPath} is not a valid quantgate manifest: ${reason}; download it again or write it anew`,
+      );
     };
     await expectRefused([], 'it is not a JSON object');
     await expectRefused({ ...valid, manifestVersion: 2 }, 'manifestVersion is 2, not 1');
     await expectRefused({ ...valid, manifestVersion: undefined }, 'manifestVersion is missing, not 1');
     await expectRefused({ ...valid, format: 'zip' }, 'format is "zip", not one of single, bytes, gguf-split');
-    await expectRefused({ ...valid, files: [{ ...valid.files[0], path: '../etc/passwd' }] }, `the path of file 1 is "../etc/passwd", not a path relative to the manifest's folder`);
-    await expectRefused({ ...valid, files: [valid.files[0], { ...valid.files[1], path: undefined }] }, `the path of file 2 is missing, not a path relative to the manifest's folder`);
-    await expectRefused({ ...valid, files: [{ ...valid.files[0], sha256: 'abc' }] }, 'shards/shard-aa has no valid sha256');
+    await expectRefused(
+      { ...valid, files: [{ ...valid.files[0], path: '../etc/passwd' }] },
+      `the path of file 1 is "../etc/passwd", not a path relative to the manifest's folder`,
+    );
+    await expectRefused(
+      { ...valid, files: [valid.files[0], { ...valid.files[1], path: undefined }] },
+      `the path of file 2 is missing, not a path relative to the manifest's folder`,
+    );
+    await expectRefused(
+      { ...valid, files: [{ ...valid.files[0], sha256: 'abc' }] },
+      'shards/shard-aa has no valid sha256',
+    );
     await expectRefused({ ...valid, totalSize: 1 }, 'totalSize is 1, not the sum of the file sizes, 25952');
     await expectRefused({ ...valid, tool: {} }, 'tool has no name and version');
     await writeFile(manifestPath, '{');
-    await expect(verifyManifest(manifestPath)).rejects.toThrow(/^cannot read manifest .*manifest\.json \(.*JSON.*\); download it again$/);
+    await expect(verifyManifest(manifestPath)).rejects.toThrow(
+      /^cannot read manifest .*manifest\.json \(.*JSON.*\); download it again$/,
+    );
   });
 });

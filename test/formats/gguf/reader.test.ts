@@ -60,8 +60,17 @@ describe('openGguf reads', () => {
     try {
       expect(file.version).toBe(3);
       expect(file.dataOffset).toBe(1152);
-      expect(file.metadata.find((entry) => entry.key === 't.u64')).toEqual({ key: 't.u64', type: GgufValueType.UINT64, value: 18000000000000000000n });
-      expect(file.metadata.find((entry) => entry.key === 't.arr_str')).toEqual({ key: 't.arr_str', type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: ['alpha', '', 'γάμμα'] });
+      expect(file.metadata.find((entry) => entry.key === 't.u64')).toEqual({
+        key: 't.u64',
+        type: GgufValueType.UINT64,
+        value: 18000000000000000000n,
+      });
+      expect(file.metadata.find((entry) => entry.key === 't.arr_str')).toEqual({
+        key: 't.arr_str',
+        type: GgufValueType.ARRAY,
+        itemType: GgufValueType.STRING,
+        value: ['alpha', '', 'γάμμα'],
+      });
       expect(file.tensors[6]).toEqual({ name: 'conv.weight', type: 'F32', ne: [3, 5, 2], offset: 24480, size: 120 });
       const odd = file.tensors[5]!;
       const chunks = [];
@@ -82,7 +91,9 @@ describe('openGguf reads', () => {
     const file = await openGguf(await save(v2));
     try {
       expect(file.version).toBe(2);
-      expect((await dumpGguf(file)).split('\n').slice(1)).toEqual((await readFile(fixture('gguf', 'reference.dump.txt'), 'utf8')).split('\n').slice(1));
+      expect((await dumpGguf(file)).split('\n').slice(1)).toEqual(
+        (await readFile(fixture('gguf', 'reference.dump.txt'), 'utf8')).split('\n').slice(1),
+      );
     } finally {
       await file.close();
     }
@@ -91,41 +102,81 @@ describe('openGguf reads', () => {
 
 describe('openGguf refuses, with one line naming the file and the problem', () => {
   test('a file that is not GGUF, or not a version it reads', async () => {
-    expect(await openError((bytes) => void bytes.write('GGML', 0, 'latin1'))).toBe('starts with "GGML" instead of "GGUF"; it is not a GGUF file — point to a .gguf file');
-    expect(await openError((bytes) => void bytes.writeUInt32LE(1, 4))).toMatch(/^is GGUF version 1; quantgate reads versions 2 and 3/);
+    expect(await openError((bytes) => void bytes.write('GGML', 0, 'latin1'))).toBe(
+      'starts with "GGML" instead of "GGUF"; it is not a GGUF file — point to a .gguf file',
+    );
+    expect(await openError((bytes) => void bytes.writeUInt32LE(1, 4))).toMatch(
+      /^is GGUF version 1; quantgate reads versions 2 and 3/,
+    );
     expect(await openError((bytes) => void bytes.writeUInt32LE(4, 4))).toMatch(/^is GGUF version 4;/);
-    expect(await openError((bytes) => void bytes.writeUInt32BE(3, 4))).toMatch(/version 0x3000000, which is a big-endian GGUF/);
-    await expect(openGguf(join(dir, 'absent.gguf'))).rejects.toThrow(/^cannot open .*absent\.gguf \(.*ENOENT.*\); check the path$/);
+    expect(await openError((bytes) => void bytes.writeUInt32BE(3, 4))).toMatch(
+      /version 0x3000000, which is a big-endian GGUF/,
+    );
+    await expect(openGguf(join(dir, 'absent.gguf'))).rejects.toThrow(
+      /^cannot open .*absent\.gguf \(.*ENOENT.*\); check the path$/,
+    );
   });
 
   test('a header cut short', async () => {
-    expect(await openError((bytes) => bytes.subarray(0, 6))).toBe('ends inside the header: the version at byte 4 needs 4 bytes but the file has 6; it is truncated — download it again');
-    expect(await openError((bytes) => bytes.subarray(0, 20))).toBe('claims 8 for the tensor count, more than the 4 bytes left can hold; the file is corrupt or truncated — download it again');
-    expect(await openError((bytes) => bytes.subarray(0, 0x223))).toBe('claims 3 for the length of t.arr_str, more than the 10 bytes left can hold; the file is corrupt or truncated — download it again');
-    expect(await openError((bytes) => bytes.subarray(0, 0x43e))).toBe('says a tensor name is 9 bytes long at byte 1076 but only 2 bytes are left; the file is truncated or corrupt — download it again');
+    expect(await openError((bytes) => bytes.subarray(0, 6))).toBe(
+      'ends inside the header: the version at byte 4 needs 4 bytes but the file has 6; it is truncated — download it again',
+    );
+    expect(await openError((bytes) => bytes.subarray(0, 20))).toBe(
+      'claims 8 for the tensor count, more than the 4 bytes left can hold; the file is corrupt or truncated — download it again',
+    );
+    expect(await openError((bytes) => bytes.subarray(0, 0x223))).toBe(
+      'claims 3 for the length of t.arr_str, more than the 10 bytes left can hold; the file is corrupt or truncated — download it again',
+    );
+    expect(await openError((bytes) => bytes.subarray(0, 0x43e))).toBe(
+      'says a tensor name is 9 bytes long at byte 1076 but only 2 bytes are left; the file is truncated or corrupt — download it again',
+    );
   });
 
   test('lengths and counts larger than the file, before allocating them', async () => {
-    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 40n, 24))).toMatch(/^says key 0 is 1099511627776 bytes long at byte 24 but only \d+ bytes are left/);
-    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 62n, 8))).toMatch(/^claims 4611686018427387904 for the tensor count, more than the \d+ bytes left can hold/);
-    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 62n, 16))).toMatch(/^claims 4611686018427387904 for the key count/);
-    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 40n, after(bytes, 't.arr_i32') + 8))).toMatch(/^claims 1099511627776 for the length of t\.arr_i32/);
+    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 40n, 24))).toMatch(
+      /^says key 0 is 1099511627776 bytes long at byte 24 but only \d+ bytes are left/,
+    );
+    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 62n, 8))).toMatch(
+      /^claims 4611686018427387904 for the tensor count, more than the \d+ bytes left can hold/,
+    );
+    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 62n, 16))).toMatch(
+      /^claims 4611686018427387904 for the key count/,
+    );
+    expect(await openError((bytes) => void bytes.writeBigUInt64LE(2n ** 40n, after(bytes, 't.arr_i32') + 8))).toMatch(
+      /^claims 1099511627776 for the length of t\.arr_i32/,
+    );
   });
 
   test('unknown value types and nested arrays', async () => {
-    expect(await openError((bytes) => void bytes.writeInt32LE(13, after(bytes, 't.u8')))).toBe('key t.u8 has unknown GGUF type 13; the file is corrupt or newer than quantgate — convert it again');
-    expect(await openError((bytes) => void bytes.writeInt32LE(GgufValueType.ARRAY, after(bytes, 't.arr_i32') + 4))).toMatch(/^key t\.arr_i32 is an array of unknown GGUF type 9/);
+    expect(await openError((bytes) => void bytes.writeInt32LE(13, after(bytes, 't.u8')))).toBe(
+      'key t.u8 has unknown GGUF type 13; the file is corrupt or newer than quantgate — convert it again',
+    );
+    expect(
+      await openError((bytes) => void bytes.writeInt32LE(GgufValueType.ARRAY, after(bytes, 't.arr_i32') + 4)),
+    ).toMatch(/^key t\.arr_i32 is an array of unknown GGUF type 9/);
   });
 
   test('duplicate keys', async () => {
-    expect(await openError((bytes) => void bytes.write('t.i8', after(bytes, 't.u8') - 4, 'latin1'))).toMatch(/^has the key t\.i8 twice/);
+    expect(await openError((bytes) => void bytes.write('t.i8', after(bytes, 't.u8') - 4, 'latin1'))).toMatch(
+      /^has the key t\.i8 twice/,
+    );
   });
 
   test('tensor infos ggml would refuse', async () => {
-    expect(await openError((bytes) => void bytes.writeInt32LE(12, after(bytes, 'odd.bias') + 4 + 8))).toMatch(/^gives tensor odd\.bias ggml type 12, which quantgate does not read \(it reads F32=0, F16=1, Q4_0=2, Q8_0=8, BF16=30\)/);
-    expect(await openError((bytes) => void bytes.writeUInt32LE(5, after(bytes, 'odd.bias')))).toMatch(/^gives tensor odd\.bias 5 dimensions, more than ggml's 4/);
-    expect(await openError((bytes) => void bytes.writeBigInt64LE(-1n, after(bytes, 'odd.bias') + 4))).toMatch(/^gives tensor odd\.bias dimension 0 of -1 elements/);
-    expect(await openError((bytes) => void bytes.writeBigInt64LE(48n, after(bytes, 'transformer.layers.0.self_attn.in_proj_weight') + 4))).toMatch(/48 elements per row, not a multiple of the Q4_0 block size 32/);
+    expect(await openError((bytes) => void bytes.writeInt32LE(12, after(bytes, 'odd.bias') + 4 + 8))).toMatch(
+      /^gives tensor odd\.bias ggml type 12, which quantgate does not read \(it reads F32=0, F16=1, Q4_0=2, Q8_0=8, BF16=30\)/,
+    );
+    expect(await openError((bytes) => void bytes.writeUInt32LE(5, after(bytes, 'odd.bias')))).toMatch(
+      /^gives tensor odd\.bias 5 dimensions, more than ggml's 4/,
+    );
+    expect(await openError((bytes) => void bytes.writeBigInt64LE(-1n, after(bytes, 'odd.bias') + 4))).toMatch(
+      /^gives tensor odd\.bias dimension 0 of -1 elements/,
+    );
+    expect(
+      await openError(
+        (bytes) => void bytes.writeBigInt64LE(48n, after(bytes, 'transformer.layers.0.self_attn.in_proj_weight') + 4),
+      ),
+    ).toMatch(/48 elements per row, not a multiple of the Q4_0 block size 32/);
   });
 
   test('a block-quantized tensor without dimensions', async () => {
@@ -148,11 +199,15 @@ describe('openGguf refuses, with one line naming the file and the problem', () =
 
   test('offsets that do not follow from the sizes and the alignment', async () => {
     const odd = after(reference, 'odd.bias') + 4 + 8 + 4;
-    expect(await openError((bytes) => void bytes.writeBigUInt64LE(24449n, odd))).toBe('tensor odd.bias is at data offset 24449 but ggml expects 24448 (the previous tensors\' sizes, each padded to 32); the file is corrupt — convert it again');
+    expect(await openError((bytes) => void bytes.writeBigUInt64LE(24449n, odd))).toBe(
+      "tensor odd.bias is at data offset 24449 but ggml expects 24448 (the previous tensors' sizes, each padded to 32); the file is corrupt — convert it again",
+    );
   });
 
   test('data that runs past the end of the file', async () => {
-    expect(await openError((bytes) => bytes.subarray(0, bytes.byteLength - 1))).toBe('tensor bf.weight ends at byte 25952 but the file has 25951; it is truncated — download it again');
+    expect(await openError((bytes) => bytes.subarray(0, bytes.byteLength - 1))).toBe(
+      'tensor bf.weight ends at byte 25952 but the file has 25951; it is truncated — download it again',
+    );
   });
 
   test('a name of 64 bytes or more, duplicate names, and a bad alignment key', async () => {
@@ -165,13 +220,18 @@ describe('openGguf refuses, with one line naming the file and the problem', () =
     header.write(name, 32, 'latin1');
     header.writeUInt32LE(1, 102);
     header.writeBigInt64LE(1n, 106);
-    expect(await refusal(Buffer.concat([header, Buffer.alloc(64)]))).toBe(`has tensor name "${name}" of 70 bytes; ggml refuses names of 64 bytes or more — convert it with shorter names`);
+    expect(await refusal(Buffer.concat([header, Buffer.alloc(64)]))).toBe(
+      `has tensor name "${name}" of 70 bytes; ggml refuses names of 64 bytes or more — convert it with shorter names`,
+    );
 
     const aligned = join(dir, 'aligned.gguf');
-    const layout = planGguf([{ key: 'general.alignment', type: GgufValueType.UINT32, value: 64 }], [
-      { name: 'ta', type: 'F32', ne: [4] },
-      { name: 'tb', type: 'F32', ne: [4] },
-    ]);
+    const layout = planGguf(
+      [{ key: 'general.alignment', type: GgufValueType.UINT32, value: 64 }],
+      [
+        { name: 'ta', type: 'F32', ne: [4] },
+        { name: 'tb', type: 'F32', ne: [4] },
+      ],
+    );
     await writeGgufFile(aligned, layout, async (writer) => {
       await writer.writeTensor('ta', [new Uint8Array(16)]);
       await writer.writeTensor('tb', [new Uint8Array(16)]);

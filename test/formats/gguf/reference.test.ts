@@ -27,7 +27,8 @@ describe('ggml reference file', () => {
       const layout = planGguf(source.metadata, source.tensors);
       expect(layout.dataOffset).toBe(source.dataOffset);
       const written = await writeGgufFile(out, layout, async (writer) => {
-        for (const tensor of source.tensors) await writer.writeTensor(tensor.name, source.readChunks(tensor.name, 1000));
+        for (const tensor of source.tensors)
+          await writer.writeTensor(tensor.name, source.readChunks(tensor.name, 1000));
       });
       const expected = await readFile(referencePath);
       expect(Buffer.compare(await readFile(out), expected)).toBe(0);

@@ -21,7 +21,11 @@ afterAll(() => source.close());
 const copyTensors = async (writer: GgufDataWriter) => {
   for (const tensor of source.tensors) await writer.writeTensor(tensor.name, source.readChunks(tensor.name, 1000));
 };
-const splitKey = (key: string, type: GgufValueType.UINT16 | GgufValueType.INT32, value: number): GgufMetadataEntry => ({ key, type, value });
+const splitKey = (key: string, type: GgufValueType.UINT16 | GgufValueType.INT32, value: number): GgufMetadataEntry => ({
+  key,
+  type,
+  value,
+});
 const keysOf = (file: { metadata: readonly GgufMetadataEntry[] }) => file.metadata.map((entry) => entry.key);
 
 async function writeSplit(maxFileBytes: number): Promise<{ dir: string; parts: GgufLayout[] }> {
@@ -53,15 +57,20 @@ describe('planGgufSplit', () => {
     ]);
   });
 
-  test.each([3_000, 10_000, 30_000])('with a limit of %i bytes, no file could have taken the next tensor, and only a lone tensor exceeds it', (max) => {
-    const parts = planGgufSplit(source.metadata, source.tensors, { maxFileBytes: max });
-    expect(parts.flatMap((part) => part.tensors.map((tensor) => tensor.name))).toEqual(source.tensors.map((tensor) => tensor.name));
-    for (const [index, part] of parts.entries()) {
-      if (part.totalSize > max) expect(part.tensors).toHaveLength(1);
-      const next = parts[index + 1];
-      if (next) expect(planGguf(part.metadata, [...part.tensors, next.tensors[0]!]).totalSize).toBeGreaterThan(max);
-    }
-  });
+  test.each([3_000, 10_000, 30_000])(
+    'with a limit of %i bytes, no file could have taken the next tensor, and only a lone tensor exceeds it',
+    (max) => {
+      const parts = planGgufSplit(source.metadata, source.tensors, { maxFileBytes: max });
+      expect(parts.flatMap((part) => part.tensors.map((tensor) => tensor.name))).toEqual(
+        source.tensors.map((tensor) => tensor.name),
+      );
+      for (const [index, part] of parts.entries()) {
+        if (part.totalSize > max) expect(part.tensors).toHaveLength(1);
+        const next = parts[index + 1];
+        if (next) expect(planGguf(part.metadata, [...part.tensors, next.tensors[0]!]).totalSize).toBeGreaterThan(max);
+      }
+    },
+  );
 
   test('puts every key in the first file, then split.no, split.tensors.count and split.count, as gguf-split leaves them', () => {
     const stale = [...source.metadata, splitKey('split.count', GgufValueType.UINT16, 9)];
@@ -72,19 +81,36 @@ describe('planGgufSplit', () => {
       splitKey('split.tensors.count', GgufValueType.INT32, 8),
       splitKey('split.count', GgufValueType.UINT16, 4),
     ]);
-    expect(parts[3]!.metadata).toEqual([splitKey('split.no', GgufValueType.UINT16, 3), splitKey('split.tensors.count', GgufValueType.INT32, 8), splitKey('split.count', GgufValueType.UINT16, 4)]);
+    expect(parts[3]!.metadata).toEqual([
+      splitKey('split.no', GgufValueType.UINT16, 3),
+      splitKey('split.tensors.count', GgufValueType.INT32, 8),
+      splitKey('split.count', GgufValueType.UINT16, 4),
+    ]);
   });
 
   test('a non-default alignment is stated in every file, so each parses alone', () => {
     const parts = planGgufSplit(source.metadata, source.tensors, { maxFileBytes: 10_000, alignment: 64 });
-    for (const part of parts) expect(part.metadata.find((entry) => entry.key === 'general.alignment')).toEqual({ key: 'general.alignment', type: GgufValueType.UINT32, value: 64 });
+    for (const part of parts)
+      expect(part.metadata.find((entry) => entry.key === 'general.alignment')).toEqual({
+        key: 'general.alignment',
+        type: GgufValueType.UINT32,
+        value: 64,
+      });
   });
 
   test('no tensors make one file, and a limit needing more than 65535 files is refused', () => {
     expect(planGgufSplit(source.metadata, [], { maxFileBytes: 1 }).map((part) => part.tensors.length)).toEqual([0]);
-    const many: GgufTensorSpec[] = Array.from({ length: 65536 }, (_, index) => ({ name: `t${index}`, type: 'F32', ne: [1] }));
-    expect(() => planGgufSplit([], many, { maxFileBytes: 1 })).toThrow("splitting at 1 bytes per file needs 65536 files, more than gguf-split's 65535; raise the maximum file size");
-    expect(() => planGgufSplit([], [], { maxFileBytes: 0 })).toThrow(/maximum split file size 0 is not a whole number of bytes ≥ 1/);
+    const many: GgufTensorSpec[] = Array.from({ length: 65536 }, (_, index) => ({
+      name: `t${index}`,
+      type: 'F32',
+      ne: [1],
+    }));
+    expect(() => planGgufSplit([], many, { maxFileBytes: 1 })).toThrow(
+      "splitting at 1 bytes per file needs 65536 files, more than gguf-split's 65535; raise the maximum file size",
+    );
+    expect(() => planGgufSplit([], [], { maxFileBytes: 0 })).toThrow(
+      /maximum split file size 0 is not a whole number of bytes ≥ 1/,
+    );
   });
 });
 
@@ -92,7 +118,12 @@ describe('writeGgufSplit', () => {
   test('writes complete GGUFs that together hold every tensor once, with identical bytes', async () => {
     const { dir, parts } = await writeSplit(10_000);
     const names = parts.map((_, index) => ggufSplitFileName('model', index, parts.length));
-    expect(names).toEqual(['model-00001-of-00004.gguf', 'model-00002-of-00004.gguf', 'model-00003-of-00004.gguf', 'model-00004-of-00004.gguf']);
+    expect(names).toEqual([
+      'model-00001-of-00004.gguf',
+      'model-00002-of-00004.gguf',
+      'model-00003-of-00004.gguf',
+      'model-00004-of-00004.gguf',
+    ]);
     expect((await readdir(dir)).sort()).toEqual(names);
     await openEach(
       names.map((name) => join(dir, name)),
@@ -108,7 +139,10 @@ describe('writeGgufSplit', () => {
         const held = files.flatMap((file) => file.tensors.map((tensor) => ({ file, tensor })));
         expect(held.map(({ tensor }) => tensor.name)).toEqual(source.tensors.map((tensor) => tensor.name));
         for (const { file, tensor } of held) {
-          expect(file.tensors.find((candidate) => candidate.name === tensor.name)).toEqual({ ...source.tensors.find((candidate) => candidate.name === tensor.name), offset: tensor.offset });
+          expect(file.tensors.find((candidate) => candidate.name === tensor.name)).toEqual({
+            ...source.tensors.find((candidate) => candidate.name === tensor.name),
+            offset: tensor.offset,
+          });
           expect(Buffer.from(await file.read(tensor.name))).toEqual(Buffer.from(await source.read(tensor.name)));
         }
       },
@@ -121,7 +155,11 @@ describe('writeGgufSplit', () => {
     const written = await writeGgufSplit(dir, 'model', parts, copyTensors);
     for (const [index, file] of written.entries()) {
       const bytes = await readFile(file.path);
-      expect(file).toEqual({ path: join(dir, ggufSplitFileName('model', index, 4)), size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
+      expect(file).toEqual({
+        path: join(dir, ggufSplitFileName('model', index, 4)),
+        size: bytes.byteLength,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      });
     }
   });
 
@@ -133,7 +171,8 @@ describe('writeGgufSplit', () => {
     const parts = planGgufSplit(source.metadata, source.tensors, { maxFileBytes: 10_000 });
     await expect(
       writeGgufSplit(dir, 'model', parts, async (writer) => {
-        for (const tensor of source.tensors.slice(0, 5)) await writer.writeTensor(tensor.name, source.readChunks(tensor.name));
+        for (const tensor of source.tensors.slice(0, 5))
+          await writer.writeTensor(tensor.name, source.readChunks(tensor.name));
         throw new Error('interrupted');
       }),
     ).rejects.toThrow('interrupted');
@@ -171,29 +210,49 @@ describe('openGgufSplit', () => {
 
   test('refuses a set with a part missing, parts out of place, or a name that is not a split', async () => {
     const { dir } = await writeSplit(10_000);
-    await expect(openGgufSplit(fixture('gguf', 'reference.gguf'))).rejects.toThrow(/is not named like a gguf-split part/);
+    await expect(openGgufSplit(fixture('gguf', 'reference.gguf'))).rejects.toThrow(
+      /is not named like a gguf-split part/,
+    );
     await rename(join(dir, 'model-00002-of-00004.gguf'), join(dir, 'aside.gguf'));
     await rename(join(dir, 'model-00003-of-00004.gguf'), join(dir, 'model-00002-of-00004.gguf'));
-    await expect(openGgufSplit(join(dir, 'model-00001-of-00004.gguf'))).rejects.toThrow(`${join(dir, 'model-00002-of-00004.gguf')} says split.no = 2 but its name says 1; the parts come from different splits — download them again`);
+    await expect(openGgufSplit(join(dir, 'model-00001-of-00004.gguf'))).rejects.toThrow(
+      `${join(dir, 'model-00002-of-00004.gguf')} says split.no = 2 but its name says 1; the parts come from different splits — download them again`,
+    );
     await rm(join(dir, 'model-00002-of-00004.gguf'));
-    await expect(openGgufSplit(join(dir, 'model-00001-of-00004.gguf'))).rejects.toThrow(`${join(dir, 'model-00002-of-00004.gguf')} is missing (part 2 of 4); download every part of the split model`);
+    await expect(openGgufSplit(join(dir, 'model-00001-of-00004.gguf'))).rejects.toThrow(
+      `${join(dir, 'model-00002-of-00004.gguf')} is missing (part 2 of 4); download every part of the split model`,
+    );
   });
 
   test('refuses parts that repeat a tensor or disagree with split.tensors.count', async () => {
     const dir = await makeTempDir();
     const tensor: GgufTensorSpec = { name: 'w', type: 'F32', ne: [2] };
     const writePart = async (index: number, count: number, total: number, tensors: GgufTensorSpec[]) => {
-      const keys = [splitKey('split.no', GgufValueType.UINT16, index), splitKey('split.tensors.count', GgufValueType.INT32, total), splitKey('split.count', GgufValueType.UINT16, count)];
-      await writeGgufFile(join(dir, ggufSplitFileName('twice', index, count)), planGguf(keys, tensors), async (writer) => {
-        for (const spec of tensors) await writer.writeTensor(spec.name, [new Uint8Array(8)]);
-      });
+      const keys = [
+        splitKey('split.no', GgufValueType.UINT16, index),
+        splitKey('split.tensors.count', GgufValueType.INT32, total),
+        splitKey('split.count', GgufValueType.UINT16, count),
+      ];
+      await writeGgufFile(
+        join(dir, ggufSplitFileName('twice', index, count)),
+        planGguf(keys, tensors),
+        async (writer) => {
+          for (const spec of tensors) await writer.writeTensor(spec.name, [new Uint8Array(8)]);
+        },
+      );
     };
     await writePart(0, 2, 2, [tensor]);
     await writePart(1, 2, 2, [tensor]);
-    await expect(openGgufSplit(join(dir, 'twice-00001-of-00002.gguf'))).rejects.toThrow(/tensor w is in both .*twice-00001-of-00002\.gguf and .*twice-00002-of-00002\.gguf/);
+    await expect(openGgufSplit(join(dir, 'twice-00001-of-00002.gguf'))).rejects.toThrow(
+      /tensor w is in both .*twice-00001-of-00002\.gguf and .*twice-00002-of-00002\.gguf/,
+    );
     await writePart(1, 2, 3, [{ ...tensor, name: 'v' }]);
-    await expect(openGgufSplit(join(dir, 'twice-00001-of-00002.gguf'))).rejects.toThrow(/twice-00002-of-00002\.gguf disagrees with .* on split\.tensors\.count/);
+    await expect(openGgufSplit(join(dir, 'twice-00001-of-00002.gguf'))).rejects.toThrow(
+      /twice-00002-of-00002\.gguf disagrees with .* on split\.tensors\.count/,
+    );
     await writePart(1, 2, 2, []);
-    await expect(openGgufSplit(join(dir, 'twice-00001-of-00002.gguf'))).rejects.toThrow(/hold 1 tensors but split\.tensors\.count says 2; a part is from another split/);
+    await expect(openGgufSplit(join(dir, 'twice-00001-of-00002.gguf'))).rejects.toThrow(
+      /hold 1 tensors but split\.tensors\.count says 2; a part is from another split/,
+    );
   });
 });

@@ -17,7 +17,13 @@ beforeAll(async () => {
 });
 
 /** Changes the first block of `tensor`: its bytes at `at` (from the block's start) become what `change` makes of them. */
-async function editFirstBlock(path: string, tensor: string, at: number, length: number, change: (bytes: Buffer) => void): Promise<void> {
+async function editFirstBlock(
+  path: string,
+  tensor: string,
+  at: number,
+  length: number,
+  change: (bytes: Buffer) => void,
+): Promise<void> {
   const gguf = await openGguf(path);
   const info = gguf.tensors.find((each) => each.name === tensor)!;
   const position = gguf.dataOffset + info.offset + at;
@@ -34,7 +40,8 @@ async function editFirstBlock(path: string, tensor: string, at: number, length: 
 }
 
 /** Flips the low nibbles of the first block of `tensor`: every value of that block moves by several steps. */
-const corrupt = (path: string, tensor: string) => editFirstBlock(path, tensor, 2, 1, (bytes) => void (bytes[0] = bytes[0]! ^ 0x07));
+const corrupt = (path: string, tensor: string) =>
+  editFirstBlock(path, tensor, 2, 1, (bytes) => void (bytes[0] = bytes[0]! ^ 0x07));
 
 describe('verify', () => {
   test('a fresh output passes every check, each tensor within its step and F32 exact', async () => {
@@ -42,7 +49,8 @@ describe('verify', () => {
     const report = await verifyQuantized({ path: output!.files[0]!, model: modelDir });
     expect(report.manifest?.path).toBe(output!.manifestPath);
     expect(report.tensorCount).toBe(tensors.length);
-    const worst = (type: string) => Math.max(...report.tensors!.filter((tensor) => tensor.type === type).map((tensor) => tensor.worstRatio));
+    const worst = (type: string) =>
+      Math.max(...report.tensors!.filter((tensor) => tensor.type === type).map((tensor) => tensor.worstRatio));
     expect(worst('Q4_0')).toBeGreaterThan(0.3);
     expect(worst('Q4_0')).toBeLessThanOrEqual(1);
     expect(worst('F16')).toBeLessThanOrEqual(1);
@@ -93,7 +101,13 @@ describe('verify', () => {
     const copy = join(await makeTempDir(), 'copy.gguf');
     await copyFile(output!.files[0]!, copy);
     // The fp16 scale of the first Q4_0 block becomes a NaN, so every value of the block decodes to NaN.
-    await editFirstBlock(copy, 'layers.0.self_attn.in_proj_weight', 0, 2, (bytes) => void bytes.writeUInt16LE(0x7e00, 0));
+    await editFirstBlock(
+      copy,
+      'layers.0.self_attn.in_proj_weight',
+      0,
+      2,
+      (bytes) => void bytes.writeUInt16LE(0x7e00, 0),
+    );
     await expect(verifyQuantized({ path: copy, model: modelDir })).rejects.toThrow(
       /: layers\.0\.self_attn\.in_proj_weight \(a value that is infinite or not a number\); the GGUF was not made from this model — quantize it again$/,
     );
@@ -101,19 +115,28 @@ describe('verify', () => {
 
   test('another model as the source fails', async () => {
     const { output } = await quantizeModel({ model: modelDir, outDir: await makeTempDir() });
-    const other = await writeTestModel(join(await makeTempDir(), 'other'), tensors.map((tensor, i) => ({ ...tensor, values: weights(tensor.values.length, 100 + i) })));
-    await expect(verifyQuantized({ path: output!.files[0]!, model: other })).rejects.toThrow(/do not decode to within their quantization step/);
+    const other = await writeTestModel(
+      join(await makeTempDir(), 'other'),
+      tensors.map((tensor, i) => ({ ...tensor, values: weights(tensor.values.length, 100 + i) })),
+    );
+    await expect(verifyQuantized({ path: output!.files[0]!, model: other })).rejects.toThrow(
+      /do not decode to within their quantization step/,
+    );
   });
 
   test('the command prints what it checked, and fails with one line', async () => {
     const { output } = await quantizeModel({ model: modelDir, outDir: await makeTempDir() });
     const ok = await runCli(['verify', output!.files[0]!, '--model', modelDir]);
     expect(ok.code).toBe(EXIT_OK);
-    expect(ok.stdout).toMatch(/^structure: OK, 8 tensors in .*\nmanifest: OK, 1 single file\(s\), .*\nvalues: OK, every tensor within its quantization step of the source; worst per type: Q4_0 0\.\d\d× of the allowed error/);
+    expect(ok.stdout).toMatch(
+      /^structure: OK, 8 tensors in .*\nmanifest: OK, 1 single file\(s\), .*\nvalues: OK, every tensor within its quantization step of the source; worst per type: Q4_0 0\.\d\d× of the allowed error/,
+    );
     const missing = await runCli(['verify', join(await makeTempDir(), 'absent.gguf')]);
     expect(missing.code).toBe(EXIT_ERROR);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     const none = await runCli(['verify']);
-    expect(none.stderr).toBe('quantgate verify: verify takes one path: the .gguf, the shard folder, a split part or the manifest; see --help\n');
+    expect(none.stderr).toBe(
+      'quantgate verify: verify takes one path: the .gguf, the shard folder, a split part or the manifest; see --help\n',
+    );
   });
 });

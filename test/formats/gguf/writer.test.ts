@@ -30,12 +30,19 @@ class MemorySink implements ByteSink {
 }
 
 describe('planGguf refuses what ggml would refuse', () => {
-  const plan = (specs: GgufTensorSpec[], metadata: GgufMetadataEntry[] = [arch], alignment?: number) => () => planGguf(metadata, specs, { alignment });
+  const plan =
+    (specs: GgufTensorSpec[], metadata: GgufMetadataEntry[] = [arch], alignment?: number) =>
+    () =>
+      planGguf(metadata, specs, { alignment });
 
   test('a tensor name of 64 bytes or more, counted in UTF-8 bytes', () => {
     expect(plan([{ name: 'n'.repeat(63), type: 'F32', ne: [1] }])).not.toThrow();
     const long = 'n'.repeat(64);
-    expect(plan([{ name: long, type: 'F32', ne: [1] }])).toThrow(new QuantgateError(`tensor name "${long}" is 64 bytes; ggml's reader refuses names of 64 bytes or more (GGML_MAX_NAME) — shorten it`));
+    expect(plan([{ name: long, type: 'F32', ne: [1] }])).toThrow(
+      new QuantgateError(
+        `tensor name "${long}" is 64 bytes; ggml's reader refuses names of 64 bytes or more (GGML_MAX_NAME) — shorten it`,
+      ),
+    );
     expect(plan([{ name: 'é'.repeat(32), type: 'F32', ne: [1] }])).toThrow(/is 64 bytes; ggml's reader refuses/);
   });
 
@@ -45,7 +52,9 @@ describe('planGguf refuses what ggml would refuse', () => {
   });
 
   test('rows that are not whole blocks, and shapes ggml cannot hold', () => {
-    expect(plan([{ name: 'q', type: 'Q4_0', ne: [48, 2] }])).toThrow(/48 elements per row, not a multiple of the Q4_0 block size 32/);
+    expect(plan([{ name: 'q', type: 'Q4_0', ne: [48, 2] }])).toThrow(
+      /48 elements per row, not a multiple of the Q4_0 block size 32/,
+    );
     expect(plan([{ name: 'q', type: 'F32', ne: [1, 1, 1, 1, 1] }])).toThrow(/5 dimensions; ggml handles 1 to 4/);
     expect(plan([{ name: 'q', type: 'F32', ne: [] }])).toThrow(/0 dimensions/);
     expect(plan([{ name: 'q', type: 'F32', ne: [2.5] }])).toThrow(/whole number/);
@@ -53,15 +62,23 @@ describe('planGguf refuses what ggml would refuse', () => {
 
   test('bad alignments and alignment keys', () => {
     expect(plan(tensors, [arch], 24)).toThrow(/alignment 24 is not a power of two/);
-    expect(plan(tensors, [arch, { key: 'general.alignment', type: GgufValueType.UINT64, value: 64n }])).toThrow(/has GGUF type 10 but ggml requires UINT32/);
-    expect(plan(tensors, [arch, { key: 'general.alignment', type: GgufValueType.UINT32, value: 64 }], 32)).toThrow(/says 64 but the alignment asked for is 32/);
+    expect(plan(tensors, [arch, { key: 'general.alignment', type: GgufValueType.UINT64, value: 64n }])).toThrow(
+      /has GGUF type 10 but ggml requires UINT32/,
+    );
+    expect(plan(tensors, [arch, { key: 'general.alignment', type: GgufValueType.UINT32, value: 64 }], 32)).toThrow(
+      /says 64 but the alignment asked for is 32/,
+    );
   });
 
   test('duplicate keys and values outside their declared type', () => {
     expect(plan(tensors, [arch, arch])).toThrow(/general.architecture appears twice/);
-    expect(plan(tensors, [{ key: 'x', type: GgufValueType.UINT8, value: 256 }])).toThrow(/x: 256 is not a valid UINT8 value/);
+    expect(plan(tensors, [{ key: 'x', type: GgufValueType.UINT8, value: 256 }])).toThrow(
+      /x: 256 is not a valid UINT8 value/,
+    );
     expect(plan(tensors, [{ key: 'x', type: GgufValueType.INT64, value: 2n ** 63n }])).toThrow(/not a valid INT64/);
-    expect(plan(tensors, [{ key: 'x', type: GgufValueType.ARRAY, itemType: GgufValueType.INT16, value: [1, 40000] }])).toThrow(/40000 is not a valid INT16/);
+    expect(
+      plan(tensors, [{ key: 'x', type: GgufValueType.ARRAY, itemType: GgufValueType.INT16, value: [1, 40000] }]),
+    ).toThrow(/40000 is not a valid INT16/);
   });
 });
 
@@ -82,7 +99,8 @@ describe('alignment', () => {
     expect(layout.metadata.at(-1)).toEqual({ key: 'general.alignment', type: GgufValueType.UINT32, value: 64 });
     const path = join(await makeTempDir(), 'aligned.gguf');
     await writeGgufFile(path, layout, async (writer) => {
-      for (const [i, tensor] of layout.tensors.entries()) await writer.writeTensor(tensor.name, [bytesOf(tensor.size, i)]);
+      for (const [i, tensor] of layout.tensors.entries())
+        await writer.writeTensor(tensor.name, [bytesOf(tensor.size, i)]);
     });
     const file = await openGguf(path);
     try {
@@ -104,9 +122,12 @@ describe('GgufWriter', () => {
     const writer = await GgufWriter.begin(sink, layout);
     const a = bytesOf(12, 0);
     await writer.writeTensor('a', [a.subarray(0, 5), new Uint8Array(0), a.subarray(5)]);
-    await writer.writeTensor('b', (async function* () {
-      yield bytesOf(36, 9);
-    })());
+    await writer.writeTensor(
+      'b',
+      (async function* () {
+        yield bytesOf(36, 9);
+      })(),
+    );
     writer.finish();
     const out = sink.bytes;
     expect(out.byteLength).toBe(layout.totalSize);
@@ -149,7 +170,8 @@ describe('writeGgufFile', () => {
     const layout = planGguf([arch], tensors);
     const path = join(await makeTempDir(), 'model.gguf');
     const written = await writeGgufFile(path, layout, async (writer) => {
-      for (const [i, tensor] of layout.tensors.entries()) await writer.writeTensor(tensor.name, [bytesOf(tensor.size, i)]);
+      for (const [i, tensor] of layout.tensors.entries())
+        await writer.writeTensor(tensor.name, [bytesOf(tensor.size, i)]);
     });
     const bytes = await readFile(path);
     const { createHash } = await import('node:crypto');
@@ -162,13 +184,18 @@ describe('writeGgufFile', () => {
     await expect(
       writeGgufFile(join(dir, 'model.gguf'), layout, async (writer) => {
         await writer.writeTensor('a', [bytesOf(12, 0)]);
-        await writer.writeTensor('b', (async function* () {
-          yield bytesOf(10, 0);
-          throw new Error('quantizer crashed');
-        })());
+        await writer.writeTensor(
+          'b',
+          (async function* () {
+            yield bytesOf(10, 0);
+            throw new Error('quantizer crashed');
+          })(),
+        );
       }),
     ).rejects.toThrow('quantizer crashed');
-    await expect(writeGgufFile(join(dir, 'model.gguf'), layout, (writer) => writer.writeTensor('a', [bytesOf(12, 0)]))).rejects.toThrow('"b" is missing');
+    await expect(
+      writeGgufFile(join(dir, 'model.gguf'), layout, (writer) => writer.writeTensor('a', [bytesOf(12, 0)])),
+    ).rejects.toThrow('"b" is missing');
     expect(await readdir(dir)).toEqual([]);
   });
 });
@@ -177,8 +204,18 @@ describe('metadata values', () => {
   test('every type is written and read back with its type, and printed as C printf would', async () => {
     const metadata: GgufMetadataEntry[] = [
       { key: 'f32.tie', type: GgufValueType.FLOAT32, value: 0.0009765625 },
-      { key: 'f32.list', type: GgufValueType.ARRAY, itemType: GgufValueType.FLOAT32, value: [1e-7, 123456789, 100000, 1e6, 1234565, 1234575, 999999.5, -0].map(Math.fround) },
-      { key: 'f64.list', type: GgufValueType.ARRAY, itemType: GgufValueType.FLOAT64, value: [0.1, 1e21, -0, 5e-324, 2 ** 60, 1 / 3, 123, 1e-5] },
+      {
+        key: 'f32.list',
+        type: GgufValueType.ARRAY,
+        itemType: GgufValueType.FLOAT32,
+        value: [1e-7, 123456789, 100000, 1e6, 1234565, 1234575, 999999.5, -0].map(Math.fround),
+      },
+      {
+        key: 'f64.list',
+        type: GgufValueType.ARRAY,
+        itemType: GgufValueType.FLOAT64,
+        value: [0.1, 1e21, -0, 5e-324, 2 ** 60, 1 / 3, 123, 1e-5],
+      },
       { key: 'u64.list', type: GgufValueType.ARRAY, itemType: GgufValueType.UINT64, value: [0n, 2n ** 64n - 1n] },
       { key: 'bool.list', type: GgufValueType.ARRAY, itemType: GgufValueType.BOOL, value: [true, false] },
       { key: 'empty.list', type: GgufValueType.ARRAY, itemType: GgufValueType.INT8, value: [] },

@@ -30,13 +30,23 @@ function mutateOnce(bytes: Uint8Array, below: (n: number) => number): Uint8Array
       return bytes;
     case 2: {
       if (at + 4 > bytes.length) return bytes;
-      new DataView(bytes.buffer, bytes.byteOffset).setUint32(at, INTERESTING_UINT32[below(INTERESTING_UINT32.length)]!, true);
+      new DataView(bytes.buffer, bytes.byteOffset).setUint32(
+        at,
+        INTERESTING_UINT32[below(INTERESTING_UINT32.length)]!,
+        true,
+      );
       return bytes;
     }
     case 3: {
       // The size field of the tar header `at` falls in, rewritten as text, with the checksum made valid again.
       const header = Math.floor(at / 512) * 512;
-      if (header + 512 <= bytes.length) setTarField(bytes, header, 124, new TextEncoder().encode(OCTAL_TEXTS[below(OCTAL_TEXTS.length)]!.padEnd(12, '\0').slice(0, 12)));
+      if (header + 512 <= bytes.length)
+        setTarField(
+          bytes,
+          header,
+          124,
+          new TextEncoder().encode(OCTAL_TEXTS[below(OCTAL_TEXTS.length)]!.padEnd(12, '\0').slice(0, 12)),
+        );
       return bytes;
     }
     case 4:

@@ -27,7 +27,9 @@ function workerScript(): Promise<string> {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      banner: { js: "import { createRequire as __fuzzCreateRequire } from 'node:module';\nconst require = __fuzzCreateRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __fuzzCreateRequire } from 'node:module';\nconst require = __fuzzCreateRequire(import.meta.url);",
+      },
       logLevel: 'error',
     });
     return outfile;

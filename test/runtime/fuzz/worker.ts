@@ -38,6 +38,10 @@ parentPort!.on('message', async ({ kind, inputs, first }: FuzzRequest) => {
       const message = error instanceof Error ? error.message : String(error);
       outcome = { result: isQuantgateError(error) && !UNCLEAN_MESSAGE.test(message) ? 'refused' : 'crash', message };
     }
-    parentPort!.postMessage({ index: first + offset, ...outcome, ms: performance.now() - started } satisfies FuzzOutcome);
+    parentPort!.postMessage({
+      index: first + offset,
+      ...outcome,
+      ms: performance.now() - started,
+    } satisfies FuzzOutcome);
   }
 });
