@@ -2,12 +2,35 @@
 // whisper/normalizers/basic.py): dropping bracketed annotations, and turning marks, symbols and
 // punctuation into spaces, with or without stripping diacritics.
 
-const BRACKETED = /[<[][^>\]]*[>\]]/gu;
-const PARENTHESIZED = /\([^)]+?\)/gu;
-
-/** Removes `[laughter]`, `<unk>` and `(inaudible)`-style annotations (on lower-cased text, as Whisper does). */
+/**
+ * Removes `[laughter]`, `<unk>` and `(inaudible)`-style annotations (on lower-cased text, as Whisper
+ * does): Python's `re.sub(r"[<\[][^>\]]*[>\]]", "", s)`, then `re.sub(r"\(([^)]+?)\)", "", s)`.
+ */
 export function removeBracketedText(text: string): string {
-  return text.replace(BRACKETED, '').replace(PARENTHESIZED, '');
+  return removeDelimited(removeDelimited(text, '<[', '>]', 0), '(', ')', 1);
+}
+
+/**
+ * Each span from an opener to the first closer after it, with at least `minInner` characters
+ * between, removed leftmost first, as the regular expressions above match. Written as a scan: the
+ * expressions retry from every opener that has no closer after it, which takes quadratic time on
+ * a long run of openers.
+ */
+function removeDelimited(text: string, openers: string, closers: string, minInner: number): string {
+  let kept = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (!openers.includes(text[i]!)) continue;
+    let close = i + 1;
+    while (close < text.length && !closers.includes(text[close]!)) close++;
+    // No closer after this opener: none after any later opener either.
+    if (close === text.length) break;
+    if (close - i - 1 < minInner) continue;
+    kept += text.slice(from, i);
+    from = close + 1;
+    i = close;
+  }
+  return kept + text.slice(from);
 }
 
 const MARK_SYMBOL_OR_PUNCTUATION = /[\p{M}\p{S}\p{P}]/gu;

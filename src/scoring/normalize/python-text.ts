@@ -23,6 +23,25 @@ export function splitWords(text: string): string[] {
   return text.split(SPACE_RUN).filter((word) => word !== '');
 }
 
+const ONE_SPACE = new RegExp(`^${SPACE}$`, 'u');
+
+/**
+ * Python's `re.sub(r"\s+'", "'", text)`: the whitespace before each apostrophe removed. Written as a
+ * scan, since the regular expression backtracks over every run of whitespace not followed by an
+ * apostrophe, which takes quadratic time (13 s for a 120,000-character line of spaces).
+ */
+export function removeSpaceBeforeApostrophes(text: string): string {
+  if (!text.includes("'")) return text;
+  const pieces = text.split("'");
+  for (let i = 0; i < pieces.length - 1; i++) {
+    const piece = pieces[i]!;
+    let end = piece.length;
+    while (end > 0 && ONE_SPACE.test(piece[end - 1]!)) end--;
+    pieces[i] = piece.slice(0, end);
+  }
+  return pieces.join("'");
+}
+
 /** Python's `re.sub(r"\s+", " ", text)`: each run of whitespace becomes one space; the ends are not trimmed. */
 export function collapseSpaces(text: string): string {
   return text.replace(SPACE_RUNS, ' ');

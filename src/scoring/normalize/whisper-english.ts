@@ -6,11 +6,10 @@
 
 import { removeBracketedText, removeSymbolsAndDiacritics } from './cleanup.js';
 import { standardizeNumbers } from './english-numbers.js';
-import { SPACE, WORD_END, WORD_START, collapseSpaces } from './python-text.js';
+import { WORD_END, WORD_START, collapseSpaces, removeSpaceBeforeApostrophes } from './python-text.js';
 import { americanizeSpellings } from './spelling.js';
 
 const HESITATIONS = new RegExp(`${WORD_START}(?:hmm|mm|mhm|mmm|uh|um)${WORD_END}`, 'gu');
-const SPACE_BEFORE_APOSTROPHE = new RegExp(`${SPACE}+'`, 'gu');
 
 /** Whole words replaced wherever they stand alone. */
 const WORDS: [string, string][] = [
@@ -96,7 +95,7 @@ const PREFIX_SYMBOL_NOT_BEFORE_DIGIT = /[.$¢€£]([^0-9])/gu;
 const PERCENT_NOT_AFTER_DIGIT = /([^0-9])%/gu;
 
 export function normalizeWhisperEnglish(text: string): string {
-  let result = removeBracketedText(text.toLowerCase()).replace(HESITATIONS, '').replace(SPACE_BEFORE_APOSTROPHE, "'");
+  let result = removeSpaceBeforeApostrophes(removeBracketedText(text.toLowerCase()).replace(HESITATIONS, ''));
   for (const { literal, pattern, expansion } of EXPANSIONS) {
     if (result.includes(literal)) result = result.replace(pattern, expansion);
   }
