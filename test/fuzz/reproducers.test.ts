@@ -102,6 +102,11 @@ const FIXED: [string, string, string][] = [
     'hub-partial-answer-without-range.bin',
     'a file answered with 206 and no Content-Range: "resumed at the wrong offset (undefined, …)"',
   ],
+  [
+    'config',
+    'config-array-nested-340000-deep.bin',
+    'a config.json whose value is an array nested 340,000 deep and cut short',
+  ],
 ];
 
 let dir: string;
