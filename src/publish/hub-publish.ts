@@ -8,7 +8,7 @@
 
 import { commit, createRepo, listFiles, type CommitOperation } from '@huggingface/hub';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../common/atomic.js';
@@ -274,7 +274,7 @@ function hubError(error: unknown, repo: string, action: 'upload to' | 'read' | '
 }
 
 async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(
+  return access(path).then(
     () => true,
     () => false,
   );

@@ -55,15 +55,16 @@ export class ResultsStore {
     } catch {
       return undefined;
     }
-    const problem = await this.problemOf(dir, text, key);
-    if (problem) {
+    const checked = await this.check(dir, text, key);
+    if (typeof checked === 'string') {
+      const problem = checked;
       this.warn(
         `the stored results ${key.slice(0, 12)}… are damaged (${problem}); evaluating again and replacing them`,
       );
       await rm(dir, { recursive: true, force: true });
       return undefined;
     }
-    return { dir, names: (JSON.parse(text) as { files: EntryFile[] }).files.map((file) => file.name) };
+    return { dir, names: checked.map((file) => file.name) };
   }
 
   /** Stores copies of `files` under `key`, replacing any entry there. */
@@ -86,8 +87,8 @@ export class ResultsStore {
     });
   }
 
-  /** Why the entry in `dir` cannot be used, or undefined when every file is as listed. */
-  private async problemOf(dir: string, text: string, key: string): Promise<string | undefined> {
+  /** The files the entry in `dir` lists when every one is as listed, else why it cannot be used. */
+  private async check(dir: string, text: string, key: string): Promise<EntryFile[] | string> {
     let entry: { version?: unknown; key?: unknown; files?: unknown };
     try {
       entry = JSON.parse(text) as typeof entry;
@@ -115,6 +116,6 @@ export class ResultsStore {
       await hashFile(path, hash);
       if (hash.digest('hex') !== file.sha256) return `${file.name} does not match its sha256`;
     }
-    return undefined;
+    return entry.files as EntryFile[];
   }
 }

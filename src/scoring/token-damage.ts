@@ -67,7 +67,7 @@ export function referenceStep(
   const logProbs = logSoftmax(logits, offset, count);
   if (!logProbs) return undefined;
   const kept = Math.min(k, count);
-  const ids = kept === count ? Int32Array.from({ length: count }, (_, i) => i) : topIndices(logProbs, kept);
+  const ids = kept === count ? allIds(count) : topIndices(logProbs, kept);
   const token = kept === count ? argmax(logProbs) : ids[0]!;
   // Rounded to float32 as the base file keeps them, so a reused base gives the figures a fresh run does.
   return {
@@ -150,11 +150,6 @@ export class DamageRecorder {
     this.referenceLogProbs = new Float64Array(steps);
   }
 
-  /** Steps recorded so far: the index of the next one. */
-  get recorded(): number {
-    return this.count;
-  }
-
   /** Compares the next step's logits; false when they are not finite (nothing is recorded then). */
   add(logits: ArrayLike<number>, offset: number, classes: number): boolean {
     const step = this.reference[this.count];
@@ -224,6 +219,15 @@ export function summarizeTokenDamage(
     steps,
     bootstrap,
   };
+}
+
+const ALL_IDS = new Map<number, Int32Array>();
+
+/** 0 … count − 1, one array per vocabulary size, shared by every full step (they are never written). */
+function allIds(count: number): Int32Array {
+  let ids = ALL_IDS.get(count);
+  if (!ids) ALL_IDS.set(count, (ids = Int32Array.from({ length: count }, (_, i) => i)));
+  return ids;
 }
 
 /** The `k` largest entries' indices, largest first, the lower index first among equals. */

@@ -109,7 +109,7 @@ describe('the top-32 approximation', () => {
 
   // The documented bound (docs/ENGINES.md): the approximation never exceeds the full KLD, and where
   // the reference keeps at least 98% of its mass in its top 32 it misses at most a quarter of it
-  // (0.19 at worst on these 54 distributions). Flatter distributions lose up to their rest mass.
+  // (0.19 at worst in a probe of 90 such distributions). Flatter distributions lose up to their rest mass.
   test('never exceeds the full KLD, and misses at most a quarter of it where the top 32 hold 98%', () => {
     const random = new SeededRandom(14);
     let peaked = 0;
