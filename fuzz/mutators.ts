@@ -547,7 +547,14 @@ function linePartsMutation(bytes: Uint8Array, dice: Dice): Uint8Array {
       const vocabulary = (lines[index] ?? '').split(' ').filter((word) => word !== '');
       if (vocabulary.length === 0) vocabulary.push('word');
       const first = dice.below(vocabulary.length);
-      lines[index] = Array.from({ length: words }, (_, i) => vocabulary[(first + i * 7) % vocabulary.length]).join(' ');
+      // At most an input's worth of text: the vocabulary may hold words of any length.
+      const line: string[] = [];
+      for (let i = 0, length = 0; i < words && length < MAX_INPUT_BYTES; i++) {
+        const word = vocabulary[(first + i * 7) % vocabulary.length]!;
+        line.push(word);
+        length += word.length + 1;
+      }
+      lines[index] = line.join(' ');
       return new TextEncoder().encode(lines.join('\n'));
     }),
   );
