@@ -23,6 +23,15 @@ export interface TokenGateDecision {
   reason: string;
 }
 
+/** The run's verdict: pass when the WER gate and every token gate that was set pass. */
+export function verdictOf(comparison: {
+  gate: { verdict: 'pass' | 'fail' };
+  tokenGates?: readonly TokenGateDecision[];
+}): 'pass' | 'fail' {
+  const failed = comparison.gate.verdict === 'fail' || comparison.tokenGates?.some((gate) => gate.verdict === 'fail');
+  return failed ? 'fail' : 'pass';
+}
+
 export function decideTokenGates(summary: TokenDamageSummary, options: TokenGateOptions): TokenGateDecision[] {
   const decisions: TokenGateDecision[] = [];
   if (options.maxKld !== undefined) {

@@ -9,6 +9,7 @@ import type { FailedUtterance } from '../datasets/utterance.js';
 import type { ErrorCounts } from './align.js';
 import type { DeltaInterval } from './bootstrap.js';
 import type { GateDecision } from './gate.js';
+import type { TokenGateDecision } from './token-gate.js';
 import type { SystemScore } from './wer.js';
 
 export interface DatasetInfo {
@@ -35,6 +36,41 @@ export interface UtteranceRecord {
   transcriptNormalized: string;
   reference: SystemUtterance;
   candidate: SystemUtterance;
+  /** The candidate's mean KL divergence from the reference over this utterance's steps, in nats (token metrics). */
+  kld?: number;
+  /** Share of this utterance's steps at which both systems pick the same top token. */
+  top1Agreement?: number;
+  /** Steps compared: CTC frames or LM steps. */
+  tokenSteps?: number;
+  /** The largest KLD of one step. */
+  kldMax?: number;
+  /** PPL(candidate) / PPL(reference) on the reference's tokens of this utterance. */
+  perplexityRatio?: number;
+}
+
+/**
+ * Token-level damage over the run, as llama.cpp's `--kl-divergence` reports it: KL(P_ref ‖ P_cand)
+ * per step, in nats, and the share of steps whose argmax agrees.
+ */
+export interface KldFigures {
+  available: true;
+  mean: number;
+  /** 95% bootstrap interval of the mean, over utterances. */
+  interval: [number, number];
+  /** Over steps; null after a merge of shards, which keeps no per-step values. */
+  median: number | null;
+  p99: number | null;
+  max: number;
+  /** Fraction (0–1) of steps at which both systems pick the same top token. */
+  top1Agreement: number;
+  perplexityRatio: number;
+  steps: number;
+}
+
+/** Why a run has no token metrics (the command engine sees no distributions). */
+export interface KldUnavailable {
+  available: false;
+  reason: string;
 }
 
 /** Free-form description of the run; the named fields are the ones reports show. */
@@ -45,6 +81,8 @@ export interface RunInfo {
   device?: string;
   /** Wall time per pipeline stage, in seconds. */
   stageSeconds?: Record<string, number>;
+  /** Which variants' results were taken from the results store instead of being evaluated. */
+  reused?: { reference: boolean; candidate: boolean };
   [key: string]: unknown;
 }
 
@@ -63,7 +101,12 @@ export interface ScoredComparison {
   candidate: SystemScore;
   /** WER(candidate) − WER(reference) in percentage points, with its bootstrap interval. */
   delta: { points: number } & DeltaInterval;
+  /** The WER gate. */
   gate: GateDecision;
+  /** Token-level damage; absent in results written before quantgate measured it. */
+  kld?: KldFigures | KldUnavailable;
+  /** The optional gates on token-level damage (`max-kld`, `min-top1-agreement`) that were set. */
+  tokenGates?: TokenGateDecision[];
   /** The scored utterances, in data set order. */
   utterances: UtteranceRecord[];
   run: RunInfo;
