@@ -23,7 +23,7 @@ import {
   LARGEST_KLD_HEADER,
   LARGEST_KLD_SHOWN,
   largestKldTitle,
-  NOT_KEPT_REASON,
+  percentilesNote,
   reuseText,
   unavailableText,
 } from './token-content.js';
@@ -59,7 +59,8 @@ export function renderMarkdownSummary(comparison: ScoredComparison, options: Sum
         ['right', 'center', 'right', 'right', 'right', 'right', 'right', 'right'],
       ),
     );
-    if (kld.median === null || kld.p99 === null) parts.push(`Median and p99: ${NOT_KEPT_REASON}.`);
+    const note = percentilesNote(kld);
+    if (note !== undefined) parts.push(note);
   } else if (kld) {
     parts.push(`Token metrics (KLD, same top-1): ${escapeMarkdown(unavailableText(kld.reason))}.`);
   }

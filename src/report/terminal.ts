@@ -20,8 +20,8 @@ import {
   LARGEST_KLD_HEADER,
   LARGEST_KLD_SHOWN,
   largestKldTitle,
-  NOT_KEPT_REASON,
   overallVerdictText,
+  percentilesNote,
   reuseText,
   tokenGateText,
   unavailableText,
@@ -43,7 +43,8 @@ export function renderTextSummary(comparison: ScoredComparison, options: Summary
   const lines = alignColumns(systems);
   if (kld?.available) {
     lines.push('', ...alignColumns([KLD_HEADER, kldRow(kld)], { labels: false }));
-    if (kld.median === null || kld.p99 === null) lines.push(`Median and p99: ${NOT_KEPT_REASON}.`);
+    const note = percentilesNote(kld);
+    if (note !== undefined) lines.push(note);
   }
   lines.push(
     '',

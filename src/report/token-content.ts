@@ -43,8 +43,13 @@ export const NO_FIGURE = '—';
 /** Why a merge of shards has no median or p99: shards record no per-step KLDs. */
 export const NOT_KEPT_REASON = 'not kept when shards are merged';
 
-export function optionalNats(value: number | null): string {
+function optionalNats(value: number | null): string {
   return value === null ? NO_FIGURE : formatNats(value);
+}
+
+/** The sentence under a KLD table whose median and p99 a merge left out; undefined when it has them. */
+export function percentilesNote(kld: KldFigures): string | undefined {
+  return kld.median === null || kld.p99 === null ? `Median and p99: ${NOT_KEPT_REASON}.` : undefined;
 }
 
 export function formatNatsInterval([low, high]: readonly [number, number]): string {
