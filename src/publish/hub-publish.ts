@@ -22,6 +22,7 @@ import { readEvalResults, RESULTS_JSON_NAME } from '../report/results-files.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { TOOL_VERSION } from '../version.js';
 import { renderModelCard } from './model-card.js';
+import { sourceLicense } from './source-license.js';
 
 export const HUB_UPLOAD_FOLDER = 'hub-upload';
 const RESULTS_TEXT = 'eval_results.txt';
@@ -40,7 +41,7 @@ export interface HubPublishOptions {
   hubUrl?: string;
   token?: string;
   dryRun?: boolean;
-  /** The source model card's license, copied to the card. */
+  /** The license for the card; by default the source model card's (read locally, or from the Hub unless a dry run). */
   license?: string;
   provenance?: { runUrl?: string; command?: string };
   progress?: Progress;
@@ -132,6 +133,14 @@ export async function publishToHub(options: HubPublishOptions): Promise<HubPubli
 async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
   const { manifest, manifestPath, manifestName } = await findManifest(options.outDir);
   const comparison = await optionalResults(options.outDir);
+  const license =
+    options.license ??
+    (await sourceLicense(manifest.source, {
+      hubUrl: options.hubUrl ?? DEFAULT_HUB_URL,
+      ...(options.token && { token: options.token }),
+      ...(options.env && { env: options.env }),
+      offline: options.dryRun === true,
+    }));
   const files: UploadFile[] = manifest.files.map((file) => ({
     path: file.path,
     source: { file: join(options.outDir, ...file.path.split('/')) },
@@ -148,7 +157,7 @@ async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
     ...(options.hubUrl && { hubUrl: options.hubUrl }),
     manifest,
     ...(comparison && { comparison }),
-    ...(options.license && { license: options.license }),
+    ...(license && { license }),
     tensorTypes: await tensorTypes(options.outDir, manifest),
     quantgateVersion: TOOL_VERSION,
     ...(options.provenance && { provenance: options.provenance }),
