@@ -1,8 +1,11 @@
 // The gate's verdict as the workflow shows it: a notice when the candidate passes; when it fails,
 // a failed step with exit code 1, as the CLI's (or only a warning, with fail-on-degradation off).
+// With max-regression-vs-base set, a candidate that passes the gate but lost more WER than that
+// against the base branch's latest comparable record fails the same way.
 
 import * as core from '@actions/core';
-import { formatPercent } from '../scoring/figures.js';
+import type { HistorySection } from '../report/history-report.js';
+import { formatPercent, formatPoints } from '../scoring/figures.js';
 import type { ScoredComparison } from '../scoring/types.js';
 
 export interface Verdict {
@@ -15,6 +18,20 @@ export function verdictOf(comparison: ScoredComparison): Verdict {
   const passed = comparison.gate.verdict === 'pass';
   const wers = `reference WER ${formatPercent(comparison.reference.werPercent)}, candidate ${formatPercent(comparison.candidate.werPercent)}`;
   return { passed, message: `quantgate WER gate ${passed ? 'PASS' : 'FAIL'}: ${wers}; ${comparison.gate.reason}` };
+}
+
+/** `verdict`, or a failing one when the candidate WER regressed more than `maxPoints` against the base. */
+export function baseRegression(
+  verdict: Verdict,
+  history: HistorySection | undefined,
+  maxPoints: number | undefined,
+): Verdict {
+  const base = history?.base;
+  if (!verdict.passed || maxPoints === undefined || !base?.comparable || base.candidateWer <= maxPoints) return verdict;
+  return {
+    passed: false,
+    message: `quantgate base-branch check FAIL: candidate WER ${formatPercent(history!.head.wer.candidate)} is ${formatPoints(base.candidateWer)} points against the base branch's ${formatPercent(base.base.wer.candidate)} (commit ${base.base.commit.slice(0, 7)}), more than max-regression-vs-base ${maxPoints.toFixed(2)}`,
+  };
 }
 
 export function announceVerdict(verdict: Verdict, failOnDegradation: boolean): void {

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
+import { checkRepoId } from '../hub/cache-layout.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { proxiedFetch } from '../net/fetch.js';
 import { readManifest, type Manifest } from '../formats/gguf/manifest.js';
@@ -68,6 +69,17 @@ interface UploadFile {
   /** The file on disk, or the generated content. */
   source: { file: string } | { text: string };
   sha256?: string;
+}
+
+/** `repo` when it names a Hub model repo with its owner; `label` names where it came from, for the error. */
+export function checkHubRepo(repo: string, label: string): string {
+  if (!repo.includes('/'))
+    throw new QuantgateError(`${label} "${repo}" names no owner; give it as <org or user>/<name>`);
+  try {
+    return checkRepoId(repo);
+  } catch (error) {
+    throw new QuantgateError(`${label}: ${describeError(error)}`, { cause: error });
+  }
 }
 
 export async function publishToHub(options: HubPublishOptions): Promise<HubPublishResult> {

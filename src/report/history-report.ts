@@ -90,7 +90,7 @@ function baseComparisonMarkdown(head: HistoryRecord, comparison: BaseComparison)
       'size',
       formatBytes(base.sizes.outputBytes),
       formatBytes(head.sizes.outputBytes),
-      `${comparison.outputBytes > 0 ? '+' : ''}${formatBytes(comparison.outputBytes)}`,
+      `${comparison.outputBytes > 0 ? '+' : comparison.outputBytes < 0 ? '-' : ''}${formatBytes(Math.abs(comparison.outputBytes))}`,
     ),
   ];
   return markdownTable(rows, ['left', 'right', 'right', 'right']);

@@ -6,7 +6,6 @@
 import { QuantgateError } from '../../common/errors.js';
 import { createProgress } from '../../common/progress.js';
 import { flagOption, requiredString, stringOption, type OptionValues } from '../../common/option-values.js';
-import { checkRepoId } from '../../hub/cache-layout.js';
 import { DEFAULT_HUB_URL, normalizeHubUrl } from '../../hub/hub-api.js';
 import { findToken, redactError } from '../../hub/token.js';
 import { workflowRunUrl } from '../../publish/github.js';
@@ -50,15 +49,15 @@ Exit status: 0 published (or nothing to publish, or a dry run), 2 an error.
 async function runPublish(values: OptionValues, positionals: string[], context: CommandContext): Promise<number> {
   if (positionals.length !== 1)
     throw new QuantgateError('publish takes one output folder (the --out-dir of quantize or run); see --help');
-  const repo = checkHubRepo(requiredString(values, 'hub-repo'));
+  // The Hub client loads only now, so that --help stays fast.
+  const { checkHubRepo, publishToHub } = await import('../../publish/hub-publish.js');
+  const repo = checkHubRepo(requiredString(values, 'hub-repo'), '--hub-repo');
   const { env } = context;
   const dryRun = flagOption(values, 'dry-run') ?? false;
   const token = dryRun ? undefined : await findToken(stringOption(values, 'hf-token'), env);
   const revision = stringOption(values, 'revision');
   const runUrl = workflowRunUrl(env);
   const progress = createProgress({ stream: context.stderr });
-  // The Hub client loads only now, so that --help stays fast.
-  const { publishToHub } = await import('../../publish/hub-publish.js');
   context.stop?.enter('publish');
   let result;
   try {
@@ -89,11 +88,4 @@ async function runPublish(values: OptionValues, positionals: string[], context: 
         ];
   context.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
-}
-
-/** A model repo to publish to needs its owner: the Hub has no repos without one. */
-function checkHubRepo(repo: string): string {
-  if (!repo.includes('/'))
-    throw new QuantgateError(`--hub-repo "${repo}" names no owner; give it as <org or user>/<name>`);
-  return checkRepoId(repo);
 }
