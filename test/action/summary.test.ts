@@ -97,7 +97,7 @@ describe('renderJobSummary', () => {
     expect(charts).toBeGreaterThan(history!);
     expect(timings).toBeGreaterThan(charts!);
     expect(summary).toContain('| candidate WER | 6.00% |');
-    expect(summary).toContain('```mermaid\nxychart-beta\n');
+    expect(summary).toContain('```mermaid\n%%{init: ');
   });
 });
 

@@ -87,8 +87,9 @@ test('the charts plot both WERs and the size over the last N runs, labelled by c
       '#### History',
       '',
       '```mermaid',
+      '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#2563eb, #16a34a, #dc2626, #9333ea"}}}}%%',
       'xychart-beta',
-      '  title "WER over the last 3 runs (lines: candidate, reference)"',
+      '  title "WER over the last 3 runs (blue: candidate, green: reference)"',
       '  x-axis ["e2f3a4b", "f3a4b5c", "abcdef0"]',
     ].join('\n'),
   );
