@@ -9,11 +9,16 @@ import type { Shard } from '../datasets/selection.js';
 import { readRunOptions, type RunOptions } from '../pipeline/options.js';
 import { checkArtifactName } from '../publish/artifacts.js';
 import { parseRepo, type RepoRef } from '../publish/github.js';
+import { checkHubRepo } from '../publish/hub-publish.js';
 
 const ACTION_MODES = ['run', 'merge', 'download'] as const;
 type ActionMode = (typeof ACTION_MODES)[number];
 
 const DEFAULT_ARTIFACT_NAME = 'quantgate-results';
+const HISTORY_MODES = ['branch', 'cache', 'off'] as const;
+export type HistoryMode = (typeof HISTORY_MODES)[number];
+const DEFAULT_HISTORY_BRANCH = 'quantgate-data';
+const DEFAULT_HISTORY_LAST = 20;
 
 export interface ActionInputs {
   mode: ActionMode;
@@ -36,6 +41,19 @@ export interface ActionInputs {
   repository?: RepoRef;
   /** download: the artifact of another workflow run to read the model from. */
   artifact?: { runId: number; artifactId: number };
+  /** The Hub model repo the quantized output is published to (org/name). */
+  hubRepo?: string;
+  hubRevision?: string;
+  hubCreatePr: boolean;
+  /** Publish to the Hub even when the gate fails. */
+  publishOnFail: boolean;
+  /** Where the gate's history is kept; only runs on the default branch write it. */
+  history: HistoryMode;
+  historyBranch: string;
+  /** How many runs the charts show. */
+  historyLast: number;
+  /** Points of candidate WER the head may lose against the base branch's latest comparable record. */
+  maxRegressionVsBase?: number;
 }
 
 /** `getInput` is @actions/core's: the input's value, trimmed, '' when not given. */
@@ -48,6 +66,8 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   const runId = numberOption(values, 'run-id', { min: 1, integer: true });
   const artifactId = numberOption(values, 'artifact-id', { min: 1, integer: true });
   const repository = stringOption(values, 'repository');
+  const hubRepo = stringOption(values, 'hub-repo');
+  if (hubRepo !== undefined) checkHubRepo(hubRepo, values.label('hub-repo'));
   const inputs: ActionInputs = {
     mode,
     run,
@@ -62,6 +82,14 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
     githubToken: stringOption(values, 'github-token'),
     repository: repository === undefined ? undefined : parseRepo(repository, values.label('repository')),
     artifact: runId !== undefined && artifactId !== undefined ? { runId, artifactId } : undefined,
+    hubRepo,
+    hubRevision: stringOption(values, 'hub-revision'),
+    hubCreatePr: flagOption(values, 'hub-create-pr') ?? false,
+    publishOnFail: flagOption(values, 'publish-on-fail') ?? false,
+    history: choiceOption(values, 'history', HISTORY_MODES) ?? 'branch',
+    historyBranch: stringOption(values, 'history-branch') ?? DEFAULT_HISTORY_BRANCH,
+    historyLast: numberOption(values, 'history-last', { min: 1, integer: true }) ?? DEFAULT_HISTORY_LAST,
+    maxRegressionVsBase: numberOption(values, 'max-regression-vs-base', { min: 0 }),
   };
   checkCombinations(inputs, values, { runId, artifactId });
   return inputs;
@@ -117,6 +145,11 @@ function checkCombinations(
   if (run.shard && inputs.releaseTag !== undefined) {
     throw new QuantgateError(
       `${label('release-tag')} publishes a whole run's model, not a shard's; set it on an unsharded run`,
+    );
+  }
+  if (inputs.hubRepo !== undefined && (mode !== 'run' || run.shard)) {
+    throw new QuantgateError(
+      `${label('hub-repo')} publishes a whole run's quantized model, which ${mode === 'run' ? 'a shard job' : `a mode: ${mode} job`} does not have; set it on an unsharded run`,
     );
   }
   if (run.shard)

@@ -1,11 +1,15 @@
-// Where the action puts what a run made: the workflow artifact, the release of a tag, and the
-// pull-request comment, each as its inputs ask, each saying in the log what it did. The outcome
+// Where the action puts what a run made: the workflow artifact, the release of a tag, the Hugging
+// Face Hub model repo, and the pull-request comment, each as its inputs ask, each saying in the log what it did. The outcome
 // feeds the outputs and the links of the job summary.
 
+import * as core from '@actions/core';
 import { QuantgateError } from '../common/errors.js';
+import { DEFAULT_HUB_URL, normalizeHubUrl } from '../hub/hub-api.js';
+import { findToken, redactError } from '../hub/token.js';
+import { publishToHub } from '../publish/hub-publish.js';
 import type { Progress } from '../common/progress.js';
 import { uploadResultsArtifact, type UploadedArtifact } from '../publish/artifacts.js';
-import { createGitHubClient, parseRepo, type GitHubClient, type RepoRef } from '../publish/github.js';
+import { createGitHubClient, parseRepo, workflowRunUrl, type GitHubClient, type RepoRef } from '../publish/github.js';
 import { publishPullRequestComment, type CommentResult } from '../publish/pr-comment.js';
 import { uploadReleaseAssets } from '../publish/release.js';
 import type { ActionInputs } from './inputs.js';
@@ -15,6 +19,8 @@ import type { Outputs } from './outputs.js';
 export interface Publication {
   artifact?: UploadedArtifact;
   releaseUrl?: string;
+  /** The Hub commit or pull request made, or the repo when it already held these files. */
+  hubUrl?: string;
   comment?: CommentResult;
 }
 
@@ -45,6 +51,35 @@ export async function uploadToRelease(
     progress,
   });
   return upload.release.htmlUrl;
+}
+
+/** Publishes the run's output folder to the Hub model repo `repo` in one commit; the web address of what it made. */
+export async function publishToHubRepo(
+  inputs: ActionInputs,
+  repo: string,
+  env: NodeJS.ProcessEnv,
+  progress: Progress,
+): Promise<string> {
+  const token = await findToken(inputs.run.hfToken, env);
+  if (token) core.setSecret(token);
+  const hubUrl = normalizeHubUrl(inputs.run.hubUrl || env.HF_ENDPOINT || DEFAULT_HUB_URL);
+  const runUrl = workflowRunUrl(env);
+  try {
+    const result = await publishToHub({
+      outDir: inputs.run.outDir,
+      repo,
+      ...(inputs.hubRevision && { revision: inputs.hubRevision }),
+      createPr: inputs.hubCreatePr,
+      hubUrl,
+      ...(token && { token }),
+      ...(runUrl && { provenance: { runUrl } }),
+      progress,
+      env,
+    });
+    return result.pullRequestUrl ?? result.commit?.url ?? `${hubUrl}/${repo}`;
+  } catch (error) {
+    throw redactError(error, token);
+  }
 }
 
 /** Posts this job's comment on the pull request, or updates the one an earlier run of the job posted. */
@@ -100,6 +135,7 @@ export function publicationLinks(publication: Publication): [string, string][] {
   const links: [string, string][] = [];
   if (publication.artifact?.url) links.push(['artifact', publication.artifact.url]);
   if (publication.releaseUrl) links.push(['release', publication.releaseUrl]);
+  if (publication.hubUrl) links.push(['Hugging Face Hub', publication.hubUrl]);
   if (publication.comment && publication.comment.outcome !== 'skipped')
     links.push(['PR comment', publication.comment.url]);
   return links;

@@ -1,7 +1,9 @@
 // mode: run — the whole job on this runner: onnxruntime made available when a built-in engine needs
 // it, the Hugging Face downloads through the Actions cache, the pipeline with each stage in its own
-// log group, then the outputs, the artifact (a shard job uploads only its partial results), the
-// release and the PR comment, and the job summary, which is written even when publishing fails.
+// log group, then the outputs, the history (recorded on the default branch, read elsewhere, and
+// compared with), the artifact (a shard job uploads only its partial results), the release, the
+// Hugging Face Hub repo and the PR comment, and the job summary, which is written even when
+// publishing fails.
 
 import * as core from '@actions/core';
 import type { StopControl } from '../common/stop.js';
@@ -10,6 +12,8 @@ import { formatShard } from '../datasets/selection.js';
 import { downloadWithActionsCache } from '../hub/actions-cache.js';
 import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
+import type { HistorySection } from '../report/history-report.js';
+import { verdictOf as runVerdictOf } from '../scoring/token-gate.js';
 import { loadOnnxruntime } from '../runtime/load.js';
 import { shardArtifactName, type ActionInputs } from './inputs.js';
 import { cacheLogger, inLogGroup, logProgress } from './log.js';
@@ -20,12 +24,14 @@ import {
   commentOnPullRequest,
   publicationLinks,
   publicationOutputs,
+  publishToHubRepo,
   uploadArtifact,
   uploadToRelease,
   type Publication,
 } from './publish.js';
 import { renderJobSummary, writeJobSummary } from './summary.js';
-import { verdictOf, type Verdict } from './verdict.js';
+import { baseRegression, verdictOf, type Verdict } from './verdict.js';
+import { trackHistory } from './history.js';
 
 export async function runMode(
   inputs: ActionInputs,
@@ -57,13 +63,17 @@ export async function runMode(
     ...modelOutputs(quantized),
   });
   const publication: Publication = {};
-  const verdict = partial ? undefined : verdictOf(comparison);
+  const history: HistorySection | undefined = partial
+    ? undefined
+    : await stop.during('history', () => core.group('history', () => trackHistory(inputs, env, result)));
+  const verdict = partial ? undefined : baseRegression(verdictOf(comparison), history, inputs.maxRegressionVsBase);
   const summary = () =>
     renderJobSummary({
       comparison,
       plan: result.plan,
       links: publicationLinks(publication),
       ...(inputs.run.shard ? { partialShard: formatShard(inputs.run.shard) } : {}),
+      ...(history && { history }),
     });
   try {
     await stop.during('publish', () =>
@@ -93,6 +103,14 @@ export async function runMode(
             );
           else
             core.warning(`the quantized model was not published to release ${inputs.releaseTag}: the WER gate failed`);
+        }
+        if (inputs.hubRepo !== undefined) {
+          if (runVerdictOf(comparison) === 'pass' || inputs.publishOnFail)
+            publication.hubUrl = await publishToHubRepo(inputs, inputs.hubRepo, env, progress);
+          else
+            core.warning(
+              `the quantized model was not published to the Hub repo ${inputs.hubRepo}: the gate failed (publish-on-fail is false)`,
+            );
         }
         if (inputs.commentOnPr) {
           if (partial) core.info('PR comment left to the merge job: this job evaluated one shard');

@@ -1,12 +1,14 @@
 // The job summary (and pull-request comment) of an evaluation: the verdict table, data set line and
 // worst utterances of the report's markdown summary, then how the run was made — model and
 // revision, engine and device, the quantization's sizes before and after, where the outputs went —
-// and how long each stage took (per shard, for merged results).
+// the run against the base branch's latest record with the history's charts, and how long each
+// stage took (per shard, for merged results).
 
 import * as core from '@actions/core';
 import { formatDuration } from '../common/format.js';
 import type { ShardRun } from '../scoring/merge.js';
 import type { TensorPlan } from '../quant/plan.js';
+import { renderHistorySection, type HistorySection } from '../report/history-report.js';
 import { renderMarkdownSummary } from '../report/markdown.js';
 import { formatPlanTotals } from '../report/plan-table.js';
 import type { ScoredComparison } from '../scoring/types.js';
@@ -18,6 +20,8 @@ export interface JobSummary {
   plan?: TensorPlan;
   /** Where things were published, as [label, URL]. */
   links?: readonly [string, string][];
+  /** The base comparison and the charts, when the history is kept. */
+  history?: HistorySection;
 }
 
 export function renderJobSummary(summary: JobSummary): string {
@@ -30,6 +34,7 @@ export function renderJobSummary(summary: JobSummary): string {
   }
   parts.push(renderMarkdownSummary(comparison).trimEnd());
   parts.push(['#### Run', '', table(['', ''], runRows(summary), 'left')].join('\n'));
+  if (summary.history) parts.push(renderHistorySection(summary.history));
   const timings = timingTable(comparison);
   if (timings !== undefined) parts.push(['#### Timings', '', timings].join('\n'));
   return `${parts.join('\n\n')}\n`;

@@ -1,10 +1,13 @@
 // The verdict as the workflow shows it: a notice when the candidate passes; when it fails, a failed
 // step with exit code 1, as the CLI's (or only a warning, with fail-on-degradation off). The WER
 // gate decides alone unless token gates were set; then every gate must pass, and each says why.
+// With max-regression-vs-base set, a candidate that passes but lost more WER than that against the
+// base branch's latest comparable record fails the same way.
 
 import * as core from '@actions/core';
+import type { HistorySection } from '../report/history-report.js';
 import { tokenGateText } from '../report/token-content.js';
-import { formatPercent } from '../scoring/figures.js';
+import { formatPercent, formatPoints } from '../scoring/figures.js';
 import { verdictOf as overallVerdict } from '../scoring/token-gate.js';
 import type { ScoredComparison } from '../scoring/types.js';
 
@@ -25,6 +28,20 @@ export function verdictOf(comparison: ScoredComparison): Verdict {
     ...tokenGates.map((token) => `${token.gate} gate ${tokenGateText(token)}`),
   ];
   return { passed, message: `quantgate gates ${verdict}: ${wers}; ${reasons.join('; ')}` };
+}
+
+/** `verdict`, or a failing one when the candidate WER regressed more than `maxPoints` against the base. */
+export function baseRegression(
+  verdict: Verdict,
+  history: HistorySection | undefined,
+  maxPoints: number | undefined,
+): Verdict {
+  const base = history?.base;
+  if (!verdict.passed || maxPoints === undefined || !base?.comparable || base.candidateWer <= maxPoints) return verdict;
+  return {
+    passed: false,
+    message: `quantgate base-branch check FAIL: candidate WER ${formatPercent(history!.head.wer.candidate)} is ${formatPoints(base.candidateWer)} points against the base branch's ${formatPercent(base.base.wer.candidate)} (commit ${base.base.commit.slice(0, 7)}), more than max-regression-vs-base ${maxPoints.toFixed(2)}`,
+  };
 }
 
 export function announceVerdict(verdict: Verdict, failOnDegradation: boolean): void {

@@ -34,6 +34,29 @@ export async function restoreEntry(
   return false;
 }
 
+/**
+ * Restores the newest entry whose key starts with `prefix` into `paths` (an entry per run, where
+ * each run saves what the one before it restored and added); the key restored, or undefined.
+ */
+export async function restoreLatestEntry(
+  paths: string[],
+  prefix: string,
+  logger: CacheLogger,
+  instead: string,
+): Promise<string | undefined> {
+  try {
+    const key = await restoreCache(paths, prefix, [prefix]);
+    if (key !== undefined) {
+      logger.info(`restored ${paths.join(', ')} from the Actions cache entry ${key}`);
+      return key;
+    }
+    logger.info(`no Actions cache entry starts with ${prefix}; ${instead}`);
+  } catch (error) {
+    logger.warning(`the Actions cache restore failed (${describeError(error)}); ${instead}`);
+  }
+  return undefined;
+}
+
 /** Saves `paths` as `key`; `consequence` says what a failed save costs, e.g. "the next run downloads from the Hub again". */
 export async function saveEntry(
   paths: string[],

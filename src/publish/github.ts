@@ -43,6 +43,12 @@ export function parseRepo(slug: string, source: string): RepoRef {
   return { owner: match[1]!, repo: match[2]! };
 }
 
+/** The web page of the workflow run this process is part of; undefined outside GitHub Actions. */
+export function workflowRunUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
+  return server && repository && runId ? `${server}/${repository}/actions/runs/${runId}` : undefined;
+}
+
 export interface FailureContext {
   /** What was being done, e.g. `uploading shard-aa to release v1 of o/r`. */
   doing: string;

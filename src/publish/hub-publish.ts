@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../common/atomic.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
+import { checkRepoId } from '../hub/cache-layout.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { proxiedFetch } from '../net/fetch.js';
 import { readManifest, type Manifest } from '../formats/gguf/manifest.js';
@@ -22,6 +23,7 @@ import { readEvalResults, RESULTS_JSON_NAME } from '../report/results-files.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { TOOL_VERSION } from '../version.js';
 import { renderModelCard } from './model-card.js';
+import { sourceLicense } from './source-license.js';
 
 export const HUB_UPLOAD_FOLDER = 'hub-upload';
 const RESULTS_TEXT = 'eval_results.txt';
@@ -40,7 +42,7 @@ export interface HubPublishOptions {
   hubUrl?: string;
   token?: string;
   dryRun?: boolean;
-  /** The source model card's license, copied to the card. */
+  /** The license for the card; by default the source model card's (read locally, or from the Hub unless a dry run). */
   license?: string;
   provenance?: { runUrl?: string; command?: string };
   progress?: Progress;
@@ -67,6 +69,17 @@ interface UploadFile {
   /** The file on disk, or the generated content. */
   source: { file: string } | { text: string };
   sha256?: string;
+}
+
+/** `repo` when it names a Hub model repo with its owner; `label` names where it came from, for the error. */
+export function checkHubRepo(repo: string, label: string): string {
+  if (!repo.includes('/'))
+    throw new QuantgateError(`${label} "${repo}" names no owner; give it as <org or user>/<name>`);
+  try {
+    return checkRepoId(repo);
+  } catch (error) {
+    throw new QuantgateError(`${label}: ${describeError(error)}`, { cause: error });
+  }
 }
 
 export async function publishToHub(options: HubPublishOptions): Promise<HubPublishResult> {
@@ -132,6 +145,14 @@ export async function publishToHub(options: HubPublishOptions): Promise<HubPubli
 async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
   const { manifest, manifestPath, manifestName } = await findManifest(options.outDir);
   const comparison = await optionalResults(options.outDir);
+  const license =
+    options.license ??
+    (await sourceLicense(manifest.source, {
+      hubUrl: options.hubUrl ?? DEFAULT_HUB_URL,
+      ...(options.token && { token: options.token }),
+      ...(options.env && { env: options.env }),
+      offline: options.dryRun === true,
+    }));
   const files: UploadFile[] = manifest.files.map((file) => ({
     path: file.path,
     source: { file: join(options.outDir, ...file.path.split('/')) },
@@ -148,7 +169,7 @@ async function uploadSet(options: HubPublishOptions): Promise<UploadFile[]> {
     ...(options.hubUrl && { hubUrl: options.hubUrl }),
     manifest,
     ...(comparison && { comparison }),
-    ...(options.license && { license: options.license }),
+    ...(license && { license }),
     tensorTypes: await tensorTypes(options.outDir, manifest),
     quantgateVersion: TOOL_VERSION,
     ...(options.provenance && { provenance: options.provenance }),

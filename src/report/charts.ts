@@ -16,15 +16,21 @@ export interface Chart {
 }
 
 /**
- * A fenced Mermaid xychart-beta block. Mermaid draws no legend for an xychart, so the title names
- * the lines in the order they are drawn (Mermaid's palette: the first blue, the second green).
+ * A fenced Mermaid xychart-beta block. Mermaid draws no legend for an xychart, so the block sets
+ * the line colours (the SVG's, through an init directive: Mermaid's default palette draws the first
+ * line almost white) and the title names each line by its colour.
  */
 export function mermaidChart(chart: Chart): string {
   const { low, high } = range(chart);
   const quote = (text: string) => `"${text.replace(/"/g, "'")}"`;
-  const names = chart.series.length > 1 ? ` (lines: ${chart.series.map((series) => series.name).join(', ')})` : '';
+  const names =
+    chart.series.length > 1
+      ? ` (${chart.series.map((series, index) => `${COLOURS[index % COLOURS.length]!.name}: ${series.name}`).join(', ')})`
+      : '';
+  const palette = COLOURS.map((colour) => colour.hex).join(', ');
   return [
     '```mermaid',
+    `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`,
     'xychart-beta',
     `  title ${quote(`${chart.title}${names}`)}`,
     `  x-axis [${chart.labels.map(quote).join(', ')}]`,
@@ -37,7 +43,12 @@ export function mermaidChart(chart: Chart): string {
 const WIDTH = 720;
 const HEIGHT = 360;
 const MARGIN = { left: 64, right: 16, top: 40, bottom: 64 };
-const COLOURS = ['#2563eb', '#16a34a', '#dc2626', '#9333ea'];
+const COLOURS = [
+  { name: 'blue', hex: '#2563eb' },
+  { name: 'green', hex: '#16a34a' },
+  { name: 'red', hex: '#dc2626' },
+  { name: 'purple', hex: '#9333ea' },
+];
 
 /** A standalone SVG line chart with axes, gridlines and a legend; the same input gives the same bytes. */
 export function svgChart(chart: Chart): string {
@@ -65,7 +76,7 @@ export function svgChart(chart: Chart): string {
     ),
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotHeight}" y2="${MARGIN.top + plotHeight}" stroke="#6b7280"/>`,
     ...chart.series.map((series, s) => {
-      const colour = COLOURS[s % COLOURS.length]!;
+      const colour = COLOURS[s % COLOURS.length]!.hex;
       const coordinates = series.values.map((value, index) => `${fixed(x(index))},${fixed(y(value))}`);
       return [
         `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${coordinates.join(' ')}"/>`,

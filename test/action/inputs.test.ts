@@ -117,6 +117,38 @@ describe('readActionInputs', () => {
     expect(inputs.run.modelId).toBeUndefined();
   });
 
+  test('the Hub and history inputs, with their defaults', () => {
+    expect(readActionInputs(inputsOf({}).getInput)).toMatchObject({
+      hubCreatePr: false,
+      publishOnFail: false,
+      history: 'branch',
+      historyBranch: 'quantgate-data',
+      historyLast: 20,
+    });
+    const inputs = readActionInputs(
+      inputsOf({
+        'hub-repo': 'octo/stt-q4',
+        'hub-revision': 'dev',
+        'hub-create-pr': 'true',
+        'publish-on-fail': 'true',
+        history: 'cache',
+        'history-branch': 'gate-data',
+        'history-last': '5',
+        'max-regression-vs-base': '0.5',
+      }).getInput,
+    );
+    expect(inputs).toMatchObject({
+      hubRepo: 'octo/stt-q4',
+      hubRevision: 'dev',
+      hubCreatePr: true,
+      publishOnFail: true,
+      history: 'cache',
+      historyBranch: 'gate-data',
+      historyLast: 5,
+      maxRegressionVsBase: 0.5,
+    });
+  });
+
   test('download names a release, or an artifact by run and id', () => {
     expect(readActionInputs(inputsOf({ mode: 'download', 'release-tag': 'v1' }).getInput)).toMatchObject({
       mode: 'download',
@@ -163,6 +195,19 @@ describe('readActionInputs', () => {
       'input "release-tag" publishes the quantized model of a whole run, which a merge job does not have',
     ],
     [{ shard: '1/2', 'release-tag': 'v1' }, 'input "release-tag" publishes a whole run\'s model, not a shard\'s'],
+    [{ 'hub-repo': 'stt-q4' }, 'input "hub-repo" "stt-q4" names no owner; give it as <org or user>/<name>'],
+    [{ 'hub-repo': 'octo/a--b' }, 'input "hub-repo": repo id "octo/a--b" is not valid'],
+    [
+      { 'hub-repo': 'octo/stt-q4', shard: '1/2' },
+      'input "hub-repo" publishes a whole run\'s quantized model, which a shard job does not have',
+    ],
+    [
+      { 'hub-repo': 'octo/stt-q4', mode: 'merge' },
+      'input "hub-repo" publishes a whole run\'s quantized model, which a mode: merge job does not have',
+    ],
+    [{ history: 'git' }, 'input "history" must be one of branch, cache, off, got "git"'],
+    [{ 'history-last': '0' }, 'input "history-last" must be an integer ≥ 1, got "0"'],
+    [{ 'max-regression-vs-base': '-1' }, 'input "max-regression-vs-base" must be a number ≥ 0, got "-1"'],
   ])('%j is refused in one line naming the input', (values, message) => {
     const read = () => readActionInputs(inputsOf(values).getInput);
     expect(read).toThrow(QuantgateError);

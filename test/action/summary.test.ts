@@ -1,4 +1,7 @@
 import { renderJobSummary } from '../../src/action/summary.js';
+import { baseRegression, verdictOf } from '../../src/action/verdict.js';
+import { compareWithBase, historyRecord, type HistoryRecord } from '../../src/publish/history.js';
+import type { HistorySection } from '../../src/report/history-report.js';
 import { mergePartialResults } from '../../src/scoring/merge.js';
 import { planTensors } from '../../src/quant/plan.js';
 import { renderMarkdownSummary } from '../../src/report/markdown.js';
@@ -79,5 +82,62 @@ describe('renderJobSummary', () => {
         '| shard 2/2 (cpu) | 3.0s | 1m15s | 1m18s |',
       ].join('\n'),
     );
+  });
+
+  test('the history section comes after the run and before the timings, in the summary and so the PR comment', () => {
+    const summary = renderJobSummary({ comparison: sampleComparison(), plan, history: section(7) });
+    const [run, history, charts, timings] = [
+      '#### Run',
+      '#### Against the base branch',
+      '#### History',
+      '#### Timings',
+    ].map((heading) => summary.indexOf(heading));
+    expect(run).toBeGreaterThan(0);
+    expect(history).toBeGreaterThan(run!);
+    expect(charts).toBeGreaterThan(history!);
+    expect(timings).toBeGreaterThan(charts!);
+    expect(summary).toContain('| candidate WER | 6.00% |');
+    expect(summary).toContain('```mermaid\n%%{init: ');
+  });
+});
+
+/** A head whose candidate WER is `candidate`, against a base record at 6%. */
+function section(candidate: number, device = 'cpu'): HistorySection {
+  const record = (commit: string, wer: number, on: string): HistoryRecord => {
+    const made = historyRecord(sampleComparison(), {
+      time: new Date('2026-12-01T10:00:00Z'),
+      commit: commit.repeat(40),
+      quantization: { type: 'q4_0', shardFormat: 'bytes', keep: [], skip: [], tensorTypes: [] },
+      sizes: { sourceBytes: 4_000_000, outputBytes: 1_000_000 },
+    });
+    return { ...made, device: on, wer: { ...made.wer, candidate: wer } };
+  };
+  const base = record('b', 6, 'cpu');
+  const head = record('a', candidate, device);
+  return { head, base: compareWithBase(head, [base]), records: [base, head], last: 20 };
+}
+
+describe('max-regression-vs-base', () => {
+  const passing = {
+    passed: true,
+    message: 'quantgate WER gate PASS: ΔWER +0.10 points is within the 2.00-point threshold',
+  };
+
+  test('a head more than the limit worse than the base fails, naming both WERs', () => {
+    const failing = verdictOf(sampleComparison());
+    expect(failing.passed).toBe(false);
+    expect(baseRegression(failing, section(9), 0.5)).toBe(failing);
+    expect(baseRegression(passing, section(7), 0.5)).toEqual({
+      passed: false,
+      message:
+        "quantgate base-branch check FAIL: candidate WER 7.00% is +1.00 points against the base branch's 6.00% (commit bbbbbbb), more than max-regression-vs-base 0.50",
+    });
+  });
+
+  test('within the limit, unset, or against a base that is not comparable, the verdict stands', () => {
+    expect(baseRegression(passing, section(6.4), 0.5)).toBe(passing);
+    expect(baseRegression(passing, section(9), undefined)).toBe(passing);
+    expect(baseRegression(passing, section(9, 'cuda'), 0.5)).toBe(passing);
+    expect(baseRegression(passing, undefined, 0.5)).toBe(passing);
   });
 });

@@ -10,12 +10,13 @@ const CHART: Chart = {
   ],
 };
 
-test('a Mermaid xychart-beta block, naming its lines in the title', () => {
+test('a Mermaid xychart-beta block with the SVG’s line colours, naming each line by its colour in the title', () => {
   expect(mermaidChart(CHART)).toBe(
     [
       '```mermaid',
+      '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#2563eb, #16a34a, #dc2626, #9333ea"}}}}%%',
       'xychart-beta',
-      '  title "WER over the last 3 runs (lines: candidate, reference)"',
+      '  title "WER over the last 3 runs (blue: candidate, green: reference)"',
       '  x-axis ["aaaaaaa", "bbbbbbb", "ccccccc"]',
       '  y-axis "WER (%)" 6.35 --> 8.15',
       '  line [7.5, 7.25, 8]',

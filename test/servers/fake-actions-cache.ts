@@ -3,8 +3,8 @@
 // (CreateCacheEntry, FinalizeCacheEntryUpload, GetCacheEntryDownloadURL), selected by
 // ACTIONS_CACHE_SERVICE_V2 and found at ACTIONS_RESULTS_URL. Upload and download URLs are signed
 // URLs of a FakeAzureBlob it starts, where each entry's archive lives. An entry is found by its
-// exact key within the same version (the hash of the cached paths and compression method);
-// quantgate passes no restore keys, so prefix matching is left out.
+// exact key within the same version (the hash of the cached paths and compression method), else,
+// as the service does, by the newest entry whose key starts with one of the restore keys.
 
 import { FakeAzureBlob } from './fake-azure-blob.js';
 import { TwirpService, twirpError, twirpOk, type TwirpReply } from './twirp-service.js';
@@ -68,7 +68,11 @@ export class FakeActionsCache extends TwirpService {
         return twirpOk({ ok: true, entry_id: String(entry.id) });
       }
       case 'GetCacheEntryDownloadURL': {
-        const match = this.entries.find((entry) => entry.finalized && entry.key === key && entry.version === version);
+        const usable = this.entries.filter((entry) => entry.finalized && entry.version === version);
+        const prefixes = Array.isArray(input.restore_keys) ? (input.restore_keys as string[]) : [];
+        const match =
+          usable.find((entry) => entry.key === key) ??
+          prefixes.map((prefix) => usable.findLast((entry) => entry.key.startsWith(prefix))).find(Boolean);
         return twirpOk(
           match
             ? { ok: true, signed_download_url: this.blobs.signedUrl(blobName(match)), matched_key: match.key }

@@ -1,10 +1,13 @@
 // A local stand-in (127.0.0.1, random port) for the GitHub REST API endpoints the publish stage
 // and @actions/artifact call: releases (get by tag, create, list, delete and upload assets, the
 // asset download that redirects to storage), issue comments (paginated list, create, update) and
-// the artifact zip download that redirects to the artifact's blob. Release uploads go to the
+// the artifact zip download that redirects to the artifact's blob, and the branch files of the
+// contents API (read, create or update with the sha check that makes a stale write a 409) with the
+// git data API behind it (refs, trees, commits, blobs). Release uploads go to the
 // `upload_url` each release carries, which points back here as uploads.github.com does for the
 // real API. Tokens are checked: unknown ones get 401, read-only ones 403 on every write.
 
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer, readBody } from './local-server.js';
 
@@ -41,6 +44,21 @@ export interface FakeGitHubOptions {
   maxPerPage?: number;
   /** Where the zip of artifact `id` can be fetched (the REST API answers with a redirect there). */
   artifactDownloadUrl?: (id: number) => string | undefined;
+  /** Files larger than this come from the contents API without their content, as GitHub's over 1 MB do. */
+  maxContentsBytes?: number;
+}
+
+interface GitCommit {
+  tree: Map<string, Buffer>;
+  parents: string[];
+  message: string;
+}
+
+interface GitRepo {
+  /** `heads/<branch>` → commit sha. */
+  refs: Map<string, string>;
+  commits: Map<string, GitCommit>;
+  trees: Map<string, Map<string, Buffer>>;
 }
 
 export interface ApiRequest {
@@ -53,6 +71,11 @@ export class FakeGitHubApi {
   readonly requests: ApiRequest[] = [];
   readonly releases: FakeRelease[] = [];
   readonly comments: FakeComment[] = [];
+  /** Commits made through the contents and git APIs, in order. */
+  readonly gitCommits: { repo: string; sha: string; message: string }[] = [];
+  /** Runs once, just before the next contents write is applied: another run's commit landing first. */
+  beforeNextContentsWrite?: () => void;
+  private readonly git = new Map<string, GitRepo>();
   private nextId = 1;
   private readonly server = new LocalServer((request, response) => this.handle(request, response));
 
@@ -86,6 +109,32 @@ export class FakeGitHubApi {
     const comment: FakeComment = { id: this.nextId++, repo, issue, body, login };
     this.comments.push(comment);
     return comment;
+  }
+
+  /** Commits `content` as `path` on `branch` of `repo` (creating the branch), as a push would; returns the commit sha. */
+  commitFile(repo: string, branch: string, path: string, content: string): string {
+    const git = this.gitRepo(repo);
+    const parent = git.refs.get(`heads/${branch}`);
+    const tree = new Map(parent ? git.commits.get(parent)!.tree : []);
+    tree.set(path, Buffer.from(content));
+    const sha = this.addCommit(repo, tree, parent ? [parent] : [], `update ${path}`);
+    git.refs.set(`heads/${branch}`, sha);
+    return sha;
+  }
+
+  /** The text of `path` at the head of `branch`, or undefined. */
+  fileAt(repo: string, branch: string, path: string): string | undefined {
+    const head = this.git.get(repo)?.refs.get(`heads/${branch}`);
+    return head === undefined ? undefined : this.git.get(repo)!.commits.get(head)!.tree.get(path)?.toString('utf8');
+  }
+
+  /** The files of the head commit of `branch` and its parents' count, or undefined when there is no such branch. */
+  branchHead(repo: string, branch: string): { files: string[]; parents: number } | undefined {
+    const git = this.git.get(repo);
+    const head = git?.refs.get(`heads/${branch}`);
+    if (head === undefined) return undefined;
+    const commit = git!.commits.get(head)!;
+    return { files: [...commit.tree.keys()], parents: commit.parents.length };
   }
 
   close(): Promise<void> {
@@ -227,7 +276,140 @@ export class FakeGitHubApi {
       const location = this.options.artifactDownloadUrl?.(Number(params.artifact));
       return location ? send(302, undefined, { location }) : send(404, { message: 'Not Found' });
     }
+    if (this.handleGit(method, url, body, send)) return;
     send(404, { message: `Not Found: ${method} ${url.pathname}` });
+  }
+
+  /** The contents and git data endpoints; false when the request is none of them. */
+  private handleGit(
+    method: string,
+    url: URL,
+    body: Buffer,
+    send: (status: number, body?: unknown, headers?: Record<string, string>) => void,
+  ): boolean {
+    const match =
+      /^\/repos\/([^/]+)\/([^/]+)\/(contents|git\/ref|git\/refs|git\/trees|git\/commits|git\/blobs)(?:\/(.+))?$/.exec(
+        url.pathname,
+      );
+    if (!match) return false;
+    const repo = `${match[1]}/${match[2]}`;
+    const [kind, rest] = [match[3]!, match[4] === undefined ? undefined : decodeURIComponent(match[4])];
+    const git = this.gitRepo(repo);
+    const input = () => JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    const notFound = () => send(404, { message: 'Not Found' });
+    if (kind === 'git/ref' && method === 'GET' && rest) {
+      const sha = git.refs.get(rest);
+      if (sha === undefined) notFound();
+      else send(200, { ref: `refs/${rest}`, object: { type: 'commit', sha } });
+      return true;
+    }
+    if (kind === 'git/refs' && method === 'POST') {
+      const { ref, sha } = input() as { ref: string; sha: string };
+      const name = ref.replace(/^refs\//, '');
+      if (git.refs.has(name)) send(422, { message: 'Reference already exists' });
+      else if (!git.commits.has(sha)) send(422, { message: 'Object does not exist' });
+      else {
+        git.refs.set(name, sha);
+        send(201, { ref, object: { type: 'commit', sha } });
+      }
+      return true;
+    }
+    if (kind === 'git/trees' && method === 'POST') {
+      const { tree, base_tree: baseTree } = input() as {
+        tree: { path: string; content: string }[];
+        base_tree?: string;
+      };
+      const files = new Map(baseTree ? git.trees.get(baseTree) : []);
+      for (const entry of tree) files.set(entry.path, Buffer.from(entry.content));
+      const sha = randomBytes(20).toString('hex');
+      git.trees.set(sha, files);
+      send(201, { sha });
+      return true;
+    }
+    if (kind === 'git/commits' && method === 'POST') {
+      const { message, tree, parents } = input() as { message: string; tree: string; parents: string[] };
+      const files = git.trees.get(tree);
+      if (!files) send(422, { message: 'Tree SHA does not exist' });
+      else {
+        const sha = this.addCommit(repo, files, parents, message);
+        send(201, { sha, html_url: `https://github.com/${repo}/commit/${sha}` });
+      }
+      return true;
+    }
+    if (kind === 'git/blobs' && method === 'GET' && rest) {
+      const content = [...git.commits.values()]
+        .flatMap((commit) => [...commit.tree.values()])
+        .find((data) => blobSha(data) === rest);
+      if (!content) notFound();
+      else send(200, { sha: rest, encoding: 'base64', content: content.toString('base64'), size: content.byteLength });
+      return true;
+    }
+    if (kind !== 'contents' || rest === undefined) return false;
+    if (method === 'GET') {
+      const branch = url.searchParams.get('ref') ?? 'main';
+      const head = git.refs.get(`heads/${branch}`);
+      const data = head === undefined ? undefined : git.commits.get(head)!.tree.get(rest);
+      if (!data) {
+        send(404, { message: head === undefined ? `No commit found for the ref ${branch}` : 'Not Found' });
+        return true;
+      }
+      const large = data.byteLength > (this.options.maxContentsBytes ?? 1024 * 1024);
+      send(200, {
+        type: 'file',
+        path: rest,
+        sha: blobSha(data),
+        size: data.byteLength,
+        encoding: large ? 'none' : 'base64',
+        content: large ? '' : data.toString('base64'),
+      });
+      return true;
+    }
+    if (method === 'PUT') {
+      const { message, content, sha, branch } = input() as {
+        message: string;
+        content: string;
+        sha?: string;
+        branch?: string;
+      };
+      const hook = this.beforeNextContentsWrite;
+      this.beforeNextContentsWrite = undefined;
+      hook?.();
+      const name = `heads/${branch ?? 'main'}`;
+      const head = git.refs.get(name);
+      if (head === undefined) {
+        send(404, { message: `Branch ${branch} not found` });
+        return true;
+      }
+      const tree = new Map(git.commits.get(head)!.tree);
+      const current = tree.get(rest);
+      if (current && sha === undefined) send(422, { message: 'Invalid request.\n\n"sha" wasn\'t supplied.' });
+      else if (current && sha !== blobSha(current)) send(409, { message: `${rest} does not match ${sha}` });
+      else if (!current && sha !== undefined) send(422, { message: `sha does not match: ${rest} does not exist` });
+      else {
+        tree.set(rest, Buffer.from(content, 'base64'));
+        const commit = this.addCommit(repo, tree, [head], message);
+        git.refs.set(name, commit);
+        send(current ? 200 : 201, {
+          content: { path: rest, sha: blobSha(tree.get(rest)!) },
+          commit: { sha: commit, html_url: `https://github.com/${repo}/commit/${commit}` },
+        });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private gitRepo(repo: string): GitRepo {
+    let git = this.git.get(repo);
+    if (!git) this.git.set(repo, (git = { refs: new Map(), commits: new Map(), trees: new Map() }));
+    return git;
+  }
+
+  private addCommit(repo: string, tree: Map<string, Buffer>, parents: string[], message: string): string {
+    const sha = randomBytes(20).toString('hex');
+    this.gitRepo(repo).commits.set(sha, { tree, parents, message });
+    this.gitCommits.push({ repo, sha, message });
+    return sha;
   }
 
   private access(request: IncomingMessage): 'read' | 'write' | 'none' {
@@ -309,6 +491,11 @@ function matchRoute(pattern: string, path: string): Record<string, string> | und
   return match
     ? Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)]))
     : undefined;
+}
+
+/** Git's id of a blob: the sha1 of its header and bytes. */
+function blobSha(data: Buffer): string {
+  return createHash('sha1').update(`blob ${data.byteLength}\0`).update(data).digest('hex');
 }
 
 function repoOf(params: Record<string, string>): string {

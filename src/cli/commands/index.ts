@@ -41,6 +41,16 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./wer.js')).werCommand,
   },
   {
+    name: 'publish',
+    summary: 'publish a quantized output to a Hugging Face Hub model repo in one commit, with a model card',
+    load: async () => (await import('./publish.js')).publishCommand,
+  },
+  {
+    name: 'history',
+    summary: "print a gate history file's runs as a table, or draw them as an SVG chart",
+    load: async () => (await import('./history.js')).historyCommand,
+  },
+  {
     name: 'download-release',
     summary: 'download a published quantized model from a release or an artifact and verify it',
     load: async () => (await import('./download-release.js')).downloadReleaseCommand,
