@@ -13,6 +13,7 @@ import { bench as onnxCtc } from './onnx-ctc.bench.js';
 import { bench as publish } from './publish.bench.js';
 import { bench as quantKernels } from './quant-kernels.bench.js';
 import { bench as quantize } from './quantize.bench.js';
+import { bench as reuse } from './reuse.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
 import { bench as scoring } from './scoring.bench.js';
 import { bench as startup } from './startup.bench.js';
@@ -31,6 +32,7 @@ const benches: Bench[] = [
   onnx,
   onnxCtc,
   demoRun,
+  reuse,
   kyutai,
   publish,
   startup,

@@ -13,6 +13,8 @@ import type { GgufMetadataEntry } from '../src/formats/gguf/metadata.js';
 import { planGgufSplit, writeGgufSplit } from '../src/formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../src/formats/gguf/writer.js';
 import { encodeWav } from '../src/audio/wav-writer.js';
+import { ReferenceBaseWriter } from '../src/scoring/reference-base.js';
+import { referenceStep } from '../src/scoring/token-damage.js';
 import { tarArchive } from '../test/runtime/tarball.js';
 import { chunk, fmtBody, float32Wav, pcm16Wav, riffWave } from '../test/audio/make-wav.js';
 import { writeLibriSpeechParquet } from '../test/datasets/make-parquet.js';
@@ -327,5 +329,41 @@ async function rawGet(origin: string, path: string): Promise<Uint8Array> {
     socket.on('data', (data: Buffer) => chunks.push(data));
     socket.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
     socket.on('error', reject);
+  });
+}
+
+/**
+ * Reference base files without their trailing checksum (the target reseals each mutated body, so
+ * mutations reach the record parser instead of stopping at the checksum): a top-k base and a full one.
+ */
+export async function referenceBaseSeeds(): Promise<Uint8Array[]> {
+  return inTempDir(async (dir) => {
+    const seeds: Uint8Array[] = [];
+    for (const [distribution, k, vocabulary] of [
+      ['top-k', 4, 12],
+      ['full', 6, 6],
+    ] as const) {
+      const path = join(dir, `${distribution}.bin`);
+      const writer = await ReferenceBaseWriter.create(path, {
+        identity: { model: 'org/model@abc', engine: 'onnx-ctc', device: 'cpu', dataset: 'demo, 2 utterances' },
+        distribution,
+        k,
+        vocabulary,
+      });
+      for (const [id, text, count] of [
+        ['u-1', 'a short text', 3],
+        ['u-2', '', 2],
+      ] as const) {
+        const steps = Array.from({ length: count }, (_, step) => {
+          const logits = Array.from({ length: vocabulary }, (_, token) => Math.sin(token * 7 + step * 3) * 4);
+          return referenceStep(logits, 0, vocabulary, k)!;
+        });
+        await writer.append(id, text, steps);
+      }
+      await writer.commit();
+      const bytes = await bytesOf(path);
+      seeds.push(bytes.subarray(0, bytes.length - 32));
+    }
+    return seeds;
   });
 }

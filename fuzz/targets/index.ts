@@ -9,6 +9,7 @@ import { ggufSplit } from './gguf-split.js';
 import { hub } from './hub.js';
 import { manifest } from './manifest.js';
 import { parquet } from './parquet.js';
+import { referenceBase } from './reference-base.js';
 import { safetensors } from './safetensors.js';
 import { SELF_TEST_TARGETS } from './self-test.js';
 import { tar } from './tar.js';
@@ -28,6 +29,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   jsonl,
   csv,
   transcripts,
+  referenceBase,
   tar,
   zip,
   hub,

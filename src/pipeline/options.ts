@@ -194,8 +194,7 @@ export function readRunOptions(values: OptionValues): RunOptions {
 
     referenceBase: stringOption(values, 'reference-base'),
     baseTopK: numberOption(values, 'base-top-k', { min: 1, integer: true }) ?? defaults.baseTopK,
-    // The action's input is `reuse-results`; the CLI spells it `--reuse` / `--no-reuse`.
-    reuse: flagOption(values, 'reuse-results') ?? flagOption(values, 'reuse') ?? defaults.reuse,
+    reuse: flagOption(values, 'reuse-results') ?? defaults.reuse,
     resultsCache: stringOption(values, 'results-cache'),
 
     outDir: stringOption(values, 'out-dir') ?? defaults.outDir,

@@ -352,18 +352,22 @@ describe('mode run with the Hub and the Actions cache', () => {
     'hf-token': 'hf_secret_token_123',
   });
 
-  test('the first run saves the download and the quantized model to the Actions cache, the next one, on a fresh runner, restores both', async () => {
-    // Entries are found for the same paths, as on hosted runners (~/.cache/huggingface/hub, the same out-dir).
-    const hfCache = join(await makeTempDir(), 'hub');
+  test('the first run saves the download, the quantized model and both variants’ results to the Actions cache, the next one, on a fresh runner, restores them all', async () => {
+    // Entries are found for the same paths, as on hosted runners (~/.cache/huggingface/hub,
+    // ~/.cache/quantgate/results, the same out-dir).
+    const runnerCache = await makeTempDir();
+    const hfCache = join(runnerCache, 'hub');
     const outDir = join(workspace, 'out-hub');
-    const env = runnerEnv({ ...cache.env, HF_HUB_CACHE: hfCache });
+    const env = runnerEnv({ ...cache.env, HF_HUB_CACHE: hfCache, XDG_CACHE_HOME: runnerCache });
     const first = await runBundledAction(checkout, workspace, hubInputs(outDir), env);
     expect(first.code).toBe(0);
     expect(cache.savedKeys).toEqual([
       expect.stringMatching(/^quantgate-hf-model-octo--tiny-stt-[0-9a-f]{40}-[0-9a-f]{16}$/),
       expect.stringMatching(/^quantgate-gguf-octo--tiny-stt-[0-9a-f]{40}-\d+\.\d+\.\d+-[0-9a-f]{16}$/),
+      expect.stringMatching(/^quantgate-results-[0-9a-f]{64}$/),
+      expect.stringMatching(/^quantgate-results-[0-9a-f]{64}$/),
     ]);
-    const [hubKey, ggufKey] = cache.savedKeys as [string, string];
+    const [hubKey, ggufKey, referenceKey, candidateKey] = cache.savedKeys as [string, string, string, string];
     expect(first.stdout).toContain(`no Actions cache entry ${hubKey}; downloading from the Hub`);
     expect(first.stdout).toContain(`no Actions cache entry ${ggufKey}; quantizing`);
     expect(first.stdout).toContain('::add-mask::hf_secret_token_123');
@@ -372,11 +376,16 @@ describe('mode run with the Hub and the Actions cache', () => {
     const downloads = hub.requests.filter(
       (request) => request.server === 'cdn' || request.path.includes('/resolve/'),
     ).length;
-    await Promise.all([rm(hfCache, { recursive: true }), rm(outDir, { recursive: true })]);
+    await Promise.all([rm(runnerCache, { recursive: true }), rm(outDir, { recursive: true })]);
     const second = await runBundledAction(checkout, workspace, hubInputs(outDir), env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain(`from the Actions cache entry ${hubKey}`);
     expect(second.stdout).toContain(`quantized output restored from cache entry ${ggufKey} and verified`);
+    expect(second.stdout).toContain(`from the Actions cache entry ${referenceKey}`);
+    expect(second.stdout).toContain(`from the Actions cache entry ${candidateKey}`);
+    expect(second.stdout).toContain(`reference: reused (key ${referenceKey.slice('quantgate-results-'.length, 30)}…)`);
+    expect(second.stdout).toContain(`candidate: reused (key ${candidateKey.slice('quantgate-results-'.length, 30)}…)`);
+    expect(second.stdout).not.toContain('transcribing');
     expect(
       hub.requests.filter((request) => request.server === 'cdn' || request.path.includes('/resolve/')).length,
     ).toBe(downloads);

@@ -65,6 +65,8 @@ const options: OptionSpec = {
   offline: { type: 'boolean' },
   'keep-single-file': { type: 'boolean' },
   'no-keep-single-file': { type: 'boolean' },
+  'reuse-results': { type: 'boolean' },
+  // `--no-reuse` is the short spelling of `--no-reuse-results`.
   reuse: { type: 'boolean' },
   'no-reuse': { type: 'boolean' },
 };
@@ -130,7 +132,7 @@ output
 As in \`quantgate quantize\`, --model and --type are accepted for --model-path and --quant-type.
 `,
   options,
-  aliases: { model: 'model-path', type: 'quant-type' },
+  aliases: { model: 'model-path', type: 'quant-type', reuse: 'reuse-results' },
   async run(values, _positionals, context) {
     const runOptions = readRunOptions(values);
     const { runPipeline } = await import('../../pipeline/run.js');
