@@ -170,15 +170,21 @@ export async function buildCandidate(
   };
 }
 
-/** One line for logs: how many GGUF tensors and parameters reached the graph, and how. */
-export function summarizeCoverage(coverage: CandidateCoverage): string {
+/** What a coverage line counts: how each GGUF tensor reached a graph, and which did not. */
+export interface CoverageCounts {
+  substituted: readonly Pick<SubstitutedTensor, 'parameters' | 'substitution'>[];
+  missing: readonly Pick<MissingTensor, 'name' | 'parameters'>[];
+}
+
+/** One line for logs: how many GGUF tensors and parameters reached `graph`, and how. */
+export function summarizeCoverage(coverage: CoverageCounts, graph = 'the ONNX graph'): string {
   const parameters = (entries: readonly { parameters: number }[]) =>
     formatCount(entries.reduce((sum, entry) => sum + entry.parameters, 0));
   const group = (entries: readonly { parameters: number }[]) => `${entries.length} (${parameters(entries)})`;
   const by = (substitution: SubstitutedTensor['substitution']) =>
     coverage.substituted.filter((entry) => entry.substitution === substitution);
   const { substituted, missing } = coverage;
-  let text = `${substituted.length} GGUF tensors (${parameters(substituted)} parameters) substituted into the ONNX graph: ${group(by('matmulnbits'))} through MatMulNBits, ${group(by('dequant'))} dequantized`;
+  let text = `${substituted.length} GGUF tensors (${parameters(substituted)} parameters) substituted into ${graph}: ${group(by('matmulnbits'))} through MatMulNBits, ${group(by('dequant'))} dequantized`;
   if (by('mixed').length > 0) text += `, ${group(by('mixed'))} partly each`;
   text += `, ${group(by('dense'))} F16/F32 as dense weights`;
   return `${text}; ${missing.length === 0 ? 'none missing' : `${group(missing)} not in the graph: ${missing.map((entry) => entry.name).join(', ')}`}`;
