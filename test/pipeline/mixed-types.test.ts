@@ -206,6 +206,21 @@ describe('run on a mixed file', () => {
   );
 
   test(
+    'quantgate run takes the flag repeated and prints the lines with the plan; a line that types nothing stops it first',
+    async () => {
+      const outDir = await makeTempDir();
+      const args = ['run', '--max-samples', '4', '--out-dir', outDir, '--tensor-type', 'layers.*=q8_0'];
+      const done = await runCli([...args, '--tensor-type', 'ctc_head.*=f16'], { env: { HF_HUB_OFFLINE: '1' } });
+      expect(done.code).toBe(EXIT_OK);
+      expect(done.stdout).toContain('\n--tensor-type layers.*=q8_0, ctc_head.*=f16 over --quant-type q4_0\n');
+      const refused = await runCli([...args, '--tensor-type', 'ctc.*=f16'], { env: { HF_HUB_OFFLINE: '1' } });
+      expect(refused.code).toBe(EXIT_ERROR);
+      expect(refused.stderr).toMatch(/^quantgate run: --tensor-type 'ctc\.\*=f16' matches no tensor of the model; /m);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  test(
     'kyutai-stt: the candidate reads every tensor of a mixed file, each by its type',
     async () => {
       const model = await writeGoldenModel(await makeTempDir());
