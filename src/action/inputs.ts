@@ -9,6 +9,7 @@ import type { Shard } from '../datasets/selection.js';
 import { readRunOptions, type RunOptions } from '../pipeline/options.js';
 import { checkArtifactName } from '../publish/artifacts.js';
 import { parseRepo, type RepoRef } from '../publish/github.js';
+import type { TokenGateOptions } from '../scoring/token-gate.js';
 
 const ACTION_MODES = ['run', 'merge', 'download'] as const;
 type ActionMode = (typeof ACTION_MODES)[number];
@@ -17,8 +18,8 @@ const DEFAULT_ARTIFACT_NAME = 'quantgate-results';
 
 export interface ActionInputs {
   mode: ActionMode;
-  /** The run's options; merge and download use the output folder, the gate and the bootstrap settings. */
-  run: RunOptions;
+  /** The run's options; merge and download use the output folder, the gates and the bootstrap settings. */
+  run: RunOptions & TokenGateLimits;
   failOnDegradation: boolean;
   /** Results (and for whole runs, the quantized files) as a workflow artifact. */
   uploadArtifacts: boolean;
@@ -41,7 +42,7 @@ export interface ActionInputs {
 /** `getInput` is @actions/core's: the input's value, trimmed, '' when not given. */
 export function readActionInputs(getInput: (name: string) => string): ActionInputs {
   const values = inputValues(getInput);
-  const run = readRunOptions(values);
+  const run = { ...readRunOptions(values), ...readTokenGateLimits(values) };
   const mode = choiceOption(values, 'mode', ACTION_MODES) ?? 'run';
   const artifactName = stringOption(values, 'artifact-name') ?? DEFAULT_ARTIFACT_NAME;
   labelled(values, 'artifact-name', () => checkArtifactName(artifactName));
@@ -65,6 +66,16 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   };
   checkCombinations(inputs, values, { runId, artifactId });
   return inputs;
+}
+
+type TokenGateLimits = Pick<TokenGateOptions, 'maxKld' | 'minTop1Agreement'>;
+
+/** The optional gates on token-level damage; unset, they decide nothing. */
+function readTokenGateLimits(values: OptionValues): TokenGateLimits {
+  return {
+    maxKld: numberOption(values, 'max-kld', { min: 0 }),
+    minTop1Agreement: numberOption(values, 'min-top1-agreement', { min: 0, max: 1 }),
+  };
 }
 
 /** The name a shard job uploads its partial results under, and the merge job looks for. */

@@ -1,7 +1,7 @@
 // mode: merge — the job after a matrix of `shard: i/n` jobs: downloads every shard artifact of this
 // workflow run, merges their partial results (checking they are the n shards of one run), decides
-// the gate over all utterances with this job's threshold and gate mode, and writes the merged
-// eval_results.*, the outputs, the artifact, the PR comment and the job summary.
+// the gates over all utterances with this job's threshold, gate mode and token gates, and writes
+// the merged eval_results.*, the outputs, the artifact, the PR comment and the job summary.
 
 import * as core from '@actions/core';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -46,6 +46,7 @@ export async function mergeMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, st
   }
   const comparison = mergePartialResults(parts, {
     gate: { mode: run.gateMode, thresholdPoints: run.threshold },
+    tokenGates: { maxKld: run.maxKld, minTop1Agreement: run.minTop1Agreement },
     bootstrap: { seed: run.seed, resamples: run.resamples },
   });
   core.info(`merged ${parts.length} shards: ${comparison.utteranceCount} utterances, ${comparison.wordCount} words`);

@@ -1,10 +1,12 @@
 // The action's outputs as later steps read them: WERs and ΔWER in percentage points with four
-// decimals, the interval as a JSON pair, the verdict as true/false, and absolute paths of what was
-// written (so a step with another working directory finds them).
+// decimals, the interval as a JSON pair, the mean KLD (nats) and top-1 agreement (a fraction) with
+// six significant digits when the engine measured them, the verdict over every gate as true/false,
+// and absolute paths of what was written (so a step with another working directory finds them).
 
 import * as core from '@actions/core';
 import { dirname, resolve } from 'node:path';
 import type { OutputFormat } from '../formats/gguf/output-layout.js';
+import { verdictOf } from '../scoring/token-gate.js';
 import type { ScoredComparison } from '../scoring/types.js';
 
 export type Outputs = Record<string, string>;
@@ -14,13 +16,14 @@ export function comparisonOutputs(
   comparison: ScoredComparison,
   options: { partial: boolean; resultsPath: string },
 ): Outputs {
-  const { delta } = comparison;
+  const { delta, kld } = comparison;
   return {
     'wer-reference': figure(comparison.reference.werPercent),
     'wer-candidate': figure(comparison.candidate.werPercent),
     'wer-delta': figure(delta.points),
     'delta-interval': JSON.stringify([Number(figure(delta.low)), Number(figure(delta.high))]),
-    ...(options.partial ? {} : { passed: String(comparison.gate.verdict === 'pass') }),
+    ...(kld?.available ? { kld: significant(kld.mean), 'top1-agreement': significant(kld.top1Agreement) } : {}),
+    ...(options.partial ? {} : { passed: String(verdictOf(comparison) === 'pass') }),
     'results-path': resolve(options.resultsPath),
   };
 }
@@ -48,4 +51,9 @@ export function setOutputs(outputs: Outputs): void {
 
 function figure(value: number): string {
   return String(Number(value.toFixed(4)));
+}
+
+/** Six significant digits: a KLD of a few millinats keeps its digits, where four decimals would not. */
+function significant(value: number): string {
+  return String(Number(value.toPrecision(6)));
 }

@@ -15,6 +15,7 @@ import { shardArtifactName, type ActionInputs } from './inputs.js';
 import { cacheLogger, inLogGroup, logProgress } from './log.js';
 import { comparisonOutputs, modelOutputs, setOutputs } from './outputs.js';
 import { actionsQuantizedCache } from './quantized-cache.js';
+import { actionsResultsCache } from './results-cache.js';
 import {
   commentOnPullRequest,
   publicationLinks,
@@ -47,6 +48,7 @@ export async function runMode(
     stage: inLogGroup,
     onSecret: (secret) => core.setSecret(secret),
     ...(inputs.cache ? { fetchSnapshot: snapshotThroughActionsCache, quantizedCache: actionsQuantizedCache() } : {}),
+    ...(inputs.run.reuse && { resultsCache: actionsResultsCache() }),
   });
 
   const { comparison, partial, quantized } = result;

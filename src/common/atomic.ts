@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { QuantgateError, describeError } from './errors.js';
 
@@ -122,6 +122,21 @@ export async function writeAtomic(finalPath: string, fill: (file: AtomicFile) =>
 
 export async function writeFileAtomic(finalPath: string, data: Uint8Array | string): Promise<void> {
   await writeAtomic(finalPath, (file) => file.write(typeof data === 'string' ? Buffer.from(data) : data));
+}
+
+/** Copies `source` to `finalPath`, which appears whole or not at all. */
+export async function copyFileAtomic(source: string, finalPath: string): Promise<void> {
+  const temp = tempPathFor(finalPath);
+  holdTempPath(temp);
+  try {
+    await copyFile(source, temp);
+    await rename(temp, finalPath);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw wrapWriteError(finalPath, error);
+  } finally {
+    releaseTempPath(temp);
+  }
 }
 
 /**

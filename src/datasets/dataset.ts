@@ -8,6 +8,7 @@
 // `maxFailedUtterances` have failed, the iteration throws, naming them. Problems with the dataset
 // as a whole (unreadable files, missing columns, network errors) throw at once.
 
+import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { AudioDecoder, probeAudio } from '../audio/decode.js';
@@ -100,6 +101,50 @@ export async function openDataset(spec: DatasetSpec, options: DatasetOptions): P
   } catch (error) {
     await source.close();
     throw error;
+  }
+}
+
+/** What a run's selection of utterances is, for keying its results (reuse/result-key.ts). */
+export interface SelectionFingerprint extends Omit<DatasetSummary, 'available'> {
+  /** The selected utterances' ids, in order. */
+  ids: string[];
+  /**
+   * SHA-256 over each selected utterance's id, transcript and encoded audio, for a dataset without
+   * a resolved commit (local files can change under the same name); absent when the commit pins the bytes.
+   */
+  contentSha256?: string;
+}
+
+/** The ids a run of `options` selects, and for local data a digest of their bytes; no audio is decoded. */
+export async function fingerprintSelection(
+  spec: DatasetSpec,
+  options: Pick<DatasetOptions, 'maxSamples' | 'shard' | 'signal'>,
+): Promise<SelectionFingerprint> {
+  checkSelection(options.maxSamples, options.shard);
+  const source = await openSource(spec, options.signal);
+  try {
+    const { start, end } = selectUtterances(source.size, options.maxSamples, options.shard);
+    const ids: string[] = [];
+    const hash = source.revision ? undefined : createHash('sha256');
+    for await (const record of source.records(start, end)) {
+      options.signal?.throwIfAborted();
+      ids.push(record.id);
+      if (!hash) continue;
+      const loaded = await record.load().catch((error: unknown) => {
+        if (error instanceof QuantgateError) return { failed: error.message };
+        throw error;
+      });
+      // Each field is length-prefixed, so no two selections hash alike by shifting bytes between fields.
+      const fields = 'failed' in loaded ? [record.id, 'failed', loaded.failed] : [record.id, loaded.text, loaded.audio];
+      for (const field of fields) {
+        const bytes = typeof field === 'string' ? Buffer.from(field) : field;
+        hash.update(`${bytes.length}:`).update(bytes);
+      }
+    }
+    const { available: _available, ...summary } = summaryOf(source);
+    return { ...summary, ids, ...(hash && { contentSha256: hash.digest('hex') }) };
+  } finally {
+    await source.close();
   }
 }
 

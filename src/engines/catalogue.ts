@@ -9,21 +9,25 @@ export interface CatalogueEntry {
   readonly needs: string;
   /** False for an engine that brings its own runtime: onnxruntime is then neither loaded nor installed. */
   readonly onnxruntime: boolean;
+  /** Whether the engine sees its model's output distributions, so that token metrics (KLD, top-1) exist. */
+  readonly tokenMetrics: boolean;
 }
 
 /** Every engine, in the order `--engine auto` tries them (see registry.ts for why). */
 export const ENGINE_CATALOGUE = [
-  { name: 'command', needs: '--reference-command and --candidate-command', onnxruntime: false },
+  { name: 'command', needs: '--reference-command and --candidate-command', onnxruntime: false, tokenMetrics: false },
   {
     name: 'kyutai-stt',
     needs:
       'a Kyutai STT checkpoint: config.json, the LM safetensors, the Mimi safetensors and the SentencePiece .model',
     onnxruntime: true,
+    tokenMetrics: true,
   },
   {
     name: 'onnx-ctc',
     needs: 'model.onnx and vocab.json in the model folder (a Hugging Face wav2vec2/HuBERT CTC export)',
     onnxruntime: true,
+    tokenMetrics: true,
   },
 ] as const satisfies readonly CatalogueEntry[];
 
@@ -50,6 +54,11 @@ export function engineNeeds(name: string): string {
 /** Whether the named engine runs on onnxruntime; an engine the catalogue does not list is assumed to. */
 export function runsOnOnnxruntime(name: string): boolean {
   return ENGINE_CATALOGUE.find((engine) => engine.name === name)?.onnxruntime ?? true;
+}
+
+/** Whether the named engine gives token metrics; an engine the catalogue does not list is assumed not to. */
+export function givesTokenMetrics(name: string): boolean {
+  return ENGINE_CATALOGUE.find((engine) => engine.name === name)?.tokenMetrics ?? false;
 }
 
 /**

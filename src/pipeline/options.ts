@@ -15,6 +15,7 @@ import {
   DEVICES,
   ENGINE_NAMES,
   type CandidateMode,
+  givesTokenMetrics,
   type DeviceChoice,
   type EngineName,
 } from '../engines/catalogue.js';
@@ -23,6 +24,7 @@ import { DEFAULT_MAX_SAMPLES, parseShard, type Shard } from '../datasets/selecti
 import { PRESETS, QUANT_TYPES, type PresetName, type QuantType, type TensorTypeOverride } from '../quant/plan.js';
 import { tensorTypesOption } from '../quant/tensor-types.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../scoring/bootstrap.js';
+import { DEFAULT_BASE_TOP_K } from '../scoring/reference-base.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES, type GateMode } from '../scoring/gate.js';
 import { NORMALIZER_NAMES, type NormalizerName } from '../scoring/normalize/index.js';
 
@@ -90,6 +92,19 @@ export interface RunOptions {
   gateMode: GateMode;
   seed: number;
   resamples: number;
+  /** Fails the run when the mean KLD (nats, tested as the gate mode says) exceeds it; unset decides nothing. */
+  maxKld?: number;
+  /** Fails the run when the share of steps whose top token agrees is below it (0–1); unset decides nothing. */
+  minTop1Agreement?: number;
+
+  /** An earlier run's reference_base.bin: the reference is then not run at all. */
+  referenceBase?: string;
+  /** Entries kept per step of a large vocabulary in the reference base. */
+  baseTopK: number;
+  /** Take each variant's results from the results store when its key is there, and store them when not. */
+  reuse: boolean;
+  /** The results store's folder; unset means the user's cache folder (reuse/results-store.ts). */
+  resultsCache?: string;
 
   outDir: string;
   threads?: number;
@@ -118,6 +133,8 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   gateMode: DEFAULT_GATE_MODE,
   seed: DEFAULT_SEED,
   resamples: DEFAULT_RESAMPLES,
+  baseTopK: DEFAULT_BASE_TOP_K,
+  reuse: true,
   outDir: 'models',
 };
 
@@ -177,6 +194,14 @@ export function readRunOptions(values: OptionValues): RunOptions {
     gateMode: choiceOption(values, 'gate-mode', GATE_MODES) ?? defaults.gateMode,
     seed: numberOption(values, 'seed', { min: 0, integer: true }) ?? defaults.seed,
     resamples: numberOption(values, 'resamples', { min: 100, integer: true }) ?? defaults.resamples,
+    maxKld: numberOption(values, 'max-kld', { min: 0 }),
+    minTop1Agreement: numberOption(values, 'min-top1-agreement', { min: 0, max: 1 }),
+
+    referenceBase: stringOption(values, 'reference-base'),
+    baseTopK: numberOption(values, 'base-top-k', { min: 1, integer: true }) ?? defaults.baseTopK,
+    // The action's input is `reuse-results`; the CLI spells it `--reuse` / `--no-reuse`.
+    reuse: flagOption(values, 'reuse-results') ?? flagOption(values, 'reuse') ?? defaults.reuse,
+    resultsCache: stringOption(values, 'results-cache'),
 
     outDir: stringOption(values, 'out-dir') ?? defaults.outDir,
     threads: numberOption(values, 'threads', { min: 1, integer: true }),
@@ -185,6 +210,16 @@ export function readRunOptions(values: OptionValues): RunOptions {
     throw new QuantgateError(
       `${values.label('reference-command')} and ${values.label('candidate-command')} go together; give both or neither`,
     );
+  }
+  const engineNamed = options.engine !== 'auto' ? options.engine : options.referenceCommand ? 'command' : undefined;
+  if (engineNamed && !givesTokenMetrics(engineNamed)) {
+    for (const name of ['max-kld', 'min-top1-agreement', 'reference-base'] as const) {
+      if (stringOption(values, name) !== undefined) {
+        throw new QuantgateError(
+          `${values.label(name)} needs token metrics, which the ${engineNamed} engine cannot give: it sees only the text its commands print, not the models' output distributions; drop ${values.label(name)}, or use a built-in engine (kyutai-stt, onnx-ctc)`,
+        );
+      }
+    }
   }
   if (options.modelId && options.modelPath) {
     throw new QuantgateError(

@@ -5,31 +5,25 @@
 // thin shells over `runPipeline`.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { copyFileAtomic, holdTempPath, releaseTempPath } from '../common/atomic.js';
 import { QuantgateError } from '../common/errors.js';
 import { formatBytes } from '../common/format.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import {
   openDataset,
   datasetSpecFromPath,
-  isFailedUtterance,
+  fingerprintSelection,
   type DatasetSpec,
-  type Dataset,
+  type SelectionFingerprint,
 } from '../datasets/dataset.js';
 import { selectParquetFiles } from '../datasets/parquet-files.js';
 import { formatShard } from '../datasets/selection.js';
-import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
-import type {
-  Device,
-  Engine,
-  EngineFactory,
-  ModelSource,
-  QuantizedModel,
-  Transcript,
-  Variant,
-} from '../engines/engine.js';
+import type { Device, Engine, EngineFactory, ModelSource, QuantizedModel } from '../engines/engine.js';
 import { resolveDevice } from '../engines/device.js';
-import { runsOnOnnxruntime } from '../engines/catalogue.js';
+import { givesTokenMetrics, runsOnOnnxruntime } from '../engines/catalogue.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
 import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
 import type { TensorPlan } from '../quant/plan.js';
@@ -37,11 +31,26 @@ import { writeEvalResults } from '../report/results-files.js';
 import type { OnnxruntimeLocation } from '../runtime/location.js';
 import { compareSystemsInSlices, pairById, type SystemOutput } from '../scoring/compare.js';
 import { createNormalizer } from '../scoring/normalize/index.js';
+import {
+  REFERENCE_BASE_NAME,
+  readReferenceBase,
+  requireSameIdentity,
+  ReferenceBaseWriter,
+  type ReferenceBase,
+  type ReferenceBaseIdentity,
+} from '../scoring/reference-base.js';
+import type { ReferenceStep } from '../scoring/token-damage.js';
+import { verdictOf } from '../scoring/token-gate.js';
+import { withoutTokenMetrics, withTokenDamage } from '../scoring/token-results.js';
 import type { ScoredComparison } from '../scoring/types.js';
+import { defaultResultsStoreRoot } from '../reuse/results-store.js';
+import type { VariantRecord } from '../reuse/variant-record.js';
 import { AudioSpool } from './audio-spool.js';
 import { ASSUMED_MAX_SECONDS, fitBatchSize, neededBytes, readAvailableMemory } from './memory.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
 import { demoPaths } from './demo.js';
+import { runIdentity, VariantResults, type ResultsCache, type RunIdentity } from './results-reuse.js';
+import { decodedBatches, runVariant, type VariantInput } from './variant-pass.js';
 import {
   quantizedCacheKey,
   quantizedPaths,
@@ -65,6 +74,8 @@ export interface RunContext {
   /** Fetches a Hub snapshot; the action wraps it with the Actions cache. */
   fetchSnapshot?: (request: SnapshotRequest) => Promise<SnapshotResult>;
   quantizedCache?: QuantizedCache;
+  /** Carries the results store's entries between CI runs (the action's Actions cache). */
+  resultsCache?: ResultsCache;
   /** Runs one stage; the action folds each into a log group. By default a heading line announces it. */
   stage?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   onSecret?: (secret: string) => void;
@@ -155,12 +166,35 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   );
 
   const spec = await timed('dataset', () => resolveDatasetSpec(options, model, fetchSnapshot, hub));
+  const tokenMetrics = givesTokenMetrics(factory.name);
+  const basePath = join(options.outDir, REFERENCE_BASE_NAME);
   const spool = await AudioSpool.create(options.outDir);
+  const scratch = await mkdtemp(join(tmpdir(), 'quantgate-results-'));
+  holdTempPath(scratch);
   try {
+    const datasetOptions = (engine: Engine) => ({
+      sampleRate: engine.sampleRate,
+      maxSamples: options.maxSamples,
+      maxDurationSeconds: options.maxDurationSeconds,
+      maxFailedUtterances: options.maxFailedUtterances,
+      shard: options.shard,
+      ...(context.signal && { signal: context.signal }),
+    });
+    /** Decodes the dataset for a pass, spooling its audio for a later pass when `spoolIt`. */
+    const datasetInput = async (engine: Engine, batchSize: number, spoolIt: boolean): Promise<VariantInput> => {
+      const dataset = await openDataset(spec, datasetOptions(engine));
+      return {
+        batches: decodedBatches(dataset, batchSize, spoolIt ? spool : undefined),
+        total: dataset.info.selected,
+        batchSize,
+        close: () => dataset.close(),
+      };
+    };
+
     // The variants run one after the other, so only one is ever loaded: the reference first,
-    // decoding the audio and spooling it, then the candidate on the spooled audio.
-    let dataset: Dataset | undefined;
-    const reference = await timed('reference', async () => {
+    // decoding the audio and spooling it, then the candidate on the spooled audio. A variant whose
+    // results are stored under its key is not run at all, nor is the reference given a base.
+    const prepared = await timed('reference', async () => {
       // Choosing the device can mean fetching onnxruntime's CUDA provider, so its time counts as loading.
       const device = await resolveDevice(options.device, {
         env,
@@ -169,70 +203,120 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         ...(context.onnxruntimeLocation && { location: context.onnxruntimeLocation }),
       });
       const batchSize = await checkMemory(factory, model, quantized!, device, options, progress);
-      return runVariant(factory, model, { kind: 'reference' }, device, progress, context.signal, async (engine) => {
-        dataset = await openDataset(spec, {
-          sampleRate: engine.sampleRate,
-          maxSamples: options.maxSamples,
-          maxDurationSeconds: options.maxDurationSeconds,
-          maxFailedUtterances: options.maxFailedUtterances,
-          shard: options.shard,
-          ...(context.signal && { signal: context.signal }),
-        });
-        return {
-          batches: decodedBatches(dataset, spool, batchSize),
-          total: dataset.info.selected,
-          batchSize,
-          close: () => dataset!.close(),
-        };
+      const selection = await fingerprintSelection(spec, {
+        maxSamples: options.maxSamples,
+        shard: options.shard,
+        ...(context.signal && { signal: context.signal }),
       });
+      const base = options.referenceBase ? await readReferenceBase(options.referenceBase) : undefined;
+      const identity = await runIdentity(options, {
+        engine: factory.name,
+        device,
+        batchSize,
+        ...(tokenMetrics && { baseTopK: options.baseTopK }),
+        model,
+        quantized: quantized!,
+        selection,
+        ...(base && { baseSha256: base.sha256 }),
+      });
+      const store = openResultsStore(options, env, progress, context.resultsCache);
+      const reference = await referenceResults({
+        base,
+        identity,
+        store,
+        run: () =>
+          runReference(factory, model, {
+            device,
+            progress,
+            signal: context.signal,
+            k: tokenMetrics ? options.baseTopK : undefined,
+            basePath,
+            identity: identity.base,
+            input: (engine) => datasetInput(engine, batchSize, true),
+          }),
+        basePath,
+        scratch,
+        selection,
+        referenceBase: options.referenceBase,
+        tokenMetrics,
+        progress,
+      });
+      return { device, batchSize, selection, identity, store, reference };
     });
-    const candidate = await timed('candidate', () =>
-      runVariant(
+    const { reference, identity, store, selection } = prepared;
+
+    const candidate = await timed('candidate', async () => {
+      const stored = await store?.load(identity.candidate);
+      if (stored) {
+        progress.info(`candidate: reused (key ${identity.candidate.slice(0, 12)}…)`);
+        return { record: stored.record, reused: true };
+      }
+      const steps = tokenMetrics ? await reference.steps() : undefined;
+      const record = await runVariant(
         factory,
         model,
         { kind: 'candidate', quantized: quantized! },
-        reference.device,
-        progress,
-        context.signal,
+        {
+          device: prepared.device,
+          progress,
+          signal: context.signal,
+          tokens: steps ? { kind: 'against', steps: stepsOf(steps) } : { kind: 'none' },
+        },
         async (engine) => {
-          if (engine.sampleRate !== reference.sampleRate) {
+          if (spool.size === 0) return datasetInput(engine, prepared.batchSize, false);
+          if (engine.sampleRate !== reference.record.sampleRate) {
             throw new Error(
-              `the ${factory.name} candidate asked for audio at ${engine.sampleRate} Hz but the reference at ${reference.sampleRate} Hz`,
+              `the ${factory.name} candidate asked for audio at ${engine.sampleRate} Hz but the reference at ${reference.record.sampleRate} Hz`,
             );
           }
-          return { batches: spool.batches(reference.batchSize), total: spool.size, batchSize: reference.batchSize };
+          return { batches: spool.batches(prepared.batchSize), total: spool.size, batchSize: prepared.batchSize };
         },
-      ),
-    );
-    const info = dataset!.info;
+      );
+      await store?.save(identity.candidate, record, scratch);
+      return { record, reused: false };
+    });
+    // The ground truth and the failed utterances come from the pass that read the dataset.
+    const truth = reference.fromBase ? candidate.record : reference.record;
 
-    const comparison = await timed('score', () =>
-      compareSystemsInSlices(
-        pairById(reference.utterances, systemOutputs(reference), systemOutputs(candidate)),
+    const comparison = await timed('score', async () => {
+      const scored = await compareSystemsInSlices(
+        pairById(truth.utterances, systemOutputs(reference.record), systemOutputs(candidate.record)),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
-          dataset: { name: info.name, split: info.split, revision: info.revision },
-          failedUtterances: reference.failed,
+          dataset: { name: selection.name, split: selection.split, revision: selection.revision },
+          failedUtterances: truth.failed,
           gate: { mode: options.gateMode, thresholdPoints: options.threshold },
           bootstrap: { seed: options.seed, resamples: options.resamples },
           run: {
             modelId: model.repoId ?? model.dir,
             modelRevision: model.revision,
             engine: factory.name,
-            device: reference.device,
+            device: prepared.device,
             shard: options.shard ? formatShard(options.shard) : undefined,
+            reused: { reference: reference.reused, candidate: candidate.reused },
             // Filled as the stages end, so the results file has every stage before it.
             stageSeconds,
           },
         },
         context.signal,
-      ),
-    );
+      );
+      if (!tokenMetrics)
+        return withoutTokenMetrics(
+          scored,
+          `the ${factory.name} engine sees only the text it is given, not the models' output distributions`,
+        );
+      if (!candidate.record.damages)
+        throw new Error(`the ${factory.name} engine gave no token damage for the candidate`);
+      return withTokenDamage(scored, candidate.record.damages, {
+        bootstrap: { seed: options.seed, resamples: options.resamples },
+        gates: { maxKld: options.maxKld, minTop1Agreement: options.minTop1Agreement, mode: options.gateMode },
+      });
+    });
     const results = await writeEvalResults(options.outDir, comparison);
     const partial = options.shard !== undefined;
     return {
       comparison,
-      passed: partial || comparison.gate.verdict === 'pass',
+      passed: partial || verdictOf(comparison) === 'pass',
       partial,
       model,
       plan,
@@ -240,8 +324,169 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
       results,
     };
   } finally {
-    await spool.close();
+    await Promise.all([spool.close(), rm(scratch, { recursive: true, force: true })]);
+    releaseTempPath(scratch);
   }
+}
+
+function openResultsStore(
+  options: RunOptions,
+  env: NodeJS.ProcessEnv,
+  progress: Progress,
+  cache: ResultsCache | undefined,
+): VariantResults | undefined {
+  if (!options.reuse) return undefined;
+  const root = options.resultsCache ?? defaultResultsStoreRoot(env);
+  if (root) return new VariantResults(root, progress, cache);
+  progress.info('results are not kept for reuse: neither XDG_CACHE_HOME nor HOME is set; give --results-cache <dir>');
+  return undefined;
+}
+
+/** The reference's results, wherever they came from, and its steps for the candidate to be measured against. */
+interface ReferenceResults {
+  record: VariantRecord;
+  reused: boolean;
+  /** Taken from `--reference-base`: the reference did not run, and the dataset is read by the candidate. */
+  fromBase: boolean;
+  /** Each utterance's reference steps, read when the candidate needs them. */
+  steps(): Promise<Map<string, ReferenceStep[]>>;
+}
+
+/**
+ * The reference from `--reference-base`, from the results store, or from a pass of its own; the
+ * base file ends up beside eval_results.json in every case (and is removed for an engine without
+ * token metrics, so no stale one stays there).
+ */
+async function referenceResults(options: {
+  base: ReferenceBase | undefined;
+  identity: RunIdentity;
+  store: VariantResults | undefined;
+  run: () => Promise<{ record: VariantRecord; steps: Map<string, ReferenceStep[]> | undefined }>;
+  basePath: string;
+  scratch: string;
+  selection: SelectionFingerprint;
+  referenceBase: string | undefined;
+  tokenMetrics: boolean;
+  progress: Progress;
+}): Promise<ReferenceResults> {
+  const { base, identity, store, basePath, progress } = options;
+  if (base) {
+    requireSameIdentity(base.header, identity.base, options.referenceBase!);
+    const missing = options.selection.ids.find((id) => !base.utterances.has(id));
+    if (missing !== undefined)
+      throw new QuantgateError(
+        `the reference base ${options.referenceBase} has no utterance ${missing}; give the base of this run's selection, or run without --reference-base`,
+      );
+    if (resolve(options.referenceBase!) !== resolve(basePath)) await copyFileAtomic(options.referenceBase!, basePath);
+    progress.info(`reference: taken from the reference base ${options.referenceBase}, not run`);
+    const ids = options.selection.ids;
+    return {
+      record: {
+        device: base.header.identity.device as Device,
+        sampleRate: 0,
+        batchSize: 0,
+        utterances: [],
+        transcripts: ids.map((id) => ({ id, text: base.utterances.get(id)!.text })),
+        failed: [],
+      },
+      reused: false,
+      fromBase: true,
+      steps: async () => new Map(ids.map((id) => [id, base.utterances.get(id)!.steps])),
+    };
+  }
+  const stored = await store?.load(identity.reference);
+  if (stored) {
+    progress.info(`reference: reused (key ${identity.reference.slice(0, 12)}…)`);
+    if (options.tokenMetrics) await copyFileAtomic(join(stored.entry.dir, REFERENCE_BASE_NAME), basePath);
+    else await rm(basePath, { force: true });
+    return {
+      record: stored.record,
+      reused: true,
+      fromBase: false,
+      steps: async () => stepsByUtterance(await readReferenceBase(basePath)),
+    };
+  }
+  if (!options.tokenMetrics) await rm(basePath, { force: true });
+  const { record, steps } = await options.run();
+  await store?.save(
+    identity.reference,
+    record,
+    options.scratch,
+    steps ? [{ name: REFERENCE_BASE_NAME, path: basePath }] : [],
+  );
+  return { record, reused: false, fromBase: false, steps: async () => steps ?? new Map() };
+}
+
+/** The reference's pass; with `k`, its steps are kept and written to the base file as each utterance ends. */
+async function runReference(
+  factory: EngineFactory,
+  model: ModelSource,
+  options: {
+    device: Device;
+    progress: Progress;
+    signal: AbortSignal | undefined;
+    k: number | undefined;
+    basePath: string;
+    identity: ReferenceBaseIdentity;
+    input: (engine: Engine) => Promise<VariantInput>;
+  },
+): Promise<{ record: VariantRecord; steps: Map<string, ReferenceStep[]> | undefined }> {
+  const { k } = options;
+  const variantOptions = { device: options.device, progress: options.progress, signal: options.signal };
+  if (k === undefined) {
+    const record = await runVariant(
+      factory,
+      model,
+      { kind: 'reference' },
+      { ...variantOptions, tokens: { kind: 'none' } },
+      options.input,
+    );
+    return { record, steps: undefined };
+  }
+  const steps = new Map<string, ReferenceStep[]>();
+  let writer: ReferenceBaseWriter | undefined;
+  try {
+    const record = await runVariant(
+      factory,
+      model,
+      { kind: 'reference' },
+      {
+        ...variantOptions,
+        tokens: {
+          kind: 'reference',
+          k,
+          onReferenceSteps: async (transcript, utteranceSteps, vocabulary) => {
+            writer ??= await ReferenceBaseWriter.create(options.basePath, {
+              identity: options.identity,
+              distribution: k >= vocabulary ? 'full' : 'top-k',
+              k: Math.min(k, vocabulary),
+              vocabulary,
+            });
+            await writer.append(transcript.id, transcript.text, utteranceSteps);
+            steps.set(transcript.id, utteranceSteps);
+          },
+        },
+      },
+      options.input,
+    );
+    if (writer) await writer.commit();
+    return { record, steps };
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  }
+}
+
+function stepsByUtterance(base: ReferenceBase): Map<string, ReferenceStep[]> {
+  return new Map([...base.utterances].map(([id, utterance]) => [id, utterance.steps]));
+}
+
+function stepsOf(steps: Map<string, ReferenceStep[]>): (id: string) => readonly ReferenceStep[] {
+  return (id) => {
+    const found = steps.get(id);
+    if (!found) throw new Error(`the reference has no steps for utterance ${id}`);
+    return found;
+  };
 }
 
 /**
@@ -275,98 +520,9 @@ async function checkMemory(
   return fit.batchSize;
 }
 
-interface VariantRun {
-  device: Device;
-  sampleRate: number;
-  batchSize: number;
-  /** The engine's transcripts (with tokens, where the engine gives them) and the milliseconds each took. */
-  transcripts: (Transcript & { ms: number })[];
-  /** The utterances transcribed, in order, with their true transcripts. */
-  utterances: { id: string; text: string }[];
-  failed: FailedUtterance[];
-}
-
-/** Where a variant's pass reads its batches, and utterances that could not be decoded, one at a time. */
-interface VariantInput {
-  batches: AsyncIterable<Utterance[] | FailedUtterance>;
-  total: number;
-  batchSize: number;
-  /** Releases what the batches are read from, once the pass ends. */
-  close?: () => Promise<void>;
-}
-
-/** Opens one variant, transcribes every batch `input` gives it once open, and closes it. */
-async function runVariant(
-  factory: EngineFactory,
-  model: ModelSource,
-  variant: Variant,
-  device: Device,
-  progress: Progress,
-  signal: AbortSignal | undefined,
-  input: (engine: Engine) => Promise<VariantInput>,
-): Promise<VariantRun> {
-  const engine = await factory.open(model, variant, { device });
-  let source: VariantInput | undefined;
-  try {
-    source = await input(engine);
-    const { batches, total, batchSize } = source;
-    const run: VariantRun = {
-      device: engine.device,
-      sampleRate: engine.sampleRate,
-      batchSize,
-      transcripts: [],
-      utterances: [],
-      failed: [],
-    };
-    const task = progress.task(`transcribing (${variant.kind})`, { total, unitName: 'utterances' });
-    for await (const batch of batches) {
-      if (!Array.isArray(batch)) {
-        run.failed.push(batch);
-        task.advance(1);
-        continue;
-      }
-      const started = performance.now();
-      const transcripts: Transcript[] = await engine.transcribe(batch, signal);
-      const msEach = (performance.now() - started) / batch.length;
-      run.transcripts.push(...transcripts.map((transcript) => ({ ...transcript, ms: msEach })));
-      run.utterances.push(...batch.map(({ id, text }) => ({ id, text })));
-      task.advance(batch.length);
-    }
-    task.finish();
-    return run;
-  } finally {
-    await Promise.allSettled([source?.close?.(), engine.close()]);
-  }
-}
-
 /** What scoring reads of a variant's transcripts. */
-function systemOutputs(run: VariantRun): (SystemOutput & { id: string })[] {
+function systemOutputs(run: VariantRecord): (SystemOutput & { id: string })[] {
   return run.transcripts.map(({ id, text, ms }) => ({ id, text, ms }));
-}
-
-/** The dataset's utterances in batches, each spooled as it is decoded; failed utterances pass through alone. */
-async function* decodedBatches(
-  dataset: Dataset,
-  spool: AudioSpool,
-  batchSize: number,
-): AsyncGenerator<Utterance[] | FailedUtterance> {
-  let batch: Utterance[] = [];
-  for await (const item of dataset) {
-    if (isFailedUtterance(item)) {
-      yield item;
-      continue;
-    }
-    batch.push(item);
-    if (batch.length >= batchSize) {
-      await spool.append(batch);
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) {
-    await spool.append(batch);
-    yield batch;
-  }
 }
 
 /** A cached output is used only once its manifest's checksums hold; otherwise quantize and save. */

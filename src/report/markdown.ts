@@ -1,8 +1,10 @@
 // The markdown summary of a scored comparison, for GitHub job summaries and pull-request comments:
-// the verdict table, a data set line, and the utterances whose errors changed most, folded in
-// <details>. Text from transcripts is escaped so that it shows as written.
+// the verdict table, the token-level damage when it was measured and each gate set beside the WER
+// gate, a data set line, and the utterances whose errors changed most and those of largest KLD,
+// folded in <details>. Text from transcripts is escaped so that it shows as written.
 
 import { formatInteger, formatInterval, formatPercent, formatPoints } from '../scoring/figures.js';
+import { verdictOf } from '../scoring/token-gate.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import type { SystemScore } from '../scoring/wer.js';
 import {
@@ -13,10 +15,23 @@ import {
   signed,
   type SummaryOptions,
 } from './summary-content.js';
+import {
+  KLD_HEADER,
+  kldRow,
+  largestKld,
+  largestKldCells,
+  LARGEST_KLD_HEADER,
+  LARGEST_KLD_SHOWN,
+  largestKldTitle,
+  percentilesNote,
+  reuseText,
+  unavailableText,
+} from './token-content.js';
 
 export function renderMarkdownSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
-  const { delta, gate } = comparison;
-  const verdict = gate.verdict === 'pass' ? '✅ PASS' : '❌ FAIL';
+  const { delta, gate, kld } = comparison;
+  const tokenGates = comparison.tokenGates ?? [];
+  const verdict = verdictMark(gate.verdict);
   const level = `${Math.round(delta.confidence * 100)}%`;
   const table = [
     ['reference WER', 'candidate WER', 'ΔWER (points)', `${level} interval`, 'P(worse)', 'threshold', 'verdict'],
@@ -30,12 +45,38 @@ export function renderMarkdownSummary(comparison: ScoredComparison, options: Sum
       `**${verdict}**`,
     ],
   ];
+  // The heading gives the verdict over every gate; the table keeps the WER gate's own.
   const parts = [
-    `### quantgate WER gate: ${verdict}`,
+    tokenGates.length === 0
+      ? `### quantgate WER gate: ${verdict}`
+      : `### quantgate gates: ${verdictMark(verdictOf(comparison))}`,
     markdownTable(table, ['right', 'right', 'right', 'center', 'right', 'right', 'center']),
-    `${gate.reason}.`,
-    datasetLine(comparison),
   ];
+  if (kld?.available) {
+    parts.push(
+      markdownTable(
+        [KLD_HEADER, kldRow(kld)],
+        ['right', 'center', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ),
+    );
+    const note = percentilesNote(kld);
+    if (note !== undefined) parts.push(note);
+  } else if (kld) {
+    parts.push(`Token metrics (KLD, same top-1): ${escapeMarkdown(unavailableText(kld.reason))}.`);
+  }
+  if (tokenGates.length === 0) {
+    parts.push(`${gate.reason}.`);
+  } else {
+    parts.push(
+      [
+        `- WER gate ${verdict}: ${gate.reason}.`,
+        ...tokenGates.map((token) => `- ${token.gate} gate ${verdictMark(token.verdict)}: ${token.reason}.`),
+      ].join('\n'),
+    );
+  }
+  const reuse = reuseText(comparison.run);
+  if (reuse !== undefined) parts.push(`${reuse.charAt(0).toUpperCase()}${reuse.slice(1)}.`);
+  parts.push(datasetLine(comparison));
   const changed = changedUtterances(comparison.utterances);
   if (changed.length > 0) {
     const shown = changed.slice(0, options.changedLimit ?? DEFAULT_CHANGED_LIMIT);
@@ -59,7 +100,28 @@ export function renderMarkdownSummary(comparison: ScoredComparison, options: Sum
       ].join('\n'),
     );
   }
+  const damaged = largestKld(comparison.utterances);
+  if (damaged.length > 0) {
+    const shown = damaged.slice(0, LARGEST_KLD_SHOWN);
+    const rows = shown.map((entry) => {
+      const [id, ...figures] = largestKldCells(entry);
+      return [`\`${escapeCode(id!)}\``, ...figures];
+    });
+    parts.push(
+      [
+        `<details><summary>${largestKldTitle(shown.length, damaged.length)}</summary>`,
+        '',
+        markdownTable([LARGEST_KLD_HEADER, ...rows], ['left', 'right', 'right', 'right']),
+        '',
+        '</details>',
+      ].join('\n'),
+    );
+  }
   return `${parts.join('\n\n')}\n`;
+}
+
+function verdictMark(verdict: 'pass' | 'fail'): string {
+  return verdict === 'pass' ? '✅ PASS' : '❌ FAIL';
 }
 
 function systemCell(score: SystemScore): string {

@@ -1,9 +1,9 @@
 // The plain-text summary of a scored comparison, for terminals: the two systems' scores aligned in
-// columns, the WER difference and verdict, the data set line, and the utterances whose errors
-// changed most.
+// columns, the token-level damage when it was measured, the WER difference and each gate's
+// verdict, the data set line, the utterances whose errors changed most and those of largest KLD.
 
 import { formatInteger, formatInterval, formatPercent, formatPoints } from '../scoring/figures.js';
-import type { ScoredComparison } from '../scoring/types.js';
+import type { ScoredComparison, UtteranceRecord } from '../scoring/types.js';
 import {
   changedTitle,
   changedUtterances,
@@ -12,9 +12,23 @@ import {
   signed,
   type SummaryOptions,
 } from './summary-content.js';
+import {
+  KLD_HEADER,
+  kldRow,
+  largestKld,
+  largestKldCells,
+  LARGEST_KLD_HEADER,
+  LARGEST_KLD_SHOWN,
+  largestKldTitle,
+  overallVerdictText,
+  percentilesNote,
+  reuseText,
+  tokenGateText,
+  unavailableText,
+} from './token-content.js';
 
 export function renderTextSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
-  const { delta, gate } = comparison;
+  const { delta, gate, kld } = comparison;
   const systems = [
     ['', 'WER', 'S', 'D', 'I', 'words'],
     ...(['reference', 'candidate'] as const).map((name) => {
@@ -26,19 +40,31 @@ export function renderTextSummary(comparison: ScoredComparison, options: Summary
       ];
     }),
   ];
-  const widths = systems[0]!.map((_, column) => Math.max(...systems.map((row) => row[column]!.length)));
-  const lines = systems.map((row) =>
-    row
-      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+  const lines = alignColumns(systems);
+  if (kld?.available) {
+    lines.push('', ...alignColumns([KLD_HEADER, kldRow(kld)], { labels: false }));
+    const note = percentilesNote(kld);
+    if (note !== undefined) lines.push(note);
+  }
   lines.push(
     '',
     `ΔWER ${formatPoints(delta.points)} points, ${Math.round(delta.confidence * 100)}% interval ${formatInterval(delta.low, delta.high)}, P(candidate worse) ${delta.probabilityWorse.toFixed(3)}`,
-    `${gate.verdict.toUpperCase()} (${gate.mode} mode, threshold ${gate.thresholdPoints.toFixed(2)} points): ${gate.reason}`,
-    datasetLine(comparison),
   );
+  if (kld && !kld.available) lines.push(`Token metrics: ${unavailableText(kld.reason)}`);
+  const werLine = `${gate.verdict.toUpperCase()} (${gate.mode} mode, threshold ${gate.thresholdPoints.toFixed(2)} points): ${gate.reason}`;
+  const tokenGates = comparison.tokenGates ?? [];
+  if (tokenGates.length === 0) {
+    lines.push(werLine);
+  } else {
+    lines.push(
+      `WER gate ${werLine}`,
+      ...tokenGates.map((token) => `${token.gate} gate ${tokenGateText(token)}`),
+      `Verdict ${overallVerdictText(comparison)}`,
+    );
+  }
+  const reuse = reuseText(comparison.run);
+  if (reuse !== undefined) lines.push(reuse);
+  lines.push(datasetLine(comparison));
   const changed = changedUtterances(comparison.utterances);
   if (changed.length > 0) {
     const shown = changed.slice(0, options.changedLimit ?? DEFAULT_CHANGED_LIMIT);
@@ -52,5 +78,29 @@ export function renderTextSummary(comparison: ScoredComparison, options: Summary
       );
     }
   }
+  lines.push(...largestKldLines(comparison.utterances));
   return `${lines.join('\n')}\n`;
+}
+
+/** The utterances of largest KLD under their title, after a blank line; nothing when none was measured. */
+export function largestKldLines(utterances: readonly UtteranceRecord[]): string[] {
+  const damaged = largestKld(utterances);
+  if (damaged.length === 0) return [];
+  const shown = damaged.slice(0, LARGEST_KLD_SHOWN);
+  return [
+    '',
+    `${largestKldTitle(shown.length, damaged.length)}:`,
+    ...alignColumns([LARGEST_KLD_HEADER, ...shown.map(largestKldCells)]).map((line) => `  ${line}`),
+  ];
+}
+
+/** Rows as lines of columns two spaces apart, right-aligned; the first left-aligned when it holds labels. */
+function alignColumns(rows: readonly (readonly string[])[], { labels = true } = {}): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, column) => (column === 0 && labels ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

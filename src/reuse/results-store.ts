@@ -8,7 +8,6 @@
 
 import { createHash } from 'node:crypto';
 import { copyFile, readFile, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../common/atomic.js';
 import { hashFile } from '../common/file-hash.js';
@@ -29,9 +28,13 @@ export interface StoredEntry {
   names: string[];
 }
 
-/** `$XDG_CACHE_HOME/quantgate/results`, else `~/.cache/quantgate/results`. */
-export function defaultResultsStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'quantgate', 'results');
+/**
+ * `$XDG_CACHE_HOME/quantgate/results`, else `$HOME/.cache/quantgate/results`; undefined in an
+ * environment that names neither (the run then keeps no results rather than guess a folder).
+ */
+export function defaultResultsStoreRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const cache = env.XDG_CACHE_HOME || (env.HOME && join(env.HOME, '.cache'));
+  return cache ? join(cache, 'quantgate', 'results') : undefined;
 }
 
 export class ResultsStore {

@@ -4,14 +4,23 @@
 // manifests came along — or the merge refuses, naming what differs or which shard is missing.
 // Corpus WERs, the bootstrap interval and the gate are then recomputed over every utterance,
 // exactly as one job evaluating the whole selection would have.
+//
+// The token-level damage is recomputed from each utterance's figures (mean KLD, steps, top-1
+// agreement, largest KLD, perplexity ratio): the mean KLD, its bootstrap interval (the same ratio
+// bootstrap over utterances as a whole run's), the maximum, the top-1 agreement and the perplexity
+// ratio come out as one job's would, up to float rounding. The median and the 99th percentile are
+// quantiles over steps, which shards do not record (one utterance's mean and maximum do not give
+// its steps' distribution), so a merge leaves them null. Shards that disagree on having token
+// metrics, or lack the per-utterance figures, give merged results that say why they have none.
 
 import { QuantgateError } from '../common/errors.js';
 import type { Manifest } from '../formats/gguf/manifest.js';
 import { formatShard, parseShard } from '../datasets/selection.js';
-import type { BootstrapOptions } from './bootstrap.js';
+import { ratioBootstrap, type BootstrapOptions } from './bootstrap.js';
 import { summarizeComparison } from './compare.js';
 import type { GateOptions } from './gate.js';
-import type { RunInfo, ScoredComparison } from './types.js';
+import { decideTokenGates, type TokenGateOptions } from './token-gate.js';
+import type { KldFigures, KldUnavailable, RunInfo, ScoredComparison, UtteranceRecord } from './types.js';
 
 export interface PartialResults {
   /** Where these results came from, for messages (an artifact's name, a file's path). */
@@ -29,10 +38,13 @@ export interface ShardRun {
   utterances: number;
   device?: string;
   stageSeconds?: Record<string, number>;
+  reused?: { reference: boolean; candidate: boolean };
 }
 
 export interface MergeOptions {
   gate?: GateOptions;
+  /** The gates on token-level damage; their mode is the WER gate's unless given. */
+  tokenGates?: TokenGateOptions;
   bootstrap?: BootstrapOptions;
 }
 
@@ -68,7 +80,13 @@ export function mergePartialResults(parts: readonly PartialResults[], options: M
   requireDisjoint(shards);
 
   const comparisons = shards.map(({ part }) => part.comparison);
-  const { shard: _shard, stageSeconds: _stageSeconds, device: _device, ...shared } = first.comparison.run;
+  const {
+    shard: _shard,
+    stageSeconds: _stageSeconds,
+    device: _device,
+    reused: _reused,
+    ...shared
+  } = first.comparison.run;
   const devices = [
     ...new Set(comparisons.map((comparison) => comparison.run.device).filter((device) => device !== undefined)),
   ];
@@ -78,9 +96,15 @@ export function mergePartialResults(parts: readonly PartialResults[], options: M
     utterances: part.comparison.utteranceCount,
     ...(part.comparison.run.device === undefined ? {} : { device: part.comparison.run.device }),
     ...(part.comparison.run.stageSeconds === undefined ? {} : { stageSeconds: part.comparison.run.stageSeconds }),
+    ...(part.comparison.run.reused === undefined ? {} : { reused: part.comparison.run.reused }),
   }));
-  const run: RunInfo = { ...shared, ...(devices.length > 0 ? { device: devices.join(', ') } : {}), shards: shardRuns };
-  return summarizeComparison(
+  const run: RunInfo = {
+    ...shared,
+    ...(devices.length > 0 ? { device: devices.join(', ') } : {}),
+    ...mergedReuse(comparisons),
+    shards: shardRuns,
+  };
+  const { utterances, ...figures } = summarizeComparison(
     {
       dataset: first.comparison.dataset,
       normalizer: first.comparison.normalizer,
@@ -91,6 +115,128 @@ export function mergePartialResults(parts: readonly PartialResults[], options: M
     },
     options,
   );
+  return { ...figures, ...mergeTokenDamage(shards, options), utterances };
+}
+
+/** A variant counts as reused by the merged run only when every shard reused it. */
+function mergedReuse(comparisons: readonly ScoredComparison[]): Pick<RunInfo, 'reused'> {
+  if (comparisons.every((comparison) => comparison.run.reused === undefined)) return {};
+  const every = (variant: 'reference' | 'candidate') =>
+    comparisons.every((comparison) => comparison.run.reused?.[variant] === true);
+  return { reused: { reference: every('reference'), candidate: every('candidate') } };
+}
+
+/** The merged token-level damage and the token gates decided on it; nothing for shards from before token metrics. */
+function mergeTokenDamage(
+  shards: readonly NumberedShard[],
+  options: MergeOptions,
+): Pick<ScoredComparison, 'kld' | 'tokenGates'> {
+  const gates = options.tokenGates ?? {};
+  const requested = [
+    ...(gates.maxKld === undefined ? [] : ['max-kld']),
+    ...(gates.minTop1Agreement === undefined ? [] : ['min-top1-agreement']),
+  ];
+  const kld = shards.every(({ part }) => part.comparison.kld === undefined)
+    ? undefined
+    : mergedKld(shards, options.bootstrap);
+  if (!kld?.available) {
+    if (requested.length > 0) {
+      const why = kld ? kld.reason : 'the shards recorded no token metrics (written before quantgate measured them)';
+      const one = requested.length === 1;
+      throw new QuantgateError(
+        `${requested.join(' and ')} ${one ? 'needs' : 'need'} token metrics, but the merged results have none: ${why}; leave ${one ? 'it' : 'them'} unset for this run, or merge shards evaluated with an engine that measures them`,
+      );
+    }
+    return kld ? { kld } : {};
+  }
+  const tokenGates = decideTokenGates(kld, { mode: options.gate?.mode, ...gates });
+  return { kld, ...(tokenGates.length > 0 ? { tokenGates } : {}) };
+}
+
+/** An utterance with the figures a merge of token metrics needs. */
+type MeasuredUtterance = UtteranceRecord &
+  Required<Pick<UtteranceRecord, 'kld' | 'top1Agreement' | 'tokenSteps' | 'kldMax' | 'perplexityRatio'>>;
+
+function isMeasured(record: UtteranceRecord): record is MeasuredUtterance {
+  return (
+    record.kld !== undefined &&
+    record.top1Agreement !== undefined &&
+    record.tokenSteps !== undefined &&
+    record.kldMax !== undefined &&
+    record.perplexityRatio !== undefined
+  );
+}
+
+/** The run's KLD figures from every shard's per-utterance figures, or why there are none. */
+function mergedKld(
+  shards: readonly NumberedShard[],
+  bootstrap: BootstrapOptions | undefined,
+): KldFigures | KldUnavailable {
+  const unavailable = (reason: string): KldUnavailable => ({ available: false, reason });
+  const reasonOf = (kld: ScoredComparison['kld']) =>
+    kld?.available === false ? kld.reason : 'its results were written before quantgate measured them';
+  const without = shards.filter(({ part }) => !part.comparison.kld?.available);
+  if (without.length === shards.length) {
+    // Every shard says why it has none (or says nothing): one reason when they agree, as for the command engine.
+    const reasons = shards.flatMap(({ part }) =>
+      part.comparison.kld?.available === false ? [part.comparison.kld.reason] : [],
+    );
+    return unavailable([...new Set(reasons)].join('; '));
+  }
+  if (without.length > 0) {
+    const { label, part } = without[0]!;
+    return unavailable(
+      `shard ${label} has no token metrics (${reasonOf(part.comparison.kld)}) while other shards have; run every shard job with the same engine and quantgate version`,
+    );
+  }
+  const records: MeasuredUtterance[] = [];
+  for (const { label, part } of shards) {
+    const missing = part.comparison.utterances.find((record) => !isMeasured(record));
+    if (missing)
+      return unavailable(
+        `utterance "${missing.id}" of shard ${label} lacks its per-utterance token figures, which a merge needs`,
+      );
+    const measured = part.comparison.utterances as MeasuredUtterance[];
+    const steps = measured.reduce((total, record) => total + record.tokenSteps, 0);
+    const recorded = (part.comparison.kld as KldFigures).steps;
+    if (steps !== recorded)
+      return unavailable(
+        `the utterances of shard ${label} account for ${steps} of its ${recorded} token steps, so its figures cannot be merged exactly`,
+      );
+    records.push(...measured);
+  }
+  // Per utterance, kld · steps is its KLD sum, top-1 · steps its agreeing steps (a whole number, so
+  // rounded back exactly) and steps · log(perplexity ratio) its log-probability difference.
+  let steps = 0;
+  let kldSum = 0;
+  let agreements = 0;
+  let logRatio = 0;
+  let max = 0;
+  for (const record of records) {
+    if (record.tokenSteps === 0) continue;
+    steps += record.tokenSteps;
+    kldSum += record.kld * record.tokenSteps;
+    agreements += Math.round(record.top1Agreement * record.tokenSteps);
+    logRatio += Math.log(record.perplexityRatio) * record.tokenSteps;
+    max = Math.max(max, record.kldMax);
+  }
+  if (steps === 0) return unavailable('no utterance of any shard has a token step');
+  const { low, high } = ratioBootstrap(
+    Float64Array.from(records, (record) => record.kld * record.tokenSteps),
+    Float64Array.from(records, (record) => record.tokenSteps),
+    bootstrap,
+  );
+  return {
+    available: true,
+    mean: kldSum / steps,
+    interval: [low, high],
+    median: null,
+    p99: null,
+    max,
+    top1Agreement: agreements / steps,
+    perplexityRatio: Math.exp(logRatio / steps),
+    steps,
+  };
 }
 
 interface NumberedShard {

@@ -1,10 +1,11 @@
 // The reference base file (`reference_base.bin`): the float model's output distribution at every
-// step of every utterance, kept so that a later run can measure a candidate's KL divergence without
-// running the reference again (as llama.cpp's `--kl-divergence-base`). The format is quantgate's own:
+// step of every utterance, and its transcript, kept so that a later run can measure a candidate's
+// KL divergence and ΔWER without running the reference again (as llama.cpp's
+// `--kl-divergence-base`). The format is quantgate's own:
 //
 //   magic "QGREFBAS" · u32 version · u32 header length · header (JSON, UTF-8)
 //   records, one per utterance:
-//     u32 id length · id (UTF-8) · u32 steps
+//     u32 id length · id (UTF-8) · u32 text length · the reference's transcript (UTF-8) · u32 steps
 //     each step: i32 token · f32 log of the rest mass · k × i32 ids · k × f32 log-probabilities
 //                (a "full" file stores no ids and no rest: the vocabulary's log-probabilities in order)
 //   SHA-256 of everything before it (32 bytes)
@@ -23,6 +24,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 export const REFERENCE_BASE_NAME = 'reference_base.bin';
 export const REFERENCE_BASE_VERSION = 1;
+/** Entries kept per step when the vocabulary is larger (`--base-top-k`). */
+export const DEFAULT_BASE_TOP_K = 32;
 const MAGIC = Buffer.from('QGREFBAS', 'ascii');
 const CHECKSUM_BYTES = 32;
 /** Read whole into memory: a base of the full test-clean with a 32-entry top-k is about 130 MB. */
@@ -48,10 +51,18 @@ export interface ReferenceBaseHeader {
   producer: { tool: string; version: string };
 }
 
+export interface ReferenceBaseUtterance {
+  /** The reference's transcript. */
+  text: string;
+  steps: ReferenceStep[];
+}
+
 export interface ReferenceBase {
   header: ReferenceBaseHeader;
-  /** Each utterance's steps, in the order they were written. */
-  utterances: Map<string, ReferenceStep[]>;
+  /** The file's checksum, hex: what a candidate measured against this base is keyed by. */
+  sha256: string;
+  /** Each utterance by id, in the order they were written. */
+  utterances: Map<string, ReferenceBaseUtterance>;
 }
 
 /** Writes a base utterance by utterance under a temp name; `commit` renames it into place. */
@@ -77,15 +88,19 @@ export class ReferenceBaseWriter {
     return writer;
   }
 
-  async append(id: string, steps: readonly ReferenceStep[]): Promise<void> {
+  async append(id: string, text: string, steps: readonly ReferenceStep[]): Promise<void> {
     const { k, distribution } = this.header;
     const full = distribution === 'full';
     const idBytes = Buffer.from(id);
+    const textBytes = Buffer.from(text);
     const stepBytes = full ? 4 + 4 * k : 8 + 8 * k;
-    const record = Buffer.alloc(8 + idBytes.length + steps.length * stepBytes);
+    const record = Buffer.alloc(12 + idBytes.length + textBytes.length + steps.length * stepBytes);
     record.writeUInt32LE(idBytes.length, 0);
     idBytes.copy(record, 4);
     let at = 4 + idBytes.length;
+    record.writeUInt32LE(textBytes.length, at);
+    textBytes.copy(record, at + 4);
+    at += 4 + textBytes.length;
     record.writeUInt32LE(steps.length, at);
     at += 4;
     for (const step of steps) {
@@ -152,9 +167,10 @@ export async function readReferenceBase(path: string): Promise<ReferenceBase> {
   const full = header.distribution === 'full';
   const stepBytes = full ? 4 + 4 * header.k : 8 + 8 * header.k;
   const allIds = full ? Int32Array.from({ length: header.k }, (_, i) => i) : undefined;
-  const utterances = new Map<string, ReferenceStep[]>();
+  const utterances = new Map<string, ReferenceBaseUtterance>();
   while (!reader.done) {
     const id = reader.bytes(reader.u32()).toString('utf8');
+    const text = reader.bytes(reader.u32()).toString('utf8');
     const count = reader.u32();
     if (count * stepBytes > reader.left)
       throw broken(`utterance ${JSON.stringify(id)} claims ${count} steps, more than the file holds`);
@@ -170,9 +186,9 @@ export async function readReferenceBase(path: string): Promise<ReferenceBase> {
       }
       steps[s] = { token, ids, logProbs, logRest };
     }
-    utterances.set(id, steps);
+    utterances.set(id, { text, steps });
   }
-  return { header, utterances };
+  return { header, sha256: bytes.subarray(bodyEnd).toString('hex'), utterances };
 }
 
 /** Throws unless `base` is the reference of the run described by `expected`, naming what differs. */

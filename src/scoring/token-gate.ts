@@ -32,7 +32,11 @@ export function verdictOf(comparison: {
   return failed ? 'fail' : 'pass';
 }
 
-export function decideTokenGates(summary: TokenDamageSummary, options: TokenGateOptions): TokenGateDecision[] {
+/** Decides the gates that are set, from the run's figures (a fresh summary or merged shards' figures). */
+export function decideTokenGates(
+  summary: Pick<TokenDamageSummary, 'mean' | 'interval' | 'top1Agreement'>,
+  options: TokenGateOptions,
+): TokenGateDecision[] {
   const decisions: TokenGateDecision[] = [];
   if (options.maxKld !== undefined) {
     const mode = options.mode ?? 'point';

@@ -8,6 +8,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { comparisonOutputs, modelOutputs } from '../../src/action/outputs.js';
 import { publicationOutputs } from '../../src/action/publish.js';
 import { sampleComparison } from '../report/comparison.js';
+import { withTokenMetrics } from '../scoring/token-measures.js';
 import { readActionYml, type ActionYml } from './action-yml.js';
 
 let yml: ActionYml;
@@ -56,7 +57,10 @@ describe('action.yml', () => {
 
   test('declares exactly the outputs the action sets', () => {
     const set = {
-      ...comparisonOutputs(sampleComparison(), { partial: false, resultsPath: 'models/eval_results.json' }),
+      ...comparisonOutputs(withTokenMetrics(sampleComparison()), {
+        partial: false,
+        resultsPath: 'models/eval_results.json',
+      }),
       ...modelOutputs({ format: 'bytes', files: ['models/m-shards/shard-aa'], manifestPath: 'models/m.manifest.json' }),
       ...publicationOutputs({
         artifact: { id: 1, size: 1, url: 'https://github.com/o/r/actions/runs/1/artifacts/1' },
@@ -95,6 +99,16 @@ describe('readActionInputs', () => {
     });
   });
 
+  test('the token gates: unset by default, numbers of nats and a fraction when given', () => {
+    expect(readActionInputs(inputsOf({}).getInput).run).toMatchObject({
+      maxKld: undefined,
+      minTop1Agreement: undefined,
+    });
+    expect(
+      readActionInputs(inputsOf({ mode: 'merge', 'max-kld': '0.05', 'min-top1-agreement': '0.98' }).getInput).run,
+    ).toMatchObject({ maxKld: 0.05, minTop1Agreement: 0.98 });
+  });
+
   test('a model-path replaces the default model-id', () => {
     const inputs = readActionInputs(
       inputsOf({ 'model-id': 'kyutai/stt-1b-en_fr', 'model-path': 'assets/demo/quantgate-demo' }).getInput,
@@ -123,6 +137,8 @@ describe('readActionInputs', () => {
       'input "reference-command" and input "candidate-command" go together',
     ],
     [{ cache: 'on' }, 'input "cache" must be true or false, got "on"'],
+    [{ 'max-kld': '-0.1' }, 'input "max-kld" must be a number ≥ 0, got "-0.1"'],
+    [{ 'min-top1-agreement': '98' }, 'input "min-top1-agreement" must be a number ≥ 0 and ≤ 1, got "98"'],
     [{ 'artifact-name': 'results/linux' }, 'input "artifact-name": artifact name "results/linux" contains "/"'],
     [{ repository: 'not a repo' }, 'input "repository" "not a repo" is not a GitHub repository'],
     [{ 'run-id': '12' }, 'input "run-id" and input "artifact-id" go together'],
@@ -157,4 +173,31 @@ describe('readActionInputs', () => {
 
 test('a shard job names its artifact after the shard, counted from 1', () => {
   expect(shardArtifactName('quantgate-results', { index: 0, count: 4 })).toBe('quantgate-results-shard-1-of-4');
+});
+
+describe('comparisonOutputs', () => {
+  const resultsPath = 'models/eval_results.json';
+
+  test('the mean KLD and top-1 agreement with six significant digits, when measured', () => {
+    const comparison = withTokenMetrics(sampleComparison());
+    const outputs = comparisonOutputs(comparison, { partial: false, resultsPath });
+    expect(outputs.kld).toBe('0.11756');
+    expect(outputs['top1-agreement']).toBe('0.809524');
+    const without = comparisonOutputs(
+      { ...sampleComparison(), kld: { available: false, reason: 'the command engine sees no output distributions' } },
+      { partial: false, resultsPath },
+    );
+    expect(Object.keys(without)).not.toContain('kld');
+    expect(Object.keys(without)).not.toContain('top1-agreement');
+  });
+
+  test('passed is the verdict over every gate, and a shard sets none', () => {
+    const comparison = sampleComparison();
+    const passingWer = { ...comparison, gate: { ...comparison.gate, verdict: 'pass' as const } };
+    expect(comparisonOutputs(passingWer, { partial: false, resultsPath }).passed).toBe('true');
+    const failingTop1 = withTokenMetrics(passingWer, { gates: { minTop1Agreement: 0.99 } });
+    expect(failingTop1.gate.verdict).toBe('pass');
+    expect(comparisonOutputs(failingTop1, { partial: false, resultsPath }).passed).toBe('false');
+    expect(comparisonOutputs(failingTop1, { partial: true, resultsPath })).not.toHaveProperty('passed');
+  });
 });

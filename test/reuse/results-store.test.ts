@@ -1,5 +1,4 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultResultsStoreRoot, ResultsStore } from '../../src/reuse/results-store.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
@@ -65,5 +64,6 @@ test('a put replaces an earlier entry of the same key', async () => {
 test('keys that are not sha256 hex are refused; the default root follows XDG_CACHE_HOME', () => {
   expect(() => new ResultsStore('/x').entryDir('../etc')).toThrow(RangeError);
   expect(defaultResultsStoreRoot({ XDG_CACHE_HOME: '/c' })).toBe(join('/c', 'quantgate', 'results'));
-  expect(defaultResultsStoreRoot({})).toBe(join(homedir(), '.cache', 'quantgate', 'results'));
+  expect(defaultResultsStoreRoot({ HOME: '/h' })).toBe(join('/h', '.cache', 'quantgate', 'results'));
+  expect(defaultResultsStoreRoot({})).toBeUndefined();
 });

@@ -41,7 +41,7 @@ async function writeBase(
   utterances: [string, ReferenceStep[]][],
 ) {
   const writer = await ReferenceBaseWriter.create(path, { identity: IDENTITY, distribution, k, vocabulary });
-  for (const [id, each] of utterances) await writer.append(id, each);
+  for (const [id, each] of utterances) await writer.append(id, `text of ${id}`, each);
   await writer.commit();
 }
 
@@ -62,7 +62,7 @@ test('a top-k base reads back exactly as written, in order', async () => {
     producer: { tool: 'quantgate', version: expect.any(String) },
   });
   expect([...base.utterances.keys()]).toEqual(['1089-134686-0000', 'ü-2', '3']);
-  for (const [id, each] of written) expect(base.utterances.get(id)).toEqual(each);
+  for (const [id, each] of written) expect(base.utterances.get(id)).toEqual({ text: `text of ${id}`, steps: each });
 });
 
 test('a full base keeps every log-probability and no ids', async () => {
@@ -70,7 +70,7 @@ test('a full base keeps every log-probability and no ids', async () => {
   const written = steps(4, 5, 30, 30);
   await writeBase(join(dir, 'full.bin'), 'full', 30, 30, [['a', written]]);
   const [read] = (await readReferenceBase(join(dir, 'full.bin'))).utterances.values();
-  expect(read).toEqual(written);
+  expect(read).toEqual({ text: 'text of a', steps: written });
   // token + 30 floats per step, no ids: the full layout is smaller than a top-30 one would be.
   await writeBase(join(dir, 'top.bin'), 'top-k', 29, 30, [['a', steps(4, 5, 30, 29)]]);
   const [full, top] = await Promise.all([readFile(join(dir, 'full.bin')), readFile(join(dir, 'top.bin'))]);
@@ -128,11 +128,16 @@ test('every truncation, every flipped byte and a forged checksum over bad counts
   const resealed = (body: Buffer) => Buffer.concat([body, createHash('sha256').update(body).digest()]);
   const body = good.subarray(0, good.length - 32);
   const headerEnd = 16 + body.readUInt32LE(12);
-  const huge = Buffer.from(body);
-  huge.writeUInt32LE(0xffffffff, headerEnd + 4 + 1);
-  await expectClean(resealed(huge));
+  // The first record: id length, id "a", text length, text, step count, then its first step's token.
+  const textAt = headerEnd + 4 + 1;
+  const stepsAt = textAt + 4 + 'text of a'.length;
+  for (const at of [textAt, stepsAt]) {
+    const huge = Buffer.from(body);
+    huge.writeUInt32LE(0xffffffff, at);
+    await expectClean(resealed(huge));
+  }
   const outside = Buffer.from(body);
-  outside.writeInt32LE(99, headerEnd + 4 + 1 + 4);
+  outside.writeInt32LE(99, stepsAt + 4);
   await expectClean(resealed(outside));
   const header = Buffer.from(body);
   header.write('[', 16);
@@ -147,7 +152,7 @@ test('an aborted base leaves no file', async () => {
     k: 2,
     vocabulary: 3,
   });
-  await writer.append('a', steps(7, 1, 3, 2));
+  await writer.append('a', 'a', steps(7, 1, 3, 2));
   await writer.abort();
   expect(await readdir(dir)).toEqual([]);
 });

@@ -49,6 +49,11 @@ const TEXT_OPTIONS = [
   'gate-mode',
   'seed',
   'resamples',
+  'max-kld',
+  'min-top1-agreement',
+  'reference-base',
+  'base-top-k',
+  'results-cache',
   'out-dir',
   'threads',
 ] as const;
@@ -61,6 +66,8 @@ const options: OptionSpec = {
   offline: { type: 'boolean' },
   'keep-single-file': { type: 'boolean' },
   'no-keep-single-file': { type: 'boolean' },
+  reuse: { type: 'boolean' },
+  'no-reuse': { type: 'boolean' },
 };
 
 export const runCommand: Command = {
@@ -107,8 +114,19 @@ gate
   --threshold <points>         largest allowed WER increase, absolute points (default 2.0)
   --gate-mode <m>              point | lenient | strict (default point)
   --seed <n>, --resamples <n>  paired bootstrap (default 10000 resamples)
+  --max-kld <nats>             also fail when the candidate's mean KL divergence from the reference
+                               exceeds this (tested as --gate-mode says; default: not gated)
+  --min-top1-agreement <f>     also fail when the share of steps whose top token agrees is below this
+                               fraction, 0–1 (default: not gated); neither works with the command engine
+token metrics and reuse
+  --reference-base <file>      an earlier run's reference_base.bin: the reference is not run at all
+  --base-top-k <k>             entries kept per step of a large vocabulary in the base (default ${DEFAULT_RUN_OPTIONS.baseTopK})
+  --results-cache <dir>        where each variant's results are kept by content key
+                               (default $XDG_CACHE_HOME/quantgate/results, else ~/.cache/quantgate/results)
+  --no-reuse                   evaluate both variants even when their results are stored
 output
-  --out-dir <dir>              GGUF or shards, manifest, eval_results.{txt,json} (default models)
+  --out-dir <dir>              GGUF or shards, manifest, eval_results.{txt,json}, reference_base.bin
+                               (default models)
   --threads <n>                quantization threads (default: one per core)
 
 As in \`quantgate quantize\`, --model and --type are accepted for --model-path and --quant-type.

@@ -16,6 +16,7 @@ import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../../scoring/bootstrap.js';
 import { compareSystemsInSlices, type NamedNormalizer } from '../../scoring/compare.js';
 import { formatInteger, formatPercent } from '../../scoring/figures.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES } from '../../scoring/gate.js';
+import { verdictOf } from '../../scoring/token-gate.js';
 import { NORMALIZER_NAMES, createNormalizer } from '../../scoring/normalize/index.js';
 import { pairTranscripts, readTranscriptFile } from '../../scoring/transcripts.js';
 import { scoreCorpus } from '../../scoring/wer.js';
@@ -134,5 +135,5 @@ async function runWer(values: OptionValues, _positionals: string[], context: Com
   } else {
     context.stdout.write(renderTextSummary(comparison));
   }
-  return comparison.gate.verdict === 'pass' ? EXIT_OK : EXIT_GATE_FAILED;
+  return verdictOf(comparison) === 'pass' ? EXIT_OK : EXIT_GATE_FAILED;
 }
