@@ -200,11 +200,11 @@ function checkOverrideUsed(override: TensorTypeOverride, matched: { any: boolean
   const line = `--tensor-type '${formatTensorType(override)}'`;
   if (!matched.any) {
     throw new QuantgateError(
-      `${line} matches no tensor of the model; globs match whole names (e.g. 'layers.*.ffn.*'), and --dry-run lists the names`,
+      `${line} matches no tensor of the model; globs match whole names (e.g. 'layers.*.ffn.*'), and quantize --dry-run without this line lists them`,
     );
   }
   throw new QuantgateError(
-    `${line} matches only tensors whose type is fixed (norms, 1-D tensors, non-weights, --keep, --skip, or a later --tensor-type line); point it at weights, which --dry-run lists`,
+    `${line} matches only tensors whose type is fixed (norms, 1-D tensors, non-weights, --keep, --skip, or a later --tensor-type line); point it at weights, which quantize --dry-run without this line lists with the reason "weight"`,
   );
 }
 

@@ -133,7 +133,7 @@ describe('quantize with --tensor-type', () => {
     const run = await runCli(['quantize', '--model', modelDir, '--out-dir', outDir, '--tensor-type', 'layer.*=f16']);
     expect(run.code).toBe(EXIT_ERROR);
     expect(run.stderr).toBe(
-      "quantgate quantize: --tensor-type 'layer.*=f16' matches no tensor of the model; globs match whole names (e.g. 'layers.*.ffn.*'), and --dry-run lists the names\n",
+      "quantgate quantize: --tensor-type 'layer.*=f16' matches no tensor of the model; globs match whole names (e.g. 'layers.*.ffn.*'), and quantize --dry-run without this line lists them\n",
     );
     await expect(readdir(outDir)).rejects.toThrow();
     const unknown = await runCli([

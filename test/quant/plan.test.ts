@@ -169,7 +169,7 @@ describe('--tensor-type', () => {
   test('a line that matches no tensor, or only tensors of a fixed type, is an error naming it', () => {
     expect(() => plan([{ glob: 'layers.*', type: 'q8_0' }])).toThrow(QuantgateError);
     expect(() => plan([{ glob: 'layers.*', type: 'q8_0' }])).toThrow(
-      /^--tensor-type 'layers\.\*=q8_0' matches no tensor of the model; .*--dry-run lists the names$/,
+      /^--tensor-type 'layers\.\*=q8_0' matches no tensor of the model; .*quantize --dry-run without this line lists them$/,
     );
     for (const [line, more] of [
       [{ glob: '*norm*', type: 'f16' }, {}],
