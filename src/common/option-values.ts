@@ -82,3 +82,13 @@ export function flagOption(values: OptionValues, name: string): boolean | undefi
   if (typeof value === 'string' && /^(false|False|FALSE)$/.test(value)) return false;
   throw new QuantgateError(`${values.label(name)} must be true or false, got "${String(value)}"`);
 }
+
+/** One item per line, from one value or a repeated option; unlike `listOption`, commas stay inside items. */
+export function lineListOption(values: OptionValues, name: string): string[] {
+  const value = values.raw(name);
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  return items
+    .flatMap((item) => String(item).split(/\r?\n/))
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

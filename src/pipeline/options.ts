@@ -21,7 +21,8 @@ import {
 } from '../engines/catalogue.js';
 import { DEFAULT_MAX_SHARD_BYTES, SHARD_FORMATS, type ShardFormat } from '../formats/gguf/output-layout.js';
 import { DEFAULT_MAX_SAMPLES, parseShard, type Shard } from '../datasets/selection.js';
-import { PRESETS, QUANT_TYPES, type PresetName, type QuantType } from '../quant/plan.js';
+import { PRESETS, QUANT_TYPES, type PresetName, type QuantType, type TensorTypeOverride } from '../quant/plan.js';
+import { tensorTypesOption } from '../quant/tensor-types.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../scoring/bootstrap.js';
 import { DEFAULT_BASE_TOP_K } from '../scoring/reference-base.js';
 import { DEFAULT_GATE_MODE, DEFAULT_THRESHOLD_POINTS, GATE_MODES, type GateMode } from '../scoring/gate.js';
@@ -57,6 +58,8 @@ export interface RunOptions {
   keepSingleFile?: boolean;
   keep: string[];
   skip: string[];
+  /** `--tensor-type` lines: other types for the weights they match; the last match wins. */
+  tensorTypes: TensorTypeOverride[];
   preset?: PresetName;
 
   /**
@@ -115,6 +118,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   shardFormat: 'bytes',
   keep: [],
   skip: [],
+  tensorTypes: [],
   datasetRevision: DEFAULT_DATASET_REVISION,
   split: DEFAULT_SPLIT,
   maxSamples: DEFAULT_MAX_SAMPLES,
@@ -157,6 +161,7 @@ export function readRunOptions(values: OptionValues): RunOptions {
     keepSingleFile: flagOption(values, 'keep-single-file'),
     keep: listOption(values, 'keep'),
     skip: listOption(values, 'skip'),
+    tensorTypes: tensorTypesOption(values),
     preset: choiceOption(values, 'preset', PRESETS),
 
     dataset,

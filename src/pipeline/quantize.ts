@@ -13,7 +13,7 @@ import { GGML_TYPES } from '../formats/gguf/constants.js';
 import { copyIntoByteShards, writeByteShards } from '../formats/gguf/byte-shards.js';
 import { openGgufModel } from '../formats/gguf/open.js';
 import { planGguf, type GgufLayout } from '../formats/gguf/layout.js';
-import { verifyManifest, writeManifest, type Manifest } from '../formats/gguf/manifest.js';
+import { verifyManifest, writeManifest, type Manifest, type ManifestTypes } from '../formats/gguf/manifest.js';
 import {
   DEFAULT_MAX_SHARD_BYTES,
   defaultOutputName,
@@ -28,6 +28,7 @@ import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
 import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { SourceType, TargetType } from '../quant/codec.js';
 import {
+  formatTensorType,
   planTensors,
   presetArchitecture,
   type PlanOptions,
@@ -88,7 +89,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     const preset = options.preset ?? detectPreset(config, options.repoId);
     const plan = planTensors(
       reader.tensors.map((tensor) => ({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape })),
-      { type: options.type, keep: options.keep, skip: options.skip, preset },
+      { type: options.type, keep: options.keep, skip: options.skip, tensorTypes: options.tensorTypes, preset },
     );
     // The metadata and the header layout can still fail on the input, so they come before the plan is shown.
     const metadata = buildGgufMetadata({
@@ -152,6 +153,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       files,
       ...(singleFile && { singleFile }),
       tensorCount: plan.tensors.length,
+      types: manifestTypes(plan),
       source: { repoId: options.repoId, revision: options.revision, path: options.repoId ? undefined : reader.source },
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
     });
@@ -320,6 +322,21 @@ function checkHalfRange(tensor: PlannedTensor, data: Uint8Array, firstElement: n
   }
 }
 
+/** What the manifest says of the tensor types: enough to know, before downloading, what a runtime must read. */
+function manifestTypes(plan: TensorPlan): ManifestTypes {
+  return {
+    fileType: plan.fileType,
+    quantType: plan.requested,
+    tensorTypes: plan.tensorTypes.map(formatTensorType),
+    byType: Object.fromEntries(
+      Object.entries(plan.byType).map(([type, totals]) => [
+        type,
+        { tensors: totals.tensors, parameters: totals.elements, bytes: totals.bytes },
+      ]),
+    ),
+  };
+}
+
 async function readConfig(weightsPath: string): Promise<Record<string, unknown> | undefined> {
   const path = join(dirname(weightsPath), 'config.json');
   let text: string;
@@ -374,6 +391,7 @@ export function quantizedCacheKey(options: QuantizeOptions): string | undefined 
     options.type ?? 'q4_0',
     options.keep ?? [],
     options.skip ?? [],
+    (options.tensorTypes ?? []).map(formatTensorType),
     options.preset ?? null,
     options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
     options.shardFormat ?? 'bytes',

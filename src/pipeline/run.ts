@@ -150,6 +150,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     type: options.quantType,
     keep: options.keep,
     skip: options.skip,
+    tensorTypes: options.tensorTypes,
     preset: options.preset,
     maxShardBytes: options.maxShardBytes,
     shardFormat: options.shardFormat,

@@ -111,3 +111,85 @@ describe('tensor plan options', () => {
     expect(() => planTensors(kyutai, { skip: ['*'] })).toThrow(/no tensors/);
   });
 });
+
+describe('--tensor-type', () => {
+  const plan = (tensorTypes: { glob: string; type: 'q4_0' | 'q8_0' | 'f16' | 'f32' }[], more = {}) =>
+    planTensors(kyutai, { preset: 'kyutai-stt', tensorTypes, ...more });
+
+  test('gives the weights a glob matches its type, and the plan says which line did', () => {
+    const mixed = plan([{ glob: 'transformer.layers.*.gating.*', type: 'q8_0' }]);
+    const linearIn = mixed.tensors.find((tensor) => tensor.name === 'transformer.layers.0.gating.linear_in.weight')!;
+    expect([linearIn.type, linearIn.reason]).toEqual(['Q8_0', '--tensor-type transformer.layers.*.gating.*=q8_0']);
+    expect(typeOf(mixed, 'text_linear.weight')).toBe('Q4_0');
+    expect(mixed.tensorTypes).toEqual([{ glob: 'transformer.layers.*.gating.*', type: 'q8_0' }]);
+    expect(mixed.byType.Q8_0).toEqual({ tensors: 2, elements: 11264 * 2048 + 2048 * 5632, bytes: expect.any(Number) });
+  });
+
+  test('the last line that matches wins', () => {
+    const mixed = plan([
+      { glob: '*.weight', type: 'f16' },
+      { glob: 'text_*', type: 'q8_0' },
+      { glob: '*_weight', type: 'f32' },
+    ]);
+    expect(typeOf(mixed, 'emb.0.weight')).toBe('F16');
+    expect(typeOf(mixed, 'text_emb.weight')).toBe('Q8_0');
+    expect(typeOf(mixed, 'text_linear.weight')).toBe('Q8_0');
+    expect(typeOf(mixed, 'transformer.layers.0.self_attn.in_proj_weight')).toBe('F32');
+    const exception = plan([
+      { glob: 'text_*', type: 'q8_0' },
+      { glob: 'text_linear.weight', type: 'f16' },
+    ]);
+    expect(typeOf(exception, 'text_emb.weight')).toBe('Q8_0');
+    expect(typeOf(exception, 'text_linear.weight')).toBe('F16');
+  });
+
+  test('norms, 1-D tensors and --keep stay F32; ragged rows fall back to F16 and name the line', () => {
+    const mixed = plan([{ glob: '*', type: 'q8_0' }], { keep: ['text_linear.weight'] });
+    expect(typeOf(mixed, 'out_norm.alpha')).toBe('F32');
+    expect(typeOf(mixed, 'text_linear.weight')).toBe('F32');
+    const ragged = planTensors([{ name: 'conv.weight', dtype: 'F32', shape: [64, 1, 7] }], {
+      tensorTypes: [{ glob: 'conv.*', type: 'q8_0' }],
+    });
+    expect(ragged.tensors.map((tensor) => [tensor.type, tensor.reason])).toEqual([
+      ['F16', 'ne0 7 is not a multiple of 32 (--tensor-type conv.*=q8_0)'],
+    ]);
+  });
+
+  test('general.file_type is the type holding most of the parameters of the weights typed as asked', () => {
+    // The transformer's matrices hold 51 M parameters; the embeddings and the text head, 37 M.
+    const mostlyF16 = plan([{ glob: 'transformer.*', type: 'f16' }]);
+    expect(mostlyF16.fileType).toBe(LLAMA_FILE_TYPE.F16);
+    const mostlyQ4 = plan([{ glob: 'transformer.layers.0.self_attn.out_proj.weight', type: 'q8_0' }]);
+    expect(mostlyQ4.fileType).toBe(LLAMA_FILE_TYPE.Q4_0);
+    expect(plan([{ glob: '*', type: 'f32' }]).fileType).toBe(LLAMA_FILE_TYPE.F32);
+    // Every weight moved: the --quant-type names nothing any more.
+    expect(plan([{ glob: '*', type: 'q8_0' }]).fileType).toBe(LLAMA_FILE_TYPE.Q8_0);
+  });
+
+  test('a line that matches no tensor, or only tensors of a fixed type, is an error naming it', () => {
+    expect(() => plan([{ glob: 'layers.*', type: 'q8_0' }])).toThrow(QuantgateError);
+    expect(() => plan([{ glob: 'layers.*', type: 'q8_0' }])).toThrow(
+      /^--tensor-type 'layers\.\*=q8_0' matches no tensor of the model; .*quantize --dry-run without this line lists them$/,
+    );
+    for (const [line, more] of [
+      [{ glob: '*norm*', type: 'f16' }, {}],
+      [{ glob: 'extra_heads.*', type: 'f16' }, {}],
+      [{ glob: 'text_linear.weight', type: 'f16' }, { keep: ['text_*'] }],
+    ] as const) {
+      expect(() => plan([line], more)).toThrow(
+        new RegExp(
+          `^--tensor-type '${line.glob.replace(/[.*]/g, '\\$&')}=f16' matches only tensors whose type is fixed`,
+        ),
+      );
+    }
+    // Shadowed by a later line everywhere it matches.
+    expect(() =>
+      plan([
+        { glob: 'text_linear.weight', type: 'f16' },
+        { glob: 'text_*', type: 'q8_0' },
+      ]),
+    ).toThrow(
+      /^--tensor-type 'text_linear\.weight=f16' matches only tensors whose type is fixed.*a later --tensor-type line/,
+    );
+  });
+});

@@ -7,6 +7,7 @@ import { formatBytes, formatDuration } from '../../common/format.js';
 import { QuantgateError } from '../../common/errors.js';
 import { createProgress, type Progress } from '../../common/progress.js';
 import { PRESETS, QUANT_TYPES } from '../../quant/plan.js';
+import { tensorTypesOption } from '../../quant/tensor-types.js';
 import { maxShardBytesOption } from '../../pipeline/options.js';
 import { SHARD_FORMATS } from '../../formats/gguf/output-layout.js';
 import { quantizeModel } from '../../pipeline/quantize.js';
@@ -41,6 +42,10 @@ usage: quantgate quantize (--model-path <dir|file> | --model-id <org/name>) [opt
                           --no-keep-single-file writes only the shards
   --keep <globs>          tensors that stay F32 (comma-separated, repeatable)
   --skip <globs>          tensors left out (comma-separated, repeatable)
+  --tensor-type <glob>=<type>
+                          another type (${QUANT_TYPES.join(' | ')}) for the weights the glob matches,
+                          e.g. 'layers.*.ffn.*=q8_0'; repeatable, the last line that matches wins;
+                          norms, 1-D tensors and --keep stay F32
   --preset <name>         ${PRESETS.join(' | ')} (chosen automatically for Kyutai STT checkpoints)
   --threads <n>           worker threads (default: one per core)
   --dry-run               print the tensor plan and write nothing
@@ -65,6 +70,7 @@ names the .gguf itself (shards and the manifest take its base name) or a folder.
     'no-keep-single-file': { type: 'boolean' },
     keep: { type: 'string', multiple: true },
     skip: { type: 'string', multiple: true },
+    'tensor-type': { type: 'string', multiple: true },
     preset: { type: 'string' },
     threads: { type: 'string' },
     'dry-run': { type: 'boolean' },
@@ -88,6 +94,7 @@ names the .gguf itself (shards and the manifest take its base name) or a folder.
       keepSingleFile: flagOption(values, 'keep-single-file'),
       keep: listOption(values, 'keep'),
       skip: listOption(values, 'skip'),
+      tensorTypes: tensorTypesOption(values),
       preset: choiceOption(values, 'preset', PRESETS),
       threads: numberOption(values, 'threads', { min: 1, integer: true }),
       dryRun: flagOption(values, 'dry-run') ?? false,

@@ -62,6 +62,7 @@ const options: OptionSpec = {
   ...Object.fromEntries(TEXT_OPTIONS.map((name) => [name, { type: 'string' as const }])),
   keep: { type: 'string', multiple: true },
   skip: { type: 'string', multiple: true },
+  'tensor-type': { type: 'string', multiple: true },
   offline: { type: 'boolean' },
   'keep-single-file': { type: 'boolean' },
   'no-keep-single-file': { type: 'boolean' },
@@ -92,6 +93,7 @@ quantization
   --keep-single-file           beside byte shards, keep the single .gguf too (the default for bytes);
                                --no-keep-single-file writes only the shards
   --keep <globs>, --skip <globs>, --preset kyutai-stt
+  --tensor-type <glob>=<t>     another type for the weights the glob matches (repeatable; the last match wins)
 data
   --dataset <id|path|url>      Hub dataset, local folder, parquet file or URL, or manifest
                                (default: the demo test set for the demo model, else openslr/librispeech_asr)

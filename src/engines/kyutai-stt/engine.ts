@@ -4,8 +4,9 @@
 // (silence prefix, audio padded to whole frames, then `audio_delay_seconds` of silence), into
 // audio codes; the LM decodes all utterances of a batch in parallel, greedily; the text tokens
 // above the padding id are decoded with the model's SentencePiece tokenizer.
-// The reference reads the LM's float weights; the candidate reads the GGUF: Q4_0 matrices through
-// MatMulNBits (or dequantized, in `dequant` mode), everything else dequantized. On CUDA the LM's
+// The reference reads the LM's float weights; the candidate reads the GGUF, whatever mix of types
+// it holds: Q4_0 matrices through MatMulNBits (or dequantized, in `dequant` mode), Q8_0 dequantized,
+// F16 and F32 as dense weights; it logs how each tensor of the file was read. On CUDA the LM's
 // linear layers run in float16, which halves their memory; on the CPU everything is float32.
 
 import { dirname } from 'node:path';
@@ -29,7 +30,7 @@ import type {
   Transcript,
   Variant,
 } from '../engine.js';
-import type { SubstitutionMode } from '../onnx/candidate.js';
+import { summarizeCoverage, type SubstitutionMode } from '../onnx/candidate.js';
 import { readConfiguredNames, readKyutaiConfig, type KyutaiConfig } from './config.js';
 import { decodeGreedy, type AudioCodes } from './decoder.js';
 import { findKyutaiFiles, requireKyutaiFiles } from './files.js';
@@ -117,22 +118,20 @@ class KyutaiSttEngine implements Engine {
       },
     );
     try {
-      const lmWeights =
-        variant.kind === 'reference'
-          ? await openSafetensorsWeights(files.lm)
-          : await openGgufWeights(
-              variant.quantized,
-              options.candidateMode ?? 'matmulnbits',
-              quantizedLabel(variant.quantized),
-            );
+      const mode = options.candidateMode ?? 'matmulnbits';
+      const gguf =
+        variant.kind === 'candidate'
+          ? await openGgufWeights(variant.quantized, mode, quantizedLabel(variant.quantized))
+          : undefined;
       const compute = device === 'cuda' ? 'F16' : 'F32';
       const lm = await buildSession(
-        lmWeights,
+        gguf ?? (await openSafetensorsWeights(files.lm)),
         progress,
         `${variant.kind} LM`,
         (weights) => buildLmStepGraph(config.lm, weights, { compute, tempDir: options.tempDir }),
         device,
       );
+      if (gguf) progress.info(`kyutai-stt candidate (${mode}): ${summarizeCoverage(gguf.coverage(), 'the LM graph')}`);
       return new KyutaiSttEngine(device, config, tokenizer, mimi, lm);
     } catch (error) {
       await mimi.close();

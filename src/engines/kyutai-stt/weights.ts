@@ -2,7 +2,8 @@
 // variants) or the quantized GGUF (the candidate). Either way a tensor comes out as float32 values,
 // or, for the matrix of a linear layer, in the form the graph multiplies with: float32, float16, or
 // the GGUF's own Q4_0 blocks when the candidate feeds them to MatMulNBits. One tensor is read at a
-// time; conversions from BF16/F16 run in the project's WebAssembly worker pool.
+// time; conversions from BF16/F16 run in the project's WebAssembly worker pool. The GGUF's tensors
+// may have any mix of types; the candidate counts how each one was read, and which were not.
 
 import { QuantgateError } from '../../common/errors.js';
 import type { GgmlTypeName } from '../../formats/gguf/constants.js';
@@ -10,7 +11,7 @@ import { isFloatDtype, openSafetensors, type SafetensorsReader } from '../../for
 import { decode, encode } from '../../quant/codec.js';
 import { createConvertPool, type ConvertPool } from '../../quant/pool.js';
 import type { QuantizedModel, QuantizedTensors } from '../engine.js';
-import type { SubstitutionMode } from '../onnx/candidate.js';
+import type { CoverageCounts, SubstitutedTensor, SubstitutionMode } from '../onnx/candidate.js';
 
 export type FloatType = 'F32' | 'F16';
 
@@ -40,6 +41,22 @@ export async function openSafetensorsWeights(path: string): Promise<WeightSource
   return new SafetensorsWeights(reader, createConvertPool());
 }
 
+/** Which GGUF tensors the graph read, and how; the GGUF's others are `missing` (the VAD heads, say). */
+export interface LmCoverage extends CoverageCounts {
+  substituted: {
+    name: string;
+    type: GgmlTypeName;
+    parameters: number;
+    substitution: SubstitutedTensor['substitution'];
+  }[];
+  missing: { name: string; type: GgmlTypeName; parameters: number }[];
+}
+
+export interface GgufWeightSource extends WeightSource {
+  /** The tensors read so far, and the rest. */
+  coverage(): LmCoverage;
+}
+
 /**
  * The tensors of a quantized GGUF. In `matmulnbits` mode Q4_0 matrices keep their blocks; every
  * other tensor, and every tensor in `dequant` mode, is decoded to float.
@@ -48,7 +65,7 @@ export async function openGgufWeights(
   quantized: QuantizedModel,
   mode: SubstitutionMode,
   label: string,
-): Promise<WeightSource> {
+): Promise<GgufWeightSource> {
   return new GgufWeights(await quantized.open(), mode, label);
 }
 
@@ -102,8 +119,9 @@ class SafetensorsWeights implements WeightSource {
   }
 }
 
-class GgufWeights implements WeightSource {
+class GgufWeights implements GgufWeightSource {
   private readonly byName: ReadonlyMap<string, QuantizedTensors['tensors'][number]>;
+  private readonly read = new Map<string, SubstitutedTensor['substitution']>();
 
   constructor(
     private readonly gguf: QuantizedTensors & { close(): Promise<void> },
@@ -123,6 +141,7 @@ class GgufWeights implements WeightSource {
 
   async floats(name: string): Promise<Float32Array> {
     const { type, ne } = this.tensor(name);
+    this.read.set(name, isQuantized(type) ? 'dequant' : 'dense');
     return decode(
       type,
       await this.gguf.read(name),
@@ -133,12 +152,25 @@ class GgufWeights implements WeightSource {
   async matrix(name: string, floatType: FloatType): Promise<MatrixWeight> {
     const tensor = this.tensor(name);
     const [rows, cols] = matrixShape(this.label, name, this.shape(name));
-    if (tensor.type === 'Q4_0' && this.mode === 'matmulnbits')
+    if (tensor.type === 'Q4_0' && this.mode === 'matmulnbits') {
+      this.read.set(name, 'matmulnbits');
       return { type: 'Q4_0', rows, cols, bytes: await this.gguf.read(name) };
+    }
     const values = await this.floats(name);
     const bytes =
       floatType === 'F32' ? new Uint8Array(values.buffer, values.byteOffset, values.byteLength) : encode('F16', values);
     return { type: floatType, rows, cols, bytes };
+  }
+
+  coverage(): LmCoverage {
+    const coverage: LmCoverage = { substituted: [], missing: [] };
+    for (const { name, type, ne } of this.gguf.tensors) {
+      const parameters = ne.reduce((product, dim) => product * dim, 1);
+      const substitution = this.read.get(name);
+      if (substitution) coverage.substituted.push({ name, type, parameters, substitution });
+      else coverage.missing.push({ name, type, parameters });
+    }
+    return coverage;
   }
 
   close(): Promise<void> {
@@ -154,6 +186,10 @@ class GgufWeights implements WeightSource {
     }
     return tensor;
   }
+}
+
+function isQuantized(type: GgmlTypeName): boolean {
+  return type === 'Q4_0' || type === 'Q8_0';
 }
 
 /** Throws a one-line error unless tensor `name` has the shape the model's config implies. */

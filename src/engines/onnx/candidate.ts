@@ -1,12 +1,13 @@
-// The candidate model: the float ONNX model with every weight the GGUF quantized replaced by what
-// the GGUF holds, so the candidate's WER measures the file that ships. Two modes:
+// The candidate model: the float ONNX model with every tensor of the GGUF put in place of the
+// initializer it was made from, so the candidate's WER measures the file that ships, whatever mix
+// of types it holds. Q4_0 and Q8_0 tensors go in one of two modes:
 //   matmulnbits — MatMul(X, W) and Gemm(X, W) become com.microsoft::MatMulNBits fed straight from
 //                 the Q4_0 blocks (see matmulnbits.ts); only Q4_0 matrices whose blocks run along
 //                 the product's inner dimension qualify, any other use of the weight is dequantized;
 //   dequant     — the float initializer is overwritten with the GGUF's dequantized values.
-// F32 GGUF tensors are left alone: quantgate writes them only from float sources, so they equal the
-// initializers already. If any Q4_0/Q8_0 tensor cannot be placed in the graph the candidate is
-// refused, since the WER would then not measure the GGUF.
+// F16 and F32 tensors go in as dense float32 weights in either mode. If any Q4_0/Q8_0 tensor cannot
+// be placed in the graph the candidate is refused, since the WER would then not measure the GGUF;
+// float tensors that reach no node (a parameter the export folded away) are listed as missing.
 
 import { QuantgateError } from '../../common/errors.js';
 import { formatCount } from '../../common/format.js';
@@ -49,8 +50,11 @@ export interface SubstitutedTensor {
   initializer: string;
   matchedBy: 'name' | 'content';
   layout: WeightLayout;
-  /** How the graph reads it now: all uses through MatMulNBits, all dequantized, or some of each. */
-  substitution: 'matmulnbits' | 'dequant' | 'mixed';
+  /**
+   * How the graph reads it now: a quantized tensor through MatMulNBits, dequantized, or some uses
+   * each; an F16 or F32 tensor as a dense float32 weight.
+   */
+  substitution: 'matmulnbits' | 'dequant' | 'mixed' | 'dense';
   /** Why (some) uses read dequantized values. */
   dequantReason?: string;
 }
@@ -65,7 +69,7 @@ export interface MissingTensor {
 export interface CandidateCoverage {
   mode: SubstitutionMode;
   substituted: SubstitutedTensor[];
-  /** GGUF tensors (other than F32) whose values do not reach the graph; none of them Q4_0 or Q8_0. */
+  /** GGUF tensors whose values do not reach the graph: float ones only, since a quantized one refuses the candidate. */
   missing: MissingTensor[];
 }
 
@@ -84,7 +88,7 @@ export async function buildCandidate(
   const progress = options.progress ?? silentProgress;
   const graph = model.graph;
   if (!graph) throw new RangeError('the model has no graph');
-  const targets = quantized.tensors.filter((tensor) => tensor.type !== 'F32');
+  const targets = quantized.tensors;
   const matches = new Map(
     (await matchWeights(graph.initializer, targets, options.original, progress)).map((match) => [
       match.tensor.name,
@@ -124,7 +128,11 @@ export async function buildCandidate(
       const inputs = edit.addMatMulNBitsWeight(initializer.name!, weight);
       for (const use of plan.fused) edit.replaceNode(use.node, matMulNBitsNodes(use.node, inputs, weight, edit));
     }
-    edit.replaceInitializer(initializer, plan.dequantReason === undefined ? undefined : dequantized(match, bytes));
+    const dense = !QUANTIZED_TYPES.has(tensor.type);
+    edit.replaceInitializer(
+      initializer,
+      dense || plan.dequantReason !== undefined ? dequantized(match, bytes) : undefined,
+    );
     substituted.push({
       name: tensor.name,
       type: tensor.type,
@@ -132,14 +140,22 @@ export async function buildCandidate(
       initializer: initializer.name!,
       matchedBy: match.matchedBy,
       layout: match.layout,
-      substitution: plan.fused.length === 0 ? 'dequant' : plan.dequantReason === undefined ? 'matmulnbits' : 'mixed',
-      ...(plan.dequantReason !== undefined && { dequantReason: plan.dequantReason }),
+      substitution: dense
+        ? 'dense'
+        : plan.fused.length === 0
+          ? 'dequant'
+          : plan.dequantReason === undefined
+            ? 'matmulnbits'
+            : 'mixed',
+      ...(!dense && plan.dequantReason !== undefined && { dequantReason: plan.dequantReason }),
     });
     task.advance(1);
   }
   task.finish();
 
-  const usesMatMulNBits = substituted.some((entry) => entry.substitution !== 'dequant');
+  const usesMatMulNBits = substituted.some(
+    (entry) => entry.substitution === 'matmulnbits' || entry.substitution === 'mixed',
+  );
   const importsMicrosoft = model.opsetImport.some((opset) => opset.domain === MICROSOFT_DOMAIN);
   return {
     model: {
@@ -154,16 +170,23 @@ export async function buildCandidate(
   };
 }
 
-/** One line for logs: how many GGUF tensors and parameters reached the graph, and how. */
-export function summarizeCoverage(coverage: CandidateCoverage): string {
+/** What a coverage line counts: how each GGUF tensor reached a graph, and which did not. */
+export interface CoverageCounts {
+  substituted: readonly Pick<SubstitutedTensor, 'parameters' | 'substitution'>[];
+  missing: readonly Pick<MissingTensor, 'name' | 'parameters'>[];
+}
+
+/** One line for logs: how many GGUF tensors and parameters reached `graph`, and how. */
+export function summarizeCoverage(coverage: CoverageCounts, graph = 'the ONNX graph'): string {
   const parameters = (entries: readonly { parameters: number }[]) =>
     formatCount(entries.reduce((sum, entry) => sum + entry.parameters, 0));
   const group = (entries: readonly { parameters: number }[]) => `${entries.length} (${parameters(entries)})`;
   const by = (substitution: SubstitutedTensor['substitution']) =>
     coverage.substituted.filter((entry) => entry.substitution === substitution);
   const { substituted, missing } = coverage;
-  let text = `${substituted.length} GGUF tensors (${parameters(substituted)} parameters) substituted into the ONNX graph: ${group(by('matmulnbits'))} through MatMulNBits, ${group(by('dequant'))} dequantized`;
+  let text = `${substituted.length} GGUF tensors (${parameters(substituted)} parameters) substituted into ${graph}: ${group(by('matmulnbits'))} through MatMulNBits, ${group(by('dequant'))} dequantized`;
   if (by('mixed').length > 0) text += `, ${group(by('mixed'))} partly each`;
+  text += `, ${group(by('dense'))} F16/F32 as dense weights`;
   return `${text}; ${missing.length === 0 ? 'none missing' : `${group(missing)} not in the graph: ${missing.map((entry) => entry.name).join(', ')}`}`;
 }
 
@@ -279,7 +302,7 @@ function matMulNBitsNodes(
   ];
 }
 
-/** The initializer holding the GGUF tensor's dequantized values, in the initializer's layout. */
+/** The initializer holding the GGUF tensor's values as float32, in the initializer's layout. */
 function dequantized({ tensor, initializer, layout }: WeightMatch, bytes: Uint8Array): TensorProto {
   const [cols, rows] = tensor.ne;
   const gguf = decode(tensor.type, bytes, elementCount(tensor.ne));

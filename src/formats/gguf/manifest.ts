@@ -11,6 +11,10 @@
 //                    Not among `files`: an upload of the shards and the manifest is complete
 //                    without it, and a check skips it where it is absent
 //   tensorCount      tensors in the model
+//   types?           what the tensors are: { fileType (general.file_type), quantType (the
+//                    --quant-type), tensorTypes (the --tensor-type lines, in order), byType
+//                    ({ F32: { tensors, parameters, bytes }, Q4_0: …, … }) }; absent from
+//                    manifests of quantgate versions before it
 //   source           { repoId?, revision?, path? }: the Hub repository and commit, or local path
 //   tool             { name, version }: what wrote it
 //   createdAt?       ISO 8601 time, when the caller wants one (omitted for reproducible output)
@@ -31,6 +35,13 @@ export interface ManifestFile {
   sha256: string;
 }
 
+export interface ManifestTypes {
+  fileType: number;
+  quantType: string;
+  tensorTypes: string[];
+  byType: Record<string, { tensors: number; parameters: number; bytes: number }>;
+}
+
 export interface Manifest {
   manifestVersion: 1;
   format: OutputFormat;
@@ -38,6 +49,7 @@ export interface Manifest {
   totalSize: number;
   singleFile?: ManifestFile;
   tensorCount: number;
+  types?: ManifestTypes;
   source: { repoId?: string; revision?: string; path?: string };
   tool: { name: string; version: string };
   createdAt?: string;
@@ -50,6 +62,7 @@ export interface ManifestInput {
   /** The single .gguf kept beside byte shards. */
   singleFile?: WrittenFile;
   tensorCount: number;
+  types?: ManifestTypes;
   source: Manifest['source'];
   tool: Manifest['tool'];
   createdAt?: string;
@@ -73,6 +86,7 @@ export async function writeManifest(manifestPath: string, input: ManifestInput):
     totalSize: files.reduce((sum, file) => sum + file.size, 0),
     ...(input.singleFile && { singleFile: listed(input.singleFile) }),
     tensorCount: input.tensorCount,
+    ...(input.types && { types: input.types }),
     source: input.source,
     tool: input.tool,
     ...(input.createdAt === undefined ? {} : { createdAt: input.createdAt }),

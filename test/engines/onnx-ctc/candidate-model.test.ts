@@ -65,7 +65,7 @@ describe('buildCandidateModel', () => {
       expect(maxDifference(await logits(encodeModel(ctcModel(ctcWeights()))), expected)).toBeGreaterThan(0.1);
       expect(candidate.coverage.missing).toEqual([]);
       expect(candidate.coverage.substituted.map((entry) => entry.name).sort()).toEqual(
-        [HEAD_WEIGHT, CONV_WEIGHT].sort(),
+        [HEAD_WEIGHT, CONV_WEIGHT, 'ctc_head.bias'].sort(),
       );
     },
   );

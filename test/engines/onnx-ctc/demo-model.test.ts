@@ -1,6 +1,6 @@
 // The embedded demo model (assets/demo/quantgate-demo) in the onnx-ctc engine, as the default offline run
 // evaluates it: its reference WER on the committed test set, the candidate from its Q4_0 GGUF with
-// every quantized tensor substituted, and the two candidate modes transcribing alike.
+// every tensor of the file substituted, and the two candidate modes transcribing alike.
 
 import { isFailedUtterance, openDataset } from '../../../src/datasets/dataset.js';
 import type { Utterance } from '../../../src/datasets/utterance.js';
@@ -100,25 +100,32 @@ describe('the demo model in the onnx-ctc engine', () => {
   );
 
   test(
-    'the candidate substitutes every quantized tensor, and both modes transcribe alike',
+    'the candidate substitutes every tensor of the GGUF, and both modes transcribe alike',
     async () => {
       const fused = await evaluate({ kind: 'candidate', quantized }, 'matmulnbits');
       const dequant = await evaluate({ kind: 'candidate', quantized }, 'dequant');
       const gguf = await quantized.open();
-      const notFloat = gguf.tensors.filter((tensor) => tensor.type !== 'F32');
+      const all = gguf.tensors;
       await gguf.close();
-      expect(notFloat.filter((tensor) => tensor.type === 'Q4_0').length).toBeGreaterThan(0);
+      expect(all.filter((tensor) => tensor.type === 'Q4_0').length).toBeGreaterThan(0);
       for (const { coverage } of [fused, dequant]) {
         expect(coverage!.missing).toEqual([]);
         expect(coverage!.substituted.map((entry) => entry.name).sort()).toEqual(
-          notFloat.map((tensor) => tensor.name).sort(),
+          all.map((tensor) => tensor.name).sort(),
+        );
+        const dense = coverage!.substituted.filter((entry) => entry.substitution === 'dense');
+        expect(dense.map((entry) => entry.name).sort()).toEqual(
+          all
+            .filter((tensor) => tensor.type === 'F16' || tensor.type === 'F32')
+            .map((tensor) => tensor.name)
+            .sort(),
         );
       }
       const viaMatMulNBits = fused
         .coverage!.substituted.filter((entry) => entry.substitution === 'matmulnbits')
         .map((entry) => entry.name);
       expect(viaMatMulNBits.sort()).toEqual(
-        notFloat
+        all
           .filter((tensor) => tensor.type === 'Q4_0')
           .map((tensor) => tensor.name)
           .sort(),

@@ -154,7 +154,7 @@ describe('onnx-ctc candidate from a quantized GGUF', () => {
   });
 
   test.each(['matmulnbits', 'dequant'] as const)(
-    '%s mode transcribes like the reference, with every quantized tensor substituted',
+    '%s mode transcribes like the reference, with every tensor of the GGUF substituted',
     async (candidateMode) => {
       const progress = recordingProgress();
       await withEngine(
@@ -166,7 +166,8 @@ describe('onnx-ctc candidate from a quantized GGUF', () => {
           expect(mode).toBe(candidateMode);
           expect(missing).toEqual([]);
           const byName = Object.fromEntries(substituted.map((entry) => [entry.name, entry]));
-          expect(Object.keys(byName).sort()).toEqual([HEAD_WEIGHT, CONV_WEIGHT].sort());
+          expect(Object.keys(byName).sort()).toEqual([HEAD_WEIGHT, CONV_WEIGHT, 'ctc_head.bias'].sort());
+          expect(byName['ctc_head.bias']).toMatchObject({ type: 'F32', substitution: 'dense' });
           expect(byName[CONV_WEIGHT]).toMatchObject({
             type: 'Q4_0',
             initializer: CONV_WEIGHT,
@@ -186,7 +187,7 @@ describe('onnx-ctc candidate from a quantized GGUF', () => {
       expect(progress.lines).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^onnx-ctc candidate \\(${candidateMode}\\): 2 GGUF tensors \\(1\\.4k parameters\\) substituted into the ONNX graph: .*; none missing$`,
+            `^onnx-ctc candidate \\(${candidateMode}\\): 3 GGUF tensors \\(1\\.5k parameters\\) substituted into the ONNX graph: .*, 1 \\(13\\) F16/F32 as dense weights; none missing$`,
           ),
         ),
       ]);

@@ -60,7 +60,17 @@ describe('buildCandidate on a model exported by torch', () => {
   it('finds renamed, transposed weights by content and fuses MatMul and Gemm into MatMulNBits', async () => {
     const { model: candidate, coverage } = await buildCandidate(model, gguf(), { original: originals(weights) });
     const byName = Object.fromEntries(coverage.substituted.map(({ name, ...rest }) => [name, rest]));
-    expect(Object.keys(byName).sort()).toEqual(['emb.weight', 'out.weight', 'pool.weight', 'proj.weight']);
+    // Every tensor of the file is placed: the biases, F32, as dense weights.
+    expect(Object.keys(byName).sort()).toEqual([
+      'emb.weight',
+      'out.bias',
+      'out.weight',
+      'pool.bias',
+      'pool.weight',
+      'proj.bias',
+      'proj.weight',
+    ]);
+    expect(byName['proj.bias']).toMatchObject({ type: 'F32', substitution: 'dense' });
     expect(byName['emb.weight']).toMatchObject({
       initializer: 'emb.weight',
       matchedBy: 'name',
@@ -145,7 +155,7 @@ describe('buildCandidate on a model exported by torch', () => {
   it('summarizes its coverage in one line', async () => {
     const { coverage } = await buildCandidate(model, gguf(), { original: originals(weights) });
     expect(summarizeCoverage(coverage)).toBe(
-      '4 GGUF tensors (9.7k parameters) substituted into the ONNX graph: 3 (7.2k) through MatMulNBits, 1 (2.6k) dequantized; none missing',
+      '7 GGUF tensors (9.8k parameters) substituted into the ONNX graph: 3 (7.2k) through MatMulNBits, 1 (2.6k) dequantized, 3 (112) F16/F32 as dense weights; none missing',
     );
   });
 
@@ -221,13 +231,12 @@ describe('buildCandidate effective weights', () => {
       ['linear.weight', 'content', 'matmulnbits', undefined],
       ['gemm.weight', 'name', 'matmulnbits', undefined],
       ['gemm8.weight', 'content', 'dequant', 'Q8_0 has no MatMulNBits form here'],
-      ['half.weight', 'content', 'dequant', 'F16 has no MatMulNBits form here'],
+      ['half.weight', 'content', 'dense', undefined],
       ['rows.weight', 'name', 'dequant', 'MatMul multiplies across its Q4_0 blocks (its layout is [N, K])'],
     ]);
     const dequantMode = await buildCandidate(model, gguf, { mode: 'dequant', original: originals(weights) });
-    expect(new Set(dequantMode.coverage.substituted.map((entry) => entry.dequantReason))).toEqual(
-      new Set(['dequant mode']),
-    );
+    const quantized = dequantMode.coverage.substituted.filter((entry) => entry.substitution !== 'dense');
+    expect(new Set(quantized.map((entry) => entry.dequantReason))).toEqual(new Set(['dequant mode']));
     expect(dequantMode.model.opsetImport.map((opset) => opset.domain)).toEqual(['']);
   });
 });
