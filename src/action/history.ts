@@ -5,6 +5,7 @@
 // the last point, though it is not recorded). History is a report, not the gate: when it cannot be
 // read or written, a warning says so and the run goes on.
 
+import { formatTensorType } from '../quant/plan.js';
 import * as core from '@actions/core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -121,7 +122,8 @@ async function recordOf(inputs: ActionInputs, env: NodeJS.ProcessEnv, result: Ru
       shardFormat: inputs.run.shardFormat,
       keep: inputs.run.keep,
       skip: inputs.run.skip,
-      tensorTypes: Object.entries(plan.byType).map(([type, totals]) => `${type}:${totals!.tensors}`),
+      // The overrides as given, `glob=type`: what reproduces the file, as the `tensor-type` input takes them.
+      tensorTypes: inputs.run.tensorTypes.map(formatTensorType),
     },
     sizes: { sourceBytes: plan.sourceBytes, outputBytes: manifest.totalSize },
     ...(kld && { kld: { mean: kld.mean, interval: kld.interval, top1Agreement: kld.top1Agreement } }),
