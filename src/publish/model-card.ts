@@ -7,9 +7,16 @@
 import { stringify } from 'yaml';
 import { formatBytes } from '../common/format.js';
 import { escapeMarkdown, markdownTable } from '../report/markdown.js';
+import {
+  formatNatsInterval,
+  formatRatio,
+  NO_FIGURE,
+  overallVerdictText,
+  tokenGateText,
+  unavailableText,
+} from '../report/token-content.js';
 import type { Manifest } from '../formats/gguf/manifest.js';
 import { formatInterval, formatPercent, formatPoints } from '../scoring/figures.js';
-import type { TokenDamageSummary } from '../scoring/token-damage.js';
 import { formatNats, formatShare } from '../scoring/token-gate.js';
 import type { ScoredComparison } from '../scoring/types.js';
 
@@ -21,7 +28,6 @@ export interface ModelCardInput {
   manifest: Manifest;
   /** The evaluation, when the output was evaluated (eval_results.json). */
   comparison?: ScoredComparison;
-  tokenDamage?: TokenDamageSummary;
   /** The source model card's license, copied when it has one. */
   license?: string;
   /** Tensors and bytes per GGUF type. */
@@ -131,7 +137,7 @@ function loading({ repoId, manifest, hubUrl }: ModelCardInput): string[] {
   return section;
 }
 
-function results({ comparison, tokenDamage }: ModelCardInput): string[] {
+function results({ comparison }: ModelCardInput): string[] {
   if (!comparison) return ['## Results', 'This file was not evaluated.'];
   const { dataset, delta, gate } = comparison;
   const rows = [
@@ -142,19 +148,17 @@ function results({ comparison, tokenDamage }: ModelCardInput): string[] {
       `${formatPoints(delta.points)} points, ${Math.round(delta.confidence * 100)}% interval ${formatInterval(delta.low, delta.high)}`,
     ],
   ];
-  if (tokenDamage) {
+  const kld = comparison.kld;
+  const nats = (value: number | null) => (value === null ? NO_FIGURE : formatNats(value));
+  if (kld?.available) {
     rows.push(
-      [
-        'mean KL divergence',
-        `${formatNats(tokenDamage.mean)} nats, 95% interval [${formatNats(tokenDamage.interval[0])}, ${formatNats(tokenDamage.interval[1])}]`,
-      ],
-      [
-        'KLD median / p99 / max',
-        `${formatNats(tokenDamage.median)} / ${formatNats(tokenDamage.p99)} / ${formatNats(tokenDamage.max)} nats`,
-      ],
-      ['top-1 agreement', formatShare(tokenDamage.top1Agreement)],
-      ['perplexity ratio', tokenDamage.perplexityRatio.toFixed(4)],
+      ['mean KL divergence', `${formatNats(kld.mean)} nats, 95% interval ${formatNatsInterval(kld.interval)}`],
+      ['KLD median / p99 / max', `${nats(kld.median)} / ${nats(kld.p99)} / ${formatNats(kld.max)} nats`],
+      ['top-1 agreement', formatShare(kld.top1Agreement)],
+      ['perplexity ratio', formatRatio(kld.perplexityRatio)],
     );
+  } else if (kld) {
+    rows.push(['token metrics', unavailableText(kld.reason)]);
   }
   const source = [
     dataset.name,
@@ -168,6 +172,8 @@ function results({ comparison, tokenDamage }: ModelCardInput): string[] {
     `On ${comparison.utteranceCount} utterances of ${source} (${comparison.wordCount} words, ${comparison.normalizer} normalizer), with the same engine (${comparison.run.engine ?? 'unknown'}) running the float weights and this file:`,
     table(['', 'value'], rows),
     `Gate (${gate.mode} mode, ${gate.thresholdPoints.toFixed(2)} points): **${gate.verdict.toUpperCase()}**, ${gate.reason}.`,
+    ...(comparison.tokenGates ?? []).map((token) => `Gate ${token.gate}: ${tokenGateText(token)}.`),
+    ...(comparison.tokenGates?.length ? [`Verdict: **${overallVerdictText(comparison)}**.`] : []),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import type { Manifest } from '../../src/formats/gguf/manifest.js';
 import { renderModelCard, type ModelCardInput } from '../../src/publish/model-card.js';
-import type { TokenDamageSummary } from '../../src/scoring/token-damage.js';
+import type { KldFigures } from '../../src/scoring/types.js';
 import { sampleComparison } from '../report/comparison.js';
 
 const SHA = (digit: string) => digit.repeat(64);
@@ -18,7 +18,8 @@ const MANIFEST: Manifest = {
   source: { repoId: 'kyutai/stt-1b-en_fr', revision: '0123456789abcdef0123456789abcdef01234567' },
   tool: { name: 'quantgate', version: '0.1.0' },
 };
-const DAMAGE: TokenDamageSummary = {
+const KLD: KldFigures = {
+  available: true,
   mean: 0.0123,
   interval: [0.011, 0.0135],
   median: 0.004,
@@ -27,15 +28,13 @@ const DAMAGE: TokenDamageSummary = {
   top1Agreement: 0.9812,
   perplexityRatio: 1.0123,
   steps: 19000,
-  bootstrap: { confidence: 0.95, resamples: 10000, seed: 1 },
 };
 
 function input(overrides: Partial<ModelCardInput> = {}): ModelCardInput {
   return {
     repoId: 'org/stt-1b-en_fr-q4_0-gguf',
     manifest: MANIFEST,
-    comparison: sampleComparison(),
-    tokenDamage: DAMAGE,
+    comparison: { ...sampleComparison(), kld: KLD },
     license: 'cc-by-4.0',
     tensorTypes: [
       { type: 'Q4_0', tensors: 300, bytes: 900_000_000 },
@@ -130,7 +129,7 @@ test('the body lists the shard URLs in order, the cat command, the results with 
 test('without an evaluation or a source repo the card says so and keeps no model-index', () => {
   const local: Manifest = { ...MANIFEST, format: 'single', files: [MANIFEST.files[2]!], source: { path: '/models/m' } };
   const { matter, body } = split(
-    renderModelCard(input({ manifest: local, comparison: undefined, tokenDamage: undefined, license: undefined })),
+    renderModelCard(input({ manifest: local, comparison: undefined, license: undefined })),
   );
   expect(matter).toEqual({
     tags: ['gguf', 'quantgate', 'automatic-speech-recognition', 'speech-to-text', 'q4_0'],
@@ -139,4 +138,33 @@ test('without an evaluation or a source repo the card says so and keeps no model
   expect(body).toContain('This file was not evaluated.');
   expect(body).toContain('One file, `stt-1b-en_fr-q4_0.gguf`');
   expect(body).toContain('- source: a local folder (/models/m)');
+});
+
+test('token gates show their own verdicts and the verdict over every gate; a merge without percentiles shows dashes', () => {
+  const comparison = {
+    ...sampleComparison(),
+    kld: { ...KLD, median: null, p99: null },
+    tokenGates: [
+      {
+        gate: 'max-kld' as const,
+        limit: 0.01,
+        value: 0.0123,
+        verdict: 'fail' as const,
+        reason: 'the mean KLD, 0.0123 nats, exceeds the 0.01-nat limit',
+      },
+    ],
+  };
+  const { body } = split(renderModelCard(input({ comparison })));
+  expect(body).toContain('| KLD median / p99 / max | — / — / 1.5 nats |');
+  expect(body).toContain('Gate max-kld: FAIL: the mean KLD, 0.0123 nats, exceeds the 0.01-nat limit.');
+  expect(body).toContain('Verdict: **FAIL: the WER and max-kld gates fail**.');
+});
+
+test('a run without token metrics says why on the card', () => {
+  const comparison = {
+    ...sampleComparison(),
+    kld: { available: false as const, reason: 'the command engine sees text only' },
+  };
+  const { body } = split(renderModelCard(input({ comparison })));
+  expect(body).toContain('| token metrics | not available (the command engine sees text only) |');
 });
