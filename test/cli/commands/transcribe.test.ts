@@ -66,7 +66,12 @@ describe('quantgate transcribe', () => {
     ]);
     expect(run.code).toBe(EXIT_OK);
     expect(run.stdout).toBe(`${hello}\thello world\n${old}\told\n`);
-    expect(run.stderr).toMatch(new RegExp(`onnx-ctc candidate \\(${mode}\\): 2 GGUF tensors .*; none missing`));
+    // Every tensor of the file reaches the graph: the two quantized weights and the F32 one.
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `onnx-ctc candidate \\(${mode}\\): 3 GGUF tensors .*, 1 \\(13\\) F16/F32 as dense weights; none missing`,
+      ),
+    );
   });
 
   test('the command engine runs the given command', async () => {
