@@ -133,7 +133,7 @@ function renderSensitivity(result: SensitivityResult): string {
   const passes = result.groups.length;
   return [
     '',
-    `sensitivity (${result.method}): mean KLD per step with only the group at ${result.quantType} (its planned type) and every other tensor F32, on ${result.calibrationUtterances} utterances (${result.engine})`,
+    `sensitivity (${result.method}): mean KLD per step with only the group quantized (--quant-type ${result.quantType} and any --tensor-type) and every other tensor F32, on ${result.calibrationUtterances} utterances (${result.engine})`,
     '',
     line(header),
     line(widths.map((width) => '-'.repeat(width))),
