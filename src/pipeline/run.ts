@@ -127,13 +127,7 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
     signal: context.signal,
   };
 
-  const model = await timed('model', async (): Promise<ModelSource> => {
-    if (options.modelPath) return { dir: options.modelPath };
-    if (!options.modelId) return { dir: demoPaths().model };
-    const snapshot = await fetchSnapshot({ ...hub, repoId: options.modelId, revision: options.revision });
-    progress.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} files in ${snapshot.dir}`);
-    return { dir: snapshot.dir, repoId: snapshot.repoId, revision: snapshot.revision };
-  });
+  const model = await timed('model', () => resolveModel(options, fetchSnapshot, hub));
 
   const factories = engineFactories({
     referenceCommand: options.referenceCommand,
@@ -329,6 +323,19 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
   }
 }
 
+/** The model the options name: a local folder, a Hub snapshot, or the embedded demo model. */
+export async function resolveModel(
+  options: Pick<RunOptions, 'modelPath' | 'modelId' | 'revision'>,
+  fetchSnapshot: (request: SnapshotRequest) => Promise<SnapshotResult>,
+  hub: Omit<SnapshotRequest, 'repoId'>,
+): Promise<ModelSource> {
+  if (options.modelPath) return { dir: options.modelPath };
+  if (!options.modelId) return { dir: demoPaths().model };
+  const snapshot = await fetchSnapshot({ ...hub, repoId: options.modelId, revision: options.revision });
+  hub.progress?.info(`${snapshot.repoId}@${snapshot.revision}: ${snapshot.files.length} files in ${snapshot.dir}`);
+  return { dir: snapshot.dir, repoId: snapshot.repoId, revision: snapshot.revision };
+}
+
 function openResultsStore(
   options: RunOptions,
   env: NodeJS.ProcessEnv,
@@ -481,7 +488,7 @@ function stepsByUtterance(base: ReferenceBase): Map<string, ReferenceStep[]> {
   return new Map([...base.utterances].map(([id, utterance]) => [id, utterance.steps]));
 }
 
-function stepsOf(steps: Map<string, ReferenceStep[]>): (id: string) => readonly ReferenceStep[] {
+export function stepsOf(steps: Map<string, ReferenceStep[]>): (id: string) => readonly ReferenceStep[] {
   return (id) => {
     const found = steps.get(id);
     if (!found) throw new Error(`the reference has no steps for utterance ${id}`);
@@ -493,7 +500,7 @@ function stepsOf(steps: Map<string, ReferenceStep[]>): (id: string) => readonly 
  * The batch size that fits this machine's memory, from the engine's estimate of each variant:
  * the one asked for, or a smaller one with a line saying so. Engines without an estimate are not checked.
  */
-async function checkMemory(
+export async function checkMemory(
   factory: EngineFactory,
   model: ModelSource,
   quantized: QuantizedModel,
@@ -545,7 +552,7 @@ async function quantizeThroughCache(
   return result;
 }
 
-async function resolveDatasetSpec(
+export async function resolveDatasetSpec(
   options: RunOptions,
   model: ModelSource,
   fetchSnapshot: (request: SnapshotRequest) => Promise<SnapshotResult>,

@@ -21,6 +21,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./verify.js')).verifyCommand,
   },
   {
+    name: 'sensitivity',
+    summary: 'rank the quantized tensors by how much quantizing each alone moves the output (mean KLD)',
+    load: async () => (await import('./sensitivity.js')).sensitivityCommand,
+  },
+  {
     name: 'transcribe',
     summary: 'transcribe audio files with an engine, from the original weights or a quantized GGUF',
     load: async () => (await import('./transcribe.js')).transcribeCommand,

@@ -116,7 +116,8 @@ function viewAs<T extends Float32Array | Uint16Array>(
       `tensor "${tensor.name ?? ''}" has ${bytes.length} bytes of raw data, not a whole number of ${size}-byte elements; the model is corrupt — export it again`,
     );
   }
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // A Buffer's slice() is a view, not a copy, and model files are read into Buffers: copy explicitly.
+  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   return new type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.length / size);
 }
 

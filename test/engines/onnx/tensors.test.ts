@@ -40,6 +40,9 @@ describe('tensorFloat32', () => {
     new DataView(file.buffer).setFloat32(1, 2.5, true);
     new DataView(file.buffer).setFloat32(5, -4, true);
     expect(Array.from(tensorFloat32(rawTensor('u', DataType.FLOAT, [2], file.subarray(1, 9))))).toEqual([2.5, -4]);
+    // As a model read from disk holds it: a Buffer, whose slice() would be a view at the same offset.
+    const buffer = Buffer.from(file.buffer).subarray(1, 9);
+    expect(Array.from(tensorFloat32(rawTensor('b', DataType.FLOAT, [2], buffer)))).toEqual([2.5, -4]);
     const aligned = float32Tensor('a', [2], [1, 2]);
     expect(tensorFloat32(aligned).buffer).toBe(aligned.rawData!.buffer);
   });

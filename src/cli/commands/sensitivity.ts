@@ -1,0 +1,144 @@
+// `quantgate sensitivity`: which tensors cost the accuracy. Ranks each group of quantized tensors
+// by the damage of quantizing it alone (pipeline/sensitivity.ts) and prints the ranking as a table,
+// or as JSON with --json. Exit code 0, or 2 on any error.
+
+import { formatBytes, formatCount, formatDuration } from '../../common/format.js';
+import { choiceOption, flagOption, numberOption } from '../../common/option-values.js';
+import { createProgress } from '../../common/progress.js';
+import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
+import { DEFAULT_RUN_OPTIONS, readRunOptions } from '../../pipeline/options.js';
+import {
+  DEFAULT_CALIBRATION_SAMPLES,
+  FALLBACK_TYPE,
+  SENSITIVITY_GROUPINGS,
+  SENSITIVITY_METHODS,
+  type SensitivityResult,
+} from '../../pipeline/sensitivity.js';
+import { EXIT_OK, type Command, type OptionSpec } from '../command.js';
+
+const TEXT_OPTIONS = [
+  'model-id',
+  'revision',
+  'model-path',
+  'hf-token',
+  'hub-url',
+  'cache-dir',
+  'quant-type',
+  'preset',
+  'dataset',
+  'dataset-revision',
+  'dataset-config',
+  'split',
+  'max-duration',
+  'max-failed-utterances',
+  'audio-column',
+  'text-column',
+  'id-column',
+  'engine',
+  'candidate-mode',
+  'device',
+  'batch-size',
+  'base-top-k',
+  'threads',
+  'method',
+  'group',
+  'calibration-samples',
+] as const;
+
+const options: OptionSpec = {
+  ...Object.fromEntries(TEXT_OPTIONS.map((name) => [name, { type: 'string' as const }])),
+  keep: { type: 'string', multiple: true },
+  skip: { type: 'string', multiple: true },
+  'tensor-type': { type: 'string', multiple: true },
+  offline: { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
+export const sensitivityCommand: Command = {
+  usage: `
+usage: quantgate sensitivity [options]
+
+Ranks the quantized tensors by what quantizing each alone costs, on the first utterances of the
+dataset: with --method exact, the mean KL divergence of a candidate where only that group is at its
+type and every other tensor F32, against the reference. One reference pass, then one candidate pass
+per group. With no options: the embedded demo model and its test set, offline.
+
+sensitivity
+  --method <m>                 ${SENSITIVITY_METHODS.join(' | ')} (default exact)
+  --group <g>                  tensor | layer: one group per tensor (default), or per layer and role,
+                               e.g. layers.7.ffn.* (docs/TUNING.md gives the rule)
+  --calibration-samples <n>    the first N utterances of the dataset selection (default ${DEFAULT_CALIBRATION_SAMPLES})
+  --json                       print the ranking as JSON instead of a table
+model
+  --model-id <org/name>, --revision <rev>, --model-path <dir>, --hf-token <token>, --hub-url <url>,
+  --cache-dir <dir>, --offline  as for \`quantgate run\`
+quantization
+  --quant-type <t>             the type whose cost is measured: q4_0 | q8_0 (default q4_0)
+  --keep <globs>, --skip <globs>, --preset kyutai-stt, --threads <n>
+  --tensor-type <glob>=<t>     as for \`quantgate run\`: each tensor is measured at the type the plan gives it
+data
+  --dataset <id|path|url>, --dataset-revision <rev>, --dataset-config <name>, --split <name>,
+  --max-duration <s>, --max-failed-utterances <n>, --audio-column, --text-column, --id-column
+                               as for \`quantgate run\`
+engine
+  --engine <e>                 ${ENGINE_NAMES.filter((name) => name !== 'command').join(' | ')} (default auto; the
+                               command engine cannot give token metrics)
+  --candidate-mode <m>         ${CANDIDATE_MODES.join(' | ')} (default ${DEFAULT_RUN_OPTIONS.candidateMode})
+  --device <d>                 ${DEVICES.join(' | ')} (default auto)
+  --batch-size <n>             utterances per engine call (default ${DEFAULT_RUN_OPTIONS.batchSize})
+  --base-top-k <k>             entries kept per step of a large vocabulary (default ${DEFAULT_RUN_OPTIONS.baseTopK})
+`,
+  options,
+  aliases: { model: 'model-path', type: 'quant-type' },
+  async run(values, _positionals, context) {
+    const sensitivityOptions = {
+      run: readRunOptions(values),
+      method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? 'exact',
+      grouping: choiceOption(values, 'group', SENSITIVITY_GROUPINGS) ?? 'tensor',
+      calibrationSamples:
+        numberOption(values, 'calibration-samples', { min: 1, integer: true }) ?? DEFAULT_CALIBRATION_SAMPLES,
+    };
+    const { runSensitivity } = await import('../../pipeline/sensitivity.js');
+    context.stop?.enter('sensitivity');
+    const result = await runSensitivity(sensitivityOptions, {
+      progress: createProgress({ stream: context.stderr }),
+      env: context.env,
+      signal: context.stop?.signal,
+    });
+    if (flagOption(values, 'json')) {
+      const { seconds: _seconds, ...stable } = result;
+      context.stdout.write(`${JSON.stringify(stable, null, 2)}\n`);
+    } else context.stdout.write(`${renderSensitivity(result)}\n`);
+    return EXIT_OK;
+  },
+};
+
+/** The ranking as a table, with what was measured and what it cost. */
+function renderSensitivity(result: SensitivityResult): string {
+  const header = ['#', 'group', 'parameters', `saved vs ${FALLBACK_TYPE}`, 'mean KLD', 'share'];
+  const rows = result.groups.map((group) => [
+    String(group.rank),
+    group.group,
+    formatCount(group.parameters),
+    formatBytes(group.bytesSaved),
+    group.score.toPrecision(4),
+    `${(group.share * 100).toFixed(1)}%`,
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  const passes = result.groups.length;
+  return [
+    '',
+    `sensitivity (${result.method}): mean KLD per step with only the group quantized (--quant-type ${result.quantType} and any --tensor-type) and every other tensor F32, on ${result.calibrationUtterances} utterances (${result.engine})`,
+    '',
+    line(header),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...rows.map(line),
+    '',
+    `cost: the reference pass ${formatDuration(result.seconds.reference)}, ${passes} candidate pass${passes === 1 ? '' : 'es'} ${formatDuration(result.seconds.groups)} (${formatDuration(result.seconds.groups / passes)} each, quantizing included)`,
+  ].join('\n');
+}
