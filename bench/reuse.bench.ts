@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { median, seconds } from './measure.js';
 
 const ROUNDS = 3;
-/** The compiled CLI beside this file in the benchmark build. */
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+/** The CLI as a user runs it (the build in lib/, which `npm run build` makes); `npm run bench` runs in the repository root. */
+const BIN = join(process.cwd(), 'bin', 'quantgate.js');
 
 function quantgateRun(args: readonly string[]): void {
-  const script = `const { main } = await import(${JSON.stringify(MAIN)}); process.exitCode = await main(${JSON.stringify(['run', ...args])});`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [BIN, 'run', ...args], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`quantgate run ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
 }
 

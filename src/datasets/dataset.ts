@@ -11,12 +11,12 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { AudioDecoder, probeAudio } from '../audio/decode.js';
-import { Resampler } from '../audio/resample.js';
+import type { AudioDecoder } from '../audio/decode.js';
+import type { Resampler } from '../audio/resample.js';
 import { QuantgateError, describeError } from '../common/errors.js';
 import { openLibriSpeechFolder } from './librispeech-folder.js';
 import { openManifest } from './manifest.js';
-import { openParquetSource, type ParquetSourceOptions } from './parquet.js';
+import type { ParquetSourceOptions } from './parquet.js';
 import { isUrl } from './random-access.js';
 import { checkSelection, formatShard, selectUtterances, type Shard } from './selection.js';
 import type { DatasetKind, DatasetSource, SourceRecord } from './source.js';
@@ -70,6 +70,12 @@ export function isFailedUtterance(item: Utterance | FailedUtterance): item is Fa
 
 export async function openDataset(spec: DatasetSpec, options: DatasetOptions): Promise<Dataset> {
   const maxFailed = checkOptions(options);
+  // The audio libraries (WebAssembly FLAC decoder and resampler) load only when audio is decoded,
+  // so a run whose results are all reused never pays for them.
+  const [{ AudioDecoder, probeAudio }, { Resampler }] = await Promise.all([
+    import('../audio/decode.js'),
+    import('../audio/resample.js'),
+  ]);
   const resampler = new Resampler(options.sampleRate);
   const source = await openSource(spec, options.signal);
   try {
@@ -84,7 +90,7 @@ export async function openDataset(spec: DatasetSpec, options: DatasetOptions): P
       );
     }
     const decoder = new AudioDecoder();
-    const loader: UtteranceLoader = { decoder, resampler, maxSeconds: options.maxDurationSeconds };
+    const loader: UtteranceLoader = { decoder, resampler, probeAudio, maxSeconds: options.maxDurationSeconds };
     return {
       info: {
         ...summaryOf(source),
@@ -190,10 +196,13 @@ function checkOptions(options: DatasetOptions): number {
   return maxFailed;
 }
 
-function openSource(spec: DatasetSpec, signal: AbortSignal | undefined): Promise<DatasetSource> {
+async function openSource(spec: DatasetSpec, signal: AbortSignal | undefined): Promise<DatasetSource> {
   switch (spec.kind) {
-    case 'parquet':
+    case 'parquet': {
+      // The parquet reader (and its HTTP range client) loads only for parquet datasets.
+      const { openParquetSource } = await import('./parquet.js');
       return openParquetSource({ ...spec, signal: spec.signal ?? signal });
+    }
     case 'librispeech':
       return openLibriSpeechFolder(spec.dir);
     case 'manifest':
@@ -214,6 +223,7 @@ function summaryOf(source: DatasetSource): DatasetSummary {
 interface UtteranceLoader {
   decoder: AudioDecoder;
   resampler: Resampler;
+  probeAudio: typeof import('../audio/decode.js').probeAudio;
   maxSeconds: number | undefined;
 }
 
@@ -243,7 +253,7 @@ async function* loadUtterances(
 
 async function loadUtterance(
   record: SourceRecord,
-  { decoder, resampler, maxSeconds }: UtteranceLoader,
+  { decoder, resampler, probeAudio, maxSeconds }: UtteranceLoader,
 ): Promise<Utterance | FailedUtterance> {
   const checkDuration = (frames: number | undefined, rate: number) => {
     if (maxSeconds !== undefined && frames !== undefined && frames / rate > maxSeconds) {

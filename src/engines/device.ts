@@ -13,7 +13,6 @@ import type { DeviceChoice } from './catalogue.js';
 import type { Device } from './engine.js';
 import { ModelBuilder } from './onnx/builder.js';
 import { encodeModel } from './onnx/model.js';
-import { cudaInstallSettings, installCudaProvider } from '../runtime/cuda-install.js';
 import type { OnnxruntimeLocation } from '../runtime/location.js';
 import { sessionOptions } from '../runtime/session-options.js';
 
@@ -95,6 +94,8 @@ function systemDeviceProbes(options: {
           `onnxruntime-node has a CUDA provider only for linux x64, not ${process.platform} ${process.arch}; use --device cpu`,
         );
       }
+      // Loaded only here: the NuGet client and the zip reader are not needed on a CPU machine.
+      const { cudaInstallSettings, installCudaProvider } = await import('../runtime/cuda-install.js');
       await installCudaProvider({
         ...cudaInstallSettings(options.env),
         progress: options.progress,

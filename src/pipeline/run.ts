@@ -25,7 +25,7 @@ import type { Device, Engine, EngineFactory, ModelSource, QuantizedModel } from 
 import { resolveDevice } from '../engines/device.js';
 import { givesTokenMetrics, runsOnOnnxruntime } from '../engines/catalogue.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
-import { downloadSnapshot, prepareSnapshot, type SnapshotRequest, type SnapshotResult } from '../hub/snapshot.js';
+import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
 import type { TensorPlan } from '../quant/plan.js';
 import { writeEvalResults } from '../report/results-files.js';
 import type { OnnxruntimeLocation } from '../runtime/location.js';
@@ -101,7 +101,10 @@ export interface RunResult {
 export async function runPipeline(options: RunOptions, context: RunContext = {}): Promise<RunResult> {
   const progress = context.progress ?? silentProgress;
   const env = context.env ?? process.env;
-  const fetchSnapshot = context.fetchSnapshot ?? downloadSnapshot;
+  // The Hub client loads only when a run reaches the Hub (the demo and local folders never do).
+  const fetchSnapshot =
+    context.fetchSnapshot ??
+    (async (request: SnapshotRequest) => (await import('../hub/snapshot.js')).downloadSnapshot(request));
   const stageSeconds: Record<string, number> = {};
   const runStage =
     context.stage ?? (<T>(name: string, work: () => Promise<T>) => (progress.info(`── ${name}`), work()));
@@ -573,6 +576,7 @@ export async function resolveDatasetSpec(
     );
   }
   const request = { ...hub, repoId: location, repoType: 'dataset' as const, revision: options.datasetRevision };
+  const { prepareSnapshot } = await import('../hub/snapshot.js');
   const listing = await prepareSnapshot({ ...request, include: ['*.parquet'] });
   const wanted = selectParquetFiles(
     listing.plan.files.map((file) => file.path),
