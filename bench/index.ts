@@ -7,6 +7,7 @@ import { bench as demoRun } from './demo-run.bench.js';
 import { bench as gguf } from './gguf.bench.js';
 import { bench as hub } from './hub.bench.js';
 import { bench as kyutai } from './kyutai.bench.js';
+import { bench as kyutaiJob } from './kyutai-job.bench.js';
 import { bench as normalize } from './normalize.bench.js';
 import { bench as onnx } from './onnx.bench.js';
 import { bench as onnxCtc } from './onnx-ctc.bench.js';
@@ -34,6 +35,7 @@ const benches: Bench[] = [
   demoRun,
   reuse,
   kyutai,
+  kyutaiJob,
   publish,
   startup,
 ];

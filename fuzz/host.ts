@@ -2,12 +2,16 @@
 // heap, hands it index ranges or single inputs, and watches it. No report within the time bound is
 // a hang; a child that dies (a V8 fatal error, out of memory) or whose resident memory passes the
 // bound is an abort. Either way the child is killed, and a later call starts a fresh one.
+// The time bound leaves out the time the child (or a process it started) spent waiting for a CPU
+// that other work held: on a machine shared with other jobs, a child that is merely starved of CPU
+// is not hanging. A child that loops runs (or waits its turn to run), and one that waits on
+// something else waits: both still reach the bound.
 //
 // A child process rather than a worker thread: a V8 fatal error ("invalid size", heap exhausted)
 // aborts the whole process it happens in, worker threads and all, which would take the harness down.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +136,7 @@ export class Host {
   ): Promise<{ status: 'done' | 'hang' | 'abort'; detail: string }> {
     return new Promise((resolve) => {
       let lastHeard = Date.now();
+      const starved = new StarvedTime(child.pid);
       let rssBusy = false;
       let finished = false;
       const finish = (status: 'done' | 'hang' | 'abort', detail: string) => {
@@ -145,6 +150,7 @@ export class Host {
       };
       const onMessage = (reply: FromChild) => {
         lastHeard = Date.now();
+        starved.reset();
         if (isLast(reply)) finish('done', '');
       };
       const onExit = (code: number | null, signal: string | null) => {
@@ -155,7 +161,8 @@ export class Host {
         );
       };
       const poll = setInterval(() => {
-        if (Date.now() - lastHeard > timeoutMs) return finish('hang', `no answer within ${timeoutMs} ms`);
+        if (Date.now() - lastHeard - starved.sample() > timeoutMs)
+          return finish('hang', `no answer within ${timeoutMs} ms`);
         if (rssBusy || child.pid === undefined) return;
         rssBusy = true;
         residentMb(child.pid)
@@ -185,6 +192,62 @@ function scratchRoot(): string {
   } catch {
     return tmpdir();
   }
+}
+
+/**
+ * The time since `reset` during which a process or one of its descendants was ready to run but
+ * waited for a CPU, from Linux's /proc/<pid>/schedstat (their main threads: where JavaScript runs).
+ * Sampled at the poll's pace: in each interval, the longest any of them waited, at most the
+ * interval. Always 0 where there is no /proc.
+ */
+class StarvedTime {
+  private waits = new Map<number, number>();
+  private last = Date.now();
+  private total = 0;
+
+  constructor(private readonly pid: number | undefined) {
+    if (pid !== undefined) this.waits = runQueueWaits(pid);
+  }
+
+  reset(): void {
+    this.total = 0;
+  }
+
+  /** Takes a sample; the total in milliseconds. */
+  sample(): number {
+    if (this.pid === undefined) return 0;
+    const now = Date.now();
+    const waits = runQueueWaits(this.pid);
+    this.total += starvedInInterval(this.waits, waits, now - this.last);
+    this.waits = waits;
+    this.last = now;
+    return this.total;
+  }
+}
+
+/** Of an interval of `intervalMs`, the part one process waited for a CPU: the largest growth of a wait, at most the interval. */
+export function starvedInInterval(
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+  intervalMs: number,
+): number {
+  let longest = 0;
+  for (const [pid, waited] of after) longest = Math.max(longest, waited - (before.get(pid) ?? waited));
+  return Math.min(longest, Math.max(0, intervalMs));
+}
+
+/** Milliseconds each of `pid` and its descendants has waited on a run queue; empty where there is no /proc. */
+export function runQueueWaits(pid: number, into = new Map<number, number>()): Map<number, number> {
+  try {
+    // Fields: time on a CPU, time waiting on a run queue (both in ns), time slices.
+    const waited = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+    if (Number.isFinite(waited)) into.set(pid, waited);
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' '))
+      if (child.trim() !== '') runQueueWaits(Number(child), into);
+  } catch {
+    // Gone meanwhile, or no /proc.
+  }
+  return into;
 }
 
 /** The process's resident memory from /proc (Linux); 0 where there is none. */

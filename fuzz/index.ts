@@ -19,8 +19,9 @@ const USAGE = `usage: npm run fuzz -- [target…] [--seconds N] [--inputs N] [--
   --seed S            the run's seed (default: from the clock; printed, so a run can be repeated)
   --skip t,…          targets to leave out
   --jobs N            child processes per target (default: twice the cores, at most 8)
-  --timeout-ms N      longest one input may run before it counts as a hang (default 3000;
-                      a hang is confirmed alone under 3 times this)
+  --timeout-ms N      longest one input may run before it counts as a hang (default 3000; time
+                      spent waiting for a CPU held by other work does not count; a hang is
+                      confirmed alone under 3 times this)
   --memory-mb N       heap of a child process; twice this plus 256 MiB resident kills it (default 512)
   --minimize-seconds N  time to shrink each distinct failure (default 20; 0 writes it unshrunk)
   --findings DIR      where reproducers go (default fuzz/findings)`;

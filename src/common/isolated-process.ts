@@ -4,7 +4,8 @@
 // with `resourceLimits` do not give this: on Node 20 a worker that reaches its heap limit can still
 // abort the whole process while it is torn down (see docs/ROBUSTNESS.md).
 //
-// One request runs at a time. The protocol over the IPC channel (advanced serialization, so typed
+// One request runs at a time; each may carry its own AbortSignal, so that one process can serve
+// several users in turn. The protocol over the IPC channel (advanced serialization, so typed
 // arrays, ArrayBuffers and bigints pass as they are):
 //   parent → child  { id, method, params }                a request
 //   child → parent  { id, result } | { id, failure }      its answer
@@ -74,17 +75,15 @@ export class IsolatedProcess {
   private stderr = '';
   private readonly killAtExit = () => this.child?.kill('SIGKILL');
 
-  constructor(
-    private readonly options: IsolatedProcessOptions,
-    private readonly signal?: AbortSignal,
-  ) {}
+  constructor(private readonly options: IsolatedProcessOptions) {}
 
   /**
    * Sends one request (after any earlier one ends) and answers the child's calls with `onCall`.
+   * Aborting `signal` kills the child while this request runs; a later request starts a fresh one.
    * Rejects with ChildFailure, ChildFault, the signal's reason, or what `onCall` threw.
    */
-  request<T>(method: string, params: unknown, onCall: CallHandler): Promise<T> {
-    const run = this.queue.then(() => this.send(method, params, onCall));
+  request<T>(method: string, params: unknown, onCall: CallHandler, signal?: AbortSignal): Promise<T> {
+    const run = this.queue.then(() => this.send(method, params, onCall, signal));
     this.queue = run.catch(() => undefined);
     return run as Promise<T>;
   }
@@ -104,15 +103,15 @@ export class IsolatedProcess {
     }
   }
 
-  private async send(method: string, params: unknown, onCall: CallHandler): Promise<unknown> {
-    this.signal?.throwIfAborted();
-    const child = this.child ?? (await this.start());
+  private async send(method: string, params: unknown, onCall: CallHandler, signal?: AbortSignal): Promise<unknown> {
+    signal?.throwIfAborted();
+    const child = this.child ?? (await this.start(signal));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      const onAbort = () => this.fail(child, this.signal!.reason);
-      this.signal?.addEventListener('abort', onAbort, { once: true });
+      const onAbort = () => this.fail(child, signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (action: () => void) => {
-        this.signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
         this.disarm();
         this.pending = undefined;
         action();
@@ -128,9 +127,9 @@ export class IsolatedProcess {
     });
   }
 
-  private async start(): Promise<ChildProcess> {
+  private async start(signal?: AbortSignal): Promise<ChildProcess> {
     const script = await childScript(this.options.entry);
-    this.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const args = [
       `--max-old-space-size=${this.options.heapMb}`,
       ...('path' in script ? [script.path] : ['--input-type=module', '-']),

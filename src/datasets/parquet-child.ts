@@ -6,7 +6,8 @@
 //
 //   open { file, byteLength }  → { rows, groupRows: number[], columns: ColumnSummary[] }
 //   read { file, byteLength, rowGroup, rowStart, rowEnd, columns } → rows, as objects by column
-// `file` is the parent's index for the file; `rowStart`/`rowEnd` count rows within the file.
+// `file` is the parent's name for the file, never reused; `rowStart`/`rowEnd` count rows within it.
+// The process serves one dataset after another, so it keeps the footers of recent files only.
 
 import { parquetMetadata, parquetReadObjects, parquetSchema, type FileMetaData, type SchemaTree } from 'hyparquet';
 import { serveParent, type ChildContext } from '../common/isolated-process.js';
@@ -47,6 +48,8 @@ export interface ReadParams extends OpenParams {
 /** The first read of the footer guesses its size; a larger footer costs one more read. */
 const FOOTER_GUESS_BYTES = 64 * 1024;
 
+/** Footers kept: a file read again after this many others were opened costs one more footer read. */
+const FOOTERS_KEPT = 64;
 const opened = new Map<number, FileMetaData>();
 
 serveParent({
@@ -70,6 +73,7 @@ async function metadataOf({ file, byteLength }: OpenParams, context: ChildContex
   }
   checkFileMetadata(metadata, byteLength);
   opened.set(file, metadata);
+  if (opened.size > FOOTERS_KEPT) opened.delete(opened.keys().next().value!);
   return metadata;
 }
 

@@ -5,7 +5,9 @@
 // Files are read in name order, rows in file order.
 // The bytes are parsed in a child process (parquet-child.ts), never in quantgate's own: this side
 // opens the files and feeds it byte ranges; a reader that fails, runs out of memory, stalls or is
-// aborted becomes one QuantgateError naming the file, the row group and the cause.
+// aborted becomes one QuantgateError naming the file, the row group and the cause. One reader
+// process serves the sources open in this process in turn, and outlives the last of them briefly,
+// so that sources opened one after another do not each pay for a process start.
 
 import { debugLog } from '../common/debug.js';
 import { QuantgateError } from '../common/errors.js';
@@ -36,7 +38,7 @@ export interface ParquetSourceOptions {
 
 interface OpenedFile {
   file: RandomAccessFile;
-  /** The reader process's name for the file: its index in the dataset's file list. */
+  /** The reader process's name for the file, unique in this process. */
   index: number;
   /** Rows per row group. */
   groupRows: number[];
@@ -54,6 +56,12 @@ const DEFAULT_COLUMNS = { audio: 'audio', text: 'text', id: 'id' };
 const READER_HEAP_MB = 512;
 /** A footer or row group whose decoding reports no progress (a page) for this long is stopped. */
 const READER_STALL_MS = 30_000;
+/**
+ * How long the reader process outlives the last source that used it: long enough for the next
+ * source of a sequence (the shards of a job, the fuzzer's inputs) to find it running, short
+ * enough that it does not idle through the rest of a run.
+ */
+const READER_LINGER_MS = 2000;
 const CORRUPT = 'the file is corrupt — download it again';
 const LACKING =
   'the file is corrupt or uses a parquet feature this reader lacks — download it again or re-save it with snappy compression';
@@ -62,20 +70,19 @@ export async function openParquetSource(options: ParquetSourceOptions): Promise<
   if (options.files.length === 0)
     throw new QuantgateError('no parquet files given for the dataset; pass at least one parquet path or URL');
   const locations = [...options.files].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const reader = new IsolatedProcess(
-    { entry: new URL('./parquet-child.js', import.meta.url), heapMb: READER_HEAP_MB, stallMs: READER_STALL_MS },
-    options.signal,
-  );
-  const handles: RandomAccessFile[] = [];
+  const reader = useReader(options.signal);
+  const handles = new Map<number, RandomAccessFile>();
   const close = async () => {
-    await Promise.all([reader.close(), ...handles.map((file) => file.close())]);
+    reader.release();
+    await Promise.all([...handles.values()].map((file) => file.close()));
   };
   try {
     const opened: OpenedFile[] = [];
     let firstRow = 0;
     for (const location of locations) {
       const file = await openRandomAccess(location, options.http);
-      const index = handles.push(file) - 1;
+      const index = nextFileIndex++;
+      handles.set(index, file);
       const summary = await ask<OpenResult>(
         reader,
         handles,
@@ -109,6 +116,42 @@ export async function openParquetSource(options: ParquetSourceOptions): Promise<
     await close();
     throw error;
   }
+}
+
+const readerProcess = new IsolatedProcess({
+  entry: new URL('./parquet-child.js', import.meta.url),
+  heapMb: READER_HEAP_MB,
+  stallMs: READER_STALL_MS,
+});
+let readerUsers = 0;
+let readerLingering: NodeJS.Timeout | undefined;
+let nextFileIndex = 0;
+
+/** One source's use of the reader process: its requests carry the source's signal. */
+interface ReaderUse {
+  request<T>(
+    method: 'open' | 'read',
+    params: OpenParams | ReadParams,
+    onCall: Parameters<IsolatedProcess['request']>[2],
+  ): Promise<T>;
+  /** The source is done; the process ends READER_LINGER_MS after its last user leaves, unless another comes. */
+  release(): void;
+}
+
+function useReader(signal: AbortSignal | undefined): ReaderUse {
+  readerUsers++;
+  clearTimeout(readerLingering);
+  let released = false;
+  return {
+    request: (method, params, onCall) => readerProcess.request(method, params, onCall, signal),
+    release() {
+      if (released) return;
+      released = true;
+      if (--readerUsers > 0) return;
+      // Unreferenced: the timer must not keep quantgate alive, and at exit the child is killed anyway.
+      readerLingering = setTimeout(() => void readerProcess.close(), READER_LINGER_MS).unref();
+    },
+  };
 }
 
 /** Checks every file has the columns, with types a reader can use; resolves the id column. */
@@ -146,8 +189,8 @@ function resolveColumns(files: OpenedFile[], wanted: Partial<ParquetColumns>): P
 }
 
 async function* readRecords(
-  reader: IsolatedProcess,
-  handles: RandomAccessFile[],
+  reader: ReaderUse,
+  handles: Map<number, RandomAccessFile>,
   files: OpenedFile[],
   columns: ParquetColumns,
   start: number,
@@ -192,8 +235,8 @@ async function* readRecords(
  * (QUANTGATE_DEBUG=1). Errors reading the file (network, truncation) and an abort pass through.
  */
 async function ask<T>(
-  reader: IsolatedProcess,
-  handles: RandomAccessFile[],
+  reader: ReaderUse,
+  handles: Map<number, RandomAccessFile>,
   method: 'open' | 'read',
   params: OpenParams | ReadParams,
   explain: (cause: string, lacking: boolean) => string,
@@ -201,7 +244,7 @@ async function ask<T>(
   try {
     return await reader.request<T>(method, params, async (_call, args) => {
       const { file, start, end } = args as { file: number; start: number; end: number };
-      return handles[file]!.slice(start, end);
+      return handles.get(file)!.slice(start, end);
     });
   } catch (error) {
     if (error instanceof ChildFailure) {

@@ -9,11 +9,8 @@ const noCalls = async () => {
   throw new Error('no call expected');
 };
 const started: IsolatedProcess[] = [];
-function isolated(options: { heapMb?: number; stallMs?: number } = {}, signal?: AbortSignal): IsolatedProcess {
-  const child = new IsolatedProcess(
-    { entry, heapMb: options.heapMb ?? 128, stallMs: options.stallMs ?? 10_000 },
-    signal,
-  );
+function isolated(options: { heapMb?: number; stallMs?: number } = {}): IsolatedProcess {
+  const child = new IsolatedProcess({ entry, heapMb: options.heapMb ?? 128, stallMs: options.stallMs ?? 10_000 });
   started.push(child);
   return child;
 }
@@ -85,16 +82,26 @@ describe('IsolatedProcess', () => {
     expect((error as ChildFault).detail).toMatch(/^signal SIGABRT/);
   });
 
-  it('stops a busy child at once when the signal aborts', async () => {
+  it("stops a busy child at once when the request's signal aborts; a request without it starts a fresh one", async () => {
     const controller = new AbortController();
-    const child = isolated({ stallMs: 60_000 }, controller.signal);
-    await child.request('echo', 'warm', noCalls);
-    const pending = timed(child.request('spin', null, noCalls));
+    const child = isolated({ stallMs: 60_000 });
+    await child.request('echo', 'warm', noCalls, controller.signal);
+    const pending = timed(child.request('spin', null, noCalls, controller.signal));
     setTimeout(() => controller.abort(new Error('stopped by the test')), 200);
     const { error, ms } = await pending;
     expect((error as Error).message).toBe('stopped by the test');
     expect(ms).toBeLessThan(2000);
-    await expect(child.request('echo', 'later', noCalls)).rejects.toThrow('stopped by the test');
+    await expect(child.request('echo', 'later', noCalls, controller.signal)).rejects.toThrow('stopped by the test');
+    expect(await child.request('echo', 'another user', noCalls)).toBe('another user');
+  });
+
+  it("leaves the child alone when a finished request's signal aborts", async () => {
+    const controller = new AbortController();
+    const child = isolated();
+    expect(await child.request('echo', 'first user', noCalls, controller.signal)).toBe('first user');
+    const second = child.request('slowButMoving', 600, noCalls);
+    setTimeout(() => controller.abort(new Error('the first user stopped')), 100);
+    expect(await second).toBe('done');
   });
 
   it('waits for the child to exit on close, even when nothing else holds the event loop', async () => {

@@ -286,12 +286,13 @@ describe("hyparquet's own error text stays out of the message", () => {
 });
 
 describe('an AbortSignal', () => {
-  it('stops a read in progress at once, killing the reader process', async () => {
+  it('stops a read in progress at once, killing the reader process; a source open beside it reads on', async () => {
     const body = concat(v1Levels(rleRun(2 ** 31 - 1, 1)), plainByteArrays(['HELLO WORLD']));
     const compressed = snappyLiteral(body);
     const path = await write({
       text: textColumn(page(dataPageHeader(1, body.length, compressed.length), compressed), SNAPPY),
     });
+    const beside = await openParquetSource({ files: [await write({})] });
     const controller = new AbortController();
     const source = await openParquetSource({ files: [path], signal: controller.signal });
     try {
@@ -302,8 +303,12 @@ describe('an AbortSignal', () => {
       const start = Date.now();
       await expect(reading).rejects.toThrow('stopped');
       expect(Date.now() - start).toBeLessThan(2000);
+      // Its footer was read by the process that was killed; a fresh one reads it again.
+      const texts = [];
+      for await (const record of beside.records(0, 1)) texts.push((await record.load()).text);
+      expect(texts).toEqual(['HELLO WORLD']);
     } finally {
-      await source.close();
+      await Promise.all([source.close(), beside.close()]);
     }
   });
 

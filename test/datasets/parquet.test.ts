@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -11,6 +12,8 @@ import {
   type DatasetOptions,
   type DatasetSpec,
 } from '../../src/datasets/dataset.js';
+import { openParquetSource } from '../../src/datasets/parquet.js';
+import type { DatasetSource } from '../../src/datasets/source.js';
 import type { FailedUtterance, Utterance } from '../../src/datasets/utterance.js';
 import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { startRangeServer, type RangeServer } from '../servers/range-server.js';
@@ -169,6 +172,52 @@ describe('parquet datasets (openslr/librispeech_asr layout)', () => {
     ).rejects.toThrow(
       /cannot read .*absent\.parquet \(.*ENOENT: no such file or directory.*\); check the dataset path$/,
     );
+  });
+});
+
+describe('the reader process', () => {
+  /** The reader processes this process started (Linux's /proc): node with the reader's heap limit. */
+  function readers(): string[] {
+    const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim();
+    return children
+      .split(' ')
+      .filter((pid) => pid !== '')
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--max-old-space-size=512');
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+  }
+
+  async function ids(source: DatasetSource, start: number, end: number): Promise<string[]> {
+    const read = [];
+    for await (const record of source.records(start, end)) read.push(`${record.id} ${(await record.load()).text}`);
+    return read;
+  }
+
+  it('serves sources one after another and side by side, and ends 2 s after the last one closes', async () => {
+    const expected = (start: number, end: number) => rows.slice(start, end).map((row) => `${row.id} ${row.text}`);
+    const first = await openParquetSource({ files: [join(dir, 'test.parquet')] });
+    await writeLibriSpeechParquet(join(dir, 'beside-b.parquet'), rows.slice(6), 4);
+    await writeLibriSpeechParquet(join(dir, 'beside-a.parquet'), rows.slice(0, 6), 4);
+    const second = await openParquetSource({
+      files: [join(dir, 'beside-b.parquet'), join(dir, 'beside-a.parquet')],
+    });
+    expect(await ids(first, 0, 3)).toEqual(expected(0, 3));
+    expect(await ids(second, 5, 8)).toEqual(expected(5, 8));
+    expect(await ids(first, 9, 12)).toEqual(expected(9, 12));
+    const serving = readers();
+    expect(serving).toHaveLength(1);
+    await first.close();
+    await second.close();
+    const third = await openParquetSource({ files: [join(dir, 'test.parquet')] });
+    expect(await ids(third, 11, 12)).toEqual(expected(11, 12));
+    expect(readers()).toEqual(serving);
+    await third.close();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(readers()).toEqual([]);
   });
 });
 

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { QuantgateError } from '../../src/common/errors.js';
+import { runQueueWaits, starvedInInterval } from '../../fuzz/host.js';
 import { inputAt } from '../../fuzz/inputs.js';
 import { packParts, unpackParts } from '../../fuzz/mutators.js';
 import { classify, sameFailure } from '../../fuzz/outcome.js';
@@ -136,5 +139,47 @@ describe('targets', () => {
       const [seed] = await TARGETS.find((target) => target.name === name)!.seeds();
       expect([name, (await outcomeOf(name, seed!)).kind]).toEqual([name, 'accepted']);
     }
+  });
+});
+
+describe("the hang bound leaves out a child's wait for a CPU", () => {
+  test("per interval: the largest growth of one process's wait, at most the interval", () => {
+    const before = new Map([
+      [1, 100],
+      [2, 50],
+    ]);
+    // Process 3 is new: its wait so far happened before it was seen.
+    expect(
+      starvedInInterval(
+        before,
+        new Map([
+          [1, 130],
+          [2, 90],
+          [3, 500],
+        ]),
+        50,
+      ),
+    ).toBe(40);
+    expect(starvedInInterval(before, new Map([[1, 300]]), 50)).toBe(50);
+    expect(starvedInInterval(before, new Map(), 50)).toBe(0);
+  });
+
+  const linux = existsSync('/proc/self/schedstat') && existsSync('/usr/bin/taskset') ? test : test.skip;
+  linux("reads the waits of a process's descendants from /proc: a niced spinner sharing a CPU waits", async () => {
+    // Two spinners on one CPU, one at the lowest priority: it waits for most of their time.
+    const spin = 'const end = Date.now() + 1500; while (Date.now() < end);';
+    const spinners = [
+      spawn('taskset', ['-c', '0', process.execPath, '-e', spin]),
+      spawn('taskset', ['-c', '0', 'nice', '-n', '19', process.execPath, '-e', spin]),
+    ];
+    const exited = spinners.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = runQueueWaits(process.pid);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const after = runQueueWaits(process.pid);
+    await Promise.all(exited);
+    expect(after.get(process.pid)).toBeDefined();
+    expect(after.size).toBeGreaterThanOrEqual(3);
+    expect(starvedInInterval(before, after, 700)).toBeGreaterThan(350);
   });
 });

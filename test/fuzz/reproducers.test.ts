@@ -20,6 +20,11 @@ const GENERATED: Record<string, () => Uint8Array> = {
       new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => words[i % 3]).join(' '));
     return packParts([line(['cat', 'dog', 'bird']), line(['fish', 'cow', 'hen'])]);
   },
+  'manifest-array-nested-1000000-deep': () =>
+    new TextEncoder().encode(
+      '{"manifestVersion":1,"format":"single","files":[{"path":"model.gguf","size":672,"sha256":"1912a91d14d84c3b90273e0064e83e7a7bb802202eb60fd5bbeacd2023647ac7"}],"totalSize":672,"tensorCount":4,"source":{"repoId":"org/tiny","revision":' +
+        '['.repeat(1_000_000),
+    ),
 };
 
 const reproducer = async (name: string) => GENERATED[name]?.() ?? readFile(join('test', 'fuzz', 'reproducers', name));
@@ -47,6 +52,11 @@ const FIXED: [string, string, string][] = [
     'a Q4_0 tensor with 0 dimensions: "gives tensor … undefined elements per row"',
   ],
   ['manifest', 'manifest-without-version.bin', 'a manifest without manifestVersion: "manifestVersion is undefined"'],
+  [
+    'manifest',
+    'manifest-array-nested-1000000-deep',
+    "a manifest whose revision is an array nested a million deep, cut short: JSON.parse refuses it in about 0.2 s of CPU, but the fuzzer's child, niced on a machine shared with other work, waited past the hang bound for a CPU (seed 90210417, input 29526)",
+  ],
   [
     'parquet',
     'parquet-library-text-undefined.bin',
