@@ -3713,6 +3713,7 @@ var CompactReader = class {
 
 // src/datasets/parquet-child.ts
 var FOOTER_GUESS_BYTES = 64 * 1024;
+var FOOTERS_KEPT = 64;
 var opened = /* @__PURE__ */ new Map();
 serveParent({
   open: async (params, context) => summarize(await metadataOf(params, context)),
@@ -3734,6 +3735,7 @@ async function metadataOf({ file, byteLength }, context) {
   }
   checkFileMetadata(metadata, byteLength);
   opened.set(file, metadata);
+  if (opened.size > FOOTERS_KEPT) opened.delete(opened.keys().next().value);
   return metadata;
 }
 function summarize(metadata) {
