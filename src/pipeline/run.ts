@@ -277,7 +277,11 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
 
     const comparison = await timed('score', async () => {
       const scored = await compareSystemsInSlices(
-        pairById(truth.utterances, systemOutputs(reference.record), systemOutputs(candidate.record)),
+        pairById(
+          truth.utterances,
+          systemOutputs(reference.record, reference.fromBase ? truth.utterances : undefined),
+          systemOutputs(candidate.record),
+        ),
         { name: options.normalizer, normalize: createNormalizer(options.normalizer) },
         {
           dataset: { name: selection.name, split: selection.split, revision: selection.revision },
@@ -382,26 +386,23 @@ async function referenceResults(options: {
   const { base, identity, store, basePath, progress } = options;
   if (base) {
     requireSameIdentity(base.header, identity.base, options.referenceBase!);
-    const missing = options.selection.ids.find((id) => !base.utterances.has(id));
-    if (missing !== undefined)
-      throw new QuantgateError(
-        `the reference base ${options.referenceBase} has no utterance ${missing}; give the base of this run's selection, or run without --reference-base`,
-      );
     if (resolve(options.referenceBase!) !== resolve(basePath)) await copyFileAtomic(options.referenceBase!, basePath);
     progress.info(`reference: taken from the reference base ${options.referenceBase}, not run`);
-    const ids = options.selection.ids;
+    // The base holds the utterances its reference could decode; those that failed then fail the
+    // candidate's pass as well, and scoring pairs the ones both have.
+    const utterances = [...base.utterances];
     return {
       record: {
         device: base.header.identity.device as Device,
         sampleRate: 0,
         batchSize: 0,
         utterances: [],
-        transcripts: ids.map((id) => ({ id, text: base.utterances.get(id)!.text })),
+        transcripts: utterances.map(([id, { text }]) => ({ id, text })),
         failed: [],
       },
       reused: false,
       fromBase: true,
-      steps: async () => new Map(ids.map((id) => [id, base.utterances.get(id)!.steps])),
+      steps: async () => stepsByUtterance(base),
     };
   }
   const stored = await store?.load(identity.reference);
@@ -494,7 +495,10 @@ function stepsByUtterance(base: ReferenceBase): Map<string, ReferenceStep[]> {
 export function stepsOf(steps: Map<string, ReferenceStep[]>): (id: string) => readonly ReferenceStep[] {
   return (id) => {
     const found = steps.get(id);
-    if (!found) throw new Error(`the reference has no steps for utterance ${id}`);
+    if (!found)
+      throw new QuantgateError(
+        `the reference has no steps for utterance ${id}, which the candidate transcribed: the reference base lacks it; give the base of this run's selection, or run without --reference-base`,
+      );
     return found;
   };
 }
@@ -530,9 +534,10 @@ export async function checkMemory(
   return fit.batchSize;
 }
 
-/** What scoring reads of a variant's transcripts. */
-function systemOutputs(run: VariantRecord): (SystemOutput & { id: string })[] {
-  return run.transcripts.map(({ id, text, ms }) => ({ id, text, ms }));
+/** What scoring reads of a variant's transcripts, only of the utterances `among` when given. */
+function systemOutputs(run: VariantRecord, among?: readonly { id: string }[]): (SystemOutput & { id: string })[] {
+  const wanted = among && new Set(among.map(({ id }) => id));
+  return run.transcripts.filter(({ id }) => !wanted || wanted.has(id)).map(({ id, text, ms }) => ({ id, text, ms }));
 }
 
 /** A cached output is used only once its manifest's checksums hold; otherwise quantize and save. */

@@ -105,6 +105,30 @@ describe('the reference base', () => {
     expect(await readFile(join(reused.outDir, 'reference_base.bin'))).toEqual(await readFile(base));
   }, 120_000);
 
+  test('an utterance whose audio fails is left out of the base, and fails the run that reuses it alike', async () => {
+    const data = await makeTempDir();
+    const lines = (await readFile(demoPaths().testset, 'utf8')).trim().split('\n').slice(0, 5);
+    lines.splice(2, 0, JSON.stringify({ id: 'broken', audio: 'missing.flac', text: 'no audio here' }));
+    const audioDir = join(demoPaths().testset, '..');
+    const manifest = join(data, 'manifest.jsonl');
+    await writeFile(
+      manifest,
+      `${lines.map((line) => line.replace(/"audio": "audio\//, `"audio": "${audioDir}/audio/`)).join('\n')}\n`,
+    );
+    const options = ['--no-reuse', '--dataset', manifest, '--max-failed-utterances', '1'];
+    const fresh = await demoRun(options, '');
+    expect(fresh.code).toBe(EXIT_OK);
+    const base = join(fresh.outDir, 'reference_base.bin');
+    const reused = await demoRun([...options, '--reference-base', base], '');
+    expect(reused.code).toBe(EXIT_OK);
+    const [a, b] = [await results(fresh.outDir), await results(reused.outDir)];
+    expect(a.failedUtterances.map(({ id }) => id)).toEqual(['broken']);
+    expect(b.failedUtterances.map(({ id }) => id)).toEqual(['broken']);
+    expect(b.utteranceCount).toBe(5);
+    expect(b.kld).toEqual(a.kld);
+    expect(b.reference).toEqual(a.reference);
+  }, 120_000);
+
   test('a base of another model or another selection is refused, naming what differs; a damaged one is one clean error', async () => {
     const fresh = await demoRun(['--no-reuse'], '');
     const base = join(fresh.outDir, 'reference_base.bin');
