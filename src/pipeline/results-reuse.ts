@@ -4,21 +4,21 @@
 // when the action runs. A stored entry that does not read back is treated as missing (with a
 // warning): the variant is evaluated again and the entry replaced.
 
+import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { readManifest } from '../formats/gguf/manifest.js';
+import { describeError } from '../common/errors.js';
 import type { Progress } from '../common/progress.js';
 import type { SelectionFingerprint } from '../datasets/dataset.js';
 import { formatShard } from '../datasets/selection.js';
 import type { ModelSource, QuantizedModel } from '../engines/engine.js';
+import { readManifest } from '../formats/gguf/manifest.js';
 import { canonicalJson, hashResultKey, weightDigests, type DatasetSelection } from '../reuse/result-key.js';
 import { ResultsStore, type StoredEntry } from '../reuse/results-store.js';
 import { readVariantRecord, writeVariantRecord, type VariantRecord } from '../reuse/variant-record.js';
 import type { ReferenceBaseIdentity } from '../scoring/reference-base.js';
 import { TOOL_VERSION } from '../version.js';
-import { createHash } from 'node:crypto';
 import type { RunOptions } from './options.js';
-import { describeError } from '../common/errors.js';
 
 /** Carries results entries between CI runs (the action's Actions cache). */
 export interface ResultsCache {

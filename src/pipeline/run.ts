@@ -12,13 +12,7 @@ import { copyFileAtomic, holdTempPath, releaseTempPath } from '../common/atomic.
 import { QuantgateError } from '../common/errors.js';
 import { formatBytes } from '../common/format.js';
 import { silentProgress, type Progress } from '../common/progress.js';
-import {
-  openDataset,
-  datasetSpecFromPath,
-  fingerprintSelection,
-  type DatasetSpec,
-  type SelectionFingerprint,
-} from '../datasets/dataset.js';
+import { openDataset, datasetSpecFromPath, fingerprintSelection, type DatasetSpec } from '../datasets/dataset.js';
 import { selectParquetFiles } from '../datasets/parquet-files.js';
 import { formatShard } from '../datasets/selection.js';
 import type { Device, Engine, EngineFactory, ModelSource, QuantizedModel } from '../engines/engine.js';
@@ -233,7 +227,6 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
           }),
         basePath,
         scratch,
-        selection,
         referenceBase: options.referenceBase,
         tokenMetrics,
         progress,
@@ -378,7 +371,6 @@ async function referenceResults(options: {
   run: () => Promise<{ record: VariantRecord; steps: Map<string, ReferenceStep[]> | undefined }>;
   basePath: string;
   scratch: string;
-  selection: SelectionFingerprint;
   referenceBase: string | undefined;
   tokenMetrics: boolean;
   progress: Progress;
