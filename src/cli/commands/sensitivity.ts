@@ -7,8 +7,8 @@ import { choiceOption, flagOption, numberOption } from '../../common/option-valu
 import { createProgress } from '../../common/progress.js';
 import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
 import { DEFAULT_RUN_OPTIONS, readRunOptions } from '../../pipeline/options.js';
+import { DEFAULT_CALIBRATION_SAMPLES } from '../../pipeline/calibration.js';
 import {
-  DEFAULT_CALIBRATION_SAMPLES,
   FALLBACK_TYPE,
   SENSITIVITY_GROUPINGS,
   SENSITIVITY_METHODS,
