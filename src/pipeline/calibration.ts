@@ -44,6 +44,8 @@ export interface CandidateMeasure {
 
 export class Calibration {
   private constructor(
+    /** The options the calibration was opened with. */
+    readonly run: RunOptions,
     readonly model: ModelSource,
     readonly factory: EngineFactory,
     /** The plan of `run`'s quantization (`--quant-type`, `--tensor-type`, `--keep`, …). */
@@ -162,6 +164,7 @@ export class Calibration {
           'the reference transcribed none of the calibration utterances; check the dataset, or raise --calibration-samples',
         );
       return new Calibration(
+        run,
         model,
         factory,
         plan,

@@ -68,11 +68,11 @@ export interface SensitivityResult {
   seconds: { reference: number; groups: number };
 }
 
-export async function runSensitivity(
+/** Opens the calibration `measureSensitivity` needs, and the groups it ranks; the caller closes it. */
+export async function openSensitivity(
   options: SensitivityOptions,
   context: RunContext = {},
-): Promise<SensitivityResult> {
-  const progress = context.progress ?? silentProgress;
+): Promise<{ calibration: Calibration; groups: TensorGroup[] }> {
   let groups: TensorGroup[] = [];
   const calibration = await Calibration.open(
     options.run,
@@ -90,29 +90,48 @@ export async function runSensitivity(
     },
     context,
   );
+  return { calibration, groups };
+}
+
+/** Scores and ranks `groups` on an open calibration. */
+export async function measureSensitivity(
+  calibration: Calibration,
+  groups: readonly TensorGroup[],
+  options: Pick<SensitivityOptions, 'method' | 'grouping'>,
+  context: Pick<RunContext, 'progress' | 'signal'> = {},
+): Promise<SensitivityResult> {
+  const progress = context.progress ?? silentProgress;
+  const started = performance.now();
+  const task = progress.task(`sensitivity (${options.method}, one candidate pass per group)`, {
+    total: groups.length,
+    unitName: 'groups',
+  });
+  const scores: number[] = [];
+  for (const group of groups) {
+    scores.push((await calibration.measure(groupCandidate(group), context.signal)).meanKld);
+    task.advance(1);
+  }
+  task.finish();
+  return {
+    method: options.method,
+    metric: 'mean-kld',
+    grouping: options.grouping,
+    quantType: calibration.run.quantType,
+    fallbackType: FALLBACK_TYPE,
+    engine: calibration.factory.name,
+    calibrationUtterances: calibration.utterances,
+    groups: rankGroups(groups, scores),
+    seconds: { reference: calibration.referenceSeconds, groups: (performance.now() - started) / 1000 },
+  };
+}
+
+export async function runSensitivity(
+  options: SensitivityOptions,
+  context: RunContext = {},
+): Promise<SensitivityResult> {
+  const { calibration, groups } = await openSensitivity(options, context);
   try {
-    const groupsStarted = performance.now();
-    const task = progress.task(`sensitivity (${options.method}, one candidate pass per group)`, {
-      total: groups.length,
-      unitName: 'groups',
-    });
-    const scores: number[] = [];
-    for (const group of groups) {
-      scores.push((await calibration.measure(groupCandidate(group), context.signal)).meanKld);
-      task.advance(1);
-    }
-    task.finish();
-    return {
-      method: options.method,
-      metric: 'mean-kld',
-      grouping: options.grouping,
-      quantType: options.run.quantType,
-      fallbackType: FALLBACK_TYPE,
-      engine: calibration.factory.name,
-      calibrationUtterances: calibration.utterances,
-      groups: rankGroups(groups, scores),
-      seconds: { reference: calibration.referenceSeconds, groups: (performance.now() - groupsStarted) / 1000 },
-    };
+    return await measureSensitivity(calibration, groups, options, context);
   } finally {
     await calibration.close();
   }
