@@ -24,3 +24,29 @@ export async function forEachLimited<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   if (failure) throw failure.error;
 }
+
+/**
+ * Yields what `source` yields, asking it for the next item as soon as one is handed out, so that
+ * producing the next item (reading and decoding audio) overlaps the consumer's work on this one
+ * (inference, which runs on onnxruntime's threads). One item is held ahead at most.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let ahead = iterator.next();
+  let done = false;
+  try {
+    while (true) {
+      const result = await ahead;
+      if (result.done) {
+        done = true;
+        return;
+      }
+      ahead = iterator.next();
+      // A consumer that stops early never awaits this one; its failure is then not the run's.
+      ahead.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    if (!done) await iterator.return?.();
+  }
+}

@@ -6,39 +6,53 @@
 // answers and network failures as TransientErrors, and a refusing proxy as a QuantgateError that
 // names it.
 
-import { Agent, Dispatcher, Pool, ProxyAgent, fetch as undiciFetch } from 'undici';
+import type { Dispatcher, Pool, ProxyAgent } from 'undici';
 import { QuantgateError } from '../common/errors.js';
 import { networkProblem } from './errors.js';
 import { proxyFor, proxyLabel, proxyRefusal, type Proxy } from './proxy.js';
 import { isTransientStatus, stallWatchdog, TransientError } from './retry.js';
 
-const direct = new Agent();
-const proxyAgents = new Map<string, ProxyAgent>();
+type Undici = typeof import('undici');
 
-/** Picks, for each request undici sends (each redirect hop too), the proxy or direct connection its origin wants. */
-class ProxyRouter extends Dispatcher {
-  constructor(private readonly env: NodeJS.ProcessEnv) {
-    super();
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
-    const proxy = proxyFor(new URL(String(options.origin)), this.env);
-    return (proxy ? agentFor(proxy) : direct).dispatch(options, handler);
-  }
+/** undici with the dispatchers built on it, loaded on the first request: a run that sends none (its results reused) does not pay for loading it. */
+interface Transport {
+  fetch: Undici['fetch'];
+  /** Picks, for each request undici sends (each redirect hop too), the proxy or direct connection its origin wants. */
+  router(env: NodeJS.ProcessEnv): Dispatcher;
 }
 
-function agentFor(proxy: Proxy): ProxyAgent {
-  let agent = proxyAgents.get(proxy.url.href);
-  if (agent === undefined) {
-    // proxyTunnel: false sends plain-http requests to the proxy in absolute form, as curl does.
-    agent = new ProxyAgent({
-      uri: proxy.url.href,
-      proxyTunnel: false,
-      clientFactory: (origin, options) => judgingTunnels(new Pool(origin, options), proxy),
-    });
-    proxyAgents.set(proxy.url.href, agent);
-  }
-  return agent;
+let transport: Promise<Transport> | undefined;
+
+function loadTransport(): Promise<Transport> {
+  transport ??= import('undici').then((undici) => {
+    const direct = new undici.Agent();
+    const proxyAgents = new Map<string, ProxyAgent>();
+    const agentFor = (proxy: Proxy): ProxyAgent => {
+      let agent = proxyAgents.get(proxy.url.href);
+      if (agent === undefined) {
+        // proxyTunnel: false sends plain-http requests to the proxy in absolute form, as curl does.
+        agent = new undici.ProxyAgent({
+          uri: proxy.url.href,
+          proxyTunnel: false,
+          clientFactory: (origin, options) => judgingTunnels(new undici.Pool(origin, options), proxy),
+        });
+        proxyAgents.set(proxy.url.href, agent);
+      }
+      return agent;
+    };
+    class ProxyRouter extends undici.Dispatcher {
+      constructor(private readonly env: NodeJS.ProcessEnv) {
+        super();
+      }
+
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
+        const proxy = proxyFor(new URL(String(options.origin)), this.env);
+        return (proxy ? agentFor(proxy) : direct).dispatch(options, handler);
+      }
+    }
+    return { fetch: undici.fetch, router: (env) => new ProxyRouter(env) };
+  });
+  return transport;
 }
 
 /**
@@ -75,8 +89,9 @@ export async function proxiedFetch(
   const target = new URL(url);
   const proxy = proxyFor(target, env);
   try {
-    return (await undiciFetch(url, { ...init, dispatcher: new ProxyRouter(env) } as Parameters<
-      typeof undiciFetch
+    const { fetch, router } = await loadTransport();
+    return (await fetch(url, { ...init, dispatcher: router(env) } as Parameters<
+      Undici['fetch']
     >[1])) as unknown as Response;
   } catch (error) {
     if (init.signal?.aborted) throw error;

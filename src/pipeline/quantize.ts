@@ -25,6 +25,7 @@ import {
 import type { WrittenFile } from '../formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
+import { modelDigests } from '../reuse/result-key.js';
 import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { SourceType, TargetType } from '../quant/codec.js';
 import {
@@ -61,6 +62,8 @@ export interface QuantizeOptions extends PlanOptions {
   dryRun?: boolean;
   threads?: number;
   progress?: Progress;
+  /** Recorded in the manifest: the sha256 `outputInputsSha256` gives for these options. */
+  inputsSha256?: string;
   /** Called with the plan before anything is written. */
   onPlan?: (plan: TensorPlan) => void;
   /** Stops the workers at once; the output's temp files are removed and the signal's reason thrown. */
@@ -156,6 +159,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       types: manifestTypes(plan),
       source: { repoId: options.repoId, revision: options.revision, path: options.repoId ? undefined : reader.source },
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      ...(options.inputsSha256 && { inputsSha256: options.inputsSha256 }),
     });
     await removeStaleOutputs(options.outDir, name, singleFile ? [format, 'single'] : [format]);
     const outputPath = outputPaths(options.outDir, name)[format];
@@ -387,7 +391,13 @@ function outputName(options: Pick<QuantizeOptions, 'name' | 'repoId' | 'model' |
  */
 export function quantizedCacheKey(options: QuantizeOptions): string | undefined {
   if (!options.repoId || !options.revision) return undefined;
-  const settings = JSON.stringify([
+  const digest = createHash('sha256').update(settingsOf(options)).digest('hex').slice(0, 16);
+  return `quantgate-gguf-${options.repoId.replace('/', '--')}-${options.revision}-${TOOL_VERSION}-${digest}`;
+}
+
+/** Every setting that changes the output's bytes, as canonical JSON. */
+function settingsOf(options: QuantizeOptions): string {
+  return JSON.stringify([
     options.type ?? 'q4_0',
     options.keep ?? [],
     options.skip ?? [],
@@ -397,8 +407,18 @@ export function quantizedCacheKey(options: QuantizeOptions): string | undefined 
     options.shardFormat ?? 'bytes',
     options.keepSingleFile ?? null,
   ]);
-  const digest = createHash('sha256').update(settings).digest('hex').slice(0, 16);
-  return `quantgate-gguf-${options.repoId.replace('/', '--')}-${options.revision}-${TOOL_VERSION}-${digest}`;
+}
+
+/**
+ * The sha256 of everything that decides a quantization's bytes: quantgate's version, the source
+ * (its Hub commit, or the sha256 of every file of a local folder) and the settings. Equal values
+ * give byte-identical outputs, which is what lets a run keep an output it finds in its folder.
+ */
+export async function outputInputsSha256(options: QuantizeOptions): Promise<string> {
+  const source = await modelDigests({ dir: options.model, repoId: options.repoId, revision: options.revision });
+  return createHash('sha256')
+    .update(JSON.stringify([TOOL_VERSION, source, settingsOf(options)]))
+    .digest('hex');
 }
 
 /** Every path a quantization of `options` may write: its possible outputs and its manifest. */
@@ -408,10 +428,14 @@ export function quantizedPaths(options: QuantizeOptions): string[] {
 }
 
 /**
- * The earlier output of the same quantization, when its manifest names this source and every
- * file still matches its size and SHA-256; the plan is recomputed from the source's header.
+ * The earlier output of the same quantization, when its manifest names this source (and records
+ * `inputsSha256`, when given) and every file still matches its size and SHA-256; the plan is
+ * recomputed from the source's header.
  */
-export async function reuseQuantized(options: QuantizeOptions): Promise<QuantizeResult | undefined> {
+export async function reuseQuantized(
+  options: QuantizeOptions,
+  inputsSha256?: string,
+): Promise<QuantizeResult | undefined> {
   const name = outputName(options);
   const manifestPath = manifestPathOf(options.outDir, name);
   let manifest: Manifest;
@@ -423,7 +447,8 @@ export async function reuseQuantized(options: QuantizeOptions): Promise<Quantize
   if (
     manifest.source.repoId !== options.repoId ||
     manifest.source.revision !== options.revision ||
-    manifest.tool.version !== TOOL_VERSION
+    manifest.tool.version !== TOOL_VERSION ||
+    (inputsSha256 !== undefined && manifest.inputsSha256 !== inputsSha256)
   )
     return undefined;
   if ((manifest.singleFile !== undefined) !== (manifest.format === 'bytes' && (options.keepSingleFile ?? true)))

@@ -5,15 +5,13 @@
 // warning): the variant is evaluated again and the entry replaced.
 
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
 import { describeError } from '../common/errors.js';
 import type { Progress } from '../common/progress.js';
 import type { SelectionFingerprint } from '../datasets/dataset.js';
 import { formatShard } from '../datasets/selection.js';
 import type { ModelSource, QuantizedModel } from '../engines/engine.js';
 import { readManifest } from '../formats/gguf/manifest.js';
-import { canonicalJson, hashResultKey, weightDigests, type DatasetSelection } from '../reuse/result-key.js';
+import { canonicalJson, hashResultKey, modelDigests, type DatasetSelection } from '../reuse/result-key.js';
 import { ResultsStore, type StoredEntry } from '../reuse/results-store.js';
 import { readVariantRecord, writeVariantRecord, type VariantRecord } from '../reuse/variant-record.js';
 import type { ReferenceBaseIdentity } from '../scoring/reference-base.js';
@@ -142,21 +140,6 @@ function describeSelection(dataset: DatasetSelection): string {
     `${dataset.ids.length} utterances, ids sha256 ${digestOf(dataset.ids)}`,
   ];
   return parts.filter(Boolean).join(', ');
-}
-
-/** A Hub model is pinned by its commit; a local folder by the sha256 of every file in it. */
-async function modelDigests(model: ModelSource): Promise<string[]> {
-  if (model.repoId && model.revision && /^[0-9a-f]{40}$/.test(model.revision))
-    return [`hub:${model.repoId}@${model.revision}`];
-  const files = (await readdir(model.dir, { recursive: true }))
-    .filter((name) => !name.split(/[\\/]/).some((part) => part.startsWith('.')))
-    .sort();
-  const regular: { name: string; path: string }[] = [];
-  for (const name of files) {
-    const path = join(model.dir, name);
-    if ((await stat(path)).isFile()) regular.push({ name: relative(model.dir, path), path });
-  }
-  return weightDigests(regular);
 }
 
 function digestOf(value: unknown): string {

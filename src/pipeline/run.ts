@@ -49,6 +49,7 @@ import {
   quantizedCacheKey,
   quantizedPaths,
   quantizeModel,
+  outputInputsSha256,
   reuseQuantized,
   type QuantizeOptions,
   type QuantizeResult,
@@ -532,12 +533,21 @@ function systemOutputs(run: VariantRecord, among?: readonly { id: string }[]): (
   return run.transcripts.filter(({ id }) => !wanted || wanted.has(id)).map(({ id, text, ms }) => ({ id, text, ms }));
 }
 
-/** A cached output is used only once its manifest's checksums hold; otherwise quantize and save. */
+/**
+ * An output already in the folder with the same inputs is kept, as is a cached one, each only once
+ * its manifest's checksums hold; otherwise quantize (and save to the cache).
+ */
 async function quantizeThroughCache(
   options: QuantizeOptions,
   cache: QuantizedCache | undefined,
   progress: Progress,
 ): Promise<QuantizeResult> {
+  const inputsSha256 = await outputInputsSha256(options);
+  const kept = await reuseQuantized(options, inputsSha256);
+  if (kept) {
+    progress.info(`quantized output in ${options.outDir} already holds this quantization (verified); kept as it is`);
+    return kept;
+  }
   const key = quantizedCacheKey(options);
   if (cache && key && (await cache.restore(key, quantizedPaths(options)))) {
     const reused = await reuseQuantized(options);
@@ -547,7 +557,7 @@ async function quantizeThroughCache(
     }
     progress.info(`the cache entry ${key} did not hold an intact output; quantizing again`);
   }
-  const result = await quantizeModel(options);
+  const result = await quantizeModel({ ...options, inputsSha256 });
   if (cache && key) await cache.save(key, quantizedPaths(options));
   return result;
 }

@@ -4,6 +4,7 @@
 // which writes the reference base), and the candidate is compared with the reference's steps
 // (its damage is returned with its transcripts).
 
+import { readAhead } from '../common/concurrency.js';
 import type { Progress } from '../common/progress.js';
 import { isFailedUtterance, type Dataset } from '../datasets/dataset.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
@@ -57,7 +58,7 @@ export async function runVariant(
       ...(tokens.kind === 'against' && engine.tokenScoring && { damages: [] as UtteranceDamage[] }),
     };
     const task = progress.task(`transcribing (${variant.kind})`, { total, unitName: 'utterances' });
-    for await (const batch of batches) {
+    for await (const batch of readAhead(batches)) {
       if (!Array.isArray(batch)) {
         run.failed.push(batch);
         task.advance(1);

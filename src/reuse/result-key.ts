@@ -12,6 +12,8 @@
 // threshold, gate mode, bootstrap seed, output folder).
 
 import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { hashFile } from '../common/file-hash.js';
 
 export interface ResultKey {
@@ -68,4 +70,19 @@ export async function weightDigests(files: readonly { name: string; path: string
     digests.push(`${name}:${hash.digest('hex')}`);
   }
   return digests;
+}
+
+/** A Hub model is pinned by its commit; a local folder by the sha256 of every file in it. */
+export async function modelDigests(model: { dir: string; repoId?: string; revision?: string }): Promise<string[]> {
+  if (model.repoId && model.revision && /^[0-9a-f]{40}$/.test(model.revision))
+    return [`hub:${model.repoId}@${model.revision}`];
+  const files = (await readdir(model.dir, { recursive: true }))
+    .filter((name) => !name.split(/[\\/]/).some((part) => part.startsWith('.')))
+    .sort();
+  const regular: { name: string; path: string }[] = [];
+  for (const name of files) {
+    const path = join(model.dir, name);
+    if ((await stat(path)).isFile()) regular.push({ name: relative(model.dir, path), path });
+  }
+  return weightDigests(regular);
 }

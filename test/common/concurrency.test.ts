@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachLimited } from '../../src/common/concurrency.js';
+import { forEachLimited, readAhead } from '../../src/common/concurrency.js';
 
 describe('forEachLimited', () => {
   test('runs every item, never more than the limit at once, starting them in order', async () => {
@@ -32,5 +32,49 @@ describe('forEachLimited', () => {
 
   test('an empty list does nothing', async () => {
     await forEachLimited([], 4, () => Promise.reject(new Error('never called')));
+  });
+});
+
+describe('readAhead', () => {
+  async function* numbers(log: string[], count: number, failAt?: number): AsyncGenerator<number> {
+    try {
+      for (let i = 0; i < count; i++) {
+        log.push(`produce ${i}`);
+        await sleep(1);
+        if (i === failAt) throw new Error(`failed at ${i}`);
+        yield i;
+      }
+    } finally {
+      log.push('source closed');
+    }
+  }
+
+  test('yields every item in order, producing the next while the consumer works on this one', async () => {
+    const log: string[] = [];
+    const seen: number[] = [];
+    for await (const value of readAhead(numbers(log, 3))) {
+      log.push(`consume ${value}`);
+      seen.push(value);
+      await sleep(5);
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    expect(log.indexOf('produce 1')).toBeLessThan(log.indexOf('consume 0'));
+    expect(log.indexOf('produce 2')).toBeLessThan(log.indexOf('consume 1'));
+    expect(log.filter((line) => line === 'source closed')).toHaveLength(1);
+  });
+
+  test('a consumer that stops early closes the source; a failure of the source reaches the consumer', async () => {
+    const log: string[] = [];
+    for await (const value of readAhead(numbers(log, 10))) if (value === 1) break;
+    expect(log.filter((line) => line.startsWith('produce'))).toEqual(['produce 0', 'produce 1', 'produce 2']);
+    expect(log.at(-1)).toBe('source closed');
+
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const value of readAhead(numbers([], 5, 2))) seen.push(value);
+      })(),
+    ).rejects.toThrow('failed at 2');
+    expect(seen).toEqual([0, 1]);
   });
 });

@@ -4,7 +4,7 @@
 // each variant's results: a second run reuses both, a changed --keep only the reference, a damaged
 // entry is evaluated again.
 
-import { appendFile, cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK } from '../../src/cli/command.js';
 import { demoPaths } from '../../src/pipeline/demo.js';
@@ -215,5 +215,36 @@ describe('reuse', () => {
     const off = await demoRun(['--no-reuse'], emptyCache);
     expect(off.code).toBe(EXIT_OK);
     expect(await readdir(emptyCache)).toEqual([]);
+  }, 180_000);
+
+  test('the same command again keeps the quantized output it finds; another setting or a damaged file writes it anew', async () => {
+    const cache = await makeTempDir();
+    const outDir = await makeTempDir();
+    const again = (args: string[] = []) =>
+      runCli(['run', ...SAMPLES, '--out-dir', outDir, ...args], { env: { XDG_CACHE_HOME: cache } });
+    const gguf = join(outDir, 'quantgate-demo-q4.gguf');
+    const keptLine = `quantized output in ${outDir} already holds this quantization (verified); kept as it is`;
+
+    expect((await again()).code).toBe(EXIT_OK);
+    const original = await readFile(gguf);
+    const written = (await stat(gguf)).mtimeMs;
+    const same = await again();
+    expect(same.code).toBe(EXIT_OK);
+    expect(same.stderr).toContain(keptLine);
+    expect(same.stderr).not.toContain('quantizing');
+    expect((await stat(gguf)).mtimeMs).toBe(written);
+
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 1] ^= 0xff;
+    await writeFile(gguf, damaged);
+    const repaired = await again();
+    expect(repaired.code).toBe(EXIT_OK);
+    expect(repaired.stderr).not.toContain(keptLine);
+    expect(await readFile(gguf)).toEqual(original);
+
+    const other = await again(['--keep', 'layers.0.*']);
+    expect(other.code).toBe(EXIT_OK);
+    expect(other.stderr).not.toContain(keptLine);
+    expect(await readFile(gguf)).not.toEqual(original);
   }, 180_000);
 });

@@ -17,6 +17,10 @@
 //                    manifests of quantgate versions before it
 //   source           { repoId?, revision?, path? }: the Hub repository and commit, or local path
 //   tool             { name, version }: what wrote it
+//   inputsSha256?    sha256 of what decides the bytes: quantgate's version, the source (its Hub
+//                    commit, or the sha256 of its files) and every setting of the quantization.
+//                    A run whose output folder already holds a verified output with the same
+//                    value does not write it again
 //   createdAt?       ISO 8601 time, when the caller wants one (omitted for reproducible output)
 
 import { readFile, stat } from 'node:fs/promises';
@@ -52,6 +56,7 @@ export interface Manifest {
   types?: ManifestTypes;
   source: { repoId?: string; revision?: string; path?: string };
   tool: { name: string; version: string };
+  inputsSha256?: string;
   createdAt?: string;
 }
 
@@ -65,6 +70,7 @@ export interface ManifestInput {
   types?: ManifestTypes;
   source: Manifest['source'];
   tool: Manifest['tool'];
+  inputsSha256?: string;
   createdAt?: string;
 }
 
@@ -89,6 +95,7 @@ export async function writeManifest(manifestPath: string, input: ManifestInput):
     ...(input.types && { types: input.types }),
     source: input.source,
     tool: input.tool,
+    ...(input.inputsSha256 && { inputsSha256: input.inputsSha256 }),
     ...(input.createdAt === undefined ? {} : { createdAt: input.createdAt }),
   };
   await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
