@@ -88,7 +88,13 @@ export async function runMode(
               })
             : await uploadArtifact(inputs, {
                 name: inputs.artifactName,
-                files: [...quantized.files, quantized.manifestPath, ...results],
+                // The reference base lets a later job measure another quantization without the reference pass (--reference-base).
+                files: [
+                  ...quantized.files,
+                  quantized.manifestPath,
+                  ...results,
+                  ...(result.results.referenceBasePath ? [result.results.referenceBasePath] : []),
+                ],
                 rootDir: inputs.run.outDir,
               });
         }

@@ -90,7 +90,8 @@ export interface RunResult {
   model: ModelSource;
   plan: TensorPlan;
   quantized: QuantizedModel;
-  results: { textPath: string; jsonPath: string };
+  /** The results files, and the reference base where the engine gives token metrics. */
+  results: { textPath: string; jsonPath: string; referenceBasePath?: string };
 }
 
 export async function runPipeline(options: RunOptions, context: RunContext = {}): Promise<RunResult> {
@@ -307,7 +308,10 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         gates: { maxKld: options.maxKld, minTop1Agreement: options.minTop1Agreement, mode: options.gateMode },
       });
     });
-    const results = await writeEvalResults(options.outDir, comparison);
+    const results = {
+      ...(await writeEvalResults(options.outDir, comparison)),
+      ...(tokenMetrics && { referenceBasePath: basePath }),
+    };
     const partial = options.shard !== undefined;
     return {
       comparison,

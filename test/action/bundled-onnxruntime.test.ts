@@ -1,6 +1,7 @@
 // The bundled action evaluating a built-in engine from a checkout without node_modules: it installs
 // the onnxruntime-node its package-lock.json pins from the (fake) npm registry into the tool cache,
-// loads it through the bundle's stand-in, and a later run on the same machine downloads nothing.
+// loads it through the bundle's stand-in, and a later run on the same machine downloads nothing;
+// its artifact carries the reference base of the token metrics.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,8 @@ import { SAMPLE_RATE, speak, writeCtcModelFolder, type Token } from '../engines/
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
 import { bundleIntoCheckout, runBundledAction } from './bundled-action.js';
 import { FakeNpmRegistry } from '../runtime/fake-npm-registry.js';
+import { FakeArtifactService } from '../servers/fake-artifact-service.js';
+import { zipEntryNames } from '../helpers/zip.js';
 import { packRealOnnxruntime } from '../runtime/packages.js';
 
 const CLIPS: { id: string; frames: Token[]; text: string }[] = [
@@ -22,12 +25,14 @@ const CLIPS: { id: string; frames: Token[]; text: string }[] = [
 ];
 
 let registry: FakeNpmRegistry;
+let artifacts: FakeArtifactService;
 let checkout: string;
 let workspace: string;
 let version: string;
 
 beforeAll(async () => {
   registry = await FakeNpmRegistry.start();
+  artifacts = await FakeArtifactService.start();
   const real = await packRealOnnxruntime();
   version = real.version;
   const pins = [
@@ -53,7 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await registry.close();
+  await Promise.all([registry.close(), artifacts.close()]);
   await removeTempDirs();
 });
 
@@ -81,8 +86,16 @@ test('installs onnxruntime-node into the tool cache at the first run, and evalua
   expect(first.summary).toMatch(/\| engine \| onnx-ctc on cpu \|/);
   expect(registry.requests).toHaveLength(2);
 
-  const second = await runBundledAction(checkout, workspace, { ...inputs, 'out-dir': 'second' }, env);
+  const second = await runBundledAction(
+    checkout,
+    workspace,
+    { ...inputs, 'out-dir': 'second', 'upload-artifacts': 'true', 'artifact-name': 'ctc-q4' },
+    { ...env, ...artifacts.env, GITHUB_REPOSITORY: 'octo/models', GITHUB_RUN_ID: '77' },
+  );
   expect(second.code).toBe(0);
+  const uploaded = artifacts.artifacts.find((artifact) => artifact.name === 'ctc-q4')!;
+  // The reference base lets a later job measure another quantization without the reference pass.
+  expect(zipEntryNames(artifacts.zipOf(uploaded.id)!)).toContain('reference_base.bin');
   expect(second.stdout).toContain(
     `onnxruntime-node ${version} for ${process.platform}-${process.arch}: found in ${installed}`,
   );
