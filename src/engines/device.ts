@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { InferenceSession } from 'onnxruntime-node';
 import { QuantgateError, describeError, isQuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
 import type { DeviceChoice } from './catalogue.js';
@@ -134,7 +133,9 @@ async function checkCudaSession(): Promise<void> {
     .node('Identity', ['x'], ['y'])
     .output('y', 'float32', [1])
     .build();
-  let session: InferenceSession;
+  // Loaded here: a CPU run whose results are all reused never loads onnxruntime.
+  const { InferenceSession } = await import('onnxruntime-node');
+  let session: Awaited<ReturnType<typeof InferenceSession.create>>;
   try {
     session = await InferenceSession.create(encodeModel(model), {
       ...sessionOptions('cuda'),

@@ -15,8 +15,8 @@ import {
 } from './catalogue.js';
 import { createCommandEngineFactory } from './command/engine.js';
 import type { EngineFactory, ModelSource } from './engine.js';
-import { createKyutaiSttEngineFactory } from './kyutai-stt/engine.js';
-import { createOnnxCtcEngineFactory } from './onnx-ctc/engine.js';
+import { acceptsKyutaiModel } from './kyutai-stt/files.js';
+import { hasCtcModelFiles } from './onnx-ctc/model-folder.js';
 
 export interface EngineRegistryOptions {
   /** The command engine's templates; both or neither. */
@@ -40,10 +40,51 @@ const FACTORIES: Record<BuiltEngineName, (options: EngineRegistryOptions) => Eng
       ...(progress && { logger: progress }),
     }),
   'kyutai-stt': ({ candidateMode, progress }) =>
-    createKyutaiSttEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+    loadedOnUse({
+      name: 'kyutai-stt',
+      accepts: acceptsKyutaiModel,
+      estimatesMemory: true,
+      load: async () =>
+        (await import('./kyutai-stt/engine.js')).createKyutaiSttEngineFactory({
+          ...(candidateMode && { candidateMode }),
+          ...(progress && { progress }),
+        }),
+    }),
   'onnx-ctc': ({ candidateMode, progress }) =>
-    createOnnxCtcEngineFactory({ ...(candidateMode && { candidateMode }), ...(progress && { progress }) }),
+    loadedOnUse({
+      name: 'onnx-ctc',
+      accepts: (model) => hasCtcModelFiles(model.dir),
+      estimatesMemory: false,
+      load: async () =>
+        (await import('./onnx-ctc/engine.js')).createOnnxCtcEngineFactory({
+          ...(candidateMode && { candidateMode }),
+          ...(progress && { progress }),
+        }),
+    }),
 };
+
+/**
+ * A built-in engine whose module, and onnxruntime with it, loads when a variant is opened or its
+ * memory estimated: choosing the engine reads only the model folder, so a run whose results are
+ * all reused never loads onnxruntime.
+ */
+function loadedOnUse(engine: {
+  name: string;
+  accepts: EngineFactory['accepts'];
+  estimatesMemory: boolean;
+  load: () => Promise<EngineFactory>;
+}): EngineFactory {
+  let loaded: Promise<EngineFactory> | undefined;
+  const factory = () => (loaded ??= engine.load());
+  return {
+    name: engine.name,
+    accepts: engine.accepts,
+    open: async (model, variant, options) => (await factory()).open(model, variant, options),
+    ...(engine.estimatesMemory && {
+      estimateMemory: async (model, variant, options) => (await factory()).estimateMemory!(model, variant, options),
+    }),
+  };
+}
 
 /** The reference command of the example shown when no built-in engine runs a model. */
 const EXAMPLE_COMMAND =

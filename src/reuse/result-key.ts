@@ -72,7 +72,14 @@ export async function weightDigests(files: readonly { name: string; path: string
   return digests;
 }
 
-/** A Hub model is pinned by its commit; a local folder by the sha256 of every file in it. */
+/** The digests of local folders this process has hashed, with the size and time of each file they were taken at. */
+const folderDigests = new Map<string, { stamp: string; digests: Promise<string[]> }>();
+
+/**
+ * A Hub model is pinned by its commit; a local folder by the sha256 of every file in it. A folder
+ * is hashed once per process while its files keep their sizes and times: a run asks twice (for its
+ * quantized output and for its results), and a model can be gigabytes.
+ */
 export async function modelDigests(model: { dir: string; repoId?: string; revision?: string }): Promise<string[]> {
   if (model.repoId && model.revision && /^[0-9a-f]{40}$/.test(model.revision))
     return [`hub:${model.repoId}@${model.revision}`];
@@ -80,9 +87,19 @@ export async function modelDigests(model: { dir: string; repoId?: string; revisi
     .filter((name) => !name.split(/[\\/]/).some((part) => part.startsWith('.')))
     .sort();
   const regular: { name: string; path: string }[] = [];
+  const stamps: unknown[] = [];
   for (const name of files) {
     const path = join(model.dir, name);
-    if ((await stat(path)).isFile()) regular.push({ name: relative(model.dir, path), path });
+    const info = await stat(path);
+    if (!info.isFile()) continue;
+    regular.push({ name: relative(model.dir, path), path });
+    stamps.push([name, info.size, info.mtimeMs, info.ino]);
   }
-  return weightDigests(regular);
+  const stamp = JSON.stringify(stamps);
+  const known = folderDigests.get(model.dir);
+  if (known?.stamp === stamp) return known.digests;
+  const digests = weightDigests(regular);
+  folderDigests.set(model.dir, { stamp, digests });
+  digests.catch(() => folderDigests.delete(model.dir));
+  return digests;
 }

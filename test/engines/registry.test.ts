@@ -26,6 +26,19 @@ describe('engineFactories', () => {
     expect(engineFactories().map((factory) => factory.name)).toEqual(['command', 'kyutai-stt', 'onnx-ctc']);
   });
 
+  test('each built-in engine offers what its loaded factory offers, loading it only when a variant is opened or estimated', async () => {
+    const { createKyutaiSttEngineFactory } = await import('../../src/engines/kyutai-stt/engine.js');
+    const { createOnnxCtcEngineFactory } = await import('../../src/engines/onnx-ctc/engine.js');
+    const loaded = [createKyutaiSttEngineFactory(), createOnnxCtcEngineFactory()];
+    for (const real of loaded) {
+      const listed = engineFactories().find((factory) => factory.name === real.name)!;
+      expect(typeof listed.estimateMemory).toBe(typeof real.estimateMemory);
+      for (const dir of [ctcDir, emptyDir]) expect(await listed.accepts({ dir })).toBe(await real.accepts({ dir }));
+    }
+    const kyutai = engineFactories().find((factory) => factory.name === 'kyutai-stt')!;
+    expect(await kyutai.accepts({ dir: emptyDir, repoId: 'kyutai/stt-1b-en_fr' })).toBe(true);
+  });
+
   test('checks the command templates up front', () => {
     expect(() => engineFactories({ referenceCommand: commands.referenceCommand })).toThrow(
       /has a reference command but no candidate command/,

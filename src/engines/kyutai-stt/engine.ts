@@ -31,9 +31,9 @@ import type {
   Variant,
 } from '../engine.js';
 import { summarizeCoverage, type SubstitutionMode } from '../onnx/candidate.js';
-import { readConfiguredNames, readKyutaiConfig, type KyutaiConfig } from './config.js';
+import { readKyutaiConfig, type KyutaiConfig } from './config.js';
 import { decodeGreedy, type AudioCodes } from './decoder.js';
-import { findKyutaiFiles, requireKyutaiFiles } from './files.js';
+import { acceptsKyutaiModel, requireKyutaiFiles } from './files.js';
 import type { OnnxGraph } from './graph.js';
 import { buildLmStepGraph } from './lm-graph.js';
 import { estimateKyutaiMemory } from './memory.js';
@@ -43,7 +43,6 @@ import { startSession, type GraphSession, type SessionOptions } from './session.
 import { openGgufWeights, openSafetensorsWeights, type WeightSource } from './weights.js';
 
 const KYUTAI_STT_ENGINE = 'kyutai-stt';
-const KYUTAI_STT_REPOS = 'kyutai/stt-';
 
 export interface KyutaiSttOptions {
   /** How the candidate reads Q4_0 matrices; `matmulnbits` unless given. */
@@ -57,10 +56,7 @@ export interface KyutaiSttOptions {
 export function createKyutaiSttEngineFactory(options: KyutaiSttOptions = {}): EngineFactory {
   return {
     name: KYUTAI_STT_ENGINE,
-    async accepts(model: ModelSource) {
-      if (model.repoId?.startsWith(KYUTAI_STT_REPOS)) return true;
-      return !('problem' in (await findKyutaiFiles(model.dir, await readConfiguredNames(model.dir))));
-    },
+    accepts: acceptsKyutaiModel,
     open: (model, variant, engineOptions) => KyutaiSttEngine.open(model, variant, engineOptions, options),
     estimateMemory: (model, variant, engineOptions) =>
       estimateKyutaiMemory(model, variant, engineOptions, options.candidateMode ?? 'matmulnbits'),

@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError, describeError } from '../../common/errors.js';
-import type { ConfiguredNames } from './config.js';
+import { readConfiguredNames, type ConfiguredNames } from './config.js';
 
 export interface KyutaiFiles {
   lm: string;
@@ -82,4 +82,12 @@ export async function requireKyutaiFiles(dir: string, names: ConfiguredNames): P
     );
   }
   return found;
+}
+
+const KYUTAI_STT_REPOS = 'kyutai/stt-';
+
+/** Whether the model is a Kyutai STT checkpoint: a `kyutai/stt-*` repository, or a folder holding its files. */
+export async function acceptsKyutaiModel(model: { dir: string; repoId?: string }): Promise<boolean> {
+  if (model.repoId?.startsWith(KYUTAI_STT_REPOS)) return true;
+  return !('problem' in (await findKyutaiFiles(model.dir, await readConfiguredNames(model.dir))));
 }
