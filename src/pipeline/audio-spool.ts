@@ -3,9 +3,11 @@
 // them back batch by batch, so the candidate hears exactly the same samples and no pass holds
 // more than a batch in memory. Reading back costs a fraction of decoding again (FLAC decoding and
 // resampling run at about 100× real time per core; the spool moves 96 kB per second of 24 kHz
-// audio), and remote datasets are not fetched twice. The folder is removed on close.
+// audio), and remote datasets are not fetched twice. The folder is removed on close. A run that
+// keeps results stores the spool too (`storedFiles`), so that a later run evaluating only a new
+// candidate reads it back (`openStored`) instead of decoding the dataset again.
 
-import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError, describeError } from '../common/errors.js';
 import type { Utterance } from '../datasets/utterance.js';
@@ -20,14 +22,17 @@ interface SpooledUtterance {
 }
 
 const SPOOL_FILE = 'audio.f32';
+const INDEX_FILE = 'audio.json';
 
 export class AudioSpool {
-  private readonly entries: SpooledUtterance[] = [];
   private end = 0;
 
   private constructor(
     private readonly dir: string,
     private readonly file: FileHandle,
+    /** False for a stored spool, whose folder belongs to the results store. */
+    private readonly owned = true,
+    private readonly entries: SpooledUtterance[] = [],
   ) {}
 
   /** A new spool in a temporary folder inside `parent`. */
@@ -44,6 +49,38 @@ export class AudioSpool {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * The spool read back from the files `storedFiles` gave, kept in `dir`; or why they do not make
+   * one, so that the caller decodes the audio instead.
+   */
+  static async openStored(dir: string): Promise<AudioSpool | string> {
+    let entries: SpooledUtterance[];
+    let file: FileHandle;
+    try {
+      entries = spooledUtterances(JSON.parse(await readFile(join(dir, INDEX_FILE), 'utf8')));
+      file = await open(join(dir, SPOOL_FILE), 'r');
+    } catch (error) {
+      return describeError(error);
+    }
+    const size = (await file.stat()).size;
+    const last = entries.at(-1);
+    if (last && last.offset + 4 * last.samples > size) {
+      await file.close();
+      return `${SPOOL_FILE} holds ${size} bytes, fewer than its index lists`;
+    }
+    return new AudioSpool(dir, file, false, entries);
+  }
+
+  /** The files that make this spool again with `openStored`: the samples and their index. */
+  async storedFiles(): Promise<{ name: string; path: string }[]> {
+    const index = join(this.dir, INDEX_FILE);
+    await writeFile(index, JSON.stringify(this.entries));
+    return [
+      { name: SPOOL_FILE, path: join(this.dir, SPOOL_FILE) },
+      { name: INDEX_FILE, path: index },
+    ];
   }
 
   /** Utterances spooled so far. */
@@ -84,9 +121,30 @@ export class AudioSpool {
     }
   }
 
-  /** Closes and removes the spool; safe to call more than once. */
+  /** Closes the spool, and removes it unless it is stored; safe to call more than once. */
   async close(): Promise<void> {
     await this.file.close().catch(() => undefined);
-    await rm(this.dir, { recursive: true, force: true });
+    if (this.owned) await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The index of a stored spool: utterances one after the other in the file, as `append` lays them out. */
+function spooledUtterances(value: unknown): SpooledUtterance[] {
+  if (!Array.isArray(value)) throw new Error(`${INDEX_FILE} is not a list`);
+  let offset = 0;
+  return value.map((entry: Partial<SpooledUtterance>, i) => {
+    const { id, text, sampleRate, samples } = entry ?? {};
+    if (
+      typeof id !== 'string' ||
+      typeof text !== 'string' ||
+      !Number.isInteger(sampleRate) ||
+      sampleRate! <= 0 ||
+      !Number.isInteger(samples) ||
+      samples! < 0 ||
+      entry.offset !== offset
+    )
+      throw new Error(`entry ${i} of ${INDEX_FILE} is not an utterance of the spool`);
+    offset += 4 * samples!;
+    return { id, text, sampleRate: sampleRate!, offset: entry.offset, samples: samples! };
+  });
 }

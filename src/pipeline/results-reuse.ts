@@ -80,6 +80,15 @@ export async function runIdentity(options: RunOptions, inputs: IdentityInputs): 
   };
 }
 
+/**
+ * The key of the reference's decoded audio: it is decoded for the reference's engine (its sample
+ * rate) from the reference's dataset selection, so the reference's key determines it. It is an
+ * entry of its own, read only by a run that evaluates a candidate against a reused reference.
+ */
+export function decodedAudioKey(referenceKey: string): string {
+  return createHash('sha256').update(`decoded-audio:${referenceKey}`).digest('hex');
+}
+
 /** Looks variants up in, and saves them to, the results store (and the Actions cache around it). */
 export class VariantResults {
   private readonly store: ResultsStore;
@@ -106,6 +115,17 @@ export class VariantResults {
       );
       return undefined;
     }
+  }
+
+  /** The intact entry of plain files under `key` (the decoded audio), or undefined. */
+  async loadFiles(key: string): Promise<StoredEntry | undefined> {
+    await this.cache?.restore(key, this.store.entryDir(key));
+    return this.store.get(key);
+  }
+
+  async saveFiles(key: string, files: { name: string; path: string }[]): Promise<void> {
+    await this.store.put(key, files);
+    await this.cache?.save(key, this.store.entryDir(key));
   }
 
   /** Stores `record`, with `files` beside it (the reference base), under `key`. */

@@ -43,7 +43,7 @@ import { AudioSpool } from './audio-spool.js';
 import { ASSUMED_MAX_SECONDS, fitBatchSize, neededBytes, readAvailableMemory } from './memory.js';
 import { DEFAULT_DATASET, type RunOptions } from './options.js';
 import { demoPaths } from './demo.js';
-import { runIdentity, VariantResults, type ResultsCache, type RunIdentity } from './results-reuse.js';
+import { decodedAudioKey, runIdentity, VariantResults, type ResultsCache, type RunIdentity } from './results-reuse.js';
 import { decodedBatches, runVariant, type VariantInput } from './variant-pass.js';
 import {
   quantizedCacheKey,
@@ -233,9 +233,26 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         tokenMetrics,
         progress,
       });
+      if (store && !reference.reused && !reference.fromBase && spool.size > 0)
+        await store.saveFiles(decodedAudioKey(identity.reference), await spool.storedFiles());
       return { device, batchSize, selection, identity, store, reference };
     });
     const { reference, identity, store, selection } = prepared;
+    /** The audio the reused reference decoded, when the store kept it. */
+    const storedAudio = async (): Promise<AudioSpool | undefined> => {
+      const key = decodedAudioKey(identity.reference);
+      const entry = await store?.loadFiles(key);
+      if (!entry) return undefined;
+      const audio = await AudioSpool.openStored(entry.dir);
+      if (typeof audio === 'string') {
+        progress.info(
+          `warning: the stored decoded audio ${key.slice(0, 12)}… does not read back (${audio}); decoding the dataset`,
+        );
+        return undefined;
+      }
+      progress.info(`candidate: decoded audio of the reference reused (key ${key.slice(0, 12)}…)`);
+      return audio;
+    };
 
     const candidate = await timed('candidate', async () => {
       const stored = await store?.load(identity.candidate);
@@ -255,13 +272,19 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
           tokens: steps ? { kind: 'against', steps: stepsOf(steps) } : { kind: 'none' },
         },
         async (engine) => {
-          if (spool.size === 0) return datasetInput(engine, prepared.batchSize, false);
+          const audio = spool.size > 0 ? spool : reference.reused ? await storedAudio() : undefined;
+          if (!audio) return datasetInput(engine, prepared.batchSize, false);
           if (engine.sampleRate !== reference.record.sampleRate) {
             throw new Error(
               `the ${factory.name} candidate asked for audio at ${engine.sampleRate} Hz but the reference at ${reference.record.sampleRate} Hz`,
             );
           }
-          return { batches: spool.batches(prepared.batchSize), total: spool.size, batchSize: prepared.batchSize };
+          return {
+            batches: audio.batches(prepared.batchSize),
+            total: audio.size,
+            batchSize: prepared.batchSize,
+            ...(audio !== spool && { close: () => audio.close() }),
+          };
         },
       );
       await store?.save(identity.candidate, record, scratch);

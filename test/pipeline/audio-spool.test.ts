@@ -1,7 +1,8 @@
 // The decoded audio kept between the two variants' passes: read back exactly, in order and in
-// batches, and removed on close.
+// batches, and removed on close; stored with the results, it is read back from the stored files,
+// and stored files that do not make a spool say why.
 
-import { readdir, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantgateError } from '../../src/common/errors.js';
 import type { Utterance } from '../../src/datasets/utterance.js';
@@ -54,5 +55,32 @@ describe('AudioSpool', () => {
         `^cannot make a temporary folder for decoded audio in ${file} \\(.*\\); choose a writable --out-dir with free space$`,
       ),
     );
+  });
+
+  test('stored, it reads back the same from the stored files, which close leaves in place', async () => {
+    const spool = await AudioSpool.create(await makeTempDir());
+    const written = [utterance(0, 50), utterance(1, 0), utterance(2, 7)];
+    await spool.append(written);
+    const stored = await makeTempDir();
+    for (const { name, path } of await spool.storedFiles()) await copyFile(path, join(stored, name));
+    await spool.close();
+
+    const reopened = await AudioSpool.openStored(stored);
+    if (typeof reopened === 'string') throw new Error(reopened);
+    expect(reopened.size).toBe(3);
+    const read: Utterance[] = [];
+    for await (const batch of reopened.batches(2)) read.push(...batch);
+    expect(read).toEqual(written);
+    await reopened.close();
+    expect((await readdir(stored)).sort()).toEqual(['audio.f32', 'audio.json']);
+
+    const index = await readFile(join(stored, 'audio.json'), 'utf8');
+    await writeFile(join(stored, 'audio.json'), index.replace('"offset":200', '"offset":204'));
+    expect(await AudioSpool.openStored(stored)).toMatch(/entry 1 of audio\.json is not an utterance of the spool/);
+    await writeFile(join(stored, 'audio.json'), '{');
+    expect(typeof (await AudioSpool.openStored(stored))).toBe('string');
+    await writeFile(join(stored, 'audio.json'), index);
+    await truncate(join(stored, 'audio.f32'), 100);
+    expect(await AudioSpool.openStored(stored)).toBe('audio.f32 holds 100 bytes, fewer than its index lists');
   });
 });

@@ -183,8 +183,14 @@ describe('reuse', () => {
     const kept = await demoRun(['--keep', 'layers.0.*'], cache);
     expect(kept.code).toBe(EXIT_OK);
     expect(kept.stderr).toContain('reference: reused');
+    // The candidate hears the audio the reference decoded, kept with it, instead of decoding the dataset.
+    expect(kept.stderr).toMatch(/candidate: decoded audio of the reference reused \(key [0-9a-f]{12}…\)/);
     expect(kept.stderr).toContain('transcribing (candidate)');
     expect((await results(kept.outDir)).run.reused).toEqual({ reference: true, candidate: false });
+    const fresh = await demoRun(['--keep', 'layers.0.*', '--no-reuse'], cache);
+    expect(figures(await results(kept.outDir), { timings: false })).toEqual(
+      figures(await results(fresh.outDir), { timings: false }),
+    );
   }, 180_000);
 
   test('a damaged entry is detected, evaluated again and replaced; --no-reuse neither reads nor writes', async () => {
