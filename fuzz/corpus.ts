@@ -13,6 +13,8 @@ import type { GgufMetadataEntry } from '../src/formats/gguf/metadata.js';
 import { planGgufSplit, writeGgufSplit } from '../src/formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../src/formats/gguf/writer.js';
 import { encodeWav } from '../src/audio/wav-writer.js';
+import { AudioSpool } from '../src/pipeline/audio-spool.js';
+import { writeVariantRecord } from '../src/reuse/variant-record.js';
 import { ReferenceBaseWriter } from '../src/scoring/reference-base.js';
 import { referenceStep } from '../src/scoring/token-damage.js';
 import { tarArchive } from '../test/runtime/tarball.js';
@@ -364,6 +366,52 @@ export async function referenceBaseSeeds(): Promise<Uint8Array[]> {
       const bytes = await bytesOf(path);
       seeds.push(bytes.subarray(0, bytes.length - 32));
     }
+    return seeds;
+  });
+}
+
+/** A stored reference's and a stored candidate's results.json, and a stored spool's audio.json. */
+export async function storedResultsSeeds(): Promise<Uint8Array[]> {
+  return inTempDir(async (dir) => {
+    const seeds: Uint8Array[] = [];
+    const utterances = [
+      { id: 'u-1', text: 'a short text' },
+      { id: 'u-2', text: '' },
+    ];
+    const common = { device: 'cpu' as const, sampleRate: 16000, batchSize: 2, utterances };
+    const transcripts = [
+      { id: 'u-1', text: 'a short text', tokens: [3, 1, 4], ms: 12.5 },
+      { id: 'u-2', text: '', tokens: [], ms: 3 },
+    ];
+    const failed = [{ id: 'u-3', error: 'FLAC: no fLaC marker' }];
+    for (const record of [
+      { ...common, transcripts, failed },
+      {
+        ...common,
+        transcripts,
+        failed: [],
+        damages: [
+          {
+            id: 'u-1',
+            klds: Float64Array.from([0.01, 0, 0.2]),
+            top1: Uint8Array.from([1, 1, 0]),
+            candidateLogProbs: Float64Array.from([-0.1, -Infinity, -2]),
+            referenceLogProbs: Float64Array.from([-0.05, -0.5, -1.5]),
+          },
+        ],
+      },
+    ]) {
+      const { path } = await writeVariantRecord(dir, record);
+      seeds.push(await bytesOf(path));
+    }
+    const spool = await AudioSpool.create(dir);
+    await spool.append([
+      { id: 'u-1', text: 'a short text', sampleRate: 16000, audio: new Float32Array(40) },
+      { id: 'u-2', text: '', sampleRate: 16000, audio: new Float32Array(60) },
+    ]);
+    const index = (await spool.storedFiles()).find(({ name }) => name === 'audio.json')!;
+    seeds.push(await bytesOf(index.path));
+    await spool.close();
     return seeds;
   });
 }

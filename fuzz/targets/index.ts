@@ -12,6 +12,7 @@ import { parquet } from './parquet.js';
 import { referenceBase } from './reference-base.js';
 import { safetensors } from './safetensors.js';
 import { SELF_TEST_TARGETS } from './self-test.js';
+import { storedResults } from './stored-results.js';
 import { tar } from './tar.js';
 import { transcripts } from './transcripts.js';
 import { zip } from './zip.js';
@@ -30,6 +31,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   csv,
   transcripts,
   referenceBase,
+  storedResults,
   tar,
   zip,
   hub,

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic.js';
+import { QuantgateError, describeError } from '../common/errors.js';
 import type { FailedUtterance } from '../datasets/utterance.js';
 import type { Device, Transcript } from '../engines/engine.js';
 import type { UtteranceDamage } from '../scoring/token-damage.js';
@@ -50,31 +51,87 @@ export async function writeVariantRecord(dir: string, record: VariantRecord): Pr
   return { name: VARIANT_RESULTS_FILE, path };
 }
 
-/** Reads what `writeVariantRecord` wrote; anything else is an error naming what is wrong. */
+/** Reads what `writeVariantRecord` wrote; anything else is a one-line error naming what is wrong. */
 export async function readVariantRecord(dir: string): Promise<VariantRecord> {
-  const stored = JSON.parse(await readFile(join(dir, VARIANT_RESULTS_FILE), 'utf8')) as Partial<
-    VariantRecord & { version: number; damages: StoredDamage[] }
-  >;
-  if (
-    stored?.version !== RECORD_VERSION ||
-    !Array.isArray(stored.utterances) ||
-    !Array.isArray(stored.transcripts) ||
-    !Array.isArray(stored.failed) ||
-    (stored.device !== 'cpu' && stored.device !== 'cuda') ||
-    typeof stored.sampleRate !== 'number' ||
-    typeof stored.batchSize !== 'number'
-  ) {
-    throw new Error(`${VARIANT_RESULTS_FILE} is not a variant record of this version`);
+  let stored: unknown;
+  try {
+    stored = JSON.parse(await readFile(join(dir, VARIANT_RESULTS_FILE), 'utf8'));
+  } catch (error) {
+    throw new QuantgateError(`${VARIANT_RESULTS_FILE} does not read as JSON (${describeError(error)})`);
   }
+  const problem = recordProblem(stored);
+  if (problem) throw new QuantgateError(`${VARIANT_RESULTS_FILE} is not a variant record of this version: ${problem}`);
+  const record = stored as VariantRecord & { damages?: StoredDamage[] };
   return {
-    device: stored.device,
-    sampleRate: stored.sampleRate,
-    batchSize: stored.batchSize,
-    utterances: stored.utterances,
-    transcripts: stored.transcripts,
-    failed: stored.failed,
-    ...(stored.damages && { damages: stored.damages.map(readDamage) }),
+    device: record.device,
+    sampleRate: record.sampleRate,
+    batchSize: record.batchSize,
+    utterances: record.utterances,
+    transcripts: record.transcripts,
+    failed: record.failed,
+    ...(record.damages && { damages: record.damages.map(readDamage) }),
   };
+}
+
+/** What is wrong with a parsed results.json, or undefined: every field the run reads is checked, since an entry can come from the Actions cache. */
+function recordProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'not an object';
+  if (value.version !== RECORD_VERSION)
+    return typeof value.version === 'number' ? `version ${value.version}` : 'no version number';
+  if (value.device !== 'cpu' && value.device !== 'cuda') return 'no device';
+  if (!isCount(value.sampleRate) || !isCount(value.batchSize)) return 'no sample rate or batch size';
+  const lists: [string, unknown, (item: Record<string, unknown>) => boolean][] = [
+    ['utterances', value.utterances, (item) => isText(item.id) && isText(item.text)],
+    [
+      'transcripts',
+      value.transcripts,
+      (item) =>
+        isText(item.id) &&
+        isText(item.text) &&
+        (item.ms === undefined || (typeof item.ms === 'number' && Number.isFinite(item.ms))) &&
+        (item.tokens === undefined || (Array.isArray(item.tokens) && item.tokens.every(isCount))),
+    ],
+    ['failed', value.failed, (item) => isText(item.id) && isText(item.error)],
+  ];
+  if (value.damages !== undefined) lists.push(['damages', value.damages, isStoredDamage]);
+  for (const [name, list, valid] of lists) {
+    if (!Array.isArray(list)) return `${name} is not a list`;
+    const bad = list.findIndex((item) => !isObject(item) || !valid(item));
+    if (bad >= 0) return `entry ${bad} of ${name} is malformed`;
+  }
+  return undefined;
+}
+
+/** How `numbers` writes the figures JSON cannot spell. */
+const NON_FINITE = ['Infinity', '-Infinity', 'NaN'];
+
+function isStoredDamage(item: Record<string, unknown>): boolean {
+  const steps = Array.isArray(item.klds) ? item.klds.length : -1;
+  const figures = (list: unknown) =>
+    Array.isArray(list) &&
+    list.length === steps &&
+    list.every((entry) => typeof entry === 'number' || NON_FINITE.includes(entry as string));
+  return (
+    isText(item.id) &&
+    figures(item.klds) &&
+    figures(item.candidateLogProbs) &&
+    figures(item.referenceLogProbs) &&
+    Array.isArray(item.top1) &&
+    item.top1.length === steps &&
+    item.top1.every((entry) => entry === 0 || entry === 1)
+  );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0;
 }
 
 function storedDamage(damage: UtteranceDamage): StoredDamage {
