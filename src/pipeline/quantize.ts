@@ -25,7 +25,6 @@ import {
 import type { WrittenFile } from '../formats/gguf/sink.js';
 import { planGgufSplit, writeGgufSplit } from '../formats/gguf/split.js';
 import { writeGgufFile, type GgufDataWriter } from '../formats/gguf/writer.js';
-import { modelDigests } from '../reuse/result-key.js';
 import { openSafetensors, type SafetensorsReader, type SafetensorsTensor } from '../formats/safetensors.js';
 import type { SourceType, TargetType } from '../quant/codec.js';
 import {
@@ -38,6 +37,7 @@ import {
   type TensorPlan,
 } from '../quant/plan.js';
 import { createConvertPool, type ConvertPool } from '../quant/pool.js';
+import { modelDigests } from '../reuse/result-key.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { buildGgufMetadata } from './gguf-metadata.js';
 

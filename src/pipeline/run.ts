@@ -46,10 +46,10 @@ import { demoPaths } from './demo.js';
 import { decodedAudioKey, runIdentity, VariantResults, type ResultsCache, type RunIdentity } from './results-reuse.js';
 import { decodedBatches, runVariant, type VariantInput } from './variant-pass.js';
 import {
+  outputInputsSha256,
   quantizedCacheKey,
   quantizedPaths,
   quantizeModel,
-  outputInputsSha256,
   reuseQuantized,
   type QuantizeOptions,
   type QuantizeResult,
