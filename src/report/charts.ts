@@ -1,6 +1,7 @@
 // Charts of a series of runs, for people: as Mermaid `xychart-beta` blocks, which GitHub renders in
 // job summaries and comments, and as standalone SVG files for a README or a release. One chart
-// plots named series of numbers over labelled points (a run's short commit, a search step).
+// plots named series of numbers over labelled points (a run's short commit, a search step); several
+// can share one SVG file.
 
 export interface ChartSeries {
   name: string;
@@ -89,6 +90,22 @@ export function svgChart(chart: Chart): string {
     '</svg>',
   ];
   return `${parts.filter(Boolean).join('\n')}\n`;
+}
+
+/** Several charts in one SVG file, one below the other, each drawn as `svgChart` draws it alone. */
+export function svgCharts(charts: readonly Chart[]): string {
+  const height = HEIGHT * charts.length;
+  return (
+    [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
+      ...charts.map((chart, index) =>
+        svgChart(chart)
+          .trimEnd()
+          .replace('<svg ', `<svg x="0" y="${index * HEIGHT}" `),
+      ),
+      '</svg>',
+    ].join('\n') + '\n'
+  );
 }
 
 /** The y range: the data's, widened by a tenth each way, never empty. */
