@@ -249,17 +249,23 @@ function confirmationText(confirmation: Confirmation): string {
   return `${confirmation.passed ? 'PASS' : 'FAIL'} ΔWER ${formatPoints(confirmation.deltaWer)} ${formatInterval(...confirmation.interval)}${kld}`;
 }
 
+/** One line: what the search found and whether it passed, for the log and the action's annotation. */
+export function tuneVerdict(result: TuneResult): string {
+  const { size, confirmed } = result;
+  if (size.bytes === undefined) {
+    const last = result.steps.at(-1)!;
+    return `quantgate tune FAIL: no mix of ${result.allowTypes.join(', ')} reaches the budget: the widest tried, ${formatBytes(last.bytes)}, ${last.confirmation ? confirmationText(last.confirmation) : 'was not evaluated'}; raise the threshold${result.budget.maxKld !== undefined ? ' or max-kld' : ''}, or allow a wider type (allow-types)`;
+  }
+  const f16 = size.uniform.f16!;
+  return `quantgate tune ${confirmed!.passed ? 'PASS' : 'FAIL'}: ${formatBytes(size.bytes)} (${((100 * size.bytes) / f16).toFixed(1)}% of uniform F16) with ${result.overrides.length} override${result.overrides.length === 1 ? '' : 's'}; ${confirmed!.reasons.join('; ')}`;
+}
+
 /** The tuned size against the uniform files, the confirmation, and the overrides; or why there is no answer. */
 function answerLines(result: TuneResult): string[] {
   const { size, confirmed } = result;
+  if (size.bytes === undefined) return [tuneVerdict(result)];
   const uniform = size.uniform[result.quantType]!;
   const f16 = size.uniform.f16!;
-  if (size.bytes === undefined) {
-    const last = result.steps.at(-1)!;
-    return [
-      `FAIL: no mix of ${result.allowTypes.join(', ')} reaches the budget: the last, ${formatBytes(last.bytes)}, ${last.confirmation ? confirmationText(last.confirmation) : 'was not evaluated'}; raise --threshold${result.budget.maxKld !== undefined ? ' or --max-kld' : ''}, or allow a wider type with --allow-types`,
-    ];
-  }
   const lines = [
     `tuned: ${formatBytes(size.bytes)}, ${((100 * size.bytes) / f16).toFixed(1)}% of uniform F16 (${formatBytes(f16)}), ${(size.bytes / uniform).toFixed(2)}× uniform ${result.quantType.toUpperCase()} (${formatBytes(uniform)})`,
     `confirmed on ${confirmed!.utterances} utterances: ${confirmationText(confirmed!)}; ${confirmed!.reasons.join('; ')}`,
