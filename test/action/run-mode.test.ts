@@ -9,6 +9,7 @@ import { FakeGitHubApi } from '../servers/fake-github-api.js';
 import { FakeHub } from '../servers/fake-hub.js';
 import { unreachableUrl } from '../servers/local-server.js';
 import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
+import { zipEntryNames } from '../helpers/zip.js';
 import { annotations, bundleIntoCheckout, runBundledAction } from './bundled-action.js';
 import { makeEvaluationFixture, UTTERANCE_COUNT, type EvaluationFixture } from './evaluation-fixture.js';
 
@@ -411,17 +412,3 @@ describe('mode run with the Hub and the Actions cache', () => {
     expect(run.outputs.passed).toBe('true');
   });
 });
-
-/** The file names in a zip's central directory. */
-function zipEntryNames(zip: Buffer): string[] {
-  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const nameLength = zip.readUInt16LE(at + 28);
-    names.push(zip.subarray(at + 46, at + 46 + nameLength).toString('utf8'));
-    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
-  }
-  return names;
-}

@@ -1,5 +1,6 @@
 // Zip archives built in memory for the tests of the zip reader and the CUDA installer (NuGet
-// packages are zips): plain, or with every size and offset in zip64 fields.
+// packages are zips): plain, or with every size and offset in zip64 fields; and the names in an
+// uploaded artifact's zip, read back.
 
 import { crc32, deflateRawSync } from 'node:zlib';
 
@@ -99,4 +100,18 @@ function extraField(values: readonly number[]): Buffer {
   extra.writeUInt16LE(8 * values.length, 2);
   values.forEach((value, i) => extra.writeBigUInt64LE(BigInt(value), 4 + 8 * i));
   return extra;
+}
+
+/** The file names in a zip's central directory. */
+export function zipEntryNames(zip: Buffer): string[] {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = zip.readUInt16LE(at + 28);
+    names.push(zip.subarray(at + 46, at + 46 + nameLength).toString('utf8'));
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return names;
 }
