@@ -12,6 +12,8 @@ export interface Chart {
   title: string;
   /** One label per point, in order. */
   labels: readonly string[];
+  /** What the labels are, when they are not self-explanatory (e.g. sizes). */
+  xLabel?: string;
   yLabel: string;
   series: readonly ChartSeries[];
 }
@@ -34,7 +36,7 @@ export function mermaidChart(chart: Chart): string {
     `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`,
     'xychart-beta',
     `  title ${quote(`${chart.title}${names}`)}`,
-    `  x-axis [${chart.labels.map(quote).join(', ')}]`,
+    `  x-axis ${chart.xLabel === undefined ? '' : `${quote(chart.xLabel)} `}[${chart.labels.map(quote).join(', ')}]`,
     `  y-axis ${quote(chart.yLabel)} ${round(low)} --> ${round(high)}`,
     ...chart.series.map((series) => `  line [${series.values.map(round).join(', ')}]`),
     '```',
@@ -72,9 +74,12 @@ export function svgChart(chart: Chart): string {
     `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
     ...chart.labels.map((label, index) =>
       index % every === 0
-        ? `<text transform="translate(${fixed(x(index))} ${HEIGHT - MARGIN.bottom + 14}) rotate(30)" text-anchor="start">${escapeXml(label)}</text>`
+        ? `<text transform="translate(${fixed(x(index))} ${HEIGHT - MARGIN.bottom + 14}) rotate(-30)" text-anchor="end">${escapeXml(label)}</text>`
         : '',
     ),
+    chart.xLabel === undefined
+      ? ''
+      : `<text x="${WIDTH - MARGIN.right}" y="${HEIGHT - 8}" text-anchor="end">${escapeXml(chart.xLabel)}</text>`,
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotHeight}" y2="${MARGIN.top + plotHeight}" stroke="#6b7280"/>`,
     ...chart.series.map((series, s) => {
       const colour = COLOURS[s % COLOURS.length]!.hex;

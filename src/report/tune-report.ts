@@ -106,37 +106,47 @@ export async function writeTuneResults(
 
 /**
  * Size against the calibration ΔWER and against the mean KLD: the start (uniform --quant-type),
- * each step, and uniform F16, in order of size, each labelled with its size.
+ * each step, and uniform F16, in order of size, each labelled with its size in MiB and the two
+ * uniform files with their type.
  */
 export function tuneCharts(result: TuneResult): Chart[] {
   const points = [
     ...result.steps.map((step) => ({
-      label: `${step.step === 0 ? step.type.toUpperCase() : `#${step.step}`} ${formatBytes(step.bytes)}`,
+      label: `${sizeLabel(step.bytes)}${step.step === 0 ? ` ${step.type.toUpperCase()}` : ''}`,
       bytes: step.bytes,
       ...step.calibration,
     })),
     {
-      label: `F16 ${formatBytes(result.uniformF16.bytes)}`,
+      label: `${sizeLabel(result.uniformF16.bytes)} F16`,
       bytes: result.uniformF16.bytes,
       ...result.uniformF16.calibration,
     },
   ].sort((a, b) => a.bytes - b.bytes);
   const labels = points.map((point) => point.label);
   const subset = `${result.calibrationUtterances} calibration utterances`;
+  const xLabel = 'GGUF size (MiB)';
   return [
     {
       title: `tune: size against ΔWER on ${subset}`,
       labels,
+      xLabel,
       yLabel: 'ΔWER (points)',
       series: [{ name: 'ΔWER (calibration)', values: points.map((point) => point.deltaWer) }],
     },
     {
       title: `tune: size against mean KLD on ${subset}`,
       labels,
+      xLabel,
       yLabel: 'mean KLD (nats)',
       series: [{ name: 'mean KLD (calibration)', values: points.map((point) => point.meanKld) }],
     },
   ];
+}
+
+/** MiB with three significant digits, whole MiB from 100 up: short enough for a chart's axis. */
+function sizeLabel(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return mib >= 100 ? mib.toFixed(0) : String(Number(mib.toPrecision(3)));
 }
 
 /** The steps, the answer and its overrides, and what the search cost, for the terminal. */

@@ -51,3 +51,10 @@ test('several charts in one SVG, one below the other, each as svgChart draws it 
   expect(svg).toContain(svgChart(other).trimEnd().replace('<svg ', '<svg x="0" y="360" '));
   expect(svg.endsWith('</svg>\n</svg>\n')).toBe(true);
 });
+
+test('an x-axis title, when given, goes into the Mermaid block and under the SVG plot', () => {
+  const chart = { ...CHART, xLabel: 'size (MiB)' };
+  expect(mermaidChart(chart)).toContain('  x-axis "size (MiB)" ["aaaaaaa", "bbbbbbb", "ccccccc"]');
+  expect(svgChart(chart)).toContain('<text x="704" y="352" text-anchor="end">size (MiB)</text>');
+  expect(svgChart(CHART)).not.toContain('size (MiB)');
+});

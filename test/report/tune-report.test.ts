@@ -108,9 +108,10 @@ function sampleResult(): TuneResult {
   };
 }
 
-test('the charts plot the start, every step and uniform F16 in order of size, labelled with their sizes', () => {
+test('the charts plot the start, every step and uniform F16 in order of size, labelled with their sizes in MiB', () => {
   const [wer, kld] = tuneCharts(sampleResult());
-  expect(wer!.labels).toEqual(['Q4_0 500.0 KiB', '#1 600.0 KiB', '#2 900.0 KiB', 'F16 1.17 MiB']);
+  expect(wer!.labels).toEqual(['0.488 Q4_0', '0.586', '0.879', '1.17 F16']);
+  expect(wer!.xLabel).toBe('GGUF size (MiB)');
   expect(wer!.series).toEqual([{ name: 'ΔWER (calibration)', values: [1.5, 1, 0, 0] }]);
   expect(wer!.title).toBe('tune: size against ΔWER on 4 calibration utterances');
   expect(kld!.labels).toEqual(wer!.labels);
@@ -140,7 +141,7 @@ test('the job summary: the verdict, the escaped table, the overrides as a block 
   expect(markdown).toContain('| 1 | head\\|weight | q4_0 → f16 | 600.0 KiB | 50.0% | +1.00 | 0.004 |  |');
   expect(markdown).toContain(['```text', 'layers.0.ffn.*=f16', 'head|weight=f16', '```'].join('\n'));
   expect(markdown.match(/```mermaid\n/g)).toHaveLength(2);
-  expect(markdown).toContain('  x-axis ["Q4_0 500.0 KiB", "#1 600.0 KiB", "#2 900.0 KiB", "F16 1.17 MiB"]');
+  expect(markdown).toContain('  x-axis "GGUF size (MiB)" ["0.488 Q4_0", "0.586", "0.879", "1.17 F16"]');
 });
 
 test('the verdict line: the tuned size and the gate, or which mix was tried last and what to change', () => {
