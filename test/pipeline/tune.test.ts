@@ -6,15 +6,16 @@
 // nothing; bad options are one-line errors.
 
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK } from '../../src/cli/command.js';
 import { readManifest } from '../../src/formats/gguf/manifest.js';
 import { demoPaths } from '../../src/pipeline/demo.js';
 import { TUNE_CHART_NAME, TUNE_RESULTS_NAME, type TuneResult } from '../../src/report/tune-report.js';
 import { runCli } from '../helpers/cli.js';
+import { writeGoldenModel } from '../engines/kyutai-stt/golden.js';
 import { fragileModel } from '../helpers/fragile-model.js';
-import { makeTempDir, removeTempDirs } from '../helpers/paths.js';
+import { fixture, makeTempDir, removeTempDirs } from '../helpers/paths.js';
 
 afterAll(removeTempDirs);
 
@@ -181,6 +182,44 @@ test('the layer with outliers in its input channels is promoted first', async ()
   ]);
   expect(result.steps[1]).toMatchObject({ group: 'layers.0.ffn.*', from: 'q4_0', type: 'f16' });
   expect(result.steps[1]!.calibration.meanKld).toBeLessThan(result.steps[0]!.calibration.meanKld / 2);
+}, 300_000);
+
+test('kyutai-stt: on the golden Kyutai model, --target best promotes within the size and confirms with the Kyutai engine', async () => {
+  const model = await writeGoldenModel(await makeTempDir());
+  const data = await makeTempDir();
+  await mkdir(join(data, 'audio'));
+  await writeFile(join(data, 'audio', 'speech-1.flac'), await readFile(fixture('audio', 'speech-1.flac')));
+  await writeFile(
+    join(data, 'manifest.jsonl'),
+    `${JSON.stringify({ id: 'speech-1', audio: 'audio/speech-1.flac', text: 'the quick brown fox' })}\n`,
+  );
+  const { result, outDir } = await tune([
+    '--model-path',
+    model,
+    '--dataset',
+    join(data, 'manifest.jsonl'),
+    '--normalizer',
+    'none',
+    '--threshold',
+    '100',
+    '--calibration-samples',
+    '1',
+    '--target',
+    'best',
+    '--max-size',
+    '0.2',
+  ]);
+  expect(result.engine).toBe('kyutai-stt');
+  // Uniform Q4_0 is 113.5 KiB and uniform F16 278 KiB: the size stops the search halfway.
+  expect(result.size.uniform.q4_0!).toBeLessThan(0.2 * 1024 * 1024);
+  expect(result.size.uniform.f16!).toBeGreaterThan(0.2 * 1024 * 1024);
+  expect(result.steps.length).toBeGreaterThan(2);
+  for (const step of result.steps) expect(step.bytes).toBeLessThanOrEqual(0.2 * 1024 * 1024);
+  const chosen = result.steps[result.chosen!]!;
+  for (const step of result.steps) expect(chosen.calibration.meanKld).toBeLessThanOrEqual(step.calibration.meanKld);
+  expect(chosen.calibration.meanKld).toBeLessThan(result.steps[0]!.calibration.meanKld);
+  expect(result.confirmed).toMatchObject({ passed: true, utterances: 1 });
+  expect((await readdir(outDir)).filter((name) => name.endsWith('.gguf'))).toHaveLength(1);
 }, 300_000);
 
 describe('bad options are one-line errors before any work', () => {
