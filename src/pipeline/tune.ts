@@ -37,9 +37,9 @@ import { measureSensitivity, openSensitivity, type TensorGroup } from './sensiti
 import type { TuneOptions } from './tune-options.js';
 
 /**
- * Rounding noise of each type relative to the noise of the type the sensitivity was measured at:
- * Q4_0 rounds to steps of a block's largest magnitude over 8, Q8_0 over 127, and the variance of
- * the rounding, which the output error follows, goes with the step squared. F16 and F32 count as exact.
+ * Rounding noise of each type relative to Q4_0's: Q4_0 rounds to steps of a block's largest
+ * magnitude over 8, Q8_0 over 127, and the variance of the rounding, which the output error
+ * follows, goes with the step squared. F16 and F32 count as exact.
  */
 const NOISE: Record<QuantType, number> = { q4_0: 1, q8_0: (8 / 127) ** 2, f16: 0, f32: 0 };
 
