@@ -215,6 +215,8 @@ export async function runTune(options: TuneOptions, context: RunContext = {}): P
         ...(run.maxKld !== undefined && { maxKld: run.maxKld }),
         ...(options.maxSizeBytes !== undefined && { maxSizeBytes: options.maxSizeBytes }),
       },
+      model: calibration.model.repoId ?? calibration.model.dir,
+      ...(calibration.model.revision !== undefined && { modelRevision: calibration.model.revision }),
       engine: ranking.engine,
       calibrationUtterances: ranking.calibrationUtterances,
       sensitivity: {

@@ -72,6 +72,9 @@ export interface TuneResult {
   quantType: QuantType;
   allowTypes: QuantType[];
   budget: { threshold: number; gateMode: string; maxKld?: number; maxSizeBytes?: number };
+  /** The Hub model id or the local folder, and the commit of a Hub model. */
+  model: string;
+  modelRevision?: string;
   engine: string;
   calibrationUtterances: number;
   /** The ranking the promotions follow. */

@@ -61,6 +61,7 @@ describe('tune on the demo model', () => {
     const first = await tune(['--threshold', threshold]);
     const { result } = first;
     // Uniform Q4_0 misses the threshold on the full evaluation, so the search had to promote.
+    expect(result.model).toBe(demoPaths().model);
     expect(result.steps[0]).toMatchObject({ step: 0, type: 'q4_0' });
     expect(result.passed).toBe(true);
     expect(result.chosen).toBeGreaterThan(0);

@@ -25,6 +25,8 @@ function sampleResult(): TuneResult {
     quantType: 'q4_0',
     allowTypes: ['q4_0', 'f16'],
     budget: { threshold: 0.5, gateMode: 'point' },
+    model: 'org/tiny-stt',
+    modelRevision: 'f'.repeat(40),
     engine: 'onnx-ctc',
     calibrationUtterances: 4,
     sensitivity: {
