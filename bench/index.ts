@@ -18,6 +18,7 @@ import { bench as reuse } from './reuse.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
 import { bench as scoring } from './scoring.bench.js';
 import { bench as startup } from './startup.bench.js';
+import { bench as tune } from './tune.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
@@ -34,6 +35,7 @@ const benches: Bench[] = [
   onnxCtc,
   demoRun,
   reuse,
+  tune,
   kyutai,
   kyutaiJob,
   publish,

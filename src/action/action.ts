@@ -13,6 +13,7 @@ import { downloadMode } from './download-mode.js';
 import { readActionInputs, type ActionInputs } from './inputs.js';
 import { mergeMode } from './merge-mode.js';
 import { runMode } from './run-mode.js';
+import { tuneMode } from './tune-mode.js';
 import { announceVerdict, type Verdict } from './verdict.js';
 
 export async function runAction(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -60,6 +61,8 @@ async function runChosenMode(
     case 'download':
       await downloadMode(inputs, env);
       return undefined;
+    case 'tune':
+      return tuneMode(inputs, env, stop);
   }
 }
 

@@ -7,11 +7,12 @@ import { QuantgateError } from '../common/errors.js';
 import { choiceOption, flagOption, numberOption, stringOption, type OptionValues } from '../common/option-values.js';
 import type { Shard } from '../datasets/selection.js';
 import { readRunOptions, type RunOptions } from '../pipeline/options.js';
+import { readTuneOptions, type TuneOptions } from '../pipeline/tune-options.js';
 import { checkArtifactName } from '../publish/artifacts.js';
 import { parseRepo, type RepoRef } from '../publish/github.js';
 import { checkHubRepo } from '../publish/hub-publish.js';
 
-const ACTION_MODES = ['run', 'merge', 'download'] as const;
+const ACTION_MODES = ['run', 'merge', 'download', 'tune'] as const;
 type ActionMode = (typeof ACTION_MODES)[number];
 
 const DEFAULT_ARTIFACT_NAME = 'quantgate-results';
@@ -24,6 +25,8 @@ export interface ActionInputs {
   mode: ActionMode;
   /** The run's options; merge and download use the output folder, the gates and the bootstrap settings. */
   run: RunOptions;
+  /** mode: tune — the search's options, over the same run options. */
+  tune?: TuneOptions;
   failOnDegradation: boolean;
   /** Results (and for whole runs, the quantized files) as a workflow artifact. */
   uploadArtifacts: boolean;
@@ -71,6 +74,7 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   const inputs: ActionInputs = {
     mode,
     run,
+    ...(mode === 'tune' && { tune: readTuneOptions(values) }),
     failOnDegradation: flagOption(values, 'fail-on-degradation') ?? true,
     uploadArtifacts: flagOption(values, 'upload-artifacts') ?? true,
     artifactName,
@@ -145,6 +149,11 @@ function checkCombinations(
   if (run.shard && inputs.releaseTag !== undefined) {
     throw new QuantgateError(
       `${label('release-tag')} publishes a whole run's model, not a shard's; set it on an unsharded run`,
+    );
+  }
+  if (mode === 'tune' && inputs.releaseTag !== undefined) {
+    throw new QuantgateError(
+      `${label('release-tag')} publishes a gated run's model; mode: tune uploads its tuned files as the artifact, so commit its overrides as ${label('tensor-type')} of a mode: run job that publishes`,
     );
   }
   if (inputs.hubRepo !== undefined && (mode !== 'run' || run.shard)) {

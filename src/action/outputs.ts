@@ -1,7 +1,8 @@
 // The action's outputs as later steps read them: WERs and ΔWER in percentage points with four
 // decimals, the interval as a JSON pair, the mean KLD (nats) and top-1 agreement (a fraction) with
 // six significant digits when the engine measured them, the verdict over every gate as true/false,
-// and absolute paths of what was written (so a step with another working directory finds them).
+// and absolute paths of what was written (so a step with another working directory finds them); in
+// mode tune, the overrides it found as well.
 
 import * as core from '@actions/core';
 import { dirname, resolve } from 'node:path';
@@ -42,6 +43,20 @@ export function modelOutputs(model: {
     'gguf-path': model.format === 'bytes' ? dirname(files[0]!) : files[0]!,
     'shard-paths': JSON.stringify(files),
     ...(model.manifestPath === undefined ? {} : { 'manifest-path': resolve(model.manifestPath) }),
+  };
+}
+
+/** mode: tune — the overrides to commit (one line each) and, when a mix passed, where its results are. */
+export function tuneOutputs(
+  overrides: readonly string[],
+  written?: { resultsPath: string; chartPath: string },
+): Outputs {
+  return {
+    overrides: overrides.join('\n'),
+    ...(written && {
+      'tune-results-path': resolve(written.resultsPath),
+      'tune-chart-path': resolve(written.chartPath),
+    }),
   };
 }
 

@@ -131,6 +131,7 @@ export async function runMode(
   return verdict;
 }
 
-async function snapshotThroughActionsCache(request: SnapshotRequest): Promise<SnapshotResult> {
+/** Hub downloads through the Actions cache, for the modes that fetch models. */
+export async function snapshotThroughActionsCache(request: SnapshotRequest): Promise<SnapshotResult> {
   return (await downloadWithActionsCache(request, cacheLogger)).snapshot;
 }

@@ -1,6 +1,7 @@
 // Charts of a series of runs, for people: as Mermaid `xychart-beta` blocks, which GitHub renders in
 // job summaries and comments, and as standalone SVG files for a README or a release. One chart
-// plots named series of numbers over labelled points (a run's short commit, a search step).
+// plots named series of numbers over labelled points (a run's short commit, a search step); several
+// can share one SVG file.
 
 export interface ChartSeries {
   name: string;
@@ -11,6 +12,8 @@ export interface Chart {
   title: string;
   /** One label per point, in order. */
   labels: readonly string[];
+  /** What the labels are, when they are not self-explanatory (e.g. sizes). */
+  xLabel?: string;
   yLabel: string;
   series: readonly ChartSeries[];
 }
@@ -33,7 +36,7 @@ export function mermaidChart(chart: Chart): string {
     `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`,
     'xychart-beta',
     `  title ${quote(`${chart.title}${names}`)}`,
-    `  x-axis [${chart.labels.map(quote).join(', ')}]`,
+    `  x-axis ${chart.xLabel === undefined ? '' : `${quote(chart.xLabel)} `}[${chart.labels.map(quote).join(', ')}]`,
     `  y-axis ${quote(chart.yLabel)} ${round(low)} --> ${round(high)}`,
     ...chart.series.map((series) => `  line [${series.values.map(round).join(', ')}]`),
     '```',
@@ -71,9 +74,12 @@ export function svgChart(chart: Chart): string {
     `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
     ...chart.labels.map((label, index) =>
       index % every === 0
-        ? `<text transform="translate(${fixed(x(index))} ${HEIGHT - MARGIN.bottom + 14}) rotate(30)" text-anchor="start">${escapeXml(label)}</text>`
+        ? `<text transform="translate(${fixed(x(index))} ${HEIGHT - MARGIN.bottom + 14}) rotate(-30)" text-anchor="end">${escapeXml(label)}</text>`
         : '',
     ),
+    chart.xLabel === undefined
+      ? ''
+      : `<text x="${WIDTH - MARGIN.right}" y="${HEIGHT - 8}" text-anchor="end">${escapeXml(chart.xLabel)}</text>`,
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotHeight}" y2="${MARGIN.top + plotHeight}" stroke="#6b7280"/>`,
     ...chart.series.map((series, s) => {
       const colour = COLOURS[s % COLOURS.length]!.hex;
@@ -89,6 +95,22 @@ export function svgChart(chart: Chart): string {
     '</svg>',
   ];
   return `${parts.filter(Boolean).join('\n')}\n`;
+}
+
+/** Several charts in one SVG file, one below the other, each drawn as `svgChart` draws it alone. */
+export function svgCharts(charts: readonly Chart[]): string {
+  const height = HEIGHT * charts.length;
+  return (
+    [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
+      ...charts.map((chart, index) =>
+        svgChart(chart)
+          .trimEnd()
+          .replace('<svg ', `<svg x="0" y="${index * HEIGHT}" `),
+      ),
+      '</svg>',
+    ].join('\n') + '\n'
+  );
 }
 
 /** The y range: the data's, widened by a tenth each way, never empty. */

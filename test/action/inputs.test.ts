@@ -5,7 +5,7 @@ import { readActionInputs, shardArtifactName } from '../../src/action/inputs.js'
 import { ENGINE_NAMES } from '../../src/engines/catalogue.js';
 import { DEFAULT_DATASET_REVISION } from '../../src/pipeline/options.js';
 import { repoRoot } from '../helpers/paths.js';
-import { comparisonOutputs, modelOutputs } from '../../src/action/outputs.js';
+import { comparisonOutputs, modelOutputs, tuneOutputs } from '../../src/action/outputs.js';
 import { publicationOutputs } from '../../src/action/publish.js';
 import { sampleComparison } from '../report/comparison.js';
 import { withTokenMetrics } from '../scoring/token-measures.js';
@@ -28,9 +28,13 @@ describe('action.yml', () => {
     expect(yml.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
   });
 
-  test('declares exactly the inputs the action reads', () => {
-    const { getInput, asked } = inputsOf({});
-    readActionInputs(getInput);
+  test('declares exactly the inputs the action reads, over every mode', () => {
+    const asked = new Set<string>();
+    for (const mode of ['run', 'tune']) {
+      const read = inputsOf({ mode });
+      readActionInputs(read.getInput);
+      for (const name of read.asked) asked.add(name);
+    }
     expect([...asked].sort()).toEqual([...yml.inputs.keys()].sort());
   });
 
@@ -65,6 +69,10 @@ describe('action.yml', () => {
       ...publicationOutputs({
         artifact: { id: 1, size: 1, url: 'https://github.com/o/r/actions/runs/1/artifacts/1' },
         releaseUrl: 'https://github.com/o/r/releases/tag/v1',
+      }),
+      ...tuneOutputs(['ctc_head.weight=f16'], {
+        resultsPath: 'models/tune_results.json',
+        chartPath: 'models/tune_chart.svg',
       }),
     };
     expect(Object.keys(set).sort()).toEqual([...yml.outputs].sort());
@@ -159,8 +167,26 @@ describe('readActionInputs', () => {
     ).toMatchObject({ artifact: { runId: 12, artifactId: 34 } });
   });
 
+  test('tune reads the search from its inputs, over the run options', () => {
+    const inputs = readActionInputs(
+      inputsOf({ mode: 'tune', 'allow-types': 'f16, q8_0,q4_0', group: 'layer', 'calibration-samples': '4' }).getInput,
+    );
+    expect(inputs.tune).toMatchObject({
+      allowTypes: ['q4_0', 'q8_0', 'f16'],
+      target: 'smallest',
+      calibrationSamples: 4,
+      grouping: 'layer',
+      run: { quantType: 'q4_0', threshold: 2 },
+    });
+    expect(readActionInputs(inputsOf({ mode: 'run' }).getInput).tune).toBeUndefined();
+  });
+
   test.each([
-    [{ mode: 'publish' }, 'input "mode" must be one of run, merge, download, got "publish"'],
+    [{ mode: 'publish' }, 'input "mode" must be one of run, merge, download, tune, got "publish"'],
+    [{ mode: 'tune', 'allow-types': 'q4_0,q5_k' }, 'input "allow-types": "q5_k" is not a type'],
+    [{ mode: 'tune', target: 'best' }, 'input "target" best finds the lowest KLD within a size; give that size'],
+    [{ mode: 'tune', 'tensor-type': 'ctc_head.weight=f16' }, 'input "tensor-type" is what tune writes'],
+    [{ mode: 'tune', 'release-tag': 'v1' }, 'input "release-tag" publishes a gated run\'s model; mode: tune uploads'],
     [{ 'max-samples': '-1' }, 'input "max-samples" must be an integer ≥ 0, got "-1"'],
     [{ 'quant-type': 'q2_k' }, 'input "quant-type" must be one of q4_0, q8_0, f16, f32, got "q2_k"'],
     [{ shard: '0/4' }, 'input "shard" must be I/N with 1 ≤ I ≤ N'],

@@ -1,5 +1,6 @@
 // Zip archives built in memory for the tests of the zip reader and the CUDA installer (NuGet
-// packages are zips): plain, or with every size and offset in zip64 fields.
+// packages are zips): plain, or with every size and offset in zip64 fields; and the names in an
+// uploaded artifact's zip, read back.
 
 import { crc32, deflateRawSync } from 'node:zlib';
 

@@ -1,4 +1,4 @@
-import { mermaidChart, svgChart, type Chart } from '../../src/report/charts.js';
+import { mermaidChart, svgChart, svgCharts, type Chart } from '../../src/report/charts.js';
 
 const CHART: Chart = {
   title: 'WER over the last 3 runs',
@@ -39,4 +39,22 @@ test('an SVG line chart: one polyline and one legend entry per series, escaped t
 test('a flat series still gets a range, and series must match the labels', () => {
   expect(mermaidChart({ ...CHART, series: [{ name: 'x', values: [0, 0, 0] }] })).toContain('y-axis "WER (%)" 0 --> 1');
   expect(() => svgChart({ ...CHART, series: [{ name: 'x', values: [1] }] })).toThrow(RangeError);
+});
+
+test('several charts in one SVG, one below the other, each as svgChart draws it alone', () => {
+  const other = { ...CHART, title: 'size' };
+  const svg = svgCharts([CHART, other]);
+  expect(
+    svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="720" height="720" viewBox="0 0 720 720">\n'),
+  ).toBe(true);
+  expect(svg).toContain(svgChart(CHART).trimEnd().replace('<svg ', '<svg x="0" y="0" '));
+  expect(svg).toContain(svgChart(other).trimEnd().replace('<svg ', '<svg x="0" y="360" '));
+  expect(svg.endsWith('</svg>\n</svg>\n')).toBe(true);
+});
+
+test('an x-axis title, when given, goes into the Mermaid block and under the SVG plot', () => {
+  const chart = { ...CHART, xLabel: 'size (MiB)' };
+  expect(mermaidChart(chart)).toContain('  x-axis "size (MiB)" ["aaaaaaa", "bbbbbbb", "ccccccc"]');
+  expect(svgChart(chart)).toContain('<text x="704" y="352" text-anchor="end">size (MiB)</text>');
+  expect(svgChart(CHART)).not.toContain('size (MiB)');
 });

@@ -26,6 +26,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./sensitivity.js')).sensitivityCommand,
   },
   {
+    name: 'tune',
+    summary: 'find the smallest mix of tensor types (Q4_0, F16, …) whose evaluation stays within the gate',
+    load: async () => (await import('./tune.js')).tuneCommand,
+  },
+  {
     name: 'transcribe',
     summary: 'transcribe audio files with an engine, from the original weights or a quantized GGUF',
     load: async () => (await import('./transcribe.js')).transcribeCommand,
