@@ -17,6 +17,7 @@ import { bench as quantize } from './quantize.bench.js';
 import { bench as reuse } from './reuse.bench.js';
 import { bench as safetensors } from './safetensors.bench.js';
 import { bench as scoring } from './scoring.bench.js';
+import { bench as sensitivity, kyutaiBench as sensitivityKyutai } from './sensitivity.bench.js';
 import { bench as startup } from './startup.bench.js';
 import { bench as tune } from './tune.bench.js';
 
@@ -38,6 +39,8 @@ const benches: Bench[] = [
   tune,
   kyutai,
   kyutaiJob,
+  sensitivity,
+  sensitivityKyutai,
   publish,
   startup,
 ];

@@ -194,7 +194,7 @@ function tokenizer(pieces: number): Uint8Array {
 }
 
 /** Speech-like noise: a few seconds of random tones with an envelope, repeated. */
-function audio(seconds: number, seed: number): Float32Array {
+export function audio(seconds: number, seed: number): Float32Array {
   const next = random(seed);
   return Float32Array.from({ length: seconds * SAMPLE_RATE }, (_, i) => {
     const t = i / SAMPLE_RATE;

@@ -12,7 +12,8 @@ import { DEFAULT_RUN_OPTIONS } from '../src/pipeline/options.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import type { SensitivityGrouping } from '../src/pipeline/sensitivity.js';
 import { runTune } from '../src/pipeline/tune.js';
-import { DEFAULT_ALLOW_TYPES, DEFAULT_TUNE_METHOD } from '../src/pipeline/tune-options.js';
+import { DEFAULT_SENSITIVITY_METHOD } from '../src/pipeline/sensitivity.js';
+import { DEFAULT_ALLOW_TYPES } from '../src/pipeline/tune-options.js';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../src/pipeline/calibration.js';
 import { seconds } from './measure.js';
 
@@ -42,7 +43,7 @@ export const bench = {
               allowTypes: [...DEFAULT_ALLOW_TYPES],
               target: 'smallest',
               calibrationSamples: DEFAULT_CALIBRATION_SAMPLES,
-              method: DEFAULT_TUNE_METHOD,
+              method: DEFAULT_SENSITIVITY_METHOD,
               grouping,
             })),
         );

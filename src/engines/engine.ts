@@ -51,7 +51,46 @@ export interface Engine {
   transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]>;
   /** Present where the engine sees its model's output distributions (the built-in engines). */
   readonly tokenScoring?: TokenScoring;
+  /** Present where the engine was opened with `activations` and hands them to its sink (the built-in engines). */
+  readonly activationCapture?: ActivationCapture;
   close(): Promise<void>;
+}
+
+/**
+ * The weights whose inputs the reference should hand over as it transcribes: the rows a linear
+ * layer multiplies by the weight, or the row ids a lookup (an embedding's Gather) reads from it.
+ * `sensitivity --method fast` scores each weight's rounding by the output error it makes on them.
+ */
+export interface ActivationRequest {
+  /** The weights, by the names the GGUF gives them, with the GGUF's dimensions (innermost first). */
+  tensors: readonly { name: string; ne: readonly number[] }[];
+  sink: ActivationSink;
+}
+
+export interface ActivationSink {
+  /** Rows of one linear layer's input, `rows.length / input.width` of them, in the order the engine ran them. */
+  linear(input: LinearInput, rows: Float32Array): void;
+  /** Ids of the rows (GGUF rows: ne[1] indexes them) a lookup read from `tensor`, in the order the engine ran them. */
+  lookup(tensor: string, ids: ArrayLike<number>): void;
+}
+
+/** One value the engine multiplies by weights asked for (q, k and v projections may share one). */
+export interface LinearInput {
+  /** Names the value in the engine's graph; the same input keeps the same key on every call. */
+  key: string;
+  /** Values per row: the weight's inner dimension. */
+  width: number;
+  /**
+   * The weights multiplied with it. `rows`: the product is x · Wᵀ over the GGUF matrix W [ne1, ne0]
+   * (a Linear layer, x has ne0 values); `columns`: it is x · W (x has ne1 values).
+   */
+  weights: readonly { tensor: string; along: 'rows' | 'columns' }[];
+}
+
+/** What an engine opened with `activations` captures, decided when it opened. */
+export interface ActivationCapture {
+  /** Weights asked for whose inputs the engine cannot hand over (a convolution's, say), with why. */
+  readonly uncaptured: readonly { tensor: string; reason: string }[];
 }
 
 /**
@@ -84,6 +123,8 @@ export interface CandidateTranscript {
 
 export interface EngineOptions {
   device: Device;
+  /** Reference only: the weights whose inputs to hand over as the engine transcribes (see `activationCapture`). */
+  activations?: ActivationRequest;
 }
 
 /** The host memory one opened variant needs, in bytes, for the run to check before it loads. */

@@ -1,8 +1,9 @@
 // A calibration session: what `sensitivity` and `tune` share. It resolves the model and an engine
 // that gives token metrics, plans the quantization as `run` would, runs the reference once on the
 // first utterances of the dataset selection (keeping each step's distribution and the decoded
-// audio), and then measures any number of candidates against it, each a GGUF written to scratch,
-// evaluated on the same audio and deleted.
+// audio, and on request a sample of the inputs of the quantized weights), and then measures any
+// number of candidates against it, each a GGUF written to scratch, evaluated on the same audio and
+// deleted.
 
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,9 +17,10 @@ import { resolveDevice } from '../engines/device.js';
 import type { Device, EngineFactory, ModelSource, QuantizedModel } from '../engines/engine.js';
 import { engineFactories, selectEngine } from '../engines/registry.js';
 import { downloadSnapshot } from '../hub/snapshot.js';
-import type { QuantType, TensorPlan, TensorTypeOverride } from '../quant/plan.js';
+import type { PlannedTensor, QuantType, TensorPlan, TensorTypeOverride } from '../quant/plan.js';
 import type { VariantRecord } from '../reuse/variant-record.js';
 import type { ReferenceStep, UtteranceDamage } from '../scoring/token-damage.js';
+import { ActivationSample } from './activation-sample.js';
 import { AudioSpool } from './audio-spool.js';
 import type { RunOptions } from './options.js';
 import { quantizeModel, type QuantizeOptions } from './quantize.js';
@@ -31,6 +33,12 @@ export const DEFAULT_CALIBRATION_SAMPLES = 16;
 export interface CalibrationCandidate {
   type: QuantType;
   tensorTypes: readonly TensorTypeOverride[];
+}
+
+/** What the reference pass keeps besides its transcripts, its steps and the decoded audio. */
+export interface CalibrationCapture {
+  /** The weights of the plan whose inputs the reference hands over, sampled (activation-sample.ts). */
+  activations?: (plan: TensorPlan) => readonly PlannedTensor[];
 }
 
 export interface CandidateMeasure {
@@ -60,6 +68,8 @@ export class Calibration {
     private readonly scratch: string,
     private readonly spool: AudioSpool,
     private pending: { key: string; quantized: QuantizedModel; dir: string } | undefined,
+    /** The inputs of the weights `capture.activations` chose, as the reference saw them. */
+    readonly activations: ActivationSample | undefined,
     private measured = 0,
   ) {}
 
@@ -72,6 +82,7 @@ export class Calibration {
     samples: number,
     first: CalibrationCandidate | ((plan: TensorPlan) => CalibrationCandidate),
     context: RunContext = {},
+    capture: CalibrationCapture = {},
   ): Promise<Calibration> {
     const progress = context.progress ?? silentProgress;
     const env = context.env ?? process.env;
@@ -110,6 +121,8 @@ export class Calibration {
       dryRun: true,
     });
     const firstCandidate = typeof first === 'function' ? first(plan) : first;
+    const captured = capture.activations?.(plan).map(({ name, ne }) => ({ name, ne }));
+    const activations = captured && new ActivationSample(captured);
     const spec = await resolveDatasetSpec(run, model, fetchSnapshot, hub);
     const scratch = await mkdtemp(join(tmpdir(), 'quantgate-calibration-'));
     holdTempPath(scratch);
@@ -136,6 +149,7 @@ export class Calibration {
           device,
           progress,
           signal,
+          ...(activations && { activations: { tensors: captured!, sink: activations } }),
           tokens: {
             kind: 'reference',
             k: run.baseTopK,
@@ -177,6 +191,7 @@ export class Calibration {
         scratch,
         spool,
         { key, quantized, dir: firstDir },
+        activations,
       );
     } catch (error) {
       await spool.close();

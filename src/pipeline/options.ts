@@ -30,6 +30,10 @@ import { NORMALIZER_NAMES, type NormalizerName } from '../scoring/normalize/inde
 
 /** LibriSpeech test-clean on the Hub, as the seed evaluates it. */
 export const DEFAULT_DATASET = 'openslr/librispeech_asr';
+
+/** When `run` ranks the tensors by sensitivity after the gate: when it fails, always, or never. */
+export const SENSITIVITY_WHEN = ['on-failure', 'always', 'never'] as const;
+export type SensitivityWhen = (typeof SENSITIVITY_WHEN)[number];
 /**
  * The commit of DEFAULT_DATASET evaluated unless `dataset-revision` says otherwise, so that WERs
  * stay comparable across runs and time; other public projects pin the same commit and check the
@@ -96,6 +100,8 @@ export interface RunOptions {
   maxKld?: number;
   /** Fails the run when the share of steps whose top token agrees is below it (0–1); unset decides nothing. */
   minTop1Agreement?: number;
+  /** When to rank the quantized tensors by `sensitivity --method fast` after the gate (default on-failure). */
+  sensitivity: SensitivityWhen;
 
   /** An earlier run's reference_base.bin: the reference is then not run at all. */
   referenceBase?: string;
@@ -133,6 +139,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   gateMode: DEFAULT_GATE_MODE,
   seed: DEFAULT_SEED,
   resamples: DEFAULT_RESAMPLES,
+  sensitivity: 'on-failure',
   baseTopK: DEFAULT_BASE_TOP_K,
   reuse: true,
   outDir: 'models',
@@ -196,6 +203,7 @@ export function readRunOptions(values: OptionValues): RunOptions {
     resamples: numberOption(values, 'resamples', { min: 100, integer: true }) ?? defaults.resamples,
     maxKld: numberOption(values, 'max-kld', { min: 0 }),
     minTop1Agreement: numberOption(values, 'min-top1-agreement', { min: 0, max: 1 }),
+    sensitivity: choiceOption(values, 'sensitivity', SENSITIVITY_WHEN) ?? defaults.sensitivity,
 
     referenceBase: stringOption(values, 'reference-base'),
     baseTopK: numberOption(values, 'base-top-k', { min: 1, integer: true }) ?? defaults.baseTopK,
@@ -219,6 +227,11 @@ export function readRunOptions(values: OptionValues): RunOptions {
         );
       }
     }
+    // The default, on-failure, only notes that it skips; asking for always is asking for what cannot be.
+    if (options.sensitivity === 'always')
+      throw new QuantgateError(
+        `${values.label('sensitivity')} always ranks the tensors by the inputs of their layers, which the ${engineNamed} engine cannot show (it sees only the text its commands print); drop it, or use a built-in engine (kyutai-stt, onnx-ctc)`,
+      );
   }
   if (options.modelId && options.modelPath) {
     throw new QuantgateError(

@@ -35,6 +35,7 @@ import {
 } from '../scoring/reference-base.js';
 import type { ReferenceStep } from '../scoring/token-damage.js';
 import { verdictOf } from '../scoring/token-gate.js';
+import { sensitivityAfterGate, wantsSensitivity } from './run-sensitivity.js';
 import { withoutTokenMetrics, withTokenDamage } from '../scoring/token-results.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import { defaultResultsStoreRoot } from '../reuse/results-store.js';
@@ -331,11 +332,15 @@ export async function runPipeline(options: RunOptions, context: RunContext = {})
         gates: { maxKld: options.maxKld, minTop1Agreement: options.minTop1Agreement, mode: options.gateMode },
       });
     });
+    const partial = options.shard !== undefined;
+    const sensitivity = wantsSensitivity(options, comparison, partial)
+      ? await sensitivityAfterGate(options, factory.name, context, (work) => timed('sensitivity', work))
+      : undefined;
+    if (sensitivity) comparison.sensitivity = sensitivity;
     const results = {
       ...(await writeEvalResults(options.outDir, comparison)),
       ...(tokenMetrics && { referenceBasePath: basePath }),
     };
-    const partial = options.shard !== undefined;
     return {
       comparison,
       passed: partial || verdictOf(comparison) === 'pass',

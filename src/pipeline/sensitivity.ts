@@ -1,9 +1,13 @@
-// `quantgate sensitivity`: how much quantizing each group of tensors alone costs. The exact method
-// runs the reference once on a calibration subset, keeping its output distributions; then, for each
-// group, it writes a GGUF where only that group's weights take the type the plan gives them and
-// every other tensor stays F32 (exact for F32, F16 and BF16 sources), runs that candidate against
-// the reference's steps, and scores the group by the mean KL divergence per step. One candidate pass
-// per group is the cost; the reference and the decoded audio are shared by every pass.
+// `quantgate sensitivity`: how much quantizing each group of tensors alone costs. Both methods run
+// the reference once on a calibration subset.
+//   fast (the default): the reference also hands over a sample of the inputs of every quantized
+//     weight; a group's score is the relative error its rounding makes in its layers' outputs on
+//     those inputs, Σ ‖(W − Q(W)) x‖² / Σ ‖W x‖² over the group's weights and inputs (output-error.ts).
+//     One product per weight and input, and no candidate pass.
+//   exact: for each group, a GGUF where only that group's weights take the type the plan gives them
+//     and every other tensor stays F32 (exact for F32, F16 and BF16 sources) runs against the
+//     reference's steps, and the group's score is the mean KL divergence per step. One candidate
+//     pass per group; the reference and the decoded audio are shared by every pass.
 
 import { QuantgateError } from '../common/errors.js';
 import { silentProgress } from '../common/progress.js';
@@ -11,10 +15,16 @@ import { tensorByteSize, type GgmlTypeName } from '../formats/gguf/constants.js'
 import type { PlannedTensor, QuantType, TensorTypeOverride } from '../quant/plan.js';
 import { Calibration, type CalibrationCandidate } from './calibration.js';
 import type { RunOptions } from './options.js';
+import { measureOutputErrors } from './output-error.js';
 import type { RunContext } from './run.js';
 
-export const SENSITIVITY_METHODS = ['exact'] as const;
+export const SENSITIVITY_METHODS = ['fast', 'exact'] as const;
 export type SensitivityMethod = (typeof SENSITIVITY_METHODS)[number];
+export const DEFAULT_SENSITIVITY_METHOD: SensitivityMethod = 'fast';
+
+/** What the score is: the relative output error (fast), or the mean KL divergence per step (exact). */
+export type SensitivityMetric = 'output-error' | 'mean-kld';
+const METRICS: Record<SensitivityMethod, SensitivityMetric> = { fast: 'output-error', exact: 'mean-kld' };
 
 export const SENSITIVITY_GROUPINGS = ['tensor', 'layer'] as const;
 export type SensitivityGrouping = (typeof SENSITIVITY_GROUPINGS)[number];
@@ -47,7 +57,10 @@ export interface GroupSensitivity {
   parameters: number;
   /** Bytes of the group at FALLBACK_TYPE less its bytes at the plan's types. */
   bytesSaved: number;
-  /** The mean KL divergence per step (nats) of the candidate with only this group quantized. */
+  /**
+   * fast: Σ ‖(W − Q(W)) x‖² / Σ ‖W x‖² over the group's weights and their sampled inputs; exact: the
+   * mean KL divergence per step (nats) of the candidate with only this group quantized.
+   */
   score: number;
   /** The score over the sum of every group's score; 0 for all when nothing moved at all. */
   share: number;
@@ -55,7 +68,7 @@ export interface GroupSensitivity {
 
 export interface SensitivityResult {
   method: SensitivityMethod;
-  metric: 'mean-kld';
+  metric: SensitivityMetric;
   grouping: SensitivityGrouping;
   quantType: QuantType;
   fallbackType: GgmlTypeName;
@@ -64,16 +77,21 @@ export interface SensitivityResult {
   calibrationUtterances: number;
   /** Most sensitive first; ties in name order, so the ranking is the same on every run. */
   groups: GroupSensitivity[];
-  /** Wall-clock seconds: kept out of the JSON so that two runs give the same file. */
+  /** Wall-clock seconds of the reference pass and of the scoring (the products, or the candidate passes): kept out of the JSON so that two runs give the same file. */
   seconds: { reference: number; groups: number };
 }
 
-/** Opens the calibration `measureSensitivity` needs, and the groups it ranks; the caller closes it. */
+/**
+ * Opens the calibration `measureSensitivity` needs, and the groups it ranks; the caller closes it.
+ * With `method` fast the reference also samples the inputs of the groups' weights.
+ */
 export async function openSensitivity(
   options: SensitivityOptions,
   context: RunContext = {},
 ): Promise<{ calibration: Calibration; groups: TensorGroup[] }> {
   let groups: TensorGroup[] = [];
+  const capture =
+    options.method === 'fast' ? { activations: () => groups.flatMap((group) => group.tensors) } : undefined;
   const calibration = await Calibration.open(
     options.run,
     options.calibrationSamples,
@@ -86,9 +104,13 @@ export async function openSensitivity(
         throw new QuantgateError(
           `the plan gives no weight a block type (${MEASURED_TYPES.join(', ')}), so there is nothing to measure; use --quant-type q4_0 or q8_0`,
         );
-      return groupCandidate(groups[0]!);
+      // Fast runs no candidate: the memory check reads the plan's own file, which tune measures first.
+      return options.method === 'fast'
+        ? { type: options.run.quantType, tensorTypes: options.run.tensorTypes }
+        : groupCandidate(groups[0]!);
     },
     context,
+    capture,
   );
   return { calibration, groups };
 }
@@ -100,21 +122,14 @@ export async function measureSensitivity(
   options: Pick<SensitivityOptions, 'method' | 'grouping'>,
   context: Pick<RunContext, 'progress' | 'signal'> = {},
 ): Promise<SensitivityResult> {
-  const progress = context.progress ?? silentProgress;
   const started = performance.now();
-  const task = progress.task(`sensitivity (${options.method}, one candidate pass per group)`, {
-    total: groups.length,
-    unitName: 'groups',
-  });
-  const scores: number[] = [];
-  for (const group of groups) {
-    scores.push((await calibration.measure(groupCandidate(group), context.signal)).meanKld);
-    task.advance(1);
-  }
-  task.finish();
+  const scores =
+    options.method === 'fast'
+      ? await outputErrorScores(calibration, groups, context)
+      : await klDivergenceScores(calibration, groups, context);
   return {
     method: options.method,
-    metric: 'mean-kld',
+    metric: METRICS[options.method],
     grouping: options.grouping,
     quantType: calibration.run.quantType,
     fallbackType: FALLBACK_TYPE,
@@ -135,6 +150,51 @@ export async function runSensitivity(
   } finally {
     await calibration.close();
   }
+}
+
+/** Each group's mean KLD with only that group quantized: one candidate pass per group. */
+async function klDivergenceScores(
+  calibration: Calibration,
+  groups: readonly TensorGroup[],
+  context: Pick<RunContext, 'progress' | 'signal'>,
+): Promise<number[]> {
+  const task = (context.progress ?? silentProgress).task('sensitivity (exact, one candidate pass per group)', {
+    total: groups.length,
+    unitName: 'groups',
+  });
+  const scores: number[] = [];
+  for (const group of groups) {
+    scores.push((await calibration.measure(groupCandidate(group), context.signal)).meanKld);
+    task.advance(1);
+  }
+  task.finish();
+  return scores;
+}
+
+/** Each group's relative output error: the sum of its weights' error sums over the sum of their reference sums. */
+async function outputErrorScores(
+  calibration: Calibration,
+  groups: readonly TensorGroup[],
+  context: Pick<RunContext, 'progress' | 'signal'>,
+): Promise<number[]> {
+  const sample = calibration.activations;
+  if (!sample) throw new Error('--method fast needs a calibration opened by openSensitivity with method fast');
+  const unseen = sample.unseen;
+  if (unseen.length > 0)
+    throw new QuantgateError(
+      `the reference's pass never read ${unseen.slice(0, 3).join(', ')}${unseen.length > 3 ? ` and ${unseen.length - 3} more` : ''}, so --method fast has no inputs to score them on; use --method exact`,
+    );
+  const errors = await measureOutputErrors(
+    calibration.model.dir,
+    groups.flatMap((group) => group.tensors),
+    sample,
+    { threads: calibration.run.threads, ...context },
+  );
+  return groups.map((group) => {
+    const sums = group.tensors.map((tensor) => errors.get(tensor.name)!);
+    const reference = sums.reduce((sum, each) => sum + each.reference, 0);
+    return reference > 0 ? sums.reduce((sum, each) => sum + each.error, 0) / reference : 0;
+  });
 }
 
 /** Only `group` at its planned types, every other tensor F32. */

@@ -10,6 +10,7 @@ import { TUNE_TARGETS, type TuneTarget } from '../report/tune-report.js';
 import { DEFAULT_CALIBRATION_SAMPLES } from './calibration.js';
 import { readRunOptions, type RunOptions } from './options.js';
 import {
+  DEFAULT_SENSITIVITY_METHOD,
   SENSITIVITY_GROUPINGS,
   SENSITIVITY_METHODS,
   type SensitivityGrouping,
@@ -21,9 +22,6 @@ export const DEFAULT_ALLOW_TYPES: readonly QuantType[] = ['q4_0', 'f16'];
 
 /** Narrowest first: a promotion moves a group to the next allowed type along this order. */
 export const TYPE_ORDER: readonly QuantType[] = ['q4_0', 'q8_0', 'f16', 'f32'];
-
-/** The ranking method: the one `quantgate sensitivity` uses by default, which its list names first. */
-export const DEFAULT_TUNE_METHOD: SensitivityMethod = SENSITIVITY_METHODS[0];
 
 export interface TuneOptions {
   /**
@@ -71,7 +69,7 @@ export function readTuneOptions(values: OptionValues): TuneOptions {
     ...(maxSize !== undefined && { maxSizeBytes: Math.round(maxSize * 1024 * 1024) }),
     calibrationSamples:
       numberOption(values, 'calibration-samples', { min: 1, integer: true }) ?? DEFAULT_CALIBRATION_SAMPLES,
-    method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? DEFAULT_TUNE_METHOD,
+    method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? DEFAULT_SENSITIVITY_METHOD,
     grouping: choiceOption(values, 'group', SENSITIVITY_GROUPINGS) ?? 'tensor',
   };
 }

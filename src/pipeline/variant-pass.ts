@@ -2,13 +2,23 @@
 // it, close it. Where the engine sees its output distributions (Engine.tokenScoring), the pass
 // measures them too: the reference keeps each step's distribution (handed to `onReferenceSteps`,
 // which writes the reference base), and the candidate is compared with the reference's steps
-// (its damage is returned with its transcripts).
+// (its damage is returned with its transcripts). A reference may also hand the inputs of chosen
+// weights to a sink as it runs (Engine.activationCapture), for `sensitivity --method fast`.
 
 import { readAhead } from '../common/concurrency.js';
+import { QuantgateError } from '../common/errors.js';
 import type { Progress } from '../common/progress.js';
 import { isFailedUtterance, type Dataset } from '../datasets/dataset.js';
 import type { FailedUtterance, Utterance } from '../datasets/utterance.js';
-import type { Device, Engine, EngineFactory, ModelSource, Transcript, Variant } from '../engines/engine.js';
+import type {
+  ActivationRequest,
+  Device,
+  Engine,
+  EngineFactory,
+  ModelSource,
+  Transcript,
+  Variant,
+} from '../engines/engine.js';
 import type { VariantRecord } from '../reuse/variant-record.js';
 import type { ReferenceStep, UtteranceDamage } from '../scoring/token-damage.js';
 import type { AudioSpool } from './audio-spool.js';
@@ -39,13 +49,21 @@ export async function runVariant(
   factory: EngineFactory,
   model: ModelSource,
   variant: Variant,
-  options: { device: Device; progress: Progress; signal?: AbortSignal; tokens: TokenWork },
+  options: {
+    device: Device;
+    progress: Progress;
+    signal?: AbortSignal;
+    tokens: TokenWork;
+    /** The reference's weights whose inputs go to a sink; every one must be captured. */
+    activations?: ActivationRequest;
+  },
   input: (engine: Engine) => Promise<VariantInput>,
 ): Promise<VariantRecord> {
-  const { progress, signal, tokens } = options;
-  const engine = await factory.open(model, variant, { device: options.device });
+  const { progress, signal, tokens, activations } = options;
+  const engine = await factory.open(model, variant, { device: options.device, ...(activations && { activations }) });
   let source: VariantInput | undefined;
   try {
+    if (activations) refuseUncaptured(engine);
     source = await input(engine);
     const { batches, total, batchSize } = source;
     const run: VariantRecord = {
@@ -76,6 +94,22 @@ export async function runVariant(
   } finally {
     await Promise.allSettled([source?.close?.(), engine.close()]);
   }
+}
+
+/** Throws when the engine cannot hand over the inputs of every weight asked for. */
+function refuseUncaptured(engine: Engine): void {
+  const capture = engine.activationCapture;
+  if (!capture)
+    throw new QuantgateError(
+      `the ${engine.name} engine cannot show the inputs of its layers, which --method fast needs; use --method exact`,
+    );
+  const { uncaptured } = capture;
+  if (uncaptured.length === 0) return;
+  const shown = uncaptured.slice(0, 3).map(({ tensor, reason }) => `${tensor} (${reason})`);
+  if (uncaptured.length > shown.length) shown.push(`${uncaptured.length - shown.length} more`);
+  throw new QuantgateError(
+    `--method fast scores a weight on the rows its linear layer or embedding reads, and the ${engine.name} engine reads ${uncaptured.length} quantized weight(s) otherwise: ${shown.join(', ')}; use --method exact, or keep those weights out of the block types (--keep, --tensor-type)`,
+  );
 }
 
 async function transcribeBatch(

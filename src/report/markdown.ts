@@ -27,6 +27,7 @@ import {
   reuseText,
   unavailableText,
 } from './token-content.js';
+import { SENSITIVITY_HEADER, sensitivityRows, sensitivityTitle } from './sensitivity-content.js';
 
 export function renderMarkdownSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
   const { delta, gate, kld } = comparison;
@@ -112,6 +113,22 @@ export function renderMarkdownSummary(comparison: ScoredComparison, options: Sum
         `<details><summary>${largestKldTitle(shown.length, damaged.length)}</summary>`,
         '',
         markdownTable([LARGEST_KLD_HEADER, ...rows], ['left', 'right', 'right', 'right']),
+        '',
+        '</details>',
+      ].join('\n'),
+    );
+  }
+  if (comparison.sensitivity) {
+    const rows = sensitivityRows(comparison.sensitivity).map(([rank, group, ...figures]) => [
+      rank!,
+      `\`${escapeCode(group!)}\``,
+      ...figures,
+    ]);
+    parts.push(
+      [
+        `<details open><summary>${escapeMarkdown(sensitivityTitle(comparison.sensitivity))}</summary>`,
+        '',
+        markdownTable([SENSITIVITY_HEADER, ...rows], ['right', 'left', 'right', 'right', 'right', 'right']),
         '',
         '</details>',
       ].join('\n'),

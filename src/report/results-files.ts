@@ -3,8 +3,8 @@
 // it was measured, each gate and the verdict, the utterances of largest KLD) and eval_results.json
 // with everything, per-utterance records included, for machines and for merging the partial
 // results of several jobs. Both are written atomically; the reader checks the schema version and
-// the fields a merge or a report relies on. The token metrics are optional fields of schema 1:
-// results written before quantgate measured them have none and stay valid.
+// the fields a merge or a report relies on. The token metrics and the sensitivity ranking are
+// optional fields of schema 1: results written before quantgate measured them have none and stay valid.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { formatInteger, formatInterval, formatPercent, formatPoints, formatQuant
 import { formatNats, formatShare } from '../scoring/token-gate.js';
 import type { ScoredComparison } from '../scoring/types.js';
 import type { SystemScore } from '../scoring/wer.js';
+import { sensitivityLines } from './sensitivity-content.js';
 import { largestKldLines } from './terminal.js';
 import {
   formatNatsInterval,
@@ -90,7 +91,7 @@ export function formatEvalResultsText(comparison: ScoredComparison): string {
   ];
   const width = Math.max(...lines.map(([label]) => label.length)) + 1;
   const text = lines.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`);
-  return `${[...text, ...largestKldLines(comparison.utterances)].join('\n')}\n`;
+  return `${[...text, ...largestKldLines(comparison.utterances), ...sensitivityLines(comparison.sensitivity)].join('\n')}\n`;
 }
 
 function kldLines(kld: ScoredComparison['kld']): [string, string][] {

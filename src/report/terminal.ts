@@ -26,6 +26,7 @@ import {
   tokenGateText,
   unavailableText,
 } from './token-content.js';
+import { sensitivityLines } from './sensitivity-content.js';
 
 export function renderTextSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
   const { delta, gate, kld } = comparison;
@@ -78,7 +79,7 @@ export function renderTextSummary(comparison: ScoredComparison, options: Summary
       );
     }
   }
-  lines.push(...largestKldLines(comparison.utterances));
+  lines.push(...largestKldLines(comparison.utterances), ...sensitivityLines(comparison.sensitivity));
   return `${lines.join('\n')}\n`;
 }
 

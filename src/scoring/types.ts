@@ -110,4 +110,28 @@ export interface ScoredComparison {
   /** The scored utterances, in data set order. */
   utterances: UtteranceRecord[];
   run: RunInfo;
+  /** The groups whose quantization costs the most (`run --sensitivity`); absent when it was not computed. */
+  sensitivity?: SensitivitySummary;
+}
+
+/** The first groups of `quantgate sensitivity`'s ranking, as `run --sensitivity` keeps them. */
+export interface SensitivitySummary {
+  method: string;
+  /** What `score` is: `output-error` (fast) or `mean-kld` (exact). */
+  metric: string;
+  grouping: string;
+  quantType: string;
+  /** The first utterances of the run's selection that the reference ran on. */
+  calibrationUtterances: number;
+  /** The groups measured in all; `top` holds the first of them. */
+  groups: number;
+  top: {
+    rank: number;
+    group: string;
+    parameters: number;
+    /** Bytes of the group at F16 less its bytes at its quantized types. */
+    bytesSaved: number;
+    score: number;
+    share: number;
+  }[];
 }

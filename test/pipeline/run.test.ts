@@ -108,6 +108,11 @@ describe('quantgate run', () => {
     expect(run.code).toBe(EXIT_GATE_FAILED);
     expect(run.stdout).toMatch(/FAIL \(point mode, threshold 2\.00 points\)/);
     expect(await readFile(join(outDir, 'eval_results.txt'), 'utf8')).toMatch(/FAIL/);
+    // The default --sensitivity on-failure cannot run on the command engine: one note, no ranking.
+    expect(run.stderr.split('\n').filter((line) => /sensitivity/.test(line))).toEqual([
+      "sensitivity: skipped, the command engine cannot show its layers' inputs (--sensitivity never silences this)",
+    ]);
+    expect(JSON.parse(await readFile(join(outDir, 'eval_results.json'), 'utf8')).sensitivity).toBeUndefined();
   });
 
   test('runs the variants one after the other, the reference first, on the same audio, and leaves no decoded audio behind', async () => {

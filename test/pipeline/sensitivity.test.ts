@@ -1,6 +1,7 @@
 // `quantgate sensitivity` on the embedded demo model (onnx-ctc) and on a copy of it with one fragile
-// layer: the ranking is the same on every run, covers every quantized tensor once with shares that
-// sum to 1, groups by layer and role with --group layer, and puts the fragile layer first.
+// layer, by both methods (fast is the default): the ranking is the same on every run, covers every
+// quantized tensor once with shares that sum to 1, groups by layer and role with --group layer, and
+// puts the fragile layer first.
 
 import { EXIT_ERROR, EXIT_OK } from '../../src/cli/command.js';
 import { demoPaths } from '../../src/pipeline/demo.js';
@@ -28,12 +29,15 @@ async function quantizedTensors(model: string): Promise<Map<string, number>> {
   return new Map(plan.tensors.filter((tensor) => tensor.type === 'Q4_0').map((t) => [t.name, t.elements]));
 }
 
-describe('sensitivity --method exact', () => {
+describe.each([
+  { method: 'fast', args: [], metric: 'output-error' },
+  { method: 'exact', args: ['--method', 'exact'], metric: 'mean-kld' },
+])('sensitivity --method $method', ({ method, args, metric }) => {
   test('ranks every quantized tensor of the demo once, the same on every run, with shares summing to 1', async () => {
-    const [first, second] = [await sensitivity([]), await sensitivity([])];
+    const [first, second] = [await sensitivity(args), await sensitivity(args)];
     expect(second.stdout).toBe(first.stdout);
     const { result } = first;
-    expect(result).toMatchObject({ method: 'exact', metric: 'mean-kld', grouping: 'tensor', quantType: 'q4_0' });
+    expect(result).toMatchObject({ method, metric, grouping: 'tensor', quantType: 'q4_0' });
     expect(result.fallbackType).toBe('F16');
     expect(result.calibrationUtterances).toBe(2);
 
@@ -53,7 +57,7 @@ describe('sensitivity --method exact', () => {
   }, 300_000);
 
   test('a layer whose input channels hold outliers ranks first, alone and within its layer group', async () => {
-    const fragile = ['--model-path', await fragileModel(), '--dataset', demoPaths().testset];
+    const fragile = ['--model-path', await fragileModel(), '--dataset', demoPaths().testset, ...args];
     const byTensor = (await sensitivity(fragile)).result;
     expect(byTensor.groups[0]!.group).toBe('layers.0.ffn.up.weight');
     expect(byTensor.groups[0]!.score).toBeGreaterThan(10 * byTensor.groups[1]!.score);
@@ -83,7 +87,9 @@ describe('sensitivity --method exact', () => {
     ]);
     expect(byLayer.groups.reduce((sum, group) => sum + group.share, 0)).toBeCloseTo(1, 12);
   }, 300_000);
+});
 
+describe('sensitivity', () => {
   test('the layer group keeps the segments up to the role after the layer index', () => {
     expect(layerGroupOf('transformer.layers.7.gating.linear_in.weight')).toBe('transformer.layers.7.gating.*');
     expect(layerGroupOf('layers.7.ffn.up.weight')).toBe('layers.7.ffn.*');

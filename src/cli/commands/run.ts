@@ -51,6 +51,7 @@ const TEXT_OPTIONS = [
   'resamples',
   'max-kld',
   'min-top1-agreement',
+  'sensitivity',
   'reference-base',
   'base-top-k',
   'results-cache',
@@ -120,6 +121,10 @@ gate
                                exceeds this (tested as --gate-mode says; default: not gated)
   --min-top1-agreement <f>     also fail when the share of steps whose top token agrees is below this
                                fraction, 0–1 (default: not gated); neither works with the command engine
+  --sensitivity <when>         on-failure | always | never (default on-failure): after the gate, rank the
+                               quantized tensors by \`sensitivity --method fast\` on the first 16
+                               utterances and put the top 10 in the results and the summary; never
+                               changes the verdict; the command engine skips it with a note
 token metrics and reuse
   --reference-base <file>      an earlier run's reference_base.bin: the reference is not run at all
   --base-top-k <k>             entries kept per step of a large vocabulary in the base (default ${DEFAULT_RUN_OPTIONS.baseTopK})

@@ -1,6 +1,7 @@
 // `quantgate sensitivity`: which tensors cost the accuracy. Ranks each group of quantized tensors
-// by the damage of quantizing it alone (pipeline/sensitivity.ts) and prints the ranking as a table,
-// or as JSON with --json. Exit code 0, or 2 on any error.
+// by the damage of quantizing it alone (pipeline/sensitivity.ts), by the relative output error of
+// its layers (fast) or the mean KLD of a candidate (exact), and prints the ranking as a table, or
+// as JSON with --json. Exit code 0, or 2 on any error.
 
 import { formatBytes, formatCount, formatDuration } from '../../common/format.js';
 import { choiceOption, flagOption, numberOption } from '../../common/option-values.js';
@@ -9,6 +10,7 @@ import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.
 import { DEFAULT_RUN_OPTIONS, readRunOptions } from '../../pipeline/options.js';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../../pipeline/calibration.js';
 import {
+  DEFAULT_SENSITIVITY_METHOD,
   FALLBACK_TYPE,
   SENSITIVITY_GROUPINGS,
   SENSITIVITY_METHODS,
@@ -59,12 +61,14 @@ export const sensitivityCommand: Command = {
 usage: quantgate sensitivity [options]
 
 Ranks the quantized tensors by what quantizing each alone costs, on the first utterances of the
-dataset: with --method exact, the mean KL divergence of a candidate where only that group is at its
-type and every other tensor F32, against the reference. One reference pass, then one candidate pass
-per group. With no options: the embedded demo model and its test set, offline.
+dataset. --method fast: the relative error the group's rounding makes in its layers' outputs,
+sum |(W - Q(W)) x|^2 / sum |W x|^2 over inputs x sampled from the reference; one reference pass and
+matrix products. --method exact: the mean KL divergence of a candidate where only that group is at
+its type and every other tensor F32, against the reference; one reference pass, then one candidate
+pass per group. With no options: the embedded demo model and its test set, offline.
 
 sensitivity
-  --method <m>                 ${SENSITIVITY_METHODS.join(' | ')} (default exact)
+  --method <m>                 ${SENSITIVITY_METHODS.join(' | ')} (default ${DEFAULT_SENSITIVITY_METHOD})
   --group <g>                  tensor | layer: one group per tensor (default), or per layer and role,
                                e.g. layers.7.ffn.* (docs/TUNING.md gives the rule)
   --calibration-samples <n>    the first N utterances of the dataset selection (default ${DEFAULT_CALIBRATION_SAMPLES})
@@ -93,7 +97,7 @@ engine
   async run(values, _positionals, context) {
     const sensitivityOptions = {
       run: readRunOptions(values),
-      method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? 'exact',
+      method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? DEFAULT_SENSITIVITY_METHOD,
       grouping: choiceOption(values, 'group', SENSITIVITY_GROUPINGS) ?? 'tensor',
       calibrationSamples:
         numberOption(values, 'calibration-samples', { min: 1, integer: true }) ?? DEFAULT_CALIBRATION_SAMPLES,
@@ -114,8 +118,8 @@ engine
 };
 
 /** The ranking as a table, with what was measured and what it cost. */
-function renderSensitivity(result: SensitivityResult): string {
-  const header = ['#', 'group', 'parameters', `saved vs ${FALLBACK_TYPE}`, 'mean KLD', 'share'];
+export function renderSensitivity(result: SensitivityResult): string {
+  const header = ['#', 'group', 'parameters', `saved vs ${FALLBACK_TYPE}`, METRIC_TITLES[result.metric], 'share'];
   const rows = result.groups.map((group) => [
     String(group.rank),
     group.group,
@@ -131,14 +135,29 @@ function renderSensitivity(result: SensitivityResult): string {
       .join('  ')
       .trimEnd();
   const passes = result.groups.length;
+  const types = `--quant-type ${result.quantType} and any --tensor-type`;
+  const what =
+    result.metric === 'output-error'
+      ? `relative output error sum |(W - Q(W)) x|^2 / sum |W x|^2 of the group's layers (${types}), x sampled from the reference`
+      : `mean KLD per step with only the group quantized (${types}) and every other tensor F32`;
+  const cost =
+    result.metric === 'output-error'
+      ? `the products ${formatDuration(result.seconds.groups)} (quantizing included)`
+      : `${passes} candidate pass${passes === 1 ? '' : 'es'} ${formatDuration(result.seconds.groups)} (${formatDuration(result.seconds.groups / passes)} each, quantizing included)`;
   return [
     '',
-    `sensitivity (${result.method}): mean KLD per step with only the group quantized (--quant-type ${result.quantType} and any --tensor-type) and every other tensor F32, on ${result.calibrationUtterances} utterances (${result.engine})`,
+    `sensitivity (${result.method}): ${what}, on ${result.calibrationUtterances} utterances (${result.engine})`,
     '',
     line(header),
     line(widths.map((width) => '-'.repeat(width))),
     ...rows.map(line),
     '',
-    `cost: the reference pass ${formatDuration(result.seconds.reference)}, ${passes} candidate pass${passes === 1 ? '' : 'es'} ${formatDuration(result.seconds.groups)} (${formatDuration(result.seconds.groups / passes)} each, quantizing included)`,
+    `cost: the reference pass ${formatDuration(result.seconds.reference)}, ${cost}`,
   ].join('\n');
 }
+
+/** The score column's title for each metric. */
+const METRIC_TITLES: Record<SensitivityResult['metric'], string> = {
+  'output-error': 'output error',
+  'mean-kld': 'mean KLD',
+};

@@ -24,6 +24,8 @@ export interface StepResult {
   logits: Float32Array;
   /** [streams, dim], when asked for. */
   hidden?: Float32Array;
+  /** The other outputs asked for, by name. */
+  captured: Record<string, Float32Array>;
 }
 
 /** Steps of the LM graph for up to `streams` streams, with their KV rings. */
@@ -59,8 +61,8 @@ export class LmStepper {
     return this.step;
   }
 
-  /** Runs one step for the first `tokens.length / (1 + n_q)` streams (rows of [text, audio…]). */
-  async run(tokens: BigInt64Array, withHidden = false): Promise<StepResult> {
+  /** Runs one step for the first `tokens.length / (1 + n_q)` streams (rows of [text, audio…]), fetching `captured` too. */
+  async run(tokens: BigInt64Array, withHidden = false, captured: readonly string[] = []): Promise<StepResult> {
     const active = tokens.length / (this.config.nQ + 1);
     if (!Number.isInteger(active) || active < 1 || active > this.streams)
       throw new RangeError(`${tokens.length} tokens do not make rows for 1 to ${this.streams} streams`);
@@ -80,7 +82,7 @@ export class LmStepper {
         [active, this.heads, this.slots, this.headDim],
       );
     }
-    const fetches: string[] = [LM_OUTPUTS.logits, ...(withHidden ? [LM_OUTPUTS.hidden] : [])];
+    const fetches: string[] = [LM_OUTPUTS.logits, ...(withHidden ? [LM_OUTPUTS.hidden] : []), ...captured];
     for (let layer = 0; layer < this.layers; layer++) fetches.push(LM_OUTPUTS.key(layer), LM_OUTPUTS.value(layer));
     const results = await this.session.run(feeds, fetches);
     const slot = this.step % this.slots;
@@ -92,6 +94,7 @@ export class LmStepper {
     return {
       logits: results[LM_OUTPUTS.logits]!.data as Float32Array,
       ...(withHidden && { hidden: results[LM_OUTPUTS.hidden]!.data as Float32Array }),
+      captured: Object.fromEntries(captured.map((name) => [name, results[name]!.data as Float32Array])),
     };
   }
 
@@ -119,10 +122,14 @@ export interface DecodedStep {
   inputs: BigInt64Array;
   /** [rows, text_card]. */
   logits: Float32Array;
+  /** The outputs named in `DecodeOptions.captured`, each [rows, …]. */
+  captured: Record<string, Float32Array>;
 }
 
 export interface DecodeOptions {
   signal?: AbortSignal;
+  /** Graph outputs to fetch at each step besides the logits (captured activations). */
+  captured?: readonly string[];
   onStep?: (step: DecodedStep) => void;
   /**
    * Teacher forcing: a stream given text tokens here (another run's y, e.g. the reference's) reads
@@ -170,10 +177,10 @@ export async function decodeGreedy(
         );
       });
     }
-    const { logits } = await stepper.run(tokens);
+    const { logits, captured } = await stepper.run(tokens, false, options.captured);
     for (let row = 0; row < active; row++)
       outputs[order[row]!]![step] = argmax(logits, row * config.textCard, config.textCard);
-    options.onStep?.({ step, streams: order.slice(0, active), inputs: tokens, logits });
+    options.onStep?.({ step, streams: order.slice(0, active), inputs: tokens, logits, captured });
   }
   return outputs;
 }

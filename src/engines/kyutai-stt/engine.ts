@@ -8,6 +8,8 @@
 // it holds: Q4_0 matrices through MatMulNBits (or dequantized, in `dequant` mode), Q8_0 dequantized,
 // F16 and F32 as dense weights; it logs how each tensor of the file was read. On CUDA the LM's
 // linear layers run in float16, which halves their memory; on the CPU everything is float32.
+// Opened with `activations`, the reference also hands over the inputs of the LM's linear layers
+// (extra graph outputs, one row per stream and step) and the token ids its embeddings look up.
 
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -18,11 +20,14 @@ import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
 import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
 import type {
+  ActivationCapture,
+  ActivationRequest,
   CandidateTranscript,
   Device,
   Engine,
   EngineFactory,
   EngineOptions,
+  LinearInput,
   ModelSource,
   QuantizedModel,
   ReferenceTranscript,
@@ -32,15 +37,24 @@ import type {
 } from '../engine.js';
 import { summarizeCoverage, type SubstitutionMode } from '../onnx/candidate.js';
 import { readKyutaiConfig, type KyutaiConfig } from './config.js';
-import { decodeGreedy, type AudioCodes } from './decoder.js';
+import { decodeGreedy, type AudioCodes, type DecodedStep } from './decoder.js';
 import { acceptsKyutaiModel, requireKyutaiFiles } from './files.js';
 import type { OnnxGraph } from './graph.js';
-import { buildLmStepGraph } from './lm-graph.js';
+import { buildLmStepGraph, lmLinearWeights, LM_OUTPUTS } from './lm-graph.js';
 import { estimateKyutaiMemory } from './memory.js';
 import { buildMimiGraph, framing, MIMI_INPUT, MIMI_OUTPUT, mimiFrameSize } from './mimi-graph.js';
 import { readSentencePiece, type SentencePieceDecoder } from './sentencepiece.js';
 import { startSession, type GraphSession, type SessionOptions } from './session.js';
 import { openGgufWeights, openSafetensorsWeights, type WeightSource } from './weights.js';
+
+/** What the reference hands to an activation sink: the linear layers' inputs, and the embeddings' ids. */
+interface LmCapture {
+  uncaptured: { tensor: string; reason: string }[];
+  sink: ActivationRequest['sink'];
+  inputs: LinearInput[];
+  /** Each embedding table asked for, and the column of the LM's token input that indexes it. */
+  lookups: { tensor: string; column: number }[];
+}
 
 const KYUTAI_STT_ENGINE = 'kyutai-stt';
 
@@ -74,6 +88,7 @@ class KyutaiSttEngine implements Engine {
     transcribeReference: (batch, k, signal) => this.transcribeReference(batch, k, signal),
     transcribeAgainst: (batch, reference, signal) => this.transcribeAgainst(batch, reference, signal),
   };
+  readonly activationCapture?: ActivationCapture;
   private readonly frameSize: number;
 
   private constructor(
@@ -82,15 +97,17 @@ class KyutaiSttEngine implements Engine {
     private readonly tokenizer: SentencePieceDecoder,
     private readonly mimi: GraphSession,
     private readonly lm: GraphSession,
+    private readonly capture?: LmCapture,
   ) {
     this.sampleRate = config.mimi.sampleRate;
     this.frameSize = mimiFrameSize(config.mimi);
+    if (capture) this.activationCapture = { uncaptured: capture.uncaptured };
   }
 
   static async open(
     model: ModelSource,
     variant: Variant,
-    { device }: EngineOptions,
+    { device, activations }: EngineOptions,
     options: KyutaiSttOptions,
   ): Promise<KyutaiSttEngine> {
     const progress = options.progress ?? silentProgress;
@@ -120,15 +137,22 @@ class KyutaiSttEngine implements Engine {
           ? await openGgufWeights(variant.quantized, mode, quantizedLabel(variant.quantized))
           : undefined;
       const compute = device === 'cuda' ? 'F16' : 'F32';
+      const source = gguf ?? (await openSafetensorsWeights(files.lm));
+      const capture = !gguf && activations ? planCapture(config, source, activations) : undefined;
       const lm = await buildSession(
-        gguf ?? (await openSafetensorsWeights(files.lm)),
+        source,
         progress,
         `${variant.kind} LM`,
-        (weights) => buildLmStepGraph(config.lm, weights, { compute, tempDir: options.tempDir }),
+        (weights) =>
+          buildLmStepGraph(config.lm, weights, {
+            compute,
+            tempDir: options.tempDir,
+            ...(capture && { capture: new Set(capture.inputs.map((input) => input.key)) }),
+          }),
         device,
       );
       if (gguf) progress.info(`kyutai-stt candidate (${mode}): ${summarizeCoverage(gguf.coverage(), 'the LM graph')}`);
-      return new KyutaiSttEngine(device, config, tokenizer, mimi, lm);
+      return new KyutaiSttEngine(device, config, tokenizer, mimi, lm, capture);
     } catch (error) {
       await mimi.close();
       throw error;
@@ -136,7 +160,10 @@ class KyutaiSttEngine implements Engine {
   }
 
   async transcribe(batch: Utterance[], signal?: AbortSignal): Promise<Transcript[]> {
-    const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), { signal });
+    const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), {
+      signal,
+      ...this.capturing(),
+    });
     collectGarbage();
     return batch.map(({ id }, index) => this.transcript(id, tokens[index]!));
   }
@@ -148,14 +175,19 @@ class KyutaiSttEngine implements Engine {
   ): Promise<ReferenceTranscript[]> {
     const card = this.config.lm.textCard;
     const steps: ReferenceStep[][] = batch.map(() => []);
+    const capturing = this.capturing();
     const tokens = await decodeGreedy(this.lm, this.config.lm, await this.codesOf(batch, signal), {
       signal,
-      onStep: ({ step, streams, logits }) =>
+      captured: capturing.captured,
+      onStep: (decoded) => {
+        const { step, streams, logits } = decoded;
         streams.forEach((stream, row) => {
           const kept = referenceStep(logits, row * card, card, k);
           if (!kept) throw notFinite('reference', batch[stream]!.id, step);
           steps[stream]!.push(kept);
-        }),
+        });
+        capturing.onStep?.(decoded);
+      },
     });
     collectGarbage();
     return batch.map(({ id }, index) => ({
@@ -200,6 +232,26 @@ class KyutaiSttEngine implements Engine {
     }));
   }
 
+  /** The outputs to fetch, and the step observer handing them and the embeddings' ids to the sink; nothing without a capture. */
+  private capturing(): { captured?: string[]; onStep?: (step: DecodedStep) => void } {
+    const capture = this.capture;
+    if (!capture) return {};
+    const width = this.config.lm.nQ + 1;
+    return {
+      captured: capture.inputs.map((input) => LM_OUTPUTS.linearInput(input.key)),
+      onStep: ({ inputs, captured }) => {
+        for (const input of capture.inputs) capture.sink.linear(input, captured[LM_OUTPUTS.linearInput(input.key)]!);
+        for (const { tensor, column } of capture.lookups) {
+          const rows = inputs.length / width;
+          capture.sink.lookup(
+            tensor,
+            Array.from({ length: rows }, (_, row) => Number(inputs[row * width + column]!)),
+          );
+        }
+      },
+    };
+  }
+
   private async codesOf(batch: Utterance[], signal?: AbortSignal): Promise<AudioCodes[]> {
     const codes: AudioCodes[] = [];
     for (const utterance of batch) {
@@ -239,6 +291,34 @@ class KyutaiSttEngine implements Engine {
     }
     return { frames, data };
   }
+}
+
+/**
+ * Which weights asked for the LM reads as linear layers (captured as their inputs) or as embedding
+ * tables (captured as the token ids that index them); any other is left uncaptured.
+ */
+function planCapture(config: KyutaiConfig, weights: WeightSource, activations: ActivationRequest): LmCapture {
+  const linear = new Map(lmLinearWeights(config.lm, weights));
+  const tables = new Map<string, number>([
+    ['text_emb.weight', 0],
+    ...Array.from({ length: config.lm.nQ }, (_, codebook): [string, number] => [
+      `emb.${codebook}.weight`,
+      codebook + 1,
+    ]),
+  ]);
+  const capture: LmCapture = { sink: activations.sink, inputs: [], lookups: [], uncaptured: [] };
+  for (const { name } of activations.tensors) {
+    const width = linear.get(name);
+    const column = tables.get(name);
+    if (width !== undefined) capture.inputs.push({ key: name, width, weights: [{ tensor: name, along: 'rows' }] });
+    else if (column !== undefined) capture.lookups.push({ tensor: name, column });
+    else
+      capture.uncaptured.push({
+        tensor: name,
+        reason: 'the LM graph reads it neither as a linear layer nor as an embedding',
+      });
+  }
+  return capture;
 }
 
 function notFinite(variant: 'reference' | 'candidate', id: string, step: number): QuantgateError {

@@ -141,7 +141,10 @@ export function rotate(
 }
 
 /** The attention projections' names: moshi's current ones, or the older ones its load hook renames. */
-export function attentionWeightNames(weights: WeightSource, prefix: string): [inProj: string, outProj: string] {
+export function attentionWeightNames(
+  weights: Pick<WeightSource, 'has'>,
+  prefix: string,
+): [inProj: string, outProj: string] {
   const current: [string, string] = [`${prefix}.in_projs.0.weight`, `${prefix}.out_projs.0.weight`];
   const legacy: [string, string] = [`${prefix}.in_proj_weight`, `${prefix}.out_proj.weight`];
   return weights.has(current[0]) || !weights.has(legacy[0]) ? current : legacy;

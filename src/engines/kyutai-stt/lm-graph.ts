@@ -16,7 +16,7 @@ import { DataType } from '../onnx/proto.js';
 import type { LmConfig } from './config.js';
 import { GraphWriter, type OnnxGraph } from './graph.js';
 import { attentionWeightNames, linear, rmsNorm, ropeTables, rotate, silu } from './layers.js';
-import { expectShape, type FloatType, type WeightSource } from './weights.js';
+import { expectShape, type FloatType, type MatrixWeight, type WeightSource } from './weights.js';
 
 export const LM_INPUTS = {
   /** int64 [batch, 1 + n_q]: the text token, then one token per audio codebook. */
@@ -38,6 +38,8 @@ export const LM_OUTPUTS = {
   key: (layer: number) => `key.${layer}`,
   /** float32 [batch, heads, head_dim]: this step's value. */
   value: (layer: number) => `value.${layer}`,
+  /** float32 [batch, in]: the input of the linear layer with this weight, when the graph captures it. */
+  linearInput: (weight: string) => `input:${weight}`,
 } as const;
 
 /** The most ring slots a stream can use: the steps before the current one that the window still sees. */
@@ -50,6 +52,23 @@ export interface LmGraphOptions {
   compute: FloatType;
   /** Where the graph's folder is made; the system's temp folder unless given. */
   tempDir?: string;
+  /** Weights whose linear layer's input becomes an output (`LM_OUTPUTS.linearInput`). */
+  capture?: ReadonlySet<string>;
+}
+
+/** The weights of the LM's linear layers, each with its input's width, in graph order. */
+export function lmLinearWeights(config: LmConfig, weights: Pick<WeightSource, 'has' | 'shape'>): [string, number][] {
+  const { dim } = config;
+  const names: [string, number][] = [];
+  for (let layer = 0; layer < config.numLayers; layer++) {
+    const prefix = `transformer.layers.${layer}`;
+    const [inProj, outProj] = attentionWeightNames(weights, `${prefix}.self_attn`);
+    const hiddenSize = weights.shape(`${prefix}.gating.linear_out.weight`)[1]!;
+    names.push([inProj, dim], [outProj, dim], [`${prefix}.gating.linear_in.weight`, dim]);
+    names.push([`${prefix}.gating.linear_out.weight`, hiddenSize]);
+  }
+  names.push(['text_linear.weight', dim]);
+  return names;
 }
 
 export async function buildLmStepGraph(
@@ -66,6 +85,11 @@ export async function buildLmStepGraph(
     const matrix = async (name: string, rows: number, cols: number) => {
       expectShape(weights, name, [rows, cols]);
       return weights.matrix(name, options.compute);
+    };
+    /** `linear`, whose input is also an output when the weight is captured. */
+    const project = (x: string, weight: MatrixWeight, name: string) => {
+      if (options.capture?.has(name)) g.output(x, LM_OUTPUTS.linearInput(name), 'float32', ['batch', weight.cols]);
+      return linear(g, x, weight, name, options.compute);
     };
     const norm = async (x: string, name: string) => {
       expectShape(weights, name, [1, 1, dim]);
@@ -92,12 +116,10 @@ export async function buildLmStepGraph(
       const prefix = `transformer.layers.${layer}`;
       const [inProj, outProj] = attentionWeightNames(weights, `${prefix}.self_attn`);
 
-      const projected = linear(
-        g,
+      const projected = project(
         await norm(stream, `${prefix}.norm1.alpha`),
         await matrix(inProj, 3 * dim, dim),
         inProj,
-        options.compute,
       );
       const [q, k, v] = g.ops('Split', [projected, g.ints('split', [3], [dim, dim, dim])], 3, [
         intAttribute('axis', 1),
@@ -115,15 +137,13 @@ export async function buildLmStepGraph(
         headDim,
       );
       const merged = g.op('Reshape', [attended, g.ints('shape', [2], [0, dim])]);
-      stream = g.op('Add', [stream, linear(g, merged, await matrix(outProj, dim, dim), outProj, options.compute)]);
+      stream = g.op('Add', [stream, project(merged, await matrix(outProj, dim, dim), outProj)]);
 
       const hiddenSize = weights.shape(`${prefix}.gating.linear_out.weight`)[1]!;
-      const gateUp = linear(
-        g,
+      const gateUp = project(
         await norm(stream, `${prefix}.norm2.alpha`),
         await matrix(`${prefix}.gating.linear_in.weight`, 2 * hiddenSize, dim),
         `${prefix}.gating.linear_in.weight`,
-        options.compute,
       );
       const [gate, up] = g.ops('Split', [gateUp, g.ints('split', [2], [hiddenSize, hiddenSize])], 2, [
         intAttribute('axis', 1),
@@ -131,25 +151,17 @@ export async function buildLmStepGraph(
       const gated = g.op('Mul', [silu(g, gate!), up!]);
       stream = g.op('Add', [
         stream,
-        linear(
-          g,
+        project(
           gated,
           await matrix(`${prefix}.gating.linear_out.weight`, dim, hiddenSize),
           `${prefix}.gating.linear_out.weight`,
-          options.compute,
         ),
       ]);
     }
 
     const hidden = await norm(stream, 'out_norm.alpha');
     g.output(hidden, LM_OUTPUTS.hidden, 'float32', ['batch', dim]);
-    const logits = linear(
-      g,
-      hidden,
-      await matrix('text_linear.weight', config.textCard, dim),
-      'text_linear.weight',
-      options.compute,
-    );
+    const logits = project(hidden, await matrix('text_linear.weight', config.textCard, dim), 'text_linear.weight');
     g.output(logits, LM_OUTPUTS.logits, 'float32', ['batch', config.textCard]);
   }, options.tempDir);
 }

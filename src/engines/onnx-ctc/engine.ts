@@ -2,7 +2,8 @@
 // onnxruntime-node. The reference runs model.onnx as exported; the candidate runs the graph with
 // the GGUF's weights substituted (MatMulNBits straight from Q4_0 blocks, or dequantized), and
 // exposes which tensors reached the graph and how. Batches are zero-padded to the longest
-// utterance and decoded greedily over each utterance's own frames.
+// utterance and decoded greedily over each utterance's own frames. Opened with `activations`, the
+// reference also outputs the inputs of the products by those weights and hands over their rows.
 
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { QuantgateError, describeError } from '../../common/errors.js';
@@ -10,22 +11,28 @@ import { silentProgress, type Progress } from '../../common/progress.js';
 import type { Utterance } from '../../datasets/utterance.js';
 import { DamageRecorder, referenceStep, type ReferenceStep } from '../../scoring/token-damage.js';
 import type {
+  ActivationCapture,
+  ActivationRequest,
   CandidateTranscript,
   Device,
   Engine,
   EngineFactory,
+  EngineOptions,
   ModelSource,
   ReferenceTranscript,
   TokenScoring,
+  LinearInput,
   Transcript,
   Variant,
 } from '../engine.js';
+import { addActivationOutputs } from '../onnx/activation-outputs.js';
 import { summarizeCoverage, type CandidateCoverage, type SubstitutionMode } from '../onnx/candidate.js';
 import { sessionOptions } from '../../runtime/session-options.js';
 import { padBatch } from './batch.js';
-import { buildCandidateModel } from './candidate-model.js';
+import { buildCandidateModel, originalWeights } from './candidate-model.js';
 import { greedyCtc } from './ctc-decode.js';
 import { framesFor } from './frames.js';
+import { encodeModel, readModel } from '../onnx/model.js';
 import { MODEL_FILE, hasCtcModelFiles, readCtcModelSettings, type CtcModelSettings } from './model-folder.js';
 
 const ONNX_CTC_ENGINE = 'onnx-ctc';
@@ -46,7 +53,7 @@ export interface OnnxCtcEngine extends Engine {
 }
 
 export interface OnnxCtcEngineFactory extends EngineFactory {
-  open(model: ModelSource, variant: Variant, options: { device: Device }): Promise<OnnxCtcEngine>;
+  open(model: ModelSource, variant: Variant, options: EngineOptions): Promise<OnnxCtcEngine>;
 }
 
 export function createOnnxCtcEngineFactory(options: OnnxCtcOptions = {}): OnnxCtcEngineFactory {
@@ -55,8 +62,9 @@ export function createOnnxCtcEngineFactory(options: OnnxCtcOptions = {}): OnnxCt
   return {
     name: ONNX_CTC_ENGINE,
     accepts: (model) => hasCtcModelFiles(model.dir),
-    async open(model, variant, { device }) {
+    async open(model, variant, { device, activations }) {
       const settings = await readCtcModelSettings(model.dir);
+      if (variant.kind === 'reference' && activations) return openCapturing(model, settings, device, activations);
       if (variant.kind === 'reference')
         return new CtcEngine(await openSession(settings.modelPath, device, MODEL_FILE), settings, device);
       const candidate = await buildCandidateModel(settings.modelPath, model.dir, variant.quantized, { mode, progress });
@@ -69,6 +77,28 @@ export function createOnnxCtcEngineFactory(options: OnnxCtcOptions = {}): OnnxCt
       );
     },
   };
+}
+
+/** The reference with the inputs of the products by `activations.tensors` as extra outputs, handed to its sink. */
+async function openCapturing(
+  model: ModelSource,
+  settings: CtcModelSettings,
+  device: Device,
+  activations: ActivationRequest,
+): Promise<CtcEngine> {
+  const original = originalWeights(model.dir);
+  let outputs;
+  try {
+    outputs = await addActivationOutputs(await readModel(settings.modelPath), activations.tensors, original.values);
+  } finally {
+    await original.close();
+  }
+  const session = await openSession(encodeModel(outputs.model), device, MODEL_FILE);
+  return new CtcEngine(session, settings, device, undefined, {
+    inputs: outputs.inputs,
+    sink: activations.sink,
+    uncaptured: outputs.uncaptured,
+  });
 }
 
 async function openSession(model: string | Uint8Array, device: Device, what: string): Promise<InferenceSession> {
@@ -121,6 +151,7 @@ class CtcEngine implements OnnxCtcEngine {
     transcribeReference: (batch, k, signal) => this.transcribeReference(batch, k, signal),
     transcribeAgainst: (batch, reference, signal) => this.transcribeAgainst(batch, reference, signal),
   };
+  readonly activationCapture?: ActivationCapture;
   private readonly takesMask: boolean;
   private readonly output: string;
   private released = false;
@@ -130,7 +161,9 @@ class CtcEngine implements OnnxCtcEngine {
     private readonly settings: CtcModelSettings,
     readonly device: Device,
     readonly coverage?: CandidateCoverage,
+    private readonly capture?: ActivationCapture & Pick<ActivationRequest, 'sink'> & { inputs: LinearInput[] },
   ) {
+    if (capture) this.activationCapture = { uncaptured: capture.uncaptured };
     this.sampleRate = settings.sampleRate;
     this.takesMask = session.inputNames.includes(MASK);
     this.output = session.outputNames.includes(OUTPUT) ? OUTPUT : session.outputNames[0];
@@ -234,8 +267,12 @@ class CtcEngine implements OnnxCtcEngine {
     this.checkFrameCount(samples, frames);
     const data = logits.data as Float32Array;
     const { vocabulary, frames: rule } = this.settings;
+    const validFrames = utterances.map((utterance) =>
+      rule.kind === 'unknown' ? frames : Math.min(frames, framesFor(rule, utterance.audio.length)),
+    );
+    if (this.capture) this.handOver(outputs, frames, validFrames);
     return utterances.map((utterance, row) => {
-      const valid = rule.kind === 'unknown' ? frames : Math.min(frames, framesFor(rule, utterance.audio.length));
+      const valid = validFrames[row]!;
       const own = data.subarray(row * frames * classes, (row * frames + valid) * classes);
       const tokens = greedyCtc(own, valid, classes, vocabulary.blank);
       return {
@@ -245,6 +282,29 @@ class CtcEngine implements OnnxCtcEngine {
         classes,
       };
     });
+  }
+
+  /**
+   * Hands each captured input's rows to the sink, utterance by utterance. An input laid out per
+   * frame ([batch, frames, width], or [batch · frames, width]) gives only the utterance's own
+   * frames, as the logits do; any other layout gives every row of the utterance's slice.
+   */
+  private handOver(outputs: InferenceSession.ReturnType, frames: number, validFrames: readonly number[]): void {
+    const batch = validFrames.length;
+    for (const input of this.capture!.inputs) {
+      const tensor = outputs[input.key]!;
+      const data = tensor.data as Float32Array;
+      const rowsEach = data.length / input.width / batch;
+      if (tensor.type !== 'float32' || !Number.isInteger(rowsEach) || tensor.dims.at(-1) !== input.width)
+        throw new Error(
+          `${MODEL_FILE}: value ${input.key} is ${tensor.type} [${tensor.dims.join(', ')}], not float32 rows of ${input.width} for each of ${batch} utterances`,
+        );
+      validFrames.forEach((valid, row) => {
+        const rows = rowsEach === frames ? valid : rowsEach;
+        const start = row * rowsEach * input.width;
+        this.capture!.sink.linear(input, data.subarray(start, start + rows * input.width));
+      });
+    }
   }
 
   /** The feature encoder's geometry gives the padded length's frames exactly; a mismatch means config.json describes another model. */

@@ -191,13 +191,14 @@ export function summarizeCoverage(coverage: CoverageCounts, graph = 'the ONNX gr
 }
 
 /** A place where a value is read: input `index` of `node`, in the main graph or a nested one. */
-interface Use {
+export interface Use {
   node: NodeProto;
   index: number;
   nested: boolean;
 }
 
-function collectUses(graph: GraphProto): Map<string, Use[]> {
+/** Every place each value is read, by the value's name. */
+export function collectUses(graph: GraphProto): Map<string, Use[]> {
   const uses = new Map<string, Use[]>();
   const add = (name: string, use: Use) => {
     const list = uses.get(name);
