@@ -19,7 +19,7 @@ import { bench as safetensors } from './safetensors.bench.js';
 import { bench as scoring } from './scoring.bench.js';
 import { bench as sensitivity, kyutaiBench as sensitivityKyutai } from './sensitivity.bench.js';
 import { bench as startup } from './startup.bench.js';
-import { bench as tune } from './tune.bench.js';
+import { bench as tune, kyutaiBench as tuneKyutai } from './tune.bench.js';
 
 type Bench = { name: string; summary: string; run: () => Promise<void> };
 
@@ -37,6 +37,7 @@ const benches: Bench[] = [
   demoRun,
   reuse,
   tune,
+  tuneKyutai,
   kyutai,
   kyutaiJob,
   sensitivity,

@@ -81,27 +81,33 @@ export const bench = {
   },
 };
 
+/** A model with the shapes of stt-1b-en_fr (random weights) and a dataset of its utterances in `dir`; the run options for them. */
+export async function writeKyutaiJob(dir: string): Promise<RunOptions> {
+  await writeKyutaiModel(dir);
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const lines = Array.from({ length: KYUTAI_SAMPLES }, (_, index) =>
+    JSON.stringify({ id: `u${index}`, audio: `u${index}.wav`, text: 'a sentence of words' }),
+  );
+  for (let index = 0; index < KYUTAI_SAMPLES; index++)
+    await writeFile(join(data, `u${index}.wav`), encodeWav(audio(KYUTAI_SECONDS, 20 + index), 24000, 'pcm16'));
+  await writeFile(join(data, 'manifest.jsonl'), `${lines.join('\n')}\n`);
+  return {
+    ...DEFAULT_RUN_OPTIONS,
+    modelPath: dir,
+    dataset: join(data, 'manifest.jsonl'),
+    maxSamples: KYUTAI_SAMPLES,
+    outDir: join(dir, 'out'),
+  };
+}
+
 export const kyutaiBench = {
   name: 'sensitivity-kyutai',
   summary: `sensitivity --method fast at the size of stt-1b-en_fr (random weights, CPU), ${KYUTAI_SAMPLES} utterances of ${KYUTAI_SECONDS} s, against one plain evaluation of them`,
   run: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'quantgate-bench-sensitivity-kyutai-'));
     try {
-      await writeKyutaiModel(dir);
-      const data = join(dir, 'data');
-      await mkdir(data);
-      const lines = Array.from({ length: KYUTAI_SAMPLES }, (_, index) =>
-        JSON.stringify({ id: `u${index}`, audio: `u${index}.wav`, text: 'a sentence of words' }),
-      );
-      for (let index = 0; index < KYUTAI_SAMPLES; index++)
-        await writeFile(join(data, `u${index}.wav`), encodeWav(audio(KYUTAI_SECONDS, 20 + index), 24000, 'pcm16'));
-      await writeFile(join(data, 'manifest.jsonl'), `${lines.join('\n')}\n`);
-      const run = {
-        ...DEFAULT_RUN_OPTIONS,
-        modelPath: dir,
-        dataset: join(data, 'manifest.jsonl'),
-        outDir: join(dir, 'out'),
-      };
+      const run = await writeKyutaiJob(dir);
       const fast = (await compare(run, KYUTAI_SAMPLES, ['fast'])).get('fast')!;
       console.log(
         `${fast.groups.length} groups scored; top 3 (random weights: says nothing of the real model) ${fast.groups

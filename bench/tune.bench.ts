@@ -12,10 +12,11 @@ import { DEFAULT_RUN_OPTIONS } from '../src/pipeline/options.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import type { SensitivityGrouping } from '../src/pipeline/sensitivity.js';
 import { runTune } from '../src/pipeline/tune.js';
-import { DEFAULT_SENSITIVITY_METHOD } from '../src/pipeline/sensitivity.js';
-import { DEFAULT_ALLOW_TYPES } from '../src/pipeline/tune-options.js';
+import { DEFAULT_ALLOW_TYPES, DEFAULT_TUNE_METHOD } from '../src/pipeline/tune-options.js';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../src/pipeline/calibration.js';
+import { quantizeModel } from '../src/pipeline/quantize.js';
 import { seconds } from './measure.js';
+import { writeKyutaiJob } from './sensitivity.bench.js';
 
 const THRESHOLD = 0.5;
 
@@ -43,7 +44,7 @@ export const bench = {
               allowTypes: [...DEFAULT_ALLOW_TYPES],
               target: 'smallest',
               calibrationSamples: DEFAULT_CALIBRATION_SAMPLES,
-              method: DEFAULT_SENSITIVITY_METHOD,
+              method: DEFAULT_TUNE_METHOD,
               grouping,
             })),
         );
@@ -56,6 +57,45 @@ export const bench = {
       }
     } finally {
       await rm(scratch, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Room above the uniform Q4_0 file for `--target best`: a few layer groups at F16. */
+const KYUTAI_EXTRA_MIB = 60;
+
+export const kyutaiBench = {
+  name: 'tune-kyutai',
+  summary: `quantgate tune --method fast --group layer --target best (uniform Q4_0 + ${KYUTAI_EXTRA_MIB} MiB) at the size of stt-1b-en_fr (random weights, CPU), 2 utterances of 10 s`,
+  run: async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'quantgate-bench-tune-kyutai-'));
+    try {
+      const run = { ...(await writeKyutaiJob(dir)), resultsCache: join(dir, 'store') };
+      const plain = await seconds(() => runPipeline({ ...run, outDir: join(dir, 'run') }));
+      console.log(`one plain run (both variants, 2 utterances): ${plain.toFixed(1)} s`);
+      const { plan } = await quantizeModel({ model: dir, outDir: '', dryRun: true, preset: run.preset });
+      const uniform = plan.tensors.reduce((sum, tensor) => sum + tensor.bytes, 0);
+      let outcome: Awaited<ReturnType<typeof runTune>> | undefined;
+      const total = await seconds(
+        async () =>
+          (outcome = await runTune({
+            run: { ...run, outDir: join(dir, 'tuned') },
+            allowTypes: [...DEFAULT_ALLOW_TYPES],
+            target: 'best',
+            maxSizeBytes: uniform + KYUTAI_EXTRA_MIB * 1024 * 1024,
+            calibrationSamples: run.maxSamples!,
+            // Exact would write a 4 GB mostly-F32 GGUF and run a candidate pass per group: hours here.
+            method: 'fast',
+            grouping: 'layer',
+          })),
+      );
+      const { result } = outcome!;
+      const { seconds: parts, calibrationPasses } = result.cost;
+      console.log(
+        `tune: ${total.toFixed(1)} s, ${(total / plain).toFixed(1)}× the plain run: ranking ${parts.sensitivity.toFixed(1)} s (${result.sensitivity.groups.length} groups, ${result.sensitivity.method}), ${calibrationPasses} calibration passes ${parts.calibration.toFixed(1)} s, full evaluation ${parts.confirmations.toFixed(1)} s; ${result.steps.length - 1} promotions, ${formatBytes(result.size.bytes!)}; peak RSS ${formatBytes(process.resourceUsage().maxRSS * 1024)} (random weights: the mix says nothing of the real model)`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   },
 };

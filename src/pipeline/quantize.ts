@@ -62,8 +62,6 @@ export interface QuantizeOptions extends PlanOptions {
   dryRun?: boolean;
   threads?: number;
   progress?: Progress;
-  /** Recorded in the manifest: the sha256 `outputInputsSha256` gives for these options. */
-  inputsSha256?: string;
   /** Called with the plan before anything is written. */
   onPlan?: (plan: TensorPlan) => void;
   /** Stops the workers at once; the output's temp files are removed and the signal's reason thrown. */
@@ -159,7 +157,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       types: manifestTypes(plan),
       source: { repoId: options.repoId, revision: options.revision, path: options.repoId ? undefined : reader.source },
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      ...(options.inputsSha256 && { inputsSha256: options.inputsSha256 }),
+      inputsSha256: await outputInputsSha256(options),
     });
     await removeStaleOutputs(options.outDir, name, singleFile ? [format, 'single'] : [format]);
     const outputPath = outputPaths(options.outDir, name)[format];

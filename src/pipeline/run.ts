@@ -589,7 +589,7 @@ async function quantizeThroughCache(
     }
     progress.info(`the cache entry ${key} did not hold an intact output; quantizing again`);
   }
-  const result = await quantizeModel({ ...options, inputsSha256 });
+  const result = await quantizeModel(options);
   if (cache && key) await cache.save(key, quantizedPaths(options));
   return result;
 }

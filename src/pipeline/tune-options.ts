@@ -10,7 +10,6 @@ import { TUNE_TARGETS, type TuneTarget } from '../report/tune-report.js';
 import { DEFAULT_CALIBRATION_SAMPLES } from './calibration.js';
 import { readRunOptions, type RunOptions } from './options.js';
 import {
-  DEFAULT_SENSITIVITY_METHOD,
   SENSITIVITY_GROUPINGS,
   SENSITIVITY_METHODS,
   type SensitivityGrouping,
@@ -22,6 +21,14 @@ export const DEFAULT_ALLOW_TYPES: readonly QuantType[] = ['q4_0', 'f16'];
 
 /** Narrowest first: a promotion moves a group to the next allowed type along this order. */
 export const TYPE_ORDER: readonly QuantType[] = ['q4_0', 'q8_0', 'f16', 'f32'];
+
+/**
+ * The ranking tune promotes by: exact, unlike `quantgate sensitivity`'s fast default. The search is
+ * only as good as its order; on the demo model the fast ranking barely agrees with the exact one
+ * (Spearman −0.08), and a tune ranked by it promotes every group before it meets the budget.
+ * `--method fast` makes a large model's ranking minutes instead of hours (docs/TUNING.md).
+ */
+export const DEFAULT_TUNE_METHOD: SensitivityMethod = 'exact';
 
 export interface TuneOptions {
   /**
@@ -69,7 +76,7 @@ export function readTuneOptions(values: OptionValues): TuneOptions {
     ...(maxSize !== undefined && { maxSizeBytes: Math.round(maxSize * 1024 * 1024) }),
     calibrationSamples:
       numberOption(values, 'calibration-samples', { min: 1, integer: true }) ?? DEFAULT_CALIBRATION_SAMPLES,
-    method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? DEFAULT_SENSITIVITY_METHOD,
+    method: choiceOption(values, 'method', SENSITIVITY_METHODS) ?? DEFAULT_TUNE_METHOD,
     grouping: choiceOption(values, 'group', SENSITIVITY_GROUPINGS) ?? 'tensor',
   };
 }

@@ -332,7 +332,8 @@ async function confirmMix(
     run.reuse && run.resultsCache === undefined && defaultResultsStoreRoot(context.env ?? process.env) === undefined
       ? { resultsCache: join(scratch, 'results') }
       : {};
-  const result = await runPipeline({ ...run, ...store, tensorTypes, outDir: dir }, context);
+  // The search ranks the groups itself; a confirmation that fails only sends it on to the next promotion.
+  const result = await runPipeline({ ...run, ...store, tensorTypes, outDir: dir, sensitivity: 'never' }, context);
   return { ...result, dir };
 }
 

@@ -367,8 +367,16 @@ describe('mode run with the Hub and the Actions cache', () => {
       expect.stringMatching(/^quantgate-gguf-octo--tiny-stt-[0-9a-f]{40}-\d+\.\d+\.\d+-[0-9a-f]{16}$/),
       expect.stringMatching(/^quantgate-results-[0-9a-f]{64}$/),
       expect.stringMatching(/^quantgate-results-[0-9a-f]{64}$/),
+      expect.stringMatching(/^quantgate-results-[0-9a-f]{64}$/),
     ]);
-    const [hubKey, ggufKey, referenceKey, candidateKey] = cache.savedKeys as [string, string, string, string];
+    // The reference's decoded audio is an entry of its own, saved after the reference's results.
+    const [hubKey, ggufKey, referenceKey, audioKey, candidateKey] = cache.savedKeys as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     expect(first.stdout).toContain(`no Actions cache entry ${hubKey}; downloading from the Hub`);
     expect(first.stdout).toContain(`no Actions cache entry ${ggufKey}; quantizing`);
     expect(first.stdout).toContain('::add-mask::hf_secret_token_123');
@@ -384,6 +392,8 @@ describe('mode run with the Hub and the Actions cache', () => {
     expect(second.stdout).toContain(`quantized output restored from cache entry ${ggufKey} and verified`);
     expect(second.stdout).toContain(`from the Actions cache entry ${referenceKey}`);
     expect(second.stdout).toContain(`from the Actions cache entry ${candidateKey}`);
+    // Both variants are reused, so nothing asks for the audio.
+    expect(second.stdout).not.toContain(audioKey);
     expect(second.stdout).toContain(`reference: reused (key ${referenceKey.slice('quantgate-results-'.length, 30)}…)`);
     expect(second.stdout).toContain(`candidate: reused (key ${candidateKey.slice('quantgate-results-'.length, 30)}…)`);
     expect(second.stdout).not.toContain('transcribing');

@@ -7,8 +7,8 @@ import { createProgress } from '../../common/progress.js';
 import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
 import { DEFAULT_CALIBRATION_SAMPLES } from '../../pipeline/calibration.js';
 import { DEFAULT_RUN_OPTIONS } from '../../pipeline/options.js';
-import { DEFAULT_SENSITIVITY_METHOD, SENSITIVITY_GROUPINGS, SENSITIVITY_METHODS } from '../../pipeline/sensitivity.js';
-import { DEFAULT_ALLOW_TYPES, readTuneOptions } from '../../pipeline/tune-options.js';
+import { SENSITIVITY_GROUPINGS, SENSITIVITY_METHODS } from '../../pipeline/sensitivity.js';
+import { DEFAULT_ALLOW_TYPES, DEFAULT_TUNE_METHOD, readTuneOptions } from '../../pipeline/tune-options.js';
 import { renderTuneText, TUNE_TARGETS } from '../../report/tune-report.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
 
@@ -89,7 +89,7 @@ search
   --target <t>                 ${TUNE_TARGETS.join(' | ')} (default smallest); best: the lowest calibration KLD within
                                --max-size <MB> (MB of 1024·1024 bytes), then gated as run gates it
   --calibration-samples <n>    the first N utterances of the dataset selection (default ${DEFAULT_CALIBRATION_SAMPLES})
-  --method <m>                 the sensitivity ranking: ${SENSITIVITY_METHODS.join(' | ')} (default ${DEFAULT_SENSITIVITY_METHOD})
+  --method <m>                 the sensitivity ranking: ${SENSITIVITY_METHODS.join(' | ')} (default ${DEFAULT_TUNE_METHOD})
   --group <g>                  ${SENSITIVITY_GROUPINGS.join(' | ')}: promote one tensor, or one layer and role, at a time
                                (default tensor)
 as for \`quantgate run\`
