@@ -50,3 +50,28 @@ export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T>
     if (!done) await iterator.return?.();
   }
 }
+
+/**
+ * `work` on each item of `source`, at most `limit` at a time, yielding the results in the source's
+ * order: for many small reads (an utterance's file each) whose latency, not their bytes, is the cost.
+ * A failure is thrown where its item's result would be yielded; the calls still in flight are left
+ * to settle, unobserved.
+ */
+export async function* mapAhead<T, U>(
+  source: AsyncIterable<T>,
+  limit: number,
+  work: (item: T) => Promise<U>,
+): AsyncGenerator<U> {
+  const pending: Promise<U>[] = [];
+  try {
+    for await (const item of source) {
+      const result = work(item);
+      result.catch(() => undefined);
+      pending.push(result);
+      if (pending.length >= limit) yield await pending.shift()!;
+    }
+    while (pending.length > 0) yield await pending.shift()!;
+  } finally {
+    pending.length = 0;
+  }
+}

@@ -4,7 +4,9 @@
 // The probes are injectable, so the decision is tested without a GPU.
 
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { QuantgateError, describeError, isQuantgateError } from '../common/errors.js';
 import { silentProgress, type Progress } from '../common/progress.js';
@@ -109,6 +111,8 @@ function systemDeviceProbes(options: {
 export async function findNvidiaGpu(lookup: GpuLookup = {}): Promise<string | undefined> {
   const [command, ...args] = lookup.listCommand ?? NVIDIA_LIST_COMMAND;
   try {
+    // Starting a process that cannot exist costs more than looking for it (most CPU machines have no nvidia-smi).
+    if (!(await onPath(command))) throw new Error(`${command} is not on the PATH`);
     const { stdout } = await promisify(execFile)(command, args, { timeout: LIST_TIMEOUT_MS });
     const gpu = stdout
       .split('\n')
@@ -124,6 +128,21 @@ export async function findNvidiaGpu(lookup: GpuLookup = {}): Promise<string | un
   } catch {
     return undefined;
   }
+}
+
+/** Whether `command` names a file (with a slash) or an executable in a PATH folder. */
+async function onPath(command: string): Promise<boolean> {
+  if (command.includes('/')) return true;
+  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
+    if (folder === '') continue;
+    try {
+      await access(join(folder, command), constants.X_OK);
+      return true;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  return false;
 }
 
 /** Opens a one-node model on CUDA: loading the provider needs the CUDA and cuDNN libraries it was built for on the library path. */

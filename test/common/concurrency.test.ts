@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachLimited, readAhead } from '../../src/common/concurrency.js';
+import { forEachLimited, mapAhead, readAhead } from '../../src/common/concurrency.js';
 
 describe('forEachLimited', () => {
   test('runs every item, never more than the limit at once, starting them in order', async () => {
@@ -76,5 +76,42 @@ describe('readAhead', () => {
       })(),
     ).rejects.toThrow('failed at 2');
     expect(seen).toEqual([0, 1]);
+  });
+});
+
+describe('mapAhead', () => {
+  async function* items(count: number): AsyncGenerator<number> {
+    for (let i = 0; i < count; i++) yield i;
+  }
+
+  test('yields the results in order with at most the limit in flight', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const results: number[] = [];
+    for await (const value of mapAhead(items(10), 3, async (i) => {
+      most = Math.max(most, ++inFlight);
+      // Later items finish first, so order comes from the helper, not from timing.
+      await sleep(10 - i);
+      inFlight--;
+      return i * 2;
+    }))
+      results.push(value);
+    expect(results).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(most).toBe(3);
+  });
+
+  test('a failure is thrown where its result would come, after the results before it', async () => {
+    const results: number[] = [];
+    await expect(
+      (async () => {
+        for await (const value of mapAhead(items(6), 4, async (i) => {
+          await sleep(1);
+          if (i === 3) throw new Error('item 3 failed');
+          return i;
+        }))
+          results.push(value);
+      })(),
+    ).rejects.toThrow('item 3 failed');
+    expect(results).toEqual([0, 1, 2]);
   });
 });
