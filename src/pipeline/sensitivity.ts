@@ -13,6 +13,7 @@ import { QuantgateError } from '../common/errors.js';
 import { silentProgress } from '../common/progress.js';
 import { tensorByteSize, type GgmlTypeName } from '../formats/gguf/constants.js';
 import type { PlannedTensor, QuantType, TensorTypeOverride } from '../quant/plan.js';
+import type { RankedGroup } from '../scoring/types.js';
 import { Calibration, type CalibrationCandidate } from './calibration.js';
 import type { RunOptions } from './options.js';
 import { measureOutputErrors } from './output-error.js';
@@ -47,23 +48,9 @@ export interface SensitivityOptions {
   calibrationSamples: number;
 }
 
-export interface GroupSensitivity {
-  /** 1 for the most sensitive group. */
-  rank: number;
-  /** The tensor's name, or the layer-and-role glob (e.g. `layers.7.ffn.*`). */
-  group: string;
+export interface GroupSensitivity extends RankedGroup {
   /** The quantized tensors in the group, in the model's order. */
   tensors: string[];
-  parameters: number;
-  /** Bytes of the group at FALLBACK_TYPE less its bytes at the plan's types. */
-  bytesSaved: number;
-  /**
-   * fast: Σ ‖(W − Q(W)) x‖² / Σ ‖W x‖² over the group's weights and their sampled inputs; exact: the
-   * mean KL divergence per step (nats) of the candidate with only this group quantized.
-   */
-  score: number;
-  /** The score over the sum of every group's score; 0 for all when nothing moved at all. */
-  share: number;
 }
 
 export interface SensitivityResult {

@@ -9,6 +9,7 @@ import { historyCharts } from '../publish/history.js';
 import { formatInterval, formatPercent, formatPoints } from '../scoring/figures.js';
 import { mermaidChart } from './charts.js';
 import { escapeMarkdown, markdownTable } from './markdown.js';
+import { alignColumns } from './text-table.js';
 
 /** The records as aligned columns, oldest first: when, commit, both WERs, ΔWER with its interval, size, device. */
 export function renderHistoryTable(records: readonly HistoryRecord[]): string {
@@ -26,16 +27,8 @@ export function renderHistoryTable(records: readonly HistoryRecord[]): string {
       record.device,
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const numeric = new Set([3, 4, 5, 7]);
-  return `${rows
-    .map((row) =>
-      row
-        .map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return `${alignColumns(rows, (column) => !numeric.has(column)).join('\n')}\n`;
 }
 
 export interface HistorySection {

@@ -27,7 +27,7 @@ import {
   reuseText,
   unavailableText,
 } from './token-content.js';
-import { SENSITIVITY_HEADER, sensitivityRows, sensitivityTitle } from './sensitivity-content.js';
+import { rankedGroupRows, SENSITIVITY_HEADER, sensitivityTitle } from './sensitivity-content.js';
 
 export function renderMarkdownSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
   const { delta, gate, kld } = comparison;
@@ -119,7 +119,7 @@ export function renderMarkdownSummary(comparison: ScoredComparison, options: Sum
     );
   }
   if (comparison.sensitivity) {
-    const rows = sensitivityRows(comparison.sensitivity).map(([rank, group, ...figures]) => [
+    const rows = rankedGroupRows(comparison.sensitivity.top).map(([rank, group, ...figures]) => [
       rank!,
       `\`${escapeCode(group!)}\``,
       ...figures,

@@ -4,6 +4,7 @@
 import { formatBytes } from '../common/format.js';
 import { LLAMA_FILE_TYPE } from '../formats/gguf/constants.js';
 import { formatTensorType, type TensorPlan } from '../quant/plan.js';
+import { ruledTable } from './text-table.js';
 
 export function formatPlanTable(plan: TensorPlan): string {
   const header = ['tensor', 'shape', 'from', 'to', 'bytes', 'why'];
@@ -15,13 +16,8 @@ export function formatPlanTable(plan: TensorPlan): string {
     formatBytes(tensor.bytes),
     tensor.reason,
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === 4 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd();
-  const lines = [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)];
+  // Only the bytes are figures.
+  const lines = ruledTable(header, rows, (column) => column !== 4);
   for (const skipped of plan.skipped) lines.push(`${skipped.name}  (left out: ${skipped.reason})`);
   lines.push('', formatPlanTotals(plan), `general.file_type ${plan.fileType} (${fileTypeName(plan.fileType)})`);
   return lines.join('\n');

@@ -3,7 +3,8 @@
 // parameters, bytes saved against F16, the score and its share.
 
 import { formatBytes, formatCount } from '../common/format.js';
-import type { SensitivitySummary } from '../scoring/types.js';
+import type { RankedGroup, SensitivitySummary } from '../scoring/types.js';
+import { alignColumns } from './text-table.js';
 
 export const SENSITIVITY_HEADER = ['#', 'group', 'parameters', 'saved vs F16', 'score', 'share'];
 
@@ -16,8 +17,9 @@ export function sensitivityTitle(summary: SensitivitySummary): string {
   return `Most sensitive tensors (sensitivity --method ${summary.method}, ${summary.grouping} groups): the first ${summary.top.length} of ${summary.groups} by ${metric}, on the first ${summary.calibrationUtterances} utterances`;
 }
 
-export function sensitivityRows(summary: SensitivitySummary): string[][] {
-  return summary.top.map((group) => [
+/** One row per group: rank, group, parameters, bytes saved, score, share. */
+export function rankedGroupRows(groups: readonly RankedGroup[]): string[][] {
+  return groups.map((group) => [
     String(group.rank),
     group.group,
     formatCount(group.parameters),
@@ -30,12 +32,11 @@ export function sensitivityRows(summary: SensitivitySummary): string[][] {
 /** The title and the table as aligned plain text, after a blank line; nothing without a ranking. */
 export function sensitivityLines(summary: SensitivitySummary | undefined): string[] {
   if (!summary) return [];
-  const rows = [SENSITIVITY_HEADER, ...sensitivityRows(summary)];
-  const widths = SENSITIVITY_HEADER.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-      .join('  ')
-      .trimEnd();
-  return ['', `${sensitivityTitle(summary)}:`, ...rows.map((row) => `  ${line(row)}`)];
+  const lines = alignColumns([SENSITIVITY_HEADER, ...rankedGroupRows(summary.top)], groupColumn);
+  return ['', `${sensitivityTitle(summary)}:`, ...lines.map((line) => `  ${line}`)];
+}
+
+/** The group's name is the one column left-aligned. */
+export function groupColumn(column: number): boolean {
+  return column === 1;
 }

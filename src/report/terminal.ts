@@ -27,6 +27,7 @@ import {
   unavailableText,
 } from './token-content.js';
 import { sensitivityLines } from './sensitivity-content.js';
+import { alignColumns } from './text-table.js';
 
 export function renderTextSummary(comparison: ScoredComparison, options: SummaryOptions = {}): string {
   const { delta, gate, kld } = comparison;
@@ -41,9 +42,9 @@ export function renderTextSummary(comparison: ScoredComparison, options: Summary
       ];
     }),
   ];
-  const lines = alignColumns(systems);
+  const lines = alignColumns(systems, labelsFirst);
   if (kld?.available) {
-    lines.push('', ...alignColumns([KLD_HEADER, kldRow(kld)], { labels: false }));
+    lines.push('', ...alignColumns([KLD_HEADER, kldRow(kld)], () => false));
     const note = percentilesNote(kld);
     if (note !== undefined) lines.push(note);
   }
@@ -91,17 +92,11 @@ export function largestKldLines(utterances: readonly UtteranceRecord[]): string[
   return [
     '',
     `${largestKldTitle(shown.length, damaged.length)}:`,
-    ...alignColumns([LARGEST_KLD_HEADER, ...shown.map(largestKldCells)]).map((line) => `  ${line}`),
+    ...alignColumns([LARGEST_KLD_HEADER, ...shown.map(largestKldCells)], labelsFirst).map((line) => `  ${line}`),
   ];
 }
 
-/** Rows as lines of columns two spaces apart, right-aligned; the first left-aligned when it holds labels. */
-function alignColumns(rows: readonly (readonly string[])[], { labels = true } = {}): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) =>
-    row
-      .map((cell, column) => (column === 0 && labels ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+/** Figures right-aligned, the first column's labels left-aligned. */
+function labelsFirst(column: number): boolean {
+  return column === 0;
 }

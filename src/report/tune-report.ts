@@ -8,9 +8,11 @@ import { writeFileAtomic } from '../common/atomic.js';
 import { formatBytes, formatDuration } from '../common/format.js';
 import { formatInterval, formatPoints } from '../scoring/figures.js';
 import { formatNats } from '../scoring/token-gate.js';
+import type { RankedGroup } from '../scoring/types.js';
 import type { QuantType } from '../quant/plan.js';
 import { mermaidChart, svgCharts, type Chart } from './charts.js';
 import { escapeMarkdown, markdownTable } from './markdown.js';
+import { ruledTable } from './text-table.js';
 
 /** The results file tune writes beside the tuned GGUF. */
 export const TUNE_RESULTS_NAME = 'tune_results.json';
@@ -19,17 +21,6 @@ export const TUNE_CHART_NAME = 'tune_chart.svg';
 
 export const TUNE_TARGETS = ['smallest', 'best'] as const;
 export type TuneTarget = (typeof TUNE_TARGETS)[number];
-
-/** A group of the sensitivity ranking, as `quantgate sensitivity --json` lists it. */
-export interface RankedGroup {
-  rank: number;
-  group: string;
-  tensors: string[];
-  parameters: number;
-  bytesSaved: number;
-  score: number;
-  share: number;
-}
 
 /** The figures of one mix on the calibration subset. */
 export interface CalibrationFigures {
@@ -78,7 +69,7 @@ export interface TuneResult {
   engine: string;
   calibrationUtterances: number;
   /** The ranking the promotions follow. */
-  sensitivity: { method: string; metric: string; grouping: string; groups: RankedGroup[] };
+  sensitivity: { method: string; metric: string; grouping: string; groups: (RankedGroup & { tensors: string[] })[] };
   steps: TuneStep[];
   /** The step whose mix is the tuned file; absent when no mix passed (target smallest). */
   chosen?: number;
@@ -156,23 +147,13 @@ function sizeLabel(bytes: number): string {
 export function renderTuneText(result: TuneResult): string {
   const header = ['step', 'promoted', 'type', 'size', 'of F16', 'cal. ΔWER', 'cal. KLD', 'full evaluation'];
   const rows = tableRows(result, (text) => text);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) =>
-        [1, 2, 7].includes(column) ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
-      )
-      .join('  ')
-      .trimEnd();
   const { seconds, calibrationPasses: passes } = result.cost;
   const confirmations = result.steps.filter((step) => step.confirmation).length;
   return [
     '',
     headline(result),
     '',
-    line(header),
-    line(widths.map((width) => '-'.repeat(width))),
-    ...rows.map(line),
+    ...ruledTable(header, rows, (column) => [1, 2, 7].includes(column)),
     '',
     ...answerLines(result),
     `cost: sensitivity ${formatDuration(seconds.sensitivity)}, ${passes} calibration passes ${formatDuration(seconds.calibration)}, ${confirmations} full evaluation${confirmations === 1 ? '' : 's'} ${formatDuration(seconds.confirmations)}`,

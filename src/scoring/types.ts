@@ -114,6 +114,24 @@ export interface ScoredComparison {
   sensitivity?: SensitivitySummary;
 }
 
+/** One group of a sensitivity ranking, as every result file keeps it. */
+export interface RankedGroup {
+  /** 1 for the most sensitive group. */
+  rank: number;
+  /** The tensor's name, or the layer-and-role glob (e.g. `layers.7.ffn.*`). */
+  group: string;
+  parameters: number;
+  /** Bytes of the group at F16 less its bytes at its quantized types. */
+  bytesSaved: number;
+  /**
+   * fast: Σ ‖(W − Q(W)) x‖² / Σ ‖W x‖² over the group's weights and their sampled inputs; exact: the
+   * mean KL divergence per step (nats) of the candidate with only this group quantized.
+   */
+  score: number;
+  /** The score over the sum of every group's score; 0 for all when nothing moved at all. */
+  share: number;
+}
+
 /** The first groups of `quantgate sensitivity`'s ranking, as `run --sensitivity` keeps them. */
 export interface SensitivitySummary {
   method: string;
@@ -125,13 +143,5 @@ export interface SensitivitySummary {
   calibrationUtterances: number;
   /** The groups measured in all; `top` holds the first of them. */
   groups: number;
-  top: {
-    rank: number;
-    group: string;
-    parameters: number;
-    /** Bytes of the group at F16 less its bytes at its quantized types. */
-    bytesSaved: number;
-    score: number;
-    share: number;
-  }[];
+  top: RankedGroup[];
 }

@@ -3,7 +3,7 @@
 // its layers (fast) or the mean KLD of a candidate (exact), and prints the ranking as a table, or
 // as JSON with --json. Exit code 0, or 2 on any error.
 
-import { formatBytes, formatCount, formatDuration } from '../../common/format.js';
+import { formatDuration } from '../../common/format.js';
 import { choiceOption, flagOption, numberOption } from '../../common/option-values.js';
 import { createProgress } from '../../common/progress.js';
 import { CANDIDATE_MODES, DEVICES, ENGINE_NAMES } from '../../engines/catalogue.js';
@@ -16,6 +16,8 @@ import {
   SENSITIVITY_METHODS,
   type SensitivityResult,
 } from '../../pipeline/sensitivity.js';
+import { groupColumn, rankedGroupRows } from '../../report/sensitivity-content.js';
+import { ruledTable } from '../../report/text-table.js';
 import { EXIT_OK, type Command, type OptionSpec } from '../command.js';
 
 const TEXT_OPTIONS = [
@@ -120,20 +122,6 @@ engine
 /** The ranking as a table, with what was measured and what it cost. */
 export function renderSensitivity(result: SensitivityResult): string {
   const header = ['#', 'group', 'parameters', `saved vs ${FALLBACK_TYPE}`, METRIC_TITLES[result.metric], 'share'];
-  const rows = result.groups.map((group) => [
-    String(group.rank),
-    group.group,
-    formatCount(group.parameters),
-    formatBytes(group.bytesSaved),
-    group.score.toPrecision(4),
-    `${(group.share * 100).toFixed(1)}%`,
-  ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-      .join('  ')
-      .trimEnd();
   const passes = result.groups.length;
   const types = `--quant-type ${result.quantType} and any --tensor-type`;
   const what =
@@ -148,9 +136,7 @@ export function renderSensitivity(result: SensitivityResult): string {
     '',
     `sensitivity (${result.method}): ${what}, on ${result.calibrationUtterances} utterances (${result.engine})`,
     '',
-    line(header),
-    line(widths.map((width) => '-'.repeat(width))),
-    ...rows.map(line),
+    ...ruledTable(header, rankedGroupRows(result.groups), groupColumn),
     '',
     `cost: the reference pass ${formatDuration(result.seconds.reference)}, ${cost}`,
   ].join('\n');
