@@ -7,19 +7,15 @@
 
 import * as core from '@actions/core';
 import type { StopControl } from '../common/stop.js';
-import { mayNeedOnnxruntime } from '../engines/catalogue.js';
 import { formatShard } from '../datasets/selection.js';
-import { downloadWithActionsCache } from '../hub/actions-cache.js';
-import type { SnapshotRequest, SnapshotResult } from '../hub/snapshot.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
 import type { HistorySection } from '../report/history-report.js';
 import { verdictOf as runVerdictOf } from '../scoring/token-gate.js';
-import { loadOnnxruntime } from '../runtime/load.js';
 import { shardArtifactName, type ActionInputs } from './inputs.js';
-import { cacheLogger, inLogGroup, logProgress } from './log.js';
+import { logProgress } from './log.js';
 import { comparisonOutputs, modelOutputs, setOutputs } from './outputs.js';
+import { runnerContext } from './pipeline-context.js';
 import { actionsQuantizedCache } from './quantized-cache.js';
-import { actionsResultsCache } from './results-cache.js';
 import {
   commentOnPullRequest,
   publicationLinks,
@@ -39,22 +35,9 @@ export async function runMode(
   stop: StopControl,
 ): Promise<Verdict | undefined> {
   const progress = logProgress();
-  const needsOnnxruntime = mayNeedOnnxruntime(inputs.run.engine, {
-    commandConfigured: inputs.run.referenceCommand !== undefined,
-  });
-  const onnxruntime = needsOnnxruntime
-    ? await stop.during('onnxruntime', () => core.group('onnxruntime', () => loadOnnxruntime({ env, progress })))
-    : undefined;
   const result: RunResult = await runPipeline(inputs.run, {
-    progress,
-    env,
-    signal: stop.signal,
-    onStage: (stage) => stop.enter(stage),
-    ...(onnxruntime && { onnxruntimeLocation: onnxruntime.location }),
-    stage: inLogGroup,
-    onSecret: (secret) => core.setSecret(secret),
-    ...(inputs.cache ? { fetchSnapshot: snapshotThroughActionsCache, quantizedCache: actionsQuantizedCache() } : {}),
-    ...(inputs.run.reuse && { resultsCache: actionsResultsCache() }),
+    ...(await runnerContext(inputs, env, stop, progress)),
+    ...(inputs.cache && { quantizedCache: actionsQuantizedCache() }),
   });
 
   const { comparison, partial, quantized } = result;
@@ -132,6 +115,3 @@ export async function runMode(
 }
 
 /** Hub downloads through the Actions cache, for the modes that fetch models. */
-export async function snapshotThroughActionsCache(request: SnapshotRequest): Promise<SnapshotResult> {
-  return (await downloadWithActionsCache(request, cacheLogger)).snapshot;
-}

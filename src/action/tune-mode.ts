@@ -6,36 +6,20 @@
 
 import * as core from '@actions/core';
 import type { StopControl } from '../common/stop.js';
-import { mayNeedOnnxruntime } from '../engines/catalogue.js';
 import { runTune } from '../pipeline/tune.js';
 import { markdownTable } from '../report/markdown.js';
 import { renderTuneMarkdown, tuneVerdict } from '../report/tune-report.js';
-import { loadOnnxruntime } from '../runtime/load.js';
 import type { ActionInputs } from './inputs.js';
-import { inLogGroup, logProgress } from './log.js';
+import { logProgress } from './log.js';
 import { comparisonOutputs, modelOutputs, setOutputs, tuneOutputs } from './outputs.js';
+import { runnerContext } from './pipeline-context.js';
 import { publicationLinks, publicationOutputs, uploadArtifact, type Publication } from './publish.js';
-import { actionsResultsCache } from './results-cache.js';
-import { snapshotThroughActionsCache } from './run-mode.js';
 import { writeJobSummary } from './summary.js';
 import type { Verdict } from './verdict.js';
 
 export async function tuneMode(inputs: ActionInputs, env: NodeJS.ProcessEnv, stop: StopControl): Promise<Verdict> {
   const progress = logProgress();
-  const onnxruntime = mayNeedOnnxruntime(inputs.run.engine, { commandConfigured: false })
-    ? await stop.during('onnxruntime', () => core.group('onnxruntime', () => loadOnnxruntime({ env, progress })))
-    : undefined;
-  const { result, output } = await runTune(inputs.tune!, {
-    progress,
-    env,
-    signal: stop.signal,
-    onStage: (stage) => stop.enter(stage),
-    ...(onnxruntime && { onnxruntimeLocation: onnxruntime.location }),
-    stage: inLogGroup,
-    onSecret: (secret) => core.setSecret(secret),
-    ...(inputs.cache && { fetchSnapshot: snapshotThroughActionsCache }),
-    ...(inputs.run.reuse && { resultsCache: actionsResultsCache() }),
-  });
+  const { result, output } = await runTune(inputs.tune!, await runnerContext(inputs, env, stop, progress));
 
   setOutputs({
     ...tuneOutputs(result.overrides, output),
