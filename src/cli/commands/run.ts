@@ -14,63 +14,19 @@ import {
 import { renderTextSummary } from '../../report/terminal.js';
 import { formatPlanTotals } from '../../report/plan-table.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
-
-const TEXT_OPTIONS = [
-  'model-id',
-  'revision',
-  'model-path',
-  'hf-token',
-  'hub-url',
-  'cache-dir',
-  'quant-type',
-  'max-shard-size',
-  'shard-format',
-  'preset',
-  'dataset',
-  'dataset-revision',
-  'dataset-config',
-  'split',
-  'max-samples',
-  'max-duration',
-  'max-failed-utterances',
-  'audio-column',
-  'text-column',
-  'id-column',
-  'shard',
-  'normalizer',
-  'engine',
-  'reference-command',
-  'candidate-command',
-  'command-timeout',
-  'candidate-mode',
-  'device',
-  'batch-size',
-  'threshold',
-  'gate-mode',
-  'seed',
-  'resamples',
-  'max-kld',
-  'min-top1-agreement',
-  'sensitivity',
-  'reference-base',
-  'base-top-k',
-  'results-cache',
-  'out-dir',
-  'threads',
-] as const;
+import { GATED_JOB_OPTIONS, textOptions } from '../job-options.js';
 
 const options: OptionSpec = {
-  ...Object.fromEntries(TEXT_OPTIONS.map((name) => [name, { type: 'string' as const }])),
-  keep: { type: 'string', multiple: true },
-  skip: { type: 'string', multiple: true },
-  'tensor-type': { type: 'string', multiple: true },
-  offline: { type: 'boolean' },
-  'keep-single-file': { type: 'boolean' },
-  'no-keep-single-file': { type: 'boolean' },
-  'reuse-results': { type: 'boolean' },
-  // `--no-reuse` is the short spelling of `--no-reuse-results`.
-  reuse: { type: 'boolean' },
-  'no-reuse': { type: 'boolean' },
+  ...GATED_JOB_OPTIONS,
+  ...textOptions([
+    'shard',
+    'reference-command',
+    'candidate-command',
+    'command-timeout',
+    'min-top1-agreement',
+    'sensitivity',
+    'reference-base',
+  ]),
 };
 
 export const runCommand: Command = {

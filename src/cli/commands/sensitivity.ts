@@ -19,42 +19,11 @@ import {
 import { groupColumn, rankedGroupRows } from '../../report/sensitivity-content.js';
 import { ruledTable } from '../../report/text-table.js';
 import { EXIT_OK, type Command, type OptionSpec } from '../command.js';
-
-const TEXT_OPTIONS = [
-  'model-id',
-  'revision',
-  'model-path',
-  'hf-token',
-  'hub-url',
-  'cache-dir',
-  'quant-type',
-  'preset',
-  'dataset',
-  'dataset-revision',
-  'dataset-config',
-  'split',
-  'max-duration',
-  'max-failed-utterances',
-  'audio-column',
-  'text-column',
-  'id-column',
-  'engine',
-  'candidate-mode',
-  'device',
-  'batch-size',
-  'base-top-k',
-  'threads',
-  'method',
-  'group',
-  'calibration-samples',
-] as const;
+import { JOB_OPTIONS, textOptions } from '../job-options.js';
 
 const options: OptionSpec = {
-  ...Object.fromEntries(TEXT_OPTIONS.map((name) => [name, { type: 'string' as const }])),
-  keep: { type: 'string', multiple: true },
-  skip: { type: 'string', multiple: true },
-  'tensor-type': { type: 'string', multiple: true },
-  offline: { type: 'boolean' },
+  ...JOB_OPTIONS,
+  ...textOptions(['method', 'group', 'calibration-samples']),
   json: { type: 'boolean' },
 };
 

@@ -11,61 +11,11 @@ import { SENSITIVITY_GROUPINGS, SENSITIVITY_METHODS } from '../../pipeline/sensi
 import { DEFAULT_ALLOW_TYPES, DEFAULT_TUNE_METHOD, readTuneOptions } from '../../pipeline/tune-options.js';
 import { renderTuneText, TUNE_TARGETS } from '../../report/tune-report.js';
 import { EXIT_GATE_FAILED, EXIT_OK, type Command, type OptionSpec } from '../command.js';
-
-const TEXT_OPTIONS = [
-  'model-id',
-  'revision',
-  'model-path',
-  'hf-token',
-  'hub-url',
-  'cache-dir',
-  'quant-type',
-  'max-shard-size',
-  'shard-format',
-  'preset',
-  'dataset',
-  'dataset-revision',
-  'dataset-config',
-  'split',
-  'max-samples',
-  'max-duration',
-  'max-failed-utterances',
-  'audio-column',
-  'text-column',
-  'id-column',
-  'normalizer',
-  'engine',
-  'candidate-mode',
-  'device',
-  'batch-size',
-  'threshold',
-  'gate-mode',
-  'seed',
-  'resamples',
-  'max-kld',
-  'base-top-k',
-  'results-cache',
-  'out-dir',
-  'threads',
-  'allow-types',
-  'target',
-  'max-size',
-  'calibration-samples',
-  'method',
-  'group',
-] as const;
+import { GATED_JOB_OPTIONS, textOptions } from '../job-options.js';
 
 const options: OptionSpec = {
-  ...Object.fromEntries(TEXT_OPTIONS.map((name) => [name, { type: 'string' as const }])),
-  keep: { type: 'string', multiple: true },
-  skip: { type: 'string', multiple: true },
-  'tensor-type': { type: 'string', multiple: true },
-  offline: { type: 'boolean' },
-  'keep-single-file': { type: 'boolean' },
-  'no-keep-single-file': { type: 'boolean' },
-  'reuse-results': { type: 'boolean' },
-  reuse: { type: 'boolean' },
-  'no-reuse': { type: 'boolean' },
+  ...GATED_JOB_OPTIONS,
+  ...textOptions(['allow-types', 'target', 'max-size', 'calibration-samples', 'method', 'group']),
 };
 
 export const tuneCommand: Command = {
