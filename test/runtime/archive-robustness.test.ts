@@ -5,10 +5,14 @@
 // one-line QuantgateError.
 
 import { crc32 } from 'node:zlib';
+import { removeTempDirs } from '../helpers/paths.js';
 import { buildZip } from '../helpers/zip.js';
 import { mutations, setTarField } from './fuzz/mutate.js';
 import { runArchiveInputs, type FuzzRun } from './fuzz/runner.js';
 import { tarArchive } from './tarball.js';
+
+// The worker's bundle is written to a temp folder (fuzz/runner.ts).
+afterAll(removeTempDirs);
 
 const SEED = 20261206;
 const MUTATIONS = 3000;
